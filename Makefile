@@ -1,0 +1,57 @@
+# openmtd top-level targets (DESIGN.md section 4). CMake does the building; this file
+# installs dependencies first so that each target works on a fresh Debian machine.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+JOBS       ?= $(shell nproc)
+DEMO_DIR   ?= $(CURDIR)/.demo
+
+.PHONY: all deps build check test test-asan bench fuzz fuzz-smoke demo demo-stop clean
+
+all: build
+
+deps:
+	@scripts/install-deps --build
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+# Every test, once normally and once under AddressSanitizer + UBSan, then every fuzz
+# target over its corpus (a regression run, not a fuzzing campaign).
+check:
+	@scripts/install-deps
+	@$(MAKE) --no-print-directory build
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory test-asan
+	@$(MAKE) --no-print-directory fuzz-smoke
+
+test:
+	@cd $(BUILD) && ctest --output-on-failure -j 2
+
+test-asan:
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DMTD_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+	@cd $(ASAN_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j 2
+
+bench: build
+	@scripts/run-bench $(BUILD)
+
+fuzz:
+	@scripts/install-deps
+	@CC=clang cmake -S fuzz -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@echo "fuzz targets in $(FUZZ_BUILD)/; run e.g. $(FUZZ_BUILD)/fuzz_batch fuzz/corpus/batch"
+
+fuzz-smoke: fuzz
+	@scripts/fuzz-smoke $(FUZZ_BUILD)
+
+demo: build
+	@scripts/demo $(BUILD) $(DEMO_DIR)
+
+demo-stop:
+	@scripts/demo-stop $(DEMO_DIR)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,0 +1,180 @@
+/* mtd_util: time, randomness, encodings and hashing helpers. */
+#include "common/mtd_util.h"
+#include "common/mtd_err.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+
+void mtd_time_rfc3339(time_t t, char out[MTD_TIME_LEN])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, MTD_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+void mtd_time_now_rfc3339(char out[MTD_TIME_LEN])
+{
+    mtd_time_rfc3339(time(NULL), out);
+}
+
+int mtd_time_parse(const char *s, time_t *t)
+{
+    struct tm tm;
+    memset(&tm, 0, sizeof tm);
+    int n = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+               &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6 || n != 19)
+        return MTD_EINVAL;
+    const char *p = s + n;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9')
+            return MTD_EINVAL;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    if (strcmp(p, "Z") != 0)
+        return MTD_EINVAL;
+    if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
+        tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        return MTD_EINVAL;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *t = timegm(&tm);
+    return 0;
+}
+
+int64_t mtd_time_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t mtd_monotonic_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int mtd_random(void *buf, size_t len)
+{
+    uint8_t *p = buf;
+    while (len) {
+        ssize_t r = getrandom(p, len, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            return MTD_EIO;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+void mtd_hex(const uint8_t *in, size_t len, char *out)
+{
+    static const char hx[] = "0123456789abcdef";
+    for (size_t i = 0; i < len; i++) {
+        out[2 * i] = hx[in[i] >> 4];
+        out[2 * i + 1] = hx[in[i] & 15];
+    }
+    out[2 * len] = 0;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int mtd_unhex(const char *in, uint8_t *out, size_t outlen)
+{
+    if (strlen(in) != 2 * outlen)
+        return MTD_EINVAL;
+    for (size_t i = 0; i < outlen; i++) {
+        int h = hexval(in[2 * i]), l = hexval(in[2 * i + 1]);
+        if (h < 0 || l < 0)
+            return MTD_EINVAL;
+        out[i] = (uint8_t)(h << 4 | l);
+    }
+    return 0;
+}
+
+void mtd_b64url(const uint8_t *in, size_t len, char *out)
+{
+    static const char tb[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    size_t o = 0, i = 0;
+    for (; i + 2 < len; i += 3) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8 | in[i + 2];
+        out[o++] = tb[v >> 18];
+        out[o++] = tb[(v >> 12) & 63];
+        out[o++] = tb[(v >> 6) & 63];
+        out[o++] = tb[v & 63];
+    }
+    if (len - i == 1) {
+        uint32_t v = (uint32_t)in[i] << 16;
+        out[o++] = tb[v >> 18];
+        out[o++] = tb[(v >> 12) & 63];
+    } else if (len - i == 2) {
+        uint32_t v = (uint32_t)in[i] << 16 | (uint32_t)in[i + 1] << 8;
+        out[o++] = tb[v >> 18];
+        out[o++] = tb[(v >> 12) & 63];
+        out[o++] = tb[(v >> 6) & 63];
+    }
+    out[o] = 0;
+}
+
+int mtd_random_token(size_t nbytes, char *out, size_t outlen)
+{
+    uint8_t raw[64];
+    if (nbytes > sizeof raw || outlen < (nbytes * 4 + 2) / 3 + 1)
+        return MTD_EINVAL;
+    int r = mtd_random(raw, nbytes);
+    if (r)
+        return r;
+    mtd_b64url(raw, nbytes, out);
+    return 0;
+}
+
+void mtd_sha256(const void *data, size_t len, uint8_t out[32])
+{
+    SHA256(data, len, out);
+}
+
+void mtd_sha256_hex(const void *data, size_t len, char out[65])
+{
+    uint8_t d[32];
+    SHA256(data, len, d);
+    mtd_hex(d, 32, out);
+}
+
+int mtd_ct_equal(const void *a, const void *b, size_t len)
+{
+    const uint8_t *x = a, *y = b;
+    uint8_t acc = 0;
+    for (size_t i = 0; i < len; i++)
+        acc |= x[i] ^ y[i];
+    return acc == 0;
+}
+
+int mtd_strlcpy(char *out, const char *in, size_t outlen)
+{
+    size_t n = strlen(in);
+    if (outlen == 0)
+        return MTD_ETOOBIG;
+    if (n >= outlen) {
+        memcpy(out, in, outlen - 1);
+        out[outlen - 1] = 0;
+        return MTD_ETOOBIG;
+    }
+    memcpy(out, in, n + 1);
+    return 0;
+}

@@ -1,0 +1,35 @@
+/* mtd_util: time, randomness, hex and base64url encodings, SHA-256.
+ *
+ * Time is RFC 3339 UTC everywhere on the wire ("2026-11-24T22:40:34Z"). Random bytes
+ * come from getrandom(2), which blocks only until the kernel pool is first seeded. */
+#ifndef MTD_UTIL_H
+#define MTD_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#define MTD_TIME_LEN 32 /* enough for RFC 3339 with milliseconds */
+
+void mtd_time_rfc3339(time_t t, char out[MTD_TIME_LEN]);
+void mtd_time_now_rfc3339(char out[MTD_TIME_LEN]);
+/* Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z"; returns 0 and sets *t, or MTD_EINVAL. */
+int mtd_time_parse(const char *s, time_t *t);
+int64_t mtd_time_now_ms(void);
+int64_t mtd_monotonic_ns(void);
+
+int mtd_random(void *buf, size_t len);
+void mtd_hex(const uint8_t *in, size_t len, char *out); /* out: 2*len+1 */
+int mtd_unhex(const char *in, uint8_t *out, size_t outlen);
+/* base64url without padding; out needs 4*ceil(len/3)+1 bytes. */
+void mtd_b64url(const uint8_t *in, size_t len, char *out);
+/* Random token of nbytes, base64url encoded into out (size >= 4*nbytes/3+4). */
+int mtd_random_token(size_t nbytes, char *out, size_t outlen);
+void mtd_sha256(const void *data, size_t len, uint8_t out[32]);
+void mtd_sha256_hex(const void *data, size_t len, char out[65]);
+/* Constant-time comparison of equal-length byte strings. */
+int mtd_ct_equal(const void *a, const void *b, size_t len);
+/* Copies at most outlen-1 bytes and NUL-terminates; returns MTD_ETOOBIG if cut. */
+int mtd_strlcpy(char *out, const char *in, size_t outlen);
+
+#endif
