@@ -11,6 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* Reads until EOF rather than trusting st_size: /proc and /sys files report 0, and a
+ * file may grow while it is read. The cap holds either way. */
 int mtd_file_read(const char *path, size_t max, uint8_t **out, size_t *len)
 {
     *out = NULL;
@@ -19,30 +21,48 @@ int mtd_file_read(const char *path, size_t max, uint8_t **out, size_t *len)
     if (fd < 0)
         return errno == ENOENT ? MTD_ENOENT : MTD_EIO;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
         close(fd);
         return MTD_EINVAL;
     }
-    if ((uint64_t)st.st_size > max) {
+    if (S_ISREG(st.st_mode) && (uint64_t)st.st_size > max) {
         close(fd);
         return MTD_ETOOBIG;
     }
-    size_t n = (size_t)st.st_size;
-    uint8_t *p = malloc(n + 1);
-    if (!p) {
-        close(fd);
-        return MTD_ENOMEM;
-    }
+    size_t cap = S_ISREG(st.st_mode) && st.st_size > 0 ? (size_t)st.st_size + 1 : 4096;
+    uint8_t *p = malloc(cap + 1);
     size_t got = 0;
-    while (got < n) {
-        ssize_t r = read(fd, p + got, n - got);
+    int rc = p ? 0 : MTD_ENOMEM;
+    while (rc == 0) {
+        if (got == cap) {
+            if (cap > max) {
+                rc = MTD_ETOOBIG;
+                break;
+            }
+            uint8_t *q = realloc(p, cap * 2 + 1);
+            if (!q) {
+                rc = MTD_ENOMEM;
+                break;
+            }
+            p = q;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, p + got, cap - got);
         if (r < 0 && errno == EINTR)
             continue;
+        if (r < 0)
+            rc = MTD_EIO;
         if (r <= 0)
             break;
         got += (size_t)r;
     }
     close(fd);
+    if (rc == 0 && got > max)
+        rc = MTD_ETOOBIG;
+    if (rc) {
+        free(p);
+        return rc;
+    }
     p[got] = 0;
     *out = p;
     *len = got;

@@ -1,0 +1,128 @@
+/* mtd_admin: /v1/admin/... for a tenant's admins, analysts and privacy officers.
+ * Every call is answered from the caller's own tenant store and recorded in its
+ * append-only audit log. Roles: admin does everything; analyst only reads; the privacy
+ * officer reads and handles user export and delete. */
+#include "collector/mtd_auth.h"
+#include "collector/mtd_collector.h"
+#include "common/mtd_err.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    mtd_collector *c;
+    mtd_req *rq;
+    mtd_resp *rs;
+    mtd_tenant *tn;
+    mtd_role role;
+    char actor[64];
+} admin_call;
+
+static int require_admin(admin_call *a)
+{
+    if (a->role == MTD_ROLE_ADMIN)
+        return 1;
+    mtd_resp_error(a->rs, 403, "forbidden", "the %s role may not do this; an admin token is needed",
+                   mtd_role_name(a->role));
+    return 0;
+}
+
+static void policy_put(admin_call *a)
+{
+    if (!require_admin(a))
+        return;
+    json_t *j = mtd_req_json(a->rq, a->rs);
+    if (!j)
+        return;
+    mtd_policy p;
+    char why[256];
+    if (mtd_store_policy_get(a->tn->store, &p) != 0) {
+        mtd_resp_error(a->rs, 500, "store_error", "could not read the policy");
+    } else if (mtd_policy_from_json(&p, j, why, sizeof why) != 0) {
+        mtd_resp_error(a->rs, 400, "bad_policy", "%s", why);
+    } else if (mtd_store_policy_set(a->tn->store, &p) != 0) {
+        mtd_resp_error(a->rs, 500, "store_error", "could not store the policy");
+    } else {
+        char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+        mtd_store_audit(a->tn->store, a->actor, "policy.set", txt);
+        free(txt);
+        mtd_resp_json(a->rs, 200, mtd_policy_to_json(&p));
+    }
+    json_decref(j);
+}
+
+static void tokens_post(admin_call *a)
+{
+    if (!require_admin(a))
+        return;
+    json_t *j = mtd_req_json(a->rq, a->rs);
+    if (!j)
+        return;
+    mtd_role role;
+    const char *rname = json_string_value(json_object_get(j, "role"));
+    const char *label = json_string_value(json_object_get(j, "label"));
+    static const char *kinds[] = {"adm", "ana", "prv", "enr"};
+    char tok[160], hash[65];
+    if (!rname || mtd_role_parse(rname, &role) != 0) {
+        mtd_resp_error(a->rs, 400, "bad_request", "\"role\" must be admin, analyst, privacy or enroll");
+    } else if (mtd_token_new(kinds[role], a->tn->id, tok, sizeof tok, hash) != 0 ||
+               mtd_store_token_add(a->tn->store, hash, role, label ? label : "") != 0) {
+        mtd_resp_error(a->rs, 500, "store_error", "could not create the token");
+    } else {
+        char d[160];
+        snprintf(d, sizeof d, "role=%s id=%.12s", rname, hash);
+        mtd_store_audit(a->tn->store, a->actor, "token.create", d);
+        mtd_resp_json(a->rs, 201, json_pack("{s:s,s:s,s:s%}", "token", tok, "role", rname, "id", hash, (size_t)12));
+    }
+    json_decref(j);
+}
+
+static void tokens_delete(admin_call *a, const char *id)
+{
+    if (!require_admin(a))
+        return;
+    if (mtd_store_token_revoke(a->tn->store, id) != 0) {
+        mtd_resp_error(a->rs, 404, "not_found", "no live token with id %.20s", id);
+        return;
+    }
+    mtd_store_audit(a->tn->store, a->actor, "token.revoke", id);
+    mtd_resp_json(a->rs, 200, json_pack("{s:s,s:b}", "id", id, "revoked", 1));
+}
+
+static void dispatch(admin_call *a, const char *sub)
+{
+    const char *m = a->rq->method;
+    if (!strcmp(sub, "devices") && !strcmp(m, "GET")) {
+        mtd_store_audit(a->tn->store, a->actor, "report.devices", NULL);
+        mtd_resp_json(a->rs, 200, json_pack("{s:o}", "devices", mtd_store_devices(a->tn->store)));
+    } else if (!strcmp(sub, "policy") && !strcmp(m, "GET")) {
+        mtd_policy p;
+        if (mtd_store_policy_get(a->tn->store, &p) == 0)
+            mtd_resp_json(a->rs, 200, mtd_policy_to_json(&p));
+        else
+            mtd_resp_error(a->rs, 500, "store_error", "could not read the policy");
+    } else if (!strcmp(sub, "policy") && (!strcmp(m, "PUT") || !strcmp(m, "POST"))) {
+        policy_put(a);
+    } else if (!strcmp(sub, "audit") && !strcmp(m, "GET")) {
+        mtd_resp_json(a->rs, 200, json_pack("{s:o}", "audit", mtd_store_audit_list(a->tn->store)));
+    } else if (!strcmp(sub, "tokens") && !strcmp(m, "GET")) {
+        if (require_admin(a))
+            mtd_resp_json(a->rs, 200, json_pack("{s:o}", "tokens", mtd_store_token_list(a->tn->store)));
+    } else if (!strcmp(sub, "tokens") && !strcmp(m, "POST")) {
+        tokens_post(a);
+    } else if (!strncmp(sub, "tokens/", 7) && !strcmp(m, "DELETE")) {
+        tokens_delete(a, sub + 7);
+    } else {
+        mtd_resp_error(a->rs, 404, "not_found", "no admin route %s %.100s", m, sub);
+    }
+}
+
+void mtd_handle_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char *sub)
+{
+    admin_call a = {.c = c, .rq = rq, .rs = rs};
+    if (mtd_auth_tenant(c, rq, rs, &a.tn, &a.role, a.actor, sizeof a.actor) != 0)
+        return;
+    dispatch(&a, sub);
+    mtd_tenants_put(c->tenants, a.tn);
+}

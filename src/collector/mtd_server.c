@@ -1,0 +1,276 @@
+/* mtd_server: libmicrohttpd glue: listening, body caps, dispatch, logging. */
+#include "collector/mtd_server.h"
+#include "common/mtd_err.h"
+#include "common/mtd_file.h"
+#include "common/mtd_log.h"
+#include "common/mtd_util.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+struct mtd_server {
+    struct MHD_Daemon *d;
+    mtd_collector *c;
+    char url[300];
+    uint8_t *cert, *key;
+};
+
+typedef struct {
+    mtd_req rq;
+    int64_t start_ns;
+} req_ctx;
+
+const char *mtd_req_header(const mtd_req *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_HEADER_KIND, name);
+}
+
+const char *mtd_req_arg(const mtd_req *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, name);
+}
+
+const char *mtd_req_bearer(const mtd_req *rq)
+{
+    const char *h = mtd_req_header(rq, MHD_HTTP_HEADER_AUTHORIZATION);
+    if (!h || strncmp(h, "Bearer ", 7) != 0)
+        return NULL;
+    return h + 7;
+}
+
+void mtd_resp_json(mtd_resp *rs, int status, json_t *body)
+{
+    rs->status = status;
+    json_decref(rs->json);
+    rs->json = body;
+}
+
+void mtd_resp_error(mtd_resp *rs, int status, const char *error, const char *fmt, ...)
+{
+    char detail[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    mtd_resp_json(rs, status, json_pack("{s:s,s:s}", "error", error, "detail", detail));
+}
+
+json_t *mtd_req_json(const mtd_req *rq, mtd_resp *rs)
+{
+    json_error_t e;
+    json_t *j = json_loadb((const char *)rq->body.data, rq->body.len, JSON_REJECT_DUPLICATES, &e);
+    if (!j) {
+        mtd_resp_error(rs, 400, "bad_json", "request body: %s at line %d column %d", e.text,
+                       e.line, e.column);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        mtd_resp_error(rs, 400, "bad_json", "request body must be a JSON object");
+        return NULL;
+    }
+    return j;
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *conn, mtd_resp *rs)
+{
+    char *body = rs->text;
+    if (!body && rs->json)
+        body = json_dumps(rs->json, JSON_COMPACT);
+    if (!body)
+        body = strdup("");
+    size_t len = strlen(body);
+    if (!rs->text && rs->json) {
+        body = realloc(body, len + 2); /* a newline ends every JSON answer */
+        body[len++] = '\n';
+        body[len] = 0;
+    }
+    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                            rs->ctype ? rs->ctype : "application/json");
+    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (rs->retry_after > 0) {
+        char ra[32];
+        snprintf(ra, sizeof ra, "%ld", rs->retry_after);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    enum MHD_Result ret = MHD_queue_response(conn, (unsigned)rs->status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static void finish(mtd_server *s, req_ctx *x, mtd_resp *rs)
+{
+    double ms = (double)(mtd_monotonic_ns() - x->start_ns) / 1e6;
+    mtd_metrics_request(&s->c->metrics, x->rq.route ? x->rq.route : "other", rs->status);
+    mtd_log(MTD_LOG_INFO, "http", "method=%s path=%s status=%d ms=%.2f in_bytes=%zu",
+            x->rq.method, x->rq.path, rs->status, ms, x->rq.body.len);
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    mtd_server *s = cls;
+    req_ctx *x = *con_cls;
+    if (!x) {
+        x = calloc(1, sizeof *x);
+        if (!x)
+            return MHD_NO;
+        x->start_ns = mtd_monotonic_ns();
+        x->rq.method = method;
+        x->rq.path = url;
+        x->rq.conn = conn;
+        mtd_buf_init(&x->rq.body, MTD_MAX_BODY);
+        *con_cls = x;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        /* over the cap: keep reading but drop, so the client gets a clean 413 */
+        if (!x->rq.too_big && mtd_buf_append(&x->rq.body, upload_data, *upload_size) != 0)
+            x->rq.too_big = 1;
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    mtd_resp rs = {0};
+    if (x->rq.too_big)
+        mtd_resp_error(&rs, 413, "too_large", "request body over %u bytes", MTD_MAX_BODY);
+    else
+        mtd_route(s->c, &x->rq, &rs);
+    if (!rs.status)
+        mtd_resp_error(&rs, 500, "internal", "no response");
+    enum MHD_Result r = send_resp(conn, &rs);
+    finish(s, x, &rs);
+    json_decref(rs.json);
+    return r;
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    req_ctx *x = *con_cls;
+    if (!x)
+        return;
+    mtd_buf_free(&x->rq.body);
+    free(x);
+    *con_cls = NULL;
+}
+
+/* Parses "ADDR:PORT" / "[ADDR]:PORT" into a socket address. */
+static int parse_listen(const char *l, struct sockaddr_storage *ss, int *loopback)
+{
+    char host[128];
+    const char *colon = strrchr(l, ':');
+    if (!colon || colon == l || (size_t)(colon - l) >= sizeof host)
+        return MTD_EINVAL;
+    snprintf(host, sizeof host, "%.*s", (int)(colon - l), l);
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end || port < 0 || port > 65535)
+        return MTD_EINVAL;
+    memset(ss, 0, sizeof *ss);
+    if (host[0] == '[' && host[strlen(host) - 1] == ']') {
+        struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+        host[strlen(host) - 1] = 0;
+        if (inet_pton(AF_INET6, host + 1, &a->sin6_addr) != 1)
+            return MTD_EINVAL;
+        a->sin6_family = AF_INET6;
+        a->sin6_port = htons((uint16_t)port);
+        *loopback = IN6_IS_ADDR_LOOPBACK(&a->sin6_addr);
+        return 0;
+    }
+    struct sockaddr_in *a = (struct sockaddr_in *)ss;
+    if (!strcmp(host, "localhost"))
+        snprintf(host, sizeof host, "127.0.0.1");
+    if (inet_pton(AF_INET, host, &a->sin_addr) != 1)
+        return MTD_EINVAL;
+    a->sin_family = AF_INET;
+    a->sin_port = htons((uint16_t)port);
+    *loopback = (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+    return 0;
+}
+
+static int load_tls(mtd_server *s, const mtd_server_opts *o, char *why, size_t wl)
+{
+    size_t n;
+    int r = mtd_file_read(o->tls_cert, 1 << 20, &s->cert, &n);
+    if (r) {
+        snprintf(why, wl, "--tls-cert %s: %s", o->tls_cert, mtd_strerror(r));
+        return r;
+    }
+    if ((r = mtd_file_read(o->tls_key, 1 << 20, &s->key, &n)) != 0)
+        snprintf(why, wl, "--tls-key %s: %s", o->tls_key, mtd_strerror(r));
+    return r;
+}
+
+int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **out, char *why,
+                     size_t whylen)
+{
+    struct sockaddr_storage ss;
+    int loopback = 0;
+    if (parse_listen(o->listen, &ss, &loopback) != 0) {
+        snprintf(why, whylen, "--listen %s: expected ADDR:PORT, e.g. 127.0.0.1:8443", o->listen);
+        return MTD_EINVAL;
+    }
+    int tls = o->tls_cert && o->tls_key;
+    if ((o->tls_cert != NULL) != (o->tls_key != NULL)) {
+        snprintf(why, whylen, "--tls-cert and --tls-key go together");
+        return MTD_EINVAL;
+    }
+    if (!loopback && !tls) {
+        snprintf(why, whylen, "--listen %s is not a loopback address: refusing to serve devices"
+                              " without TLS (give --tls-cert and --tls-key)", o->listen);
+        return MTD_EPERM;
+    }
+    mtd_server *s = calloc(1, sizeof *s);
+    s->c = c;
+    if (tls && load_tls(s, o, why, whylen) != 0) {
+        mtd_server_stop(s);
+        return MTD_EINVAL;
+    }
+    unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
+    s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                            MHD_OPTION_THREAD_POOL_SIZE, threads < 1 ? 1 : threads,
+                            MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout ? o->conn_timeout : 30,
+                            MHD_OPTION_CONNECTION_LIMIT, 4000,
+                            MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
+                            MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
+    if (!s->d) {
+        snprintf(why, whylen, "cannot listen on %s (address in use, or bad TLS files)", o->listen);
+        mtd_server_stop(s);
+        return MTD_EIO;
+    }
+    const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->d, MHD_DAEMON_INFO_BIND_PORT);
+    char host[128];
+    snprintf(host, sizeof host, "%.*s", (int)(strrchr(o->listen, ':') - o->listen), o->listen);
+    snprintf(s->url, sizeof s->url, "%s://%s:%u", tls ? "https" : "http", host,
+             di ? di->port : 0);
+    *out = s;
+    return 0;
+}
+
+const char *mtd_server_url(const mtd_server *s)
+{
+    return s->url;
+}
+
+void mtd_server_stop(mtd_server *s)
+{
+    if (!s)
+        return;
+    if (s->d)
+        MHD_stop_daemon(s->d); /* joins the pool: requests in flight finish first */
+    free(s->cert);
+    free(s->key);
+    free(s);
+}

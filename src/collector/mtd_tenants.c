@@ -1,0 +1,308 @@
+/* mtd_tenants: tenant directories, keys, tokens and the cache of open stores. */
+#include "collector/mtd_tenants.h"
+#include "common/mtd_err.h"
+#include "common/mtd_file.h"
+#include "common/mtd_log.h"
+#include "common/mtd_util.h"
+
+#include <dirent.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define MAX_OPEN 256
+
+typedef struct {
+    mtd_tenant t;
+    int refs;
+    int used;
+} slot;
+
+struct mtd_tenants {
+    char data[1024];
+    char op_hash[65];
+    pthread_mutex_t mu;
+    slot slots[MAX_OPEN];
+};
+
+int mtd_tenant_id_valid(const char *id)
+{
+    if (strlen(id) != MTD_TENANT_ID_LEN)
+        return 0;
+    for (const char *p = id; *p; p++)
+        if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')))
+            return 0;
+    return 1;
+}
+
+static void tenant_dir(const mtd_tenants *t, const char *id, char *out, size_t len)
+{
+    snprintf(out, len, "%s/tenants/%s", t->data, id);
+}
+
+int mtd_token_new(const char *kind, const char *tenant, char *tok, size_t toklen, char hash[65])
+{
+    char secret[64];
+    int r = mtd_random_token(32, secret, sizeof secret);
+    if (r)
+        return r;
+    int n = tenant ? snprintf(tok, toklen, "%s.%s.%s", kind, tenant, secret)
+                   : snprintf(tok, toklen, "%s.%s", kind, secret);
+    if (n < 0 || (size_t)n >= toklen)
+        return MTD_EINVAL;
+    mtd_sha256_hex(tok, strlen(tok), hash);
+    return 0;
+}
+
+int mtd_token_parse(const char *tok, char *kind, size_t kindlen, char *tenant, size_t tlen)
+{
+    const char *d1 = strchr(tok, '.');
+    if (!d1 || (size_t)(d1 - tok) >= kindlen || strlen(tok) > 200)
+        return MTD_EAUTH;
+    snprintf(kind, kindlen, "%.*s", (int)(d1 - tok), tok);
+    tenant[0] = 0;
+    const char *d2 = strchr(d1 + 1, '.');
+    if (!d2)
+        return strcmp(kind, "op") == 0 ? 0 : MTD_EAUTH;
+    if ((size_t)(d2 - d1 - 1) >= tlen)
+        return MTD_EAUTH;
+    snprintf(tenant, tlen, "%.*s", (int)(d2 - d1 - 1), d1 + 1);
+    return mtd_tenant_id_valid(tenant) ? 0 : MTD_EAUTH;
+}
+
+/* First start: create the operator token (0600) and remember only its hash. */
+static int operator_token(mtd_tenants *t, char *why, size_t wl)
+{
+    char hp[1200], tp[1200];
+    snprintf(hp, sizeof hp, "%s/operator.hash", t->data);
+    snprintf(tp, sizeof tp, "%s/operator.token", t->data);
+    if (mtd_file_read_line(hp, t->op_hash, sizeof t->op_hash) == 0 && strlen(t->op_hash) == 64)
+        return 0;
+    char tok[128], line[140];
+    int r = mtd_token_new("op", NULL, tok, sizeof tok, t->op_hash);
+    if (r)
+        return r;
+    snprintf(line, sizeof line, "%s\n", tok);
+    if ((r = mtd_file_write_atomic(tp, line, strlen(line), 0600)) != 0 ||
+        (r = mtd_file_write_atomic(hp, t->op_hash, 64, 0600)) != 0)
+        snprintf(why, wl, "cannot write %s: %s", tp, mtd_strerror(r));
+    return r;
+}
+
+int mtd_tenants_open(const char *data_dir, mtd_tenants **out, char *why, size_t whylen)
+{
+    mtd_tenants *t = calloc(1, sizeof *t);
+    if (!t)
+        return MTD_ENOMEM;
+    mtd_strlcpy(t->data, data_dir, sizeof t->data);
+    pthread_mutex_init(&t->mu, NULL);
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/tenants", data_dir);
+    int r = mtd_mkdir_p(dir, 0700);
+    if (r) {
+        snprintf(why, whylen, "cannot create %s", dir);
+    } else {
+        chmod(data_dir, 0700);
+        r = operator_token(t, why, whylen);
+    }
+    if (r) {
+        mtd_tenants_close(t);
+        return r;
+    }
+    *out = t;
+    return 0;
+}
+
+void mtd_tenants_close(mtd_tenants *t)
+{
+    if (!t)
+        return;
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (t->slots[i].used)
+            mtd_store_close(t->slots[i].t.store);
+    pthread_mutex_destroy(&t->mu);
+    free(t);
+}
+
+const char *mtd_tenants_data_dir(const mtd_tenants *t)
+{
+    return t->data;
+}
+
+int mtd_tenants_is_operator(mtd_tenants *t, const char *tok)
+{
+    char h[65];
+    mtd_sha256_hex(tok, strlen(tok), h);
+    return mtd_ct_equal(h, t->op_hash, 64);
+}
+
+static int write_tenant_files(const char *dir, const char *name, const char *org,
+                              const mtd_tenant_key *key)
+{
+    char path[1300], hex[65], line[80];
+    json_t *j = json_pack("{s:s,s:s,s:I}", "name", name, "org_id", org, "created_at",
+                          (json_int_t)time(NULL));
+    char *s = json_dumps(j, JSON_INDENT(2));
+    json_decref(j);
+    snprintf(path, sizeof path, "%s/tenant.json", dir);
+    int r = s ? mtd_file_write_atomic(path, s, strlen(s), 0600) : MTD_ENOMEM;
+    free(s);
+    if (r)
+        return r;
+    mtd_tenant_key_to_hex(key, hex);
+    snprintf(line, sizeof line, "%s\n", hex);
+    snprintf(path, sizeof path, "%s/tenant.key", dir);
+    return mtd_file_write_atomic(path, line, strlen(line), 0600);
+}
+
+int mtd_tenants_create(mtd_tenants *t, const char *name, const char *org, char *id_out,
+                       char *enroll_token, char *admin_token, size_t toklen)
+{
+    uint8_t rnd[8];
+    mtd_tenant_key key;
+    int r;
+    if ((r = mtd_random(rnd, sizeof rnd)) != 0 || (r = mtd_tenant_key_generate(&key)) != 0)
+        return r;
+    mtd_hex(rnd, sizeof rnd, id_out);
+    char dir[1200];
+    tenant_dir(t, id_out, dir, sizeof dir);
+    if ((r = mtd_mkdir_p(dir, 0700)) != 0 ||
+        (r = write_tenant_files(dir, name, org && org[0] ? org : id_out, &key)) != 0)
+        return r;
+    mtd_tenant *tn;
+    if ((r = mtd_tenants_get(t, id_out, &tn)) != 0)
+        return r;
+    char eh[65], ah[65];
+    if ((r = mtd_token_new("enr", id_out, enroll_token, toklen, eh)) == 0 &&
+        (r = mtd_token_new("adm", id_out, admin_token, toklen, ah)) == 0 &&
+        (r = mtd_store_token_add(tn->store, eh, MTD_ROLE_ENROLL, "initial enrollment token")) == 0 &&
+        (r = mtd_store_token_add(tn->store, ah, MTD_ROLE_ADMIN, "initial admin token")) == 0) {
+        mtd_policy p;
+        mtd_policy_default(&p);
+        r = mtd_store_policy_set(tn->store, &p);
+    }
+    mtd_tenants_put(t, tn);
+    return r;
+}
+
+json_t *mtd_tenants_list(mtd_tenants *t)
+{
+    char dir[1200];
+    snprintf(dir, sizeof dir, "%s/tenants", t->data);
+    json_t *arr = json_array();
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        if (!mtd_tenant_id_valid(e->d_name))
+            continue;
+        char path[1400];
+        snprintf(path, sizeof path, "%s/%s/tenant.json", dir, e->d_name);
+        json_t *j = json_load_file(path, 0, NULL);
+        json_t *o = json_pack("{s:s,s:O?,s:O?,s:O?}", "tenant_id", e->d_name,
+                              "name", json_object_get(j, "name"),
+                              "org_id", json_object_get(j, "org_id"),
+                              "created_at", json_object_get(j, "created_at"));
+        json_decref(j);
+        json_array_append_new(arr, o);
+    }
+    if (d)
+        closedir(d);
+    return arr;
+}
+
+static slot *find_slot(mtd_tenants *t, const char *id)
+{
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (t->slots[i].used && !strcmp(t->slots[i].t.id, id))
+            return &t->slots[i];
+    return NULL;
+}
+
+/* Opens a tenant into a free slot (an idle one is closed if all are taken). */
+static int open_slot(mtd_tenants *t, const char *id, slot **out)
+{
+    slot *free_s = NULL;
+    for (int i = 0; i < MAX_OPEN && !free_s; i++)
+        if (!t->slots[i].used)
+            free_s = &t->slots[i];
+    for (int i = 0; i < MAX_OPEN && !free_s; i++)
+        if (t->slots[i].refs == 0) {
+            mtd_store_close(t->slots[i].t.store);
+            memset(&t->slots[i], 0, sizeof t->slots[i]);
+            free_s = &t->slots[i];
+        }
+    if (!free_s)
+        return MTD_EBUSY;
+    char dir[1200], path[1300], hex[80], why[256];
+    tenant_dir(t, id, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/tenant.key", dir);
+    if (mtd_file_read_line(path, hex, sizeof hex) != 0)
+        return MTD_ENOENT;
+    mtd_tenant *tn = &free_s->t;
+    if (mtd_tenant_key_from_hex(&tn->key, hex) != 0)
+        return MTD_ECORRUPT;
+    snprintf(path, sizeof path, "%s/tenant.json", dir);
+    json_t *j = json_load_file(path, 0, NULL);
+    mtd_strlcpy(tn->org_id, json_string_value(json_object_get(j, "org_id")) ?: id, sizeof tn->org_id);
+    json_decref(j);
+    int r = mtd_store_open(dir, &tn->store, why, sizeof why);
+    if (r) {
+        mtd_log(MTD_LOG_ERROR, "tenants", "open tenant=%s: %s", id, why);
+        memset(free_s, 0, sizeof *free_s);
+        return r;
+    }
+    mtd_strlcpy(tn->id, id, sizeof tn->id);
+    free_s->used = 1;
+    *out = free_s;
+    return 0;
+}
+
+int mtd_tenants_get(mtd_tenants *t, const char *id, mtd_tenant **out)
+{
+    if (!mtd_tenant_id_valid(id))
+        return MTD_ENOENT;
+    pthread_mutex_lock(&t->mu);
+    slot *s = find_slot(t, id);
+    int r = s ? 0 : open_slot(t, id, &s);
+    if (r == 0) {
+        s->refs++;
+        *out = &s->t;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return r;
+}
+
+void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn)
+{
+    pthread_mutex_lock(&t->mu);
+    slot *s = (slot *)((char *)tn - offsetof(slot, t));
+    s->refs--;
+    pthread_mutex_unlock(&t->mu);
+}
+
+int mtd_tenants_delete(mtd_tenants *t, const char *id)
+{
+    if (!mtd_tenant_id_valid(id))
+        return MTD_ENOENT;
+    char dir[1200];
+    tenant_dir(t, id, dir, sizeof dir);
+    struct stat st;
+    pthread_mutex_lock(&t->mu);
+    slot *s = find_slot(t, id);
+    int r = 0;
+    if (s && s->refs > 0)
+        r = MTD_EBUSY;
+    else if (stat(dir, &st) != 0)
+        r = MTD_ENOENT;
+    if (r == 0) {
+        if (s) {
+            mtd_store_close(s->t.store);
+            memset(s, 0, sizeof *s);
+        }
+        r = mtd_rm_rf(dir); /* key, store, WAL and all */
+    }
+    pthread_mutex_unlock(&t->mu);
+    return r;
+}

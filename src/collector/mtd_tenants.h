@@ -1,0 +1,58 @@
+/* mtd_tenants: the collector's tenants, each in its own directory.
+ *
+ *   DATA/operator.token   the operator token, for the operator to read (0600)
+ *   DATA/operator.hash    its SHA-256, which is what the collector checks
+ *   DATA/tenants/<id>/    one tenant: tenant.json (name, org), tenant.key (0600),
+ *                         store.sqlite (mtd_store)
+ *
+ * There is no shared registry table: listing tenants reads the directories, and
+ * deleting one removes its directory, key and store together. Open stores are cached
+ * and reference-counted; a tenant being deleted is closed first. Tenant IDs are 16
+ * lowercase hex digits and are checked before they ever become part of a path. */
+#ifndef MTD_TENANTS_H
+#define MTD_TENANTS_H
+
+#include "privacy/mtd_pseudo.h"
+#include "store/mtd_store.h"
+
+#include <jansson.h>
+#include <stddef.h>
+
+#define MTD_TENANT_ID_LEN 16
+
+typedef struct mtd_tenants mtd_tenants;
+
+typedef struct {
+    char id[MTD_TENANT_ID_LEN + 1];
+    char org_id[128];
+    mtd_tenant_key key;
+    mtd_store *store;
+} mtd_tenant;
+
+int mtd_tenants_open(const char *data_dir, mtd_tenants **out, char *why, size_t whylen);
+void mtd_tenants_close(mtd_tenants *t);
+int mtd_tenant_id_valid(const char *id);
+
+/* Creates a tenant; returns its ID and fresh enrollment and admin tokens. */
+int mtd_tenants_create(mtd_tenants *t, const char *name, const char *org, char *id_out,
+                       char *enroll_token, char *admin_token, size_t toklen);
+json_t *mtd_tenants_list(mtd_tenants *t);
+int mtd_tenants_delete(mtd_tenants *t, const char *id);
+
+/* Borrows an open tenant (store, key); release it when done. MTD_ENOENT if unknown. */
+int mtd_tenants_get(mtd_tenants *t, const char *id, mtd_tenant **out);
+void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn);
+
+/* Makes a token "<kind>.<tenant>.<secret>" (or "op.<secret>" when tenant is NULL)
+ * and its hash. */
+int mtd_token_new(const char *kind, const char *tenant, char *tok, size_t toklen,
+                  char hash[65]);
+/* Splits a presented token; tenant gets "" for an operator token. */
+int mtd_token_parse(const char *tok, char *kind, size_t kindlen, char *tenant, size_t tlen);
+
+const char *mtd_tenants_data_dir(const mtd_tenants *t);
+
+/* 1 when tok is the operator token. */
+int mtd_tenants_is_operator(mtd_tenants *t, const char *tok);
+
+#endif

@@ -1,0 +1,127 @@
+/* mtd_policy: strict JSON reading and writing of a tenant's privacy policy. */
+#include "privacy/mtd_policy.h"
+#include "common/mtd_err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const url_names[] = {"none", "domain", "full", NULL};
+static const char *const conn_names[] = {"off", "threats", "all", NULL};
+static const char *const appdet_names[] = {"minimal", "full", NULL};
+
+const char *mtd_url_policy_name(mtd_url_policy v) { return url_names[v]; }
+const char *mtd_conn_policy_name(mtd_conn_policy v) { return conn_names[v]; }
+const char *mtd_appdet_policy_name(mtd_appdet_policy v) { return appdet_names[v]; }
+
+void mtd_policy_default(mtd_policy *p)
+{
+    memset(p, 0, sizeof *p);
+    p->optional_data = 0;
+    p->report_urls = MTD_URLS_DOMAIN; /* enough to report a threat, not the full path */
+    p->report_connections = MTD_CONN_THREATS;
+    p->report_app_details = MTD_APPDET_FULL;
+    p->web_protection = p->app_scanning = p->network_reporting = 1;
+    p->retention_required_days = 365;
+    p->retention_diagnostic_days = 30;
+    p->retention_feedback_days = 90;
+    p->spool_max_mb = 64;
+}
+
+typedef enum { K_BOOL, K_ENUM, K_DAYS } kind;
+typedef struct {
+    const char *key;
+    kind k;
+    size_t off;
+    const char *const *names;
+    int min, max;
+} knob;
+
+#define OFF(f) offsetof(mtd_policy, f)
+static const knob knobs[] = {
+    {"optional_data", K_BOOL, OFF(optional_data), NULL, 0, 1},
+    {"report_urls", K_ENUM, OFF(report_urls), url_names, 0, 2},
+    {"report_connections", K_ENUM, OFF(report_connections), conn_names, 0, 2},
+    {"report_app_details", K_ENUM, OFF(report_app_details), appdet_names, 0, 1},
+    {"web_protection", K_BOOL, OFF(web_protection), NULL, 0, 1},
+    {"app_scanning", K_BOOL, OFF(app_scanning), NULL, 0, 1},
+    {"network_reporting", K_BOOL, OFF(network_reporting), NULL, 0, 1},
+    {"retention_required_days", K_DAYS, OFF(retention_required_days), NULL, 1, 3650},
+    {"retention_diagnostic_days", K_DAYS, OFF(retention_diagnostic_days), NULL, 1, 3650},
+    {"retention_feedback_days", K_DAYS, OFF(retention_feedback_days), NULL, 1, 3650},
+    {"spool_max_mb", K_DAYS, OFF(spool_max_mb), NULL, 1, 4096},
+};
+#define NKNOBS (sizeof knobs / sizeof knobs[0])
+
+static int set_knob(mtd_policy *p, const knob *kb, const json_t *v, char *why, size_t wl)
+{
+    int *dst = (int *)((char *)p + kb->off);
+    if (kb->k == K_BOOL) {
+        if (!json_is_boolean(v)) {
+            snprintf(why, wl, "policy key \"%s\" must be true or false", kb->key);
+            return MTD_EINVAL;
+        }
+        *dst = json_is_true(v);
+        return 0;
+    }
+    if (kb->k == K_DAYS) {
+        json_int_t n = json_integer_value(v);
+        if (!json_is_integer(v) || n < kb->min || n > kb->max) {
+            snprintf(why, wl, "policy key \"%s\" must be an integer from %d to %d", kb->key,
+                     kb->min, kb->max);
+            return MTD_EINVAL;
+        }
+        *dst = (int)n;
+        return 0;
+    }
+    const char *s = json_string_value(v);
+    for (int i = 0; s && kb->names[i]; i++)
+        if (!strcmp(kb->names[i], s)) {
+            *dst = i;
+            return 0;
+        }
+    char allowed[128] = "";
+    for (int i = 0; kb->names[i]; i++)
+        snprintf(allowed + strlen(allowed), sizeof allowed - strlen(allowed), "%s%s",
+                 i ? "|" : "", kb->names[i]);
+    snprintf(why, wl, "policy key \"%s\" must be one of %s", kb->key, allowed);
+    return MTD_EINVAL;
+}
+
+int mtd_policy_from_json(mtd_policy *p, const json_t *obj, char *why, size_t whylen)
+{
+    if (!json_is_object(obj)) {
+        snprintf(why, whylen, "policy must be a JSON object");
+        return MTD_EINVAL;
+    }
+    mtd_policy tmp = *p;
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)obj, key, v) {
+        const knob *kb = NULL;
+        for (size_t i = 0; i < NKNOBS; i++)
+            if (!strcmp(knobs[i].key, key))
+                kb = &knobs[i];
+        if (!kb) {
+            snprintf(why, whylen, "unknown policy key \"%.64s\"", key);
+            return MTD_EINVAL;
+        }
+        int r = set_knob(&tmp, kb, v, why, whylen);
+        if (r)
+            return r;
+    }
+    *p = tmp;
+    return 0;
+}
+
+json_t *mtd_policy_to_json(const mtd_policy *p)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; i < NKNOBS; i++) {
+        int v = *(const int *)((const char *)p + knobs[i].off);
+        json_t *jv = knobs[i].k == K_BOOL   ? json_boolean(v)
+                     : knobs[i].k == K_DAYS ? json_integer(v)
+                                            : json_string(knobs[i].names[v]);
+        json_object_set_new(o, knobs[i].key, jv);
+    }
+    return o;
+}

@@ -1,0 +1,37 @@
+/* mtd_policy: a tenant's privacy policy (DESIGN.md section 3), as admins set it with
+ * `mtdctl policy set`, the collector stores and serves at GET /v1/policy, and the agent
+ * applies in its privacy gate. The collector checks every event against it again.
+ *
+ * Parsing is strict: an unknown key or a bad value is an error naming it, so a typo in
+ * an admin's policy file never silently leaves a default in force. Keys absent from the
+ * input keep their defaults (the most private setting that still protects). */
+#ifndef MTD_POLICY_H
+#define MTD_POLICY_H
+
+#include <jansson.h>
+#include <stddef.h>
+
+typedef enum { MTD_URLS_NONE, MTD_URLS_DOMAIN, MTD_URLS_FULL } mtd_url_policy;
+typedef enum { MTD_CONN_OFF, MTD_CONN_THREATS, MTD_CONN_ALL } mtd_conn_policy;
+typedef enum { MTD_APPDET_MINIMAL, MTD_APPDET_FULL } mtd_appdet_policy;
+
+typedef struct {
+    int optional_data;              /* diagnostic and feedback data allowed at all */
+    mtd_url_policy report_urls;     /* what a web threat detection carries */
+    mtd_conn_policy report_connections;
+    mtd_appdet_policy report_app_details;
+    int web_protection, app_scanning, network_reporting; /* feature switches */
+    int retention_required_days, retention_diagnostic_days, retention_feedback_days;
+    int spool_max_mb;               /* the agent's disk cap for queued data */
+} mtd_policy;
+
+void mtd_policy_default(mtd_policy *p);
+/* Applies the keys of obj over *p. On error *p is unchanged and why names the key. */
+int mtd_policy_from_json(mtd_policy *p, const json_t *obj, char *why, size_t whylen);
+json_t *mtd_policy_to_json(const mtd_policy *p);
+
+const char *mtd_url_policy_name(mtd_url_policy v);
+const char *mtd_conn_policy_name(mtd_conn_policy v);
+const char *mtd_appdet_policy_name(mtd_appdet_policy v);
+
+#endif

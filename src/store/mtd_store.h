@@ -1,0 +1,64 @@
+/* mtd_store: one tenant's segregated store, behind one interface.
+ *
+ * Each tenant has its own store: by default a SQLite file (WAL) under
+ * DATA/tenants/<tenant_id>/store.sqlite, so tenants are physically apart; a handle only
+ * ever reaches its own tenant, and no call takes two tenants. The event tables are
+ * derived from the schema (mtd_schema.h): one table per event type, one column per
+ * declared field, so a field that is not declared has nowhere to be stored.
+ *
+ * Stores know nothing of HTTP. They take validated events and return JSON for reports.
+ * A handle is safe to use from several threads (calls are serialized inside).
+ * Returned json_t objects belong to the caller. */
+#ifndef MTD_STORE_H
+#define MTD_STORE_H
+
+#include "privacy/mtd_policy.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct mtd_store mtd_store;
+
+typedef enum {
+    MTD_ROLE_ADMIN,   /* everything in the tenant */
+    MTD_ROLE_ANALYST, /* read only */
+    MTD_ROLE_PRIVACY, /* privacy officer: user export and delete */
+    MTD_ROLE_ENROLL,  /* enrollment token: may only enroll devices */
+} mtd_role;
+
+const char *mtd_role_name(mtd_role r);
+int mtd_role_parse(const char *s, mtd_role *r);
+
+/* Opens (creating if needed) the tenant store in dir. */
+int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen);
+void mtd_store_close(mtd_store *s);
+
+/* Tokens and credentials, stored only as SHA-256 hashes of their secret part. */
+int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const char *label);
+int mtd_store_token_role(mtd_store *s, const char *hash, mtd_role *role);
+/* Revokes by ID: the first 12 hex digits of the hash, as mtd_store_token_list shows. */
+int mtd_store_token_revoke(mtd_store *s, const char *id);
+json_t *mtd_store_token_list(mtd_store *s);
+
+/* A device credential, bound to a device pseudonym on its first batch. */
+int mtd_store_cred_add(mtd_store *s, const char *hash);
+/* Finds a live credential; *device_id gets its bound device ("" before the first
+ * batch). MTD_EAUTH when unknown or revoked. */
+int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_t len);
+
+/* Stores one batch all-or-nothing. events: a JSON array of events already validated
+ * against the schema and the policy. The credential is bound to the batch's device on
+ * first use. MTD_EEXIST: the idempotency key was seen, nothing stored (acknowledge). */
+int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
+                     const json_t *events, int *stored);
+
+/* Reports. */
+json_t *mtd_store_devices(mtd_store *s);
+
+int mtd_store_policy_get(mtd_store *s, mtd_policy *p);
+int mtd_store_policy_set(mtd_store *s, const mtd_policy *p);
+
+int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail);
+json_t *mtd_store_audit_list(mtd_store *s);
+
+#endif

@@ -1,0 +1,459 @@
+/* mtd_store_sqlite: the embedded per-tenant store on SQLite (WAL).
+ *
+ * One file per tenant; one connection per open store, serialized by a mutex (SQLite
+ * serializes writers anyway, and one connection keeps prepared statements warm). The
+ * event tables are created from the schema table at open, so adding a field to the
+ * schema adds its column; a column is never created from anything a device sent. */
+#include "store/mtd_store.h"
+#include "common/mtd_err.h"
+#include "common/mtd_buf.h"
+#include "common/mtd_util.h"
+#include "schema/mtd_schema.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct mtd_store {
+    sqlite3 *db;
+    pthread_mutex_t mu;
+    sqlite3_stmt *ins[32]; /* per event type, index as in mtd_event_types */
+};
+
+static const char *role_names[] = {"admin", "analyst", "privacy", "enroll"};
+
+const char *mtd_role_name(mtd_role r) { return (unsigned)r < 4 ? role_names[r] : "?"; }
+
+int mtd_role_parse(const char *s, mtd_role *r)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, role_names[i])) {
+            *r = (mtd_role)i;
+            return 0;
+        }
+    return MTD_EINVAL;
+}
+
+static const char *base_sql =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=NORMAL;"
+    "PRAGMA foreign_keys=ON;"
+    "CREATE TABLE IF NOT EXISTS tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL,"
+    " label TEXT, created_at INTEGER NOT NULL, revoked_at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS credentials(hash TEXT PRIMARY KEY, device_id TEXT,"
+    " created_at INTEGER NOT NULL, revoked_at INTEGER);"
+    "CREATE TABLE IF NOT EXISTS devices(device_id TEXT PRIMARY KEY, first_seen INTEGER,"
+    " last_seen INTEGER, upn TEXT, dir_user_id TEXT, dir_device_id TEXT, org_id TEXT);"
+    "CREATE TABLE IF NOT EXISTS batches(idem_key TEXT PRIMARY KEY, device_id TEXT,"
+    " received_at INTEGER NOT NULL, events INTEGER NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS policy(id INTEGER PRIMARY KEY CHECK(id=1), json TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+    " actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);"
+    /* the audit log is append-only: the store itself refuses edits */
+    "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
+    "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
+    " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;";
+
+/* "device.info" -> "ev_device_info" */
+static void table_name(const char *ev, char *out, size_t outlen)
+{
+    snprintf(out, outlen, "ev_%s", ev);
+    for (char *p = out; *p; p++)
+        if (*p == '.')
+            *p = '_';
+}
+
+static const char *col_type(const mtd_field *f)
+{
+    return f->type == MTD_T_INT || f->type == MTD_T_BOOL ? "INTEGER" : "TEXT";
+}
+
+/* CREATE TABLE for one event type, and the matching INSERT. */
+static void event_sql(const mtd_event_type *ev, mtd_buf *create, mtd_buf *insert)
+{
+    char t[96];
+    table_name(ev->name, t, sizeof t);
+    mtd_buf_printf(create, "CREATE TABLE IF NOT EXISTS %s(row INTEGER PRIMARY KEY,"
+                           " received_at INTEGER NOT NULL", t);
+    mtd_buf_printf(insert, "INSERT OR IGNORE INTO %s(received_at", t);
+    size_t n = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        const mtd_field *fs = pass ? ev->fields : mtd_envelope_fields;
+        size_t nf = pass ? ev->nfields : mtd_envelope_nfields;
+        for (size_t i = 0; i < nf; i++) {
+            mtd_buf_printf(create, ", \"%s\" %s%s", fs[i].name, col_type(&fs[i]),
+                           !strcmp(fs[i].name, "event_id") ? " UNIQUE" : "");
+            mtd_buf_printf(insert, ", \"%s\"", fs[i].name);
+            n++;
+        }
+    }
+    mtd_buf_printf(create, ");CREATE INDEX IF NOT EXISTS %s_dev ON %s(device_id, time);", t, t);
+    mtd_buf_puts(insert, ") VALUES(?");
+    for (size_t i = 1; i < n; i++)
+        mtd_buf_puts(insert, ",?");
+    mtd_buf_puts(insert, ")");
+}
+
+static int create_schema(mtd_store *s, char *why, size_t wl)
+{
+    char *err = NULL;
+    if (sqlite3_exec(s->db, base_sql, NULL, NULL, &err) != SQLITE_OK) {
+        snprintf(why, wl, "store schema: %s", err ? err : "?");
+        sqlite3_free(err);
+        return MTD_EIO;
+    }
+    for (size_t i = 0; i < mtd_event_ntypes && i < 32; i++) {
+        mtd_buf c, ins;
+        mtd_buf_init(&c, 0);
+        mtd_buf_init(&ins, 0);
+        event_sql(&mtd_event_types[i], &c, &ins);
+        int rc = sqlite3_exec(s->db, (char *)c.data, NULL, NULL, &err);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_prepare_v2(s->db, (char *)ins.data, -1, &s->ins[i], NULL);
+        mtd_buf_free(&c);
+        mtd_buf_free(&ins);
+        if (rc != SQLITE_OK) {
+            snprintf(why, wl, "store table for %s: %s", mtd_event_types[i].name,
+                     err ? err : sqlite3_errmsg(s->db));
+            sqlite3_free(err);
+            return MTD_EIO;
+        }
+    }
+    return 0;
+}
+
+int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
+{
+    *out = NULL;
+    mtd_store *s = calloc(1, sizeof *s);
+    if (!s)
+        return MTD_ENOMEM;
+    char path[1200];
+    snprintf(path, sizeof path, "%s/store.sqlite", dir);
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        snprintf(why, whylen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
+        sqlite3_close(s->db);
+        free(s);
+        return MTD_EIO;
+    }
+    sqlite3_busy_timeout(s->db, 5000);
+    pthread_mutex_init(&s->mu, NULL);
+    int r = create_schema(s, why, whylen);
+    if (r) {
+        mtd_store_close(s);
+        return r;
+    }
+    *out = s;
+    return 0;
+}
+
+void mtd_store_close(mtd_store *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < 32; i++)
+        sqlite3_finalize(s->ins[i]);
+    sqlite3_close(s->db);
+    pthread_mutex_destroy(&s->mu);
+    free(s);
+}
+
+/* Runs one statement with text parameters; returns SQLITE_DONE/ROW code mapped. */
+static int exec_params(mtd_store *s, const char *sql, int n, const char *const *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    int changes = sqlite3_changes(s->db);
+    sqlite3_finalize(st);
+    if (rc == SQLITE_CONSTRAINT)
+        return MTD_EEXIST;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return MTD_EIO;
+    return changes;
+}
+
+static void now_str(char *b, size_t n)
+{
+    snprintf(b, n, "%lld", (long long)time(NULL));
+}
+
+int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const char *label)
+{
+    char now[32];
+    now_str(now, sizeof now);
+    const char *p[] = {hash, mtd_role_name(role), label ? label : "", now};
+    pthread_mutex_lock(&s->mu);
+    int r = exec_params(s, "INSERT INTO tokens(hash, role, label, created_at) VALUES(?,?,?,?)", 4, p);
+    pthread_mutex_unlock(&s->mu);
+    return r < 0 ? r : 0;
+}
+
+/* Runs a single-row, single-text-column query. */
+static int query_text(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st), r = MTD_ENOENT;
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        mtd_strlcpy(out, v ? v : "", len);
+        r = 0;
+    } else if (rc != SQLITE_DONE) {
+        r = MTD_EIO;
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+int mtd_store_token_role(mtd_store *s, const char *hash, mtd_role *role)
+{
+    char name[32];
+    pthread_mutex_lock(&s->mu);
+    int r = query_text(s, "SELECT role FROM tokens WHERE hash=? AND revoked_at IS NULL", hash,
+                       name, sizeof name);
+    pthread_mutex_unlock(&s->mu);
+    if (r == MTD_ENOENT)
+        return MTD_EAUTH;
+    return r ? r : mtd_role_parse(name, role);
+}
+
+int mtd_store_token_revoke(mtd_store *s, const char *id)
+{
+    char now[32];
+    if (strlen(id) != 12 || strspn(id, "0123456789abcdef") != 12)
+        return MTD_ENOENT;
+    now_str(now, sizeof now);
+    const char *p[] = {now, id};
+    pthread_mutex_lock(&s->mu);
+    int r = exec_params(s, "UPDATE tokens SET revoked_at=? WHERE substr(hash,1,12)=?"
+                           " AND revoked_at IS NULL", 2, p);
+    pthread_mutex_unlock(&s->mu);
+    return r < 0 ? r : r == 0 ? MTD_ENOENT : 0;
+}
+
+/* Every row of a query as a JSON array of objects (columns by name). */
+static json_t *query_rows(mtd_store *s, const char *sql, int n, const char *const *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
+    json_t *arr = json_array();
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (int c = 0; c < sqlite3_column_count(st); c++) {
+            json_t *v;
+            switch (sqlite3_column_type(st, c)) {
+            case SQLITE_INTEGER: v = json_integer(sqlite3_column_int64(st, c)); break;
+            case SQLITE_NULL: v = json_null(); break;
+            default: v = json_string((const char *)sqlite3_column_text(st, c)); break;
+            }
+            json_object_set_new(o, sqlite3_column_name(st, c), v ? v : json_null());
+        }
+        json_array_append_new(arr, o);
+    }
+    sqlite3_finalize(st);
+    return arr;
+}
+
+json_t *mtd_store_token_list(mtd_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    json_t *a = query_rows(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at"
+                              " FROM tokens ORDER BY created_at", 0, NULL);
+    pthread_mutex_unlock(&s->mu);
+    return a;
+}
+
+int mtd_store_cred_add(mtd_store *s, const char *hash)
+{
+    char now[32];
+    now_str(now, sizeof now);
+    const char *p[] = {hash, now};
+    pthread_mutex_lock(&s->mu);
+    int r = exec_params(s, "INSERT INTO credentials(hash, created_at) VALUES(?,?)", 2, p);
+    pthread_mutex_unlock(&s->mu);
+    return r < 0 ? r : 0;
+}
+
+int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_t len)
+{
+    pthread_mutex_lock(&s->mu);
+    int r = query_text(s, "SELECT coalesce(device_id,'') FROM credentials WHERE hash=?"
+                          " AND revoked_at IS NULL", hash, device_id, len);
+    pthread_mutex_unlock(&s->mu);
+    return r == MTD_ENOENT ? MTD_EAUTH : r;
+}
+
+/* Binds one event's values to the type's prepared INSERT. */
+static void bind_event(sqlite3_stmt *st, const mtd_event_type *ev, const json_t *e, int64_t now)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_int64(st, 1, now);
+    int col = 2;
+    for (int pass = 0; pass < 2; pass++) {
+        const mtd_field *fs = pass ? ev->fields : mtd_envelope_fields;
+        size_t nf = pass ? ev->nfields : mtd_envelope_nfields;
+        for (size_t i = 0; i < nf; i++, col++) {
+            json_t *v = json_object_get(e, fs[i].name);
+            if (!v || json_is_null(v))
+                continue;
+            if (json_is_integer(v))
+                sqlite3_bind_int64(st, col, json_integer_value(v));
+            else if (json_is_boolean(v))
+                sqlite3_bind_int(st, col, json_is_true(v));
+            else if (json_is_string(v))
+                sqlite3_bind_text(st, col, json_string_value(v), (int)json_string_length(v),
+                                  SQLITE_TRANSIENT);
+            else {
+                char *txt = json_dumps(v, JSON_COMPACT);
+                sqlite3_bind_text(st, col, txt, -1, free);
+            }
+        }
+    }
+}
+
+static int upsert_device(mtd_store *s, const json_t *e, const char *now)
+{
+    const char *g[] = {json_string_value(json_object_get(e, "device_id")), now, now,
+                       json_string_value(json_object_get(e, "upn")),
+                       json_string_value(json_object_get(e, "dir_user_id")),
+                       json_string_value(json_object_get(e, "dir_device_id")),
+                       json_string_value(json_object_get(e, "org_id"))};
+    int r = exec_params(s, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
+                           " dir_device_id, org_id) VALUES(?,?,?,?,?,?,?) ON CONFLICT(device_id) DO"
+                           " UPDATE SET last_seen=excluded.last_seen, upn=coalesce(excluded.upn, upn),"
+                           " dir_user_id=coalesce(excluded.dir_user_id, dir_user_id),"
+                           " dir_device_id=coalesce(excluded.dir_device_id, dir_device_id),"
+                           " org_id=coalesce(excluded.org_id, org_id)", 7, g);
+    return r < 0 ? r : 0;
+}
+
+static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_key,
+                         const json_t *events, int *stored)
+{
+    char now[32];
+    now_str(now, sizeof now);
+    const char *dev = json_string_value(json_object_get(json_array_get(events, 0), "device_id"));
+    char nev[32];
+    snprintf(nev, sizeof nev, "%zu", json_array_size(events));
+    const char *pb[] = {idem_key, dev, now, nev};
+    int r = exec_params(s, "INSERT INTO batches(idem_key, device_id, received_at, events)"
+                           " VALUES(?,?,?,?)", 4, pb);
+    if (r < 0)
+        return r; /* MTD_EEXIST: a repeated key */
+    const char *pc[] = {dev, cred_hash};
+    if ((r = exec_params(s, "UPDATE credentials SET device_id=? WHERE hash=? AND device_id IS NULL",
+                         2, pc)) < 0)
+        return r;
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e) {
+        const mtd_event_type *ev = mtd_schema_event(json_string_value(json_object_get(e, "event")));
+        size_t idx = (size_t)(ev - mtd_event_types);
+        bind_event(s->ins[idx], ev, e, (int64_t)time(NULL));
+        if (sqlite3_step(s->ins[idx]) != SQLITE_DONE)
+            return MTD_EIO;
+        *stored += sqlite3_changes(s->db);
+    }
+    return upsert_device(s, json_array_get(events, 0), now);
+}
+
+int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
+                     const json_t *events, int *stored)
+{
+    *stored = 0;
+    if (json_array_size(events) == 0)
+        return MTD_EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
+    if (r == 0)
+        r = ingest_locked(s, cred_hash, idem_key, events, stored);
+    if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        r = MTD_EIO;
+    if (r != 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        *stored = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+json_t *mtd_store_devices(mtd_store *s)
+{
+    static const char *sql =
+        "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
+        " i.manufacturer, i.model, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
+        " i.time AS info_time FROM devices d LEFT JOIN ev_device_info i ON i.row ="
+        " (SELECT max(row) FROM ev_device_info WHERE device_id = d.device_id)"
+        " ORDER BY d.last_seen DESC, d.device_id";
+    pthread_mutex_lock(&s->mu);
+    json_t *a = query_rows(s, sql, 0, NULL);
+    pthread_mutex_unlock(&s->mu);
+    return a;
+}
+
+int mtd_store_policy_get(mtd_store *s, mtd_policy *p)
+{
+    char txt[4096];
+    mtd_policy_default(p);
+    pthread_mutex_lock(&s->mu);
+    int r = query_text(s, "SELECT json FROM policy WHERE id=?", "1", txt, sizeof txt);
+    pthread_mutex_unlock(&s->mu);
+    if (r == MTD_ENOENT)
+        return 0;
+    if (r)
+        return r;
+    json_t *j = json_loads(txt, 0, NULL);
+    char why[256];
+    r = j ? mtd_policy_from_json(p, j, why, sizeof why) : MTD_ECORRUPT;
+    json_decref(j);
+    return r;
+}
+
+int mtd_store_policy_set(mtd_store *s, const mtd_policy *p)
+{
+    json_t *j = mtd_policy_to_json(p);
+    char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    if (!txt)
+        return MTD_ENOMEM;
+    const char *pp[] = {txt};
+    pthread_mutex_lock(&s->mu);
+    int r = exec_params(s, "INSERT INTO policy(id, json) VALUES(1, ?) ON CONFLICT(id) DO UPDATE"
+                           " SET json=excluded.json", 1, pp);
+    pthread_mutex_unlock(&s->mu);
+    free(txt);
+    return r < 0 ? r : 0;
+}
+
+int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
+{
+    char now[32];
+    now_str(now, sizeof now);
+    const char *p[] = {now, actor, action, detail ? detail : ""};
+    pthread_mutex_lock(&s->mu);
+    int r = exec_params(s, "INSERT INTO audit(time, actor, action, detail) VALUES(?,?,?,?)", 4, p);
+    pthread_mutex_unlock(&s->mu);
+    return r < 0 ? r : 0;
+}
+
+json_t *mtd_store_audit_list(mtd_store *s)
+{
+    pthread_mutex_lock(&s->mu);
+    json_t *a = query_rows(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL);
+    pthread_mutex_unlock(&s->mu);
+    return a;
+}
