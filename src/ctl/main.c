@@ -1,1 +1,228 @@
-int main(void) { return 0; }
+/* mtdctl: the admin's and operator's command line for the collector API. Every
+ * command is one HTTP request; --json prints the API's answer as it came, otherwise a
+ * table for people. Errors are one line on stderr and a non-zero exit. */
+#include "common/mtd_args.h"
+#include "common/mtd_err.h"
+#include "common/mtd_file.h"
+#include "ctl/mtd_table.h"
+#include "uplink/mtd_http.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char usage[] =
+    "usage: mtdctl --server URL --token TOKEN [--ca-file PEM] [--json] COMMAND\n"
+    "\n"
+    "Operator (operator token, from the collector's DATA/operator.token):\n"
+    "  tenant create NAME [--org ID]   prints tenant_id, enroll_token, admin_token\n"
+    "  tenant list\n"
+    "  tenant delete TENANT_ID         deletes the tenant's key and store\n"
+    "\n"
+    "Tenant admin (admin, analyst or privacy-officer token):\n"
+    "  devices                         enrolled devices: OS, model, CPU, last seen\n"
+    "  policy get\n"
+    "  policy set FILE                 a JSON object of policy keys (admin)\n"
+    "  audit                           the tenant's audit log\n"
+    "  token create ROLE [--label L]   ROLE: admin, analyst, privacy, enroll (admin)\n"
+    "  token list | token revoke ID    (admin)\n"
+    "\n"
+    "--server and --token may also come from MTD_SERVER and MTD_TOKEN.\n";
+
+typedef struct {
+    const char *server, *token, *ca;
+    int json;
+    mtd_args a;
+} ctl;
+
+static int fail(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("mtdctl: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 1;
+}
+
+/* One request; *out gets the JSON answer of a 2xx, else an error line is printed. */
+static int call(ctl *c, const char *method, const char *path, const char *body, json_t **out)
+{
+    char url[1200], why[512];
+    snprintf(url, sizeof url, "%s%s", c->server, path);
+    mtd_http_opts o = {.ca_file = c->ca, .bearer = c->token, .timeout_s = 60};
+    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    mtd_http_resp r;
+    if (mtd_http_request(&o, method, url, hdrs, body, body ? strlen(body) : 0, &r, why, sizeof why))
+        return fail("cannot reach the collector: %s", why);
+    if (r.status < 200 || r.status > 299) {
+        mtd_http_error_text(&r, why, sizeof why);
+        mtd_http_resp_free(&r);
+        return fail("%s %s: %s", method, path, why);
+    }
+    json_error_t e;
+    *out = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
+    mtd_http_resp_free(&r);
+    return *out ? 0 : fail("%s %s: the answer is not JSON (%s)", method, path, e.text);
+}
+
+static int print(ctl *c, json_t *j, const char *list_key, const mtd_column *cols, size_t n)
+{
+    if (c->json || !cols) {
+        char *s = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        puts(s ? s : "null");
+        free(s);
+    } else {
+        mtd_table_print(stdout, list_key ? json_object_get(j, list_key) : j, cols, n);
+    }
+    json_decref(j);
+    return 0;
+}
+
+static int cmd_tenant(ctl *c, int np, const char **pos)
+{
+    json_t *j;
+    if (np >= 2 && !strcmp(pos[1], "create")) {
+        if (np != 3)
+            return fail("tenant create needs a NAME");
+        json_t *b = json_pack("{s:s}", "name", pos[2]);
+        if (mtd_args_get(&c->a, "--org"))
+            json_object_set_new(b, "org_id", json_string(mtd_args_get(&c->a, "--org")));
+        char *body = json_dumps(b, JSON_COMPACT);
+        json_decref(b);
+        int r = call(c, "POST", "/v1/operator/tenants", body, &j);
+        free(body);
+        if (r)
+            return r;
+        if (!c->json) {
+            printf("tenant_id     %s\nenroll_token  %s\nadmin_token   %s\n",
+                   json_string_value(json_object_get(j, "tenant_id")),
+                   json_string_value(json_object_get(j, "enroll_token")),
+                   json_string_value(json_object_get(j, "admin_token")));
+            json_decref(j);
+            return 0;
+        }
+        return print(c, j, NULL, NULL, 0);
+    }
+    if (np == 2 && !strcmp(pos[1], "list")) {
+        static const mtd_column cols[] = {{"tenant_id", "TENANT", 16, 0}, {"name", "NAME", 40, 0},
+                                          {"org_id", "ORG", 40, 0}, {"created_at", "CREATED", 0, 1}};
+        return call(c, "GET", "/v1/operator/tenants", NULL, &j) ? 1 : print(c, j, "tenants", cols, 4);
+    }
+    if (np == 3 && !strcmp(pos[1], "delete")) {
+        char path[200];
+        snprintf(path, sizeof path, "/v1/operator/tenants/%.64s", pos[2]);
+        if (call(c, "DELETE", path, NULL, &j))
+            return 1;
+        if (!c->json) {
+            printf("tenant %s deleted (its key and store are gone)\n", pos[2]);
+            json_decref(j);
+            return 0;
+        }
+        return print(c, j, NULL, NULL, 0);
+    }
+    return fail("tenant needs create NAME, list or delete TENANT_ID");
+}
+
+static int cmd_policy(ctl *c, int np, const char **pos)
+{
+    json_t *j;
+    if (np == 2 && !strcmp(pos[1], "get"))
+        return call(c, "GET", "/v1/admin/policy", NULL, &j) ? 1 : print(c, j, NULL, NULL, 0);
+    if (np != 3 || strcmp(pos[1], "set"))
+        return fail("policy needs get or set FILE");
+    uint8_t *data;
+    size_t len;
+    int r = mtd_file_read(pos[2], 1 << 20, &data, &len);
+    if (r)
+        return fail("policy set %s: %s", pos[2], mtd_strerror(r));
+    json_error_t e;
+    json_t *chk = json_loadb((char *)data, len, 0, &e);
+    if (!chk) {
+        free(data);
+        return fail("policy set %s: not JSON: %s at line %d", pos[2], e.text, e.line);
+    }
+    json_decref(chk);
+    r = call(c, "PUT", "/v1/admin/policy", (char *)data, &j);
+    free(data);
+    return r ? r : print(c, j, NULL, NULL, 0);
+}
+
+static int cmd_token(ctl *c, int np, const char **pos)
+{
+    json_t *j;
+    if (np == 3 && !strcmp(pos[1], "create")) {
+        json_t *b = json_pack("{s:s,s:s}", "role", pos[2], "label", mtd_args_get(&c->a, "--label") ?: "");
+        char *body = json_dumps(b, JSON_COMPACT);
+        json_decref(b);
+        int r = call(c, "POST", "/v1/admin/tokens", body, &j);
+        free(body);
+        return r ? r : print(c, j, NULL, NULL, 0);
+    }
+    if (np == 2 && !strcmp(pos[1], "list")) {
+        static const mtd_column cols[] = {{"id", "ID", 12, 0}, {"role", "ROLE", 10, 0},
+                                          {"label", "LABEL", 40, 0}, {"created_at", "CREATED", 0, 1},
+                                          {"revoked_at", "REVOKED", 0, 1}};
+        return call(c, "GET", "/v1/admin/tokens", NULL, &j) ? 1 : print(c, j, "tokens", cols, 5);
+    }
+    if (np == 3 && !strcmp(pos[1], "revoke")) {
+        char path[200];
+        snprintf(path, sizeof path, "/v1/admin/tokens/%.40s", pos[2]);
+        return call(c, "DELETE", path, NULL, &j) ? 1 : print(c, j, NULL, NULL, 0);
+    }
+    return fail("token needs create ROLE, list or revoke ID");
+}
+
+static int dispatch(ctl *c)
+{
+    int np = c->a.npos;
+    const char **pos = c->a.pos;
+    json_t *j;
+    if (np == 0)
+        return fail("no command (see mtdctl --help)");
+    if (!strcmp(pos[0], "tenant"))
+        return cmd_tenant(c, np, pos);
+    if (!strcmp(pos[0], "policy"))
+        return cmd_policy(c, np, pos);
+    if (!strcmp(pos[0], "token"))
+        return cmd_token(c, np, pos);
+    if (!strcmp(pos[0], "devices") && np == 1) {
+        static const mtd_column cols[] = {
+            {"device_id", "DEVICE", 25, 0}, {"os_name", "OS", 24, 0}, {"os_version", "VERSION", 12, 0},
+            {"manufacturer", "MAKER", 16, 0}, {"model", "MODEL", 24, 0}, {"cpu", "CPU", 40, 0},
+            {"agent_version", "AGENT", 8, 0}, {"last_seen", "LAST SEEN (UTC)", 0, 1}};
+        return call(c, "GET", "/v1/admin/devices", NULL, &j) ? 1 : print(c, j, "devices", cols, 8);
+    }
+    if (!strcmp(pos[0], "audit") && np == 1) {
+        static const mtd_column cols[] = {{"id", "#", 6, 0}, {"time", "TIME (UTC)", 0, 1},
+                                          {"actor", "ACTOR", 24, 0}, {"action", "ACTION", 20, 0},
+                                          {"detail", "DETAIL", 60, 0}};
+        return call(c, "GET", "/v1/admin/audit", NULL, &j) ? 1 : print(c, j, "audit", cols, 5);
+    }
+    return fail("unknown command \"%s\" (see mtdctl --help)", pos[0]);
+}
+
+int main(int argc, char **argv)
+{
+    static const mtd_optspec specs[] = {
+        {"--server", MTD_ARG_ONE}, {"--token", MTD_ARG_ONE}, {"--ca-file", MTD_ARG_ONE},
+        {"--json", MTD_ARG_FLAG},  {"--org", MTD_ARG_ONE},   {"--label", MTD_ARG_ONE},
+        {"--help", MTD_ARG_FLAG},  {NULL, 0}};
+    ctl c = {0};
+    char why[256];
+    if (mtd_args_parse(argc - 1, argv + 1, specs, &c.a, why, sizeof why))
+        return fail("%s", why);
+    if (mtd_args_has(&c.a, "--help") || argc < 2) {
+        fputs(usage, argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    c.server = mtd_args_get(&c.a, "--server") ?: getenv("MTD_SERVER");
+    c.token = mtd_args_get(&c.a, "--token") ?: getenv("MTD_TOKEN");
+    c.ca = mtd_args_get(&c.a, "--ca-file");
+    c.json = mtd_args_has(&c.a, "--json");
+    if (!c.server || !c.token)
+        return fail("--server URL and --token TOKEN are required (or MTD_SERVER, MTD_TOKEN)");
+    return dispatch(&c);
+}

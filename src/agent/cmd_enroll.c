@@ -1,0 +1,92 @@
+/* cmd_enroll: `mtd-agent enroll`: trade an enrollment token for a device credential,
+ * the tenant key and the policy, then pseudonymize the device and user identities with
+ * that key. Only pseudonyms are written to the state directory. */
+#include "agent/mtd_agent.h"
+#include "collect/mtd_host.h"
+#include "common/mtd_err.h"
+#include "common/mtd_file.h"
+#include "common/mtd_util.h"
+#include "uplink/mtd_uplink.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static int pseudo_opt(const mtd_state *st, const char *purpose, const char *raw, char *out)
+{
+    if (!raw || !raw[0]) {
+        out[0] = 0;
+        return 0;
+    }
+    return mtd_pseudo(&st->key, purpose, raw, strlen(raw), out);
+}
+
+/* Fills the state from the collector's answer. */
+static int adopt(mtd_state *st, json_t *resp, char *why, size_t wl)
+{
+    const char *tid = json_string_value(json_object_get(resp, "tenant_id"));
+    const char *cred = json_string_value(json_object_get(resp, "device_credential"));
+    const char *key = json_string_value(json_object_get(resp, "tenant_key"));
+    const char *org = json_string_value(json_object_get(resp, "org_id"));
+    if (!tid || !cred || !key || mtd_tenant_key_from_hex(&st->key, key) != 0) {
+        snprintf(why, wl, "enrollment answer lacks tenant_id, device_credential or a valid tenant_key");
+        return MTD_EPROTO;
+    }
+    mtd_strlcpy(st->tenant_id, tid, sizeof st->tenant_id);
+    mtd_strlcpy(st->credential, cred, sizeof st->credential);
+    mtd_strlcpy(st->org_id, org ? org : "", sizeof st->org_id);
+    mtd_policy_default(&st->policy);
+    json_t *p = json_object_get(resp, "policy");
+    return p ? mtd_policy_from_json(&st->policy, p, why, wl) : 0;
+}
+
+int mtd_cmd_enroll(int argc, char **argv)
+{
+    static const mtd_optspec specs[] = {
+        {"--state", MTD_ARG_ONE}, {"--server", MTD_ARG_ONE}, {"--token", MTD_ARG_ONE},
+        {"--user", MTD_ARG_ONE}, {"--device-id", MTD_ARG_ONE}, {"--ca-file", MTD_ARG_ONE},
+        {"--pin", MTD_ARG_ONE}, {"--android-root", MTD_ARG_ONE}, {NULL, 0}};
+    mtd_args a;
+    if (mtd_agent_args(argc, argv, specs, &a))
+        return 1;
+    const char *dir = mtd_args_get(&a, "--state"), *server = mtd_args_get(&a, "--server");
+    const char *token = mtd_args_get(&a, "--token"), *ca = mtd_args_get(&a, "--ca-file");
+    if (!dir || !server || !token)
+        return mtd_agent_fail("enroll needs --state DIR, --server URL and --token TOKEN");
+    if (a.npos)
+        return mtd_agent_fail("enroll: unexpected argument \"%s\"", a.pos[0]);
+    if (strncmp(server, "http://", 7) && strncmp(server, "https://", 8))
+        return mtd_agent_fail("--server %s: expected an http:// or https:// URL", server);
+    mtd_state st = {0};
+    char why[512], raw[256];
+    mtd_strlcpy(st.dir, dir, sizeof st.dir);
+    mtd_strlcpy(st.server, server, sizeof st.server);
+    while (strlen(st.server) && st.server[strlen(st.server) - 1] == '/')
+        st.server[strlen(st.server) - 1] = 0;
+    if (ca && mtd_file_read_line(ca, raw, sizeof raw) != 0)
+        return mtd_agent_fail("--ca-file %s: cannot read it", ca);
+    mtd_strlcpy(st.ca_file, ca ? ca : "", sizeof st.ca_file);
+    mtd_strlcpy(st.pin_sha256, mtd_args_get(&a, "--pin") ?: "", sizeof st.pin_sha256);
+    mtd_strlcpy(st.android_root, mtd_args_get(&a, "--android-root") ?: "", sizeof st.android_root);
+    if (mtd_mkdir_p(dir, 0700) != 0)
+        return mtd_agent_fail("--state %s: cannot create the directory", dir);
+    json_t *resp = NULL;
+    int r = mtd_uplink_enroll(st.server, token, st.ca_file[0] ? st.ca_file : NULL, &resp, why, sizeof why);
+    if (r == 0)
+        r = adopt(&st, resp, why, sizeof why);
+    json_decref(resp);
+    if (r)
+        return mtd_agent_fail("enroll: %s", why);
+    const char *source;
+    if (mtd_host_device_identifier(&mtd_host_default_roots, dir, raw, sizeof raw, &source) != 0)
+        return mtd_agent_fail("enroll: no device identifier could be read or created");
+    mtd_strlcpy(st.device_id_source, source, sizeof st.device_id_source);
+    if (pseudo_opt(&st, "device", raw, st.device_id) || pseudo_opt(&st, "upn", mtd_args_get(&a, "--user"), st.upn) ||
+        pseudo_opt(&st, "dir_device", mtd_args_get(&a, "--device-id"), st.dir_device_id))
+        return mtd_agent_fail("enroll: an identifier is too long to pseudonymize");
+    memset(raw, 0, sizeof raw);
+    if ((r = mtd_state_save(&st)) != 0)
+        return mtd_agent_fail("enroll: cannot write the state in %s: %s", dir, mtd_strerror(r));
+    printf("enrolled in tenant %s as device %s (identifier from %s)\n", st.tenant_id,
+           st.device_id, st.device_id_source);
+    return 0;
+}

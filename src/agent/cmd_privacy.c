@@ -1,0 +1,63 @@
+/* cmd_privacy: `mtd-agent privacy ledger|queued|statement`: what left this device,
+ * what waits to leave, and what may ever leave. */
+#include "agent/mtd_agent.h"
+#include "common/mtd_err.h"
+#include "common/mtd_file.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static int show_ledger(const mtd_state *st)
+{
+    char path[1200];
+    mtd_state_path(st, "ledger.jsonl", path, sizeof path);
+    uint8_t *data;
+    size_t len;
+    int r = mtd_file_read(path, 1u << 30, &data, &len);
+    if (r == MTD_ENOENT) {
+        printf("nothing has left this device yet\n");
+        return 0;
+    }
+    if (r)
+        return mtd_agent_fail("%s: %s", path, mtd_strerror(r));
+    fwrite(data, 1, len, stdout);
+    free(data);
+    return 0;
+}
+
+static int show_queued(const mtd_state *st)
+{
+    mtd_spool *sp;
+    if (mtd_agent_open_spool(st, &sp))
+        return 1;
+    mtd_spool_batch b;
+    int r = mtd_spool_peek(sp, SIZE_MAX, SIZE_MAX, &b);
+    if (r == 0) {
+        for (size_t i = 0; i < b.n; i++)
+            printf("%.*s\n", (int)b.recs[i].len, (const char *)b.recs[i].data);
+        if (b.n == 0)
+            printf("nothing is waiting to be sent\n");
+        mtd_spool_batch_free(&b);
+    }
+    mtd_spool_close(sp);
+    return r ? mtd_agent_fail("cannot read the spool: %s", mtd_strerror(r)) : 0;
+}
+
+int mtd_cmd_privacy(int argc, char **argv)
+{
+    static const mtd_optspec specs[] = {{"--state", MTD_ARG_ONE}, {"--format", MTD_ARG_ONE}, {NULL, 0}};
+    mtd_args a;
+    if (mtd_agent_args(argc, argv, specs, &a))
+        return 1;
+    if (a.npos != 1)
+        return mtd_agent_fail("privacy needs one of statement, ledger, queued");
+    mtd_state st;
+    if (!strcmp(a.pos[0], "ledger"))
+        return mtd_agent_state(&a, &st) ? 1 : show_ledger(&st);
+    if (!strcmp(a.pos[0], "queued"))
+        return mtd_agent_state(&a, &st) ? 1 : show_queued(&st);
+    if (!strcmp(a.pos[0], "statement"))
+        return mtd_agent_fail("privacy statement: not in this build yet");
+    return mtd_agent_fail("privacy: unknown action \"%s\" (statement, ledger, queued)", a.pos[0]);
+}

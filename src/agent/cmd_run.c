@@ -1,0 +1,141 @@
+/* cmd_run: `mtd-agent run`: one collection round (or a loop of them): fetch the
+ * policy, collect every source, pass each event through the privacy gate into the
+ * spool, then drain the spool to the collector. */
+#include "agent/mtd_agent.h"
+#include "collect/mtd_sources.h"
+#include "common/mtd_err.h"
+#include "common/mtd_log.h"
+#include "uplink/mtd_uplink.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+typedef struct {
+    mtd_gate gate;
+    mtd_spool *spool;
+    int queued;
+    int err;
+} round_ctx;
+
+/* The emit callback of the sources: the gate, then the spool. */
+static int gate_and_queue(void *vctx, const char *type, json_t *fields)
+{
+    round_ctx *x = vctx;
+    json_t *out;
+    char why[300];
+    int r = mtd_gate_pass(&x->gate, type, fields, &out, why, sizeof why);
+    json_decref(fields);
+    if (r) {
+        mtd_log(MTD_LOG_DEBUG, "gate", "not sent: %s", why);
+        return 0;
+    }
+    const mtd_event_type *ev = mtd_schema_event(type);
+    char *s = json_dumps(out, JSON_COMPACT);
+    json_decref(out);
+    uint64_t seq;
+    r = s ? mtd_spool_append(x->spool, ev->category == MTD_CAT_REQUIRED ? MTD_SPOOL_REQUIRED
+                                                                        : MTD_SPOOL_OPTIONAL,
+                             s, strlen(s), &seq)
+          : MTD_ENOMEM;
+    free(s);
+    if (r)
+        x->err = r;
+    else
+        x->queued++;
+    return r;
+}
+
+int mtd_agent_open_spool(const mtd_state *st, mtd_spool **sp)
+{
+    char dir[1200];
+    mtd_state_path(st, "spool", dir, sizeof dir);
+    mtd_spool_opts o = {.max_bytes = (uint64_t)st->policy.spool_max_mb << 20, .encrypt = 1};
+    mtd_spool_recovery rec;
+    memset(&rec, 0, sizeof rec);
+    int r = mtd_spool_open(dir, &o, sp, &rec);
+    if (r)
+        return mtd_agent_fail("spool %s: %s", dir, r == MTD_EBUSY ? "in use by another mtd-agent"
+                                                                  : mtd_strerror(r));
+    if (rec.detail[0])
+        mtd_log(MTD_LOG_WARN, "spool", "recovered: %s", rec.detail);
+    return 0;
+}
+
+static int collect_round(mtd_state *st, mtd_spool *sp)
+{
+    round_ctx x = {.spool = sp};
+    mtd_gate_ctx gctx;
+    mtd_state_gate_ctx(st, &gctx);
+    mtd_gate_init(&x.gate, &gctx);
+    mtd_sources_cfg cfg = {.state_dir = st->dir, .android_root = st->android_root,
+                           .agent_version = MTD_AGENT_VERSION, .agent_package = MTD_AGENT_PACKAGE,
+                           .device_id_source = st->device_id_source};
+    int r = mtd_sources_collect(&cfg, gate_and_queue, &x);
+    int c = mtd_spool_commit(sp);
+    if (r || c)
+        return mtd_agent_fail("could not queue events: %s", mtd_strerror(r ? r : c));
+    mtd_log(MTD_LOG_INFO, "run", "queued=%d dropped_fields=%llu refused=%llu", x.queued,
+            (unsigned long long)x.gate.stats.dropped_fields,
+            (unsigned long long)x.gate.stats.refused);
+    return 0;
+}
+
+static int upload(mtd_state *st, mtd_spool *sp, int once)
+{
+    mtd_uplink_opts o;
+    mtd_uplink_opts_default(&o);
+    if (once)
+        o.max_attempts = 3, o.cap_ms = 2000;
+    mtd_uplink_stats s;
+    char why[512] = "";
+    int r = mtd_uplink_drain(st, sp, &o, &s, why, sizeof why);
+    mtd_spool_stats ss;
+    mtd_spool_stats_get(sp, &ss);
+    if (r)
+        return mtd_agent_fail("collector unreachable (%s); %llu events stay queued", why,
+                              (unsigned long long)ss.records);
+    printf("sent %llu events in %llu batches%s; %llu queued\n", (unsigned long long)s.records,
+           (unsigned long long)s.batches,
+           s.rejected_batches ? " (some rejected: see rejected.jsonl)" : "",
+           (unsigned long long)ss.records);
+    return s.rejected_batches ? 1 : 0;
+}
+
+static volatile sig_atomic_t g_stop;
+static void on_term(int sig) { (void)sig; g_stop = 1; }
+
+int mtd_cmd_run(int argc, char **argv)
+{
+    static const mtd_optspec specs[] = {{"--state", MTD_ARG_ONE}, {"--once", MTD_ARG_FLAG},
+                                        {"--interval", MTD_ARG_ONE}, {NULL, 0}};
+    mtd_args a;
+    mtd_state st;
+    if (mtd_agent_args(argc, argv, specs, &a) || mtd_agent_state(&a, &st))
+        return 1;
+    int once = mtd_args_has(&a, "--once");
+    int interval = mtd_args_get(&a, "--interval") ? atoi(mtd_args_get(&a, "--interval")) : 900;
+    signal(SIGTERM, on_term);
+    signal(SIGINT, on_term);
+    int rc = 0;
+    do {
+        char why[512];
+        int r = mtd_uplink_fetch_policy(&st, why, sizeof why);
+        if (r == MTD_EAUTH)
+            return mtd_agent_fail("the collector refused this device's credential: %s", why);
+        if (r)
+            mtd_log(MTD_LOG_WARN, "run", "policy not refreshed (%s); using the last one", why);
+        mtd_spool *sp;
+        if (mtd_agent_open_spool(&st, &sp))
+            return 1;
+        rc = collect_round(&st, sp);
+        if (rc == 0)
+            rc = upload(&st, sp, once);
+        mtd_spool_close(sp);
+        for (int i = 0; !once && !g_stop && i < interval; i++)
+            sleep(1);
+    } while (!once && !g_stop);
+    return rc;
+}

@@ -1,0 +1,31 @@
+/* mtd_agent: the mtd-agent commands (DESIGN.md section 4). Each takes the words after
+ * its name and returns the process exit code: 0 on success, otherwise non-zero after
+ * printing one line naming what was wrong (mtd_agent_fail). */
+#ifndef MTD_AGENT_H
+#define MTD_AGENT_H
+
+#include "agent/mtd_state.h"
+#include "common/mtd_args.h"
+
+#define MTD_AGENT_VERSION "0.1.0"
+#define MTD_AGENT_PACKAGE "org.openmtd.agent"
+
+int mtd_cmd_inventory(int argc, char **argv);
+int mtd_cmd_enroll(int argc, char **argv);
+int mtd_cmd_run(int argc, char **argv);
+int mtd_cmd_consent(int argc, char **argv);
+int mtd_cmd_privacy(int argc, char **argv);
+int mtd_cmd_feedback(int argc, char **argv);
+
+/* Opens the state's spool (cap from the policy, encrypted at rest). */
+#include "spool/mtd_spool.h"
+int mtd_agent_open_spool(const mtd_state *st, mtd_spool **sp);
+
+/* Prints "mtd-agent: <message>" on stderr; returns 1. */
+int mtd_agent_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Parses a command's options; on error prints the reason and returns non-zero. */
+int mtd_agent_args(int argc, char **argv, const mtd_optspec *specs, mtd_args *a);
+/* Loads the state named by --state (required); prints the reason on failure. */
+int mtd_agent_state(const mtd_args *a, mtd_state *st);
+
+#endif

@@ -1,0 +1,68 @@
+/* mtd_sources: one collection round over every source. */
+#include "collect/mtd_sources.h"
+#include "collect/mtd_host.h"
+#include "common/mtd_err.h"
+#include "common/mtd_file.h"
+#include "common/mtd_util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *mtd_sources_device_info(const mtd_sources_cfg *cfg)
+{
+    json_t *f = mtd_host_device_info(&mtd_host_default_roots);
+    if (cfg->device_id_source)
+        json_object_set_new(f, "device_id_source", json_string(cfg->device_id_source));
+    if (cfg->agent_version)
+        json_object_set_new(f, "agent_version", json_string(cfg->agent_version));
+    return f;
+}
+
+/* installed / updated / unchanged, against the version the last round saw. */
+static const char *agent_upgrade_status(const mtd_sources_cfg *cfg)
+{
+    char path[1200], prev[64] = "";
+    snprintf(path, sizeof path, "%s/agent.version", cfg->state_dir);
+    int had = mtd_file_read_line(path, prev, sizeof prev) == 0;
+    if (had && !strcmp(prev, cfg->agent_version))
+        return "unchanged";
+    char line[80];
+    snprintf(line, sizeof line, "%s\n", cfg->agent_version);
+    mtd_file_write_atomic(path, line, strlen(line), 0600);
+    return had ? "updated" : "installed";
+}
+
+/* VmRSS and VmHWM of this process, in KiB. */
+static json_t *memory_fields(void)
+{
+    uint8_t *data;
+    size_t len;
+    long rss = -1, peak = -1;
+    if (mtd_file_read("/proc/self/status", 1 << 16, &data, &len) == 0) {
+        const char *p = strstr((char *)data, "VmRSS:");
+        if (p)
+            rss = strtol(p + 6, NULL, 10);
+        p = strstr((char *)data, "VmHWM:");
+        if (p)
+            peak = strtol(p + 6, NULL, 10);
+        free(data);
+    }
+    if (rss < 0 || peak < 0)
+        return NULL;
+    return json_pack("{s:I,s:I}", "rss_kb", (json_int_t)rss, "peak_kb", (json_int_t)peak);
+}
+
+int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx)
+{
+    int r = emit(ctx, "device.info", mtd_sources_device_info(cfg));
+    if (r)
+        return r;
+    r = emit(ctx, "usage.agent",
+             json_pack("{s:s,s:s,s:s}", "package", cfg->agent_package, "version",
+                       cfg->agent_version, "upgrade_status", agent_upgrade_status(cfg)));
+    if (r)
+        return r;
+    json_t *mem = memory_fields();
+    return mem ? emit(ctx, "usage.memory", mem) : 0;
+}

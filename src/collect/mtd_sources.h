@@ -1,0 +1,28 @@
+/* mtd_sources: the sources of one collection round. Each source turns what it reads
+ * into typed events (a type name and raw fields) and hands them to an emit callback;
+ * a source never decides what is sent: the callback is the privacy gate.
+ *
+ * Sources of a round: device information (this host, or an Android snapshot
+ * directory), the agent's own usage (package, version, upgrade status, memory). */
+#ifndef MTD_SOURCES_H
+#define MTD_SOURCES_H
+
+#include <jansson.h>
+
+/* Takes ownership of fields. A non-zero return stops the round. */
+typedef int (*mtd_emit_fn)(void *ctx, const char *type, json_t *fields);
+
+typedef struct {
+    const char *state_dir;     /* where sources keep what they compare against */
+    const char *android_root;  /* NULL or "" = this host */
+    const char *agent_version;
+    const char *agent_package;
+    const char *device_id_source;
+} mtd_sources_cfg;
+
+int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx);
+
+/* The device.info fields of the configured device. */
+json_t *mtd_sources_device_info(const mtd_sources_cfg *cfg);
+
+#endif

@@ -1,0 +1,238 @@
+/* mtd_uplink: batches from the spool to the collector; enrollment and policy. */
+#include "uplink/mtd_uplink.h"
+#include "common/mtd_buf.h"
+#include "common/mtd_err.h"
+#include "common/mtd_log.h"
+#include "common/mtd_util.h"
+#include "privacy/mtd_ledger.h"
+#include "uplink/mtd_http.h"
+
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <zstd.h>
+
+void mtd_uplink_opts_default(mtd_uplink_opts *o)
+{
+    o->max_attempts = 6;
+    o->base_ms = 200;
+    o->cap_ms = 30000;
+    o->batch_records = 2000;
+    o->batch_bytes = 4u << 20;
+}
+
+int mtd_backoff_ms(int attempt, int base_ms, int cap_ms)
+{
+    long long ceiling = base_ms;
+    for (int i = 0; i < attempt && ceiling < cap_ms; i++)
+        ceiling *= 2;
+    if (ceiling > cap_ms)
+        ceiling = cap_ms;
+    uint32_t r;
+    mtd_random(&r, sizeof r);
+    return (int)(r % (uint32_t)(ceiling + 1));
+}
+
+static void sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+}
+
+/* The batch key: a digest of the records' spool sequence numbers, which are stable
+ * across restarts, so a batch resent after a crash carries the same key. */
+static void batch_key(const mtd_spool_batch *b, char out[45])
+{
+    uint8_t d[32];
+    mtd_buf ids;
+    mtd_buf_init(&ids, 0);
+    for (size_t i = 0; i < b->n; i++)
+        mtd_buf_printf(&ids, "%llu,", (unsigned long long)b->recs[i].seq);
+    mtd_sha256(ids.data, ids.len, d);
+    mtd_buf_free(&ids);
+    mtd_b64url(d, 24, out);
+}
+
+static int compress_batch(const mtd_spool_batch *b, mtd_buf *out)
+{
+    mtd_buf raw;
+    mtd_buf_init(&raw, 0);
+    int r = 0;
+    for (size_t i = 0; i < b->n && r == 0; i++) {
+        r = mtd_buf_append(&raw, b->recs[i].data, b->recs[i].len);
+        if (r == 0)
+            r = mtd_buf_append(&raw, "\n", 1);
+    }
+    size_t bound = ZSTD_compressBound(raw.len);
+    if (r == 0 && (r = mtd_buf_reserve(out, bound)) == 0) {
+        size_t n = ZSTD_compress(out->data, bound, raw.data, raw.len, 3);
+        if (ZSTD_isError(n))
+            r = MTD_EIO;
+        else
+            out->len = n;
+    }
+    mtd_buf_free(&raw);
+    return r;
+}
+
+static void http_opts(const mtd_state *st, mtd_http_opts *h)
+{
+    memset(h, 0, sizeof *h);
+    h->ca_file = st->ca_file[0] ? st->ca_file : NULL;
+    h->pin = st->pin_sha256[0] ? st->pin_sha256 : NULL;
+    h->bearer = st->credential;
+    h->timeout_s = 60;
+}
+
+static void ledger_write(mtd_state *st, const mtd_spool_batch *b, const char *key,
+                         const char *file)
+{
+    const uint8_t **recs = calloc(b->n, sizeof *recs);
+    size_t *lens = calloc(b->n, sizeof *lens);
+    for (size_t i = 0; recs && lens && i < b->n; i++) {
+        recs[i] = b->recs[i].data;
+        lens[i] = b->recs[i].len;
+    }
+    char path[1200];
+    mtd_state_path(st, file, path, sizeof path);
+    if (recs && lens)
+        mtd_ledger_append(path, key, recs, lens, b->n);
+    free(recs);
+    free(lens);
+}
+
+/* Sends one batch, retrying transient failures. 0 = acknowledged or dead-lettered. */
+static int send_batch(mtd_state *st, mtd_spool *sp, const mtd_spool_batch *b,
+                      const mtd_uplink_opts *o, mtd_uplink_stats *s, char *why, size_t wl)
+{
+    char key[48], url[700], keyhdr[80];
+    batch_key(b, key);
+    snprintf(url, sizeof url, "%s/v1/batches", st->server);
+    snprintf(keyhdr, sizeof keyhdr, "Idempotency-Key: %s", key);
+    const char *hdrs[] = {"Content-Type: application/x-ndjson", "Content-Encoding: zstd", keyhdr, NULL};
+    mtd_buf body;
+    mtd_buf_init(&body, 0);
+    int r = compress_batch(b, &body);
+    mtd_http_opts h;
+    http_opts(st, &h);
+    for (int attempt = 0; r == 0; attempt++) {
+        mtd_http_resp resp;
+        r = mtd_http_request(&h, "POST", url, hdrs, body.data, body.len, &resp, why, wl);
+        long status = r ? 0 : resp.status;
+        long retry_after = r ? -1 : resp.retry_after_s;
+        if (status == 200) {
+            json_t *j = json_loadb((char *)resp.body.data, resp.body.len, 0, NULL);
+            s->replayed += json_is_true(json_object_get(j, "replayed"));
+            json_decref(j);
+            ledger_write(st, b, key, "ledger.jsonl");
+            mtd_spool_ack(sp, b->recs[b->n - 1].seq);
+            s->batches++;
+            s->records += b->n;
+        } else if (status >= 400 && status < 500 && status != 429 && status != 408) {
+            mtd_http_error_text(&resp, why, wl);
+            mtd_log(MTD_LOG_ERROR, "uplink", "batch %s rejected: %s; moved to rejected.jsonl", key, why);
+            /* it left the device, so the ledger shows it; rejected.jsonl keeps it for
+             * a person to look at */
+            ledger_write(st, b, key, "ledger.jsonl");
+            ledger_write(st, b, key, "rejected.jsonl");
+            mtd_spool_ack(sp, b->recs[b->n - 1].seq);
+            s->rejected_batches++;
+            s->rejected_records += b->n;
+        }
+        if (!r)
+            mtd_http_resp_free(&resp);
+        if (status && (status < 500 && status != 429 && status != 408))
+            break;
+        if (attempt + 1 >= o->max_attempts) {
+            if (status)
+                snprintf(why, wl, "collector answered HTTP %ld after %d attempts", status, attempt + 1);
+            r = MTD_ENET;
+            break;
+        }
+        long delay = retry_after >= 0 ? retry_after * 1000 : mtd_backoff_ms(attempt, o->base_ms, o->cap_ms);
+        s->retries++;
+        sleep_ms(delay > o->cap_ms ? o->cap_ms : delay);
+        r = 0;
+    }
+    mtd_buf_free(&body);
+    return r;
+}
+
+int mtd_uplink_drain(mtd_state *st, mtd_spool *sp, const mtd_uplink_opts *o,
+                     mtd_uplink_stats *stats, char *why, size_t whylen)
+{
+    memset(stats, 0, sizeof *stats);
+    for (;;) {
+        mtd_spool_batch b;
+        int r = mtd_spool_peek(sp, o->batch_records, o->batch_bytes, &b);
+        if (r)
+            return r;
+        if (b.n == 0) {
+            mtd_spool_batch_free(&b);
+            return 0;
+        }
+        r = send_batch(st, sp, &b, o, stats, why, whylen);
+        mtd_spool_batch_free(&b);
+        if (r)
+            return r;
+    }
+}
+
+int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen)
+{
+    char url[700];
+    snprintf(url, sizeof url, "%s/v1/policy", st->server);
+    mtd_http_opts h;
+    http_opts(st, &h);
+    h.timeout_s = 15;
+    mtd_http_resp resp;
+    int r = mtd_http_request(&h, "GET", url, NULL, NULL, 0, &resp, why, whylen);
+    if (r)
+        return r;
+    if (resp.status != 200) {
+        mtd_http_error_text(&resp, why, whylen);
+        mtd_http_resp_free(&resp);
+        return resp.status == 401 ? MTD_EAUTH : MTD_EPROTO;
+    }
+    json_t *j = json_loadb((char *)resp.body.data, resp.body.len, 0, NULL);
+    mtd_http_resp_free(&resp);
+    mtd_policy p = st->policy;
+    r = j ? mtd_policy_from_json(&p, j, why, whylen) : MTD_EPROTO;
+    json_decref(j);
+    if (r == 0) {
+        st->policy = p;
+        r = mtd_state_save_policy(st);
+    }
+    return r;
+}
+
+int mtd_uplink_enroll(const char *server, const char *token, const char *ca_file,
+                      json_t **resp_json, char *why, size_t whylen)
+{
+    char url[700];
+    snprintf(url, sizeof url, "%s/v1/enroll", server);
+    mtd_http_opts h = {.ca_file = ca_file, .bearer = token, .timeout_s = 30};
+    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    mtd_http_resp resp;
+    int r = mtd_http_request(&h, "POST", url, hdrs, "{}", 2, &resp, why, whylen);
+    if (r)
+        return r;
+    if (resp.status != 200) {
+        mtd_http_error_text(&resp, why, whylen);
+        r = resp.status == 401 ? MTD_EAUTH : MTD_EPROTO;
+        mtd_http_resp_free(&resp);
+        return r;
+    }
+    json_error_t e;
+    *resp_json = json_loadb((char *)resp.body.data, resp.body.len, 0, &e);
+    mtd_http_resp_free(&resp);
+    if (!*resp_json) {
+        snprintf(why, whylen, "enrollment answer is not JSON: %s", e.text);
+        return MTD_EPROTO;
+    }
+    return 0;
+}

@@ -1,0 +1,46 @@
+/* mtd_uplink: moves the spool to the collector, and fetches enrollment and policy.
+ *
+ * mtd_uplink_drain() peeks the oldest records, sends them as one zstd-compressed batch
+ * of JSON lines with an Idempotency-Key derived from the records' sequence numbers (so a
+ * batch resent after a crash carries the same key and is not stored twice), and acknowledges
+ * them in the spool only after the collector confirmed. Transient failures (network,
+ * 429, 503, 5xx) are retried with full-jitter exponential backoff, honouring
+ * Retry-After; a batch the collector rejects for good (4xx) is moved to the
+ * dead-letter file rejected.jsonl in the state directory, so one bad record cannot
+ * block the queue and nothing vanishes unseen. */
+#ifndef MTD_UPLINK_H
+#define MTD_UPLINK_H
+
+#include "agent/mtd_state.h"
+#include "spool/mtd_spool.h"
+
+#include <jansson.h>
+#include <stdint.h>
+
+typedef struct {
+    int max_attempts;     /* per batch before giving up for this round */
+    int base_ms, cap_ms;  /* backoff */
+    size_t batch_records, batch_bytes;
+} mtd_uplink_opts;
+
+typedef struct {
+    uint64_t batches, records, replayed, rejected_batches, rejected_records, retries;
+} mtd_uplink_stats;
+
+void mtd_uplink_opts_default(mtd_uplink_opts *o);
+
+/* Sends until the spool is empty. MTD_ENET when the collector stayed unreachable. */
+int mtd_uplink_drain(mtd_state *st, mtd_spool *sp, const mtd_uplink_opts *o,
+                     mtd_uplink_stats *stats, char *why, size_t whylen);
+
+/* GET /v1/policy into st->policy (and policy.json). */
+int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen);
+
+/* POST /v1/enroll; *resp gets the JSON answer. */
+int mtd_uplink_enroll(const char *server, const char *token, const char *ca_file,
+                      json_t **resp, char *why, size_t whylen);
+
+/* Full-jitter exponential backoff: a uniform delay in [0, min(cap, base * 2^attempt)]. */
+int mtd_backoff_ms(int attempt, int base_ms, int cap_ms);
+
+#endif
