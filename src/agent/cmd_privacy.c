@@ -3,9 +3,11 @@
 #include "agent/mtd_agent.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
+#include "privacy/mtd_statement.h"
 
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int show_ledger(const mtd_state *st)
@@ -44,6 +46,24 @@ static int show_queued(const mtd_state *st)
     return r ? mtd_agent_fail("cannot read the spool: %s", mtd_strerror(r)) : 0;
 }
 
+/* The statement needs no enrollment; with --state it adds the tenant's settings. */
+static int show_statement(const mtd_args *a)
+{
+    mtd_stmt_format f;
+    if (mtd_statement_format_parse(mtd_args_get(a, "--format"), &f) != 0)
+        return mtd_agent_fail("--format %s: expected md, xcprivacy or datasafety",
+                              mtd_args_get(a, "--format"));
+    mtd_state st;
+    if (mtd_args_get(a, "--state") && mtd_agent_state(a, &st))
+        return 1;
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    mtd_statement(f, mtd_args_get(a, "--state") ? &st.policy : NULL, &b);
+    fwrite(b.data, 1, b.len, stdout);
+    mtd_buf_free(&b);
+    return 0;
+}
+
 int mtd_cmd_privacy(int argc, char **argv)
 {
     static const mtd_optspec specs[] = {{"--state", MTD_ARG_ONE}, {"--format", MTD_ARG_ONE}, {NULL, 0}};
@@ -58,6 +78,6 @@ int mtd_cmd_privacy(int argc, char **argv)
     if (!strcmp(a.pos[0], "queued"))
         return mtd_agent_state(&a, &st) ? 1 : show_queued(&st);
     if (!strcmp(a.pos[0], "statement"))
-        return mtd_agent_fail("privacy statement: not in this build yet");
+        return show_statement(&a);
     return mtd_agent_fail("privacy: unknown action \"%s\" (statement, ledger, queued)", a.pos[0]);
 }

@@ -5,6 +5,7 @@
 #include "collector/mtd_auth.h"
 #include "collector/mtd_collector.h"
 #include "common/mtd_err.h"
+#include "privacy/mtd_pseudo.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -90,6 +91,35 @@ static void tokens_delete(admin_call *a, const char *id)
     mtd_resp_json(a->rs, 200, json_pack("{s:s,s:b}", "id", id, "revoked", 1));
 }
 
+/* user export / delete: the UPN comes in the body, never in a URL, so it cannot land in
+ * a request log; the collector turns it into the tenant's pseudonym at once. */
+static void user_call(admin_call *a, int del)
+{
+    if (a->role == MTD_ROLE_ANALYST) {
+        mtd_resp_error(a->rs, 403, "forbidden", "user export and delete need an admin or privacy-officer token");
+        return;
+    }
+    json_t *j = mtd_req_json(a->rq, a->rs);
+    if (!j)
+        return;
+    const char *upn = json_string_value(json_object_get(j, "upn"));
+    char ps[MTD_PSEUDO_LEN + 1];
+    if (!upn || !upn[0] || mtd_pseudo(&a->tn->key, "upn", upn, strlen(upn), ps) != 0) {
+        mtd_resp_error(a->rs, 400, "bad_request", "\"upn\" must be a non-empty string of at most 512 bytes");
+    } else if (!del) {
+        mtd_store_audit(a->tn->store, a->actor, "user.export", NULL);
+        mtd_resp_json(a->rs, 200, mtd_store_user_export(a->tn->store, ps));
+    } else {
+        int rows = 0;
+        int r = mtd_store_user_delete(a->tn->store, ps, a->actor, &rows);
+        if (r)
+            mtd_resp_error(a->rs, 500, "store_error", "user not deleted: %s", mtd_strerror(r));
+        else
+            mtd_resp_json(a->rs, 200, json_pack("{s:s,s:b,s:i}", "upn", ps, "deleted", 1, "records", rows));
+    }
+    json_decref(j);
+}
+
 static void dispatch(admin_call *a, const char *sub)
 {
     const char *m = a->rq->method;
@@ -106,6 +136,10 @@ static void dispatch(admin_call *a, const char *sub)
         policy_put(a);
     } else if (!strcmp(sub, "audit") && !strcmp(m, "GET")) {
         mtd_resp_json(a->rs, 200, json_pack("{s:o}", "audit", mtd_store_audit_list(a->tn->store)));
+    } else if (!strcmp(sub, "users/export") && !strcmp(m, "POST")) {
+        user_call(a, 0);
+    } else if (!strcmp(sub, "users/delete") && !strcmp(m, "POST")) {
+        user_call(a, 1);
     } else if (!strcmp(sub, "tokens") && !strcmp(m, "GET")) {
         if (require_admin(a))
             mtd_resp_json(a->rs, 200, json_pack("{s:o}", "tokens", mtd_store_token_list(a->tn->store)));

@@ -95,10 +95,15 @@ static int check_event(batch_ctx *b, const json_t *e, size_t line, size_t n)
     const char *dev = json_string_value(json_object_get(e, "device_id"));
     if (b->device[0] && strcmp(dev, b->device) != 0)
         return reject(b, 403, "wrong_device", n, "line %zu: %s", "device_id is not the credential's device", line);
-    snprintf(b->device, sizeof b->device, "%s", dev); /* the first event binds the batch */
+    if (!b->device[0]) { /* the first event binds the batch; its consent is the stored one */
+        snprintf(b->device, sizeof b->device, "%s", dev);
+        mtd_store_device_consent(b->tn->store, dev, &b->consent);
+    }
     const char *reason;
     if (mtd_policy_check_event(&b->policy, b->consent, ev, e, &reason, why, sizeof why) != 0)
         return reject(b, 403, reason, n, "line %zu: %s", why, line);
+    if (!strcmp(ev->name, "consent.change")) /* later events of the batch see the change */
+        b->consent = !strcmp(json_string_value(json_object_get(e, "state")), "granted");
     return 0;
 }
 
@@ -187,7 +192,6 @@ static void ingest(batch_ctx *b, mtd_req *rq)
         mtd_resp_error(b->rs, 500, "store_error", "could not read the policy");
         return;
     }
-    b->consent = 0; /* consent tracking arrives with consent.change handling */
     mtd_buf raw;
     mtd_buf_init(&raw, MTD_MAX_BATCH_RAW);
     int r = decompress(&rq->body, &raw, why, sizeof why);
@@ -209,6 +213,8 @@ void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     batch_ctx b = {.c = c, .rs = rs};
     if (mtd_auth_device(c, rq, rs, &b.tn, b.cred, b.device, sizeof b.device) != 0)
         return;
+    if (b.device[0])
+        mtd_store_device_consent(b.tn->store, b.device, &b.consent);
     if (__atomic_add_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST) > c->max_inflight) {
         rs->retry_after = 1;
         mtd_metrics_rejected(&c->metrics, "overloaded", 1);

@@ -25,6 +25,8 @@ static const char usage[] =
     "  policy get\n"
     "  policy set FILE                 a JSON object of policy keys (admin)\n"
     "  audit                           the tenant's audit log\n"
+    "  user export UPN                 everything linked to that user, as JSON\n"
+    "  user delete UPN                 delete it from every file of the tenant\n"
     "  token create ROLE [--label L]   ROLE: admin, analyst, privacy, enroll (admin)\n"
     "  token list | token revoke ID    (admin)\n"
     "\n"
@@ -175,6 +177,27 @@ static int cmd_token(ctl *c, int np, const char **pos)
     return fail("token needs create ROLE, list or revoke ID");
 }
 
+static int cmd_user(ctl *c, int np, const char **pos)
+{
+    if (np != 3 || (strcmp(pos[1], "export") && strcmp(pos[1], "delete")))
+        return fail("user needs export UPN or delete UPN");
+    int del = !strcmp(pos[1], "delete");
+    json_t *b = json_pack("{s:s}", "upn", pos[2]), *j;
+    char *body = json_dumps(b, JSON_COMPACT);
+    json_decref(b);
+    int r = call(c, "POST", del ? "/v1/admin/users/delete" : "/v1/admin/users/export", body, &j);
+    free(body);
+    if (r)
+        return r;
+    if (del && !c->json) {
+        printf("user %s deleted: %lld event records, with their devices and credentials\n", pos[2],
+               (long long)json_integer_value(json_object_get(j, "records")));
+        json_decref(j);
+        return 0;
+    }
+    return print(c, j, NULL, NULL, 0);
+}
+
 static int dispatch(ctl *c)
 {
     int np = c->a.npos;
@@ -188,6 +211,8 @@ static int dispatch(ctl *c)
         return cmd_policy(c, np, pos);
     if (!strcmp(pos[0], "token"))
         return cmd_token(c, np, pos);
+    if (!strcmp(pos[0], "user"))
+        return cmd_user(c, np, pos);
     if (!strcmp(pos[0], "devices") && np == 1) {
         static const mtd_column cols[] = {
             {"device_id", "DEVICE", 25, 0}, {"os_name", "OS", 24, 0}, {"os_version", "VERSION", 12, 0},

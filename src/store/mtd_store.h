@@ -48,12 +48,27 @@ int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_
 
 /* Stores one batch all-or-nothing. events: a JSON array of events already validated
  * against the schema and the policy. The credential is bound to the batch's device on
- * first use. MTD_EEXIST: the idempotency key was seen, nothing stored (acknowledge). */
+ * first use. consent.change events update the device's consent; a revocation with
+ * delete_optional deletes the device's optional data in the same transaction and
+ * records it in the audit log. MTD_EEXIST: the idempotency key was seen, nothing
+ * stored (acknowledge). */
 int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
                      const json_t *events, int *stored);
 
+/* The device's consent to optional data, as its last consent.change said (0 when it
+ * never said). */
+int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent);
+
 /* Reports. */
 json_t *mtd_store_devices(mtd_store *s);
+
+/* Everything linked to a user pseudonym: the user's devices and every event row of
+ * those devices or carrying that UPN pseudonym. */
+json_t *mtd_store_user_export(mtd_store *s, const char *upn);
+/* Deletes all of it (rows, devices, their credentials and batch records), records the
+ * deletion in the audit log without naming the user, and checkpoints the WAL so that
+ * no file of the tenant keeps the deleted data. */
+int mtd_store_user_delete(mtd_store *s, const char *upn, const char *actor, int *rows);
 
 int mtd_store_policy_get(mtd_store *s, mtd_policy *p);
 int mtd_store_policy_set(mtd_store *s, const mtd_policy *p);

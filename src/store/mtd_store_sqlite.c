@@ -4,7 +4,7 @@
  * serializes writers anyway, and one connection keeps prepared statements warm). The
  * event tables are created from the schema table at open, so adding a field to the
  * schema adds its column; a column is never created from anything a device sent. */
-#include "store/mtd_store.h"
+#include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_err.h"
 #include "common/mtd_buf.h"
 #include "common/mtd_util.h"
@@ -16,11 +16,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct mtd_store {
-    sqlite3 *db;
-    pthread_mutex_t mu;
-    sqlite3_stmt *ins[32]; /* per event type, index as in mtd_event_types */
-};
 
 static const char *role_names[] = {"admin", "analyst", "privacy", "enroll"};
 
@@ -40,12 +35,15 @@ static const char *base_sql =
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=ON;"
+    /* deleted rows are overwritten, so a user delete leaves nothing in free pages */
+    "PRAGMA secure_delete=ON;"
     "CREATE TABLE IF NOT EXISTS tokens(hash TEXT PRIMARY KEY, role TEXT NOT NULL,"
     " label TEXT, created_at INTEGER NOT NULL, revoked_at INTEGER);"
     "CREATE TABLE IF NOT EXISTS credentials(hash TEXT PRIMARY KEY, device_id TEXT,"
     " created_at INTEGER NOT NULL, revoked_at INTEGER);"
     "CREATE TABLE IF NOT EXISTS devices(device_id TEXT PRIMARY KEY, first_seen INTEGER,"
-    " last_seen INTEGER, upn TEXT, dir_user_id TEXT, dir_device_id TEXT, org_id TEXT);"
+    " last_seen INTEGER, upn TEXT, dir_user_id TEXT, dir_device_id TEXT, org_id TEXT,"
+    " consent INTEGER NOT NULL DEFAULT 0, consent_time INTEGER);"
     "CREATE TABLE IF NOT EXISTS batches(idem_key TEXT PRIMARY KEY, device_id TEXT,"
     " received_at INTEGER NOT NULL, events INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS policy(id INTEGER PRIMARY KEY CHECK(id=1), json TEXT NOT NULL);"
@@ -58,7 +56,7 @@ static const char *base_sql =
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;";
 
 /* "device.info" -> "ev_device_info" */
-static void table_name(const char *ev, char *out, size_t outlen)
+void mtd_sq_table(const char *ev, char *out, size_t outlen)
 {
     snprintf(out, outlen, "ev_%s", ev);
     for (char *p = out; *p; p++)
@@ -75,7 +73,7 @@ static const char *col_type(const mtd_field *f)
 static void event_sql(const mtd_event_type *ev, mtd_buf *create, mtd_buf *insert)
 {
     char t[96];
-    table_name(ev->name, t, sizeof t);
+    mtd_sq_table(ev->name, t, sizeof t);
     mtd_buf_printf(create, "CREATE TABLE IF NOT EXISTS %s(row INTEGER PRIMARY KEY,"
                            " received_at INTEGER NOT NULL", t);
     mtd_buf_printf(insert, "INSERT OR IGNORE INTO %s(received_at", t);
@@ -163,7 +161,7 @@ void mtd_store_close(mtd_store *s)
 }
 
 /* Runs one statement with text parameters; returns SQLITE_DONE/ROW code mapped. */
-static int exec_params(mtd_store *s, const char *sql, int n, const char *const *p)
+int mtd_sq_exec(mtd_store *s, const char *sql, int n, const char *const *p)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -180,7 +178,7 @@ static int exec_params(mtd_store *s, const char *sql, int n, const char *const *
     return changes;
 }
 
-static void now_str(char *b, size_t n)
+void mtd_sq_now(char *b, size_t n)
 {
     snprintf(b, n, "%lld", (long long)time(NULL));
 }
@@ -188,16 +186,16 @@ static void now_str(char *b, size_t n)
 int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const char *label)
 {
     char now[32];
-    now_str(now, sizeof now);
+    mtd_sq_now(now, sizeof now);
     const char *p[] = {hash, mtd_role_name(role), label ? label : "", now};
     pthread_mutex_lock(&s->mu);
-    int r = exec_params(s, "INSERT INTO tokens(hash, role, label, created_at) VALUES(?,?,?,?)", 4, p);
+    int r = mtd_sq_exec(s, "INSERT INTO tokens(hash, role, label, created_at) VALUES(?,?,?,?)", 4, p);
     pthread_mutex_unlock(&s->mu);
     return r < 0 ? r : 0;
 }
 
 /* Runs a single-row, single-text-column query. */
-static int query_text(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
+int mtd_sq_text(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -219,7 +217,7 @@ int mtd_store_token_role(mtd_store *s, const char *hash, mtd_role *role)
 {
     char name[32];
     pthread_mutex_lock(&s->mu);
-    int r = query_text(s, "SELECT role FROM tokens WHERE hash=? AND revoked_at IS NULL", hash,
+    int r = mtd_sq_text(s, "SELECT role FROM tokens WHERE hash=? AND revoked_at IS NULL", hash,
                        name, sizeof name);
     pthread_mutex_unlock(&s->mu);
     if (r == MTD_ENOENT)
@@ -232,17 +230,17 @@ int mtd_store_token_revoke(mtd_store *s, const char *id)
     char now[32];
     if (strlen(id) != 12 || strspn(id, "0123456789abcdef") != 12)
         return MTD_ENOENT;
-    now_str(now, sizeof now);
+    mtd_sq_now(now, sizeof now);
     const char *p[] = {now, id};
     pthread_mutex_lock(&s->mu);
-    int r = exec_params(s, "UPDATE tokens SET revoked_at=? WHERE substr(hash,1,12)=?"
+    int r = mtd_sq_exec(s, "UPDATE tokens SET revoked_at=? WHERE substr(hash,1,12)=?"
                            " AND revoked_at IS NULL", 2, p);
     pthread_mutex_unlock(&s->mu);
     return r < 0 ? r : r == 0 ? MTD_ENOENT : 0;
 }
 
 /* Every row of a query as a JSON array of objects (columns by name). */
-static json_t *query_rows(mtd_store *s, const char *sql, int n, const char *const *p)
+json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
@@ -270,7 +268,7 @@ static json_t *query_rows(mtd_store *s, const char *sql, int n, const char *cons
 json_t *mtd_store_token_list(mtd_store *s)
 {
     pthread_mutex_lock(&s->mu);
-    json_t *a = query_rows(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at"
+    json_t *a = mtd_sq_rows(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at"
                               " FROM tokens ORDER BY created_at", 0, NULL);
     pthread_mutex_unlock(&s->mu);
     return a;
@@ -279,10 +277,10 @@ json_t *mtd_store_token_list(mtd_store *s)
 int mtd_store_cred_add(mtd_store *s, const char *hash)
 {
     char now[32];
-    now_str(now, sizeof now);
+    mtd_sq_now(now, sizeof now);
     const char *p[] = {hash, now};
     pthread_mutex_lock(&s->mu);
-    int r = exec_params(s, "INSERT INTO credentials(hash, created_at) VALUES(?,?)", 2, p);
+    int r = mtd_sq_exec(s, "INSERT INTO credentials(hash, created_at) VALUES(?,?)", 2, p);
     pthread_mutex_unlock(&s->mu);
     return r < 0 ? r : 0;
 }
@@ -290,119 +288,10 @@ int mtd_store_cred_add(mtd_store *s, const char *hash)
 int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_t len)
 {
     pthread_mutex_lock(&s->mu);
-    int r = query_text(s, "SELECT coalesce(device_id,'') FROM credentials WHERE hash=?"
+    int r = mtd_sq_text(s, "SELECT coalesce(device_id,'') FROM credentials WHERE hash=?"
                           " AND revoked_at IS NULL", hash, device_id, len);
     pthread_mutex_unlock(&s->mu);
     return r == MTD_ENOENT ? MTD_EAUTH : r;
-}
-
-/* Binds one event's values to the type's prepared INSERT. */
-static void bind_event(sqlite3_stmt *st, const mtd_event_type *ev, const json_t *e, int64_t now)
-{
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-    sqlite3_bind_int64(st, 1, now);
-    int col = 2;
-    for (int pass = 0; pass < 2; pass++) {
-        const mtd_field *fs = pass ? ev->fields : mtd_envelope_fields;
-        size_t nf = pass ? ev->nfields : mtd_envelope_nfields;
-        for (size_t i = 0; i < nf; i++, col++) {
-            json_t *v = json_object_get(e, fs[i].name);
-            if (!v || json_is_null(v))
-                continue;
-            if (json_is_integer(v))
-                sqlite3_bind_int64(st, col, json_integer_value(v));
-            else if (json_is_boolean(v))
-                sqlite3_bind_int(st, col, json_is_true(v));
-            else if (json_is_string(v))
-                sqlite3_bind_text(st, col, json_string_value(v), (int)json_string_length(v),
-                                  SQLITE_TRANSIENT);
-            else {
-                char *txt = json_dumps(v, JSON_COMPACT);
-                sqlite3_bind_text(st, col, txt, -1, free);
-            }
-        }
-    }
-}
-
-static int upsert_device(mtd_store *s, const json_t *e, const char *now)
-{
-    const char *g[] = {json_string_value(json_object_get(e, "device_id")), now, now,
-                       json_string_value(json_object_get(e, "upn")),
-                       json_string_value(json_object_get(e, "dir_user_id")),
-                       json_string_value(json_object_get(e, "dir_device_id")),
-                       json_string_value(json_object_get(e, "org_id"))};
-    int r = exec_params(s, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
-                           " dir_device_id, org_id) VALUES(?,?,?,?,?,?,?) ON CONFLICT(device_id) DO"
-                           " UPDATE SET last_seen=excluded.last_seen, upn=coalesce(excluded.upn, upn),"
-                           " dir_user_id=coalesce(excluded.dir_user_id, dir_user_id),"
-                           " dir_device_id=coalesce(excluded.dir_device_id, dir_device_id),"
-                           " org_id=coalesce(excluded.org_id, org_id)", 7, g);
-    return r < 0 ? r : 0;
-}
-
-static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_key,
-                         const json_t *events, int *stored)
-{
-    char now[32];
-    now_str(now, sizeof now);
-    const char *dev = json_string_value(json_object_get(json_array_get(events, 0), "device_id"));
-    char nev[32];
-    snprintf(nev, sizeof nev, "%zu", json_array_size(events));
-    const char *pb[] = {idem_key, dev, now, nev};
-    int r = exec_params(s, "INSERT INTO batches(idem_key, device_id, received_at, events)"
-                           " VALUES(?,?,?,?)", 4, pb);
-    if (r < 0)
-        return r; /* MTD_EEXIST: a repeated key */
-    const char *pc[] = {dev, cred_hash};
-    if ((r = exec_params(s, "UPDATE credentials SET device_id=? WHERE hash=? AND device_id IS NULL",
-                         2, pc)) < 0)
-        return r;
-    size_t i;
-    json_t *e;
-    json_array_foreach(events, i, e) {
-        const mtd_event_type *ev = mtd_schema_event(json_string_value(json_object_get(e, "event")));
-        size_t idx = (size_t)(ev - mtd_event_types);
-        bind_event(s->ins[idx], ev, e, (int64_t)time(NULL));
-        if (sqlite3_step(s->ins[idx]) != SQLITE_DONE)
-            return MTD_EIO;
-        *stored += sqlite3_changes(s->db);
-    }
-    return upsert_device(s, json_array_get(events, 0), now);
-}
-
-int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
-                     const json_t *events, int *stored)
-{
-    *stored = 0;
-    if (json_array_size(events) == 0)
-        return MTD_EINVAL;
-    pthread_mutex_lock(&s->mu);
-    int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
-    if (r == 0)
-        r = ingest_locked(s, cred_hash, idem_key, events, stored);
-    if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        r = MTD_EIO;
-    if (r != 0) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        *stored = 0;
-    }
-    pthread_mutex_unlock(&s->mu);
-    return r;
-}
-
-json_t *mtd_store_devices(mtd_store *s)
-{
-    static const char *sql =
-        "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
-        " i.manufacturer, i.model, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
-        " i.time AS info_time FROM devices d LEFT JOIN ev_device_info i ON i.row ="
-        " (SELECT max(row) FROM ev_device_info WHERE device_id = d.device_id)"
-        " ORDER BY d.last_seen DESC, d.device_id";
-    pthread_mutex_lock(&s->mu);
-    json_t *a = query_rows(s, sql, 0, NULL);
-    pthread_mutex_unlock(&s->mu);
-    return a;
 }
 
 int mtd_store_policy_get(mtd_store *s, mtd_policy *p)
@@ -410,7 +299,7 @@ int mtd_store_policy_get(mtd_store *s, mtd_policy *p)
     char txt[4096];
     mtd_policy_default(p);
     pthread_mutex_lock(&s->mu);
-    int r = query_text(s, "SELECT json FROM policy WHERE id=?", "1", txt, sizeof txt);
+    int r = mtd_sq_text(s, "SELECT json FROM policy WHERE id=?", "1", txt, sizeof txt);
     pthread_mutex_unlock(&s->mu);
     if (r == MTD_ENOENT)
         return 0;
@@ -432,28 +321,34 @@ int mtd_store_policy_set(mtd_store *s, const mtd_policy *p)
         return MTD_ENOMEM;
     const char *pp[] = {txt};
     pthread_mutex_lock(&s->mu);
-    int r = exec_params(s, "INSERT INTO policy(id, json) VALUES(1, ?) ON CONFLICT(id) DO UPDATE"
+    int r = mtd_sq_exec(s, "INSERT INTO policy(id, json) VALUES(1, ?) ON CONFLICT(id) DO UPDATE"
                            " SET json=excluded.json", 1, pp);
     pthread_mutex_unlock(&s->mu);
     free(txt);
     return r < 0 ? r : 0;
 }
 
-int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
+int mtd_sq_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
 {
     char now[32];
-    now_str(now, sizeof now);
+    mtd_sq_now(now, sizeof now);
     const char *p[] = {now, actor, action, detail ? detail : ""};
-    pthread_mutex_lock(&s->mu);
-    int r = exec_params(s, "INSERT INTO audit(time, actor, action, detail) VALUES(?,?,?,?)", 4, p);
-    pthread_mutex_unlock(&s->mu);
+    int r = mtd_sq_exec(s, "INSERT INTO audit(time, actor, action, detail) VALUES(?,?,?,?)", 4, p);
     return r < 0 ? r : 0;
+}
+
+int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
+{
+    pthread_mutex_lock(&s->mu);
+    int r = mtd_sq_audit(s, actor, action, detail);
+    pthread_mutex_unlock(&s->mu);
+    return r;
 }
 
 json_t *mtd_store_audit_list(mtd_store *s)
 {
     pthread_mutex_lock(&s->mu);
-    json_t *a = query_rows(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL);
+    json_t *a = mtd_sq_rows(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL);
     pthread_mutex_unlock(&s->mu);
     return a;
 }

@@ -1,0 +1,22 @@
+/* mtd_statement: privacy statements generated from the schema table, so what the
+ * product says it collects is exactly what its code can send.
+ *
+ *   MD          a product privacy page: required data, optional data, each item and why
+ *   XCPRIVACY   an Apple PrivacyInfo.xcprivacy property list
+ *   DATASAFETY  Google Play Data safety answers, as CSV
+ *
+ * With a policy, the Markdown adds the organization's current settings. The caller
+ * owns the output buffer. */
+#ifndef MTD_STATEMENT_H
+#define MTD_STATEMENT_H
+
+#include "common/mtd_buf.h"
+#include "privacy/mtd_policy.h"
+
+typedef enum { MTD_STMT_MD, MTD_STMT_XCPRIVACY, MTD_STMT_DATASAFETY } mtd_stmt_format;
+
+int mtd_statement_format_parse(const char *s, mtd_stmt_format *f);
+/* policy may be NULL (the generic statement, as in docs/privacy.md). */
+int mtd_statement(mtd_stmt_format f, const mtd_policy *policy, mtd_buf *out);
+
+#endif

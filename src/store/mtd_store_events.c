@@ -1,0 +1,247 @@
+/* mtd_store_events: the SQLite backend's event side: batch ingest (all-or-nothing,
+ * idempotent), consent changes with the deletions they ask for, and the reports. */
+#include "store/mtd_store_sqlite_int.h"
+#include "common/mtd_err.h"
+#include "common/mtd_util.h"
+#include "schema/mtd_schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* Binds one event's values to the type's prepared INSERT. */
+static void bind_event(sqlite3_stmt *st, const mtd_event_type *ev, const json_t *e, int64_t now)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    sqlite3_bind_int64(st, 1, now);
+    int col = 2;
+    for (int pass = 0; pass < 2; pass++) {
+        const mtd_field *fs = pass ? ev->fields : mtd_envelope_fields;
+        size_t nf = pass ? ev->nfields : mtd_envelope_nfields;
+        for (size_t i = 0; i < nf; i++, col++) {
+            json_t *v = json_object_get(e, fs[i].name);
+            if (!v || json_is_null(v))
+                continue;
+            if (json_is_integer(v))
+                sqlite3_bind_int64(st, col, json_integer_value(v));
+            else if (json_is_boolean(v))
+                sqlite3_bind_int(st, col, json_is_true(v));
+            else if (json_is_string(v))
+                sqlite3_bind_text(st, col, json_string_value(v), (int)json_string_length(v),
+                                  SQLITE_TRANSIENT);
+            else {
+                char *txt = json_dumps(v, JSON_COMPACT);
+                sqlite3_bind_text(st, col, txt, -1, free);
+            }
+        }
+    }
+}
+
+static int upsert_device(mtd_store *s, const json_t *e, const char *now)
+{
+    const char *g[] = {json_string_value(json_object_get(e, "device_id")), now, now,
+                       json_string_value(json_object_get(e, "upn")),
+                       json_string_value(json_object_get(e, "dir_user_id")),
+                       json_string_value(json_object_get(e, "dir_device_id")),
+                       json_string_value(json_object_get(e, "org_id"))};
+    int r = mtd_sq_exec(s, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
+                           " dir_device_id, org_id) VALUES(?,?,?,?,?,?,?) ON CONFLICT(device_id) DO"
+                           " UPDATE SET last_seen=excluded.last_seen, upn=coalesce(excluded.upn, upn),"
+                           " dir_user_id=coalesce(excluded.dir_user_id, dir_user_id),"
+                           " dir_device_id=coalesce(excluded.dir_device_id, dir_device_id),"
+                           " org_id=coalesce(excluded.org_id, org_id)", 7, g);
+    return r < 0 ? r : 0;
+}
+
+/* Optional data of one device: what a consent revocation deletes. */
+static const char *const optional_tables[] = {"ev_diag_bundle", "ev_feedback_submission"};
+
+static int delete_optional(mtd_store *s, const char *dev, int *deleted)
+{
+    *deleted = 0;
+    for (size_t i = 0; i < sizeof optional_tables / sizeof optional_tables[0]; i++) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE device_id=?", optional_tables[i]);
+        const char *p[] = {dev};
+        int r = mtd_sq_exec(s, sql, 1, p);
+        if (r < 0)
+            return r;
+        *deleted += r;
+    }
+    return 0;
+}
+
+/* A consent.change event: record the device's consent; a revocation with
+ * delete_optional deletes its optional data now and says so in the audit log. */
+static int apply_consent(mtd_store *s, const json_t *e, const char *now)
+{
+    const char *dev = json_string_value(json_object_get(e, "device_id"));
+    int grant = !strcmp(json_string_value(json_object_get(e, "state")), "granted");
+    const char *p[] = {grant ? "1" : "0", now, dev};
+    int r = mtd_sq_exec(s, "UPDATE devices SET consent=?, consent_time=? WHERE device_id=?", 3, p);
+    if (r < 0 || grant)
+        return r < 0 ? r : 0;
+    int deleted = 0;
+    if (json_is_true(json_object_get(e, "delete_optional")) && (r = delete_optional(s, dev, &deleted)) != 0)
+        return r;
+    /* the audit log is append-only and outlives a user delete, so it names no device */
+    char detail[160];
+    snprintf(detail, sizeof detail, "consent revoked by a device; deleted its %d optional records",
+             deleted);
+    return mtd_sq_audit(s, "device", "consent.revoke", detail);
+}
+
+static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_key,
+                         const json_t *events, int *stored)
+{
+    char now[32];
+    mtd_sq_now(now, sizeof now);
+    const char *dev = json_string_value(json_object_get(json_array_get(events, 0), "device_id"));
+    char nev[32];
+    snprintf(nev, sizeof nev, "%zu", json_array_size(events));
+    const char *pb[] = {idem_key, dev, now, nev};
+    int r = mtd_sq_exec(s, "INSERT INTO batches(idem_key, device_id, received_at, events)"
+                           " VALUES(?,?,?,?)", 4, pb);
+    if (r < 0)
+        return r; /* MTD_EEXIST: a repeated key */
+    const char *pc[] = {dev, cred_hash};
+    if ((r = mtd_sq_exec(s, "UPDATE credentials SET device_id=? WHERE hash=? AND device_id IS NULL",
+                         2, pc)) < 0)
+        return r;
+    if ((r = upsert_device(s, json_array_get(events, 0), now)) != 0)
+        return r;
+    size_t i;
+    json_t *e;
+    json_array_foreach(events, i, e) {
+        const mtd_event_type *ev = mtd_schema_event(json_string_value(json_object_get(e, "event")));
+        size_t idx = (size_t)(ev - mtd_event_types);
+        bind_event(s->ins[idx], ev, e, (int64_t)time(NULL));
+        if (sqlite3_step(s->ins[idx]) != SQLITE_DONE)
+            return MTD_EIO;
+        *stored += sqlite3_changes(s->db);
+        if (!strcmp(ev->name, "consent.change") && (r = apply_consent(s, e, now)) != 0)
+            return r;
+    }
+    return 0;
+}
+
+int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent)
+{
+    char v[8];
+    pthread_mutex_lock(&s->mu);
+    int r = mtd_sq_text(s, "SELECT consent FROM devices WHERE device_id=?", device_id, v, sizeof v);
+    pthread_mutex_unlock(&s->mu);
+    *consent = r == 0 && !strcmp(v, "1");
+    return r == MTD_ENOENT ? 0 : r;
+}
+
+int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
+                     const json_t *events, int *stored)
+{
+    *stored = 0;
+    if (json_array_size(events) == 0)
+        return MTD_EINVAL;
+    pthread_mutex_lock(&s->mu);
+    int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
+    if (r == 0)
+        r = ingest_locked(s, cred_hash, idem_key, events, stored);
+    if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        r = MTD_EIO;
+    if (r != 0) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        *stored = 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
+
+json_t *mtd_store_devices(mtd_store *s)
+{
+    static const char *sql =
+        "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
+        " i.manufacturer, i.model, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
+        " i.time AS info_time FROM devices d LEFT JOIN ev_device_info i ON i.row ="
+        " (SELECT max(row) FROM ev_device_info WHERE device_id = d.device_id)"
+        " ORDER BY d.last_seen DESC, d.device_id";
+    pthread_mutex_lock(&s->mu);
+    json_t *a = mtd_sq_rows(s, sql, 0, NULL);
+    pthread_mutex_unlock(&s->mu);
+    return a;
+}
+
+
+/* The SQL condition that selects a user's rows in an event table. */
+static const char user_rows[] =
+    "device_id IN (SELECT device_id FROM devices WHERE upn=?1) OR upn=?1";
+
+json_t *mtd_store_user_export(mtd_store *s, const char *upn)
+{
+    const char *p[] = {upn};
+    pthread_mutex_lock(&s->mu);
+    json_t *out = json_pack("{s:s,s:o,s:o}", "upn", upn, "devices",
+                            mtd_sq_rows(s, "SELECT device_id, first_seen, last_seen, upn,"
+                                           " dir_user_id, dir_device_id, org_id, consent"
+                                           " FROM devices WHERE upn=?", 1, p),
+                            "events", json_object());
+    json_t *events = json_object_get(out, "events");
+    for (size_t i = 0; i < mtd_event_ntypes; i++) {
+        char t[96], sql[256];
+        mtd_sq_table(mtd_event_types[i].name, t, sizeof t);
+        snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE %s ORDER BY row", t, user_rows);
+        json_t *rows = mtd_sq_rows(s, sql, 1, p);
+        if (json_array_size(rows))
+            json_object_set_new(events, mtd_event_types[i].name, rows);
+        else
+            json_decref(rows);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return out;
+}
+
+static int user_delete_locked(mtd_store *s, const char *upn, int *rows)
+{
+    const char *p[] = {upn};
+    int r;
+    for (size_t i = 0; i < mtd_event_ntypes; i++) {
+        char t[96], sql[256];
+        mtd_sq_table(mtd_event_types[i].name, t, sizeof t);
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE %s", t, user_rows);
+        if ((r = mtd_sq_exec(s, sql, 1, p)) < 0)
+            return r;
+        *rows += r;
+    }
+    /* the devices' credentials and batch records go too: they hold the pseudonyms */
+    static const char *const rest[] = {
+        "DELETE FROM credentials WHERE device_id IN (SELECT device_id FROM devices WHERE upn=?1)",
+        "DELETE FROM batches WHERE device_id IN (SELECT device_id FROM devices WHERE upn=?1)",
+        "DELETE FROM devices WHERE upn=?1"};
+    for (size_t i = 0; i < 3; i++)
+        if ((r = mtd_sq_exec(s, rest[i], 1, p)) < 0)
+            return r;
+    return 0;
+}
+
+int mtd_store_user_delete(mtd_store *s, const char *upn, const char *actor, int *rows)
+{
+    *rows = 0;
+    pthread_mutex_lock(&s->mu);
+    int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
+    if (r == 0)
+        r = user_delete_locked(s, upn, rows);
+    if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        r = MTD_EIO;
+    if (r) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    } else {
+        char detail[128];
+        snprintf(detail, sizeof detail, "deleted %d event records of one user", *rows);
+        mtd_sq_audit(s, actor, "user.delete", detail);
+        /* the WAL still holds the old page images: fold it into the (securely
+         * deleted) database file and truncate it, so no file keeps the user's data */
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
