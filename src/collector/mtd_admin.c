@@ -6,6 +6,7 @@
 #include "collector/mtd_collector.h"
 #include "common/mtd_err.h"
 #include "privacy/mtd_pseudo.h"
+#include "schema/mtd_ocsf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,6 +121,38 @@ static void user_call(admin_call *a, int del)
     json_decref(j);
 }
 
+/* GET export?format=ocsf|raw: every stored event as JSON lines. */
+static void export_events(admin_call *a)
+{
+    const char *fmt = mtd_req_arg(a->rq, "format");
+    int ocsf = fmt && !strcmp(fmt, "ocsf");
+    if (fmt && !ocsf && strcmp(fmt, "raw")) {
+        mtd_resp_error(a->rs, 400, "bad_request", "format must be ocsf or raw");
+        return;
+    }
+    mtd_buf out;
+    mtd_buf_init(&out, 0);
+    for (size_t i = 0; i < mtd_event_ntypes; i++) {
+        const mtd_event_type *ev = &mtd_event_types[i];
+        json_t *rows = mtd_store_event_rows(a->tn->store, ev->name, NULL);
+        size_t k;
+        json_t *row;
+        json_array_foreach(rows, k, row) {
+            json_t *o = ocsf ? mtd_ocsf_event(ev, row) : json_incref(row);
+            char *line = json_dumps(o, JSON_COMPACT);
+            json_decref(o);
+            mtd_buf_puts(&out, line);
+            mtd_buf_puts(&out, "\n");
+            free(line);
+        }
+        json_decref(rows);
+    }
+    mtd_store_audit(a->tn->store, a->actor, "export", ocsf ? "format=ocsf" : "format=raw");
+    a->rs->status = 200;
+    a->rs->ctype = "application/x-ndjson";
+    a->rs->text = mtd_buf_steal(&out, NULL);
+}
+
 static void dispatch(admin_call *a, const char *sub)
 {
     const char *m = a->rq->method;
@@ -136,6 +169,8 @@ static void dispatch(admin_call *a, const char *sub)
         policy_put(a);
     } else if (!strcmp(sub, "audit") && !strcmp(m, "GET")) {
         mtd_resp_json(a->rs, 200, json_pack("{s:o}", "audit", mtd_store_audit_list(a->tn->store)));
+    } else if (!strcmp(sub, "export") && !strcmp(m, "GET")) {
+        export_events(a);
     } else if (!strcmp(sub, "users/export") && !strcmp(m, "POST")) {
         user_call(a, 0);
     } else if (!strcmp(sub, "users/delete") && !strcmp(m, "POST")) {

@@ -27,6 +27,7 @@ static const char usage[] =
     "  audit                           the tenant's audit log\n"
     "  user export UPN                 everything linked to that user, as JSON\n"
     "  user delete UPN                 delete it from every file of the tenant\n"
+    "  export [--ocsf]                 every stored event as JSON lines (OCSF 1.1 with --ocsf)\n"
     "  token create ROLE [--label L]   ROLE: admin, analyst, privacy, enroll (admin)\n"
     "  token list | token revoke ID    (admin)\n"
     "\n"
@@ -49,8 +50,10 @@ static int fail(const char *fmt, ...)
     return 1;
 }
 
-/* One request; *out gets the JSON answer of a 2xx, else an error line is printed. */
-static int call(ctl *c, const char *method, const char *path, const char *body, json_t **out)
+/* One request; *out gets the JSON answer of a 2xx (or, when text is not NULL, the raw
+ * body goes to stdout), else an error line is printed. */
+static int request(ctl *c, const char *method, const char *path, const char *body, json_t **out,
+                   int text)
 {
     char url[1200], why[512];
     snprintf(url, sizeof url, "%s%s", c->server, path);
@@ -64,10 +67,20 @@ static int call(ctl *c, const char *method, const char *path, const char *body, 
         mtd_http_resp_free(&r);
         return fail("%s %s: %s", method, path, why);
     }
+    if (text) {
+        fwrite(r.body.data, 1, r.body.len, stdout);
+        mtd_http_resp_free(&r);
+        return 0;
+    }
     json_error_t e;
     *out = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
     mtd_http_resp_free(&r);
     return *out ? 0 : fail("%s %s: the answer is not JSON (%s)", method, path, e.text);
+}
+
+static int call(ctl *c, const char *method, const char *path, const char *body, json_t **out)
+{
+    return request(c, method, path, body, out, 0);
 }
 
 static int print(ctl *c, json_t *j, const char *list_key, const mtd_column *cols, size_t n)
@@ -213,6 +226,10 @@ static int dispatch(ctl *c)
         return cmd_token(c, np, pos);
     if (!strcmp(pos[0], "user"))
         return cmd_user(c, np, pos);
+    if (!strcmp(pos[0], "export") && np == 1)
+        return request(c, "GET", mtd_args_has(&c->a, "--ocsf") ? "/v1/admin/export?format=ocsf"
+                                                               : "/v1/admin/export?format=raw",
+                       NULL, &j, 1);
     if (!strcmp(pos[0], "devices") && np == 1) {
         static const mtd_column cols[] = {
             {"device_id", "DEVICE", 25, 0}, {"os_name", "OS", 24, 0}, {"os_version", "VERSION", 12, 0},
@@ -234,7 +251,7 @@ int main(int argc, char **argv)
     static const mtd_optspec specs[] = {
         {"--server", MTD_ARG_ONE}, {"--token", MTD_ARG_ONE}, {"--ca-file", MTD_ARG_ONE},
         {"--json", MTD_ARG_FLAG},  {"--org", MTD_ARG_ONE},   {"--label", MTD_ARG_ONE},
-        {"--help", MTD_ARG_FLAG},  {NULL, 0}};
+        {"--help", MTD_ARG_FLAG},  {"--ocsf", MTD_ARG_FLAG},  {NULL, 0}};
     ctl c = {0};
     char why[256];
     if (mtd_args_parse(argc - 1, argv + 1, specs, &c.a, why, sizeof why))

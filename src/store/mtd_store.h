@@ -62,6 +62,10 @@ int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent);
 /* Reports. */
 json_t *mtd_store_devices(mtd_store *s);
 
+/* Every stored row of one event type (optionally of one device), oldest first; keys
+ * are the schema's field names plus "row" and "received_at". NULL for an unknown type. */
+json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device_id);
+
 /* Everything linked to a user pseudonym: the user's devices and every event row of
  * those devices or carrying that UPN pseudonym. */
 json_t *mtd_store_user_export(mtd_store *s, const char *upn);

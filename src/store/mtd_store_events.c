@@ -245,3 +245,18 @@ int mtd_store_user_delete(mtd_store *s, const char *upn, const char *actor, int 
     pthread_mutex_unlock(&s->mu);
     return r;
 }
+
+json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device_id)
+{
+    const mtd_event_type *ev = mtd_schema_event(event);
+    if (!ev)
+        return NULL;
+    char t[96], sql[256];
+    mtd_sq_table(ev->name, t, sizeof t);
+    snprintf(sql, sizeof sql, "SELECT * FROM %s%s ORDER BY row", t, device_id ? " WHERE device_id=?" : "");
+    const char *p[] = {device_id};
+    pthread_mutex_lock(&s->mu);
+    json_t *rows = mtd_sq_rows(s, sql, device_id ? 1 : 0, p);
+    pthread_mutex_unlock(&s->mu);
+    return rows;
+}
