@@ -1,0 +1,179 @@
+/* Unit tests of the SQLite tenant store: tokens stored as hashes, idempotent and
+ * all-or-nothing ingest, consent revocation deleting optional data, and a user delete
+ * that leaves nothing of the user in any file of the tenant. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "common/mtd_err.h"
+#include "common/mtd_file.h"
+#include "store/mtd_store.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define DEV "ps_3BFya3ttFnaUX3D61iaoEQ"
+#define UPN "ps_JDUA4_fHcSTK62MKaDrE4Q"
+
+typedef struct {
+    char dir[64];
+    mtd_store *s;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    strcpy(f->dir, "/tmp/mtd-store-XXXXXX");
+    if (!mkdtemp(f->dir))
+        return -1;
+    char why[256];
+    if (mtd_store_open(f->dir, &f->s, why, sizeof why) != 0)
+        return -1;
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    mtd_store_close(f->s);
+    mtd_rm_rf(f->dir);
+    free(f);
+    return 0;
+}
+
+static json_t *ev(const char *type, const char *id)
+{
+    return json_pack("{s:s,s:i,s:s,s:s,s:s,s:s,s:s}", "event", type, "schema", 1, "event_id", id,
+                     "time", "2026-11-24T10:00:00Z", "tenant_id", "0123456789abcdef",
+                     "device_id", DEV, "upn", UPN);
+}
+
+static int count(fixture *f, const char *type)
+{
+    json_t *rows = mtd_store_event_rows(f->s, type, NULL);
+    int n = (int)json_array_size(rows);
+    json_decref(rows);
+    return n;
+}
+
+static void tokens_are_found_by_hash_and_revocable(void **state)
+{
+    fixture *f = *state;
+    const char *h = "aaaabbbbccccddddeeeeffff0000111122223333444455556666777788889999";
+    mtd_role role;
+    assert_int_equal(mtd_store_token_add(f->s, h, MTD_ROLE_ANALYST, "reader"), 0);
+    assert_int_equal(mtd_store_token_role(f->s, h, &role), 0);
+    assert_int_equal(role, MTD_ROLE_ANALYST);
+    assert_int_equal(mtd_store_token_role(f->s, "00", &role), MTD_EAUTH);
+    assert_int_equal(mtd_store_token_revoke(f->s, "aaaabbbbcccc"), 0);
+    assert_int_equal(mtd_store_token_role(f->s, h, &role), MTD_EAUTH);
+    assert_int_equal(mtd_store_token_revoke(f->s, "aaaabbbbcccc"), MTD_ENOENT);
+}
+
+static void ingest_is_idempotent_and_binds_the_credential(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(mtd_store_cred_add(f->s, "cred1"), 0);
+    json_t *batch = json_array();
+    json_t *e = ev("usage.action", "EVENT0000000000000001");
+    json_object_set_new(e, "action", json_string("enroll"));
+    json_array_append_new(batch, e);
+    int stored;
+    assert_int_equal(mtd_store_ingest(f->s, "cred1", "key-0001", batch, &stored), 0);
+    assert_int_equal(stored, 1);
+    assert_int_equal(mtd_store_ingest(f->s, "cred1", "key-0001", batch, &stored), MTD_EEXIST);
+    assert_int_equal(stored, 0);
+    /* the same event under a new key (a batch re-formed after a crash) is stored once */
+    assert_int_equal(mtd_store_ingest(f->s, "cred1", "key-0002", batch, &stored), 0);
+    assert_int_equal(stored, 0);
+    assert_int_equal(count(f, "usage.action"), 1);
+    char dev[64];
+    assert_int_equal(mtd_store_cred_lookup(f->s, "cred1", dev, sizeof dev), 0);
+    assert_string_equal(dev, DEV);
+    json_decref(batch);
+}
+
+static void consent_revocation_deletes_optional_data(void **state)
+{
+    fixture *f = *state;
+    json_t *batch = json_array();
+    json_t *c = ev("consent.change", "EVENT0000000000000010");
+    json_object_set_new(c, "state", json_string("granted"));
+    json_array_append_new(batch, c);
+    json_t *fb = ev("feedback.submission", "EVENT0000000000000011");
+    json_object_set_new(fb, "type", json_string("idea"));
+    json_object_set_new(fb, "comment", json_string("dark mode please"));
+    json_array_append_new(batch, fb);
+    int stored, consent;
+    assert_int_equal(mtd_store_ingest(f->s, "", "key-0010", batch, &stored), 0);
+    assert_int_equal(mtd_store_device_consent(f->s, DEV, &consent), 0);
+    assert_int_equal(consent, 1);
+    assert_int_equal(count(f, "feedback.submission"), 1);
+    json_decref(batch);
+    batch = json_array();
+    c = ev("consent.change", "EVENT0000000000000012");
+    json_object_set_new(c, "state", json_string("revoked"));
+    json_object_set_new(c, "delete_optional", json_true());
+    json_array_append_new(batch, c);
+    assert_int_equal(mtd_store_ingest(f->s, "", "key-0011", batch, &stored), 0);
+    assert_int_equal(mtd_store_device_consent(f->s, DEV, &consent), 0);
+    assert_int_equal(consent, 0);
+    assert_int_equal(count(f, "feedback.submission"), 0);
+    json_t *audit = mtd_store_audit_list(f->s);
+    const char *detail = json_string_value(json_object_get(json_array_get(audit, json_array_size(audit) - 1), "detail"));
+    assert_string_equal(detail, "consent revoked by a device; deleted its 1 optional records");
+    json_decref(audit);
+    json_decref(batch);
+}
+
+/* Does any file under dir contain needle? */
+static int files_contain(const char *dir, const char *needle)
+{
+    char cmd[512];
+    snprintf(cmd, sizeof cmd, "grep -rqaF '%s' '%s'", needle, dir);
+    return system(cmd) == 0;
+}
+
+static void user_delete_leaves_nothing_in_any_file(void **state)
+{
+    fixture *f = *state;
+    json_t *batch = json_array();
+    json_t *d = ev("device.info", "EVENT0000000000000020");
+    json_object_set_new(d, "os_name", json_string("Android"));
+    json_object_set_new(d, "os_version", json_string("14"));
+    json_object_set_new(d, "model", json_string("Pixel 8 Unique-Model-Marker"));
+    json_object_set_new(d, "device_id_source", json_string("android_id"));
+    json_array_append_new(batch, d);
+    int stored, rows;
+    assert_int_equal(mtd_store_cred_add(f->s, "cred-del"), 0);
+    assert_int_equal(mtd_store_ingest(f->s, "cred-del", "key-0020", batch, &stored), 0);
+    json_decref(batch);
+    json_t *exp = mtd_store_user_export(f->s, UPN);
+    assert_int_equal(json_array_size(json_object_get(exp, "devices")), 1);
+    assert_int_equal(json_array_size(json_object_get(json_object_get(exp, "events"), "device.info")), 1);
+    json_decref(exp);
+    assert_true(files_contain(f->dir, DEV));
+    assert_int_equal(mtd_store_user_delete(f->s, UPN, "privacy:test", &rows), 0);
+    assert_int_equal(rows, 1);
+    assert_false(files_contain(f->dir, DEV));
+    assert_false(files_contain(f->dir, UPN));
+    assert_false(files_contain(f->dir, "Unique-Model-Marker"));
+    json_t *devs = mtd_store_devices(f->s);
+    assert_int_equal(json_array_size(devs), 0);
+    json_decref(devs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(tokens_are_found_by_hash_and_revocable, setup, teardown),
+        cmocka_unit_test_setup_teardown(ingest_is_idempotent_and_binds_the_credential, setup, teardown),
+        cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(user_delete_leaves_nothing_in_any_file, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
