@@ -153,9 +153,82 @@ static void export_events(admin_call *a)
     a->rs->text = mtd_buf_steal(&out, NULL);
 }
 
+/* Rows of several event types under their names, e.g. {"net.dns": [...], ...}. */
+static json_t *event_lists(admin_call *a, const char *const *types)
+{
+    json_t *o = json_object();
+    const char *dev = mtd_req_arg(a->rq, "device");
+    for (; *types; types++)
+        json_object_set_new(o, *types, mtd_store_event_rows(a->tn->store, *types, dev));
+    return o;
+}
+
+static void report(admin_call *a, const char *name, json_t *body)
+{
+    mtd_store_audit(a->tn->store, a->actor, name, NULL);
+    mtd_resp_json(a->rs, 200, body);
+}
+
+static void device_risk(admin_call *a, const char *dev)
+{
+    json_t *out;
+    int r = mtd_store_device_risk(a->tn->store, dev, &out);
+    if (r == MTD_ENOENT)
+        mtd_resp_error(a->rs, 404, "not_found", "no device %.40s in this tenant", dev);
+    else if (r)
+        mtd_resp_error(a->rs, 500, "store_error", "%s", mtd_strerror(r));
+    else
+        report(a, "report.risk", out);
+}
+
+/* The read-only reports. Returns 0 when sub is not one of them. */
+static int reports(admin_call *a, const char *sub)
+{
+    static const char *const connections[] = {"web.detection", "net.connection", "net.dns", NULL};
+    static const char *const usage[] = {"usage.agent", "usage.action", "usage.memory", NULL};
+    static const char *const crashes[] = {"usage.crash", NULL};
+    static const char *const diagnostics[] = {"diag.bundle", NULL};
+    static const char *const feedback[] = {"feedback.submission", NULL};
+    static const char *const lifecycle[] = {"app.lifecycle", NULL};
+    const char *dev = mtd_req_arg(a->rq, "device");
+    if (!strcmp(sub, "apps")) {
+        const char *side = mtd_req_arg(a->rq, "sideloaded");
+        mtd_app_query q = {dev, mtd_req_arg(a->rq, "package"), mtd_req_arg(a->rq, "permission"),
+                           side && !strcmp(side, "1")};
+        report(a, "report.apps", json_pack("{s:o}", "apps", mtd_store_apps(a->tn->store, &q)));
+    } else if (!strcmp(sub, "apps/history")) {
+        report(a, "report.apps.history", event_lists(a, lifecycle));
+    } else if (!strcmp(sub, "threats")) {
+        const char *st = mtd_req_arg(a->rq, "status");
+        if (st && strcmp(st, "active") && strcmp(st, "resolved"))
+            mtd_resp_error(a->rs, 400, "bad_request", "status must be active or resolved");
+        else
+            report(a, "report.threats", json_pack("{s:o}", "threats", mtd_store_threats(a->tn->store, st, dev)));
+    } else if (!strncmp(sub, "devices/", 8) && strlen(sub) > 13 && !strcmp(sub + strlen(sub) - 5, "/risk")) {
+        char id[64];
+        snprintf(id, sizeof id, "%.*s", (int)(strlen(sub) - 13), sub + 8);
+        device_risk(a, id);
+    } else if (!strcmp(sub, "connections")) {
+        report(a, "report.connections", event_lists(a, connections));
+    } else if (!strcmp(sub, "usage")) {
+        report(a, "report.usage", event_lists(a, usage));
+    } else if (!strcmp(sub, "crashes")) {
+        report(a, "report.crashes", event_lists(a, crashes));
+    } else if (!strcmp(sub, "diagnostics")) {
+        report(a, "report.diagnostics", event_lists(a, diagnostics));
+    } else if (!strcmp(sub, "feedback")) {
+        report(a, "report.feedback", event_lists(a, feedback));
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
 static void dispatch(admin_call *a, const char *sub)
 {
     const char *m = a->rq->method;
+    if (!strcmp(m, "GET") && reports(a, sub))
+        return;
     if (!strcmp(sub, "devices") && !strcmp(m, "GET")) {
         mtd_store_audit(a->tn->store, a->actor, "report.devices", NULL);
         mtd_resp_json(a->rs, 200, json_pack("{s:o}", "devices", mtd_store_devices(a->tn->store)));

@@ -21,7 +21,12 @@ static const char usage[] =
     "  tenant delete TENANT_ID         deletes the tenant's key and store\n"
     "\n"
     "Tenant admin (admin, analyst or privacy-officer token):\n"
-    "  devices                         enrolled devices: OS, model, CPU, last seen\n"
+    "  devices                         enrolled devices: OS, model, CPU, last seen, risk\n"
+    "  apps [--device D] [--package P] [--permission P] [--sideloaded]\n"
+    "                                  current apps per device and across the fleet\n"
+    "  threats [--status active|resolved] [--device D]\n"
+    "  risk DEVICE_ID                  none, low, medium or high, from active threats\n"
+    "  connections | usage | crashes | diagnostics | feedback [--device D]\n"
     "  policy get\n"
     "  policy set FILE                 a JSON object of policy keys (admin)\n"
     "  audit                           the tenant's audit log\n"
@@ -211,6 +216,52 @@ static int cmd_user(ctl *c, int np, const char **pos)
     return print(c, j, NULL, NULL, 0);
 }
 
+/* Appends "&key=value" (percent-encoded) when the option was given. */
+static void add_query(ctl *c, char *q, size_t len, const char *opt, const char *key)
+{
+    const char *v = mtd_args_get(&c->a, opt);
+    if (!v)
+        return;
+    size_t n = strlen(q);
+    n += (size_t)snprintf(q + n, len - n, "%s%s=", strchr(q, '?') ? "&" : "?", key);
+    for (; *v && n + 4 < len; v++) {
+        unsigned char ch = (unsigned char)*v;
+        if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+            strchr("-._~", ch))
+            q[n++] = (char)ch;
+        else
+            n += (size_t)snprintf(q + n, len - n, "%%%02X", ch);
+    }
+    q[n] = 0;
+}
+
+static int cmd_report(ctl *c, const char *name)
+{
+    static const mtd_column app_cols[] = {
+        {"device_id", "DEVICE", 25, 0}, {"package", "PACKAGE", 40, 0}, {"version_name", "VERSION", 16, 0},
+        {"install_source", "SOURCE", 24, 0}, {"is_system", "SYSTEM", 6, 0}, {"last_update_time", "UPDATED", 0, 1}};
+    static const mtd_column threat_cols[] = {
+        {"device_id", "DEVICE", 25, 0}, {"severity", "SEVERITY", 8, 0}, {"threat_name", "THREAT", 36, 0},
+        {"category", "CATEGORY", 12, 0}, {"source", "SOURCE", 7, 0}, {"status", "STATUS", 8, 0},
+        {"package", "APP", 32, 0}, {"last_seen", "LAST SEEN", 0, 1}};
+    char path[1024];
+    snprintf(path, sizeof path, "/v1/admin/%s", name);
+    add_query(c, path, sizeof path, "--device", "device");
+    add_query(c, path, sizeof path, "--package", "package");
+    add_query(c, path, sizeof path, "--permission", "permission");
+    add_query(c, path, sizeof path, "--status", "status");
+    if (mtd_args_has(&c->a, "--sideloaded"))
+        snprintf(path + strlen(path), sizeof path - strlen(path), "%ssideloaded=1", strchr(path, '?') ? "&" : "?");
+    json_t *j;
+    if (call(c, "GET", path, NULL, &j))
+        return 1;
+    if (!strcmp(name, "apps"))
+        return print(c, j, "apps", app_cols, 6);
+    if (!strcmp(name, "threats"))
+        return print(c, j, "threats", threat_cols, 8);
+    return print(c, j, NULL, NULL, 0);
+}
+
 static int dispatch(ctl *c)
 {
     int np = c->a.npos;
@@ -226,6 +277,16 @@ static int dispatch(ctl *c)
         return cmd_token(c, np, pos);
     if (!strcmp(pos[0], "user"))
         return cmd_user(c, np, pos);
+    static const char *const reports[] = {"apps", "threats", "connections", "usage", "crashes",
+                                          "diagnostics", "feedback", NULL};
+    for (const char *const *r = reports; *r; r++)
+        if (!strcmp(pos[0], *r) && np == 1)
+            return cmd_report(c, *r);
+    if (!strcmp(pos[0], "risk") && np == 2) {
+        char path[256];
+        snprintf(path, sizeof path, "/v1/admin/devices/%.64s/risk", pos[1]);
+        return call(c, "GET", path, NULL, &j) ? 1 : print(c, j, NULL, NULL, 0);
+    }
     if (!strcmp(pos[0], "export") && np == 1)
         return request(c, "GET", mtd_args_has(&c->a, "--ocsf") ? "/v1/admin/export?format=ocsf"
                                                                : "/v1/admin/export?format=raw",
@@ -234,8 +295,8 @@ static int dispatch(ctl *c)
         static const mtd_column cols[] = {
             {"device_id", "DEVICE", 25, 0}, {"os_name", "OS", 24, 0}, {"os_version", "VERSION", 12, 0},
             {"manufacturer", "MAKER", 16, 0}, {"model", "MODEL", 24, 0}, {"cpu", "CPU", 40, 0},
-            {"agent_version", "AGENT", 8, 0}, {"last_seen", "LAST SEEN (UTC)", 0, 1}};
-        return call(c, "GET", "/v1/admin/devices", NULL, &j) ? 1 : print(c, j, "devices", cols, 8);
+            {"agent_version", "AGENT", 8, 0}, {"risk", "RISK", 6, 0}, {"last_seen", "LAST SEEN (UTC)", 0, 1}};
+        return call(c, "GET", "/v1/admin/devices", NULL, &j) ? 1 : print(c, j, "devices", cols, 9);
     }
     if (!strcmp(pos[0], "audit") && np == 1) {
         static const mtd_column cols[] = {{"id", "#", 6, 0}, {"time", "TIME (UTC)", 0, 1},
@@ -251,7 +312,9 @@ int main(int argc, char **argv)
     static const mtd_optspec specs[] = {
         {"--server", MTD_ARG_ONE}, {"--token", MTD_ARG_ONE}, {"--ca-file", MTD_ARG_ONE},
         {"--json", MTD_ARG_FLAG},  {"--org", MTD_ARG_ONE},   {"--label", MTD_ARG_ONE},
-        {"--help", MTD_ARG_FLAG},  {"--ocsf", MTD_ARG_FLAG},  {NULL, 0}};
+        {"--help", MTD_ARG_FLAG},  {"--ocsf", MTD_ARG_FLAG},  {"--device", MTD_ARG_ONE},
+        {"--package", MTD_ARG_ONE}, {"--permission", MTD_ARG_ONE}, {"--status", MTD_ARG_ONE},
+        {"--sideloaded", MTD_ARG_FLAG}, {NULL, 0}};
     ctl c = {0};
     char why[256];
     if (mtd_args_parse(argc - 1, argv + 1, specs, &c.a, why, sizeof why))

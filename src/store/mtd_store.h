@@ -62,6 +62,24 @@ int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent);
 /* Reports. */
 json_t *mtd_store_devices(mtd_store *s);
 
+/* App report filters; NULL/0 = any. */
+typedef struct {
+    const char *device_id;
+    const char *package;     /* who has package X */
+    const char *permission;  /* apps holding permission P */
+    int sideloaded;          /* user apps not installed by a known app store */
+} mtd_app_query;
+
+/* Current apps (latest inventory per device and package, not removed since). */
+json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q);
+/* Threats, one row per device and threat with its latest state; status "active" or
+ * "resolved" or NULL for both; ordered by severity. */
+json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id);
+/* {"device_id", "risk": none|low|medium|high, "open_threats", "threats"}: the risk is
+ * set by the most severe active threat. MTD_ENOENT for an unknown device. */
+int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out);
+const char *mtd_risk_from_severity(const char *severity);
+
 /* Every stored row of one event type (optionally of one device), oldest first; keys
  * are the schema's field names plus "row" and "received_at". NULL for an unknown type. */
 json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device_id);

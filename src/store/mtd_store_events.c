@@ -159,10 +159,19 @@ int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
 
 json_t *mtd_store_devices(mtd_store *s)
 {
+    /* risk: the most severe threat whose latest detection is still active */
     static const char *sql =
         "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
         " i.manufacturer, i.model, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
-        " i.time AS info_time FROM devices d LEFT JOIN ev_device_info i ON i.row ="
+        " i.time AS info_time, d.consent,"
+        " (SELECT CASE min(CASE t.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0"
+        "   WHEN 'medium' THEN 1 ELSE 2 END) WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low'"
+        "   ELSE 'none' END FROM ev_threat_detection t WHERE t.device_id = d.device_id AND"
+        "   t.status = 'active' AND t.row = (SELECT max(row) FROM ev_threat_detection u WHERE"
+        "   u.device_id = t.device_id AND coalesce(u.threat_id, u.threat_name || '/' ||"
+        "   coalesce(u.package,'')) = coalesce(t.threat_id, t.threat_name || '/' ||"
+        "   coalesce(t.package,'')))) AS risk"
+        " FROM devices d LEFT JOIN ev_device_info i ON i.row ="
         " (SELECT max(row) FROM ev_device_info WHERE device_id = d.device_id)"
         " ORDER BY d.last_seen DESC, d.device_id";
     pthread_mutex_lock(&s->mu);
