@@ -1,6 +1,7 @@
 /* mtd-collector: receives gated events from devices, keeps each tenant in its own
  * store, and serves the admin API (DESIGN.md section 4). */
 #include "collector/mtd_collector.h"
+#include "collector/mtd_lifecycle.h"
 #include "collector/mtd_server.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
@@ -29,6 +30,8 @@ static const char usage[] =
     "  --tls-key FILE     PEM private key\n"
     "  --store URL        store backend; default: SQLite file per tenant\n"
     "  --threads N        HTTP worker threads (default: number of CPUs)\n"
+    "  --retention-interval SECONDS\n"
+    "                     how often the retention job runs (default 3600)\n"
     "\n"
     "The URL it serves is printed on stdout and written to DIR/collector.url.\n"
     "SIGTERM or SIGINT stops it after the requests in flight have finished.\n";
@@ -36,6 +39,7 @@ static const char usage[] =
 typedef struct {
     const char *data, *store;
     mtd_server_opts srv;
+    unsigned retention_s;
 } opts;
 
 static int die(const char *fmt, const char *a)
@@ -66,6 +70,10 @@ static int parse(int argc, char **argv, opts *o)
                                                       : NULL;
         if (!strcmp(a, "--threads") && i + 1 < argc) {
             o->srv.threads = (unsigned)atoi(argv[++i]);
+            continue;
+        }
+        if (!strcmp(a, "--retention-interval") && i + 1 < argc) {
+            o->retention_s = (unsigned)atoi(argv[++i]);
             continue;
         }
         if (!dst)
@@ -109,6 +117,9 @@ int main(int argc, char **argv)
         mtd_tenants_close(c.tenants);
         return die("%s", why);
     }
+    mtd_lifecycle *life = NULL;
+    if (mtd_lifecycle_start(c.tenants, o.retention_s, &life) != 0)
+        mtd_log(MTD_LOG_ERROR, "main", "retention job not started");
     char path[1200], line[400];
     snprintf(path, sizeof path, "%s/collector.url", o.data);
     snprintf(line, sizeof line, "%s\n", mtd_server_url(s));
@@ -119,6 +130,7 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     mtd_log(MTD_LOG_INFO, "main", "signal=%d stopping", sig);
     mtd_server_stop(s);
+    mtd_lifecycle_stop(life);
     mtd_tenants_close(c.tenants);
     mtd_metrics_destroy(&c.metrics);
     return 0;

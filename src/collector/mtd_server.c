@@ -18,6 +18,7 @@ struct mtd_server {
     mtd_collector *c;
     char url[300];
     uint8_t *cert, *key;
+    int active; /* requests begun and not completed */
 };
 
 typedef struct {
@@ -129,6 +130,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         x->rq.conn = conn;
         mtd_buf_init(&x->rq.body, MTD_MAX_BODY);
         *con_cls = x;
+        __atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
         return MHD_YES;
     }
     if (*upload_size) {
@@ -155,8 +157,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
     req_ctx *x = *con_cls;
+    mtd_server *s = cls;
     if (!x)
         return;
+    __atomic_sub_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
     mtd_buf_free(&x->rq.body);
     free(x);
     *con_cls = NULL;
@@ -235,7 +239,7 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
         return MTD_EINVAL;
     }
     unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
@@ -264,12 +268,20 @@ const char *mtd_server_url(const mtd_server *s)
     return s->url;
 }
 
+/* Graceful stop: stop accepting, give requests in flight up to 10 s to finish (idle
+ * keep-alive connections are not waited for), then join the pool. */
 void mtd_server_stop(mtd_server *s)
 {
     if (!s)
         return;
-    if (s->d)
-        MHD_stop_daemon(s->d); /* joins the pool: requests in flight finish first */
+    if (s->d) {
+        MHD_socket ls = MHD_quiesce_daemon(s->d);
+        if (ls != MHD_INVALID_SOCKET)
+            close(ls);
+        for (int i = 0; i < 100 && __atomic_load_n(&s->active, __ATOMIC_SEQ_CST) > 0; i++)
+            usleep(100 * 1000);
+        MHD_stop_daemon(s->d);
+    }
     free(s->cert);
     free(s->key);
     free(s);

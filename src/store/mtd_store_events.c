@@ -269,3 +269,35 @@ json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device
     pthread_mutex_unlock(&s->mu);
     return rows;
 }
+
+int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted)
+{
+    *deleted = 0;
+    pthread_mutex_lock(&s->mu);
+    int r = 0;
+    for (size_t i = 0; i < mtd_event_ntypes && r == 0; i++) {
+        const mtd_event_type *ev = &mtd_event_types[i];
+        int days = ev->category == MTD_CAT_DIAGNOSTIC ? p->retention_diagnostic_days
+                   : ev->category == MTD_CAT_FEEDBACK ? p->retention_feedback_days
+                                                      : p->retention_required_days;
+        char t[96], sql[200], cutoff[32];
+        mtd_sq_table(ev->name, t, sizeof t);
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE received_at < ?", t);
+        snprintf(cutoff, sizeof cutoff, "%lld", (long long)(now - (int64_t)days * 86400));
+        const char *pp[] = {cutoff};
+        int n = mtd_sq_exec(s, sql, 1, pp);
+        if (n < 0)
+            r = n;
+        else
+            *deleted += n;
+    }
+    if (r == 0 && *deleted > 0) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "retention: deleted %d records past their retention period",
+                 *deleted);
+        mtd_sq_audit(s, "retention", "retention.delete", detail);
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return r;
+}
