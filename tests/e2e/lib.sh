@@ -35,6 +35,7 @@ assert_eq() {
 start_collector() {
     local data=$1
     shift
+    rm -f "$data/collector.url" # a previous run's URL must not be mistaken for this one
     "$BIN/mtd-collector" --data "$data" --listen 127.0.0.1:0 "$@" >"$WORK/collector.out" 2>"$WORK/collector.log" &
     COLLECTOR_PID=$!
     for _ in $(seq 1 100); do
