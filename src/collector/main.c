@@ -30,6 +30,8 @@ static const char usage[] =
     "  --tls-key FILE     PEM private key\n"
     "  --store URL        store backend; default: SQLite file per tenant\n"
     "  --threads N        HTTP worker threads (default: number of CPUs)\n"
+    "  --conn-timeout SECONDS\n"
+    "                     close connections idle this long (default 30)\n"
     "  --retention-interval SECONDS\n"
     "                     how often the retention job runs (default 3600)\n"
     "\n"
@@ -70,6 +72,10 @@ static int parse(int argc, char **argv, opts *o)
                                                       : NULL;
         if (!strcmp(a, "--threads") && i + 1 < argc) {
             o->srv.threads = (unsigned)atoi(argv[++i]);
+            continue;
+        }
+        if (!strcmp(a, "--conn-timeout") && i + 1 < argc) {
+            o->srv.conn_timeout = (unsigned)atoi(argv[++i]);
             continue;
         }
         if (!strcmp(a, "--retention-interval") && i + 1 < argc) {

@@ -181,6 +181,27 @@ static void device_risk(admin_call *a, const char *dev)
         report(a, "report.risk", out);
 }
 
+/* DELETE devices/<id>: revoke the device's credentials (lost or retired device). */
+static void device_retire(admin_call *a, const char *dev)
+{
+    if (!require_admin(a))
+        return;
+    int n = 0;
+    int r = mtd_store_device_retire(a->tn->store, dev, &n);
+    if (r == MTD_ENOENT) {
+        mtd_resp_error(a->rs, 404, "not_found", "no device %.40s with a live credential", dev);
+        return;
+    }
+    if (r) {
+        mtd_resp_error(a->rs, 500, "store_error", "%s", mtd_strerror(r));
+        return;
+    }
+    char d[96];
+    snprintf(d, sizeof d, "revoked %d credentials of one device", n);
+    mtd_store_audit(a->tn->store, a->actor, "device.retire", d);
+    mtd_resp_json(a->rs, 200, json_pack("{s:s,s:i}", "device_id", dev, "credentials_revoked", n));
+}
+
 /* The read-only reports. Returns 0 when sub is not one of them. */
 static int reports(admin_call *a, const char *sub)
 {
@@ -242,6 +263,8 @@ static void dispatch(admin_call *a, const char *sub)
         policy_put(a);
     } else if (!strcmp(sub, "audit") && !strcmp(m, "GET")) {
         mtd_resp_json(a->rs, 200, json_pack("{s:o}", "audit", mtd_store_audit_list(a->tn->store)));
+    } else if (!strncmp(sub, "devices/", 8) && !strcmp(m, "DELETE")) {
+        device_retire(a, sub + 8);
     } else if (!strcmp(sub, "export") && !strcmp(m, "GET")) {
         export_events(a);
     } else if (!strcmp(sub, "users/export") && !strcmp(m, "POST")) {

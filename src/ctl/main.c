@@ -26,6 +26,7 @@ static const char usage[] =
     "                                  current apps per device and across the fleet\n"
     "  threats [--status active|resolved] [--device D]\n"
     "  risk DEVICE_ID                  none, low, medium or high, from active threats\n"
+    "  retire DEVICE_ID                revoke a lost or retired device's credentials (admin)\n"
     "  connections | usage | crashes | diagnostics | feedback [--device D]\n"
     "  policy get\n"
     "  policy set FILE                 a JSON object of policy keys (admin)\n"
@@ -282,6 +283,11 @@ static int dispatch(ctl *c)
     for (const char *const *r = reports; *r; r++)
         if (!strcmp(pos[0], *r) && np == 1)
             return cmd_report(c, *r);
+    if (!strcmp(pos[0], "retire") && np == 2) {
+        char path[256];
+        snprintf(path, sizeof path, "/v1/admin/devices/%.64s", pos[1]);
+        return call(c, "DELETE", path, NULL, &j) ? 1 : print(c, j, NULL, NULL, 0);
+    }
     if (!strcmp(pos[0], "risk") && np == 2) {
         char path[256];
         snprintf(path, sizeof path, "/v1/admin/devices/%.64s/risk", pos[1]);

@@ -46,6 +46,10 @@ int mtd_store_cred_add(mtd_store *s, const char *hash);
  * batch). MTD_EAUTH when unknown or revoked. */
 int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_t len);
 
+/* Revokes every live credential of a device (a lost or retired device); its agent is
+ * refused from then on. MTD_ENOENT when it had none. */
+int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked);
+
 /* Stores one batch all-or-nothing. events: a JSON array of events already validated
  * against the schema and the policy. The credential is bound to the batch's device on
  * first use. consent.change events update the device's consent; a revocation with

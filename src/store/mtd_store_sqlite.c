@@ -285,6 +285,18 @@ int mtd_store_cred_add(mtd_store *s, const char *hash)
     return r < 0 ? r : 0;
 }
 
+int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked)
+{
+    char now[32];
+    mtd_sq_now(now, sizeof now);
+    const char *p[] = {now, device_id};
+    pthread_mutex_lock(&s->mu);
+    int r = mtd_sq_exec(s, "UPDATE credentials SET revoked_at=? WHERE device_id=? AND revoked_at IS NULL", 2, p);
+    pthread_mutex_unlock(&s->mu);
+    *revoked = r < 0 ? 0 : r;
+    return r < 0 ? r : r == 0 ? MTD_ENOENT : 0;
+}
+
 int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_t len)
 {
     pthread_mutex_lock(&s->mu);

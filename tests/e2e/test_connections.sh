@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Slow, abandoned and replayed: a collector with a 2 s connection timeout keeps serving
+# while 200 connections hang half-way through their headers, closes them, refuses a
+# retired device's credential, and survives all of it.
+source "$(dirname "$0")/lib.sh"
+
+DATA=$WORK/data
+start_collector "$DATA" --conn-timeout 2
+PORT=${URL##*:}
+TOK=$("$BIN/mtdctl" --server "$URL" --token "$OPERATOR_TOKEN" tenant create slow --json)
+ENR=$(jq -r .enroll_token <<<"$TOK"); ADMIN=$(jq -r .admin_token <<<"$TOK"); T=$(jq -r .tenant_id <<<"$TOK")
+
+# 200 slow clients: each sends half a request and then nothing
+pids=()
+for i in $(seq 1 200); do
+    ( exec 3<>"/dev/tcp/127.0.0.1/$PORT" || exit 1
+      printf 'POST /v1/batches HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n' >&3
+      # wait for the server to hang up (EOF) or give up after 10 s
+      if timeout 10 cat <&3 >/dev/null; then echo closed; else echo open; fi ) >"$WORK/slow.$i" 2>/dev/null &
+    pids+=($!)
+done
+sleep 0.5
+start=$(date +%s%N)
+assert_eq 200 "$(http_status GET /healthz "")" "a normal request while 200 connections hang"
+ms=$(( ($(date +%s%N) - start) / 1000000 ))
+[ "$ms" -lt 2000 ] || fail "a normal request took $ms ms behind slow clients"
+CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
+[[ "$CRED" == dev.* ]] || fail "enrollment failed while slow clients hang"
+ok "normal requests are served while 200 slow clients hang"
+
+for p in "${pids[@]}"; do wait "$p" || true; done
+assert_eq 200 "$(cat "$WORK"/slow.* | grep -c closed)" "slow connections closed by the server"
+ok "every abandoned connection was closed by the 2 s timeout"
+
+# a retired device: its credential is refused from then on
+DEV=ps_RRRRRRRRRRRRRRRRRRRRRR
+line=$(printf '{"event":"usage.action","schema":1,"event_id":"retire00000000000000001","time":"2026-11-24T10:00:00Z","tenant_id":"%s","device_id":"%s","action":"enroll"}\n' "$T" "$DEV")
+post() { printf '%s\n' "$line" | zstd -q -c | http_status POST /v1/batches "$CRED" -H 'Content-Type: application/x-ndjson' -H "Idempotency-Key: $1" --data-binary @-; }
+assert_eq 200 "$(post retire-key-0001)" "batch before retirement"
+assert_eq 200 "$(post retire-key-0001)" "the same batch replayed"
+assert_eq true "$(jq -r .replayed "$WORK/body")" "a replay is acknowledged, not stored"
+"$BIN/mtdctl" --server "$URL" --token "$ADMIN" retire "$DEV" --json | jq -e '.credentials_revoked == 1' >/dev/null || fail "retire"
+assert_eq 401 "$(post retire-key-0002)" "batch after retirement"
+assert_eq 401 "$(http_status GET /v1/policy "$CRED")" "policy after retirement"
+ok "a retired device's credential is refused; replays are acknowledged once"
+
+assert_eq 200 "$(http_status GET /healthz "")" "collector alive"
+stop_collector
+ok "collector stops cleanly"
+finish
