@@ -2,10 +2,10 @@
 #include "collector/mtd_batch.h"
 #include "collector/mtd_collector.h"
 #include "common/mtd_err.h"
-#include "schema/mtd_schema.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <zstd.h>
 
@@ -57,64 +57,79 @@ int mtd_batch_decompress(const uint8_t *in, size_t len, mtd_buf *out, mtd_batch_
     return r;
 }
 
-/* One line: JSON object, then the schema. */
-static int parse_line(const char *p, size_t len, size_t line, json_t *events, mtd_batch_error *e)
+void mtd_batch_init(mtd_batch *b)
 {
-    json_error_t je;
-    json_t *ev = json_loadb(p, len, JSON_REJECT_DUPLICATES, &je);
-    if (!ev)
-        return fail(e, MTD_EINVAL, 400, "bad_json", "line %zu: %s", line, je.text);
-    json_array_append_new(events, ev);
-    if (json_array_size(events) > MTD_MAX_BATCH_EVENTS)
+    memset(b, 0, sizeof *b);
+    mtd_buf_init(&b->raw, MTD_MAX_BATCH_RAW);
+}
+
+void mtd_batch_free(mtd_batch *b)
+{
+    mtd_buf_free(&b->raw);
+    free(b->ev);
+    b->ev = NULL;
+    b->n = b->cap = 0;
+}
+
+static mtd_event *next_slot(mtd_batch *b)
+{
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 64;
+        mtd_event *p = realloc(b->ev, ncap * sizeof *p);
+        if (!p)
+            return NULL;
+        b->ev = p;
+        b->cap = ncap;
+    }
+    return &b->ev[b->n];
+}
+
+/* One line: parsed in place and validated against the schema. */
+static int parse_line(mtd_batch *b, char *p, size_t len, size_t line, mtd_batch_error *e)
+{
+    if (b->n >= MTD_MAX_BATCH_EVENTS)
         return fail(e, MTD_ETOOBIG, 413, "too_many_events", "line %zu: more than %d events", line,
                     MTD_MAX_BATCH_EVENTS);
+    mtd_event *ev = next_slot(b);
+    if (!ev)
+        return fail(e, MTD_ENOMEM, 503, "busy", "out of memory");
     char why[300];
-    const mtd_event_type *t;
-    int r = mtd_schema_validate(ev, &t, why, sizeof why);
+    int r = mtd_event_parse(p, len, ev, why, sizeof why);
     if (r)
-        return fail(e, r, r == MTD_ESCHEMA ? 422 : 400, r == MTD_ESCHEMA ? "undeclared" : "invalid",
+        return fail(e, r, r == MTD_ESCHEMA ? 422 : 400,
+                    r == MTD_ESCHEMA ? "undeclared" : strncmp(why, "invalid JSON", 12) ? "invalid" : "bad_json",
                     "line %zu: %s", line, why);
+    b->n++;
     return 0;
 }
 
-int mtd_batch_parse(const uint8_t *raw, size_t len, json_t **events, mtd_batch_error *e)
+int mtd_batch_parse(mtd_batch *b, mtd_batch_error *e)
 {
-    const char *p = (const char *)raw, *end = p + len;
+    char *p = (char *)b->raw.data, *end = p + b->raw.len;
     size_t line = 0;
     e->nevents = 0;
     for (const char *q = p; q < end; q++)
         e->nevents += *q == '\n';
-    *events = json_array();
     int r = 0;
     while (r == 0 && p < end) {
-        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
         line++;
         if (n && p[n - 1] == '\r')
             n--;
         if (n)
-            r = parse_line(p, n, line, *events, e);
+            r = parse_line(b, p, n, line, e);
         p = nl ? nl + 1 : end;
     }
-    if (r == 0 && json_array_size(*events) == 0)
+    if (r == 0 && b->n == 0)
         r = fail(e, MTD_EINVAL, 400, "empty", "batch holds no events");
-    if (r) {
-        json_decref(*events);
-        *events = NULL;
-        if (!e->nevents)
-            e->nevents = 1;
-    }
+    if (r && !e->nevents)
+        e->nevents = 1;
     return r;
 }
 
-int mtd_batch_decode(const uint8_t *body, size_t len, json_t **events, mtd_batch_error *e)
+int mtd_batch_decode(const uint8_t *body, size_t len, mtd_batch *b, mtd_batch_error *e)
 {
-    mtd_buf raw;
-    mtd_buf_init(&raw, MTD_MAX_BATCH_RAW);
-    *events = NULL;
-    int r = mtd_batch_decompress(body, len, &raw, e);
-    if (r == 0)
-        r = mtd_batch_parse(raw.data, raw.len, events, e);
-    mtd_buf_free(&raw);
-    return r;
+    int r = mtd_batch_decompress(body, len, &b->raw, e);
+    return r ? r : mtd_batch_parse(b, e);
 }

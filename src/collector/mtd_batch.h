@@ -1,17 +1,19 @@
 /* mtd_batch: decoding of an uploaded batch, the first code that touches a device's
  * bytes. A batch is one zstd frame (decompressed under MTD_MAX_BATCH_RAW, streaming,
  * with the decoder's window bounded) holding JSON lines, one event per line; every
- * event is validated against the schema. Nothing here knows tenants or HTTP: the
- * caller checks the events against the credential, the policy and the consent.
+ * event is parsed in place and validated against the schema (mtd_event_parse).
+ * Nothing here knows tenants or HTTP: the caller checks the events against the
+ * credential, the policy and the consent.
  *
- * On failure the error names the line and carries the HTTP status and the metric
- * reason to answer with. The caller owns the returned array. */
+ * The batch owns the decompressed bytes and the event slots, which point into those
+ * bytes: free both with mtd_batch_free(). On failure the error names the line and
+ * carries the HTTP status and the metric reason to answer with. */
 #ifndef MTD_BATCH_H
 #define MTD_BATCH_H
 
 #include "common/mtd_buf.h"
+#include "schema/mtd_event.h"
 
-#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,10 +24,18 @@ typedef struct {
     size_t nevents;      /* events in the rejected batch, as far as known */
 } mtd_batch_error;
 
+typedef struct {
+    mtd_buf raw;         /* the decompressed JSON lines, decoded in place */
+    mtd_event *ev;
+    size_t n, cap;
+} mtd_batch;
+
+void mtd_batch_init(mtd_batch *b);
+void mtd_batch_free(mtd_batch *b);
 int mtd_batch_decompress(const uint8_t *in, size_t len, mtd_buf *out, mtd_batch_error *err);
-/* Splits and validates; on success *events holds every event, in order. */
-int mtd_batch_parse(const uint8_t *raw, size_t len, json_t **events, mtd_batch_error *err);
+/* Splits b->raw into lines and parses each into b->ev. */
+int mtd_batch_parse(mtd_batch *b, mtd_batch_error *err);
 /* Both steps. */
-int mtd_batch_decode(const uint8_t *body, size_t len, json_t **events, mtd_batch_error *err);
+int mtd_batch_decode(const uint8_t *body, size_t len, mtd_batch *b, mtd_batch_error *err);
 
 #endif

@@ -43,42 +43,45 @@ static int reject(batch_ctx *b, int status, const char *reason, size_t nevents, 
 }
 
 /* Checks that one event belongs to the calling device and tenant and obeys policy. */
-static int check_event(batch_ctx *b, const json_t *e, size_t idx, size_t n)
+static int check_event(batch_ctx *b, const mtd_event *e, size_t idx, size_t n)
 {
     char why[400];
-    const mtd_event_type *ev = mtd_schema_event(json_string_value(json_object_get(e, "event")));
-    if (strcmp(json_string_value(json_object_get(e, "tenant_id")), b->tn->id) != 0)
+    size_t tl, dl;
+    const char *tid = mtd_event_str(e, "tenant_id", &tl);
+    const char *dev = mtd_event_str(e, "device_id", &dl);
+    if (tl != strlen(b->tn->id) || memcmp(tid, b->tn->id, tl) != 0)
         return reject(b, 403, "wrong_tenant", n, "event %zu: %s", "tenant_id is not the credential's tenant", idx);
-    const char *dev = json_string_value(json_object_get(e, "device_id"));
-    if (b->device[0] && strcmp(dev, b->device) != 0)
+    if (b->device[0] && (dl != strlen(b->device) || memcmp(dev, b->device, dl) != 0))
         return reject(b, 403, "wrong_device", n, "event %zu: %s", "device_id is not the credential's device", idx);
     if (!b->device[0]) { /* the first event binds the batch; its consent is the stored one */
-        snprintf(b->device, sizeof b->device, "%s", dev);
-        mtd_store_device_consent(b->tn->store, dev, &b->consent);
+        snprintf(b->device, sizeof b->device, "%.*s", (int)dl, dev);
+        mtd_store_device_consent(b->tn->store, b->device, &b->consent);
     }
     const char *reason;
-    if (mtd_policy_check_event(&b->policy, b->consent, ev, e, &reason, why, sizeof why) != 0)
+    mtd_fieldview view = mtd_fieldview_event(e);
+    if (mtd_policy_check_event(&b->policy, b->consent, e->type, &view, &reason, why, sizeof why) != 0)
         return reject(b, 403, reason, n, "event %zu: %s", why, idx);
-    if (!strcmp(ev->name, "consent.change")) /* later events of the batch see the change */
-        b->consent = !strcmp(json_string_value(json_object_get(e, "state")), "granted");
+    if (!strcmp(e->type->name, "consent.change")) { /* later events of the batch see it */
+        size_t sl;
+        const char *st = mtd_event_str(e, "state", &sl);
+        b->consent = sl == 7 && !memcmp(st, "granted", 7);
+    }
     return 0;
 }
 
 /* Every event of the batch against the credential, the policy and the consent. */
-static int authorize(batch_ctx *b, const json_t *events)
+static int authorize(batch_ctx *b, const mtd_batch *bt)
 {
-    size_t i, n = json_array_size(events);
-    json_t *e;
-    json_array_foreach(events, i, e)
-        if (check_event(b, e, i + 1, n) != 0)
+    for (size_t i = 0; i < bt->n; i++)
+        if (check_event(b, &bt->ev[i], i + 1, bt->n) != 0)
             return MTD_EPOLICY;
     return 0;
 }
 
-static void store_batch(batch_ctx *b, const char *key, json_t *events, int64_t t0)
+static void store_batch(batch_ctx *b, const char *key, const mtd_batch *bt, int64_t t0)
 {
     int stored = 0;
-    int r = mtd_store_ingest(b->tn->store, b->cred, key, events, &stored);
+    int r = mtd_store_ingest(b->tn->store, b->cred, key, bt->ev, bt->n, &stored);
     double secs = (double)(mtd_monotonic_ns() - t0) / 1e9;
     if (r == MTD_EEXIST) {
         mtd_metrics_ingest(&b->c->metrics, secs, 0, 1);
@@ -92,8 +95,7 @@ static void store_batch(batch_ctx *b, const char *key, json_t *events, int64_t t
     } else {
         mtd_metrics_ingest(&b->c->metrics, secs, (uint64_t)stored, 0);
         mtd_resp_json(b->rs, 200, json_pack("{s:s,s:b,s:i,s:i}", "idempotency_key", key,
-                                            "replayed", 0, "accepted",
-                                            (int)json_array_size(events), "stored", stored));
+                                            "replayed", 0, "accepted", (int)bt->n, "stored", stored));
     }
 }
 
@@ -116,16 +118,16 @@ static void ingest(batch_ctx *b, mtd_req *rq)
         mtd_resp_error(b->rs, 500, "store_error", "could not read the policy");
         return;
     }
-    json_t *events;
+    mtd_batch bt;
     mtd_batch_error err;
-    if (mtd_batch_decode(rq->body.data, rq->body.len, &events, &err) != 0) {
+    mtd_batch_init(&bt);
+    if (mtd_batch_decode(rq->body.data, rq->body.len, &bt, &err) != 0) {
         mtd_metrics_rejected(&b->c->metrics, err.reason, err.nevents);
         mtd_resp_error(b->rs, err.status, err.reason, "%s", err.detail);
-        return;
+    } else if (authorize(b, &bt) == 0) {
+        store_batch(b, key, &bt, t0);
     }
-    if (authorize(b, events) == 0)
-        store_batch(b, key, events, t0);
-    json_decref(events);
+    mtd_batch_free(&bt);
 }
 
 void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs)

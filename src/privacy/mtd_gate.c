@@ -128,7 +128,8 @@ int mtd_gate_pass(mtd_gate *g, const char *type, const json_t *fields, json_t **
         return MTD_ESCHEMA;
     }
     const char *reason;
-    int r = mtd_policy_event_allowed(&g->ctx.policy, g->ctx.consent, ev, fields, &reason, why,
+    mtd_fieldview view = mtd_fieldview_json(fields);
+    int r = mtd_policy_event_allowed(&g->ctx.policy, g->ctx.consent, ev, &view, &reason, why,
                                      whylen);
     if (r) {
         g->stats.refused++;

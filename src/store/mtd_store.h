@@ -13,6 +13,7 @@
 #define MTD_STORE_H
 
 #include "privacy/mtd_policy.h"
+#include "schema/mtd_event.h"
 
 #include <jansson.h>
 #include <stdint.h>
@@ -50,14 +51,14 @@ int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_
  * refused from then on. MTD_ENOENT when it had none. */
 int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked);
 
-/* Stores one batch all-or-nothing. events: a JSON array of events already validated
- * against the schema and the policy. The credential is bound to the batch's device on
+/* Stores one batch all-or-nothing: n events already validated against the schema and
+ * the policy (their value slots are bound straight into the INSERTs). The credential is bound to the batch's device on
  * first use. consent.change events update the device's consent; a revocation with
  * delete_optional deletes the device's optional data in the same transaction and
  * records it in the audit log. MTD_EEXIST: the idempotency key was seen, nothing
  * stored (acknowledge). */
 int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
-                     const json_t *events, int *stored);
+                     const mtd_event *events, size_t n, int *stored);
 
 /* The device's consent to optional data, as its last consent.change said (0 when it
  * never said). */

@@ -3,49 +3,54 @@
 #include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
-#include "schema/mtd_schema.h"
+#include "schema/mtd_event.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
-/* Binds one event's values to the type's prepared INSERT. */
-static void bind_event(sqlite3_stmt *st, const mtd_event_type *ev, const json_t *e, int64_t now)
+/* Binds one event's value slots to the type's prepared INSERT. */
+static void bind_event(sqlite3_stmt *st, const mtd_event *e, int64_t now)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     sqlite3_bind_int64(st, 1, now);
-    int col = 2;
-    for (int pass = 0; pass < 2; pass++) {
-        const mtd_field *fs = pass ? ev->fields : mtd_envelope_fields;
-        size_t nf = pass ? ev->nfields : mtd_envelope_nfields;
-        for (size_t i = 0; i < nf; i++, col++) {
-            json_t *v = json_object_get(e, fs[i].name);
-            if (!v || json_is_null(v))
-                continue;
-            if (json_is_integer(v))
-                sqlite3_bind_int64(st, col, json_integer_value(v));
-            else if (json_is_boolean(v))
-                sqlite3_bind_int(st, col, json_is_true(v));
-            else if (json_is_string(v))
-                sqlite3_bind_text(st, col, json_string_value(v), (int)json_string_length(v),
-                                  SQLITE_TRANSIENT);
-            else {
-                char *txt = json_dumps(v, JSON_COMPACT);
-                sqlite3_bind_text(st, col, txt, -1, free);
-            }
+    int ncol = mtd_event_ncolumns(e->type);
+    for (int c = 0; c < ncol; c++) {
+        const mtd_value *v = &e->v[c];
+        switch (v->kind) {
+        case MTD_V_STR:
+        case MTD_V_LIST: /* a list is stored as its JSON text */
+            sqlite3_bind_text(st, c + 2, v->s, (int)v->len, SQLITE_STATIC);
+            break;
+        case MTD_V_INT:
+        case MTD_V_BOOL:
+            sqlite3_bind_int64(st, c + 2, v->i);
+            break;
+        default:
+            break;
         }
     }
 }
 
-static int upsert_device(mtd_store *s, const json_t *e, const char *now)
+/* A slot's text as a C string in buf, or NULL. */
+static const char *slot(const mtd_event *e, const char *name, char *buf, size_t len)
 {
-    const char *g[] = {json_string_value(json_object_get(e, "device_id")), now, now,
-                       json_string_value(json_object_get(e, "upn")),
-                       json_string_value(json_object_get(e, "dir_user_id")),
-                       json_string_value(json_object_get(e, "dir_device_id")),
-                       json_string_value(json_object_get(e, "org_id"))};
+    size_t n;
+    const char *s = mtd_event_str(e, name, &n);
+    if (!s)
+        return NULL;
+    snprintf(buf, len, "%.*s", (int)n, s);
+    return buf;
+}
+
+static int upsert_device(mtd_store *s, const mtd_event *e, const char *now)
+{
+    char dev[64], upn[64], du[64], dd[64], org[160];
+    const char *g[] = {slot(e, "device_id", dev, sizeof dev), now, now, slot(e, "upn", upn, sizeof upn),
+                       slot(e, "dir_user_id", du, sizeof du), slot(e, "dir_device_id", dd, sizeof dd),
+                       slot(e, "org_id", org, sizeof org)};
     int r = mtd_sq_exec(s, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
                            " dir_device_id, org_id) VALUES(?,?,?,?,?,?,?) ON CONFLICT(device_id) DO"
                            " UPDATE SET last_seen=excluded.last_seen, upn=coalesce(excluded.upn, upn),"
@@ -75,16 +80,17 @@ static int delete_optional(mtd_store *s, const char *dev, int *deleted)
 
 /* A consent.change event: record the device's consent; a revocation with
  * delete_optional deletes its optional data now and says so in the audit log. */
-static int apply_consent(mtd_store *s, const json_t *e, const char *now)
+static int apply_consent(mtd_store *s, const mtd_event *e, const char *now)
 {
-    const char *dev = json_string_value(json_object_get(e, "device_id"));
-    int grant = !strcmp(json_string_value(json_object_get(e, "state")), "granted");
+    char dev[64], state[16];
+    slot(e, "device_id", dev, sizeof dev);
+    int grant = !strcmp(slot(e, "state", state, sizeof state) ?: "", "granted");
     const char *p[] = {grant ? "1" : "0", now, dev};
     int r = mtd_sq_exec(s, "UPDATE devices SET consent=?, consent_time=? WHERE device_id=?", 3, p);
     if (r < 0 || grant)
         return r < 0 ? r : 0;
     int deleted = 0;
-    if (json_is_true(json_object_get(e, "delete_optional")) && (r = delete_optional(s, dev, &deleted)) != 0)
+    if (mtd_event_is_true(e, "delete_optional") && (r = delete_optional(s, dev, &deleted)) != 0)
         return r;
     /* the audit log is append-only and outlives a user delete, so it names no device */
     char detail[160];
@@ -94,13 +100,12 @@ static int apply_consent(mtd_store *s, const json_t *e, const char *now)
 }
 
 static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_key,
-                         const json_t *events, int *stored)
+                         const mtd_event *ev, size_t n, int *stored)
 {
-    char now[32];
+    char now[32], dev[64], nev[32];
     mtd_sq_now(now, sizeof now);
-    const char *dev = json_string_value(json_object_get(json_array_get(events, 0), "device_id"));
-    char nev[32];
-    snprintf(nev, sizeof nev, "%zu", json_array_size(events));
+    slot(&ev[0], "device_id", dev, sizeof dev);
+    snprintf(nev, sizeof nev, "%zu", n);
     const char *pb[] = {idem_key, dev, now, nev};
     int r = mtd_sq_exec(s, "INSERT INTO batches(idem_key, device_id, received_at, events)"
                            " VALUES(?,?,?,?)", 4, pb);
@@ -110,18 +115,16 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
     if ((r = mtd_sq_exec(s, "UPDATE credentials SET device_id=? WHERE hash=? AND device_id IS NULL",
                          2, pc)) < 0)
         return r;
-    if ((r = upsert_device(s, json_array_get(events, 0), now)) != 0)
+    if ((r = upsert_device(s, &ev[0], now)) != 0)
         return r;
-    size_t i;
-    json_t *e;
-    json_array_foreach(events, i, e) {
-        const mtd_event_type *ev = mtd_schema_event(json_string_value(json_object_get(e, "event")));
-        size_t idx = (size_t)(ev - mtd_event_types);
-        bind_event(s->ins[idx], ev, e, (int64_t)time(NULL));
+    int64_t t = (int64_t)time(NULL);
+    for (size_t i = 0; i < n; i++) {
+        size_t idx = (size_t)(ev[i].type - mtd_event_types);
+        bind_event(s->ins[idx], &ev[i], t);
         if (sqlite3_step(s->ins[idx]) != SQLITE_DONE)
             return MTD_EIO;
         *stored += sqlite3_changes(s->db);
-        if (!strcmp(ev->name, "consent.change") && (r = apply_consent(s, e, now)) != 0)
+        if (!strcmp(ev[i].type->name, "consent.change") && (r = apply_consent(s, &ev[i], now)) != 0)
             return r;
     }
     return 0;
@@ -138,15 +141,15 @@ int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent)
 }
 
 int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
-                     const json_t *events, int *stored)
+                     const mtd_event *events, size_t n, int *stored)
 {
     *stored = 0;
-    if (json_array_size(events) == 0)
+    if (n == 0)
         return MTD_EINVAL;
     pthread_mutex_lock(&s->mu);
     int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
     if (r == 0)
-        r = ingest_locked(s, cred_hash, idem_key, events, stored);
+        r = ingest_locked(s, cred_hash, idem_key, events, n, stored);
     if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         r = MTD_EIO;
     if (r != 0) {

@@ -32,6 +32,9 @@ int mtd_role_parse(const char *s, mtd_role *r)
 }
 
 static const char *base_sql =
+    /* larger pages and a 64 MiB cache: a small gain on ingest (bench_ingest) */
+    "PRAGMA page_size=16384;"
+    "PRAGMA cache_size=-65536;"
     "PRAGMA journal_mode=WAL;"
     "PRAGMA synchronous=NORMAL;"
     "PRAGMA foreign_keys=ON;"

@@ -228,8 +228,9 @@ static void gate_cuts_urls_by_policy(void **st)
             assert_null(url);
         /* and the collector's check agrees with what the gate produced */
         const char *reason;
+        mtd_fieldview v = mtd_fieldview_json(out);
         assert_int_equal(mtd_policy_check_event(&g.ctx.policy, 0, mtd_schema_event("web.detection"),
-                                                out, &reason, why, sizeof why), 0);
+                                                &v, &reason, why, sizeof why), 0);
         json_decref(out);
     }
     json_decref(in);
@@ -243,17 +244,19 @@ static void collector_check_rejects_what_gate_would_cut(void **st)
     json_t *e = json_pack("{s:s}", "url", "https://evil.example.com/path/secret");
     const char *reason;
     char why[256];
-    assert_int_equal(mtd_policy_check_event(&p, 0, mtd_schema_event("web.detection"), e, &reason,
+    mtd_fieldview v = mtd_fieldview_json(e);
+    assert_int_equal(mtd_policy_check_event(&p, 0, mtd_schema_event("web.detection"), &v, &reason,
                                             why, sizeof why), MTD_EPOLICY);
     assert_string_equal(reason, "url_forbidden");
     json_decref(e);
     e = json_pack("{s:s,s:b}", "ip", "198.51.100.7", "threat", 0);
+    v = mtd_fieldview_json(e);
     p.report_connections = MTD_CONN_THREATS;
-    assert_int_equal(mtd_policy_check_event(&p, 0, mtd_schema_event("net.connection"), e, &reason,
+    assert_int_equal(mtd_policy_check_event(&p, 0, mtd_schema_event("net.connection"), &v, &reason,
                                             why, sizeof why), MTD_EPOLICY);
     assert_string_equal(reason, "connections_forbidden");
     p.report_connections = MTD_CONN_ALL;
-    assert_int_equal(mtd_policy_check_event(&p, 0, mtd_schema_event("net.connection"), e, &reason,
+    assert_int_equal(mtd_policy_check_event(&p, 0, mtd_schema_event("net.connection"), &v, &reason,
                                             why, sizeof why), 0);
     json_decref(e);
 }

@@ -52,6 +52,23 @@ static json_t *ev(const char *type, const char *id)
                      "device_id", DEV, "upn", UPN);
 }
 
+/* Stores a JSON array of events as one batch. */
+static int ingest(fixture *f, const char *cred, const char *key, json_t *arr, int *stored)
+{
+    size_t n = json_array_size(arr);
+    mtd_event *ev = calloc(n, sizeof *ev);
+    char **txt = calloc(n, sizeof *txt), why[256];
+    for (size_t i = 0; i < n; i++)
+        if (mtd_event_from_json(json_array_get(arr, i), &ev[i], &txt[i], why, sizeof why) != 0)
+            fail_msg("test event %zu is invalid: %s", i, why);
+    int r = mtd_store_ingest(f->s, cred, key, ev, n, stored);
+    for (size_t i = 0; i < n; i++)
+        free(txt[i]);
+    free(txt);
+    free(ev);
+    return r;
+}
+
 static int count(fixture *f, const char *type)
 {
     json_t *rows = mtd_store_event_rows(f->s, type, NULL);
@@ -83,12 +100,12 @@ static void ingest_is_idempotent_and_binds_the_credential(void **state)
     json_object_set_new(e, "action", json_string("enroll"));
     json_array_append_new(batch, e);
     int stored;
-    assert_int_equal(mtd_store_ingest(f->s, "cred1", "key-0001", batch, &stored), 0);
+    assert_int_equal(ingest(f, "cred1", "key-0001", batch, &stored), 0);
     assert_int_equal(stored, 1);
-    assert_int_equal(mtd_store_ingest(f->s, "cred1", "key-0001", batch, &stored), MTD_EEXIST);
+    assert_int_equal(ingest(f, "cred1", "key-0001", batch, &stored), MTD_EEXIST);
     assert_int_equal(stored, 0);
     /* the same event under a new key (a batch re-formed after a crash) is stored once */
-    assert_int_equal(mtd_store_ingest(f->s, "cred1", "key-0002", batch, &stored), 0);
+    assert_int_equal(ingest(f, "cred1", "key-0002", batch, &stored), 0);
     assert_int_equal(stored, 0);
     assert_int_equal(count(f, "usage.action"), 1);
     char dev[64];
@@ -109,7 +126,7 @@ static void consent_revocation_deletes_optional_data(void **state)
     json_object_set_new(fb, "comment", json_string("dark mode please"));
     json_array_append_new(batch, fb);
     int stored, consent;
-    assert_int_equal(mtd_store_ingest(f->s, "", "key-0010", batch, &stored), 0);
+    assert_int_equal(ingest(f, "", "key-0010", batch, &stored), 0);
     assert_int_equal(mtd_store_device_consent(f->s, DEV, &consent), 0);
     assert_int_equal(consent, 1);
     assert_int_equal(count(f, "feedback.submission"), 1);
@@ -119,7 +136,7 @@ static void consent_revocation_deletes_optional_data(void **state)
     json_object_set_new(c, "state", json_string("revoked"));
     json_object_set_new(c, "delete_optional", json_true());
     json_array_append_new(batch, c);
-    assert_int_equal(mtd_store_ingest(f->s, "", "key-0011", batch, &stored), 0);
+    assert_int_equal(ingest(f, "", "key-0011", batch, &stored), 0);
     assert_int_equal(mtd_store_device_consent(f->s, DEV, &consent), 0);
     assert_int_equal(consent, 0);
     assert_int_equal(count(f, "feedback.submission"), 0);
@@ -150,7 +167,7 @@ static void user_delete_leaves_nothing_in_any_file(void **state)
     json_array_append_new(batch, d);
     int stored, rows;
     assert_int_equal(mtd_store_cred_add(f->s, "cred-del"), 0);
-    assert_int_equal(mtd_store_ingest(f->s, "cred-del", "key-0020", batch, &stored), 0);
+    assert_int_equal(ingest(f, "cred-del", "key-0020", batch, &stored), 0);
     json_decref(batch);
     json_t *exp = mtd_store_user_export(f->s, UPN);
     assert_int_equal(json_array_size(json_object_get(exp, "devices")), 1);
