@@ -72,7 +72,7 @@ int main(int argc, char **argv)
         {"run", mtd_cmd_run},             {"consent", mtd_cmd_consent},
         {"privacy", mtd_cmd_privacy},     {"feedback", mtd_cmd_feedback},
     };
-    mtd_log_init();
+    mtd_log_init_level(MTD_LOG_WARN);
     umask(077); /* state, spool and ledger are for this user only */
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
         !strcmp(argv[1], "help")) {

@@ -11,9 +11,16 @@ static int g_level = MTD_LOG_INFO;
 
 void mtd_log_init(void)
 {
+    mtd_log_init_level(MTD_LOG_INFO);
+}
+
+void mtd_log_init_level(int default_level)
+{
     const char *e = getenv("MTD_LOG");
+    g_level = default_level;
     if (!e)
         return;
+    if (!strcmp(e, "info")) g_level = MTD_LOG_INFO;
     if (!strcmp(e, "debug")) g_level = MTD_LOG_DEBUG;
     else if (!strcmp(e, "warn")) g_level = MTD_LOG_WARN;
     else if (!strcmp(e, "error")) g_level = MTD_LOG_ERROR;

@@ -1,0 +1,446 @@
+/* mtd_spool: a crash-safe on-disk queue in one append-only log file.
+ *
+ *   DIR/spool.log  records: header {magic, length, seq, class, crc32 of header and
+ *                  payload} then the payload (AES-256-GCM sealed when encrypting:
+ *                  12-byte nonce, ciphertext, 16-byte tag; the header is the AAD)
+ *   DIR/spool.ack  the highest acknowledged sequence number (written atomically)
+ *   DIR/spool.key  the at-rest key, 0600
+ *   DIR/lock       flock()ed by the one process using the spool
+ *
+ * Appends are buffered and written with one write() and one fdatasync() per commit
+ * (group commit). Recovery scans the log, keeps every record whose checksum holds,
+ * resynchronises past a corrupt record (reported), and cuts a torn tail. The log is
+ * rewritten (temp file + rename) when acknowledged records make up most of it, when
+ * optional records are purged, and when the disk cap evicts records. */
+#include "spool/mtd_spool.h"
+#include "common/mtd_buf.h"
+#include "common/mtd_err.h"
+#include "common/mtd_file.h"
+#include "common/mtd_util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#define MAGIC 0x4c4f4f53u /* "SOOL" */
+#define HDR 21            /* magic 4, len 4, seq 8, cls 1, crc 4 */
+#define MAX_REC (1u << 20)
+#define SEAL 28           /* nonce 12 + tag 16 */
+
+typedef struct {
+    uint64_t seq;
+    uint8_t cls;
+    uint8_t *data; /* plaintext */
+    size_t len;
+} rec;
+
+struct mtd_spool {
+    char dir[1024];
+    int lockfd, logfd;
+    mtd_spool_opts opts;
+    uint8_t key[32];
+    rec *r;           /* committed, not yet acknowledged, oldest first */
+    size_t n, cap;
+    size_t pending;   /* the last `pending` entries of r are not yet written */
+    uint64_t next_seq, acked;
+    uint64_t log_bytes, live_bytes;
+    mtd_spool_stats st;
+};
+
+static void path(const mtd_spool *s, const char *name, char *out, size_t len)
+{
+    snprintf(out, len, "%s/%s", s->dir, name);
+}
+
+static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
+static uint32_t get32(const uint8_t *p) { uint32_t v = 0; for (int i = 3; i >= 0; i--) v = v << 8 | p[i]; return v; }
+static uint64_t get64(const uint8_t *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
+
+static int seal(const mtd_spool *s, const uint8_t *hdr, const uint8_t *in, size_t len, uint8_t *out, int decrypt)
+{
+    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+    int ok = c != NULL, n = 0;
+    const uint8_t *nonce = decrypt ? in : out;
+    if (!decrypt)
+        ok = ok && mtd_random(out, 12) == 0;
+    ok = ok && (decrypt ? EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, s->key, nonce)
+                        : EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, s->key, nonce));
+    /* the header minus its crc authenticates seq, class and length */
+    ok = ok && (decrypt ? EVP_DecryptUpdate(c, NULL, &n, hdr, HDR - 4) : EVP_EncryptUpdate(c, NULL, &n, hdr, HDR - 4));
+    if (decrypt) {
+        size_t clen = len - SEAL;
+        ok = ok && EVP_DecryptUpdate(c, out, &n, in + 12, (int)clen) &&
+             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + 12 + clen)) &&
+             EVP_DecryptFinal_ex(c, out + n, &n);
+    } else {
+        ok = ok && EVP_EncryptUpdate(c, out + 12, &n, in, (int)len) && EVP_EncryptFinal_ex(c, out + 12 + n, &n) &&
+             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + len);
+    }
+    EVP_CIPHER_CTX_free(c);
+    return ok ? 0 : MTD_ECORRUPT;
+}
+
+/* Appends the on-disk form of one record to b. */
+static int encode(const mtd_spool *s, const rec *r, mtd_buf *b)
+{
+    size_t plen = r->len + (s->opts.encrypt ? SEAL : 0);
+    uint8_t hdr[HDR];
+    put32(hdr, MAGIC);
+    put32(hdr + 4, (uint32_t)plen);
+    put64(hdr + 8, r->seq);
+    hdr[16] = r->cls;
+    int e = mtd_buf_reserve(b, HDR + plen);
+    if (e)
+        return e;
+    uint8_t *dst = b->data + b->len + HDR;
+    if (s->opts.encrypt) {
+        if ((e = seal(s, hdr, r->data, r->len, dst, 0)) != 0)
+            return e;
+    } else {
+        memcpy(dst, r->data, r->len);
+    }
+    uint32_t crc = (uint32_t)crc32(crc32(0, hdr, HDR - 4), dst, (uInt)plen);
+    put32(hdr + 17, crc);
+    memcpy(b->data + b->len, hdr, HDR);
+    b->len += HDR + plen;
+    return 0;
+}
+
+static int push(mtd_spool *s, uint64_t seq, uint8_t cls, const void *data, size_t len)
+{
+    if (s->n == s->cap) {
+        size_t nc = s->cap ? s->cap * 2 : 256;
+        rec *p = realloc(s->r, nc * sizeof *p);
+        if (!p)
+            return MTD_ENOMEM;
+        s->r = p;
+        s->cap = nc;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return MTD_ENOMEM;
+    memcpy(copy, data, len);
+    s->r[s->n++] = (rec){seq, cls, copy, len};
+    return 0;
+}
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0)
+            return errno == ENOSPC || errno == EFBIG || errno == EDQUOT ? MTD_ENOSPC : MTD_EIO;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+/* Scans the log: keeps good records, skips corrupt ones, cuts a torn tail. */
+static int recover(mtd_spool *s, mtd_spool_recovery *rep)
+{
+    char p[1200];
+    path(s, "spool.log", p, sizeof p);
+    uint8_t *d;
+    size_t len;
+    int r = mtd_file_read(p, (size_t)1 << 34, &d, &len);
+    if (r == MTD_ENOENT)
+        return 0;
+    if (r)
+        return r;
+    size_t off = 0, good_end = 0;
+    uint8_t *plain = malloc(MAX_REC);
+    while (off + HDR <= len && plain) {
+        uint32_t plen = get32(d + off + 4);
+        if (get32(d + off) != MAGIC || plen > MAX_REC + SEAL || off + HDR + plen > len ||
+            get32(d + off + 17) != (uint32_t)crc32(crc32(0, d + off, HDR - 4), d + off + HDR, plen)) {
+            /* resynchronise: look for the next header that checks out */
+            size_t next = off + 1;
+            while (next + HDR <= len && get32(d + next) != MAGIC)
+                next++;
+            if (next + HDR > len)
+                break; /* nothing valid after this: a torn tail */
+            rep->corrupt_records++;
+            off = next;
+            continue;
+        }
+        uint64_t seq = get64(d + off + 8);
+        const uint8_t *payload = d + off + HDR;
+        size_t n = plen;
+        if (s->opts.encrypt) {
+            if (plen < SEAL || seal(s, d + off, payload, plen, plain, 1) != 0) {
+                rep->corrupt_records++;
+                off += HDR + plen;
+                continue;
+            }
+            payload = plain;
+            n = plen - SEAL;
+        }
+        if (seq > s->acked && (r = push(s, seq, d[off + 16], payload, n)) != 0)
+            break;
+        if (seq >= s->next_seq)
+            s->next_seq = seq + 1;
+        off += HDR + plen;
+        good_end = off;
+    }
+    free(plain);
+    rep->torn_bytes = len > good_end && rep->corrupt_records == 0 ? len - good_end : (len > off ? len - off : 0);
+    free(d);
+    if (rep->torn_bytes || rep->corrupt_records)
+        snprintf(rep->detail, sizeof rep->detail, "spool.log: %llu corrupt records skipped, %llu torn bytes cut",
+                 (unsigned long long)rep->corrupt_records, (unsigned long long)rep->torn_bytes);
+    return r;
+}
+
+/* Rewrites the log with only the live records (after ack, purge or eviction). */
+static int rewrite(mtd_spool *s)
+{
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    int r = 0;
+    for (size_t i = 0; i < s->n - s->pending && r == 0; i++)
+        r = encode(s, &s->r[i], &b);
+    char p[1200];
+    path(s, "spool.log", p, sizeof p);
+    if (r == 0)
+        r = mtd_file_write_atomic(p, b.data ? b.data : (uint8_t *)"", b.len, 0600);
+    if (r == 0) {
+        close(s->logfd);
+        s->logfd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
+        s->log_bytes = b.len;
+        if (s->logfd < 0)
+            r = MTD_EIO;
+    }
+    mtd_buf_free(&b);
+    return r;
+}
+
+static int load_key(mtd_spool *s)
+{
+    char p[1200], hex[80];
+    path(s, "spool.key", p, sizeof p);
+    struct stat st;
+    if (stat(p, &st) == 0) {
+        if (st.st_mode & 077)
+            return MTD_EPERM; /* a key others can read protects nothing */
+        if (mtd_file_read_line(p, hex, sizeof hex) != 0 || mtd_unhex(hex, s->key, 32) != 0)
+            return MTD_ECORRUPT;
+        return 0;
+    }
+    if (mtd_random(s->key, 32) != 0)
+        return MTD_EIO;
+    mtd_hex(s->key, 32, hex);
+    strcat(hex, "\n");
+    return mtd_file_write_atomic(p, hex, strlen(hex), 0600);
+}
+
+int mtd_spool_open(const char *dir, const mtd_spool_opts *opts, mtd_spool **out,
+                   mtd_spool_recovery *rep)
+{
+    memset(rep, 0, sizeof *rep);
+    mtd_spool *s = calloc(1, sizeof *s);
+    if (!s)
+        return MTD_ENOMEM;
+    s->opts = *opts;
+    s->next_seq = 1;
+    s->logfd = -1;
+    snprintf(s->dir, sizeof s->dir, "%s", dir);
+    char p[1200], line[40];
+    int r = mtd_mkdir_p(dir, 0700);
+    path(s, "lock", p, sizeof p);
+    s->lockfd = r ? -1 : open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (s->lockfd < 0)
+        r = MTD_EIO;
+    else if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0)
+        r = MTD_EBUSY;
+    if (r == 0 && opts->encrypt)
+        r = load_key(s);
+    path(s, "spool.ack", p, sizeof p);
+    if (r == 0 && mtd_file_read_line(p, line, sizeof line) == 0)
+        s->acked = strtoull(line, NULL, 10);
+    if (r == 0)
+        r = recover(s, rep);
+    if (r == 0 && s->acked >= s->next_seq)
+        s->next_seq = s->acked + 1;
+    if (r == 0)
+        r = rewrite(s); /* start from a clean log: torn tails and acked records gone */
+    if (r) {
+        mtd_spool_close(s);
+        return r;
+    }
+    rep->records = s->n;
+    *out = s;
+    return 0;
+}
+
+void mtd_spool_close(mtd_spool *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++)
+        free(s->r[i].data);
+    free(s->r);
+    if (s->logfd >= 0)
+        close(s->logfd);
+    if (s->lockfd >= 0)
+        close(s->lockfd);
+    OPENSSL_cleanse(s->key, sizeof s->key);
+    free(s);
+}
+
+int mtd_spool_append(mtd_spool *s, uint8_t cls, const void *data, size_t len, uint64_t *seq)
+{
+    if (len > MAX_REC)
+        return MTD_ETOOBIG;
+    int r = push(s, s->next_seq, cls, data, len);
+    if (r)
+        return r;
+    *seq = s->next_seq++;
+    s->pending++;
+    return 0;
+}
+
+/* The disk cap: drop optional records first, then required ones, oldest first. */
+static int apply_cap(mtd_spool *s)
+{
+    if (!s->opts.max_bytes || s->log_bytes <= s->opts.max_bytes)
+        return 0;
+    uint64_t bytes = s->log_bytes;
+    for (int cls = MTD_SPOOL_OPTIONAL; cls >= MTD_SPOOL_REQUIRED && bytes > s->opts.max_bytes; cls--) {
+        size_t w = 0;
+        for (size_t i = 0; i < s->n; i++) {
+            rec *x = &s->r[i];
+            if (bytes > s->opts.max_bytes && x->cls == cls) {
+                bytes -= HDR + x->len + (s->opts.encrypt ? SEAL : 0);
+                cls == MTD_SPOOL_OPTIONAL ? s->st.evicted_optional++ : s->st.evicted_required++;
+                free(x->data);
+            } else {
+                s->r[w++] = *x;
+            }
+        }
+        s->n = w;
+    }
+    return rewrite(s);
+}
+
+int mtd_spool_commit(mtd_spool *s)
+{
+    if (!s->pending)
+        return 0;
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    int r = 0;
+    for (size_t i = s->n - s->pending; i < s->n && r == 0; i++)
+        r = encode(s, &s->r[i], &b);
+    off_t before = (off_t)s->log_bytes;
+    if (r == 0)
+        r = write_all(s->logfd, b.data, b.len);
+    if (r == 0 && fdatasync(s->logfd) != 0)
+        r = MTD_EIO;
+    if (r) {
+        /* nothing half-written stays behind; the records stay buffered for a retry */
+        if (ftruncate(s->logfd, before) != 0)
+            r = MTD_EIO;
+    } else {
+        s->log_bytes += b.len;
+        s->pending = 0;
+        r = apply_cap(s);
+    }
+    mtd_buf_free(&b);
+    return r;
+}
+
+int mtd_spool_peek(mtd_spool *s, size_t max_records, size_t max_bytes, mtd_spool_batch *b)
+{
+    memset(b, 0, sizeof *b);
+    size_t committed = s->n - s->pending, bytes = 0, k = 0;
+    while (k < committed && k < max_records && (k == 0 || bytes + s->r[k].len <= max_bytes))
+        bytes += s->r[k++].len;
+    b->recs = calloc(k ? k : 1, sizeof *b->recs);
+    if (!b->recs)
+        return MTD_ENOMEM;
+    for (size_t i = 0; i < k; i++) {
+        b->recs[i] = (mtd_spool_rec){s->r[i].seq, s->r[i].cls, malloc(s->r[i].len + 1), s->r[i].len};
+        if (!b->recs[i].data) {
+            b->n = i;
+            mtd_spool_batch_free(b);
+            return MTD_ENOMEM;
+        }
+        memcpy(b->recs[i].data, s->r[i].data, s->r[i].len);
+        b->recs[i].data[s->r[i].len] = 0;
+    }
+    b->n = k;
+    return 0;
+}
+
+void mtd_spool_batch_free(mtd_spool_batch *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        free(b->recs[i].data);
+    free(b->recs);
+    b->recs = NULL;
+    b->n = 0;
+}
+
+int mtd_spool_ack(mtd_spool *s, uint64_t upto)
+{
+    char p[1200], line[40];
+    path(s, "spool.ack", p, sizeof p);
+    snprintf(line, sizeof line, "%llu\n", (unsigned long long)upto);
+    int r = mtd_file_write_atomic(p, line, strlen(line), 0600);
+    if (r)
+        return r;
+    s->acked = upto;
+    size_t w = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        if (s->r[i].seq <= upto && i < s->n - s->pending)
+            free(s->r[i].data);
+        else
+            s->r[w++] = s->r[i];
+    }
+    s->n = w;
+    return s->n == s->pending ? rewrite(s) : 0; /* drained: start the log afresh */
+}
+
+int mtd_spool_purge_optional(mtd_spool *s, uint64_t *n)
+{
+    *n = 0;
+    size_t w = 0, pending_kept = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        int is_pending = i >= s->n - s->pending;
+        if (s->r[i].cls == MTD_SPOOL_OPTIONAL) {
+            free(s->r[i].data);
+            (*n)++;
+        } else {
+            s->r[w++] = s->r[i];
+            pending_kept += is_pending;
+        }
+    }
+    s->n = w;
+    s->pending = pending_kept;
+    s->st.purged_optional += *n;
+    return rewrite(s);
+}
+
+void mtd_spool_stats_get(mtd_spool *s, mtd_spool_stats *st)
+{
+    *st = s->st;
+    st->records = s->n - s->pending;
+    st->bytes = s->log_bytes;
+    for (size_t i = 0; i < s->n - s->pending; i++) {
+        if (s->r[i].cls == MTD_SPOOL_OPTIONAL)
+            st->optional_records++;
+        else
+            st->required_records++;
+    }
+}
