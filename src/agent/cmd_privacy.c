@@ -51,7 +51,7 @@ static int show_statement(const mtd_args *a)
 {
     mtd_stmt_format f;
     if (mtd_statement_format_parse(mtd_args_get(a, "--format"), &f) != 0)
-        return mtd_agent_fail("--format %s: expected md, xcprivacy or datasafety",
+        return mtd_agent_fail("--format %s: expected md, xcprivacy, datasafety or schema",
                               mtd_args_get(a, "--format"));
     mtd_state st;
     if (mtd_args_get(a, "--state") && mtd_agent_state(a, &st))

@@ -25,7 +25,7 @@ static const char usage[] =
     "  consent (grant|revoke|status) --state DIR\n"
     "  feedback --state DIR --type (smile|frown|idea) [--comment TEXT] [--email ADDR]\n"
     "           [--with-diagnostics]\n"
-    "  privacy statement [--format md|xcprivacy|datasafety] [--state DIR]\n"
+    "  privacy statement [--format md|xcprivacy|datasafety|schema] [--state DIR]\n"
     "                                what this product can ever send, and why\n"
     "  privacy ledger --state DIR    every record that left this device, as sent\n"
     "  privacy queued --state DIR    what waits to be sent\n"

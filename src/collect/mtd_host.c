@@ -76,10 +76,12 @@ static void cpu_info(const mtd_host_roots *r, json_t *o)
     if (mtd_file_read(path, 4 << 20, &data, &len) != 0)
         return;
     char model[256] = "";
-    int n = 0;
+    int n = 0, virt = 0;
     for (char *line = strtok((char *)data, "\n"); line; line = strtok(NULL, "\n")) {
         if (!strncmp(line, "processor", 9))
             n++;
+        if (!strncmp(line, "flags", 5) && strstr(line, " hypervisor"))
+            virt = 1;
         const char *colon = strchr(line, ':');
         if (!model[0] && colon && (!strncmp(line, "model name", 10) || !strncmp(line, "Hardware", 8)))
             mtd_strlcpy(model, colon + 2 <= line + strlen(line) ? colon + 2 : "", sizeof model);
@@ -90,6 +92,10 @@ static void cpu_info(const mtd_host_roots *r, json_t *o)
         snprintf(both, sizeof both, "%s (%d logical CPUs)", model, n);
         set_if(o, "cpu", both);
     }
+    /* A guest without DMI tables (e.g. a microVM) has no model to read; the CPU's
+     * hypervisor flag still says truthfully what kind of machine it is. */
+    if (virt && !json_object_get(o, "model"))
+        set_if(o, "model", "Virtual machine (no DMI data)");
 }
 
 json_t *mtd_host_device_info(const mtd_host_roots *r)
@@ -111,6 +117,10 @@ json_t *mtd_host_device_info(const mtd_host_roots *r)
     }
     dmi(r, o, "manufacturer", "sys_vendor");
     dmi(r, o, "model", "product_name");
+    char path[512];
+    snprintf(path, sizeof path, "%s/device-tree/model", r->proc_root);
+    if (!json_object_get(o, "model") && mtd_file_read_line(path, v, sizeof v) == 0)
+        set_if(o, "model", v); /* ARM boards describe themselves here */
     cpu_info(r, o);
     return o;
 }

@@ -3,6 +3,7 @@
 #include "common/mtd_err.h"
 #include "schema/mtd_schema.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* How each data kind is named by Apple and by Google Play. */
@@ -49,6 +50,8 @@ int mtd_statement_format_parse(const char *s, mtd_stmt_format *f)
         *f = MTD_STMT_XCPRIVACY;
     else if (!strcmp(s, "datasafety"))
         *f = MTD_STMT_DATASAFETY;
+    else if (!strcmp(s, "schema"))
+        *f = MTD_STMT_SCHEMA;
     else
         return MTD_EINVAL;
     return 0;
@@ -73,15 +76,27 @@ static const char *handling(const mtd_field *f)
     return "sent as read";
 }
 
+/* Sensitivity in the words an employee would use. */
+static const char *identifies(const mtd_field *f)
+{
+    switch (f->sens) {
+    case MTD_SENS_NONE: return "No";
+    case MTD_SENS_QUASI: return "Possibly, combined with other data";
+    case MTD_SENS_PSEUDO: return "Only through a pseudonym";
+    case MTD_SENS_DIRECT: return "Yes";
+    }
+    return "?";
+}
+
 static void md_fields(mtd_buf *o, const mtd_event_type *ev)
 {
-    mtd_buf_printf(o, "\n**%s** (`%s`): collected %s.\n\n| Item | Identifies you? | How it is handled |\n|---|---|---|\n",
+    mtd_buf_printf(o, "\n**%s** (`%s`): collected %s.\n\n| Item | Could it identify you? | How it is handled |\n|---|---|---|\n",
                    ev->ocsf_class_uid ? ev->ocsf_class : "Agent event", ev->name, ev->why);
     for (size_t i = 0; i < ev->nfields; i++) {
         const mtd_field *f = &ev->fields[i];
         if (f->xf == MTD_X_DROP)
             continue;
-        mtd_buf_printf(o, "| %s | %s | %s |\n", f->label, mtd_sensitivity_name(f->sens), handling(f));
+        mtd_buf_printf(o, "| %s | %s | %s |\n", f->label, identifies(f), handling(f));
     }
 }
 
@@ -103,10 +118,10 @@ static void md_envelope(mtd_buf *o)
 {
     mtd_buf_puts(o, "\n### Tenant, device and user information\n\nEvery record carries these, so "
                     "your organization can tell which of its devices it came from.\n\n"
-                    "| Item | Identifies you? | How it is handled |\n|---|---|---|\n");
+                    "| Item | Could it identify you? | How it is handled |\n|---|---|---|\n");
     for (size_t i = 0; i < mtd_envelope_nfields; i++) {
         const mtd_field *f = &mtd_envelope_fields[i];
-        mtd_buf_printf(o, "| %s | %s | %s |\n", f->label, mtd_sensitivity_name(f->sens), handling(f));
+        mtd_buf_printf(o, "| %s | %s | %s |\n", f->label, identifies(f), handling(f));
     }
 }
 
@@ -277,12 +292,44 @@ static void datasafety(mtd_buf *o)
     }
 }
 
+static json_t *fields_json(const mtd_field *fs, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "name", fs[i].name,
+                                           "type", mtd_ftype_name(fs[i].type), "sensitivity",
+                                           mtd_sensitivity_name(fs[i].sens), "transform",
+                                           mtd_transform_name(fs[i].xf), "label", fs[i].label,
+                                           "required", fs[i].required, "ocsf", fs[i].ocsf));
+    return a;
+}
+
+static void schema_json(mtd_buf *o)
+{
+    json_t *evs = json_array();
+    for (size_t i = 0; i < mtd_event_ntypes; i++) {
+        const mtd_event_type *e = &mtd_event_types[i];
+        json_array_append_new(evs, json_pack("{s:s,s:s,s:i,s:s,s:o}", "name", e->name, "category",
+                                             mtd_category_name(e->category), "ocsf_class_uid",
+                                             e->ocsf_class_uid, "why", e->why, "fields",
+                                             fields_json(e->fields, e->nfields)));
+    }
+    json_t *root = json_pack("{s:i,s:o,s:o}", "schema_version", MTD_SCHEMA_VERSION, "envelope",
+                             fields_json(mtd_envelope_fields, mtd_envelope_nfields), "events", evs);
+    char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    json_decref(root);
+    mtd_buf_puts(o, txt);
+    mtd_buf_puts(o, "\n");
+    free(txt);
+}
+
 int mtd_statement(mtd_stmt_format f, const mtd_policy *policy, mtd_buf *out)
 {
     switch (f) {
     case MTD_STMT_MD: markdown(out, policy); break;
     case MTD_STMT_XCPRIVACY: xcprivacy(out); break;
     case MTD_STMT_DATASAFETY: datasafety(out); break;
+    case MTD_STMT_SCHEMA: schema_json(out); break;
     }
     return 0;
 }

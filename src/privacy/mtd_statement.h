@@ -4,6 +4,7 @@
  *   MD          a product privacy page: required data, optional data, each item and why
  *   XCPRIVACY   an Apple PrivacyInfo.xcprivacy property list
  *   DATASAFETY  Google Play Data safety answers, as CSV
+ *   SCHEMA      the schema itself as JSON, for tools and tests that check what is sent
  *
  * With a policy, the Markdown adds the organization's current settings. The caller
  * owns the output buffer. */
@@ -13,7 +14,7 @@
 #include "common/mtd_buf.h"
 #include "privacy/mtd_policy.h"
 
-typedef enum { MTD_STMT_MD, MTD_STMT_XCPRIVACY, MTD_STMT_DATASAFETY } mtd_stmt_format;
+typedef enum { MTD_STMT_MD, MTD_STMT_XCPRIVACY, MTD_STMT_DATASAFETY, MTD_STMT_SCHEMA } mtd_stmt_format;
 
 int mtd_statement_format_parse(const char *s, mtd_stmt_format *f);
 /* policy may be NULL (the generic statement, as in docs/privacy.md). */

@@ -92,6 +92,7 @@ static int apply_consent(mtd_store *s, const mtd_event *e, const char *now)
     int deleted = 0;
     if (mtd_event_is_true(e, "delete_optional") && (r = delete_optional(s, dev, &deleted)) != 0)
         return r;
+    s->scrub = deleted > 0;
     /* the audit log is append-only and outlives a user delete, so it names no device */
     char detail[160];
     snprintf(detail, sizeof detail, "consent revoked by a device; deleted its %d optional records",
@@ -155,7 +156,12 @@ int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
     if (r != 0) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         *stored = 0;
+    } else if (s->scrub) {
+        /* deleted rows are zeroed in the database file (secure_delete), but the WAL
+         * still holds the pages as they were: fold it in and truncate it */
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     }
+    s->scrub = 0;
     pthread_mutex_unlock(&s->mu);
     return r;
 }

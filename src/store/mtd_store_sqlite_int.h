@@ -12,6 +12,7 @@ struct mtd_store {
     sqlite3 *db;
     pthread_mutex_t mu;
     sqlite3_stmt *ins[32]; /* per event type, index as in mtd_event_types */
+    int scrub;             /* data was deleted: checkpoint the WAL after the commit */
 };
 
 /* Runs one statement with text parameters (NULL binds NULL); returns the number of
