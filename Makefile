@@ -47,7 +47,7 @@ fuzz:
 	@mkdir -p $(FUZZ_BUILD)
 	@CC=clang cmake -S fuzz -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >$(FUZZ_BUILD)/configure.log 2>&1 || { cat $(FUZZ_BUILD)/configure.log; exit 1; }
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) >$(FUZZ_BUILD)/build.log 2>&1 || { cat $(FUZZ_BUILD)/build.log; exit 1; }
-	@echo "fuzz targets in $(FUZZ_BUILD)/; run e.g. $(FUZZ_BUILD)/fuzz_batch fuzz/corpus/batch"
+	@echo "fuzz targets in $(FUZZ_BUILD)/; run e.g. $(FUZZ_BUILD)/fuzz_batch fuzz/corpus/fuzz_batch"
 
 fuzz-smoke: fuzz
 	@scripts/fuzz-smoke $(FUZZ_BUILD)
