@@ -70,7 +70,8 @@ int mtd_cmd_enroll(int argc, char **argv)
     if (mtd_mkdir_p(dir, 0700) != 0)
         return mtd_agent_fail("--state %s: cannot create the directory", dir);
     json_t *resp = NULL;
-    int r = mtd_uplink_enroll(st.server, token, st.ca_file[0] ? st.ca_file : NULL, &resp, why, sizeof why);
+    int r = mtd_uplink_enroll(st.server, token, st.ca_file[0] ? st.ca_file : NULL,
+                              st.pin_sha256[0] ? st.pin_sha256 : NULL, &resp, why, sizeof why);
     if (r == 0)
         r = adopt(&st, resp, why, sizeof why);
     json_decref(resp);

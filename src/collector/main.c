@@ -30,6 +30,7 @@ static const char usage[] =
     "  --tls-key FILE     PEM private key\n"
     "  --store URL        store backend; default: SQLite file per tenant\n"
     "  --threads N        HTTP worker threads (default: number of CPUs)\n"
+    "  --max-inflight N   batches ingested at once before answering 429 (default 64)\n"
     "  --conn-timeout SECONDS\n"
     "                     close connections idle this long (default 30)\n"
     "  --retention-interval SECONDS\n"
@@ -42,6 +43,7 @@ typedef struct {
     const char *data, *store;
     mtd_server_opts srv;
     unsigned retention_s;
+    int max_inflight;
 } opts;
 
 static int die(const char *fmt, const char *a)
@@ -74,6 +76,10 @@ static int parse(int argc, char **argv, opts *o)
             o->srv.threads = (unsigned)atoi(argv[++i]);
             continue;
         }
+        if (!strcmp(a, "--max-inflight") && i + 1 < argc) {
+            o->max_inflight = atoi(argv[++i]);
+            continue;
+        }
         if (!strcmp(a, "--conn-timeout") && i + 1 < argc) {
             o->srv.conn_timeout = (unsigned)atoi(argv[++i]);
             continue;
@@ -100,7 +106,7 @@ static int parse(int argc, char **argv, opts *o)
 
 int main(int argc, char **argv)
 {
-    opts o = {0};
+    opts o = {.max_inflight = 64};
     int r = parse(argc, argv, &o);
     if (r)
         return r;
@@ -113,7 +119,7 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* worker threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
 
-    mtd_collector c = {.max_inflight = 64};
+    mtd_collector c = {.max_inflight = o.max_inflight};
     char why[512];
     mtd_metrics_init(&c.metrics);
     if ((r = mtd_tenants_open(o.data, &c.tenants, why, sizeof why)) != 0)

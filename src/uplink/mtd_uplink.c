@@ -211,11 +211,11 @@ int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen)
 }
 
 int mtd_uplink_enroll(const char *server, const char *token, const char *ca_file,
-                      json_t **resp_json, char *why, size_t whylen)
+                      const char *pin, json_t **resp_json, char *why, size_t whylen)
 {
     char url[700];
     snprintf(url, sizeof url, "%s/v1/enroll", server);
-    mtd_http_opts h = {.ca_file = ca_file, .bearer = token, .timeout_s = 30};
+    mtd_http_opts h = {.ca_file = ca_file, .pin = pin, .bearer = token, .timeout_s = 30};
     const char *hdrs[] = {"Content-Type: application/json", NULL};
     mtd_http_resp resp;
     int r = mtd_http_request(&h, "POST", url, hdrs, "{}", 2, &resp, why, whylen);

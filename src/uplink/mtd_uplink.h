@@ -38,7 +38,7 @@ int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen);
 
 /* POST /v1/enroll; *resp gets the JSON answer. */
 int mtd_uplink_enroll(const char *server, const char *token, const char *ca_file,
-                      json_t **resp, char *why, size_t whylen);
+                      const char *pin, json_t **resp, char *why, size_t whylen);
 
 /* Full-jitter exponential backoff: a uniform delay in [0, min(cap, base * 2^attempt)]. */
 int mtd_backoff_ms(int attempt, int base_ms, int cap_ms);
