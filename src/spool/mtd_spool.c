@@ -1,8 +1,9 @@
 /* mtd_spool: a crash-safe on-disk queue in one append-only log file.
  *
- *   DIR/spool.log  records: header {magic, length, seq, class, crc32 of header and
+ *   DIR/spool.log  records: header {magic, length, seq, class, CRC-32C of header and
  *                  payload} then the payload (AES-256-GCM sealed when encrypting:
- *                  12-byte nonce, ciphertext, 16-byte tag; the header is the AAD)
+ *                  12-byte nonce = 4-byte per-open salt + seq, ciphertext, 16-byte tag;
+ *                  the header is the AAD)
  *   DIR/spool.ack  the highest acknowledged sequence number (written atomically)
  *   DIR/spool.key  the at-rest key, 0600
  *   DIR/lock       flock()ed by the one process using the spool
@@ -14,6 +15,7 @@
  * optional records are purged, and when the disk cap evicts records. */
 #include "spool/mtd_spool.h"
 #include "common/mtd_buf.h"
+#include "common/mtd_crc32c.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "common/mtd_util.h"
@@ -27,7 +29,6 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #define MAGIC 0x4c4f4f53u /* "SOOL" */
 #define HDR 21            /* magic 4, len 4, seq 8, cls 1, crc 4 */
@@ -52,6 +53,12 @@ struct mtd_spool {
     uint64_t next_seq, acked;
     uint64_t log_bytes, live_bytes;
     mtd_spool_stats st;
+    /* AES-256-GCM contexts keyed once; each record only sets its nonce, which is this
+     * open's random salt and the record's sequence number, so no nonce repeats under
+     * the key even if a crash made a sequence number come back */
+    EVP_CIPHER_CTX *enc, *dec;
+    uint8_t salt[4];
+    mtd_buf wbuf; /* reused by every commit: no page faults of a fresh buffer each time */
 };
 
 static void path(const mtd_spool *s, const char *name, char *out, size_t len)
@@ -64,27 +71,41 @@ static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (
 static uint32_t get32(const uint8_t *p) { uint32_t v = 0; for (int i = 3; i >= 0; i--) v = v << 8 | p[i]; return v; }
 static uint64_t get64(const uint8_t *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
 
-static int seal(const mtd_spool *s, const uint8_t *hdr, const uint8_t *in, size_t len, uint8_t *out, int decrypt)
+static int crypto_init(mtd_spool *s)
 {
-    EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
-    int ok = c != NULL, n = 0;
-    const uint8_t *nonce = decrypt ? in : out;
-    if (!decrypt)
-        ok = ok && mtd_random(out, 12) == 0;
-    ok = ok && (decrypt ? EVP_DecryptInit_ex(c, EVP_aes_256_gcm(), NULL, s->key, nonce)
-                        : EVP_EncryptInit_ex(c, EVP_aes_256_gcm(), NULL, s->key, nonce));
-    /* the header minus its crc authenticates seq, class and length */
-    ok = ok && (decrypt ? EVP_DecryptUpdate(c, NULL, &n, hdr, HDR - 4) : EVP_EncryptUpdate(c, NULL, &n, hdr, HDR - 4));
-    if (decrypt) {
-        size_t clen = len - SEAL;
-        ok = ok && EVP_DecryptUpdate(c, out, &n, in + 12, (int)clen) &&
-             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + 12 + clen)) &&
-             EVP_DecryptFinal_ex(c, out + n, &n);
-    } else {
-        ok = ok && EVP_EncryptUpdate(c, out + 12, &n, in, (int)len) && EVP_EncryptFinal_ex(c, out + 12 + n, &n) &&
-             EVP_CIPHER_CTX_ctrl(c, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + len);
-    }
-    EVP_CIPHER_CTX_free(c);
+    s->enc = EVP_CIPHER_CTX_new();
+    s->dec = EVP_CIPHER_CTX_new();
+    if (!s->enc || !s->dec || mtd_random(s->salt, sizeof s->salt) != 0 ||
+        !EVP_EncryptInit_ex(s->enc, EVP_aes_256_gcm(), NULL, s->key, NULL) ||
+        !EVP_DecryptInit_ex(s->dec, EVP_aes_256_gcm(), NULL, s->key, NULL))
+        return MTD_EIO;
+    return 0;
+}
+
+/* Seals len bytes of in into out (nonce, ciphertext, tag); hdr is the AAD. */
+static int seal(const mtd_spool *s, const uint8_t *hdr, const uint8_t *in, size_t len, uint8_t *out)
+{
+    int n;
+    memcpy(out, s->salt, 4);
+    memcpy(out + 4, hdr + 8, 8); /* the sequence number */
+    int ok = EVP_EncryptInit_ex2(s->enc, NULL, NULL, out, NULL) &&
+             EVP_EncryptUpdate(s->enc, NULL, &n, hdr, HDR - 4) &&
+             EVP_EncryptUpdate(s->enc, out + 12, &n, in, (int)len) &&
+             EVP_EncryptFinal_ex(s->enc, out + 12 + n, &n) &&
+             EVP_CIPHER_CTX_ctrl(s->enc, EVP_CTRL_GCM_GET_TAG, 16, out + 12 + len);
+    return ok ? 0 : MTD_EIO;
+}
+
+/* Opens a sealed payload of len bytes into out; MTD_ECORRUPT when the tag fails. */
+static int unseal(const mtd_spool *s, const uint8_t *hdr, const uint8_t *in, size_t len, uint8_t *out)
+{
+    int n;
+    size_t clen = len - SEAL;
+    int ok = EVP_DecryptInit_ex2(s->dec, NULL, NULL, in, NULL) &&
+             EVP_DecryptUpdate(s->dec, NULL, &n, hdr, HDR - 4) &&
+             EVP_DecryptUpdate(s->dec, out, &n, in + 12, (int)clen) &&
+             EVP_CIPHER_CTX_ctrl(s->dec, EVP_CTRL_GCM_SET_TAG, 16, (void *)(in + 12 + clen)) &&
+             EVP_DecryptFinal_ex(s->dec, out + n, &n);
     return ok ? 0 : MTD_ECORRUPT;
 }
 
@@ -102,12 +123,12 @@ static int encode(const mtd_spool *s, const rec *r, mtd_buf *b)
         return e;
     uint8_t *dst = b->data + b->len + HDR;
     if (s->opts.encrypt) {
-        if ((e = seal(s, hdr, r->data, r->len, dst, 0)) != 0)
+        if ((e = seal(s, hdr, r->data, r->len, dst)) != 0)
             return e;
     } else {
         memcpy(dst, r->data, r->len);
     }
-    uint32_t crc = (uint32_t)crc32(crc32(0, hdr, HDR - 4), dst, (uInt)plen);
+    uint32_t crc = mtd_crc32c(mtd_crc32c(0, hdr, HDR - 4), dst, plen);
     put32(hdr + 17, crc);
     memcpy(b->data + b->len, hdr, HDR);
     b->len += HDR + plen;
@@ -163,7 +184,7 @@ static int recover(mtd_spool *s, mtd_spool_recovery *rep)
     while (off + HDR <= len && plain) {
         uint32_t plen = get32(d + off + 4);
         if (get32(d + off) != MAGIC || plen > MAX_REC + SEAL || off + HDR + plen > len ||
-            get32(d + off + 17) != (uint32_t)crc32(crc32(0, d + off, HDR - 4), d + off + HDR, plen)) {
+            get32(d + off + 17) != mtd_crc32c(mtd_crc32c(0, d + off, HDR - 4), d + off + HDR, plen)) {
             /* resynchronise: look for the next header that checks out */
             size_t next = off + 1;
             while (next + HDR <= len && get32(d + next) != MAGIC)
@@ -178,7 +199,7 @@ static int recover(mtd_spool *s, mtd_spool_recovery *rep)
         const uint8_t *payload = d + off + HDR;
         size_t n = plen;
         if (s->opts.encrypt) {
-            if (plen < SEAL || seal(s, d + off, payload, plen, plain, 1) != 0) {
+            if (plen < SEAL || unseal(s, d + off, payload, plen, plain) != 0) {
                 rep->corrupt_records++;
                 off += HDR + plen;
                 continue;
@@ -253,6 +274,7 @@ int mtd_spool_open(const char *dir, const mtd_spool_opts *opts, mtd_spool **out,
         return MTD_ENOMEM;
     s->opts = *opts;
     s->next_seq = 1;
+    mtd_buf_init(&s->wbuf, 0);
     s->logfd = -1;
     snprintf(s->dir, sizeof s->dir, "%s", dir);
     char p[1200], line[40];
@@ -263,8 +285,8 @@ int mtd_spool_open(const char *dir, const mtd_spool_opts *opts, mtd_spool **out,
         r = MTD_EIO;
     else if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0)
         r = MTD_EBUSY;
-    if (r == 0 && opts->encrypt)
-        r = load_key(s);
+    if (r == 0 && opts->encrypt && (r = load_key(s)) == 0)
+        r = crypto_init(s);
     path(s, "spool.ack", p, sizeof p);
     if (r == 0 && mtd_file_read_line(p, line, sizeof line) == 0)
         s->acked = strtoull(line, NULL, 10);
@@ -294,6 +316,9 @@ void mtd_spool_close(mtd_spool *s)
         close(s->logfd);
     if (s->lockfd >= 0)
         close(s->lockfd);
+    EVP_CIPHER_CTX_free(s->enc);
+    EVP_CIPHER_CTX_free(s->dec);
+    mtd_buf_free(&s->wbuf);
     OPENSSL_cleanse(s->key, sizeof s->key);
     free(s);
 }
@@ -337,14 +362,14 @@ int mtd_spool_commit(mtd_spool *s)
 {
     if (!s->pending)
         return 0;
-    mtd_buf b;
-    mtd_buf_init(&b, 0);
+    mtd_buf *b = &s->wbuf;
+    mtd_buf_reset(b);
     int r = 0;
     for (size_t i = s->n - s->pending; i < s->n && r == 0; i++)
-        r = encode(s, &s->r[i], &b);
+        r = encode(s, &s->r[i], b);
     off_t before = (off_t)s->log_bytes;
     if (r == 0)
-        r = write_all(s->logfd, b.data, b.len);
+        r = write_all(s->logfd, b->data, b->len);
     if (r == 0 && fdatasync(s->logfd) != 0)
         r = MTD_EIO;
     if (r) {
@@ -352,11 +377,12 @@ int mtd_spool_commit(mtd_spool *s)
         if (ftruncate(s->logfd, before) != 0)
             r = MTD_EIO;
     } else {
-        s->log_bytes += b.len;
+        s->log_bytes += b->len;
         s->pending = 0;
         r = apply_cap(s);
     }
-    mtd_buf_free(&b);
+    if (b->cap > (8u << 20)) /* keep a batch-sized buffer, not a rewrite-sized one */
+        mtd_buf_free(b);
     return r;
 }
 

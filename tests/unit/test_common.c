@@ -7,6 +7,7 @@
 
 #include "common/mtd_args.h"
 #include "common/mtd_buf.h"
+#include "common/mtd_crc32c.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "common/mtd_util.h"
@@ -91,6 +92,16 @@ static void encodings_round_trip(void **st)
     assert_string_equal(sha, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
+static void crc32c_matches_the_standard_check_value(void **st)
+{
+    /* RFC 3720 appendix B.4 and the usual check value of "123456789" */
+    assert_int_equal(mtd_crc32c(0, "123456789", 9), 0xe3069283);
+    uint8_t zeros[32] = {0};
+    assert_int_equal(mtd_crc32c(0, zeros, 32), 0x8a9136aa);
+    /* incremental equals one-shot */
+    assert_int_equal(mtd_crc32c(mtd_crc32c(0, "1234", 4), "56789", 5), 0xe3069283);
+}
+
 static void atomic_write_and_capped_read(void **st)
 {
     char dir[] = "/tmp/mtd-common-XXXXXX", p[64];
@@ -133,6 +144,7 @@ int main(void)
         cmocka_unit_test(options_are_strict),
         cmocka_unit_test(times_are_rfc3339_utc_only),
         cmocka_unit_test(encodings_round_trip),
+        cmocka_unit_test(crc32c_matches_the_standard_check_value),
         cmocka_unit_test(atomic_write_and_capped_read),
         cmocka_unit_test(backoff_is_full_jitter_under_the_cap),
     };
