@@ -40,7 +40,7 @@ ConnectPort $PORT
 CONF
 tinyproxy -d -c "$WORK/tinyproxy.conf" >/dev/null 2>&1 &
 PROXY_PID=$!
-trap 'kill $PROXY_PID 2>/dev/null; cleanup' EXIT
+trap 'kill $PROXY_PID 2>/dev/null || true; cleanup' EXIT
 for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$PPORT") 2>/dev/null && break; sleep 0.05; done
 https_proxy=http://127.0.0.1:$PPORT no_proxy= NO_PROXY= "$BIN/mtd-agent" run --state "$ST" --once >/dev/null \
     || fail "upload through the proxy failed"
