@@ -2,6 +2,7 @@
  * the tenant key and the policy, then pseudonymize the device and user identities with
  * that key. Only pseudonyms are written to the state directory. */
 #include "agent/mtd_agent.h"
+#include "android/mtd_snapshot.h"
 #include "collect/mtd_host.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
@@ -10,6 +11,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static int pseudo_opt(const mtd_state *st, const char *purpose, const char *raw, char *out)
 {
@@ -37,6 +39,30 @@ static int adopt(mtd_state *st, json_t *resp, char *why, size_t wl)
     mtd_policy_default(&st->policy);
     json_t *p = json_object_get(resp, "policy");
     return p ? mtd_policy_from_json(&st->policy, p, why, wl) : 0;
+}
+
+/* The raw identifier: the snapshot's Android ID, or this host's MAC or machine-id, or
+ * a GUID kept in the state directory. */
+static int device_identifier(const mtd_state *st, const char *dir, char *raw, size_t len,
+                             const char **source)
+{
+    if (!st->android_root[0])
+        return mtd_host_device_identifier(&mtd_host_default_roots, dir, raw, len, source);
+    mtd_snapshot snap;
+    char why[300];
+    if (mtd_snapshot_open(st->android_root, &snap, why, sizeof why) == 0) {
+        int have = snap.android_id[0] != 0;
+        if (have)
+            snprintf(raw, len, "%s", snap.android_id);
+        mtd_snapshot_close(&snap);
+        if (have) {
+            *source = "android_id";
+            return 0;
+        }
+    }
+    /* no ID in the snapshot: a GUID of this agent, never the host's own MAC */
+    static const mtd_host_roots none = {"/nonexistent", "/nonexistent", "/nonexistent"};
+    return mtd_host_device_identifier(&none, dir, raw, len, source);
 }
 
 int mtd_cmd_enroll(int argc, char **argv)
@@ -67,6 +93,9 @@ int mtd_cmd_enroll(int argc, char **argv)
     mtd_strlcpy(st.ca_file, ca ? ca : "", sizeof st.ca_file);
     mtd_strlcpy(st.pin_sha256, mtd_args_get(&a, "--pin") ?: "", sizeof st.pin_sha256);
     mtd_strlcpy(st.android_root, mtd_args_get(&a, "--android-root") ?: "", sizeof st.android_root);
+    struct stat sb;
+    if (st.android_root[0] && (stat(st.android_root, &sb) != 0 || !S_ISDIR(sb.st_mode)))
+        return mtd_agent_fail("--android-root %s: not a directory", st.android_root);
     if (mtd_mkdir_p(dir, 0700) != 0)
         return mtd_agent_fail("--state %s: cannot create the directory", dir);
     json_t *resp = NULL;
@@ -78,7 +107,7 @@ int mtd_cmd_enroll(int argc, char **argv)
     if (r)
         return mtd_agent_fail("enroll: %s", why);
     const char *source;
-    if (mtd_host_device_identifier(&mtd_host_default_roots, dir, raw, sizeof raw, &source) != 0)
+    if (device_identifier(&st, dir, raw, sizeof raw, &source) != 0)
         return mtd_agent_fail("enroll: no device identifier could be read or created");
     mtd_strlcpy(st.device_id_source, source, sizeof st.device_id_source);
     if (pseudo_opt(&st, "device", raw, st.device_id) || pseudo_opt(&st, "upn", mtd_args_get(&a, "--user"), st.upn) ||

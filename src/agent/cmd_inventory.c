@@ -2,6 +2,7 @@
  * locally as JSON. Nothing is sent and nothing passes the gate here. */
 #include "agent/mtd_agent.h"
 #include "android/mtd_appinfo.h"
+#include "android/mtd_snapshot.h"
 #include "collect/mtd_host.h"
 #include "collect/mtd_sources.h"
 #include "common/mtd_util.h"
@@ -31,17 +32,27 @@ static int inventory_device(int argc, char **argv)
     if (a.npos)
         return mtd_agent_fail("inventory device: unexpected argument \"%s\"", a.pos[0]);
     const char *root = mtd_args_get(&a, "--android-root");
-    if (root && root[0])
-        return mtd_agent_fail("inventory device --android-root: Android snapshots are not"
-                              " supported by this build yet");
     char raw[256];
     const char *source = "guid";
     const char *state = mtd_args_get(&a, "--state");
-    if (mtd_host_device_identifier(&mtd_host_default_roots, state ? state : "/tmp", raw,
-                                   sizeof raw, &source) != 0)
-        source = "guid";
-    mtd_sources_cfg cfg = {.device_id_source = source};
-    json_t *info = mtd_sources_device_info(&cfg);
+    json_t *info;
+    if (root) {
+        mtd_snapshot snap;
+        char why[512];
+        if (mtd_snapshot_open(root, &snap, why, sizeof why) != 0)
+            return mtd_agent_fail("%s", why);
+        info = mtd_snapshot_device(&snap);
+        source = snap.android_id[0] ? "android_id" : "guid";
+        if (snap.missing[0])
+            json_object_set_new(info, "missing", json_string(snap.missing));
+        mtd_snapshot_close(&snap);
+    } else {
+        if (mtd_host_device_identifier(&mtd_host_default_roots, state ? state : "/tmp", raw,
+                                       sizeof raw, &source) != 0)
+            source = "guid";
+        mtd_sources_cfg cfg = {.device_id_source = source};
+        info = mtd_sources_device_info(&cfg);
+    }
     /* the contract's keys, in its order; absent values are null, never invented */
     static const char *keys[] = {"os_name", "os_version", "manufacturer", "model", "cpu",
                                  "build", "kernel"};
@@ -54,6 +65,8 @@ static int inventory_device(int argc, char **argv)
     mtd_time_now_rfc3339(t);
     json_object_set_new(o, "time", json_string(t));
     json_object_set_new(o, "device_id_source", json_string(source));
+    if (json_object_get(info, "missing")) /* what the snapshot lacks, said rather than invented */
+        json_object_set(o, "missing", json_object_get(info, "missing"));
     json_decref(info);
     return print_json(o);
 }
@@ -71,9 +84,25 @@ static int inventory_apps(int argc, char **argv)
     int n = mtd_args_all(&a, "--apk", apks, MTD_ARGS_MAX);
     if (a.npos)
         return mtd_agent_fail("inventory apps: unexpected argument \"%s\"", a.pos[0]);
-    if (mtd_args_get(&a, "--android-root"))
-        return mtd_agent_fail("inventory apps --android-root: Android snapshots are not supported"
-                              " by this build yet");
+    const char *root = mtd_args_get(&a, "--android-root");
+    if (root && n)
+        return mtd_agent_fail("inventory apps takes --apk or --android-root, not both");
+    if (root) {
+        mtd_snapshot snap;
+        char why[512];
+        if (mtd_snapshot_open(root, &snap, why, sizeof why) != 0)
+            return mtd_agent_fail("%s", why);
+        json_t *apps = mtd_snapshot_apps(&snap);
+        size_t i;
+        json_t *app;
+        json_array_foreach(apps, i, app)
+            print_json(json_incref(app));
+        json_decref(apps);
+        if (snap.missing[0])
+            fprintf(stderr, "mtd-agent: note: the snapshot has no %s\n", snap.missing);
+        mtd_snapshot_close(&snap);
+        return 0;
+    }
     if (n == 0)
         return mtd_agent_fail("inventory apps needs --apk PATH... or --android-root DIR");
     int failed = 0;

@@ -2,6 +2,7 @@
  * policy, collect every source, pass each event through the privacy gate into the
  * spool, then drain the spool to the collector. */
 #include "agent/mtd_agent.h"
+#include "collect/mtd_apps.h"
 #include "collect/mtd_sources.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
@@ -78,10 +79,17 @@ static int collect_round(mtd_state *st, mtd_spool *sp)
     mtd_sources_cfg cfg = {.state_dir = st->dir, .android_root = st->android_root,
                            .agent_version = MTD_AGENT_VERSION, .agent_package = MTD_AGENT_PACKAGE,
                            .device_id_source = st->device_id_source};
-    int r = mtd_sources_collect(&cfg, gate_and_queue, &x);
+    json_t *apps_next = NULL;
+    int r = mtd_sources_collect(&cfg, gate_and_queue, &x, &apps_next);
     int c = mtd_spool_commit(sp);
-    if (r || c)
+    if (r || c) {
+        json_decref(apps_next);
         return mtd_agent_fail("could not queue events: %s", mtd_strerror(r ? r : c));
+    }
+    /* only now that the changes are durable in the spool does the inventory advance */
+    if (apps_next)
+        mtd_apps_commit(&cfg, apps_next);
+    json_decref(apps_next);
     /* said only once the commit is durable: tests kill the agent and hold it to this */
     for (int i = 0; i < x.queued && i < 64; i++)
         mtd_log(MTD_LOG_DEBUG, "spool", "spooled event_id=%s", x.ids[i]);

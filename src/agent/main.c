@@ -13,6 +13,7 @@ static const char usage[] =
     "Inventory (shown locally, nothing is sent):\n"
     "  inventory device [--android-root DIR] --json\n"
     "  inventory apps (--apk PATH... | --android-root DIR) --json\n"
+    "  adb-pull DIR    build a snapshot directory from the device connected with adb\n"
     "\n"
     "Enrollment and reporting:\n"
     "  enroll --state DIR --server URL --token TOKEN [--user UPN] [--device-id ID]\n"
@@ -72,6 +73,7 @@ int main(int argc, char **argv)
         {"inventory", mtd_cmd_inventory}, {"enroll", mtd_cmd_enroll},
         {"run", mtd_cmd_run},             {"consent", mtd_cmd_consent},
         {"privacy", mtd_cmd_privacy},     {"feedback", mtd_cmd_feedback},
+        {"adb-pull", mtd_cmd_adb_pull},
     };
     mtd_log_init_level(MTD_LOG_WARN);
     umask(077); /* state, spool and ledger are for this user only */

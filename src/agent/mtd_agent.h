@@ -16,6 +16,7 @@ int mtd_cmd_run(int argc, char **argv);
 int mtd_cmd_consent(int argc, char **argv);
 int mtd_cmd_privacy(int argc, char **argv);
 int mtd_cmd_feedback(int argc, char **argv);
+int mtd_cmd_adb_pull(int argc, char **argv);
 
 /* Opens the state's spool (cap from the policy, encrypted at rest). */
 #include "spool/mtd_spool.h"

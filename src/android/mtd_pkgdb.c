@@ -176,7 +176,9 @@ static void rx_start(void *ctx, const char *name, const char **a)
         x->cur = mtd_pkgdb_get(x->db, attr(a, "name"), !x->restrictions);
         if (x->cur && x->restrictions) {
             const char *t = attr(a, "first-install-time") ? attr(a, "first-install-time") : attr(a, "firstInstallTime");
-            if (t && x->cur->first_install_ms < 0)
+            /* recent Android keeps the per-user first install time here, and it wins
+             * over packages.xml's it= (which newer versions no longer maintain) */
+            if (t && hex_ms(t) >= 0)
                 x->cur->first_install_ms = hex_ms(t);
         }
     } else if (x->cur && !x->restrictions && !strcmp(name, "item") && attr(a, "name")) {

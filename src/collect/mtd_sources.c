@@ -1,5 +1,7 @@
 /* mtd_sources: one collection round over every source. */
 #include "collect/mtd_sources.h"
+#include "android/mtd_snapshot.h"
+#include "collect/mtd_apps.h"
 #include "collect/mtd_host.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
@@ -11,7 +13,19 @@
 
 json_t *mtd_sources_device_info(const mtd_sources_cfg *cfg)
 {
-    json_t *f = mtd_host_device_info(&mtd_host_default_roots);
+    json_t *f = NULL;
+    if (cfg->android_root && cfg->android_root[0]) {
+        mtd_snapshot snap;
+        char why[300];
+        if (mtd_snapshot_open(cfg->android_root, &snap, why, sizeof why) == 0) {
+            f = mtd_snapshot_device(&snap);
+            mtd_snapshot_close(&snap);
+        } else {
+            f = json_pack("{s:s}", "os_name", "Android"); /* nothing else is invented */
+        }
+    } else {
+        f = mtd_host_device_info(&mtd_host_default_roots);
+    }
     if (cfg->device_id_source)
         json_object_set_new(f, "device_id_source", json_string(cfg->device_id_source));
     if (cfg->agent_version)
@@ -53,10 +67,30 @@ static json_t *memory_fields(void)
     return json_pack("{s:I,s:I}", "rss_kb", (json_int_t)rss, "peak_kb", (json_int_t)peak);
 }
 
-int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx)
+/* The snapshot's apps, diffed against the previous round. */
+static int apps(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx, json_t **next)
 {
+    mtd_snapshot snap;
+    char why[300];
+    int r = mtd_snapshot_open(cfg->android_root, &snap, why, sizeof why);
+    if (r)
+        return 0; /* device info already says what could be read */
+    json_t *list = mtd_snapshot_apps(&snap);
+    mtd_snapshot_close(&snap);
+    r = mtd_apps_collect(cfg, list, emit, ctx, next);
+    json_decref(list);
+    return r;
+}
+
+int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx, json_t **apps_next)
+{
+    if (apps_next)
+        *apps_next = NULL;
     int r = emit(ctx, "device.info", mtd_sources_device_info(cfg));
     if (r)
+        return r;
+    if (cfg->android_root && cfg->android_root[0] && apps_next &&
+        (r = apps(cfg, emit, ctx, apps_next)) != 0)
         return r;
     r = emit(ctx, "usage.agent",
              json_pack("{s:s,s:s,s:s}", "package", cfg->agent_package, "version",

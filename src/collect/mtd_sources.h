@@ -3,7 +3,8 @@
  * a source never decides what is sent: the callback is the privacy gate.
  *
  * Sources of a round: device information (this host, or an Android snapshot
- * directory), the agent's own usage (package, version, upgrade status, memory). */
+ * directory), the app inventory (of the snapshot), the agent's own usage (package,
+ * version, upgrade status, memory). */
 #ifndef MTD_SOURCES_H
 #define MTD_SOURCES_H
 
@@ -20,7 +21,9 @@ typedef struct {
     const char *device_id_source;
 } mtd_sources_cfg;
 
-int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx);
+/* Emits every source's events. *apps_next (may be NULL) gets the app inventory to
+ * keep once the round is queued (mtd_apps_commit); NULL when no app source ran. */
+int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx, json_t **apps_next);
 
 /* The device.info fields of the configured device. */
 json_t *mtd_sources_device_info(const mtd_sources_cfg *cfg);

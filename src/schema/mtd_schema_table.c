@@ -101,6 +101,16 @@ static const mtd_field f_app_inventory[] = {
     { .name = "upgrade_status", .type = MTD_T_ENUM, .sens = NONE, .xf = KEEP,
       .kind = MTD_DK_INSTALLED_APPS, .max_len = 16, .enum_values = v_upgrade,
       .ocsf = "app.upgrade_status", .label = "Upgrade status (installed / updated / unchanged)" },
+    { .name = "min_sdk", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INSTALLED_APPS,
+      .ocsf = "app.min_sdk", .label = "Minimum Android version the app supports" },
+    { .name = "target_sdk", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INSTALLED_APPS,
+      .ocsf = "app.target_sdk", .label = "Android version the app targets" },
+    FL("signature_schemes", MTD_DK_INSTALLED_APPS, 8, "app.signature.algorithm", "APK signature schemes present"),
+    { .name = "signature_verified", .type = B, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INSTALLED_APPS,
+      .ocsf = "app.signature.state", .label = "Whether the APK signature verified" },
+    FL("granted_permissions", MTD_DK_INSTALLED_APPS, 1024, "app.permissions_granted", "Permissions granted"),
+    { .name = "is_updated_system", .type = B, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INSTALLED_APPS,
+      .ocsf = "app.is_updated_system", .label = "System app updated by the user or store" },
 };
 
 static const mtd_field f_app_lifecycle[] = {

@@ -98,6 +98,33 @@ static void event_sql(const mtd_event_type *ev, mtd_buf *create, mtd_buf *insert
     mtd_buf_puts(insert, ")");
 }
 
+/* A store made by an older version lacks the columns of fields added to the schema
+ * since: add them (SQLite adds a nullable column without rewriting the table). */
+static int add_new_columns(mtd_store *s, const mtd_event_type *ev)
+{
+    char t[96], sql[256];
+    mtd_sq_table(ev->name, t, sizeof t);
+    for (int pass = 0; pass < 2; pass++) {
+        const mtd_field *fs = pass ? ev->fields : mtd_envelope_fields;
+        size_t nf = pass ? ev->nfields : mtd_envelope_nfields;
+        for (size_t i = 0; i < nf; i++) {
+            sqlite3_stmt *st;
+            snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name=?", t);
+            if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+                return MTD_EIO;
+            sqlite3_bind_text(st, 1, fs[i].name, -1, SQLITE_STATIC);
+            int have = sqlite3_step(st) == SQLITE_ROW;
+            sqlite3_finalize(st);
+            if (have)
+                continue;
+            snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN \"%s\" %s", t, fs[i].name, col_type(&fs[i]));
+            if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+                return MTD_EIO;
+        }
+    }
+    return 0;
+}
+
 static int create_schema(mtd_store *s, char *why, size_t wl)
 {
     char *err = NULL;
@@ -112,6 +139,8 @@ static int create_schema(mtd_store *s, char *why, size_t wl)
         mtd_buf_init(&ins, 0);
         event_sql(&mtd_event_types[i], &c, &ins);
         int rc = sqlite3_exec(s->db, (char *)c.data, NULL, NULL, &err);
+        if (rc == SQLITE_OK && add_new_columns(s, &mtd_event_types[i]) != 0)
+            rc = SQLITE_ERROR;
         if (rc == SQLITE_OK)
             rc = sqlite3_prepare_v2(s->db, (char *)ins.data, -1, &s->ins[i], NULL);
         mtd_buf_free(&c);
