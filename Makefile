@@ -52,7 +52,9 @@ fuzz:
 fuzz-smoke: fuzz
 	@scripts/fuzz-smoke $(FUZZ_BUILD)
 
-demo: build
+demo:
+	@scripts/install-deps --demo
+	@$(MAKE) --no-print-directory build
 	@scripts/demo $(BUILD) $(DEMO_DIR)
 
 demo-stop:

@@ -300,7 +300,7 @@ static int dispatch(ctl *c)
     if (!strcmp(pos[0], "devices") && np == 1) {
         static const mtd_column cols[] = {
             {"device_id", "DEVICE", 25, 0}, {"os_name", "OS", 24, 0}, {"os_version", "VERSION", 12, 0},
-            {"manufacturer", "MAKER", 16, 0}, {"model", "MODEL", 24, 0}, {"cpu", "CPU", 40, 0},
+            {"manufacturer", "MAKER", 16, 0}, {"model", "MODEL", 32, 0}, {"cpu", "CPU", 40, 0},
             {"agent_version", "AGENT", 8, 0}, {"risk", "RISK", 6, 0}, {"last_seen", "LAST SEEN (UTC)", 0, 1}};
         return call(c, "GET", "/v1/admin/devices", NULL, &j) ? 1 : print(c, j, "devices", cols, 9);
     }

@@ -43,13 +43,16 @@ static void sleep_ms(long ms)
         ;
 }
 
-/* The batch key: a digest of the records' spool sequence numbers, which are stable
- * across restarts, so a batch resent after a crash carries the same key. */
-static void batch_key(const mtd_spool_batch *b, char out[45])
+/* The batch key: a digest of this enrollment's credential and the records' spool
+ * sequence numbers. Sequence numbers are stable across restarts, so a batch resent
+ * after a crash carries the same key; the credential keeps the keys of a re-enrolled
+ * device (whose sequence numbers start again) from colliding with its old ones. */
+static void batch_key(const mtd_state *st, const mtd_spool_batch *b, char out[45])
 {
     uint8_t d[32];
     mtd_buf ids;
     mtd_buf_init(&ids, 0);
+    mtd_buf_printf(&ids, "%s|", st->credential);
     for (size_t i = 0; i < b->n; i++)
         mtd_buf_printf(&ids, "%llu,", (unsigned long long)b->recs[i].seq);
     mtd_sha256(ids.data, ids.len, d);
@@ -110,7 +113,7 @@ static int send_batch(mtd_state *st, mtd_spool *sp, const mtd_spool_batch *b,
                       const mtd_uplink_opts *o, mtd_uplink_stats *s, char *why, size_t wl)
 {
     char key[48], url[700], keyhdr[80];
-    batch_key(b, key);
+    batch_key(st, b, key);
     snprintf(url, sizeof url, "%s/v1/batches", st->server);
     snprintf(keyhdr, sizeof keyhdr, "Idempotency-Key: %s", key);
     const char *hdrs[] = {"Content-Type: application/x-ndjson", "Content-Encoding: zstd", keyhdr, NULL};

@@ -53,6 +53,13 @@ UPN_PS_A=$(jq -r .upn "$WORK/agent-a/agent.json")
 assert_eq "$UPN_PS_A" "$(jq -r '.devices[0].upn' "$WORK/devs-a.json")" "tenant A's user pseudonym"
 ok "each admin sees exactly its own device with this host's OS and CPU"
 
+# the same host enrolled again (a reinstalled agent): its first batches are new, not
+# replays of the first enrollment's, though its spool numbers start again from 1
+"$BIN/mtd-agent" enroll --state "$WORK/agent-a2" --server "$URL" --token "$ENR_A" --user "$UPN_A" >/dev/null
+"$BIN/mtd-agent" run --state "$WORK/agent-a2" --once >/dev/null
+assert_eq 2 "$(sqlite3 "$DATA/tenants/$TA/store.sqlite" "select count(*) from ev_device_info where device_id='$PS_A'")" "device records after a re-enrollment"
+ok "a re-enrolled agent's batches are stored, not taken for replays"
+
 ctl --token "$ADMIN_A" devices >"$WORK/table.txt"
 grep -q "$PS_A" "$WORK/table.txt" && grep -q "^DEVICE" "$WORK/table.txt" || fail "devices table: $(cat "$WORK/table.txt")"
 ok "mtdctl devices prints a table"
