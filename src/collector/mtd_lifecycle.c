@@ -38,13 +38,24 @@ int mtd_lifecycle_retention_pass(mtd_tenants *t)
     return total;
 }
 
+#define IDLE_CHECK_S 60
+#define IDLE_CLOSE_S 300
+
+/* Retention every interval; every minute, stores idle for five minutes are closed. */
 static void *run(void *arg)
 {
     mtd_lifecycle *l = arg;
+    unsigned tick = 0;
     while (!l->stop) {
-        mtd_lifecycle_retention_pass(l->t);
-        for (unsigned s = 0; s < l->interval && !l->stop; s++)
-            sleep(1);
+        if (tick % l->interval == 0)
+            mtd_lifecycle_retention_pass(l->t);
+        if (tick % IDLE_CHECK_S == IDLE_CHECK_S - 1) {
+            int n = mtd_tenants_close_idle(l->t, IDLE_CLOSE_S);
+            if (n)
+                mtd_log(MTD_LOG_DEBUG, "lifecycle", "closed %d idle tenant stores", n);
+        }
+        sleep(1);
+        tick++;
     }
     return NULL;
 }

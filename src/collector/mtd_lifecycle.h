@@ -1,6 +1,6 @@
-/* mtd_lifecycle: the collector's background jobs. Today one: retention, which every
- * interval visits each tenant in turn and deletes what its policy no longer lets it
- * keep. The job runs in its own thread and stops within a second of being asked. */
+/* mtd_lifecycle: the collector's background jobs: retention (every interval, each
+ * tenant in turn deletes what its policy no longer lets it keep) and closing tenant
+ * stores idle for five minutes. One thread, stopped within a second of being asked. */
 #ifndef MTD_LIFECYCLE_H
 #define MTD_LIFECYCLE_H
 

@@ -18,6 +18,7 @@ typedef struct {
     mtd_tenant t;
     int refs;
     int used;
+    time_t last_used;
 } slot;
 
 struct mtd_tenants {
@@ -279,7 +280,25 @@ void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn)
     pthread_mutex_lock(&t->mu);
     slot *s = (slot *)((char *)tn - offsetof(slot, t));
     s->refs--;
+    s->last_used = time(NULL);
     pthread_mutex_unlock(&t->mu);
+}
+
+int mtd_tenants_close_idle(mtd_tenants *t, int idle_s)
+{
+    int closed = 0;
+    time_t now = time(NULL);
+    pthread_mutex_lock(&t->mu);
+    for (int i = 0; i < MAX_OPEN; i++) {
+        slot *s = &t->slots[i];
+        if (s->used && s->refs == 0 && now - s->last_used >= idle_s) {
+            mtd_store_close(s->t.store);
+            memset(s, 0, sizeof *s); /* the key goes with the store */
+            closed++;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    return closed;
 }
 
 int mtd_tenants_delete(mtd_tenants *t, const char *id)

@@ -6,8 +6,9 @@
  *                         store.sqlite (mtd_store)
  *
  * There is no shared registry table: listing tenants reads the directories, and
- * deleting one removes its directory, key and store together. Open stores are cached
- * and reference-counted; a tenant being deleted is closed first. Tenant IDs are 16
+ * deleting one removes its directory, key and store together. Stores are opened on
+ * demand, cached and reference-counted, and closed when idle (mtd_tenants_close_idle,
+ * run by the lifecycle thread); a tenant being deleted is closed first. Tenant IDs are 16
  * lowercase hex digits and are checked before they ever become part of a path. */
 #ifndef MTD_TENANTS_H
 #define MTD_TENANTS_H
@@ -42,6 +43,8 @@ int mtd_tenants_delete(mtd_tenants *t, const char *id);
 /* Borrows an open tenant (store, key); release it when done. MTD_ENOENT if unknown. */
 int mtd_tenants_get(mtd_tenants *t, const char *id, mtd_tenant **out);
 void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn);
+/* Closes the stores nobody used for idle_s seconds; returns how many. */
+int mtd_tenants_close_idle(mtd_tenants *t, int idle_s);
 
 /* Makes a token "<kind>.<tenant>.<secret>" (or "op.<secret>" when tenant is NULL)
  * and its hash. */

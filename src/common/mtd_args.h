@@ -17,7 +17,7 @@ typedef struct {
     int kind;
 } mtd_optspec;
 
-#define MTD_ARGS_MAX 256
+#define MTD_ARGS_MAX 8192 /* --apk may name thousands of files */
 
 typedef struct {
     const char *name[MTD_ARGS_MAX];

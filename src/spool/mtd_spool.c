@@ -1,18 +1,24 @@
 /* mtd_spool: a crash-safe on-disk queue in one append-only log file.
  *
- *   DIR/spool.log  records: header {magic, length, seq, class, CRC-32C of header and
+ *   DIR/seg-N.log  segments, N increasing; each a run of records: header {magic,
+ *                  length, seq, class, CRC-32C of header and
  *                  payload} then the payload (AES-256-GCM sealed when encrypting:
  *                  12-byte nonce = 4-byte per-open salt + seq, ciphertext, 16-byte tag;
  *                  the header is the AAD)
  *   DIR/spool.ack  the highest acknowledged sequence number (written atomically)
+ *   DIR/spool.base the lowest segment number in force: segments below it are leftovers
+ *                  of a compaction that a crash interrupted, and are ignored
  *   DIR/spool.key  the at-rest key, 0600
  *   DIR/lock       flock()ed by the one process using the spool
  *
  * Appends are buffered and written with one write() and one fdatasync() per commit
- * (group commit). Recovery scans the log, keeps every record whose checksum holds,
- * resynchronises past a corrupt record (reported), and cuts a torn tail. The log is
- * rewritten (temp file + rename) when acknowledged records make up most of it, when
- * optional records are purged, and when the disk cap evicts records. */
+ * (group commit) to the newest segment, which rolls over at SEG_MAX bytes. A segment
+ * whose records are all acknowledged is deleted. Recovery scans the segments in order,
+ * keeps every record whose checksum (and tag) holds, resynchronises past a corrupt
+ * record (reported), and cuts a torn tail; then the live records are compacted into one
+ * new segment (written whole, renamed into place, made current through spool.base, old
+ * segments deleted), as they are when optional records are purged and when the disk cap
+ * evicts records. Live records are also kept in memory, which the policy's cap bounds. */
 #include "spool/mtd_spool.h"
 #include "common/mtd_buf.h"
 #include "common/mtd_crc32c.h"
@@ -29,11 +35,19 @@
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #define MAGIC 0x4c4f4f53u /* "SOOL" */
 #define HDR 21            /* magic 4, len 4, seq 8, cls 1, crc 4 */
 #define MAX_REC (1u << 20)
 #define SEAL 28           /* nonce 12 + tag 16 */
+#define SEG_MAX (8u << 20) /* a segment rolls over past this many bytes */
+#define MAX_SEGS 4096
+
+typedef struct {
+    uint32_t id;
+    uint64_t max_seq, bytes;
+} segment;
 
 typedef struct {
     uint64_t seq;
@@ -51,7 +65,10 @@ struct mtd_spool {
     size_t n, cap;
     size_t pending;   /* the last `pending` entries of r are not yet written */
     uint64_t next_seq, acked;
-    uint64_t log_bytes, live_bytes;
+    uint64_t log_bytes;   /* of the current segment */
+    segment *segs;        /* on disk, oldest first; the last is current */
+    size_t nsegs;
+    uint32_t segs_hint;   /* the highest segment number seen by recovery */
     mtd_spool_stats st;
     /* AES-256-GCM contexts keyed once; each record only sets its nonce, which is this
      * open's random salt and the record's sequence number, so no nonce repeats under
@@ -167,11 +184,14 @@ static int write_all(int fd, const uint8_t *p, size_t n)
     return 0;
 }
 
-/* Scans the log: keeps good records, skips corrupt ones, cuts a torn tail. */
-static int recover(mtd_spool *s, mtd_spool_recovery *rep)
+static void seg_path(const mtd_spool *s, uint32_t id, char *out, size_t len)
 {
-    char p[1200];
-    path(s, "spool.log", p, sizeof p);
+    snprintf(out, len, "%s/seg-%010u.log", s->dir, id);
+}
+
+/* Scans one segment: keeps good records, skips corrupt ones, cuts a torn tail. */
+static int recover_file(mtd_spool *s, const char *p, mtd_spool_recovery *rep)
+{
     uint8_t *d;
     size_t len;
     int r = mtd_file_read(p, (size_t)1 << 34, &d, &len);
@@ -207,7 +227,8 @@ static int recover(mtd_spool *s, mtd_spool_recovery *rep)
             payload = plain;
             n = plen - SEAL;
         }
-        if (seq > s->acked && (r = push(s, seq, d[off + 16], payload, n)) != 0)
+        /* a record already seen (a compaction cut short by a crash) is kept once */
+        if (seq > s->acked && seq >= s->next_seq && (r = push(s, seq, d[off + 16], payload, n)) != 0)
             break;
         if (seq >= s->next_seq)
             s->next_seq = seq + 1;
@@ -215,35 +236,143 @@ static int recover(mtd_spool *s, mtd_spool_recovery *rep)
         good_end = off;
     }
     free(plain);
-    rep->torn_bytes = len > good_end && rep->corrupt_records == 0 ? len - good_end : (len > off ? len - off : 0);
+    (void)good_end;
+    rep->torn_bytes += len > off ? len - off : 0; /* what no valid record covers at the end */
     free(d);
+    return r;
+}
+
+static int by_id(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The segment numbers on disk at or above spool.base, in order; older ones deleted. */
+static int list_segments(mtd_spool *s, uint32_t **ids, size_t *n)
+{
+    char p[1200], line[40];
+    path(s, "spool.base", p, sizeof p);
+    uint32_t base = mtd_file_read_line(p, line, sizeof line) == 0 ? (uint32_t)strtoul(line, NULL, 10) : 0;
+    *ids = NULL;
+    *n = 0;
+    DIR *d = opendir(s->dir);
+    if (!d)
+        return MTD_EIO;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        unsigned id;
+        char tail[8];
+        if (sscanf(e->d_name, "seg-%10u.%3s", &id, tail) != 2 || strcmp(tail, "log"))
+            continue;
+        if (id < base) { /* a leftover of an interrupted compaction */
+            seg_path(s, id, p, sizeof p);
+            unlink(p);
+            continue;
+        }
+        uint32_t *np = *n < MAX_SEGS ? realloc(*ids, (*n + 1) * sizeof *np) : NULL;
+        if (!np)
+            break;
+        *ids = np;
+        (*ids)[(*n)++] = id;
+    }
+    closedir(d);
+    qsort(*ids, *n, sizeof **ids, by_id);
+    return 0;
+}
+
+/* Reads every segment in order; also takes over a spool.log from before segments. */
+static int recover(mtd_spool *s, mtd_spool_recovery *rep)
+{
+    char p[1200];
+    uint32_t *ids;
+    size_t n;
+    int r = list_segments(s, &ids, &n);
+    path(s, "spool.log", p, sizeof p);
+    if (r == 0 && access(p, F_OK) == 0 && (r = recover_file(s, p, rep)) == 0)
+        unlink(p);
+    for (size_t i = 0; r == 0 && i < n; i++) {
+        seg_path(s, ids[i], p, sizeof p);
+        r = recover_file(s, p, rep);
+        s->segs_hint = ids[i];
+    }
+    /* the segments read are known, so the compaction that follows deletes them */
+    s->segs = n ? calloc(n, sizeof *s->segs) : NULL;
+    for (size_t i = 0; s->segs && i < n; i++)
+        s->segs[s->nsegs++] = (segment){ids[i], 0, 0};
+    free(ids);
     if (rep->torn_bytes || rep->corrupt_records)
-        snprintf(rep->detail, sizeof rep->detail, "spool.log: %llu corrupt records skipped, %llu torn bytes cut",
+        snprintf(rep->detail, sizeof rep->detail, "spool: %llu corrupt records skipped, %llu torn bytes cut",
                  (unsigned long long)rep->corrupt_records, (unsigned long long)rep->torn_bytes);
     return r;
 }
 
-/* Rewrites the log with only the live records (after ack, purge or eviction). */
+/* Compacts: the live committed records into one new segment (written whole and renamed
+ * into place), made current through spool.base, then the old segments are deleted. */
 static int rewrite(mtd_spool *s)
 {
     mtd_buf b;
     mtd_buf_init(&b, 0);
     int r = 0;
-    for (size_t i = 0; i < s->n - s->pending && r == 0; i++)
+    uint64_t max_seq = 0;
+    for (size_t i = 0; i < s->n - s->pending && r == 0; i++) {
         r = encode(s, &s->r[i], &b);
-    char p[1200];
-    path(s, "spool.log", p, sizeof p);
+        max_seq = s->r[i].seq;
+    }
+    uint32_t id = (s->nsegs ? s->segs[s->nsegs - 1].id : s->segs_hint) + 1;
+    char p[1200], base[1200], line[24];
+    seg_path(s, id, p, sizeof p);
     if (r == 0)
         r = mtd_file_write_atomic(p, b.data ? b.data : (uint8_t *)"", b.len, 0600);
+    path(s, "spool.base", base, sizeof base);
+    snprintf(line, sizeof line, "%u\n", id);
+    if (r == 0)
+        r = mtd_file_write_atomic(base, line, strlen(line), 0600);
     if (r == 0) {
-        close(s->logfd);
+        for (size_t i = 0; i < s->nsegs; i++) {
+            char old[1200];
+            seg_path(s, s->segs[i].id, old, sizeof old);
+            unlink(old);
+        }
+        s->nsegs = 0;
+        if (s->logfd >= 0)
+            close(s->logfd);
         s->logfd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
         s->log_bytes = b.len;
-        if (s->logfd < 0)
+        segment *ns = realloc(s->segs, sizeof *ns);
+        if (s->logfd < 0 || !ns)
             r = MTD_EIO;
+        else {
+            s->segs = ns;
+            s->segs[0] = (segment){id, max_seq, b.len};
+            s->nsegs = 1;
+        }
     }
     mtd_buf_free(&b);
     return r;
+}
+
+/* Starts a new, empty current segment once the current one is full. */
+static int roll(mtd_spool *s)
+{
+    if (s->log_bytes < SEG_MAX || s->nsegs >= MAX_SEGS)
+        return 0;
+    uint32_t id = s->segs[s->nsegs - 1].id + 1;
+    char p[1200];
+    seg_path(s, id, p, sizeof p);
+    int fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_APPEND | O_CLOEXEC, 0600);
+    segment *ns = realloc(s->segs, (s->nsegs + 1) * sizeof *ns);
+    if (fd < 0 || !ns) {
+        if (fd >= 0)
+            close(fd);
+        return MTD_EIO;
+    }
+    s->segs = ns;
+    s->segs[s->nsegs++] = (segment){id, 0, 0};
+    close(s->logfd);
+    s->logfd = fd;
+    s->log_bytes = 0;
+    return mtd_fsync_dir(s->dir);
 }
 
 static int load_key(mtd_spool *s)
@@ -319,6 +448,7 @@ void mtd_spool_close(mtd_spool *s)
     EVP_CIPHER_CTX_free(s->enc);
     EVP_CIPHER_CTX_free(s->dec);
     mtd_buf_free(&s->wbuf);
+    free(s->segs);
     OPENSSL_cleanse(s->key, sizeof s->key);
     free(s);
 }
@@ -338,9 +468,11 @@ int mtd_spool_append(mtd_spool *s, uint8_t cls, const void *data, size_t len, ui
 /* The disk cap: drop optional records first, then required ones, oldest first. */
 static int apply_cap(mtd_spool *s)
 {
-    if (!s->opts.max_bytes || s->log_bytes <= s->opts.max_bytes)
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < s->n; i++)
+        bytes += HDR + s->r[i].len + (s->opts.encrypt ? SEAL : 0);
+    if (!s->opts.max_bytes || bytes <= s->opts.max_bytes)
         return 0;
-    uint64_t bytes = s->log_bytes;
     for (int cls = MTD_SPOOL_OPTIONAL; cls >= MTD_SPOOL_REQUIRED && bytes > s->opts.max_bytes; cls--) {
         size_t w = 0;
         for (size_t i = 0; i < s->n; i++) {
@@ -378,8 +510,13 @@ int mtd_spool_commit(mtd_spool *s)
             r = MTD_EIO;
     } else {
         s->log_bytes += b->len;
+        segment *cur = &s->segs[s->nsegs - 1];
+        cur->bytes += b->len;
+        cur->max_seq = s->r[s->n - 1].seq;
         s->pending = 0;
         r = apply_cap(s);
+        if (r == 0)
+            r = roll(s);
     }
     if (b->cap > (8u << 20)) /* keep a batch-sized buffer, not a rewrite-sized one */
         mtd_buf_free(b);
@@ -435,7 +572,21 @@ int mtd_spool_ack(mtd_spool *s, uint64_t upto)
             s->r[w++] = s->r[i];
     }
     s->n = w;
-    return s->n == s->pending ? rewrite(s) : 0; /* drained: start the log afresh */
+    if (s->n == s->pending)
+        return rewrite(s); /* drained: start afresh with one empty segment */
+    /* older segments whose every record is acknowledged go */
+    size_t keep = 0;
+    for (size_t i = 0; i < s->nsegs; i++) {
+        if (i + 1 < s->nsegs && s->segs[i].max_seq <= upto) {
+            char old[1200];
+            seg_path(s, s->segs[i].id, old, sizeof old);
+            unlink(old);
+        } else {
+            s->segs[keep++] = s->segs[i];
+        }
+    }
+    s->nsegs = keep;
+    return 0;
 }
 
 int mtd_spool_purge_optional(mtd_spool *s, uint64_t *n)
@@ -462,7 +613,9 @@ void mtd_spool_stats_get(mtd_spool *s, mtd_spool_stats *st)
 {
     *st = s->st;
     st->records = s->n - s->pending;
-    st->bytes = s->log_bytes;
+    st->bytes = 0;
+    for (size_t i = 0; i < s->nsegs; i++)
+        st->bytes += s->segs[i].bytes;
     for (size_t i = 0; i < s->n - s->pending; i++) {
         if (s->r[i].cls == MTD_SPOOL_OPTIONAL)
             st->optional_records++;

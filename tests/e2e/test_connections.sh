@@ -45,6 +45,25 @@ assert_eq 401 "$(http_status GET /v1/policy "$CRED")" "policy after retirement"
 ok "a retired device's credential is refused; replays are acknowledged once"
 
 assert_eq 200 "$(http_status GET /healthz "")" "collector alive"
-stop_collector
-ok "collector stops cleanly"
+
+# graceful shutdown: SIGTERM while a batch is still arriving; the batch completes and
+# is stored, new connections are refused, and the collector exits 0
+CRED2=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
+for i in $(seq 1 3000); do
+    printf '{"event":"usage.action","schema":1,"event_id":"graceful%014d","time":"2026-11-24T10:00:00Z","tenant_id":"%s","device_id":"ps_GGGGGGGGGGGGGGGGGGGGGG","action":"scan_started"}\n' "$i" "$T"
+done | zstd -q -c --no-check -1 >"$WORK/big.zst"
+size=$(stat -c %s "$WORK/big.zst")
+rate=$(( size / 2 + 1 )) # about two seconds on the wire
+curl -s -o "$WORK/graceful.body" -w '%{http_code}' --limit-rate "$rate" -X POST \
+    -H "Authorization: Bearer $CRED2" -H 'Content-Type: application/x-ndjson' -H 'Idempotency-Key: graceful-0001' \
+    --data-binary @"$WORK/big.zst" "$URL/v1/batches" >"$WORK/graceful.code" &
+cpid=$!
+sleep 0.5
+kill -TERM "$COLLECTOR_PID"
+wait "$cpid" || true
+wait "$COLLECTOR_PID" || fail "collector exited with $? after SIGTERM"
+COLLECTOR_PID=""
+assert_eq 200 "$(cat "$WORK/graceful.code")" "the batch in flight at SIGTERM ($(cat "$WORK/graceful.body"))"
+assert_eq 3000 "$(sqlite3 "$DATA/tenants/$T/store.sqlite" "select count(*) from ev_usage_action where event_id like 'graceful%'")" "events of the batch in flight"
+ok "SIGTERM lets a batch in flight finish and be stored, then exits 0"
 finish

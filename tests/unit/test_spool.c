@@ -11,6 +11,7 @@
 #include "common/mtd_file.h"
 #include "spool/mtd_spool.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -92,24 +93,35 @@ static void round_trip_ack_and_reopen(void **st)
     mtd_spool_close(s);
 }
 
-static void log_path(char *p, size_t n) { snprintf(p, n, "%s/spool.log", dir); }
+/* The spool's current segment (after an open or a commit there is exactly one). */
+static void log_path(char *p, size_t n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    p[0] = 0;
+    while (d && (e = readdir(d)) != NULL)
+        if (!strncmp(e->d_name, "seg-", 4))
+            snprintf(p, n, "%s/%s", dir, e->d_name);
+    if (d)
+        closedir(d);
+    if (!p[0])
+        fail_msg("no segment file in %s", dir);
+}
 
 static void torn_tail_is_cut_at_every_byte(void **st)
 {
     char p[128], c[256];
-    log_path(p, sizeof p);
     mtd_spool *s = open_spool(0, 0, NULL);
     add(s, 0, "alpha");
     add(s, 0, "bravo");
     assert_int_equal(mtd_spool_commit(s), 0);
     mtd_spool_close(s);
+    log_path(p, sizeof p);
     struct stat sb;
     stat(p, &sb);
     off_t full = sb.st_size, last = full - (21 + 5); /* header 21 + "bravo" */
     for (off_t cut = last + 1; cut < full; cut++) {
-        assert_int_equal(truncate(p, full), 0);
-        s = open_spool(0, 0, NULL); /* rewrite the full log again */
-        mtd_spool_close(s);
+        log_path(p, sizeof p); /* each open compacts into a new segment */
         assert_int_equal(truncate(p, cut), 0);
         mtd_spool_recovery rec;
         s = open_spool(0, 0, &rec);
@@ -120,19 +132,51 @@ static void torn_tail_is_cut_at_every_byte(void **st)
         add(s, 0, "bravo");
         assert_int_equal(mtd_spool_commit(s), 0);
         mtd_spool_close(s);
+        s = open_spool(0, 0, NULL); /* compacted back to the two whole records */
+        mtd_spool_close(s);
     }
+}
+
+static void segments_roll_and_acknowledged_ones_go(void **st)
+{
+    mtd_spool *s = open_spool(0, 0, NULL);
+    static char big[600 * 1024];
+    memset(big, 'z', sizeof big);
+    big[sizeof big - 1] = 0;
+    uint64_t seq = 0;
+    for (int i = 0; i < 40; i++) { /* 24 MB: three or more segments of 8 MiB */
+        assert_int_equal(mtd_spool_append(s, 0, big, sizeof big - 1, &seq), 0);
+        assert_int_equal(mtd_spool_commit(s), 0);
+    }
+    char cmd[256];
+    snprintf(cmd, sizeof cmd, "test $(ls %s | grep -c '^seg-') -ge 3", dir);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(mtd_spool_ack(s, 30), 0);
+    mtd_spool_stats ss;
+    mtd_spool_stats_get(s, &ss);
+    assert_int_equal(ss.records, 10);
+    assert_true(ss.bytes < 20u << 20); /* fully acknowledged segments were deleted */
+    mtd_spool_close(s);
+    s = open_spool(0, 0, NULL);
+    mtd_spool_stats_get(s, &ss);
+    assert_int_equal(ss.records, 10);
+    mtd_spool_batch b;
+    assert_int_equal(mtd_spool_peek(s, 1, SIZE_MAX, &b), 0);
+    assert_int_equal(b.recs[0].seq, 31);
+    mtd_spool_batch_free(&b);
+    mtd_spool_close(s);
 }
 
 static void corrupt_record_is_skipped_and_reported(void **st)
 {
     char p[128], c[256];
-    log_path(p, sizeof p);
     mtd_spool *s = open_spool(0, 0, NULL);
     add(s, 0, "first");
     add(s, 0, "middle");
     add(s, 0, "last");
     assert_int_equal(mtd_spool_commit(s), 0);
     mtd_spool_close(s);
+    log_path(p, sizeof p);
     int fd = open(p, O_RDWR);
     assert_true(fd >= 0);
     assert_int_equal(pwrite(fd, "X", 1, 21 + 5 + 21 + 2), 1); /* a byte of "middle" */
@@ -266,6 +310,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(round_trip_ack_and_reopen, setup, teardown),
         cmocka_unit_test_setup_teardown(torn_tail_is_cut_at_every_byte, setup, teardown),
         cmocka_unit_test_setup_teardown(corrupt_record_is_skipped_and_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(segments_roll_and_acknowledged_ones_go, setup, teardown),
         cmocka_unit_test_setup_teardown(cap_evicts_optional_before_required_oldest_first, setup, teardown),
         cmocka_unit_test_setup_teardown(purge_removes_only_optional_records, setup, teardown),
         cmocka_unit_test_setup_teardown(records_are_encrypted_at_rest, setup, teardown),
