@@ -69,6 +69,7 @@ struct mtd_spool {
     segment *segs;        /* on disk, oldest first; the last is current */
     size_t nsegs;
     uint32_t segs_hint;   /* the highest segment number seen by recovery */
+    uint64_t live_bytes;  /* on-disk size of the committed live records (for the cap) */
     mtd_spool_stats st;
     /* AES-256-GCM contexts keyed once; each record only sets its nonce, which is this
      * open's random salt and the record's sequence number, so no nonce repeats under
@@ -150,6 +151,11 @@ static int encode(const mtd_spool *s, const rec *r, mtd_buf *b)
     memcpy(b->data + b->len, hdr, HDR);
     b->len += HDR + plen;
     return 0;
+}
+
+static uint64_t rec_bytes(const mtd_spool *s, const rec *r)
+{
+    return HDR + r->len + (s->opts.encrypt ? SEAL : 0);
 }
 
 static int push(mtd_spool *s, uint64_t seq, uint8_t cls, const void *data, size_t len)
@@ -338,7 +344,7 @@ static int rewrite(mtd_spool *s)
         if (s->logfd >= 0)
             close(s->logfd);
         s->logfd = open(p, O_WRONLY | O_APPEND | O_CLOEXEC);
-        s->log_bytes = b.len;
+        s->log_bytes = s->live_bytes = b.len; /* exactly the live committed records */
         segment *ns = realloc(s->segs, sizeof *ns);
         if (s->logfd < 0 || !ns)
             r = MTD_EIO;
@@ -468,9 +474,7 @@ int mtd_spool_append(mtd_spool *s, uint8_t cls, const void *data, size_t len, ui
 /* The disk cap: drop optional records first, then required ones, oldest first. */
 static int apply_cap(mtd_spool *s)
 {
-    uint64_t bytes = 0;
-    for (size_t i = 0; i < s->n; i++)
-        bytes += HDR + s->r[i].len + (s->opts.encrypt ? SEAL : 0);
+    uint64_t bytes = s->live_bytes;
     if (!s->opts.max_bytes || bytes <= s->opts.max_bytes)
         return 0;
     for (int cls = MTD_SPOOL_OPTIONAL; cls >= MTD_SPOOL_REQUIRED && bytes > s->opts.max_bytes; cls--) {
@@ -478,7 +482,7 @@ static int apply_cap(mtd_spool *s)
         for (size_t i = 0; i < s->n; i++) {
             rec *x = &s->r[i];
             if (bytes > s->opts.max_bytes && x->cls == cls) {
-                bytes -= HDR + x->len + (s->opts.encrypt ? SEAL : 0);
+                bytes -= rec_bytes(s, x);
                 cls == MTD_SPOOL_OPTIONAL ? s->st.evicted_optional++ : s->st.evicted_required++;
                 free(x->data);
             } else {
@@ -487,6 +491,7 @@ static int apply_cap(mtd_spool *s)
         }
         s->n = w;
     }
+    s->live_bytes = bytes;
     return rewrite(s);
 }
 
@@ -510,6 +515,7 @@ int mtd_spool_commit(mtd_spool *s)
             r = MTD_EIO;
     } else {
         s->log_bytes += b->len;
+        s->live_bytes += b->len;
         segment *cur = &s->segs[s->nsegs - 1];
         cur->bytes += b->len;
         cur->max_seq = s->r[s->n - 1].seq;
@@ -566,10 +572,12 @@ int mtd_spool_ack(mtd_spool *s, uint64_t upto)
     s->acked = upto;
     size_t w = 0;
     for (size_t i = 0; i < s->n; i++) {
-        if (s->r[i].seq <= upto && i < s->n - s->pending)
+        if (s->r[i].seq <= upto && i < s->n - s->pending) {
+            s->live_bytes -= rec_bytes(s, &s->r[i]);
             free(s->r[i].data);
-        else
+        } else {
             s->r[w++] = s->r[i];
+        }
     }
     s->n = w;
     if (s->n == s->pending)
@@ -596,6 +604,8 @@ int mtd_spool_purge_optional(mtd_spool *s, uint64_t *n)
     for (size_t i = 0; i < s->n; i++) {
         int is_pending = i >= s->n - s->pending;
         if (s->r[i].cls == MTD_SPOOL_OPTIONAL) {
+            if (!is_pending)
+                s->live_bytes -= rec_bytes(s, &s->r[i]);
             free(s->r[i].data);
             (*n)++;
         } else {
