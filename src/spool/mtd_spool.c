@@ -127,6 +127,15 @@ static int unseal(const mtd_spool *s, const uint8_t *hdr, const uint8_t *in, siz
     return ok ? 0 : MTD_ECORRUPT;
 }
 
+/* The header checksum covers the payload too when it is plaintext; a sealed payload
+ * is already covered by its GCM tag, so checksumming it again would only cost time
+ * (a torn one still shows as too short, a damaged one fails its tag). */
+static uint32_t record_crc(const mtd_spool *s, const uint8_t *hdr, const uint8_t *payload, size_t plen)
+{
+    uint32_t c = mtd_crc32c(0, hdr, HDR - 4);
+    return s->opts.encrypt ? c : mtd_crc32c(c, payload, plen);
+}
+
 /* Appends the on-disk form of one record to b. */
 static int encode(const mtd_spool *s, const rec *r, mtd_buf *b)
 {
@@ -146,7 +155,7 @@ static int encode(const mtd_spool *s, const rec *r, mtd_buf *b)
     } else {
         memcpy(dst, r->data, r->len);
     }
-    uint32_t crc = mtd_crc32c(mtd_crc32c(0, hdr, HDR - 4), dst, plen);
+    uint32_t crc = record_crc(s, hdr, dst, plen);
     put32(hdr + 17, crc);
     memcpy(b->data + b->len, hdr, HDR);
     b->len += HDR + plen;
@@ -210,7 +219,7 @@ static int recover_file(mtd_spool *s, const char *p, mtd_spool_recovery *rep)
     while (off + HDR <= len && plain) {
         uint32_t plen = get32(d + off + 4);
         if (get32(d + off) != MAGIC || plen > MAX_REC + SEAL || off + HDR + plen > len ||
-            get32(d + off + 17) != mtd_crc32c(mtd_crc32c(0, d + off, HDR - 4), d + off + HDR, plen)) {
+            get32(d + off + 17) != record_crc(s, d + off, d + off + HDR, plen)) {
             /* resynchronise: look for the next header that checks out */
             size_t next = off + 1;
             while (next + HDR <= len && get32(d + next) != MAGIC)
@@ -283,7 +292,8 @@ static int list_segments(mtd_spool *s, uint32_t **ids, size_t *n)
         (*ids)[(*n)++] = id;
     }
     closedir(d);
-    qsort(*ids, *n, sizeof **ids, by_id);
+    if (*n)
+        qsort(*ids, *n, sizeof **ids, by_id);
     return 0;
 }
 
