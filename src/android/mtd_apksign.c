@@ -1,4 +1,5 @@
 /* mtd_apksign: v1 PKCS#7 signers and the APK Signing Block (v2, v3, v3.1). */
+#include "common/mtd_bytes.h"
 #include "android/mtd_apksign.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
@@ -15,8 +16,6 @@
 #define ID_V31 0x1b93ad61u
 #define CHUNK (1u << 20)
 
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
 /* A length-prefixed slice: take the next u32-prefixed element of *s. */
 typedef struct {
@@ -26,10 +25,10 @@ typedef struct {
 
 static int take(slice *s, slice *out)
 {
-    if (s->n < 4 || rd32(s->p) > s->n - 4)
+    if (s->n < 4 || mtd_le32(s->p) > s->n - 4)
         return -1;
     out->p = s->p + 4;
-    out->n = rd32(s->p);
+    out->n = mtd_le32(s->p);
     s->p += 4 + out->n;
     s->n -= 4 + out->n;
     return 0;
@@ -171,9 +170,9 @@ static int signer(const mtd_apkzip *z, uint64_t block_off, slice s, int v3, mtd_
     int result = -1;
     slice sig, rec;
     while (sigs.n && take(&sigs, &rec) == 0) {
-        if (rec.n < 4 || !alg_md(rd32(rec.p)))
+        if (rec.n < 4 || !alg_md(mtd_le32(rec.p)))
             continue;
-        uint32_t alg = rd32(rec.p);
+        uint32_t alg = mtd_le32(rec.p);
         slice r2 = {rec.p + 4, rec.n - 4};
         if (take(&r2, &sig))
             return 0;
@@ -190,7 +189,7 @@ static int signer(const mtd_apkzip *z, uint64_t block_off, slice s, int v3, mtd_
         slice dl = digests, d;
         result = 0;
         while (dl.n && take(&dl, &d) == 0)
-            if (d.n >= 8 && rd32(d.p) == alg) {
+            if (d.n >= 8 && mtd_le32(d.p) == alg) {
                 slice dv = {d.p + 4, d.n - 4}, v;
                 if (take(&dv, &v) == 0 && v.n == dsz && !memcmp(v.p, digest, dsz))
                     result = 1;
@@ -207,19 +206,19 @@ static void signing_block(const mtd_apkzip *z, mtd_apksign *o)
 {
     if (z->cd_off < 32 || memcmp(z->buf + z->cd_off - 16, "APK Sig Block 42", 16) != 0)
         return;
-    uint64_t size = rd64(z->buf + z->cd_off - 24);
+    uint64_t size = mtd_le64(z->buf + z->cd_off - 24);
     if (size < 24 || size + 8 > z->cd_off)
         return;
     uint64_t block_off = z->cd_off - size - 8;
-    if (rd64(z->buf + block_off) != size)
+    if (mtd_le64(z->buf + block_off) != size)
         return;
     int verdict[3] = {-1, -1, -1}; /* v2, v3, v3.1 */
     const uint8_t *p = z->buf + block_off + 8, *end = z->buf + z->cd_off - 24;
     while (p + 12 <= end) {
-        uint64_t len = rd64(p);
+        uint64_t len = mtd_le64(p);
         if (len < 4 || len > (uint64_t)(end - p - 8))
             break;
-        uint32_t id = rd32(p + 8);
+        uint32_t id = mtd_le32(p + 8);
         slice v = {p + 12, len - 4}, signers, one;
         if ((id == ID_V2 || id == ID_V3 || id == ID_V31) && take(&v, &signers) == 0) {
             int k = id == ID_V2 ? 0 : id == ID_V3 ? 1 : 2;

@@ -1,4 +1,5 @@
 /* mtd_apkzip: central directory, local headers, inflate, anomalies. */
+#include "common/mtd_bytes.h"
 #include "android/mtd_apkzip.h"
 #include "common/mtd_err.h"
 
@@ -13,9 +14,6 @@
 #define SIG_EOCD64 0x06064b50u
 #define SIG_EOCD64_LOC 0x07064b50u
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
-static uint64_t rd64(const uint8_t *p) { return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32; }
 
 /* Is [off, off+n) inside the buffer? */
 static int in(const mtd_apkzip *z, uint64_t off, uint64_t n)
@@ -41,11 +39,11 @@ static int find_eocd(mtd_apkzip *z, char *why, size_t wl)
     }
     size_t lo = z->len > 22 + 65535 ? z->len - 22 - 65535 : 0;
     for (size_t off = z->len - 22 + 1; off-- > lo;) {
-        if (rd32(z->buf + off) == SIG_EOCD && off + 22 + rd16(z->buf + off + 20) == z->len) {
+        if (mtd_le32(z->buf + off) == SIG_EOCD && off + 22 + mtd_le16(z->buf + off + 20) == z->len) {
             z->eocd_off = off;
-            z->n = rd16(z->buf + off + 10);
-            z->cd_size = rd32(z->buf + off + 12);
-            z->cd_off = rd32(z->buf + off + 16);
+            z->n = mtd_le16(z->buf + off + 10);
+            z->cd_size = mtd_le32(z->buf + off + 12);
+            z->cd_off = mtd_le32(z->buf + off + 16);
             return 0;
         }
     }
@@ -58,18 +56,18 @@ static int zip64(mtd_apkzip *z, char *why, size_t wl)
 {
     if (z->cd_off != 0xffffffffu && z->cd_size != 0xffffffffu && z->n != 0xffff)
         return 0;
-    if (z->eocd_off < 20 || rd32(z->buf + z->eocd_off - 20) != SIG_EOCD64_LOC) {
+    if (z->eocd_off < 20 || mtd_le32(z->buf + z->eocd_off - 20) != SIG_EOCD64_LOC) {
         snprintf(why, wl, "zip64 sizes without a zip64 locator");
         return MTD_EINVAL;
     }
-    uint64_t off = rd64(z->buf + z->eocd_off - 20 + 8);
-    if (!in(z, off, 56) || rd32(z->buf + off) != SIG_EOCD64) {
+    uint64_t off = mtd_le64(z->buf + z->eocd_off - 20 + 8);
+    if (!in(z, off, 56) || mtd_le32(z->buf + off) != SIG_EOCD64) {
         snprintf(why, wl, "zip64 end record out of the file");
         return MTD_EINVAL;
     }
-    z->n = rd64(z->buf + off + 32);
-    z->cd_size = rd64(z->buf + off + 40);
-    z->cd_off = rd64(z->buf + off + 48);
+    z->n = mtd_le64(z->buf + off + 32);
+    z->cd_size = mtd_le64(z->buf + off + 40);
+    z->cd_off = mtd_le64(z->buf + off + 48);
     return 0;
 }
 
@@ -77,15 +75,15 @@ static int zip64(mtd_apkzip *z, char *why, size_t wl)
 static void extra64(const uint8_t *x, size_t xl, mtd_apkzip_entry *e)
 {
     for (size_t p = 0; p + 4 <= xl;) {
-        uint16_t id = rd16(x + p), sz = rd16(x + p + 2);
+        uint16_t id = mtd_le16(x + p), sz = mtd_le16(x + p + 2);
         if (p + 4 + sz > xl)
             return;
         if (id == 1) {
             const uint8_t *v = x + p + 4;
             size_t k = 0;
-            if (e->usize == 0xffffffffu && k + 8 <= sz) { e->usize = rd64(v + k); k += 8; }
-            if (e->csize == 0xffffffffu && k + 8 <= sz) { e->csize = rd64(v + k); k += 8; }
-            if (e->local_off == 0xffffffffu && k + 8 <= sz) { e->local_off = rd64(v + k); }
+            if (e->usize == 0xffffffffu && k + 8 <= sz) { e->usize = mtd_le64(v + k); k += 8; }
+            if (e->csize == 0xffffffffu && k + 8 <= sz) { e->csize = mtd_le64(v + k); k += 8; }
+            if (e->local_off == 0xffffffffu && k + 8 <= sz) { e->local_off = mtd_le64(v + k); }
             return;
         }
         p += 4 + sz;
@@ -95,19 +93,19 @@ static void extra64(const uint8_t *x, size_t xl, mtd_apkzip_entry *e)
 /* The local header of e: where its data starts, and whether it agrees. */
 static int local_header(mtd_apkzip *z, mtd_apkzip_entry *e, char *why, size_t wl)
 {
-    if (!in(z, e->local_off, 30) || rd32(z->buf + e->local_off) != SIG_LOCAL) {
+    if (!in(z, e->local_off, 30) || mtd_le32(z->buf + e->local_off) != SIG_LOCAL) {
         snprintf(why, wl, "entry %.*s: no local header at offset %llu", (int)e->name_len, e->name,
                  (unsigned long long)e->local_off);
         return MTD_EINVAL;
     }
     const uint8_t *l = z->buf + e->local_off;
-    uint16_t nl = rd16(l + 26), xl = rd16(l + 28);
+    uint16_t nl = mtd_le16(l + 26), xl = mtd_le16(l + 28);
     e->data_off = e->local_off + 30 + nl + xl;
     if (!in(z, e->data_off, e->csize)) {
         snprintf(why, wl, "entry %.*s: data runs past the end of the file", (int)e->name_len, e->name);
         return MTD_ETRUNC;
     }
-    if (nl != e->name_len || memcmp(l + 30, e->name, nl) != 0 || rd16(l + 8) != e->method)
+    if (nl != e->name_len || memcmp(l + 30, e->name, nl) != 0 || mtd_le16(l + 8) != e->method)
         anomaly(z, MTD_ZIPA_LOCAL_MISMATCH, "local header of %.*s disagrees with the central directory",
                 e->name, e->name_len);
     return 0;
@@ -128,19 +126,19 @@ static int parse_central(mtd_apkzip *z, char *why, size_t wl)
         return MTD_ENOMEM;
     uint64_t p = z->cd_off, end = z->cd_off + z->cd_size;
     for (size_t i = 0; i < z->n; i++) {
-        if (p + 46 > end || rd32(z->buf + p) != SIG_CENTRAL) {
+        if (p + 46 > end || mtd_le32(z->buf + p) != SIG_CENTRAL) {
             snprintf(why, wl, "central directory entry %zu is damaged", i);
             return MTD_EINVAL;
         }
         const uint8_t *c = z->buf + p;
         mtd_apkzip_entry *e = &z->e[i];
-        e->method = rd16(c + 10);
-        e->crc = rd32(c + 16);
-        e->csize = rd32(c + 20);
-        e->usize = rd32(c + 24);
-        e->name_len = rd16(c + 28);
-        uint16_t xl = rd16(c + 30), cl = rd16(c + 32);
-        e->local_off = rd32(c + 42);
+        e->method = mtd_le16(c + 10);
+        e->crc = mtd_le32(c + 16);
+        e->csize = mtd_le32(c + 20);
+        e->usize = mtd_le32(c + 24);
+        e->name_len = mtd_le16(c + 28);
+        uint16_t xl = mtd_le16(c + 30), cl = mtd_le16(c + 32);
+        e->local_off = mtd_le32(c + 42);
         if (p + 46 + e->name_len + xl + cl > end) {
             snprintf(why, wl, "central directory entry %zu runs past the directory", i);
             return MTD_EINVAL;

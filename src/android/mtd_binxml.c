@@ -1,4 +1,5 @@
 /* mtd_binxml: AXML chunk walker and the manifest fields the inventory reports. */
+#include "common/mtd_bytes.h"
 #include "android/mtd_binxml.h"
 #include "common/mtd_err.h"
 
@@ -24,23 +25,21 @@
 #define ATTR_MIN_SDK 0x0101020cu
 #define ATTR_TARGET_SDK 0x01010270u
 
-static uint16_t rd16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
-static uint32_t rd32(const uint8_t *p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
 int mtd_strpool_init(mtd_strpool *p, const uint8_t *c, size_t avail)
 {
     memset(p, 0, sizeof *p);
-    if (avail < 28 || rd16(c) != RES_STRING_POOL)
+    if (avail < 28 || mtd_le16(c) != RES_STRING_POOL)
         return MTD_EINVAL;
-    uint16_t hs = rd16(c + 2);
-    uint32_t size = rd32(c + 4);
+    uint16_t hs = mtd_le16(c + 2);
+    uint32_t size = mtd_le32(c + 4);
     if (size > avail || hs < 28 || hs > size)
         return MTD_EINVAL;
     p->chunk = c;
     p->size = size;
-    p->count = rd32(c + 8);
-    p->flags = rd32(c + 16);
-    p->strings_start = rd32(c + 20);
+    p->count = mtd_le32(c + 8);
+    p->flags = mtd_le32(c + 16);
+    p->strings_start = mtd_le32(c + 20);
     if (p->count > (size - hs) / 4 || p->strings_start > size) {
         memset(p, 0, sizeof *p); /* an unusable pool answers nothing */
         return MTD_EINVAL;
@@ -57,10 +56,10 @@ static char *utf16_to_utf8(const uint8_t *s, size_t n)
     if (!out)
         return NULL;
     for (size_t i = 0; i < n; i++) {
-        uint32_t c = rd16(s + 2 * i);
-        if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && rd16(s + 2 * i + 2) >= 0xdc00 &&
-            rd16(s + 2 * i + 2) <= 0xdfff) {
-            c = 0x10000 + ((c - 0xd800) << 10) + (rd16(s + 2 * i + 2) - 0xdc00);
+        uint32_t c = mtd_le16(s + 2 * i);
+        if (c >= 0xd800 && c <= 0xdbff && i + 1 < n && mtd_le16(s + 2 * i + 2) >= 0xdc00 &&
+            mtd_le16(s + 2 * i + 2) <= 0xdfff) {
+            c = 0x10000 + ((c - 0xd800) << 10) + (mtd_le16(s + 2 * i + 2) - 0xdc00);
             i++;
         } else if (c >= 0xd800 && c <= 0xdfff) {
             c = 0xfffd;
@@ -89,7 +88,7 @@ char *mtd_strpool_get(const mtd_strpool *p, uint32_t i)
 {
     if (!p->chunk || i >= p->count)
         return NULL;
-    uint64_t off = (uint64_t)p->strings_start + rd32(p->offsets + 4 * (size_t)i);
+    uint64_t off = (uint64_t)p->strings_start + mtd_le32(p->offsets + 4 * (size_t)i);
     const uint8_t *s = p->chunk + off, *end = p->chunk + p->size;
     if (off + 2 > p->size)
         return NULL;
@@ -114,11 +113,11 @@ char *mtd_strpool_get(const mtd_strpool *p, uint32_t i)
         }
         return out;
     }
-    size_t n = rd16(s), k = 2;
+    size_t n = mtd_le16(s), k = 2;
     if (n & 0x8000) {
         if (s + 4 > end)
             return NULL;
-        n = ((n & 0x7fff) << 16) | rd16(s + 2);
+        n = ((n & 0x7fff) << 16) | mtd_le16(s + 2);
         k = 4;
     }
     if (n > (size_t)(end - s - (ptrdiff_t)k) / 2)
@@ -140,7 +139,7 @@ typedef struct {
 static int attr_is(const walker *w, uint32_t name, uint32_t id, const char *plain)
 {
     if (name < w->resmap_n)
-        return rd32(w->resmap + 4 * (size_t)name) == id;
+        return mtd_le32(w->resmap + 4 * (size_t)name) == id;
     char *s = mtd_strpool_get(&w->pool, name);
     int eq = s && !strcmp(s, plain);
     free(s);
@@ -150,7 +149,7 @@ static int attr_is(const walker *w, uint32_t name, uint32_t id, const char *plai
 /* An attribute's value as a string (string type or raw value), or NULL. */
 static char *attr_string(const walker *w, const uint8_t *a)
 {
-    uint32_t raw = rd32(a + 8), data = rd32(a + 16);
+    uint32_t raw = mtd_le32(a + 8), data = mtd_le32(a + 16);
     uint8_t type = a[15];
     if (type == TYPE_STRING)
         return mtd_strpool_get(&w->pool, data);
@@ -169,7 +168,7 @@ static int64_t attr_int(const walker *w, const uint8_t *a)
 {
     uint8_t type = a[15];
     if (type == TYPE_INT_DEC || type == TYPE_INT_HEX)
-        return (int64_t)(uint32_t)rd32(a + 16);
+        return (int64_t)(uint32_t)mtd_le32(a + 16);
     char *s = attr_string(w, a);
     char *end = NULL;
     long long v = s ? strtoll(s, &end, 10) : -1;
@@ -205,7 +204,7 @@ static void element(walker *w, const char *tag, const uint8_t *attrs, uint16_t c
     int child = w->depth == 2 && w->in_manifest;
     for (uint16_t i = 0; i < count; i++) {
         const uint8_t *a = attrs + (size_t)i * asize;
-        uint32_t name = rd32(a + 4);
+        uint32_t name = mtd_le32(a + 4);
         if (is_manifest) {
             if (attr_is(w, name, ATTR_VERSION_CODE, "versionCode"))
                 m->version_code = attr_int(w, a);
@@ -213,10 +212,10 @@ static void element(walker *w, const char *tag, const uint8_t *attrs, uint16_t c
                 free(m->version_name);
                 m->version_name = NULL;
                 if (a[15] == TYPE_REFERENCE)
-                    m->version_name_ref = rd32(a + 16);
+                    m->version_name_ref = mtd_le32(a + 16);
                 else
                     m->version_name = attr_string(w, a);
-            } else if (name >= w->resmap_n || rd32(w->resmap + 4 * (size_t)name) == 0) {
+            } else if (name >= w->resmap_n || mtd_le32(w->resmap + 4 * (size_t)name) == 0) {
                 char *n = mtd_strpool_get(&w->pool, name);
                 if (n && !strcmp(n, "package")) {
                     free(m->package);
@@ -247,13 +246,13 @@ static int start_element(walker *w, const uint8_t *c, uint32_t size, uint16_t hs
         return MTD_EINVAL;
     }
     const uint8_t *ext = c + hs;
-    uint16_t astart = rd16(ext + 8), asize = rd16(ext + 10), count = rd16(ext + 12);
+    uint16_t astart = mtd_le16(ext + 8), asize = mtd_le16(ext + 10), count = mtd_le16(ext + 12);
     if (asize < 20 || (uint64_t)hs + astart + (uint64_t)count * asize > size) {
         snprintf(why, wl, "AndroidManifest.xml: attributes run past their element");
         return MTD_EINVAL;
     }
     w->depth++;
-    char *tag = mtd_strpool_get(&w->pool, rd32(ext + 4));
+    char *tag = mtd_strpool_get(&w->pool, mtd_le32(ext + 4));
     if (tag)
         element(w, tag, ext + astart, count, asize);
     free(tag);
@@ -262,11 +261,11 @@ static int start_element(walker *w, const uint8_t *c, uint32_t size, uint16_t hs
 
 static int walk(walker *w, const uint8_t *buf, size_t len, char *why, size_t wl)
 {
-    size_t off = rd16(buf + 2);
+    size_t off = mtd_le16(buf + 2);
     while (off + 8 <= len) {
         const uint8_t *c = buf + off;
-        uint16_t type = rd16(c), hs = rd16(c + 2);
-        uint32_t size = rd32(c + 4);
+        uint16_t type = mtd_le16(c), hs = mtd_le16(c + 2);
+        uint32_t size = mtd_le32(c + 4);
         if (size < 8 || hs > size || size > len - off) {
             snprintf(why, wl, "AndroidManifest.xml: chunk at offset %zu has a bad size", off);
             return MTD_EINVAL;
@@ -297,12 +296,12 @@ int mtd_binxml_manifest(const uint8_t *buf, size_t len, mtd_manifest *m, char *w
     m->version_code = -1;
     m->min_sdk = m->target_sdk = -1;
     why[0] = 0;
-    if (len < 8 || rd16(buf) != RES_XML || rd16(buf + 2) < 8 || rd32(buf + 4) > len) {
+    if (len < 8 || mtd_le16(buf) != RES_XML || mtd_le16(buf + 2) < 8 || mtd_le32(buf + 4) > len) {
         snprintf(why, wl, "AndroidManifest.xml is not binary XML");
         return MTD_EINVAL;
     }
     walker w = {.m = m};
-    int r = walk(&w, buf, rd32(buf + 4), why, wl);
+    int r = walk(&w, buf, mtd_le32(buf + 4), why, wl);
     if (r == 0 && !m->package) {
         snprintf(why, wl, "AndroidManifest.xml has no package name");
         r = MTD_EINVAL;

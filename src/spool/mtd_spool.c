@@ -19,6 +19,7 @@
  * new segment (written whole, renamed into place, made current through spool.base, old
  * segments deleted), as they are when optional records are purged and when the disk cap
  * evicts records. Live records are also kept in memory, which the policy's cap bounds. */
+#include "common/mtd_bytes.h"
 #include "spool/mtd_spool.h"
 #include "common/mtd_buf.h"
 #include "common/mtd_crc32c.h"
@@ -84,10 +85,6 @@ static void path(const mtd_spool *s, const char *name, char *out, size_t len)
     snprintf(out, len, "%s/%s", s->dir, name);
 }
 
-static void put32(uint8_t *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (uint8_t)(v >> (8 * i)); }
-static void put64(uint8_t *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (uint8_t)(v >> (8 * i)); }
-static uint32_t get32(const uint8_t *p) { uint32_t v = 0; for (int i = 3; i >= 0; i--) v = v << 8 | p[i]; return v; }
-static uint64_t get64(const uint8_t *p) { uint64_t v = 0; for (int i = 7; i >= 0; i--) v = v << 8 | p[i]; return v; }
 
 static int crypto_init(mtd_spool *s)
 {
@@ -141,9 +138,9 @@ static int encode(const mtd_spool *s, const rec *r, mtd_buf *b)
 {
     size_t plen = r->len + (s->opts.encrypt ? SEAL : 0);
     uint8_t hdr[HDR];
-    put32(hdr, MAGIC);
-    put32(hdr + 4, (uint32_t)plen);
-    put64(hdr + 8, r->seq);
+    mtd_put_le32(hdr, MAGIC);
+    mtd_put_le32(hdr + 4, (uint32_t)plen);
+    mtd_put_le64(hdr + 8, r->seq);
     hdr[16] = r->cls;
     int e = mtd_buf_reserve(b, HDR + plen);
     if (e)
@@ -156,7 +153,7 @@ static int encode(const mtd_spool *s, const rec *r, mtd_buf *b)
         memcpy(dst, r->data, r->len);
     }
     uint32_t crc = record_crc(s, hdr, dst, plen);
-    put32(hdr + 17, crc);
+    mtd_put_le32(hdr + 17, crc);
     memcpy(b->data + b->len, hdr, HDR);
     b->len += HDR + plen;
     return 0;
@@ -217,12 +214,12 @@ static int recover_file(mtd_spool *s, const char *p, mtd_spool_recovery *rep)
     size_t off = 0, good_end = 0;
     uint8_t *plain = malloc(MAX_REC);
     while (off + HDR <= len && plain) {
-        uint32_t plen = get32(d + off + 4);
-        if (get32(d + off) != MAGIC || plen > MAX_REC + SEAL || off + HDR + plen > len ||
-            get32(d + off + 17) != record_crc(s, d + off, d + off + HDR, plen)) {
+        uint32_t plen = mtd_le32(d + off + 4);
+        if (mtd_le32(d + off) != MAGIC || plen > MAX_REC + SEAL || off + HDR + plen > len ||
+            mtd_le32(d + off + 17) != record_crc(s, d + off, d + off + HDR, plen)) {
             /* resynchronise: look for the next header that checks out */
             size_t next = off + 1;
-            while (next + HDR <= len && get32(d + next) != MAGIC)
+            while (next + HDR <= len && mtd_le32(d + next) != MAGIC)
                 next++;
             if (next + HDR > len)
                 break; /* nothing valid after this: a torn tail */
@@ -230,7 +227,7 @@ static int recover_file(mtd_spool *s, const char *p, mtd_spool_recovery *rep)
             off = next;
             continue;
         }
-        uint64_t seq = get64(d + off + 8);
+        uint64_t seq = mtd_le64(d + off + 8);
         const uint8_t *payload = d + off + HDR;
         size_t n = plen;
         if (s->opts.encrypt) {
