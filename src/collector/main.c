@@ -17,7 +17,8 @@
 
 static const char usage[] =
     "usage: mtd-collector --data DIR --listen ADDR:PORT [--tls-cert FILE --tls-key FILE]\n"
-    "                     [--store URL] [--threads N]\n"
+    "                     [--store URL] [--threads N] [--max-inflight N]\n"
+    "                     [--conn-timeout SECONDS] [--retention-interval SECONDS]\n"
     "\n"
     "Receives events from enrolled mtd-agent devices and keeps each tenant in its own\n"
     "store: one SQLite file per tenant under DIR/tenants/. On first start it writes the\n"
