@@ -91,7 +91,7 @@ static const char *identifies(const mtd_field *f)
 static void md_fields(mtd_buf *o, const mtd_event_type *ev)
 {
     mtd_buf_printf(o, "\n**%s** (`%s`): collected %s.\n\n| Item | Could it identify you? | How it is handled |\n|---|---|---|\n",
-                   ev->ocsf_class_uid ? ev->ocsf_class : "Agent event", ev->name, ev->why);
+                   ev->title, ev->name, ev->why);
     for (size_t i = 0; i < ev->nfields; i++) {
         const mtd_field *f = &ev->fields[i];
         if (f->xf == MTD_X_DROP)

@@ -104,6 +104,7 @@ typedef struct {
     const char *ocsf_class;  /* "Device Inventory Info" */
     int ocsf_category_uid;
     const char *section;     /* DESIGN.md section 1 heading it belongs to */
+    const char *title;       /* what a person calls it: "Installed apps" */
     const char *why;         /* why the service needs it, for the statement */
     const mtd_field *fields;
     size_t nfields;
