@@ -11,25 +11,31 @@
 #include <stdlib.h>
 #include <string.h>
 
-json_t *mtd_sources_device_info(const mtd_sources_cfg *cfg)
+/* The device's own fields: from the snapshot when one is open, else this host. */
+static json_t *device_fields(const mtd_sources_cfg *cfg, const mtd_snapshot *snap)
 {
-    json_t *f = NULL;
-    if (cfg->android_root && cfg->android_root[0]) {
-        mtd_snapshot snap;
-        char why[300];
-        if (mtd_snapshot_open(cfg->android_root, &snap, why, sizeof why) == 0) {
-            f = mtd_snapshot_device(&snap);
-            mtd_snapshot_close(&snap);
-        } else {
-            f = json_pack("{s:s}", "os_name", "Android"); /* nothing else is invented */
-        }
-    } else {
+    json_t *f;
+    if (cfg->android_root && cfg->android_root[0])
+        f = snap ? mtd_snapshot_device(snap)
+                 : json_pack("{s:s}", "os_name", "Android"); /* nothing else is invented */
+    else
         f = mtd_host_device_info(&mtd_host_default_roots);
-    }
     if (cfg->device_id_source)
         json_object_set_new(f, "device_id_source", json_string(cfg->device_id_source));
     if (cfg->agent_version)
         json_object_set_new(f, "agent_version", json_string(cfg->agent_version));
+    return f;
+}
+
+json_t *mtd_sources_device_info(const mtd_sources_cfg *cfg)
+{
+    mtd_snapshot snap;
+    char why[300];
+    int open = cfg->android_root && cfg->android_root[0] &&
+               mtd_snapshot_open(cfg->android_root, &snap, why, sizeof why) == 0;
+    json_t *f = device_fields(cfg, open ? &snap : NULL);
+    if (open)
+        mtd_snapshot_close(&snap);
     return f;
 }
 
@@ -67,30 +73,24 @@ static json_t *memory_fields(void)
     return json_pack("{s:I,s:I}", "rss_kb", (json_int_t)rss, "peak_kb", (json_int_t)peak);
 }
 
-/* The snapshot's apps, diffed against the previous round. */
-static int apps(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx, json_t **next)
-{
-    mtd_snapshot snap;
-    char why[300];
-    int r = mtd_snapshot_open(cfg->android_root, &snap, why, sizeof why);
-    if (r)
-        return 0; /* device info already says what could be read */
-    json_t *list = mtd_snapshot_apps(&snap);
-    mtd_snapshot_close(&snap);
-    r = mtd_apps_collect(cfg, list, emit, ctx, next);
-    json_decref(list);
-    return r;
-}
-
+/* The snapshot is read once per round, for the device and for its apps. */
 int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx, json_t **apps_next)
 {
     if (apps_next)
         *apps_next = NULL;
-    int r = emit(ctx, "device.info", mtd_sources_device_info(cfg));
+    mtd_snapshot snap;
+    char why[300];
+    int open = cfg->android_root && cfg->android_root[0] &&
+               mtd_snapshot_open(cfg->android_root, &snap, why, sizeof why) == 0;
+    int r = emit(ctx, "device.info", device_fields(cfg, open ? &snap : NULL));
+    if (r == 0 && open && apps_next) { /* the apps, diffed against the previous round */
+        json_t *list = mtd_snapshot_apps(&snap);
+        r = mtd_apps_collect(cfg, list, emit, ctx, apps_next);
+        json_decref(list);
+    }
+    if (open)
+        mtd_snapshot_close(&snap);
     if (r)
-        return r;
-    if (cfg->android_root && cfg->android_root[0] && apps_next &&
-        (r = apps(cfg, emit, ctx, apps_next)) != 0)
         return r;
     r = emit(ctx, "usage.agent",
              json_pack("{s:s,s:s,s:s}", "package", cfg->agent_package, "version",
