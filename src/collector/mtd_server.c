@@ -238,7 +238,10 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
         mtd_server_stop(s);
         return MTD_EINVAL;
     }
-    unsigned threads = o->threads ? o->threads : (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    /* more threads than CPUs: a worker sleeps while its batch is committed, and the
+     * batches that wait together are committed together (mtd_store_ingest) */
+    unsigned ncpu = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned threads = o->threads ? o->threads : ncpu * 8 > 16 ? ncpu * 8 : 16;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,

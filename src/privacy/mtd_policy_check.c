@@ -60,8 +60,10 @@ static int check_fields(const mtd_policy *p, const mtd_event_type *ev, const mtd
     char v[2200];
     for (size_t i = 0; i < ev->nfields; i++) {
         const mtd_field *f = &ev->fields[i];
-        if (!e->get(e->ev, f->name, v, sizeof v))
-            continue;
+        int app = f->policy == MTD_POL_APP_DETAILS && p->report_app_details == MTD_APPDET_MINIMAL;
+        int url = f->policy == MTD_POL_URL && p->report_urls != MTD_URLS_FULL;
+        if (!(app || url) || !e->get(e->ev, f->name, v, sizeof v))
+            continue; /* only fields the policy limits are looked at */
         if (f->policy == MTD_POL_APP_DETAILS && p->report_app_details == MTD_APPDET_MINIMAL)
             return fail(reason, "app_details_forbidden", why, wl, ev->name,
                         "app details sent under report_app_details=minimal");

@@ -22,13 +22,21 @@ const mtd_field *mtd_event_column_field(const mtd_event_type *t, int col)
     return &t->fields[col - (int)mtd_envelope_nfields];
 }
 
+/* name[0..len) is exactly f's name (bounded: this runs for every field of every event) */
+static int name_is(const mtd_field *f, const char *name, size_t len)
+{
+    return f->name[0] == name[0] && strnlen(f->name, len + 1) == len && !memcmp(f->name, name, len);
+}
+
 int mtd_event_column(const mtd_event_type *t, const char *name, size_t len)
 {
+    if (len == 0)
+        return -1;
     for (size_t i = 0; i < mtd_envelope_nfields; i++)
-        if (strlen(mtd_envelope_fields[i].name) == len && !memcmp(mtd_envelope_fields[i].name, name, len))
+        if (name_is(&mtd_envelope_fields[i], name, len))
             return (int)i;
     for (size_t i = 0; t && i < t->nfields; i++)
-        if (strlen(t->fields[i].name) == len && !memcmp(t->fields[i].name, name, len))
+        if (name_is(&t->fields[i], name, len))
             return (int)(mtd_envelope_nfields + i);
     return -1;
 }
@@ -52,7 +60,10 @@ static int check_str(const mtd_field *f, const mtd_token *tk, const char **why)
     if (f->type == MTD_T_TIME) {
         char tmp[40];
         time_t t;
-        snprintf(tmp, sizeof tmp, "%.*s", (int)tk->len, tk->s);
+        if (tk->len < sizeof tmp) { /* memcpy, not snprintf: this runs for every time value */
+            memcpy(tmp, tk->s, tk->len);
+            tmp[tk->len] = 0;
+        }
         if (tk->len >= sizeof tmp || mtd_time_parse(tmp, &t) != 0) {
             *why = "must be an RFC 3339 UTC time";
             return MTD_EINVAL;
@@ -65,8 +76,11 @@ static int check_str(const mtd_field *f, const mtd_token *tk, const char **why)
         return MTD_EINVAL;
     }
     if (f->xf == MTD_X_PSEUDONYMIZE) {
-        char tmp[MTD_PSEUDO_LEN + 2];
-        snprintf(tmp, sizeof tmp, "%.*s", (int)(tk->len < sizeof tmp ? tk->len : sizeof tmp - 1), tk->s);
+        char tmp[MTD_PSEUDO_LEN + 1];
+        if (tk->len == MTD_PSEUDO_LEN) {
+            memcpy(tmp, tk->s, tk->len);
+            tmp[tk->len] = 0;
+        }
         if (tk->len != MTD_PSEUDO_LEN || !mtd_pseudo_is_valid(tmp)) {
             *why = "must be a pseudonym (a raw identifier was sent)";
             return MTD_EINVAL;

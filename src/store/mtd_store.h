@@ -60,6 +60,22 @@ int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked);
 int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
                      const mtd_event *events, size_t n, int *stored);
 
+/* Group commit. mtd_store_ingest, called from many threads at once, does not commit
+ * each batch alone: the batches that wait while one transaction commits are stored
+ * together in the next (each inside its own savepoint, so each is still all-or-nothing
+ * and a bad one does not undo the others), and every caller returns once its batch is
+ * durable. A commit costs about as much for 5,000 rows as for 200.
+ * mtd_store_ingest_group stores a list of batches so, from one thread. */
+typedef struct mtd_store_batch {
+    const char *cred_hash, *idem_key;
+    const mtd_event *events;
+    size_t n;
+    int stored, result;           /* out: as mtd_store_ingest's */
+    int done;                     /* internal */
+    struct mtd_store_batch *next; /* the list */
+} mtd_store_batch;
+void mtd_store_ingest_group(mtd_store *s, mtd_store_batch *head);
+
 /* The device's consent to optional data, as its last consent.change said (0 when it
  * never said). */
 int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent);

@@ -10,6 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+/* The statements of every batch, prepared once (s->hot). */
+enum { HOT_BATCH, HOT_CRED, HOT_DEVICE };
+
 /* Binds one event's value slots to the type's prepared INSERT. */
 static void bind_event(sqlite3_stmt *st, const mtd_event *e, int64_t now)
 {
@@ -51,7 +54,7 @@ static int upsert_device(mtd_store *s, const mtd_event *e, const char *now)
     const char *g[] = {slot(e, "device_id", dev, sizeof dev), now, now, slot(e, "upn", upn, sizeof upn),
                        slot(e, "dir_user_id", du, sizeof du), slot(e, "dir_device_id", dd, sizeof dd),
                        slot(e, "org_id", org, sizeof org)};
-    int r = mtd_sq_exec(s, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
+    int r = mtd_sq_exec_hot(s, HOT_DEVICE, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
                            " dir_device_id, org_id) VALUES(?,?,?,?,?,?,?) ON CONFLICT(device_id) DO"
                            " UPDATE SET last_seen=excluded.last_seen, upn=coalesce(excluded.upn, upn),"
                            " dir_user_id=coalesce(excluded.dir_user_id, dir_user_id),"
@@ -108,13 +111,13 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
     slot(&ev[0], "device_id", dev, sizeof dev);
     snprintf(nev, sizeof nev, "%zu", n);
     const char *pb[] = {idem_key, dev, now, nev};
-    int r = mtd_sq_exec(s, "INSERT INTO batches(idem_key, device_id, received_at, events)"
+    int r = mtd_sq_exec_hot(s, HOT_BATCH, "INSERT INTO batches(idem_key, device_id, received_at, events)"
                            " VALUES(?,?,?,?)", 4, pb);
     if (r < 0)
         return r; /* MTD_EEXIST: a repeated key */
     const char *pc[] = {dev, cred_hash};
-    if ((r = mtd_sq_exec(s, "UPDATE credentials SET device_id=? WHERE hash=? AND device_id IS NULL",
-                         2, pc)) < 0)
+    if ((r = mtd_sq_exec_hot(s, HOT_CRED, "UPDATE credentials SET device_id=? WHERE hash=? AND"
+                                          " device_id IS NULL", 2, pc)) < 0)
         return r;
     if ((r = upsert_device(s, &ev[0], now)) != 0)
         return r;
@@ -134,36 +137,108 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
 int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent)
 {
     char v[8];
-    pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_text(s, "SELECT consent FROM devices WHERE device_id=?", device_id, v, sizeof v);
-    pthread_mutex_unlock(&s->mu);
+    int r = mtd_sq_read(s, "SELECT consent FROM devices WHERE device_id=?", device_id, v, sizeof v);
     *consent = r == 0 && !strcmp(v, "1");
     return r == MTD_ENOENT ? 0 : r;
 }
 
-int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
-                     const mtd_event *events, size_t n, int *stored)
+/* One batch inside the group's transaction, under its own savepoint: a batch that
+ * fails (a repeated key, a bad row) is rolled back alone. */
+static void ingest_one(mtd_store *s, mtd_store_batch *b)
 {
-    *stored = 0;
-    if (n == 0)
-        return MTD_EINVAL;
+    b->stored = 0;
+    if (b->n == 0) {
+        b->result = MTD_EINVAL;
+        return;
+    }
+    if (sqlite3_exec(s->db, "SAVEPOINT batch", NULL, NULL, NULL) != SQLITE_OK) {
+        b->result = MTD_EIO;
+        return;
+    }
+    int scrub = s->scrub;
+    b->result = ingest_locked(s, b->cred_hash, b->idem_key, b->events, b->n, &b->stored);
+    if (b->result != 0) {
+        sqlite3_exec(s->db, "ROLLBACK TO batch", NULL, NULL, NULL);
+        b->stored = 0;
+        s->scrub = scrub; /* its deletions were undone too */
+    }
+    sqlite3_exec(s->db, "RELEASE batch", NULL, NULL, NULL);
+}
+
+/* Stores a list of batches in one transaction. If the commit fails, none of them is
+ * stored, and none may be acknowledged: not even one whose key was a repeat, since
+ * the first copy may have been in this same group. */
+void mtd_store_ingest_group(mtd_store *s, mtd_store_batch *head)
+{
     pthread_mutex_lock(&s->mu);
     int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
-    if (r == 0)
-        r = ingest_locked(s, cred_hash, idem_key, events, n, stored);
-    if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        r = MTD_EIO;
-    if (r != 0) {
+    for (mtd_store_batch *b = head; b && r == 0; b = b->next)
+        ingest_one(s, b);
+    if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-        *stored = 0;
-    } else if (s->scrub) {
+        r = MTD_EIO;
+    }
+    for (mtd_store_batch *b = head; b && r != 0; b = b->next) {
+        b->result = r;
+        b->stored = 0;
+    }
+    if (r == 0 && s->scrub) {
         /* deleted rows are zeroed in the database file (secure_delete), but the WAL
          * still holds the pages as they were: fold it in and truncate it */
         sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
     }
     s->scrub = 0;
     pthread_mutex_unlock(&s->mu);
-    return r;
+}
+
+/* Up to this many events go into one transaction; the rest wait for the next. */
+#define GROUP_MAX_EVENTS 20000
+
+/* Takes the waiting batches (caller holds s->gmu) as one group. */
+static mtd_store_batch *take_group(mtd_store *s)
+{
+    mtd_store_batch *head = s->gq, *last = head;
+    size_t events = head->n;
+    while (last->next && events + last->next->n <= GROUP_MAX_EVENTS) {
+        last = last->next;
+        events += last->n;
+    }
+    s->gq = last->next;
+    if (!s->gq)
+        s->gtail = &s->gq;
+    last->next = NULL;
+    return head;
+}
+
+/* Leader and followers: the caller whose batch waits while no one commits takes every
+ * waiting batch and commits them; the others sleep until theirs is done. */
+int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
+                     const mtd_event *events, size_t n, int *stored)
+{
+    mtd_store_batch me = {.cred_hash = cred_hash, .idem_key = idem_key, .events = events, .n = n};
+    pthread_mutex_lock(&s->gmu);
+    *s->gtail = &me;
+    s->gtail = &me.next;
+    while (!me.done) {
+        if (s->gleader) {
+            pthread_cond_wait(&s->gcv, &s->gmu);
+            continue;
+        }
+        s->gleader = 1;
+        mtd_store_batch *group = take_group(s);
+        pthread_mutex_unlock(&s->gmu);
+        mtd_store_ingest_group(s, group);
+        pthread_mutex_lock(&s->gmu);
+        for (mtd_store_batch *b = group, *next; b; b = next) {
+            next = b->next; /* b belongs to its thread once done is set */
+            b->done = 1;
+        }
+        s->gleader = 0;
+        pthread_cond_broadcast(&s->gcv);
+    }
+    pthread_mutex_unlock(&s->gmu);
+    *stored = me.stored;
+    return me.result;
 }
 
 json_t *mtd_store_devices(mtd_store *s)

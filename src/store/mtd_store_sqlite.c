@@ -85,13 +85,18 @@ static void event_sql(const mtd_event_type *ev, mtd_buf *create, mtd_buf *insert
         const mtd_field *fs = pass ? ev->fields : mtd_envelope_fields;
         size_t nf = pass ? ev->nfields : mtd_envelope_nfields;
         for (size_t i = 0; i < nf; i++) {
-            mtd_buf_printf(create, ", \"%s\" %s%s", fs[i].name, col_type(&fs[i]),
-                           !strcmp(fs[i].name, "event_id") ? " UNIQUE" : "");
+            mtd_buf_printf(create, ", \"%s\" %s", fs[i].name, col_type(&fs[i]));
             mtd_buf_printf(insert, ", \"%s\"", fs[i].name);
             n++;
         }
     }
-    mtd_buf_printf(create, ");CREATE INDEX IF NOT EXISTS %s_dev ON %s(device_id, time);", t, t);
+    /* One index does both jobs: it finds a device's rows for the reports, and it makes
+     * a re-sent event (same device, same random event_id) a no-op (INSERT OR IGNORE).
+     * Keyed by device first, a batch's rows land together in it, where an index on the
+     * random event_id alone would touch a different page for every row. A device
+     * cannot shadow another device's events by reusing their IDs. */
+    mtd_buf_printf(create, ");CREATE UNIQUE INDEX IF NOT EXISTS %s_dev_event ON %s(device_id, event_id);"
+                           "DROP INDEX IF EXISTS %s_dev;", t, t, t);
     mtd_buf_puts(insert, ") VALUES(?");
     for (size_t i = 1; i < n; i++)
         mtd_buf_puts(insert, ",?");
@@ -172,11 +177,25 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     }
     sqlite3_busy_timeout(s->db, 5000);
     pthread_mutex_init(&s->mu, NULL);
+    pthread_mutex_init(&s->rmu, NULL);
+    pthread_mutex_init(&s->gmu, NULL);
+    pthread_cond_init(&s->gcv, NULL);
+    pthread_mutex_init(&s->ckmu, NULL);
+    pthread_cond_init(&s->ckcv, NULL);
+    s->gtail = &s->gq;
     int r = create_schema(s, why, whylen);
+    if (r == 0 && sqlite3_open_v2(path, &s->rd, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                  NULL) != SQLITE_OK) {
+        snprintf(why, whylen, "%s: %s", path, s->rd ? sqlite3_errmsg(s->rd) : "cannot open");
+        r = MTD_EIO;
+    }
+    if (r == 0)
+        r = mtd_sq_wal_start(s, path, why, whylen);
     if (r) {
         mtd_store_close(s);
         return r;
     }
+    sqlite3_busy_timeout(s->rd, 5000);
     *out = s;
     return 0;
 }
@@ -185,11 +204,34 @@ void mtd_store_close(mtd_store *s)
 {
     if (!s)
         return;
+    mtd_sq_wal_stop(s);
     for (size_t i = 0; i < 32; i++)
         sqlite3_finalize(s->ins[i]);
+    for (size_t i = 0; i < 4; i++)
+        sqlite3_finalize(s->hot[i]);
     sqlite3_close(s->db);
+    sqlite3_close(s->rd);
     pthread_mutex_destroy(&s->mu);
+    pthread_mutex_destroy(&s->rmu);
+    pthread_mutex_destroy(&s->gmu);
+    pthread_cond_destroy(&s->gcv);
+    pthread_mutex_destroy(&s->ckmu);
+    pthread_cond_destroy(&s->ckcv);
     free(s);
+}
+
+/* Binds text parameters, steps once; returns the changes or an error code. */
+static int step_params(mtd_store *s, sqlite3_stmt *st, int n, const char *const *p)
+{
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st);
+    int changes = sqlite3_changes(s->db);
+    if (rc == SQLITE_CONSTRAINT)
+        return MTD_EEXIST;
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        return MTD_EIO;
+    return changes;
 }
 
 /* Runs one statement with text parameters; returns SQLITE_DONE/ROW code mapped. */
@@ -198,16 +240,20 @@ int mtd_sq_exec(mtd_store *s, const char *sql, int n, const char *const *p)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
         return MTD_EIO;
-    for (int i = 0; i < n; i++)
-        sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st);
-    int changes = sqlite3_changes(s->db);
+    int r = step_params(s, st, n, p);
     sqlite3_finalize(st);
-    if (rc == SQLITE_CONSTRAINT)
-        return MTD_EEXIST;
-    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+    return r;
+}
+
+int mtd_sq_exec_hot(mtd_store *s, int slot, const char *sql, int n, const char *const *p)
+{
+    sqlite3_stmt **st = &s->hot[slot];
+    if (!*st && sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
         return MTD_EIO;
-    return changes;
+    int r = step_params(s, *st, n, p);
+    sqlite3_reset(*st);
+    sqlite3_clear_bindings(*st);
+    return r;
 }
 
 void mtd_sq_now(char *b, size_t n)
@@ -227,10 +273,10 @@ int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const cha
 }
 
 /* Runs a single-row, single-text-column query. */
-int mtd_sq_text(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
+static int text_on(sqlite3 *db, const char *sql, const char *param, char *out, size_t len)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
         return MTD_EIO;
     sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
     int rc = sqlite3_step(st), r = MTD_ENOENT;
@@ -245,13 +291,24 @@ int mtd_sq_text(mtd_store *s, const char *sql, const char *param, char *out, siz
     return r;
 }
 
+int mtd_sq_text(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
+{
+    return text_on(s->db, sql, param, out, len);
+}
+
+int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
+{
+    pthread_mutex_lock(&s->rmu);
+    int r = text_on(s->rd, sql, param, out, len);
+    pthread_mutex_unlock(&s->rmu);
+    return r;
+}
+
 int mtd_store_token_role(mtd_store *s, const char *hash, mtd_role *role)
 {
     char name[32];
-    pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_text(s, "SELECT role FROM tokens WHERE hash=? AND revoked_at IS NULL", hash,
-                       name, sizeof name);
-    pthread_mutex_unlock(&s->mu);
+    int r = mtd_sq_read(s, "SELECT role FROM tokens WHERE hash=? AND revoked_at IS NULL", hash,
+                        name, sizeof name);
     if (r == MTD_ENOENT)
         return MTD_EAUTH;
     return r ? r : mtd_role_parse(name, role);
@@ -331,10 +388,8 @@ int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked)
 
 int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_t len)
 {
-    pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_text(s, "SELECT coalesce(device_id,'') FROM credentials WHERE hash=?"
-                          " AND revoked_at IS NULL", hash, device_id, len);
-    pthread_mutex_unlock(&s->mu);
+    int r = mtd_sq_read(s, "SELECT coalesce(device_id,'') FROM credentials WHERE hash=?"
+                           " AND revoked_at IS NULL", hash, device_id, len);
     return r == MTD_ENOENT ? MTD_EAUTH : r;
 }
 
@@ -342,9 +397,7 @@ int mtd_store_policy_get(mtd_store *s, mtd_policy *p)
 {
     char txt[4096];
     mtd_policy_default(p);
-    pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_text(s, "SELECT json FROM policy WHERE id=?", "1", txt, sizeof txt);
-    pthread_mutex_unlock(&s->mu);
+    int r = mtd_sq_read(s, "SELECT json FROM policy WHERE id=?", "1", txt, sizeof txt);
     if (r == MTD_ENOENT)
         return 0;
     if (r)

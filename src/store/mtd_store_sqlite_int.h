@@ -12,14 +12,42 @@ struct mtd_store {
     sqlite3 *db;
     pthread_mutex_t mu;
     sqlite3_stmt *ins[32]; /* per event type, index as in mtd_event_types */
+    sqlite3_stmt *hot[4];  /* the statements every batch runs, prepared once */
     int scrub;             /* data was deleted: checkpoint the WAL after the commit */
+    /* A second connection for the reads every batch makes (credential, consent,
+     * policy): WAL lets them run while a group commit holds the writer. */
+    sqlite3 *rd;
+    pthread_mutex_t rmu;
+    /* Group commit: batches waiting for the next transaction, and whether a thread
+     * is committing one now (mtd_store_events.c). */
+    pthread_mutex_t gmu;
+    pthread_cond_t gcv;
+    mtd_store_batch *gq, **gtail;
+    int gleader;
+    /* The checkpointer: its connection and thread (mtd_store_wal.c). */
+    sqlite3 *ck;
+    pthread_t ck_thread;
+    pthread_mutex_t ckmu;
+    pthread_cond_t ckcv;
+    int ck_want, ck_stop, ck_running;
+    int ck_next; /* WAL pages at which a commit wakes the checkpointer */
 };
+
+/* Starts and stops the WAL checkpointer of an open store (mtd_store_wal.c). */
+int mtd_sq_wal_start(mtd_store *s, const char *path, char *why, size_t wl);
+void mtd_sq_wal_stop(mtd_store *s);
 
 /* Runs one statement with text parameters (NULL binds NULL); returns the number of
  * changed rows, or MTD_EEXIST on a constraint violation, MTD_EIO otherwise. */
 int mtd_sq_exec(mtd_store *s, const char *sql, int n, const char *const *p);
-/* One row, one text column: 0, MTD_ENOENT or MTD_EIO. */
+/* mtd_sq_exec for a statement that runs for every batch: prepared on first use and
+ * kept in s->hot[slot] (each slot always gets the same SQL). */
+int mtd_sq_exec_hot(mtd_store *s, int slot, const char *sql, int n, const char *const *p);
+
+/* One row, one text column: 0, MTD_ENOENT or MTD_EIO. mtd_sq_text runs on the writer
+ * connection (caller holds s->mu), mtd_sq_read on the read connection (takes s->rmu). */
 int mtd_sq_text(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
+int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
 /* Every row as a JSON array of objects keyed by column name. */
 json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p);
 void mtd_sq_now(char *b, size_t n);

@@ -1,6 +1,7 @@
 /* Unit tests of the SQLite tenant store: tokens stored as hashes, idempotent and
- * all-or-nothing ingest, consent revocation deleting optional data, and a user delete
- * that leaves nothing of the user in any file of the tenant. */
+ * all-or-nothing ingest, group commit (batches stored together, each on its own, from
+ * many threads), consent revocation deleting optional data, and a user delete that
+ * leaves nothing of the user in any file of the tenant. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include "common/mtd_file.h"
 #include "store/mtd_store.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +149,113 @@ static void consent_revocation_deletes_optional_data(void **state)
     json_decref(batch);
 }
 
+/* Events of n usage.action rows of one device, IDs prefix-0..n-1, as store slots. */
+typedef struct {
+    mtd_event ev[8];
+    char *txt[8];
+    size_t n;
+} prepared;
+
+static void prepare(prepared *p, const char *dev, const char *prefix, size_t n)
+{
+    char why[256], id[64];
+    p->n = n;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(id, sizeof id, "%s%zu", prefix, i);
+        json_t *e = ev("usage.action", id);
+        json_object_set_new(e, "device_id", json_string(dev));
+        json_object_set_new(e, "action", json_string("enroll"));
+        if (mtd_event_from_json(e, &p->ev[i], &p->txt[i], why, sizeof why) != 0)
+            fail_msg("test event is invalid: %s", why);
+        json_decref(e);
+    }
+}
+
+static void unprepare(prepared *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        free(p->txt[i]);
+}
+
+static void group_stores_each_batch_on_its_own(void **state)
+{
+    fixture *f = *state;
+    prepared a, b, c, d;
+    prepare(&a, DEV, "GROUPA0000000000000", 3);
+    prepare(&b, DEV, "GROUPB0000000000000", 2);
+    prepare(&c, DEV, "GROUPC0000000000000", 4);
+    prepare(&d, "ps_otherdevice00000000000", "GROUPA0000000000000", 3);
+    /* b repeats a's key: it is refused alone; a's and c's rows are stored; d reuses
+     * a's event IDs from another device, which does not make them repeats */
+    mtd_store_batch bd = {.cred_hash = "", .idem_key = "key-d", .events = d.ev, .n = d.n};
+    mtd_store_batch bc = {.cred_hash = "", .idem_key = "key-c", .events = c.ev, .n = c.n, .next = &bd};
+    mtd_store_batch bb = {.cred_hash = "", .idem_key = "key-a", .events = b.ev, .n = b.n, .next = &bc};
+    mtd_store_batch ba = {.cred_hash = "", .idem_key = "key-a", .events = a.ev, .n = a.n, .next = &bb};
+    mtd_store_ingest_group(f->s, &ba);
+    assert_int_equal(ba.result, 0);
+    assert_int_equal(ba.stored, 3);
+    assert_int_equal(bb.result, MTD_EEXIST);
+    assert_int_equal(bb.stored, 0);
+    assert_int_equal(bc.result, 0);
+    assert_int_equal(bc.stored, 4);
+    assert_int_equal(bd.result, 0);
+    assert_int_equal(bd.stored, 3);
+    assert_int_equal(count(f, "usage.action"), 10);
+    /* a's events again under a new key, in a later group: stored once, not twice */
+    mtd_store_batch again = {.cred_hash = "", .idem_key = "key-a2", .events = a.ev, .n = a.n};
+    mtd_store_ingest_group(f->s, &again);
+    assert_int_equal(again.result, 0);
+    assert_int_equal(again.stored, 0);
+    assert_int_equal(count(f, "usage.action"), 10);
+    unprepare(&a);
+    unprepare(&b);
+    unprepare(&c);
+    unprepare(&d);
+}
+
+#define WRITERS 8
+#define BATCHES 25
+
+typedef struct {
+    mtd_store *s;
+    int id, ok, stored;
+} writer;
+
+static void *write_batches(void *arg)
+{
+    writer *w = arg;
+    for (int k = 0; k < BATCHES; k++) {
+        prepared p;
+        char prefix[40], key[40];
+        snprintf(prefix, sizeof prefix, "W%02dB%03dE000000000", w->id, k);
+        snprintf(key, sizeof key, "key-%02d-%03d", w->id, k);
+        prepare(&p, DEV, prefix, 4);
+        int stored;
+        if (mtd_store_ingest(w->s, "", key, p.ev, p.n, &stored) == 0)
+            w->ok++;
+        w->stored += stored;
+        unprepare(&p);
+    }
+    return NULL;
+}
+
+static void concurrent_batches_are_each_stored_once(void **state)
+{
+    fixture *f = *state;
+    pthread_t t[WRITERS];
+    writer w[WRITERS];
+    for (int i = 0; i < WRITERS; i++) {
+        w[i] = (writer){.s = f->s, .id = i};
+        pthread_create(&t[i], NULL, write_batches, &w[i]);
+    }
+    for (int i = 0; i < WRITERS; i++) {
+        pthread_join(t[i], NULL);
+        assert_int_equal(w[i].ok, BATCHES);
+        assert_int_equal(w[i].stored, BATCHES * 4);
+    }
+    assert_int_equal(count(f, "usage.action"), WRITERS * BATCHES * 4);
+}
+
 /* Does any file under dir contain needle? */
 static int files_contain(const char *dir, const char *needle)
 {
@@ -189,6 +298,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(tokens_are_found_by_hash_and_revocable, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_is_idempotent_and_binds_the_credential, setup, teardown),
+        cmocka_unit_test_setup_teardown(group_stores_each_batch_on_its_own, setup, teardown),
+        cmocka_unit_test_setup_teardown(concurrent_batches_are_each_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
         cmocka_unit_test_setup_teardown(user_delete_leaves_nothing_in_any_file, setup, teardown),
     };
