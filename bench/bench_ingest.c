@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -43,6 +44,15 @@ static int n_dev = 1000, n_batch = 5, n_ev = 200;
 static char tenant[32], url[200];
 static double *lat;
 static size_t nlat;
+
+/* Size of the tenant's WAL file: the checkpointer keeps it bounded under load. */
+static double wal_size(const char *data, const char *tn)
+{
+    char path[600];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/tenants/%s/store.sqlite-wal", data, tn);
+    return stat(path, &st) == 0 ? (double)st.st_size : 0;
+}
 
 static double tv_s(struct timeval t) { return (double)t.tv_sec + t.tv_usec / 1e6; }
 
@@ -329,7 +339,7 @@ int main(int argc, char **argv)
     lat = calloc((size_t)n_dev * n_batch, sizeof *lat);
     mtd_buf raw;
     mtd_buf_init(&raw, 0);
-    double rate[RUNS], p99[RUNS], p50[RUNS], direct[RUNS], cpu_gen[RUNS], cpu_col[RUNS];
+    double rate[RUNS], p99[RUNS], p50[RUNS], direct[RUNS], cpu_gen[RUNS], cpu_col[RUNS], wal_mib[RUNS];
     long errors = 0;
     for (int r = 0; r < RUNS; r++) {
         const char *data = "/tmp/mtd-bench-ingest";
@@ -351,6 +361,7 @@ int main(int argc, char **argv)
         getrusage(RUSAGE_SELF, &ru0);
         double secs = upload(d, bl, &errors);
         getrusage(RUSAGE_SELF, &ru1);
+        wal_mib[r] = wal_size(data, tenant) / 1048576.0;
         kill(pid, SIGTERM);
         wait4(pid, NULL, 0, &rc);
         cpu_gen[r] = (tv_s(ru1.ru_utime) + tv_s(ru1.ru_stime) - tv_s(ru0.ru_utime) - tv_s(ru0.ru_stime)) / secs;
@@ -368,6 +379,7 @@ int main(int argc, char **argv)
     qsort(direct, RUNS, sizeof *direct, cmp_d);
     qsort(cpu_gen, RUNS, sizeof *cpu_gen, cmp_d);
     qsort(cpu_col, RUNS, sizeof *cpu_col, cmp_d);
+    qsort(wal_mib, RUNS, sizeof *wal_mib, cmp_d);
     printf("ingest: %d devices x %d batches x %d events over loopback: %.0f events/s stored"
            " (median of %d), batch latency p50 %.1f ms p99 %.1f ms, %ld retried (429/503)\n",
            n_dev, n_batch, n_ev, rate[RUNS / 2], RUNS, p50[RUNS / 2], p99[RUNS / 2], errors);
@@ -375,7 +387,8 @@ int main(int argc, char **argv)
            " (targets: >= 200000 events/s: %s; ratio >= 0.50: %s)\n", direct[RUNS / 2],
            rate[RUNS / 2] / direct[RUNS / 2], rate[RUNS / 2] >= 200000 ? "met" : "NOT met",
            rate[RUNS / 2] / direct[RUNS / 2] >= 0.5 ? "met" : "NOT met");
-    printf("ingest: CPUs busy during the upload: collector %.2f, load generator %.2f (of %ld)\n",
-           cpu_col[RUNS / 2], cpu_gen[RUNS / 2], sysconf(_SC_NPROCESSORS_ONLN));
+    printf("ingest: CPUs busy during the upload: collector %.2f, load generator %.2f (of %ld);"
+           " WAL file after the upload %.0f MiB (largest of %d runs)\n", cpu_col[RUNS / 2],
+           cpu_gen[RUNS / 2], sysconf(_SC_NPROCESSORS_ONLN), wal_mib[RUNS - 1], RUNS);
     return 0;
 }
