@@ -185,7 +185,7 @@ void mtd_store_ingest_group(mtd_store *s, mtd_store_batch *head)
     if (r == 0 && s->scrub) {
         /* deleted rows are zeroed in the database file (secure_delete), but the WAL
          * still holds the pages as they were: fold it in and truncate it */
-        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        mtd_sq_wal_truncate(s);
     }
     s->scrub = 0;
     pthread_mutex_unlock(&s->mu);
@@ -333,7 +333,7 @@ int mtd_store_user_delete(mtd_store *s, const char *upn, const char *actor, int 
         mtd_sq_audit(s, actor, "user.delete", detail);
         /* the WAL still holds the old page images: fold it into the (securely
          * deleted) database file and truncate it, so no file keeps the user's data */
-        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        mtd_sq_wal_truncate(s);
     }
     pthread_mutex_unlock(&s->mu);
     return r;
@@ -380,7 +380,7 @@ int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *del
         snprintf(detail, sizeof detail, "retention: deleted %d records past their retention period",
                  *deleted);
         mtd_sq_audit(s, "retention", "retention.delete", detail);
-        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+        mtd_sq_wal_truncate(s);
     }
     pthread_mutex_unlock(&s->mu);
     return r;

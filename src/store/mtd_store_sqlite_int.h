@@ -28,6 +28,7 @@ struct mtd_store {
     sqlite3 *ck;
     pthread_t ck_thread;
     pthread_mutex_t ckmu;
+    pthread_mutex_t ckrun; /* held while a checkpoint runs; taken after mu, never before */
     pthread_cond_t ckcv;
     int ck_want, ck_stop, ck_running;
     int ck_next; /* WAL pages at which a commit wakes the checkpointer */
@@ -36,6 +37,9 @@ struct mtd_store {
 /* Starts and stops the WAL checkpointer of an open store (mtd_store_wal.c). */
 int mtd_sq_wal_start(mtd_store *s, const char *path, char *why, size_t wl);
 void mtd_sq_wal_stop(mtd_store *s);
+/* After a delete (caller holds s->mu): folds the WAL into the database file and
+ * truncates it, so no file keeps the deleted rows' old pages. */
+int mtd_sq_wal_truncate(mtd_store *s);
 
 /* Runs one statement with text parameters (NULL binds NULL); returns the number of
  * changed rows, or MTD_EEXIST on a constraint violation, MTD_EIO otherwise. */

@@ -44,14 +44,18 @@ static void *checkpointer(void *arg)
         pthread_mutex_unlock(&s->ckmu);
         int frames = 0;
         /* the bulk, beside the writer; wake again when another CKPT_SOFT pages come */
+        pthread_mutex_lock(&s->ckrun);
         sqlite3_wal_checkpoint_v2(s->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, NULL);
+        pthread_mutex_unlock(&s->ckrun);
         __atomic_store_n(&s->ck_next, frames + CKPT_SOFT, __ATOMIC_RELAXED);
         if (frames >= CKPT_REWIND) {
             /* the frames committed meanwhile, with the writer held, so the WAL is fully
              * copied and the next commit rewinds it: this pass pays an fsync while
              * every batch waits, so it runs only once the WAL has grown this long */
             pthread_mutex_lock(&s->mu);
+            pthread_mutex_lock(&s->ckrun);
             sqlite3_wal_checkpoint_v2(s->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+            pthread_mutex_unlock(&s->ckrun);
             __atomic_store_n(&s->ck_next, CKPT_SOFT, __ATOMIC_RELAXED);
             pthread_mutex_unlock(&s->mu);
         }
@@ -59,6 +63,16 @@ static void *checkpointer(void *arg)
     }
     pthread_mutex_unlock(&s->ckmu);
     return NULL;
+}
+
+/* Only one checkpoint runs at a time (a second one gets SQLITE_BUSY at once, without
+ * waiting): a truncate after a delete waits for the checkpointer's pass to end. */
+int mtd_sq_wal_truncate(mtd_store *s)
+{
+    pthread_mutex_lock(&s->ckrun);
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    pthread_mutex_unlock(&s->ckrun);
+    return rc == SQLITE_OK ? 0 : MTD_EBUSY;
 }
 
 int mtd_sq_wal_start(mtd_store *s, const char *path, char *why, size_t wl)
