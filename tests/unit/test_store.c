@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define DEV "ps_3BFya3ttFnaUX3D61iaoEQ"
@@ -293,6 +294,56 @@ static void user_delete_leaves_nothing_in_any_file(void **state)
     json_decref(devs);
 }
 
+/* Size of dir/name, 0 when absent. */
+static long file_size(const char *dir, const char *name)
+{
+    char path[256];
+    struct stat st;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+/* App rows with a 1 KiB apk_path: 120 batches of 1,000 are about 165 MiB of WAL frames,
+ * well past the point (64 MiB) where the checkpointer rewinds the WAL. */
+static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
+{
+    fixture *f = *state;
+    char path[1001], why[256];
+    memset(path, 'p', sizeof path - 1);
+    path[sizeof path - 1] = 0;
+    static mtd_event evs[1000];
+    static char *txt[1000];
+    for (int b = 0; b < 120; b++) {
+        for (int i = 0; i < 1000; i++) {
+            char id[40];
+            snprintf(id, sizeof id, "WAL%03dROW%04d", b, i);
+            json_t *e = ev("app.inventory", id);
+            json_object_set_new(e, "package", json_string("com.example.walmarker"));
+            json_object_set_new(e, "apk_path", json_string(path));
+            if (mtd_event_from_json(e, &evs[i], &txt[i], why, sizeof why) != 0)
+                fail_msg("test event is invalid: %s", why);
+            json_decref(e);
+        }
+        char key[32];
+        snprintf(key, sizeof key, "key-wal-%03d", b);
+        mtd_store_batch bt = {.cred_hash = "", .idem_key = key, .events = evs, .n = 1000};
+        mtd_store_ingest_group(f->s, &bt);
+        assert_int_equal(bt.result, 0);
+        assert_int_equal(bt.stored, 1000);
+        for (int i = 0; i < 1000; i++)
+            free(txt[i]);
+    }
+    /* the checkpointer copied most of it into the database file, and the WAL started
+     * over instead of holding all of it */
+    assert_true(file_size(f->dir, "store.sqlite") > 100L << 20);
+    assert_true(file_size(f->dir, "store.sqlite-wal") < 120L << 20);
+    int rows;
+    assert_int_equal(mtd_store_user_delete(f->s, UPN, "privacy:test", &rows), 0);
+    assert_int_equal(rows, 120000);
+    assert_int_equal(file_size(f->dir, "store.sqlite-wal"), 0);
+    assert_false(files_contain(f->dir, "walmarker"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -302,6 +353,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(concurrent_batches_are_each_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
         cmocka_unit_test_setup_teardown(user_delete_leaves_nothing_in_any_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(wal_is_copied_rewound_and_truncated_after_a_delete, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
