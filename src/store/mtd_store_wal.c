@@ -4,9 +4,10 @@
  * that commit then copies 16 MiB into the database file and waits for two fsyncs,
  * while every batch queued behind it waits too (bench_ingest measured a third of the
  * ingest time there). Here the commit only signals; a checkpointer thread with its own
- * connection copies the frames while the writer goes on (PASSIVE), then takes the
- * writer lock for a moment to copy the few frames committed meanwhile, so the next
- * transaction starts the WAL over from its beginning instead of letting it grow. */
+ * connection copies the frames while the writer goes on (PASSIVE); once the WAL holds
+ * 64 MiB it also takes the writer lock for a moment to copy the few frames committed
+ * meanwhile, so the next transaction starts the WAL over instead of letting it grow
+ * (test_store: 165 MiB through the store leave a WAL under 120 MiB). */
 #include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_err.h"
 
