@@ -166,8 +166,8 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     mtd_store *s = calloc(1, sizeof *s);
     if (!s)
         return MTD_ENOMEM;
-    char path[1200];
-    snprintf(path, sizeof path, "%s/store.sqlite", dir);
+    char *path = s->path;
+    snprintf(s->path, sizeof s->path, "%s/store.sqlite", dir);
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(why, whylen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
@@ -190,13 +190,12 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
         snprintf(why, whylen, "%s: %s", path, s->rd ? sqlite3_errmsg(s->rd) : "cannot open");
         r = MTD_EIO;
     }
-    if (r == 0)
-        r = mtd_sq_wal_start(s, path, why, whylen);
     if (r) {
         mtd_store_close(s);
         return r;
     }
     sqlite3_busy_timeout(s->rd, 5000);
+    mtd_sq_wal_start(s);
     *out = s;
     return 0;
 }

@@ -30,12 +30,14 @@ struct mtd_store {
     pthread_mutex_t ckmu;
     pthread_mutex_t ckrun; /* held while a checkpoint runs; taken after mu, never before */
     pthread_cond_t ckcv;
-    int ck_want, ck_stop, ck_running;
+    int ck_want, ck_stop, ck_running, ck_failed;
+    char path[1200];
     int ck_next; /* WAL pages at which a commit wakes the checkpointer */
 };
 
-/* Starts and stops the WAL checkpointer of an open store (mtd_store_wal.c). */
-int mtd_sq_wal_start(mtd_store *s, const char *path, char *why, size_t wl);
+/* Hands the WAL checkpoints of an open store to the checkpointer (started when first
+ * needed), and stops it (mtd_store_wal.c). */
+void mtd_sq_wal_start(mtd_store *s);
 void mtd_sq_wal_stop(mtd_store *s);
 /* After a delete (caller holds s->mu): folds the WAL into the database file and
  * truncates it, so no file keeps the deleted rows' old pages. */

@@ -10,27 +10,13 @@
  * (test_store: 165 MiB through the store leave a WAL under 120 MiB). */
 #include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_err.h"
+#include "common/mtd_log.h"
 
 #include <stdio.h>
 
 #define CKPT_SOFT 1024   /* pages in the WAL (16 MiB): wake the checkpointer */
 #define CKPT_REWIND 4096 /* 64 MiB: copy the rest with the writer held; the WAL starts over */
 #define CKPT_HARD 16384  /* 256 MiB: the checkpointer fell behind; the commit does it */
-
-static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
-{
-    mtd_store *s = arg;
-    (void)name;
-    if (frames >= CKPT_HARD) {
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    } else if (frames >= __atomic_load_n(&s->ck_next, __ATOMIC_RELAXED)) {
-        pthread_mutex_lock(&s->ckmu);
-        s->ck_want = 1;
-        pthread_cond_signal(&s->ckcv);
-        pthread_mutex_unlock(&s->ckmu);
-    }
-    return SQLITE_OK;
-}
 
 static void *checkpointer(void *arg)
 {
@@ -76,28 +62,50 @@ int mtd_sq_wal_truncate(mtd_store *s)
     return rc == SQLITE_OK ? 0 : MTD_EBUSY;
 }
 
-int mtd_sq_wal_start(mtd_store *s, const char *path, char *why, size_t wl)
+/* Opens the checkpointer's connection and starts its thread: on the first commit that
+ * needs it, so a tenant whose WAL never reaches 16 MiB (most of them) costs no thread. */
+static int start_checkpointer(mtd_store *s)
 {
-    if (sqlite3_open_v2(path, &s->ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK) {
-        snprintf(why, wl, "%s: %s", path, s->ck ? sqlite3_errmsg(s->ck) : "cannot open");
+    if (sqlite3_open_v2(s->path, &s->ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
+        SQLITE_OK)
         return MTD_EIO;
-    }
     sqlite3_busy_timeout(s->ck, 5000);
     /* a connection learns that the database is in WAL mode when it first reads it;
      * until then its checkpoints do nothing */
-    if (sqlite3_exec(s->ck, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK) {
-        snprintf(why, wl, "%s: %s", path, sqlite3_errmsg(s->ck));
+    if (sqlite3_exec(s->ck, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
         return MTD_EIO;
-    }
-    if (pthread_create(&s->ck_thread, NULL, checkpointer, s) != 0) {
-        snprintf(why, wl, "%s: cannot start the checkpointer thread", path);
+    if (pthread_create(&s->ck_thread, NULL, checkpointer, s) != 0)
         return MTD_ENOMEM;
-    }
     s->ck_running = 1;
+    return 0;
+}
+
+/* The writer's commit hook (it holds s->mu). */
+static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
+{
+    mtd_store *s = arg;
+    (void)name;
+    if (frames < __atomic_load_n(&s->ck_next, __ATOMIC_RELAXED))
+        return SQLITE_OK;
+    if (!s->ck_running && !s->ck_failed && start_checkpointer(s) != 0) {
+        mtd_log(MTD_LOG_WARN, "store", "no checkpointer thread; the commits checkpoint the WAL");
+        s->ck_failed = 1;
+    }
+    if (frames >= CKPT_HARD || s->ck_failed) {
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+    } else {
+        pthread_mutex_lock(&s->ckmu);
+        s->ck_want = 1;
+        pthread_cond_signal(&s->ckcv);
+        pthread_mutex_unlock(&s->ckmu);
+    }
+    return SQLITE_OK;
+}
+
+void mtd_sq_wal_start(mtd_store *s)
+{
     s->ck_next = CKPT_SOFT;
     sqlite3_wal_hook(s->db, on_commit, s); /* replaces SQLite's own autocheckpoint */
-    return 0;
 }
 
 void mtd_sq_wal_stop(mtd_store *s)

@@ -11,6 +11,7 @@
 #include "common/mtd_file.h"
 #include "store/mtd_store.h"
 
+#include <dirent.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -77,6 +78,18 @@ static int count(fixture *f, const char *type)
     json_t *rows = mtd_store_event_rows(f->s, type, NULL);
     int n = (int)json_array_size(rows);
     json_decref(rows);
+    return n;
+}
+
+/* Threads of this process. */
+static int threads(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/task");
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    if (d)
+        closedir(d);
     return n;
 }
 
@@ -255,6 +268,8 @@ static void concurrent_batches_are_each_stored_once(void **state)
         assert_int_equal(w[i].stored, BATCHES * 4);
     }
     assert_int_equal(count(f, "usage.action"), WRITERS * BATCHES * 4);
+    /* a store whose WAL stayed small never started a checkpointer thread */
+    assert_int_equal(threads(), 1);
 }
 
 /* Does any file under dir contain needle? */
@@ -313,6 +328,7 @@ static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
     path[sizeof path - 1] = 0;
     static mtd_event evs[1000];
     static char *txt[1000];
+    int before = threads();
     for (int b = 0; b < 120; b++) {
         for (int i = 0; i < 1000; i++) {
             char id[40];
@@ -336,6 +352,7 @@ static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
     /* the checkpointer copied most of it into the database file, and the WAL started
      * over instead of holding all of it */
     assert_true(file_size(f->dir, "store.sqlite") > 100L << 20);
+    assert_int_equal(threads(), before + 1); /* the checkpointer, started when needed */
     assert_true(file_size(f->dir, "store.sqlite-wal") < 120L << 20);
     int rows;
     assert_int_equal(mtd_store_user_delete(f->s, UPN, "privacy:test", &rows), 0);
