@@ -10,12 +10,20 @@
 #include <string.h>
 #include <unistd.h>
 
+static char dir[64];
+
+/* libFuzzer ends with exit(): the spool directory goes with it */
+static void remove_dir(void)
+{
+    mtd_rm_rf(dir);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    static char dir[64];
     if (!dir[0]) {
         snprintf(dir, sizeof dir, "/tmp/mtd-fuzz-spool-%d", (int)getpid());
         mtd_mkdir_p(dir, 0700);
+        atexit(remove_dir);
     }
     char log[128], ack[128];
     snprintf(log, sizeof log, "%s/spool.log", dir);
