@@ -64,11 +64,9 @@ static int check_fields(const mtd_policy *p, const mtd_event_type *ev, const mtd
         int url = f->policy == MTD_POL_URL && p->report_urls != MTD_URLS_FULL;
         if (!(app || url) || !e->get(e->ev, f->name, v, sizeof v))
             continue; /* only fields the policy limits are looked at */
-        if (f->policy == MTD_POL_APP_DETAILS && p->report_app_details == MTD_APPDET_MINIMAL)
+        if (app)
             return fail(reason, "app_details_forbidden", why, wl, ev->name,
                         "app details sent under report_app_details=minimal");
-        if (f->policy != MTD_POL_URL || p->report_urls == MTD_URLS_FULL)
-            continue;
         if (p->report_urls == MTD_URLS_NONE)
             return fail(reason, "url_forbidden", why, wl, ev->name,
                         "a URL was sent under report_urls=none");

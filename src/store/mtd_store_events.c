@@ -10,9 +10,6 @@
 #include <string.h>
 #include <time.h>
 
-/* The statements of every batch, prepared once (s->hot). */
-enum { HOT_BATCH, HOT_CRED, HOT_DEVICE };
-
 /* Binds one event's value slots to the type's prepared INSERT. */
 static void bind_event(sqlite3_stmt *st, const mtd_event *e, int64_t now)
 {
@@ -54,7 +51,7 @@ static int upsert_device(mtd_store *s, const mtd_event *e, const char *now)
     const char *g[] = {slot(e, "device_id", dev, sizeof dev), now, now, slot(e, "upn", upn, sizeof upn),
                        slot(e, "dir_user_id", du, sizeof du), slot(e, "dir_device_id", dd, sizeof dd),
                        slot(e, "org_id", org, sizeof org)};
-    int r = mtd_sq_exec_hot(s, HOT_DEVICE, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
+    int r = mtd_sq_exec_hot(s, MTD_SQ_HOT_DEVICE, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
                            " dir_device_id, org_id) VALUES(?,?,?,?,?,?,?) ON CONFLICT(device_id) DO"
                            " UPDATE SET last_seen=excluded.last_seen, upn=coalesce(excluded.upn, upn),"
                            " dir_user_id=coalesce(excluded.dir_user_id, dir_user_id),"
@@ -111,12 +108,12 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
     slot(&ev[0], "device_id", dev, sizeof dev);
     snprintf(nev, sizeof nev, "%zu", n);
     const char *pb[] = {idem_key, dev, now, nev};
-    int r = mtd_sq_exec_hot(s, HOT_BATCH, "INSERT INTO batches(idem_key, device_id, received_at, events)"
+    int r = mtd_sq_exec_hot(s, MTD_SQ_HOT_BATCH, "INSERT INTO batches(idem_key, device_id, received_at, events)"
                            " VALUES(?,?,?,?)", 4, pb);
     if (r < 0)
         return r; /* MTD_EEXIST: a repeated key */
     const char *pc[] = {dev, cred_hash};
-    if ((r = mtd_sq_exec_hot(s, HOT_CRED, "UPDATE credentials SET device_id=? WHERE hash=? AND"
+    if ((r = mtd_sq_exec_hot(s, MTD_SQ_HOT_CRED, "UPDATE credentials SET device_id=? WHERE hash=? AND"
                                           " device_id IS NULL", 2, pc)) < 0)
         return r;
     if ((r = upsert_device(s, &ev[0], now)) != 0)

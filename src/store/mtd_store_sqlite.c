@@ -166,8 +166,8 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     mtd_store *s = calloc(1, sizeof *s);
     if (!s)
         return MTD_ENOMEM;
-    char *path = s->path;
     snprintf(s->path, sizeof s->path, "%s/store.sqlite", dir);
+    const char *path = s->path;
     if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                         SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
         snprintf(why, whylen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
@@ -207,7 +207,7 @@ void mtd_store_close(mtd_store *s)
     mtd_sq_wal_stop(s);
     for (size_t i = 0; i < 32; i++)
         sqlite3_finalize(s->ins[i]);
-    for (size_t i = 0; i < 4; i++)
+    for (size_t i = 0; i < MTD_SQ_HOT_N; i++)
         sqlite3_finalize(s->hot[i]);
     sqlite3_close(s->db);
     sqlite3_close(s->rd);

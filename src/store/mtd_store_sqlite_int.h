@@ -8,11 +8,14 @@
 #include <pthread.h>
 #include <sqlite3.h>
 
+/* The statements of every batch, prepared once (mtd_sq_exec_hot). */
+enum { MTD_SQ_HOT_BATCH, MTD_SQ_HOT_CRED, MTD_SQ_HOT_DEVICE, MTD_SQ_HOT_N };
+
 struct mtd_store {
     sqlite3 *db;
     pthread_mutex_t mu;
     sqlite3_stmt *ins[32]; /* per event type, index as in mtd_event_types */
-    sqlite3_stmt *hot[4];  /* the statements every batch runs, prepared once */
+    sqlite3_stmt *hot[MTD_SQ_HOT_N]; /* the statements every batch runs, prepared once */
     int scrub;             /* data was deleted: checkpoint the WAL after the commit */
     /* A second connection for the reads every batch makes (credential, consent,
      * policy): WAL lets them run while a group commit holds the writer. */

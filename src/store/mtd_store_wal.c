@@ -18,6 +18,17 @@
 #define CKPT_REWIND 4096 /* 64 MiB: copy the rest with the writer held; the WAL starts over */
 #define CKPT_HARD 16384  /* 256 MiB: the checkpointer fell behind; the commit does it */
 
+/* One checkpoint. Only one runs at a time (a second one gets SQLITE_BUSY at once,
+ * without waiting), so they take turns on s->ckrun: a truncate after a delete waits
+ * for the checkpointer's pass to end instead of failing. */
+static int checkpoint(mtd_store *s, sqlite3 *db, int mode, int *frames)
+{
+    pthread_mutex_lock(&s->ckrun);
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, frames, NULL);
+    pthread_mutex_unlock(&s->ckrun);
+    return rc;
+}
+
 static void *checkpointer(void *arg)
 {
     mtd_store *s = arg;
@@ -31,18 +42,14 @@ static void *checkpointer(void *arg)
         pthread_mutex_unlock(&s->ckmu);
         int frames = 0;
         /* the bulk, beside the writer; wake again when another CKPT_SOFT pages come */
-        pthread_mutex_lock(&s->ckrun);
-        sqlite3_wal_checkpoint_v2(s->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, &frames, NULL);
-        pthread_mutex_unlock(&s->ckrun);
+        checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, &frames);
         __atomic_store_n(&s->ck_next, frames + CKPT_SOFT, __ATOMIC_RELAXED);
         if (frames >= CKPT_REWIND) {
             /* the frames committed meanwhile, with the writer held, so the WAL is fully
              * copied and the next commit rewinds it: this pass pays an fsync while
              * every batch waits, so it runs only once the WAL has grown this long */
             pthread_mutex_lock(&s->mu);
-            pthread_mutex_lock(&s->ckrun);
-            sqlite3_wal_checkpoint_v2(s->ck, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-            pthread_mutex_unlock(&s->ckrun);
+            checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, NULL);
             __atomic_store_n(&s->ck_next, CKPT_SOFT, __ATOMIC_RELAXED);
             pthread_mutex_unlock(&s->mu);
         }
@@ -52,14 +59,9 @@ static void *checkpointer(void *arg)
     return NULL;
 }
 
-/* Only one checkpoint runs at a time (a second one gets SQLITE_BUSY at once, without
- * waiting): a truncate after a delete waits for the checkpointer's pass to end. */
 int mtd_sq_wal_truncate(mtd_store *s)
 {
-    pthread_mutex_lock(&s->ckrun);
-    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    pthread_mutex_unlock(&s->ckrun);
-    return rc == SQLITE_OK ? 0 : MTD_EBUSY;
+    return checkpoint(s, s->db, SQLITE_CHECKPOINT_TRUNCATE, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
 }
 
 /* Opens the checkpointer's connection and starts its thread: on the first commit that
