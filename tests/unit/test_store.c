@@ -56,15 +56,23 @@ static json_t *ev(const char *type, const char *id)
                      "device_id", DEV, "upn", UPN);
 }
 
+/* A test event as the store takes it (value slots into *txt); takes e. */
+static void to_slots(json_t *e, mtd_event *ev, char **txt)
+{
+    char why[256];
+    if (mtd_event_from_json(e, ev, txt, why, sizeof why) != 0)
+        fail_msg("test event is invalid: %s", why);
+    json_decref(e);
+}
+
 /* Stores a JSON array of events as one batch. */
 static int ingest(fixture *f, const char *cred, const char *key, json_t *arr, int *stored)
 {
     size_t n = json_array_size(arr);
     mtd_event *ev = calloc(n, sizeof *ev);
-    char **txt = calloc(n, sizeof *txt), why[256];
+    char **txt = calloc(n, sizeof *txt);
     for (size_t i = 0; i < n; i++)
-        if (mtd_event_from_json(json_array_get(arr, i), &ev[i], &txt[i], why, sizeof why) != 0)
-            fail_msg("test event %zu is invalid: %s", i, why);
+        to_slots(json_incref(json_array_get(arr, i)), &ev[i], &txt[i]);
     int r = mtd_store_ingest(f->s, cred, key, ev, n, stored);
     for (size_t i = 0; i < n; i++)
         free(txt[i]);
@@ -172,16 +180,14 @@ typedef struct {
 
 static void prepare(prepared *p, const char *dev, const char *prefix, size_t n)
 {
-    char why[256], id[64];
+    char id[64];
     p->n = n;
     for (size_t i = 0; i < n; i++) {
         snprintf(id, sizeof id, "%s%zu", prefix, i);
         json_t *e = ev("usage.action", id);
         json_object_set_new(e, "device_id", json_string(dev));
         json_object_set_new(e, "action", json_string("enroll"));
-        if (mtd_event_from_json(e, &p->ev[i], &p->txt[i], why, sizeof why) != 0)
-            fail_msg("test event is invalid: %s", why);
-        json_decref(e);
+        to_slots(e, &p->ev[i], &p->txt[i]);
     }
 }
 
@@ -323,7 +329,7 @@ static long file_size(const char *dir, const char *name)
 static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
 {
     fixture *f = *state;
-    char path[1001], why[256];
+    char path[1001];
     memset(path, 'p', sizeof path - 1);
     path[sizeof path - 1] = 0;
     static mtd_event evs[1000];
@@ -336,9 +342,7 @@ static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
             json_t *e = ev("app.inventory", id);
             json_object_set_new(e, "package", json_string("com.example.walmarker"));
             json_object_set_new(e, "apk_path", json_string(path));
-            if (mtd_event_from_json(e, &evs[i], &txt[i], why, sizeof why) != 0)
-                fail_msg("test event is invalid: %s", why);
-            json_decref(e);
+            to_slots(e, &evs[i], &txt[i]);
         }
         char key[32];
         snprintf(key, sizeof key, "key-wal-%03d", b);
