@@ -94,12 +94,11 @@ static json_t *http_json(const char *method, const char *path, const char *tok, 
     return j;
 }
 
-/* Batch b of device d: n_ev app.inventory events of about 600 bytes each, with random
+/* A batch of device d: n_ev app.inventory events of about 600 bytes each, with random
  * event IDs as the agent makes them (16 random bytes, base64url). */
-static void make_batch(const device *d, int b, mtd_buf *raw)
+static void make_batch(const device *d, mtd_buf *raw)
 {
     mtd_buf_reset(raw);
-    (void)b;
     for (int i = 0; i < n_ev; i++) {
         uint8_t rnd[16];
         char eid[32];
@@ -291,7 +290,7 @@ static double direct_insert(device *d, mtd_buf *raw)
     mtd_batch *batches = calloc((size_t)nb, sizeof *batches);
     for (int i = 0; i < n_dev; i++)
         for (int b = 0; b < n_batch; b++) {
-            make_batch(&d[i], b, raw);
+            make_batch(&d[i], raw);
             mtd_batch *bt = &batches[i * n_batch + b];
             mtd_batch_error err;
             mtd_batch_init(bt);
@@ -350,7 +349,7 @@ int main(int argc, char **argv)
         }
         for (int i = 0; i < n_dev; i++)
             for (int b = 0; b < n_batch; b++) {
-                make_batch(&d[i], b, &raw);
+                make_batch(&d[i], &raw);
                 blob *x = &bl[i * n_batch + b];
                 free(x->z);
                 x->z = malloc(ZSTD_compressBound(raw.len));
