@@ -9,11 +9,44 @@
 #include <string.h>
 #include <sys/random.h>
 
+/* UTC calendar arithmetic by hand (H. Hinnant's days_from_civil / civil_from_days):
+ * glibc's timegm and gmtime_r take the process-wide time zone lock on every call, and
+ * the collector's workers, parsing three times per event, queued on it. */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
 void mtd_time_rfc3339(time_t t, char out[MTD_TIME_LEN])
 {
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(out, MTD_TIME_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    int64_t days = (int64_t)t / 86400, secs = (int64_t)t % 86400;
+    if (secs < 0) {
+        secs += 86400;
+        days--;
+    }
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    snprintf(out, MTD_TIME_LEN, "%04lld-%02d-%02dT%02d:%02d:%02dZ", (long long)y, m, d,
+             (int)(secs / 3600), (int)(secs / 60 % 60), (int)(secs % 60));
 }
 
 void mtd_time_now_rfc3339(char out[MTD_TIME_LEN])
@@ -38,14 +71,8 @@ int mtd_time_parse(const char *s, time_t *t)
 {
     if (strlen(s) < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
         return MTD_EINVAL;
-    struct tm tm;
-    memset(&tm, 0, sizeof tm);
-    tm.tm_year = digits(s, 4);
-    tm.tm_mon = digits(s + 5, 2);
-    tm.tm_mday = digits(s + 8, 2);
-    tm.tm_hour = digits(s + 11, 2);
-    tm.tm_min = digits(s + 14, 2);
-    tm.tm_sec = digits(s + 17, 2);
+    int year = digits(s, 4), mon = digits(s + 5, 2), mday = digits(s + 8, 2);
+    int hour = digits(s + 11, 2), min = digits(s + 14, 2), sec = digits(s + 17, 2);
     const char *p = s + 19;
     if (*p == '.') {
         p++;
@@ -56,13 +83,11 @@ int mtd_time_parse(const char *s, time_t *t)
     }
     if (strcmp(p, "Z") != 0)
         return MTD_EINVAL;
-    if (tm.tm_year < 1970 || tm.tm_year > 9999 || tm.tm_mon < 1 || tm.tm_mon > 12 ||
-        tm.tm_mday < 1 || tm.tm_mday > 31 || tm.tm_hour < 0 || tm.tm_hour > 23 ||
-        tm.tm_min < 0 || tm.tm_min > 59 || tm.tm_sec < 0 || tm.tm_sec > 60)
+    if (year < 1970 || year > 9999 || mon < 1 || mon > 12 || mday < 1 || mday > 31 ||
+        hour < 0 || hour > 23 || min < 0 || min > 59 || sec < 0 || sec > 60)
         return MTD_EINVAL;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    *t = timegm(&tm);
+    /* like timegm, a day past the month's end runs into the next month (02-30 is 03-02) */
+    *t = (time_t)(days_from_civil(year, mon, mday) * 86400 + hour * 3600 + min * 60 + sec);
     return 0;
 }
 

@@ -76,6 +76,35 @@ static void times_are_rfc3339_utc_only(void **st)
     assert_string_equal(out, "2026-11-24T22:40:34Z");
 }
 
+/* The hand-written calendar arithmetic agrees with glibc's timegm and gmtime_r:
+ * every day from 1970 to 2400 (leap years, centuries, 2000), at a varying second. */
+static void time_arithmetic_matches_the_c_library(void **st)
+{
+    (void)st;
+    char s[MTD_TIME_LEN], want[MTD_TIME_LEN];
+    for (int64_t day = 0; day < 157054; day++) {
+        time_t t = (time_t)(day * 86400 + (day * 7919) % 86400), back;
+        struct tm tm;
+        gmtime_r(&t, &tm);
+        strftime(want, sizeof want, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        mtd_time_rfc3339(t, s);
+        if (strcmp(s, want) != 0)
+            fail_msg("%lld: %s, want %s", (long long)t, s, want);
+        if (mtd_time_parse(s, &back) != 0 || back != t)
+            fail_msg("%s parsed to %lld, want %lld", s, (long long)back, (long long)t);
+    }
+    /* past the month's end and a leap second run on, as with timegm */
+    time_t t;
+    assert_int_equal(mtd_time_parse("2026-02-30T00:00:00Z", &t), 0);
+    mtd_time_rfc3339(t, s);
+    assert_string_equal(s, "2026-03-02T00:00:00Z");
+    assert_int_equal(mtd_time_parse("2016-12-31T23:59:60Z", &t), 0);
+    mtd_time_rfc3339(t, s);
+    assert_string_equal(s, "2017-01-01T00:00:00Z");
+    assert_int_equal(mtd_time_parse("9999-12-31T23:59:59Z", &t), 0);
+    assert_int_equal((long long)t, 253402300799LL);
+}
+
 static void encodings_round_trip(void **st)
 {
     uint8_t in[5] = {0xfb, 0xff, 0x00, 0x10, 0x7f}, back[5];
@@ -143,6 +172,7 @@ int main(void)
         cmocka_unit_test(buffer_never_grows_past_its_cap),
         cmocka_unit_test(options_are_strict),
         cmocka_unit_test(times_are_rfc3339_utc_only),
+        cmocka_unit_test(time_arithmetic_matches_the_c_library),
         cmocka_unit_test(encodings_round_trip),
         cmocka_unit_test(crc32c_matches_the_standard_check_value),
         cmocka_unit_test(atomic_write_and_capped_read),
