@@ -35,7 +35,8 @@ struct mtd_store {
     pthread_cond_t ckcv;
     int ck_want, ck_stop, ck_running, ck_failed;
     char path[1200];
-    int ck_next; /* WAL pages at which a commit wakes the checkpointer */
+    int ck_next;   /* WAL pages at which a commit wakes the checkpointer */
+    int ck_rewind; /* set by the checkpointer: the next commit copies the WAL's tail */
 };
 
 /* Hands the WAL checkpoints of an open store to the checkpointer (started when first

@@ -4,10 +4,14 @@
  * that commit then copies 16 MiB into the database file and waits for two fsyncs,
  * while every batch queued behind it waits too (bench_ingest measured a third of the
  * ingest time there). Here the commit only signals; a checkpointer thread with its own
- * connection copies the frames while the writer goes on (PASSIVE); once the WAL holds
- * 64 MiB it also takes the writer lock for a moment to copy the few frames committed
- * meanwhile, so the next transaction starts the WAL over instead of letting it grow
- * (test_store: 165 MiB through the store leave a WAL under 120 MiB). */
+ * connection copies the frames while the writer goes on (PASSIVE). The WAL starts over
+ * only when a transaction begins with every frame copied, which never happens while a
+ * busy writer keeps committing: so once the WAL holds 64 MiB the checkpointer makes
+ * more passes, each copying what the writer committed during the last, and when that
+ * is little it asks the writer to copy the rest itself, in its next commit, between
+ * two transactions (test_store: 165 MiB through the store leave a WAL under 120 MiB).
+ * Earlier the checkpointer took the writer lock for that last pass; under load the
+ * lock came late and the pass held every batch for up to 300 ms. */
 #include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
@@ -15,7 +19,9 @@
 #include <stdio.h>
 
 #define CKPT_SOFT 1024   /* pages in the WAL (16 MiB): wake the checkpointer */
-#define CKPT_REWIND 4096 /* 64 MiB: copy the rest with the writer held; the WAL starts over */
+#define CKPT_REWIND 4096 /* 64 MiB: have the WAL start over */
+#define CKPT_TAIL 256    /* 4 MiB: few enough pages for the writer to copy in a commit */
+#define CKPT_PASSES 8    /* passes to get there, if the writer outpaces the copy */
 #define CKPT_HARD 16384  /* 256 MiB: the checkpointer fell behind; the commit does it */
 
 /* One checkpoint. Only one runs at a time (a second one gets SQLITE_BUSY at once,
@@ -29,6 +35,25 @@ static int checkpoint(mtd_store *s, sqlite3 *db, int mode, int *frames)
     return rc;
 }
 
+/* Copies the WAL beside the writer; once it is long, goes on until a pass finds
+ * little new, and leaves that little to the writer's next commit (on_commit). */
+static void copy_wal(mtd_store *s)
+{
+    int frames = 0;
+    checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, &frames);
+    if (frames < CKPT_REWIND) {
+        /* wake again when another CKPT_SOFT pages come */
+        __atomic_store_n(&s->ck_next, frames + CKPT_SOFT, __ATOMIC_RELAXED);
+        return;
+    }
+    for (int pass = 0, before = 0; pass < CKPT_PASSES && frames - before > CKPT_TAIL; pass++) {
+        before = frames;
+        checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, &frames);
+    }
+    __atomic_store_n(&s->ck_rewind, 1, __ATOMIC_RELEASE);
+    __atomic_store_n(&s->ck_next, 0, __ATOMIC_RELAXED);
+}
+
 static void *checkpointer(void *arg)
 {
     mtd_store *s = arg;
@@ -40,19 +65,7 @@ static void *checkpointer(void *arg)
         }
         s->ck_want = 0;
         pthread_mutex_unlock(&s->ckmu);
-        int frames = 0;
-        /* the bulk, beside the writer; wake again when another CKPT_SOFT pages come */
-        checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, &frames);
-        __atomic_store_n(&s->ck_next, frames + CKPT_SOFT, __ATOMIC_RELAXED);
-        if (frames >= CKPT_REWIND) {
-            /* the frames committed meanwhile, with the writer held, so the WAL is fully
-             * copied and the next commit rewinds it: this pass pays an fsync while
-             * every batch waits, so it runs only once the WAL has grown this long */
-            pthread_mutex_lock(&s->mu);
-            checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, NULL);
-            __atomic_store_n(&s->ck_next, CKPT_SOFT, __ATOMIC_RELAXED);
-            pthread_mutex_unlock(&s->mu);
-        }
+        copy_wal(s);
         pthread_mutex_lock(&s->ckmu);
     }
     pthread_mutex_unlock(&s->ckmu);
@@ -89,12 +102,19 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
     (void)name;
     if (frames < __atomic_load_n(&s->ck_next, __ATOMIC_RELAXED))
         return SQLITE_OK;
+    if (__atomic_exchange_n(&s->ck_rewind, 0, __ATOMIC_ACQUIRE)) {
+        /* the checkpointer copied all but the last few frames: copy those now, between
+         * transactions, and the next one starts the WAL over */
+        checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, NULL);
+        __atomic_store_n(&s->ck_next, CKPT_SOFT, __ATOMIC_RELAXED);
+        return SQLITE_OK;
+    }
     if (!s->ck_running && !s->ck_failed && start_checkpointer(s) != 0) {
         mtd_log(MTD_LOG_WARN, "store", "no checkpointer thread; the commits checkpoint the WAL");
         s->ck_failed = 1;
     }
     if (frames >= CKPT_HARD || s->ck_failed) {
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, NULL); /* waits for a running pass */
     } else {
         pthread_mutex_lock(&s->ckmu);
         s->ck_want = 1;
