@@ -263,6 +263,23 @@ static int cmd_report(ctl *c, const char *name)
     return print(c, j, NULL, NULL, 0);
 }
 
+/* A known command given the wrong words says how it is used; anything else is unknown. */
+static int wrong_args(const char *cmd)
+{
+    static const char *const forms[][2] = {
+        {"risk", "risk DEVICE_ID"}, {"retire", "retire DEVICE_ID"}, {"devices", "devices"},
+        {"audit", "audit"}, {"export", "export [--ocsf]"},
+        {"apps", "apps [--device D] [--package P] [--permission P] [--sideloaded]"},
+        {"threats", "threats [--status active|resolved] [--device D]"},
+        {"connections", "connections [--device D]"}, {"usage", "usage [--device D]"},
+        {"crashes", "crashes [--device D]"}, {"diagnostics", "diagnostics [--device D]"},
+        {"feedback", "feedback [--device D]"}};
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
+        if (!strcmp(cmd, forms[i][0]))
+            return fail("usage: mtdctl %s", forms[i][1]);
+    return fail("unknown command \"%s\" (see mtdctl --help)", cmd);
+}
+
 static int dispatch(ctl *c)
 {
     int np = c->a.npos;
@@ -310,7 +327,7 @@ static int dispatch(ctl *c)
                                           {"detail", "DETAIL", 60, 0}};
         return call(c, "GET", "/v1/admin/audit", NULL, &j) ? 1 : print(c, j, "audit", cols, 5);
     }
-    return fail("unknown command \"%s\" (see mtdctl --help)", pos[0]);
+    return wrong_args(pos[0]);
 }
 
 int main(int argc, char **argv)

@@ -63,6 +63,12 @@ TIME=2026-11-24T12:00:00Z
 event threat.detection "$D1" '"threat_name":"Android.Trojan.SMSThief","category":"malware","severity":"high","source":"app","evidence":"app removed","status":"resolved","package":"com.evil.flashlight","threat_id":"thr-1"' | post "$CRED1" batch-d1-0003 >/dev/null
 assert_eq none "$(ctl --token "$ADMIN" risk "$D1" --json | jq -r .risk)" "risk after the threat was resolved"
 assert_eq "none none" "$(ctl --token "$ADMIN" devices --json | jq -r '[.devices[].risk] | join(" ")')" "risk column of the device report"
+expect_fail "risk without a device" ctl --token "$ADMIN" risk
+assert_eq "mtdctl: usage: mtdctl risk DEVICE_ID" "$LAST_ERR" "risk without a device"
+expect_fail "apps with a stray word" ctl --token "$ADMIN" apps com.evil.flashlight
+assert_eq "mtdctl: usage: mtdctl apps [--device D] [--package P] [--permission P] [--sideloaded]" "$LAST_ERR" "apps with a stray word"
+expect_fail "a made-up command" ctl --token "$ADMIN" frobnicate
+assert_eq 'mtdctl: unknown command "frobnicate" (see mtdctl --help)' "$LAST_ERR" "a made-up command"
 ok "threats open and resolved; risk follows the most severe active threat"
 
 # roles
