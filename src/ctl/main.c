@@ -260,6 +260,11 @@ static int cmd_report(ctl *c, const char *name)
         return print(c, j, "apps", app_cols, 6);
     if (!strcmp(name, "threats"))
         return print(c, j, "threats", threat_cols, 8);
+    if (!c->json) {
+        mtd_table_print_events(stdout, j);
+        json_decref(j);
+        return 0;
+    }
     return print(c, j, NULL, NULL, 0);
 }
 

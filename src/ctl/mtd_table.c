@@ -1,5 +1,6 @@
 /* mtd_table: aligned text tables from JSON rows. */
 #include "ctl/mtd_table.h"
+#include "schema/mtd_schema.h"
 
 #include <string.h>
 #include <time.h>
@@ -56,4 +57,32 @@ void mtd_table_print(FILE *out, const json_t *rows, const mtd_column *cols, size
         }
     if (json_array_size(rows) == 0)
         fprintf(out, "(none)\n");
+}
+
+/* Columns beyond device and time: enough to tell the rows apart on one line. */
+#define EVENT_FIELDS 6
+
+void mtd_table_print_events(FILE *out, const json_t *by_type)
+{
+    const char *name;
+    const json_t *rows;
+    int first = 1;
+    json_object_foreach((json_t *)by_type, name, rows) {
+        const mtd_event_type *ev = mtd_schema_event(name);
+        mtd_column cols[2 + EVENT_FIELDS] = {{"device_id", "DEVICE", 25, 0}, {"time", "TIME (UTC)", 0, 1}};
+        char titles[EVENT_FIELDS][40];
+        size_t n = 2;
+        for (size_t f = 0; ev && f < ev->nfields && n < 2 + EVENT_FIELDS; f++, n++) {
+            /* "threat_name" -> "THREAT NAME" */
+            snprintf(titles[n - 2], sizeof titles[0], "%s", ev->fields[f].name);
+            for (char *p = titles[n - 2]; *p; p++)
+                *p = *p == '_' ? ' ' : (char)(*p >= 'a' && *p <= 'z' ? *p - 32 : *p);
+            cols[n] = (mtd_column){ev->fields[f].name, titles[n - 2], 32,
+                                   ev->fields[f].type == MTD_T_TIME};
+        }
+        fprintf(out, "%s%s (%s): %zu\n", first ? "" : "\n", ev ? ev->title : name, name,
+                json_array_size(rows));
+        mtd_table_print(out, rows, cols, n);
+        first = 0;
+    }
 }

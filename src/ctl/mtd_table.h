@@ -16,4 +16,8 @@ typedef struct {
 
 void mtd_table_print(FILE *out, const json_t *rows, const mtd_column *cols, size_t ncols);
 
+/* A report of events ({"web.detection": [rows], ...}): for each event type, its title
+ * and a table of device, time and the type's own fields, as the schema declares them. */
+void mtd_table_print_events(FILE *out, const json_t *by_type);
+
 #endif

@@ -109,6 +109,11 @@ assert_eq no_consent "$(jq -r .error "$WORK/body")" "reason"
 { event consent.change "$D1" '"state":"granted"'; event feedback.submission "$D1" '"type":"smile","comment":"works great","feedback_id":"fb1"'
   event diag.bundle "$D1" '"os_version":"14","model":"Pixel 8","feedback_id":"fb1"'; } | post "$CRED1" batch-fb-0003 >/dev/null
 assert_eq 1 "$(ctl --token "$ADMIN" feedback --json | jq '.["feedback.submission"] | length')" "feedback stored with consent"
+# on a terminal, the same report as a table whose columns the schema names
+ctl --token "$ADMIN" feedback >"$WORK/fb.txt"
+assert_eq "Your feedback (feedback.submission): 1" "$(head -1 "$WORK/fb.txt")" "feedback table title"
+assert_eq "DEVICE TIME (UTC) TYPE COMMENT EMAIL FEEDBACK ID" "$(sed -n 2p "$WORK/fb.txt" | tr -s ' ' | sed 's/ $//')" "feedback table columns"
+assert_eq "$D1 smile works great - fb1" "$(sed -n 3p "$WORK/fb.txt" | tr -s ' ' | cut -d' ' -f1,4- | sed 's/ $//')" "feedback table row"
 assert_eq 1 "$(ctl --token "$ADMIN" diagnostics --json | jq '.["diag.bundle"] | length')" "diagnostics stored with consent"
 event consent.change "$D1" '"state":"revoked","delete_optional":true' | post "$CRED1" batch-fb-0004 >/dev/null
 assert_eq 0 "$(ctl --token "$ADMIN" feedback --json | jq '.["feedback.submission"] | length')" "feedback after revocation"
