@@ -59,8 +59,9 @@ void mtd_table_print(FILE *out, const json_t *rows, const mtd_column *cols, size
         fprintf(out, "(none)\n");
 }
 
-/* Columns beyond device and time: enough to tell the rows apart on one line. */
-#define EVENT_FIELDS 6
+/* Columns beyond device and time: all of most types (net.connection has nine); a wider
+ * one (diag.bundle) says how many more --json shows. */
+#define EVENT_FIELDS 10
 
 void mtd_table_print_events(FILE *out, const json_t *by_type)
 {
@@ -80,8 +81,11 @@ void mtd_table_print_events(FILE *out, const json_t *by_type)
             cols[n] = (mtd_column){ev->fields[f].name, titles[n - 2], 32,
                                    ev->fields[f].type == MTD_T_TIME};
         }
-        fprintf(out, "%s%s (%s): %zu\n", first ? "" : "\n", ev ? ev->title : name, name,
+        fprintf(out, "%s%s (%s): %zu", first ? "" : "\n", ev ? ev->title : name, name,
                 json_array_size(rows));
+        if (ev && ev->nfields > EVENT_FIELDS)
+            fprintf(out, " (%zu more fields with --json)", ev->nfields - EVENT_FIELDS);
+        fputc('\n', out);
         mtd_table_print(out, rows, cols, n);
         first = 0;
     }
