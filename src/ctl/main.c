@@ -236,15 +236,16 @@ static void add_query(ctl *c, char *q, size_t len, const char *opt, const char *
     q[n] = 0;
 }
 
+static const mtd_column threat_cols[] = {
+    {"device_id", "DEVICE", 25, 0}, {"severity", "SEVERITY", 8, 0}, {"threat_name", "THREAT", 36, 0},
+    {"category", "CATEGORY", 12, 0}, {"source", "SOURCE", 7, 0}, {"status", "STATUS", 8, 0},
+    {"package", "APP", 32, 0}, {"last_seen", "LAST SEEN", 0, 1}};
+
 static int cmd_report(ctl *c, const char *name)
 {
     static const mtd_column app_cols[] = {
         {"device_id", "DEVICE", 25, 0}, {"package", "PACKAGE", 40, 0}, {"version_name", "VERSION", 16, 0},
         {"install_source", "SOURCE", 24, 0}, {"is_system", "SYSTEM", 6, 0}, {"last_update_time", "UPDATED", 0, 1}};
-    static const mtd_column threat_cols[] = {
-        {"device_id", "DEVICE", 25, 0}, {"severity", "SEVERITY", 8, 0}, {"threat_name", "THREAT", 36, 0},
-        {"category", "CATEGORY", 12, 0}, {"source", "SOURCE", 7, 0}, {"status", "STATUS", 8, 0},
-        {"package", "APP", 32, 0}, {"last_seen", "LAST SEEN", 0, 1}};
     char path[1024];
     snprintf(path, sizeof path, "/v1/admin/%s", name);
     add_query(c, path, sizeof path, "--device", "device");
@@ -313,7 +314,17 @@ static int dispatch(ctl *c)
     if (!strcmp(pos[0], "risk") && np == 2) {
         char path[256];
         snprintf(path, sizeof path, "/v1/admin/devices/%.64s/risk", pos[1]);
-        return call(c, "GET", path, NULL, &j) ? 1 : print(c, j, NULL, NULL, 0);
+        if (call(c, "GET", path, NULL, &j))
+            return 1;
+        if (c->json)
+            return print(c, j, NULL, NULL, 0);
+        /* a person gets the level in a line, then the open threats that set it */
+        printf("%s: risk %s (open threats: %lld)\n", pos[1], json_string_value(json_object_get(j, "risk")) ?: "?",
+               (long long)json_integer_value(json_object_get(j, "open_threats")));
+        if (json_array_size(json_object_get(j, "threats")))
+            mtd_table_print(stdout, json_object_get(j, "threats"), threat_cols, 8);
+        json_decref(j);
+        return 0;
     }
     if (!strcmp(pos[0], "export") && np == 1)
         return request(c, "GET", mtd_args_has(&c->a, "--ocsf") ? "/v1/admin/export?format=ocsf"

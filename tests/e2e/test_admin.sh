@@ -58,6 +58,9 @@ assert_eq "Android.Trojan.SMSThief" "$(jq -r '[.threats[].threat_name] | join(" 
 assert_eq "resolved" "$(ctl --token "$ADMIN" threats --status resolved --json | jq -r '.threats[0].status')" "resolved threats"
 assert_eq high "$(ctl --token "$ADMIN" risk "$D1" --json | jq -r .risk)" "risk of device 1"
 assert_eq none "$(ctl --token "$ADMIN" risk "$D2" --json | jq -r .risk)" "risk of device 2"
+ctl --token "$ADMIN" risk "$D1" >"$WORK/risk.txt"
+assert_eq "$D1: risk high (open threats: 1)" "$(head -1 "$WORK/risk.txt")" "risk on a terminal"
+assert_eq "$D1 high Android.Trojan.SMSThief malware" "$(sed -n 3p "$WORK/risk.txt" | tr -s ' ' | cut -d' ' -f1-4)" "the threat that sets it"
 assert_eq 404 "$(http_status GET "/v1/admin/devices/ps_CCCCCCCCCCCCCCCCCCCCCC/risk" "$ADMIN")" "risk of an unknown device"
 TIME=2026-11-24T12:00:00Z
 event threat.detection "$D1" '"threat_name":"Android.Trojan.SMSThief","category":"malware","severity":"high","source":"app","evidence":"app removed","status":"resolved","package":"com.evil.flashlight","threat_id":"thr-1"' | post "$CRED1" batch-d1-0003 >/dev/null
