@@ -309,7 +309,14 @@ static int dispatch(ctl *c)
     if (!strcmp(pos[0], "retire") && np == 2) {
         char path[256];
         snprintf(path, sizeof path, "/v1/admin/devices/%.64s", pos[1]);
-        return call(c, "DELETE", path, NULL, &j) ? 1 : print(c, j, NULL, NULL, 0);
+        if (call(c, "DELETE", path, NULL, &j))
+            return 1;
+        if (c->json)
+            return print(c, j, NULL, NULL, 0);
+        printf("device %s retired: %lld credentials revoked\n", pos[1],
+               (long long)json_integer_value(json_object_get(j, "credentials_revoked")));
+        json_decref(j);
+        return 0;
     }
     if (!strcmp(pos[0], "risk") && np == 2) {
         char path[256];
