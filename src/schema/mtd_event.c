@@ -43,6 +43,17 @@ int mtd_event_column(const mtd_event_type *t, const char *name, size_t len)
 
 /* ---- value checks: the schema's rules, once for both parsers ---- */
 
+/* The string token as a C string in buf, or NULL when it does not fit. (memcpy, not
+ * snprintf: this runs for every time and pseudonym of every event.) */
+static const char *token_str(const mtd_token *tk, char *buf, size_t size)
+{
+    if (tk->len >= size)
+        return NULL;
+    memcpy(buf, tk->s, tk->len);
+    buf[tk->len] = 0;
+    return buf;
+}
+
 static int check_str(const mtd_field *f, const mtd_token *tk, const char **why)
 {
     if (tk->t != MTD_TK_STR) {
@@ -60,11 +71,7 @@ static int check_str(const mtd_field *f, const mtd_token *tk, const char **why)
     if (f->type == MTD_T_TIME) {
         char tmp[40];
         time_t t;
-        if (tk->len < sizeof tmp) { /* memcpy, not snprintf: this runs for every time value */
-            memcpy(tmp, tk->s, tk->len);
-            tmp[tk->len] = 0;
-        }
-        if (tk->len >= sizeof tmp || mtd_time_parse(tmp, &t) != 0) {
+        if (!token_str(tk, tmp, sizeof tmp) || mtd_time_parse(tmp, &t) != 0) {
             *why = "must be an RFC 3339 UTC time";
             return MTD_EINVAL;
         }
@@ -77,11 +84,7 @@ static int check_str(const mtd_field *f, const mtd_token *tk, const char **why)
     }
     if (f->xf == MTD_X_PSEUDONYMIZE) {
         char tmp[MTD_PSEUDO_LEN + 1];
-        if (tk->len == MTD_PSEUDO_LEN) {
-            memcpy(tmp, tk->s, tk->len);
-            tmp[tk->len] = 0;
-        }
-        if (tk->len != MTD_PSEUDO_LEN || !mtd_pseudo_is_valid(tmp)) {
+        if (tk->len != MTD_PSEUDO_LEN || !token_str(tk, tmp, sizeof tmp) || !mtd_pseudo_is_valid(tmp)) {
             *why = "must be a pseudonym (a raw identifier was sent)";
             return MTD_EINVAL;
         }
