@@ -160,6 +160,18 @@ static int create_schema(mtd_store *s, char *why, size_t wl)
     return 0;
 }
 
+int mtd_sq_connect(mtd_store *s, int flags, sqlite3 **db, char *why, size_t whylen)
+{
+    if (sqlite3_open_v2(s->path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | flags, NULL) !=
+        SQLITE_OK) {
+        if (why)
+            snprintf(why, whylen, "%s: %s", s->path, *db ? sqlite3_errmsg(*db) : "cannot open");
+        return MTD_EIO;
+    }
+    sqlite3_busy_timeout(*db, 5000);
+    return 0;
+}
+
 int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
 {
     *out = NULL;
@@ -167,15 +179,6 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     if (!s)
         return MTD_ENOMEM;
     snprintf(s->path, sizeof s->path, "%s/store.sqlite", dir);
-    const char *path = s->path;
-    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
-                        SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-        snprintf(why, whylen, "%s: %s", path, s->db ? sqlite3_errmsg(s->db) : "cannot open");
-        sqlite3_close(s->db);
-        free(s);
-        return MTD_EIO;
-    }
-    sqlite3_busy_timeout(s->db, 5000);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_mutex_init(&s->gmu, NULL);
@@ -184,17 +187,15 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     pthread_mutex_init(&s->ckrun, NULL);
     pthread_cond_init(&s->ckcv, NULL);
     s->gtail = &s->gq;
-    int r = create_schema(s, why, whylen);
-    if (r == 0 && sqlite3_open_v2(path, &s->rd, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-                                  NULL) != SQLITE_OK) {
-        snprintf(why, whylen, "%s: %s", path, s->rd ? sqlite3_errmsg(s->rd) : "cannot open");
-        r = MTD_EIO;
-    }
+    int r = mtd_sq_connect(s, SQLITE_OPEN_CREATE, &s->db, why, whylen);
+    if (r == 0)
+        r = create_schema(s, why, whylen);
+    if (r == 0)
+        r = mtd_sq_connect(s, 0, &s->rd, why, whylen);
     if (r) {
         mtd_store_close(s);
         return r;
     }
-    sqlite3_busy_timeout(s->rd, 5000);
     mtd_sq_wal_start(s);
     *out = s;
     return 0;

@@ -39,6 +39,11 @@ struct mtd_store {
     int ck_rewind; /* set by the checkpointer: the next commit copies the WAL's tail */
 };
 
+/* Opens one more connection to the store's file (the writer's, the reader's, the
+ * checkpointer's): read-write, no SQLite mutex (each has its own lock), 5 s busy
+ * timeout. On failure, why (when given) names the file and the error; *db may still
+ * need sqlite3_close. */
+int mtd_sq_connect(mtd_store *s, int flags, sqlite3 **db, char *why, size_t whylen);
 /* Hands the WAL checkpoints of an open store to the checkpointer (started when first
  * needed), and stops it (mtd_store_wal.c). */
 void mtd_sq_wal_start(mtd_store *s);

@@ -81,10 +81,8 @@ int mtd_sq_wal_truncate(mtd_store *s)
  * needs it, so a tenant whose WAL never reaches 16 MiB (most of them) costs no thread. */
 static int start_checkpointer(mtd_store *s)
 {
-    if (sqlite3_open_v2(s->path, &s->ck, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) !=
-        SQLITE_OK)
+    if (mtd_sq_connect(s, 0, &s->ck, NULL, 0) != 0)
         return MTD_EIO;
-    sqlite3_busy_timeout(s->ck, 5000);
     /* a connection learns that the database is in WAL mode when it first reads it;
      * until then its checkpoints do nothing */
     if (sqlite3_exec(s->ck, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
