@@ -45,10 +45,10 @@ static const char *slot(const mtd_event *e, const char *name, char *buf, size_t 
     return buf;
 }
 
-static int upsert_device(mtd_store *s, const mtd_event *e, const char *now)
+static int upsert_device(mtd_store *s, const mtd_event *e, const char *dev, const char *now)
 {
-    char dev[64], upn[64], du[64], dd[64], org[160];
-    const char *g[] = {slot(e, "device_id", dev, sizeof dev), now, now, slot(e, "upn", upn, sizeof upn),
+    char upn[64], du[64], dd[64], org[160];
+    const char *g[] = {dev, now, now, slot(e, "upn", upn, sizeof upn),
                        slot(e, "dir_user_id", du, sizeof du), slot(e, "dir_device_id", dd, sizeof dd),
                        slot(e, "org_id", org, sizeof org)};
     int r = mtd_sq_exec_hot(s, MTD_SQ_HOT_DEVICE, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
@@ -103,9 +103,9 @@ static int apply_consent(mtd_store *s, const mtd_event *e, const char *now)
 static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_key,
                          const mtd_event *ev, size_t n, int *stored)
 {
-    char now[32], dev[64], nev[32];
+    char now[32], devbuf[64], nev[32];
     mtd_sq_now(now, sizeof now);
-    slot(&ev[0], "device_id", dev, sizeof dev);
+    const char *dev = slot(&ev[0], "device_id", devbuf, sizeof devbuf); /* the schema requires it */
     snprintf(nev, sizeof nev, "%zu", n);
     const char *pb[] = {idem_key, dev, now, nev};
     int r = mtd_sq_exec_hot(s, MTD_SQ_HOT_BATCH, "INSERT INTO batches(idem_key, device_id, received_at, events)"
@@ -116,7 +116,7 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
     if ((r = mtd_sq_exec_hot(s, MTD_SQ_HOT_CRED, "UPDATE credentials SET device_id=? WHERE hash=? AND"
                                           " device_id IS NULL", 2, pc)) < 0)
         return r;
-    if ((r = upsert_device(s, &ev[0], now)) != 0)
+    if ((r = upsert_device(s, &ev[0], dev, now)) != 0)
         return r;
     int64_t t = (int64_t)time(NULL);
     for (size_t i = 0; i < n; i++) {
