@@ -241,23 +241,20 @@ int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
 json_t *mtd_store_devices(mtd_store *s)
 {
     /* risk: the most severe threat whose latest detection is still active */
-    static const char *sql =
+    char latest[1024], sql[3072];
+    mtd_sq_latest_threats(latest, sizeof latest, 0);
+    snprintf(sql, sizeof sql,
         "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
         " i.manufacturer, i.model, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
         " i.time AS info_time, d.consent,"
-        " (SELECT CASE min(CASE t.severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0"
-        "   WHEN 'medium' THEN 1 ELSE 2 END) WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low'"
-        "   ELSE 'none' END FROM ev_threat_detection t WHERE t.device_id = d.device_id AND"
-        "   t.status = 'active' AND t.row = (SELECT max(row) FROM ev_threat_detection u WHERE"
-        "   u.device_id = t.device_id AND coalesce(u.threat_id, u.threat_name || '/' ||"
-        "   coalesce(u.package,'')) = coalesce(t.threat_id, t.threat_name || '/' ||"
-        "   coalesce(t.package,'')))) AS risk"
+        " CASE k.level WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'none' END AS risk"
         " FROM devices d LEFT JOIN ev_device_info i ON i.row ="
         " (SELECT max(row) FROM ev_device_info WHERE device_id = d.device_id)"
-        " ORDER BY d.last_seen DESC, d.device_id";
-    pthread_mutex_lock(&s->mu);
-    json_t *a = mtd_sq_rows(s, sql, 0, NULL);
-    pthread_mutex_unlock(&s->mu);
+        " LEFT JOIN (SELECT device_id, min(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0"
+        "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) WHERE status = 'active'"
+        "   GROUP BY device_id) k ON k.device_id = d.device_id"
+        " ORDER BY d.last_seen DESC, d.device_id", latest);
+    json_t *a = mtd_sq_report(s, sql, 0, NULL);
     return a;
 }
 
@@ -269,7 +266,7 @@ static const char user_rows[] =
 json_t *mtd_store_user_export(mtd_store *s, const char *upn)
 {
     const char *p[] = {upn};
-    pthread_mutex_lock(&s->mu);
+    mtd_sq_snapshot_begin(s);
     json_t *out = json_pack("{s:s,s:o,s:o}", "upn", upn, "devices",
                             mtd_sq_rows(s, "SELECT device_id, first_seen, last_seen, upn,"
                                            " dir_user_id, dir_device_id, org_id, consent"
@@ -286,7 +283,7 @@ json_t *mtd_store_user_export(mtd_store *s, const char *upn)
         else
             json_decref(rows);
     }
-    pthread_mutex_unlock(&s->mu);
+    mtd_sq_snapshot_end(s);
     return out;
 }
 
@@ -345,9 +342,7 @@ json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device
     mtd_sq_table(ev->name, t, sizeof t);
     snprintf(sql, sizeof sql, "SELECT * FROM %s%s ORDER BY row", t, device_id ? " WHERE device_id=?" : "");
     const char *p[] = {device_id};
-    pthread_mutex_lock(&s->mu);
-    json_t *rows = mtd_sq_rows(s, sql, device_id ? 1 : 0, p);
-    pthread_mutex_unlock(&s->mu);
+    json_t *rows = mtd_sq_report(s, sql, device_id ? 1 : 0, p);
     return rows;
 }
 

@@ -13,12 +13,28 @@
 #include <string.h>
 
 /* Current apps: the latest inventory row per (device, package), with no removal
- * reported at or after it (a reinstall brings a newer inventory row). */
-static const char current_apps[] =
-    "SELECT a.* FROM ev_app_inventory a WHERE a.row = (SELECT max(row) FROM ev_app_inventory b"
-    " WHERE b.device_id = a.device_id AND b.package = a.package) AND NOT EXISTS (SELECT 1 FROM"
-    " ev_app_lifecycle l WHERE l.device_id = a.device_id AND l.package = a.package AND"
-    " l.action = 'remove' AND l.time >= a.time)";
+ * reported at or after it (a reinstall brings a newer inventory row). The latest rows
+ * are found in one pass with GROUP BY, which the filters that keep or drop a whole
+ * (device, package) group narrow first; a filter on the row's content (permission,
+ * installer) applies to the latest row only. A correlated max(row) per row instead
+ * took 117 s for 5,000 devices x 300 apps (bench_reports). Without a device filter
+ * the table is read in row order (NOT INDEXED): through the device index the rows
+ * come in random order, 2-3x slower. */
+static int current_apps(char *sql, size_t len, const mtd_app_query *q, const char **p, int *n)
+{
+    int by_dev = q && q->device_id, by_pkg = q && q->package;
+    if (by_dev)
+        p[(*n)++] = q->device_id;
+    if (by_pkg)
+        p[(*n)++] = q->package;
+    return snprintf(sql, len,
+                    "SELECT a.* FROM (SELECT max(row) AS r FROM ev_app_inventory%s WHERE 1%s%s"
+                    " GROUP BY device_id, package) m JOIN ev_app_inventory a ON a.row = m.r"
+                    " WHERE NOT EXISTS (SELECT 1 FROM ev_app_lifecycle l WHERE l.device_id = a.device_id"
+                    " AND l.package = a.package AND l.action = 'remove' AND l.time >= a.time)",
+                    by_dev ? "" : " NOT INDEXED", by_dev ? " AND device_id=?" : "",
+                    by_pkg ? " AND package=?" : "");
+}
 
 /* Installers that are app stores; anything else counts as sideloaded. */
 static const char stores[] =
@@ -28,21 +44,14 @@ static const char stores[] =
 
 json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q)
 {
-    char sql[2048];
+    char sql[2048], cur[1024];
     int n = 0;
     const char *p[3];
+    current_apps(cur, sizeof cur, q, p, &n);
     int len = snprintf(sql, sizeof sql,
                        "SELECT device_id, package, version_code, version_name, install_source,"
                        " apk_path, apk_size, apk_sha256, first_install_time, last_update_time,"
-                       " is_system, permissions, signer_sha256 FROM (%s) WHERE 1", current_apps);
-    if (q && q->device_id) {
-        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND device_id=?");
-        p[n++] = q->device_id;
-    }
-    if (q && q->package) {
-        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND package=?");
-        p[n++] = q->package;
-    }
+                       " is_system, permissions, signer_sha256 FROM (%s) WHERE 1", cur);
     if (q && q->permission) {
         /* permissions is a JSON array of names */
         len += snprintf(sql + len, sizeof sql - (size_t)len,
@@ -53,43 +62,42 @@ json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q)
         len += snprintf(sql + len, sizeof sql - (size_t)len,
                         " AND coalesce(is_system,0)=0 AND coalesce(install_source,'') NOT IN %s", stores);
     snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY package, device_id");
-    pthread_mutex_lock(&s->mu);
-    json_t *rows = mtd_sq_rows(s, sql, n, p);
-    pthread_mutex_unlock(&s->mu);
+    json_t *rows = mtd_sq_report(s, sql, n, p);
     return rows;
 }
 
-/* Threats with their latest state: one row per (device, threat key). */
-static const char latest_threats[] =
-    "SELECT t.*, (SELECT min(time) FROM ev_threat_detection f WHERE f.device_id = t.device_id AND"
-    " coalesce(f.threat_id, f.threat_name || '/' || coalesce(f.package,'')) ="
-    " coalesce(t.threat_id, t.threat_name || '/' || coalesce(t.package,''))) AS first_seen"
-    " FROM ev_threat_detection t WHERE t.row = (SELECT max(row) FROM ev_threat_detection u WHERE"
-    " u.device_id = t.device_id AND coalesce(u.threat_id, u.threat_name || '/' || coalesce(u.package,''))"
-    " = coalesce(t.threat_id, t.threat_name || '/' || coalesce(t.package,'')))";
+/* Threats with their latest state: one row per (device, threat key), found in one
+ * GROUP BY pass like the current apps (a correlated max(row) per row grew with the
+ * square of a device's detections). */
+int mtd_sq_latest_threats(char *sql, size_t len, int by_device)
+{
+    return snprintf(sql, len,
+                    "SELECT t.*, m.first_seen FROM (SELECT max(row) AS r, min(time) AS first_seen"
+                    " FROM ev_threat_detection%s WHERE 1%s GROUP BY device_id,"
+                    " coalesce(threat_id, threat_name || '/' || coalesce(package,''))) m"
+                    " JOIN ev_threat_detection t ON t.row = m.r",
+                    by_device ? "" : " NOT INDEXED", by_device ? " AND device_id=?" : "");
+}
 
 json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id)
 {
-    char sql[2048];
+    char sql[2048], latest[1024];
     const char *p[2];
     int n = 0;
+    mtd_sq_latest_threats(latest, sizeof latest, device_id != NULL);
+    if (device_id)
+        p[n++] = device_id;
     int len = snprintf(sql, sizeof sql, "SELECT device_id, threat_name, category, severity, source,"
                                         " evidence, status, package, app_sha256, threat_id, first_seen,"
-                                        " time AS last_seen FROM (%s) WHERE 1", latest_threats);
+                                        " time AS last_seen FROM (%s) WHERE 1", latest);
     if (status) {
         len += snprintf(sql + len, sizeof sql - (size_t)len, " AND status=?");
         p[n++] = status;
     }
-    if (device_id) {
-        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND device_id=?");
-        p[n++] = device_id;
-    }
     snprintf(sql + len, sizeof sql - (size_t)len,
              " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
              " WHEN 'low' THEN 3 ELSE 4 END, last_seen DESC");
-    pthread_mutex_lock(&s->mu);
-    json_t *rows = mtd_sq_rows(s, sql, n, p);
-    pthread_mutex_unlock(&s->mu);
+    json_t *rows = mtd_sq_report(s, sql, n, p);
     return rows;
 }
 
@@ -108,9 +116,7 @@ int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out)
 {
     json_t *open = mtd_store_threats(s, "active", device_id);
     char known[8];
-    pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_text(s, "SELECT 1 FROM devices WHERE device_id=?", device_id, known, sizeof known);
-    pthread_mutex_unlock(&s->mu);
+    int r = mtd_sq_read(s, "SELECT 1 FROM devices WHERE device_id=?", device_id, known, sizeof known);
     if (r) {
         json_decref(open);
         return r;

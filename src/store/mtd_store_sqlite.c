@@ -181,6 +181,7 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     snprintf(s->path, sizeof s->path, "%s/store.sqlite", dir);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->rmu, NULL);
+    pthread_mutex_init(&s->pmu, NULL);
     pthread_mutex_init(&s->gmu, NULL);
     pthread_cond_init(&s->gcv, NULL);
     pthread_mutex_init(&s->ckmu, NULL);
@@ -192,6 +193,8 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
         r = create_schema(s, why, whylen);
     if (r == 0)
         r = mtd_sq_connect(s, 0, &s->rd, why, whylen);
+    if (r == 0)
+        r = mtd_sq_connect(s, 0, &s->rp, why, whylen);
     if (r) {
         mtd_store_close(s);
         return r;
@@ -212,8 +215,10 @@ void mtd_store_close(mtd_store *s)
         sqlite3_finalize(s->hot[i]);
     sqlite3_close(s->db);
     sqlite3_close(s->rd);
+    sqlite3_close(s->rp);
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->rmu);
+    pthread_mutex_destroy(&s->pmu);
     pthread_mutex_destroy(&s->gmu);
     pthread_cond_destroy(&s->gcv);
     pthread_mutex_destroy(&s->ckmu);
@@ -334,7 +339,7 @@ int mtd_store_token_revoke(mtd_store *s, const char *id)
 json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->rp, sql, -1, &st, NULL) != SQLITE_OK)
         return NULL;
     for (int i = 0; i < n; i++)
         sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
@@ -356,12 +361,30 @@ json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p)
     return arr;
 }
 
+json_t *mtd_sq_report(mtd_store *s, const char *sql, int n, const char *const *p)
+{
+    pthread_mutex_lock(&s->pmu);
+    json_t *rows = mtd_sq_rows(s, sql, n, p);
+    pthread_mutex_unlock(&s->pmu);
+    return rows;
+}
+
+void mtd_sq_snapshot_begin(mtd_store *s)
+{
+    pthread_mutex_lock(&s->pmu);
+    sqlite3_exec(s->rp, "BEGIN", NULL, NULL, NULL);
+}
+
+void mtd_sq_snapshot_end(mtd_store *s)
+{
+    sqlite3_exec(s->rp, "COMMIT", NULL, NULL, NULL);
+    pthread_mutex_unlock(&s->pmu);
+}
+
 json_t *mtd_store_token_list(mtd_store *s)
 {
-    pthread_mutex_lock(&s->mu);
-    json_t *a = mtd_sq_rows(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at"
+    json_t *a = mtd_sq_report(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at"
                               " FROM tokens ORDER BY created_at", 0, NULL);
-    pthread_mutex_unlock(&s->mu);
     return a;
 }
 
@@ -446,8 +469,6 @@ int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const c
 
 json_t *mtd_store_audit_list(mtd_store *s)
 {
-    pthread_mutex_lock(&s->mu);
-    json_t *a = mtd_sq_rows(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL);
-    pthread_mutex_unlock(&s->mu);
+    json_t *a = mtd_sq_report(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL);
     return a;
 }

@@ -21,6 +21,10 @@ struct mtd_store {
      * policy): WAL lets them run while a group commit holds the writer. */
     sqlite3 *rd;
     pthread_mutex_t rmu;
+    /* A third for the admin reports, so that a report over a large fleet (seconds)
+     * holds up neither the batches nor their credential checks. */
+    sqlite3 *rp;
+    pthread_mutex_t pmu;
     /* Group commit: batches waiting for the next transaction, and whether a thread
      * is committing one now (mtd_store_events.c). */
     pthread_mutex_t gmu;
@@ -40,7 +44,7 @@ struct mtd_store {
 };
 
 /* Opens one more connection to the store's file (the writer's, the reader's, the
- * checkpointer's): read-write, no SQLite mutex (each has its own lock), 5 s busy
+ * reports', the checkpointer's): read-write, no SQLite mutex (each has its own lock), 5 s busy
  * timeout. On failure, why (when given) names the file and the error; *db may still
  * need sqlite3_close. */
 int mtd_sq_connect(mtd_store *s, int flags, sqlite3 **db, char *why, size_t whylen);
@@ -63,11 +67,19 @@ int mtd_sq_exec_hot(mtd_store *s, int slot, const char *sql, int n, const char *
  * connection (caller holds s->mu), mtd_sq_read on the read connection (takes s->rmu). */
 int mtd_sq_text(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
-/* Every row as a JSON array of objects keyed by column name. */
+/* Every row as a JSON array of objects keyed by column name, read on the report
+ * connection: mtd_sq_rows when the caller holds s->pmu (several reads in one
+ * snapshot, between mtd_sq_snapshot_begin and _end), mtd_sq_report for one read. */
 json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p);
+json_t *mtd_sq_report(mtd_store *s, const char *sql, int n, const char *const *p);
+void mtd_sq_snapshot_begin(mtd_store *s);
+void mtd_sq_snapshot_end(mtd_store *s);
 void mtd_sq_now(char *b, size_t n);
 /* Appends to the audit log (caller holds s->mu). */
 int mtd_sq_audit(mtd_store *s, const char *actor, const char *action, const char *detail);
+/* The SELECT of each threat's latest detection row, with its first_seen (the time of
+ * its first detection); by_device adds a "device_id=?" parameter (mtd_store_reports.c). */
+int mtd_sq_latest_threats(char *sql, size_t len, int by_device);
 /* "device.info" -> "ev_device_info" */
 void mtd_sq_table(const char *ev, char *out, size_t outlen);
 

@@ -171,6 +171,128 @@ static void consent_revocation_deletes_optional_data(void **state)
     json_decref(batch);
 }
 
+#define DEV2 "ps_ZZFya3ttFnaUX3D61iaoEQ"
+
+/* One event of a device at a time, with extra fields as JSON. */
+static json_t *ev_at(const char *type, const char *dev, const char *id, const char *time,
+                     const char *fields)
+{
+    json_t *e = ev(type, id);
+    json_object_set_new(e, "device_id", json_string(dev));
+    json_object_set_new(e, "time", json_string(time));
+    json_t *x = json_loads(fields, 0, NULL);
+    json_object_update(e, x);
+    json_decref(x);
+    return e;
+}
+
+static const char *app(const char *pkg, int version, const char *installer, const char *perms)
+{
+    static char b[512];
+    snprintf(b, sizeof b, "{\"package\":\"%s\",\"version_code\":%d,\"install_source\":\"%s\","
+                          "\"permissions\":%s,\"is_system\":false}", pkg, version, installer, perms);
+    return b;
+}
+
+static const char *threat(const char *id, const char *severity, const char *status)
+{
+    static char b[512];
+    snprintf(b, sizeof b, "{\"threat_name\":\"T-%s\",\"category\":\"malware\",\"severity\":\"%s\","
+                          "\"source\":\"app\",\"evidence\":\"rule\",\"status\":\"%s\",\"package\":"
+                          "\"com.a\",\"threat_id\":\"%s\"}", id, severity, status, id);
+    return b;
+}
+
+/* "pkg@device-initial:version ..." of an apps report */
+static const char *apps_line(json_t *rows)
+{
+    static char b[512];
+    size_t len = 0, i;
+    json_t *r;
+    b[0] = 0;
+    json_array_foreach(rows, i, r) {
+        len += (size_t)snprintf(b + len, sizeof b - len, "%s%s@%c:%lld", i ? " " : "",
+                                json_string_value(json_object_get(r, "package")),
+                                json_string_value(json_object_get(r, "device_id"))[3],
+                                (long long)json_integer_value(json_object_get(r, "version_code")));
+    }
+    json_decref(rows);
+    return b;
+}
+
+/* The reports take each app's and each threat's latest row: an update that drops a
+ * permission, a removal, a reinstall after it, a threat resolved after it opened. */
+static void reports_use_the_latest_row(void **state)
+{
+    fixture *f = *state;
+    const char *T0 = "2026-11-24T10:00:00Z", *T1 = "2026-11-24T11:00:00Z", *T2 = "2026-11-24T12:00:00Z";
+    const char *CAM = "[\"android.permission.CAMERA\"]";
+    json_t *b[] = {
+        json_pack("[oooooo]", ev_at("app.inventory", DEV, "E01", T0, app("com.a", 1, "com.android.vending", CAM)),
+                  ev_at("app.inventory", DEV, "E02", T0, app("com.b", 1, "com.android.vending", "[]")),
+                  ev_at("app.inventory", DEV, "E03", T0, app("com.c", 1, "com.android.chrome", "[]")),
+                  ev_at("threat.detection", DEV, "E04", T0, threat("thr-1", "high", "active")),
+                  ev_at("threat.detection", DEV, "E05", T0, threat("thr-2", "medium", "active")),
+                  ev_at("device.info", DEV, "E06", T0, "{\"os_name\":\"Android\",\"os_version\":\"14\",\"device_id_source\":\"android_id\"}")),
+        json_pack("[oooo]", ev_at("app.inventory", DEV, "E11", T1, app("com.a", 2, "com.android.vending", "[]")),
+                  ev_at("app.lifecycle", DEV, "E12", T1, "{\"package\":\"com.b\",\"action\":\"remove\"}"),
+                  ev_at("app.lifecycle", DEV, "E13", T1, "{\"package\":\"com.c\",\"action\":\"remove\"}"),
+                  ev_at("threat.detection", DEV, "E14", T1, threat("thr-1", "high", "resolved"))),
+        json_pack("[o]", ev_at("app.inventory", DEV, "E21", T2, app("com.c", 2, "com.android.vending", "[]"))),
+        json_pack("[oo]", ev_at("app.inventory", DEV2, "E31", T0, app("com.a", 1, "com.android.vending", CAM)),
+                  ev_at("device.info", DEV2, "E32", T0, "{\"os_name\":\"Android\",\"os_version\":\"13\",\"device_id_source\":\"mac\"}")),
+    };
+    char key[16];
+    int stored;
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        snprintf(key, sizeof key, "key-%zu", i);
+        assert_int_equal(ingest(f, "", key, b[i], &stored), 0);
+        assert_int_equal(stored, (int)json_array_size(b[i]));
+        json_decref(b[i]);
+    }
+    assert_string_equal(apps_line(mtd_store_apps(f->s, NULL)), "com.a@3:2 com.a@Z:1 com.c@3:2");
+    mtd_app_query q = {.permission = "android.permission.CAMERA"};
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "com.a@Z:1");
+    q = (mtd_app_query){.sideloaded = 1};
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "");
+    q = (mtd_app_query){.device_id = DEV2};
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "com.a@Z:1");
+    q = (mtd_app_query){.package = "com.c"};
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "com.c@3:2");
+    q = (mtd_app_query){.device_id = DEV, .package = "com.b"};
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "");
+
+    json_t *t = mtd_store_threats(f->s, "resolved", NULL);
+    assert_int_equal(json_array_size(t), 1);
+    json_t *r = json_array_get(t, 0);
+    assert_string_equal(json_string_value(json_object_get(r, "threat_id")), "thr-1");
+    assert_string_equal(json_string_value(json_object_get(r, "first_seen")), T0);
+    assert_string_equal(json_string_value(json_object_get(r, "last_seen")), T1);
+    json_decref(t);
+    t = mtd_store_threats(f->s, "active", DEV);
+    assert_int_equal(json_array_size(t), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(t, 0), "threat_id")), "thr-2");
+    json_decref(t);
+    t = mtd_store_threats(f->s, NULL, DEV2);
+    assert_int_equal(json_array_size(t), 0);
+    json_decref(t);
+
+    /* the devices report, in either order (by last seen, which may be the same second) */
+    json_t *d = mtd_store_devices(f->s), *x;
+    size_t i;
+    assert_int_equal(json_array_size(d), 2);
+    json_array_foreach(d, i, x) {
+        int dev1 = !strcmp(json_string_value(json_object_get(x, "device_id")), DEV);
+        assert_string_equal(json_string_value(json_object_get(x, "risk")), dev1 ? "medium" : "none");
+        assert_string_equal(json_string_value(json_object_get(x, "os_version")), dev1 ? "14" : "13");
+    }
+    json_decref(d);
+    assert_int_equal(mtd_store_device_risk(f->s, DEV, &r), 0);
+    assert_string_equal(json_string_value(json_object_get(r, "risk")), "medium");
+    assert_int_equal(json_integer_value(json_object_get(r, "open_threats")), 1);
+    json_decref(r);
+}
+
 /* Events of n usage.action rows of one device, IDs prefix-0..n-1, as store slots. */
 typedef struct {
     mtd_event ev[8];
@@ -373,6 +495,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(group_stores_each_batch_on_its_own, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_batches_are_each_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(reports_use_the_latest_row, setup, teardown),
         cmocka_unit_test_setup_teardown(user_delete_leaves_nothing_in_any_file, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_is_copied_rewound_and_truncated_after_a_delete, setup, teardown),
     };
