@@ -2,8 +2,8 @@
  * (1.5 million app.inventory rows), against the physical floor of the same run:
  * reading every row of the inventory table once, straight from SQLite. Also measures
  * what a report costs the devices: the slowest batch stored while the fleet-wide
- * report runs and devices upload at the collector's own rate, against the slowest
- * with no report running.
+ * report runs and the fleet's devices upload usage events at the collector's own
+ * rate, against the slowest with no report running.
  *
  * The fleet: 100 apps on every device, the others each from a pool of 100 packages,
  * READ_SMS held by 1 app in 200, 1 app in 100 sideloaded, and 1 device in 10 with an
@@ -64,12 +64,29 @@ static void fleet_batch(int d, mtd_buf *b)
                 t == 2 ? "resolved" : "active", t);
 }
 
-/* Stores one device's batch; returns its seconds. */
-static double store_device(mtd_store *s, int d, const char *key, mtd_buf *raw)
+/* A batch of the live load: as many usage events as a device has apps (not more
+ * inventory rows: each would lengthen the fleet-wide report it runs beside). */
+static void live_batch(int d, int seq, mtd_buf *b)
+{
+    char dev[32];
+    device_id(d, dev);
+    mtd_buf_reset(b);
+    for (int i = 0; i <= n_app; i++)
+        mtd_buf_printf(b, "{\"event\":\"usage.action\",\"schema\":1,\"time\":\"2026-11-24T11:00:00Z\","
+                          "\"tenant_id\":\"t_bench\",\"event_id\":\"L%d.%d\",\"device_id\":\"%s\","
+                          "\"action\":\"scan_finished\"}\n", seq, i, dev);
+}
+
+/* Stores one batch of device d (its fleet batch, or a live one when seq >= 0);
+ * returns its seconds. */
+static double store_device(mtd_store *s, int d, int seq, const char *key, mtd_buf *raw)
 {
     mtd_batch bt;
     mtd_batch_error err;
-    fleet_batch(d, raw);
+    if (seq < 0)
+        fleet_batch(d, raw);
+    else
+        live_batch(d, seq, raw);
     mtd_batch_init(&bt);
     mtd_buf_append(&bt.raw, raw->data, raw->len);
     if (mtd_batch_parse(&bt, &err) != 0) {
@@ -169,7 +186,7 @@ static double slowest_batch(mtd_store *s, bg *b, double for_secs, int *count, mt
             usleep((useconds_t)((next - t) / 1000));
         char key[32];
         snprintf(key, sizeof key, "live-%d", seq++);
-        double t = store_device(s, n_dev + seq, key, raw);
+        double t = store_device(s, seq % n_dev, seq, key, raw);
         if (t > worst)
             worst = t;
         (*count)++;
@@ -195,7 +212,7 @@ int main(int argc, char **argv)
     for (int d = 0; d < n_dev; d++) {
         char key[32];
         snprintf(key, sizeof key, "fleet-%d", d);
-        store_device(s, d, key, &raw);
+        store_device(s, d, -1, key, &raw);
     }
     printf("reports: fleet of %d devices x %d apps stored in %.1f s\n", n_dev, n_app,
            (mtd_monotonic_ns() - t0) / 1e9);
