@@ -32,28 +32,38 @@
 /* One checkpoint. Only one runs at a time (a second one gets SQLITE_BUSY at once,
  * without waiting), so they take turns on s->ckrun: a truncate after a delete waits
  * for the checkpointer's pass to end instead of failing. */
-static int checkpoint(mtd_store *s, sqlite3 *db, int mode, int *frames)
+static int checkpoint(mtd_store *s, sqlite3 *db, int mode, int *frames, int *copied)
 {
     pthread_mutex_lock(&s->ckrun);
-    int rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, frames, NULL);
+    int rc = sqlite3_wal_checkpoint_v2(db, NULL, mode, frames, copied);
     pthread_mutex_unlock(&s->ckrun);
     return rc;
 }
 
-/* Copies the WAL beside the writer; once it is long, goes on until a pass finds
- * little new, and leaves that little to the writer's next commit (on_commit). */
+/* Copies the WAL beside the writer; once it is long, goes on until little is left
+ * to copy, and leaves that little to the writer's next commit (on_commit). While a
+ * reader's snapshot holds the copy back, what is left stays large: then it only
+ * wakes again after CKPT_TAIL more pages, and leaves nothing to the writer (which
+ * otherwise copied the whole backlog when a fleet-wide report ended: a 4 s commit,
+ * bench_reports). */
 static void copy_wal(mtd_store *s)
 {
-    int frames = 0;
-    checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, &frames);
+    int frames = 0, copied = 0;
+    checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
     if (frames < CKPT_REWIND) {
         /* wake again when another CKPT_SOFT pages come */
         __atomic_store_n(&s->ck_next, frames + CKPT_SOFT, __ATOMIC_RELAXED);
         return;
     }
-    for (int pass = 0, before = 0; pass < CKPT_PASSES && frames - before > CKPT_TAIL; pass++) {
-        before = frames;
-        checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, &frames);
+    for (int pass = 0; pass < CKPT_PASSES && frames - copied > CKPT_TAIL; pass++) {
+        int before = copied;
+        checkpoint(s, s->ck, SQLITE_CHECKPOINT_PASSIVE, &frames, &copied);
+        if (copied == before)
+            break; /* a reader holds it back */
+    }
+    if (frames - copied > CKPT_TAIL) {
+        __atomic_store_n(&s->ck_next, frames + CKPT_TAIL, __ATOMIC_RELAXED);
+        return;
     }
     __atomic_store_n(&s->ck_rewind, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&s->ck_next, 0, __ATOMIC_RELAXED);
@@ -79,7 +89,7 @@ static void *checkpointer(void *arg)
 
 int mtd_sq_wal_truncate(mtd_store *s)
 {
-    return checkpoint(s, s->db, SQLITE_CHECKPOINT_TRUNCATE, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
+    return checkpoint(s, s->db, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
 }
 
 /* Opens the checkpointer's connection and starts its thread: on the first commit that
@@ -122,7 +132,7 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
         s->ck_failed = 1;
     }
     if (s->ck_failed) {
-        checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, NULL);
+        checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
     } else {
         pthread_mutex_lock(&s->ckmu);
         s->ck_want = 1;
