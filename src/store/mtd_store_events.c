@@ -254,8 +254,7 @@ json_t *mtd_store_devices(mtd_store *s)
         "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) WHERE status = 'active'"
         "   GROUP BY device_id) k ON k.device_id = d.device_id"
         " ORDER BY d.last_seen DESC, d.device_id", latest);
-    json_t *a = mtd_sq_report(s, sql, 0, NULL);
-    return a;
+    return mtd_sq_report(s, sql, 0, NULL);
 }
 
 
@@ -342,8 +341,7 @@ json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device
     mtd_sq_table(ev->name, t, sizeof t);
     snprintf(sql, sizeof sql, "SELECT * FROM %s%s ORDER BY row", t, device_id ? " WHERE device_id=?" : "");
     const char *p[] = {device_id};
-    json_t *rows = mtd_sq_report(s, sql, device_id ? 1 : 0, p);
-    return rows;
+    return mtd_sq_report(s, sql, device_id ? 1 : 0, p);
 }
 
 int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted)

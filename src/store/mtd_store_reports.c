@@ -62,8 +62,7 @@ json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q)
         len += snprintf(sql + len, sizeof sql - (size_t)len,
                         " AND coalesce(is_system,0)=0 AND coalesce(install_source,'') NOT IN %s", stores);
     snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY package, device_id");
-    json_t *rows = mtd_sq_report(s, sql, n, p);
-    return rows;
+    return mtd_sq_report(s, sql, n, p);
 }
 
 /* Threats with their latest state: one row per (device, threat key), found in one
@@ -97,8 +96,7 @@ json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_i
     snprintf(sql + len, sizeof sql - (size_t)len,
              " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
              " WHEN 'low' THEN 3 ELSE 4 END, last_seen DESC");
-    json_t *rows = mtd_sq_report(s, sql, n, p);
-    return rows;
+    return mtd_sq_report(s, sql, n, p);
 }
 
 const char *mtd_risk_from_severity(const char *sev)

@@ -383,9 +383,8 @@ void mtd_sq_snapshot_end(mtd_store *s)
 
 json_t *mtd_store_token_list(mtd_store *s)
 {
-    json_t *a = mtd_sq_report(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at"
-                              " FROM tokens ORDER BY created_at", 0, NULL);
-    return a;
+    return mtd_sq_report(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at"
+                         " FROM tokens ORDER BY created_at", 0, NULL);
 }
 
 int mtd_store_cred_add(mtd_store *s, const char *hash)
@@ -469,6 +468,5 @@ int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const c
 
 json_t *mtd_store_audit_list(mtd_store *s)
 {
-    json_t *a = mtd_sq_report(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL);
-    return a;
+    return mtd_sq_report(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL);
 }

@@ -35,7 +35,7 @@ struct mtd_store {
     sqlite3 *ck;
     pthread_t ck_thread;
     pthread_mutex_t ckmu;
-    pthread_mutex_t ckrun; /* held while a checkpoint runs; taken after mu, never before */
+    pthread_mutex_t ckrun; /* held while a checkpoint runs; lock order: mu, pmu, ckrun */
     pthread_cond_t ckcv;
     int ck_want, ck_stop, ck_running, ck_failed;
     char path[1200];

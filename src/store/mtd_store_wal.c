@@ -87,9 +87,18 @@ static void *checkpointer(void *arg)
     return NULL;
 }
 
+/* A truncate waits for every reader to reach the newest snapshot (up to the busy
+ * timeout): it takes the reports' lock so that no report, which can run for seconds,
+ * is reading meanwhile and leaves the deleted rows' old pages in the WAL. */
 int mtd_sq_wal_truncate(mtd_store *s)
 {
-    return checkpoint(s, s->db, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
+    pthread_mutex_lock(&s->pmu);
+    int rc = checkpoint(s, s->db, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    pthread_mutex_unlock(&s->pmu);
+    if (rc != SQLITE_OK)
+        mtd_log(MTD_LOG_WARN, "store", "WAL not truncated after a delete (%s); the next delete retries",
+                sqlite3_errstr(rc));
+    return rc == SQLITE_OK ? 0 : MTD_EBUSY;
 }
 
 /* Opens the checkpointer's connection and starts its thread: on the first commit that
