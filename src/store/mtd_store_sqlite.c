@@ -298,11 +298,6 @@ static int text_on(sqlite3 *db, const char *sql, const char *param, char *out, s
     return r;
 }
 
-int mtd_sq_text(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
-{
-    return text_on(s->db, sql, param, out, len);
-}
-
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
 {
     pthread_mutex_lock(&s->rmu);

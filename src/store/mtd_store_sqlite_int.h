@@ -44,9 +44,9 @@ struct mtd_store {
 };
 
 /* Opens one more connection to the store's file (the writer's, the reader's, the
- * reports', the checkpointer's): read-write, no SQLite mutex (each has its own lock), 5 s busy
- * timeout. On failure, why (when given) names the file and the error; *db may still
- * need sqlite3_close. */
+ * reports', the checkpointer's): read-write, no SQLite mutex (each has its own lock),
+ * 5 s busy timeout. On failure, why (when given) names the file and the error; *db may
+ * still need sqlite3_close. */
 int mtd_sq_connect(mtd_store *s, int flags, sqlite3 **db, char *why, size_t whylen);
 /* Hands the WAL checkpoints of an open store to the checkpointer (started when first
  * needed), and stops it (mtd_store_wal.c). */
@@ -63,9 +63,8 @@ int mtd_sq_exec(mtd_store *s, const char *sql, int n, const char *const *p);
  * kept in s->hot[slot] (each slot always gets the same SQL). */
 int mtd_sq_exec_hot(mtd_store *s, int slot, const char *sql, int n, const char *const *p);
 
-/* One row, one text column: 0, MTD_ENOENT or MTD_EIO. mtd_sq_text runs on the writer
- * connection (caller holds s->mu), mtd_sq_read on the read connection (takes s->rmu). */
-int mtd_sq_text(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
+/* One row, one text column, on the read connection (takes s->rmu): 0, MTD_ENOENT or
+ * MTD_EIO. */
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
 /* Every row as a JSON array of objects keyed by column name, read on the report
  * connection: mtd_sq_rows when the caller holds s->pmu (several reads in one
