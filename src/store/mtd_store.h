@@ -16,6 +16,7 @@
 #include "schema/mtd_event.h"
 
 #include <jansson.h>
+#include <semaphore.h>
 #include <stdint.h>
 
 typedef struct mtd_store mtd_store;
@@ -71,7 +72,8 @@ typedef struct mtd_store_batch {
     const mtd_event *events;
     size_t n;
     int stored, result;           /* out: as mtd_store_ingest's */
-    int done;                     /* internal */
+    int done;                     /* internal: mtd_store_ingest's hand-over */
+    sem_t wake;
     struct mtd_store_batch *next; /* the list */
 } mtd_store_batch;
 void mtd_store_ingest_group(mtd_store *s, mtd_store_batch *head);

@@ -5,6 +5,7 @@
 #include "common/mtd_util.h"
 #include "schema/mtd_event.h"
 
+#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -207,33 +208,57 @@ static mtd_store_batch *take_group(mtd_store *s)
     return head;
 }
 
-/* Leader and followers: the caller whose batch waits while no one commits takes every
- * waiting batch and commits them; the others sleep until theirs is done. */
+/* Ends a leader's turn: wakes the batch that waits first, if any, to lead next (the
+ * next commit starts before the others of this group even get their answers), then
+ * each batch of the group it committed. One targeted wake-up each: a broadcast woke
+ * every waiting worker to fight for the queue's lock, and preempted the leader, while
+ * the next commit waited (bench_ingest: 785 of 2,300 sleeps in 8 s were on that lock). */
+static void hand_over(mtd_store *s, mtd_store_batch *group)
+{
+    pthread_mutex_lock(&s->gmu);
+    mtd_store_batch *heir = s->gq;
+    s->gleader = heir != NULL;
+    pthread_mutex_unlock(&s->gmu);
+    if (heir)
+        sem_post(&heir->wake);
+    for (mtd_store_batch *b = group, *next; b; b = next) {
+        next = b->next; /* b belongs to its thread once done is set */
+        b->done = 1;
+        sem_post(&b->wake);
+    }
+}
+
+static void wait_turn(sem_t *wake)
+{
+    while (sem_wait(wake) != 0) /* only EINTR: a signal handler ran */
+        ;
+}
+
+/* Leader and followers: a caller whose batch arrives while no one commits leads: it
+ * takes every waiting batch (its own first among them) and commits them as one group.
+ * The others sleep until their batch is done, or until they are woken to lead. */
 int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
                      const mtd_event *events, size_t n, int *stored)
 {
     mtd_store_batch me = {.cred_hash = cred_hash, .idem_key = idem_key, .events = events, .n = n};
+    sem_init(&me.wake, 0, 0);
     pthread_mutex_lock(&s->gmu);
     *s->gtail = &me;
     s->gtail = &me.next;
-    while (!me.done) {
-        if (s->gleader) {
-            pthread_cond_wait(&s->gcv, &s->gmu);
-            continue;
-        }
-        s->gleader = 1;
+    int lead = !s->gleader;
+    s->gleader = 1;
+    pthread_mutex_unlock(&s->gmu);
+    if (!lead)
+        wait_turn(&me.wake);
+    if (!me.done) { /* leading: this batch heads the queue */
+        pthread_mutex_lock(&s->gmu);
         mtd_store_batch *group = take_group(s);
         pthread_mutex_unlock(&s->gmu);
         mtd_store_ingest_group(s, group);
-        pthread_mutex_lock(&s->gmu);
-        for (mtd_store_batch *b = group, *next; b; b = next) {
-            next = b->next; /* b belongs to its thread once done is set */
-            b->done = 1;
-        }
-        s->gleader = 0;
-        pthread_cond_broadcast(&s->gcv);
+        hand_over(s, group);
+        wait_turn(&me.wake); /* hand_over posted it along with the group */
     }
-    pthread_mutex_unlock(&s->gmu);
+    sem_destroy(&me.wake);
     *stored = me.stored;
     return me.result;
 }

@@ -183,7 +183,6 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     pthread_mutex_init(&s->rmu, NULL);
     pthread_mutex_init(&s->pmu, NULL);
     pthread_mutex_init(&s->gmu, NULL);
-    pthread_cond_init(&s->gcv, NULL);
     pthread_mutex_init(&s->ckmu, NULL);
     pthread_mutex_init(&s->ckrun, NULL);
     pthread_cond_init(&s->ckcv, NULL);
@@ -220,7 +219,6 @@ void mtd_store_close(mtd_store *s)
     pthread_mutex_destroy(&s->rmu);
     pthread_mutex_destroy(&s->pmu);
     pthread_mutex_destroy(&s->gmu);
-    pthread_cond_destroy(&s->gcv);
     pthread_mutex_destroy(&s->ckmu);
     pthread_mutex_destroy(&s->ckrun);
     pthread_cond_destroy(&s->ckcv);

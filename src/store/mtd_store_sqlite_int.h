@@ -28,7 +28,6 @@ struct mtd_store {
     /* Group commit: batches waiting for the next transaction, and whether a thread
      * is committing one now (mtd_store_events.c). */
     pthread_mutex_t gmu;
-    pthread_cond_t gcv;
     mtd_store_batch *gq, **gtail;
     int gleader;
     /* The checkpointer: its connection and thread (mtd_store_wal.c). */
