@@ -139,9 +139,9 @@ static size_t run_report(mtd_store *s, const report *r)
     char dev[32];
     device_id(10, dev);
     switch (r->kind) {
-    case 0: out = mtd_store_apps(s, &r->q); break;
-    case 1: out = mtd_store_threats(s, "active", NULL); break;
-    case 2: out = mtd_store_devices(s); break;
+    case 0: out = mtd_store_apps(s, &r->q, NULL); break;
+    case 1: out = mtd_store_threats(s, "active", NULL, NULL); break;
+    case 2: out = mtd_store_devices(s, NULL); break;
     default: {
         json_t *o;
         if (mtd_store_device_risk(s, dev, &o) == 0)
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
     double json_t0[RUNS];
     for (int r = 0; r < RUNS; r++) {
         int64_t a = mtd_monotonic_ns();
-        json_decref(mtd_store_event_rows(s, "app.inventory", NULL));
+        json_decref(mtd_store_event_rows(s, "app.inventory", NULL, NULL));
         json_t0[r] = (mtd_monotonic_ns() - a) / 1e9;
     }
     qsort(json_t0, RUNS, sizeof *json_t0, cmp_d);

@@ -8,6 +8,7 @@
 #include "privacy/mtd_pseudo.h"
 #include "schema/mtd_ocsf.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,54 @@ typedef struct {
     mtd_tenant *tn;
     mtd_role role;
     char actor[64];
+    mtd_page page; /* of a list report: ?limit=N&offset=K */
 } admin_call;
+
+#define PAGE_DEFAULT 1000
+#define PAGE_MAX 10000
+
+/* "limit" and "offset" of a list report; 0, or a 400 answered. A list report answers
+ * one page: a fleet's apps are millions of rows, ~4 KiB each as JSON in memory. */
+static int parse_page(admin_call *a)
+{
+    static const struct { const char *name; int64_t min, max, def; } args[] = {
+        {"limit", 1, PAGE_MAX, PAGE_DEFAULT}, {"offset", 0, INT64_MAX / 2, 0}};
+    int64_t v[2];
+    for (int i = 0; i < 2; i++) {
+        const char *s = mtd_req_arg(a->rq, args[i].name);
+        char *end;
+        long long x = s ? strtoll(s, &end, 10) : args[i].def;
+        if (s && (s[0] < '0' || s[0] > '9' || *end || x < args[i].min || x > args[i].max)) {
+            mtd_resp_error(a->rs, 400, "bad_request", "%s must be an integer from %lld to %lld",
+                           args[i].name, (long long)args[i].min, (long long)args[i].max);
+            return -1;
+        }
+        v[i] = x;
+    }
+    a->page = (mtd_page){.limit = v[0], .offset = v[1]};
+    return 0;
+}
+
+/* {key: rows} of a list report, with "next_offset" when more rows follow; NULL when
+ * the rows could not be read. */
+static json_t *page_of(admin_call *a, const char *key, json_t *rows)
+{
+    if (!rows)
+        return NULL;
+    json_t *o = json_pack("{s:o}", key, rows);
+    if (a->page.more)
+        json_object_set_new(o, "next_offset", json_integer(a->page.offset + a->page.limit));
+    return o;
+}
+
+/* A report's answer, or a 500 when its rows could not be read. */
+static void answer(admin_call *a, json_t *body)
+{
+    if (body)
+        mtd_resp_json(a->rs, 200, body);
+    else
+        mtd_resp_error(a->rs, 500, "store_error", "the report could not be read; retry");
+}
 
 static int require_admin(admin_call *a)
 {
@@ -109,7 +157,7 @@ static void user_call(admin_call *a, int del)
         mtd_resp_error(a->rs, 400, "bad_request", "\"upn\" must be a non-empty string of at most 512 bytes");
     } else if (!del) {
         mtd_store_audit(a->tn->store, a->actor, "user.export", NULL);
-        mtd_resp_json(a->rs, 200, mtd_store_user_export(a->tn->store, ps));
+        answer(a, mtd_store_user_export(a->tn->store, ps));
     } else {
         int rows = 0;
         int r = mtd_store_user_delete(a->tn->store, ps, a->actor, &rows);
@@ -134,7 +182,7 @@ static void export_events(admin_call *a)
     mtd_buf_init(&out, 0);
     for (size_t i = 0; i < mtd_event_ntypes; i++) {
         const mtd_event_type *ev = &mtd_event_types[i];
-        json_t *rows = mtd_store_event_rows(a->tn->store, ev->name, NULL);
+        json_t *rows = mtd_store_event_rows(a->tn->store, ev->name, NULL, NULL);
         size_t k;
         json_t *row;
         json_array_foreach(rows, k, row) {
@@ -158,15 +206,25 @@ static json_t *event_lists(admin_call *a, const char *const *types)
 {
     json_t *o = json_object();
     const char *dev = mtd_req_arg(a->rq, "device");
-    for (; *types; types++)
-        json_object_set_new(o, *types, mtd_store_event_rows(a->tn->store, *types, dev));
+    int more = 0;
+    for (; *types; types++) {
+        json_t *rows = mtd_store_event_rows(a->tn->store, *types, dev, &a->page);
+        if (!rows) {
+            json_decref(o);
+            return NULL;
+        }
+        json_object_set_new(o, *types, rows);
+        more |= a->page.more;
+    }
+    if (more) /* the next page of each list starts there */
+        json_object_set_new(o, "next_offset", json_integer(a->page.offset + a->page.limit));
     return o;
 }
 
 static void report(admin_call *a, const char *name, json_t *body)
 {
     mtd_store_audit(a->tn->store, a->actor, name, NULL);
-    mtd_resp_json(a->rs, 200, body);
+    answer(a, body);
 }
 
 static void device_risk(admin_call *a, const char *dev)
@@ -216,7 +274,7 @@ static int reports(admin_call *a, const char *sub)
         const char *side = mtd_req_arg(a->rq, "sideloaded");
         mtd_app_query q = {dev, mtd_req_arg(a->rq, "package"), mtd_req_arg(a->rq, "permission"),
                            side && !strcmp(side, "1")};
-        report(a, "report.apps", json_pack("{s:o}", "apps", mtd_store_apps(a->tn->store, &q)));
+        report(a, "report.apps", page_of(a, "apps", mtd_store_apps(a->tn->store, &q, &a->page)));
     } else if (!strcmp(sub, "apps/history")) {
         report(a, "report.apps.history", event_lists(a, lifecycle));
     } else if (!strcmp(sub, "threats")) {
@@ -224,7 +282,7 @@ static int reports(admin_call *a, const char *sub)
         if (st && strcmp(st, "active") && strcmp(st, "resolved"))
             mtd_resp_error(a->rs, 400, "bad_request", "status must be active or resolved");
         else
-            report(a, "report.threats", json_pack("{s:o}", "threats", mtd_store_threats(a->tn->store, st, dev)));
+            report(a, "report.threats", page_of(a, "threats", mtd_store_threats(a->tn->store, st, dev, &a->page)));
     } else if (!strncmp(sub, "devices/", 8) && strlen(sub) > 13 && !strcmp(sub + strlen(sub) - 5, "/risk")) {
         char id[64];
         snprintf(id, sizeof id, "%.*s", (int)(strlen(sub) - 13), sub + 8);
@@ -248,11 +306,12 @@ static int reports(admin_call *a, const char *sub)
 static void dispatch(admin_call *a, const char *sub)
 {
     const char *m = a->rq->method;
+    if (!strcmp(m, "GET") && parse_page(a) != 0)
+        return;
     if (!strcmp(m, "GET") && reports(a, sub))
         return;
     if (!strcmp(sub, "devices") && !strcmp(m, "GET")) {
-        mtd_store_audit(a->tn->store, a->actor, "report.devices", NULL);
-        mtd_resp_json(a->rs, 200, json_pack("{s:o}", "devices", mtd_store_devices(a->tn->store)));
+        report(a, "report.devices", page_of(a, "devices", mtd_store_devices(a->tn->store, &a->page)));
     } else if (!strcmp(sub, "policy") && !strcmp(m, "GET")) {
         mtd_policy p;
         if (mtd_store_policy_get(a->tn->store, &p) == 0)
@@ -262,7 +321,7 @@ static void dispatch(admin_call *a, const char *sub)
     } else if (!strcmp(sub, "policy") && (!strcmp(m, "PUT") || !strcmp(m, "POST"))) {
         policy_put(a);
     } else if (!strcmp(sub, "audit") && !strcmp(m, "GET")) {
-        mtd_resp_json(a->rs, 200, json_pack("{s:o}", "audit", mtd_store_audit_list(a->tn->store)));
+        answer(a, page_of(a, "audit", mtd_store_audit_list(a->tn->store, &a->page)));
     } else if (!strncmp(sub, "devices/", 8) && !strcmp(m, "DELETE")) {
         device_retire(a, sub + 8);
     } else if (!strcmp(sub, "export") && !strcmp(m, "GET")) {

@@ -37,6 +37,10 @@ static const char usage[] =
     "  token create ROLE [--label L]   ROLE: admin, analyst, privacy, enroll (admin)\n"
     "  token list | token revoke ID    (admin)\n"
     "\n"
+    "The lists (devices, apps, threats, connections ... feedback, audit) come a page at a\n"
+    "time: the first 1,000 rows, or --limit N (at most 10,000) from --offset K; --all\n"
+    "fetches every page.\n"
+    "\n"
     "--server and --token may also come from MTD_SERVER and MTD_TOKEN.\n";
 
 typedef struct {
@@ -56,8 +60,8 @@ static int fail(const char *fmt, ...)
     return 1;
 }
 
-/* One request; *out gets the JSON answer of a 2xx (or, when text is not NULL, the raw
- * body goes to stdout), else an error line is printed. */
+/* One request; *out gets the JSON answer of a 2xx (or, with text, the body goes to
+ * stdout as it arrives, an export of any size), else an error line is printed. */
 static int request(ctl *c, const char *method, const char *path, const char *body, json_t **out,
                    int text)
 {
@@ -236,6 +240,66 @@ static void add_query(ctl *c, char *q, size_t len, const char *opt, const char *
     q[n] = 0;
 }
 
+/* GET a list report: the page that --limit/--offset name (the collector's default:
+ * the first 1,000 rows), or with --all every page (of --limit rows, 10,000 unless
+ * given), merged. */
+static int get_list(ctl *c, const char *path, json_t **out)
+{
+    char p[1200];
+    if (!mtd_args_has(&c->a, "--all")) {
+        snprintf(p, sizeof p, "%s", path);
+        add_query(c, p, sizeof p, "--limit", "limit");
+        add_query(c, p, sizeof p, "--offset", "offset");
+        return call(c, "GET", p, NULL, out);
+    }
+    json_t *all = json_object();
+    long long off = 0;
+    for (;;) {
+        json_t *j;
+        snprintf(p, sizeof p, "%s%climit=%s&offset=%lld", path, strchr(path, '?') ? '&' : '?',
+                 mtd_args_get(&c->a, "--limit") ?: "10000", off);
+        if (call(c, "GET", p, NULL, &j)) {
+            json_decref(all);
+            return 1;
+        }
+        const char *k;
+        json_t *v;
+        json_object_foreach(j, k, v) {
+            json_t *acc = json_object_get(all, k);
+            if (json_is_array(v) && json_is_array(acc))
+                json_array_extend(acc, v);
+            else if (json_is_array(v))
+                json_object_set(all, k, v);
+        }
+        json_t *next = json_object_get(j, "next_offset");
+        off = json_is_integer(next) ? json_integer_value(next) : -1;
+        json_decref(j);
+        if (off < 0)
+            break;
+    }
+    *out = all;
+    return 0;
+}
+
+/* A list report as print() shows it; under a table, where the next page starts when
+ * more rows follow. */
+static int print_list(ctl *c, json_t *j, const char *list_key, const mtd_column *cols, size_t n)
+{
+    json_t *next = json_incref(json_object_get(j, "next_offset"));
+    if (!c->json && !list_key) { /* event lists: a table per type */
+        json_object_del(j, "next_offset");
+        mtd_table_print_events(stdout, j);
+        json_decref(j);
+    } else {
+        print(c, j, list_key, cols, n);
+    }
+    if (!c->json && json_is_integer(next))
+        printf("(more rows follow: --offset %lld for the next page, or --all)\n",
+               (long long)json_integer_value(next));
+    json_decref(next);
+    return 0;
+}
+
 static const mtd_column threat_cols[] = {
     {"device_id", "DEVICE", 25, 0}, {"severity", "SEVERITY", 8, 0}, {"threat_name", "THREAT", 36, 0},
     {"category", "CATEGORY", 12, 0}, {"source", "SOURCE", 7, 0}, {"status", "STATUS", 8, 0},
@@ -255,18 +319,13 @@ static int cmd_report(ctl *c, const char *name)
     if (mtd_args_has(&c->a, "--sideloaded"))
         snprintf(path + strlen(path), sizeof path - strlen(path), "%ssideloaded=1", strchr(path, '?') ? "&" : "?");
     json_t *j;
-    if (call(c, "GET", path, NULL, &j))
+    if (get_list(c, path, &j))
         return 1;
     if (!strcmp(name, "apps"))
-        return print(c, j, "apps", app_cols, 6);
+        return print_list(c, j, "apps", app_cols, 6);
     if (!strcmp(name, "threats"))
-        return print(c, j, "threats", threat_cols, 8);
-    if (!c->json) {
-        mtd_table_print_events(stdout, j);
-        json_decref(j);
-        return 0;
-    }
-    return print(c, j, NULL, NULL, 0);
+        return print_list(c, j, "threats", threat_cols, 8);
+    return print_list(c, j, NULL, NULL, 0);
 }
 
 /* A known command given the wrong words says how it is used; anything else is unknown. */
@@ -342,13 +401,13 @@ static int dispatch(ctl *c)
             {"device_id", "DEVICE", 25, 0}, {"os_name", "OS", 24, 0}, {"os_version", "VERSION", 12, 0},
             {"manufacturer", "MAKER", 16, 0}, {"model", "MODEL", 32, 0}, {"cpu", "CPU", 40, 0},
             {"agent_version", "AGENT", 8, 0}, {"risk", "RISK", 6, 0}, {"last_seen", "LAST SEEN (UTC)", 0, 1}};
-        return call(c, "GET", "/v1/admin/devices", NULL, &j) ? 1 : print(c, j, "devices", cols, 9);
+        return get_list(c, "/v1/admin/devices", &j) ? 1 : print_list(c, j, "devices", cols, 9);
     }
     if (!strcmp(pos[0], "audit") && np == 1) {
         static const mtd_column cols[] = {{"id", "#", 6, 0}, {"time", "TIME (UTC)", 0, 1},
                                           {"actor", "ACTOR", 24, 0}, {"action", "ACTION", 20, 0},
                                           {"detail", "DETAIL", 60, 0}};
-        return call(c, "GET", "/v1/admin/audit", NULL, &j) ? 1 : print(c, j, "audit", cols, 5);
+        return get_list(c, "/v1/admin/audit", &j) ? 1 : print_list(c, j, "audit", cols, 5);
     }
     return wrong_args(pos[0]);
 }
@@ -360,7 +419,8 @@ int main(int argc, char **argv)
         {"--json", MTD_ARG_FLAG},  {"--org", MTD_ARG_ONE},   {"--label", MTD_ARG_ONE},
         {"--help", MTD_ARG_FLAG},  {"--ocsf", MTD_ARG_FLAG},  {"--device", MTD_ARG_ONE},
         {"--package", MTD_ARG_ONE}, {"--permission", MTD_ARG_ONE}, {"--status", MTD_ARG_ONE},
-        {"--sideloaded", MTD_ARG_FLAG}, {NULL, 0}};
+        {"--sideloaded", MTD_ARG_FLAG}, {"--limit", MTD_ARG_ONE}, {"--offset", MTD_ARG_ONE},
+        {"--all", MTD_ARG_FLAG}, {NULL, 0}};
     ctl c = {0};
     char why[256];
     if (mtd_args_parse(argc - 1, argv + 1, specs, &c.a, why, sizeof why))

@@ -82,8 +82,16 @@ void mtd_store_ingest_group(mtd_store *s, mtd_store_batch *head);
  * never said). */
 int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent);
 
-/* Reports. */
-json_t *mtd_store_devices(mtd_store *s);
+/* Reports. A list report answers one page of its rows: at most limit rows, after
+ * skipping offset; more is set when rows follow. A NULL page: every row (for callers
+ * inside the collector; the admin API always pages, so that no request can make the
+ * collector hold a whole fleet's rows in memory). */
+typedef struct {
+    int64_t limit, offset; /* in */
+    int more;              /* out */
+} mtd_page;
+
+json_t *mtd_store_devices(mtd_store *s, mtd_page *pg);
 
 /* App report filters; NULL/0 = any. */
 typedef struct {
@@ -94,10 +102,10 @@ typedef struct {
 } mtd_app_query;
 
 /* Current apps (latest inventory per device and package, not removed since). */
-json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q);
+json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg);
 /* Threats, one row per device and threat with its latest state; status "active" or
  * "resolved" or NULL for both; ordered by severity. */
-json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id);
+json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id, mtd_page *pg);
 /* {"device_id", "risk": none|low|medium|high, "open_threats", "threats"}: the risk is
  * set by the most severe active threat. MTD_ENOENT for an unknown device. */
 int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out);
@@ -105,10 +113,13 @@ const char *mtd_risk_from_severity(const char *severity);
 
 /* Every stored row of one event type (optionally of one device), oldest first; keys
  * are the schema's field names plus "row" and "received_at". NULL for an unknown type. */
-json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device_id);
+json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device_id, mtd_page *pg);
+/* Up to limit rows of one event type after row number after, in row order: the next
+ * chunk of an export (NULL for an unknown type or a failed read). */
+json_t *mtd_store_event_rows_after(mtd_store *s, const char *event, int64_t after, int limit);
 
 /* Everything linked to a user pseudonym: the user's devices and every event row of
- * those devices or carrying that UPN pseudonym. */
+ * those devices or carrying that UPN pseudonym (NULL when a read failed). */
 json_t *mtd_store_user_export(mtd_store *s, const char *upn);
 /* Deletes all of it (rows, devices, their credentials and batch records), records the
  * deletion in the audit log without naming the user, and checkpoints the WAL so that
@@ -123,6 +134,6 @@ int mtd_store_policy_get(mtd_store *s, mtd_policy *p);
 int mtd_store_policy_set(mtd_store *s, const mtd_policy *p);
 
 int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail);
-json_t *mtd_store_audit_list(mtd_store *s);
+json_t *mtd_store_audit_list(mtd_store *s, mtd_page *pg);
 
 #endif

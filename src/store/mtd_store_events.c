@@ -263,7 +263,7 @@ int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
     return me.result;
 }
 
-json_t *mtd_store_devices(mtd_store *s)
+json_t *mtd_store_devices(mtd_store *s, mtd_page *pg)
 {
     /* risk: the most severe threat whose latest detection is still active */
     char latest[1024], sql[3072];
@@ -279,7 +279,7 @@ json_t *mtd_store_devices(mtd_store *s)
         "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) WHERE status = 'active'"
         "   GROUP BY device_id) k ON k.device_id = d.device_id"
         " ORDER BY d.last_seen DESC, d.device_id", latest);
-    return mtd_sq_report(s, sql, 0, NULL);
+    return mtd_sq_report_page(s, sql, 0, NULL, pg);
 }
 
 
@@ -297,12 +297,15 @@ json_t *mtd_store_user_export(mtd_store *s, const char *upn)
                                            " FROM devices WHERE upn=?", 1, p),
                             "events", json_object());
     json_t *events = json_object_get(out, "events");
-    for (size_t i = 0; i < mtd_event_ntypes; i++) {
+    for (size_t i = 0; out && i < mtd_event_ntypes; i++) {
         char t[96], sql[256];
         mtd_sq_table(mtd_event_types[i].name, t, sizeof t);
         snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE %s ORDER BY row", t, user_rows);
         json_t *rows = mtd_sq_rows(s, sql, 1, p);
-        if (json_array_size(rows))
+        if (!rows) { /* a user's export is whole or not given */
+            json_decref(out);
+            out = NULL;
+        } else if (json_array_size(rows))
             json_object_set_new(events, mtd_event_types[i].name, rows);
         else
             json_decref(rows);
@@ -357,7 +360,7 @@ int mtd_store_user_delete(mtd_store *s, const char *upn, const char *actor, int 
     return r;
 }
 
-json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device_id)
+json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device_id, mtd_page *pg)
 {
     const mtd_event_type *ev = mtd_schema_event(event);
     if (!ev)
@@ -366,7 +369,20 @@ json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device
     mtd_sq_table(ev->name, t, sizeof t);
     snprintf(sql, sizeof sql, "SELECT * FROM %s%s ORDER BY row", t, device_id ? " WHERE device_id=?" : "");
     const char *p[] = {device_id};
-    return mtd_sq_report(s, sql, device_id ? 1 : 0, p);
+    return mtd_sq_report_page(s, sql, device_id ? 1 : 0, p, pg);
+}
+
+json_t *mtd_store_event_rows_after(mtd_store *s, const char *event, int64_t after, int limit)
+{
+    const mtd_event_type *ev = mtd_schema_event(event);
+    if (!ev)
+        return NULL;
+    char t[96], sql[256], a[24];
+    mtd_sq_table(ev->name, t, sizeof t);
+    snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE row > CAST(? AS INTEGER) ORDER BY row LIMIT %d", t, limit);
+    snprintf(a, sizeof a, "%lld", (long long)after);
+    const char *p[] = {a};
+    return mtd_sq_report(s, sql, 1, p);
 }
 
 int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted)

@@ -42,7 +42,7 @@ static const char stores[] =
     "'com.amazon.venezia','com.sec.android.app.samsungapps','com.huawei.appmarket',"
     "'com.xiaomi.market','org.fdroid.fdroid')";
 
-json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q)
+json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
 {
     char sql[2048], cur[1024];
     int n = 0;
@@ -62,7 +62,7 @@ json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q)
         len += snprintf(sql + len, sizeof sql - (size_t)len,
                         " AND coalesce(is_system,0)=0 AND coalesce(install_source,'') NOT IN %s", stores);
     snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY package, device_id");
-    return mtd_sq_report(s, sql, n, p);
+    return mtd_sq_report_page(s, sql, n, p, pg);
 }
 
 /* Threats with their latest state: one row per (device, threat key), found in one
@@ -78,7 +78,7 @@ int mtd_sq_latest_threats(char *sql, size_t len, int by_device)
                     by_device ? "" : " NOT INDEXED", by_device ? " AND device_id=?" : "");
 }
 
-json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id)
+json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id, mtd_page *pg)
 {
     char sql[2048], latest[1024];
     const char *p[2];
@@ -95,8 +95,8 @@ json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_i
     }
     snprintf(sql + len, sizeof sql - (size_t)len,
              " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
-             " WHEN 'low' THEN 3 ELSE 4 END, last_seen DESC");
-    return mtd_sq_report(s, sql, n, p);
+             " WHEN 'low' THEN 3 ELSE 4 END, last_seen DESC, device_id, row");
+    return mtd_sq_report_page(s, sql, n, p, pg);
 }
 
 const char *mtd_risk_from_severity(const char *sev)
@@ -112,7 +112,9 @@ const char *mtd_risk_from_severity(const char *sev)
 
 int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out)
 {
-    json_t *open = mtd_store_threats(s, "active", device_id);
+    json_t *open = mtd_store_threats(s, "active", device_id, NULL);
+    if (!open)
+        return MTD_EIO; /* unread threats must not read as no risk */
     char known[8];
     int r = mtd_sq_read(s, "SELECT 1 FROM devices WHERE device_id=?", device_id, known, sizeof known);
     if (r) {

@@ -337,7 +337,8 @@ json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p)
     for (int i = 0; i < n; i++)
         sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
     json_t *arr = json_array();
-    while (sqlite3_step(st) == SQLITE_ROW) {
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         json_t *o = json_object();
         for (int c = 0; c < sqlite3_column_count(st); c++) {
             json_t *v;
@@ -351,6 +352,10 @@ json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p)
         json_array_append_new(arr, o);
     }
     sqlite3_finalize(st);
+    if (rc != SQLITE_DONE) { /* a report cut short must not pass as whole */
+        json_decref(arr);
+        return NULL;
+    }
     return arr;
 }
 
@@ -359,6 +364,24 @@ json_t *mtd_sq_report(mtd_store *s, const char *sql, int n, const char *const *p
     pthread_mutex_lock(&s->pmu);
     json_t *rows = mtd_sq_rows(s, sql, n, p);
     pthread_mutex_unlock(&s->pmu);
+    return rows;
+}
+
+json_t *mtd_sq_report_page(mtd_store *s, const char *sql, int n, const char *const *p, mtd_page *pg)
+{
+    if (!pg)
+        return mtd_sq_report(s, sql, n, p);
+    /* one row more than the page: whether it comes says whether more follow */
+    size_t len = strlen(sql) + 64;
+    char *paged = malloc(len);
+    if (!paged)
+        return NULL;
+    snprintf(paged, len, "%s LIMIT %lld OFFSET %lld", sql, (long long)pg->limit + 1, (long long)pg->offset);
+    json_t *rows = mtd_sq_report(s, paged, n, p);
+    free(paged);
+    pg->more = rows && (int64_t)json_array_size(rows) > pg->limit;
+    if (pg->more)
+        json_array_remove(rows, json_array_size(rows) - 1);
     return rows;
 }
 
@@ -459,7 +482,7 @@ int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const c
     return r;
 }
 
-json_t *mtd_store_audit_list(mtd_store *s)
+json_t *mtd_store_audit_list(mtd_store *s, mtd_page *pg)
 {
-    return mtd_sq_report(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL);
+    return mtd_sq_report_page(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL, pg);
 }

@@ -70,6 +70,8 @@ int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, siz
  * snapshot, between mtd_sq_snapshot_begin and _end), mtd_sq_report for one read. */
 json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p);
 json_t *mtd_sq_report(mtd_store *s, const char *sql, int n, const char *const *p);
+/* mtd_sq_report for one page of a list report (NULL: every row). */
+json_t *mtd_sq_report_page(mtd_store *s, const char *sql, int n, const char *const *p, mtd_page *pg);
 void mtd_sq_snapshot_begin(mtd_store *s);
 void mtd_sq_snapshot_end(mtd_store *s);
 void mtd_sq_now(char *b, size_t n);

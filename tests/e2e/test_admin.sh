@@ -53,6 +53,18 @@ assert_eq 200 "$(http_status GET /v1/admin/apps/history "$ADMIN")" "app history"
 assert_eq "com.old.game remove" "$(jq -r '.["app.lifecycle"][] | "\(.package) \(.action)"' "$WORK/body")" "app history rows"
 ok "app reports: current, by permission, sideloaded, by package, history"
 
+ctl --token "$ADMIN" apps --limit 1 --json >"$WORK/page1.json"
+assert_eq "com.evil.flashlight 1" "$(jq -r '"\(.apps[0].package) \(.next_offset)"' "$WORK/page1.json")" "first page of one app"
+assert_eq "com.whatsapp null" "$(ctl --token "$ADMIN" apps --limit 1 --offset 1 --json | jq -r '"\([.apps[].package] | join(" ")) \(.next_offset)"')" "last page"
+assert_eq "com.evil.flashlight com.whatsapp null" "$(ctl --token "$ADMIN" apps --all --limit 1 --json | jq -r '"\([.apps[].package] | join(" ")) \(.next_offset)"')" "--all follows the pages"
+assert_eq "(more rows follow: --offset 1 for the next page, or --all)" "$(ctl --token "$ADMIN" apps --limit 1 | tail -n 1)" "table of a page says where the next starts"
+for bad in 0 10001 -1 abc 1x %205 99999999999999999999; do
+    assert_eq 400 "$(http_status GET "/v1/admin/apps?limit=$bad" "$ADMIN")" "limit=$bad"
+done
+jq -r .detail "$WORK/body" | grep -qx 'limit must be an integer from 1 to 10000' || fail "bad limit answered: $(cat "$WORK/body")"
+assert_eq 400 "$(http_status GET "/v1/admin/usage?offset=-5" "$ADMIN")" "offset=-5"
+ok "list reports come in pages: --limit, --offset, next_offset, --all; bad page arguments are a 400"
+
 ctl --token "$ADMIN" threats --status active --json >"$WORK/thr.json"
 assert_eq "Android.Trojan.SMSThief" "$(jq -r '[.threats[].threat_name] | join(" ")' "$WORK/thr.json")" "active threats"
 assert_eq "resolved" "$(ctl --token "$ADMIN" threats --status resolved --json | jq -r '.threats[0].status')" "resolved threats"

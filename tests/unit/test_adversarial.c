@@ -200,11 +200,11 @@ static void metacharacters_and_caps_in_every_field(void **state)
     assert_int_equal(mtd_tenants_get(w->c.tenants, w->tenant, &tn), 0);
     int stored = 0;
     for (size_t t = 0; t < mtd_event_ntypes; t++) {
-        json_t *rows = mtd_store_event_rows(tn->store, mtd_event_types[t].name, NULL);
+        json_t *rows = mtd_store_event_rows(tn->store, mtd_event_types[t].name, NULL, NULL);
         stored += (int)json_array_size(rows);
         json_decref(rows);
     }
-    json_t *devs = mtd_store_devices(tn->store);
+    json_t *devs = mtd_store_devices(tn->store, NULL);
     assert_int_equal(json_array_size(devs), 1);
     json_decref(devs);
     mtd_tenants_put(w->c.tenants, tn);

@@ -83,7 +83,7 @@ static int ingest(fixture *f, const char *cred, const char *key, json_t *arr, in
 
 static int count(fixture *f, const char *type)
 {
-    json_t *rows = mtd_store_event_rows(f->s, type, NULL);
+    json_t *rows = mtd_store_event_rows(f->s, type, NULL, NULL);
     int n = (int)json_array_size(rows);
     json_decref(rows);
     return n;
@@ -164,7 +164,7 @@ static void consent_revocation_deletes_optional_data(void **state)
     assert_int_equal(mtd_store_device_consent(f->s, DEV, &consent), 0);
     assert_int_equal(consent, 0);
     assert_int_equal(count(f, "feedback.submission"), 0);
-    json_t *audit = mtd_store_audit_list(f->s);
+    json_t *audit = mtd_store_audit_list(f->s, NULL);
     const char *detail = json_string_value(json_object_get(json_array_get(audit, json_array_size(audit) - 1), "detail"));
     assert_string_equal(detail, "consent revoked by a device; deleted its 1 optional records");
     json_decref(audit);
@@ -250,35 +250,45 @@ static void reports_use_the_latest_row(void **state)
         assert_int_equal(stored, (int)json_array_size(b[i]));
         json_decref(b[i]);
     }
-    assert_string_equal(apps_line(mtd_store_apps(f->s, NULL)), "com.a@3:2 com.a@Z:1 com.c@3:2");
+    assert_string_equal(apps_line(mtd_store_apps(f->s, NULL, NULL)), "com.a@3:2 com.a@Z:1 com.c@3:2");
     mtd_app_query q = {.permission = "android.permission.CAMERA"};
-    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "com.a@Z:1");
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q, NULL)), "com.a@Z:1");
     q = (mtd_app_query){.sideloaded = 1};
-    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "");
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q, NULL)), "");
     q = (mtd_app_query){.device_id = DEV2};
-    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "com.a@Z:1");
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q, NULL)), "com.a@Z:1");
     q = (mtd_app_query){.package = "com.c"};
-    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "com.c@3:2");
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q, NULL)), "com.c@3:2");
     q = (mtd_app_query){.device_id = DEV, .package = "com.b"};
-    assert_string_equal(apps_line(mtd_store_apps(f->s, &q)), "");
+    assert_string_equal(apps_line(mtd_store_apps(f->s, &q, NULL)), "");
+    /* pages of the same order: two rows and "more", then the last row and no more */
+    mtd_page pg = {.limit = 2, .offset = 0};
+    assert_string_equal(apps_line(mtd_store_apps(f->s, NULL, &pg)), "com.a@3:2 com.a@Z:1");
+    assert_int_equal(pg.more, 1);
+    pg = (mtd_page){.limit = 2, .offset = 2};
+    assert_string_equal(apps_line(mtd_store_apps(f->s, NULL, &pg)), "com.c@3:2");
+    assert_int_equal(pg.more, 0);
+    pg = (mtd_page){.limit = 3, .offset = 0};
+    assert_string_equal(apps_line(mtd_store_apps(f->s, NULL, &pg)), "com.a@3:2 com.a@Z:1 com.c@3:2");
+    assert_int_equal(pg.more, 0);
 
-    json_t *t = mtd_store_threats(f->s, "resolved", NULL);
+    json_t *t = mtd_store_threats(f->s, "resolved", NULL, NULL);
     assert_int_equal(json_array_size(t), 1);
     json_t *r = json_array_get(t, 0);
     assert_string_equal(json_string_value(json_object_get(r, "threat_id")), "thr-1");
     assert_string_equal(json_string_value(json_object_get(r, "first_seen")), T0);
     assert_string_equal(json_string_value(json_object_get(r, "last_seen")), T1);
     json_decref(t);
-    t = mtd_store_threats(f->s, "active", DEV);
+    t = mtd_store_threats(f->s, "active", DEV, NULL);
     assert_int_equal(json_array_size(t), 1);
     assert_string_equal(json_string_value(json_object_get(json_array_get(t, 0), "threat_id")), "thr-2");
     json_decref(t);
-    t = mtd_store_threats(f->s, NULL, DEV2);
+    t = mtd_store_threats(f->s, NULL, DEV2, NULL);
     assert_int_equal(json_array_size(t), 0);
     json_decref(t);
 
     /* the devices report, in either order (by last seen, which may be the same second) */
-    json_t *d = mtd_store_devices(f->s), *x;
+    json_t *d = mtd_store_devices(f->s, NULL), *x;
     size_t i;
     assert_int_equal(json_array_size(d), 2);
     json_array_foreach(d, i, x) {
@@ -432,7 +442,7 @@ static void user_delete_leaves_nothing_in_any_file(void **state)
     assert_false(files_contain(f->dir, DEV));
     assert_false(files_contain(f->dir, UPN));
     assert_false(files_contain(f->dir, "Unique-Model-Marker"));
-    json_t *devs = mtd_store_devices(f->s);
+    json_t *devs = mtd_store_devices(f->s, NULL);
     assert_int_equal(json_array_size(devs), 0);
     json_decref(devs);
 }
