@@ -169,7 +169,78 @@ static void user_call(admin_call *a, int del)
     json_decref(j);
 }
 
-/* GET export?format=ocsf|raw: every stored event as JSON lines. */
+/* GET export?format=ocsf|raw: every stored event as JSON lines, made while they are
+ * sent: a chunk of rows of one type at a time (each a short read of its own, so a slow
+ * client holds no snapshot and no lock), where the whole export used to be built in
+ * memory first, as a JSON tree per row (a large tenant's export could take the
+ * collector's memory). The stream holds its own reference to the tenant. */
+#define EXPORT_CHUNK 1000
+
+typedef struct {
+    mtd_collector *c;
+    mtd_tenant *tn;
+    int ocsf;
+    size_t type;   /* index in mtd_event_types */
+    int64_t after; /* last row sent of that type */
+    mtd_buf pend;  /* lines made, not yet all handed out */
+    size_t sent;
+} export_stream;
+
+/* The next chunk as JSON lines in x->pend: 1, 0 at the end, -1 when a read failed. */
+static int export_fill(export_stream *x)
+{
+    mtd_buf_reset(&x->pend);
+    x->sent = 0;
+    for (; x->type < mtd_event_ntypes; x->type++, x->after = 0) {
+        const mtd_event_type *ev = &mtd_event_types[x->type];
+        json_t *rows = mtd_store_event_rows_after(x->tn->store, ev->name, x->after, EXPORT_CHUNK);
+        if (!rows)
+            return -1;
+        size_t k;
+        json_t *row;
+        json_array_foreach(rows, k, row) {
+            x->after = json_integer_value(json_object_get(row, "row"));
+            json_t *o = x->ocsf ? mtd_ocsf_event(ev, row) : json_incref(row);
+            char *line = json_dumps(o, JSON_COMPACT);
+            json_decref(o);
+            if (!line || mtd_buf_puts(&x->pend, line) || mtd_buf_puts(&x->pend, "\n")) {
+                free(line);
+                json_decref(rows);
+                return -1;
+            }
+            free(line);
+        }
+        size_t n = json_array_size(rows);
+        json_decref(rows);
+        if (n)
+            return 1;
+    }
+    return 0;
+}
+
+static ssize_t export_read(void *ctx, uint64_t pos, char *buf, size_t max)
+{
+    export_stream *x = ctx;
+    (void)pos;
+    if (x->sent == x->pend.len) {
+        int r = export_fill(x);
+        if (r <= 0) /* a failed read cuts the answer short, so it cannot pass as whole */
+            return r == 0 ? MTD_STREAM_END : MTD_STREAM_ERROR;
+    }
+    size_t n = x->pend.len - x->sent < max ? x->pend.len - x->sent : max;
+    memcpy(buf, x->pend.data + x->sent, n);
+    x->sent += n;
+    return (ssize_t)n;
+}
+
+static void export_free(void *ctx)
+{
+    export_stream *x = ctx;
+    mtd_tenants_put(x->c->tenants, x->tn);
+    mtd_buf_free(&x->pend);
+    free(x);
+}
+
 static void export_events(admin_call *a)
 {
     const char *fmt = mtd_req_arg(a->rq, "format");
@@ -178,27 +249,21 @@ static void export_events(admin_call *a)
         mtd_resp_error(a->rs, 400, "bad_request", "format must be ocsf or raw");
         return;
     }
-    mtd_buf out;
-    mtd_buf_init(&out, 0);
-    for (size_t i = 0; i < mtd_event_ntypes; i++) {
-        const mtd_event_type *ev = &mtd_event_types[i];
-        json_t *rows = mtd_store_event_rows(a->tn->store, ev->name, NULL, NULL);
-        size_t k;
-        json_t *row;
-        json_array_foreach(rows, k, row) {
-            json_t *o = ocsf ? mtd_ocsf_event(ev, row) : json_incref(row);
-            char *line = json_dumps(o, JSON_COMPACT);
-            json_decref(o);
-            mtd_buf_puts(&out, line);
-            mtd_buf_puts(&out, "\n");
-            free(line);
-        }
-        json_decref(rows);
+    export_stream *x = calloc(1, sizeof *x);
+    if (!x || mtd_tenants_get(a->c->tenants, a->tn->id, &x->tn) != 0) {
+        free(x);
+        mtd_resp_error(a->rs, 503, "busy", "could not start the export; retry");
+        return;
     }
+    x->c = a->c;
+    x->ocsf = ocsf;
+    mtd_buf_init(&x->pend, 0);
     mtd_store_audit(a->tn->store, a->actor, "export", ocsf ? "format=ocsf" : "format=raw");
     a->rs->status = 200;
     a->rs->ctype = "application/x-ndjson";
-    a->rs->text = mtd_buf_steal(&out, NULL);
+    a->rs->stream = export_read;
+    a->rs->stream_free = export_free;
+    a->rs->stream_ctx = x;
 }
 
 /* Rows of several event types under their names, e.g. {"net.dns": [...], ...}. */

@@ -14,6 +14,7 @@
 
 #include <jansson.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #define MTD_MAX_BODY (16u << 20)        /* compressed batch or JSON body */
 #define MTD_MAX_BATCH_RAW (64u << 20)   /* decompressed batch */
@@ -42,7 +43,17 @@ typedef struct {
     char *text;                /* body when text (metrics), malloc'd */
     const char *ctype;
     long retry_after;          /* seconds, 0 = none */
+    /* A body made while it is sent (an export): stream() fills buf with up to max bytes
+     * and returns how many, or MTD_STREAM_END / MTD_STREAM_ERROR (libmicrohttpd's
+     * content reader, whose values these are); stream_free(stream_ctx) runs once the
+     * answer is done or abandoned. */
+    ssize_t (*stream)(void *ctx, uint64_t pos, char *buf, size_t max);
+    void (*stream_free)(void *ctx);
+    void *stream_ctx;
 } mtd_resp;
+
+#define MTD_STREAM_END ((ssize_t)-1)
+#define MTD_STREAM_ERROR ((ssize_t)-2)
 
 /* Request helpers (implemented by mtd_server.c). */
 const char *mtd_req_header(const mtd_req *rq, const char *name);

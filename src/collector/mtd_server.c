@@ -78,8 +78,14 @@ json_t *mtd_req_json(const mtd_req *rq, mtd_resp *rs)
     return j;
 }
 
-static enum MHD_Result send_resp(struct MHD_Connection *conn, mtd_resp *rs)
+_Static_assert(MTD_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM &&
+               MTD_STREAM_ERROR == MHD_CONTENT_READER_END_WITH_ERROR, "stream codes are MHD's");
+
+static struct MHD_Response *make_resp(mtd_resp *rs)
 {
+    if (rs->stream)
+        return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, rs->stream,
+                                                 rs->stream_ctx, rs->stream_free);
     char *body = rs->text;
     if (!body && rs->json)
         body = json_dumps(rs->json, JSON_COMPACT);
@@ -91,7 +97,17 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, mtd_resp *rs)
         body[len++] = '\n';
         body[len] = 0;
     }
-    struct MHD_Response *r = MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+    return MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
+}
+
+static enum MHD_Result send_resp(struct MHD_Connection *conn, mtd_resp *rs)
+{
+    struct MHD_Response *r = make_resp(rs);
+    if (!r) {
+        if (rs->stream_free)
+            rs->stream_free(rs->stream_ctx);
+        return MHD_NO;
+    }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             rs->ctype ? rs->ctype : "application/json");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");

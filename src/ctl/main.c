@@ -67,7 +67,8 @@ static int request(ctl *c, const char *method, const char *path, const char *bod
 {
     char url[1200], why[512];
     snprintf(url, sizeof url, "%s%s", c->server, path);
-    mtd_http_opts o = {.ca_file = c->ca, .bearer = c->token, .timeout_s = 60};
+    mtd_http_opts o = {.ca_file = c->ca, .bearer = c->token, .timeout_s = text ? 86400 : 60,
+                       .sink = text ? stdout : NULL};
     const char *hdrs[] = {"Content-Type: application/json", NULL};
     mtd_http_resp r;
     if (mtd_http_request(&o, method, url, hdrs, body, body ? strlen(body) : 0, &r, why, sizeof why))
@@ -78,9 +79,8 @@ static int request(ctl *c, const char *method, const char *path, const char *bod
         return fail("%s %s: %s", method, path, why);
     }
     if (text) {
-        fwrite(r.body.data, 1, r.body.len, stdout);
         mtd_http_resp_free(&r);
-        return 0;
+        return fflush(stdout) == 0 ? 0 : fail("%s %s: cannot write the answer to standard output", method, path);
     }
     json_error_t e;
     *out = json_loadb((const char *)r.body.data, r.body.len, 0, &e);

@@ -15,10 +15,20 @@
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static void global_init(void) { curl_global_init(CURL_GLOBAL_DEFAULT); }
 
+typedef struct {
+    mtd_http_resp *r;
+    CURL *c;
+    FILE *sink;
+} body_ctx;
+
 static size_t on_body(char *p, size_t sz, size_t n, void *ud)
 {
-    mtd_http_resp *r = ud;
-    return mtd_buf_append(&r->body, p, sz * n) == 0 ? sz * n : 0;
+    body_ctx *x = ud;
+    long status = 0;
+    if (x->sink && curl_easy_getinfo(x->c, CURLINFO_RESPONSE_CODE, &status) == CURLE_OK &&
+        status >= 200 && status <= 299)
+        return fwrite(p, 1, sz * n, x->sink);
+    return mtd_buf_append(&x->r->body, p, sz * n) == 0 ? sz * n : 0;
 }
 
 static size_t on_header(char *p, size_t sz, size_t n, void *ud)
@@ -63,8 +73,9 @@ int mtd_http_request(const mtd_http_opts *o, const char *method, const char *url
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(c, CURLOPT_TIMEOUT, o->timeout_s ? o->timeout_s : 30L);
     curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 10L);
+    body_ctx bx = {resp, c, o->sink};
     curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, resp);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, &bx);
     curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(c, CURLOPT_HEADERDATA, resp);
     curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");

@@ -11,12 +11,15 @@
 #include "common/mtd_buf.h"
 
 #include <stddef.h>
+#include <stdio.h>
 
 typedef struct {
     const char *ca_file;  /* NULL = system CAs */
     const char *pin;      /* NULL = no pinning */
     long timeout_s;       /* whole transfer; 0 = 30 s */
     const char *bearer;   /* Authorization: Bearer <token> */
+    FILE *sink;           /* a 2xx body is written here as it arrives (an export of any
+                           * size), not kept in resp->body; NULL = keep it (up to 64 MiB) */
 } mtd_http_opts;
 
 typedef struct {

@@ -149,6 +149,21 @@ jq -e -s '[.[] | select(.class_uid==6002)] | .[0].activity_id == 2 and .[0].app.
 jq -e -s '[.[] | select(.class_uid==4002)] | .[0].http_request.url.hostname == "phish.example.net"' "$WORK/ocsf.jsonl" >/dev/null || fail "HTTP Activity"
 ok "OCSF export carries class, category, type, activity, severity, time and metadata"
 
+# 2,500 usage events of one device: the export streams them in chunks of 1,000 rows,
+# the usage report pages them
+seq 2500 | awk -v T="$T" -v D="$D2" '{printf "{\"event\":\"usage.action\",\"schema\":1,\"event_id\":\"ua%020d\",\"time\":\"2026-11-24T12:00:00Z\",\"tenant_id\":\"%s\",\"device_id\":\"%s\",\"action\":\"ledger_viewed\"}\n", $1, T, D}' >"$WORK/usage"
+assert_eq 200 "$(post "$CRED2" batch-usage-0001 <"$WORK/usage")" "2,500 usage events ($(cat "$WORK/body"))"
+ctl --token "$ADMIN" export >"$WORK/raw.jsonl"
+assert_eq "2500 2500 true" "$(jq -s -r '[.[] | select(.event == "usage.action")] | "\(length) \([.[].event_id] | unique | length) \([.[].row] == ([.[].row] | sort))"' "$WORK/raw.jsonl")" "usage events in the streamed export: all, once each, in order"
+ROWS=0
+for t in $(sqlite3 "$DATA/tenants/$T/store.sqlite" "select name from sqlite_master where type = 'table' and name like 'ev\_%' escape '\\'"); do
+    ROWS=$((ROWS + $(sqlite3 "$DATA/tenants/$T/store.sqlite" "select count(*) from $t")))
+done
+assert_eq "$ROWS" "$(wc -l <"$WORK/raw.jsonl")" "export lines = event rows stored"
+assert_eq "1000 1000" "$(ctl --token "$ADMIN" usage --json | jq -r '"\(.["usage.action"] | length) \(.next_offset)"')" "first page of the usage report"
+assert_eq "2500 null" "$(ctl --token "$ADMIN" usage --all --json | jq -r '"\(.["usage.action"] | length) \(.next_offset)"')" "every page of the usage report"
+ok "export streams every row once, in chunks; the usage report pages 2,500 rows"
+
 # user export of a user who has no device here: an empty answer, not an error (the
 # export and delete of real users, found through their UPN, are in test_privacy.sh)
 assert_eq "0 0" "$(ctl --token "$ADMIN" user export nobody@acme.example --json | jq -r '"\(.devices | length) \(.events | length)"')" "export of an unknown user"
