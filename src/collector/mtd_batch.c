@@ -129,8 +129,10 @@ int mtd_batch_parse(mtd_batch *b, mtd_batch_error *e)
     char *p = (char *)b->raw.data, *end = p + b->raw.len;
     size_t line = 0;
     e->nevents = 0;
-    for (const char *q = p; q < end; q++)
-        e->nevents += *q == '\n';
+    /* lines, for the count a rejection reports (memchr: a byte loop here was ~4% of
+     * the collector's CPU under bench_ingest) */
+    for (const char *q = p; (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+        e->nevents++;
     int r = 0;
     while (r == 0 && p < end) {
         char *nl = memchr(p, '\n', (size_t)(end - p));

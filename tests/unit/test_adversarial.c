@@ -14,6 +14,7 @@
 #include "common/mtd_file.h"
 #include "common/mtd_log.h"
 #include "common/mtd_util.h"
+#include "schema/mtd_event.h"
 #include "schema/mtd_schema.h"
 #include "uplink/mtd_http.h"
 
@@ -236,9 +237,47 @@ static void huge_numbers_and_wrong_types_are_refused(void **state)
     assert_int_equal(post_batch(w, body, detail, sizeof detail), 200);
 }
 
+/* The string scanner reads eight bytes at a time: an escape, a control character, a
+ * multi-byte or an invalid UTF-8 sequence must be found at every offset of a value. */
+static void strings_are_checked_at_every_offset(void **st)
+{
+    (void)st;
+    static const char lo[] = "abcdefghijklmnopqrstu", hi[] = "ABCDEFGHIJKLMNOPQRSTU";
+    static const struct { const char *in, *out, *err; } cases[] = {
+        {"\\n", "\n", NULL}, {"\\\"", "\"", NULL}, {"\\u00e9", "\xc3\xa9", NULL},
+        {"\xc3\xa9", "\xc3\xa9", NULL}, {"\xf0\x9f\x98\x80", "\xf0\x9f\x98\x80", NULL},
+        {"\x01", NULL, "control character"}, {"\xff", NULL, "invalid UTF-8"},
+        {"\xc3(", NULL, "invalid UTF-8"}, {"\xed\xa0\x80", NULL, "invalid UTF-8"}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        for (int k = 0; k <= 20; k++) {
+            char line[512], why[300], want[64];
+            int n = snprintf(line, sizeof line,
+                             "{\"event\":\"feedback.submission\",\"schema\":1,\"event_id\":\"e1\","
+                             "\"time\":\"2026-11-24T10:00:00Z\",\"tenant_id\":\"t\",\"device_id\":\"%s\","
+                             "\"type\":\"idea\",\"comment\":\"%.*s%s%.*s\"}",
+                             DEV, k, lo, cases[c].in, 20 - k, hi);
+            mtd_event ev;
+            int r = mtd_event_parse(line, (size_t)n, &ev, why, sizeof why);
+            if (cases[c].err) {
+                assert_int_not_equal(r, 0);
+                assert_non_null(strstr(why, cases[c].err));
+                continue;
+            }
+            assert_int_equal(r, 0);
+            snprintf(want, sizeof want, "%.*s%s%.*s", k, lo, cases[c].out, 20 - k, hi);
+            size_t len;
+            const char *got = mtd_event_str(&ev, "comment", &len);
+            assert_non_null(got);
+            assert_int_equal(len, strlen(want));
+            assert_memory_equal(got, want, len);
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(strings_are_checked_at_every_offset),
         cmocka_unit_test_setup_teardown(metacharacters_and_caps_in_every_field, setup, teardown),
         cmocka_unit_test_setup_teardown(huge_numbers_and_wrong_types_are_refused, setup, teardown),
     };
