@@ -19,7 +19,9 @@ typedef struct {
     mtd_spool *spool;
     int queued;
     int err;
-    char ids[64][24]; /* event IDs appended and not yet committed, for the debug log */
+    /* event IDs appended and not yet committed, for the debug log (the schema caps an
+     * ID at 32 characters) */
+    char ids[64][33];
 } round_ctx;
 
 /* The emit callback of the sources: the gate, then the spool. */
@@ -44,7 +46,8 @@ static int gate_and_queue(void *vctx, const char *type, json_t *fields)
           : MTD_ENOMEM;
     if (r == 0 && x->queued < 64) {
         const char *id = strstr(s, "\"event_id\":\"");
-        snprintf(x->ids[x->queued], sizeof x->ids[0], "%.22s", id ? id + 12 : "?");
+        id = id ? id + 12 : "?";
+        snprintf(x->ids[x->queued], sizeof x->ids[0], "%.*s", (int)strcspn(id, "\""), id);
     }
     free(s);
     if (r)
