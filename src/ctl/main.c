@@ -241,8 +241,8 @@ static void add_query(ctl *c, char *q, size_t len, const char *opt, const char *
 }
 
 /* GET a list report: the page that --limit/--offset name (the collector's default:
- * the first 1,000 rows), or with --all every page (of --limit rows, 10,000 unless
- * given), merged. */
+ * the first 1,000 rows), or with --all every page from --offset on (of --limit rows,
+ * 10,000 unless given), merged. */
 static int get_list(ctl *c, const char *path, json_t **out)
 {
     char p[1200];
@@ -253,11 +253,18 @@ static int get_list(ctl *c, const char *path, json_t **out)
         return call(c, "GET", p, NULL, out);
     }
     json_t *all = json_object();
-    long long off = 0;
+    long long off = -1; /* the first page: from --offset, if given */
     for (;;) {
         json_t *j;
-        snprintf(p, sizeof p, "%s%climit=%s&offset=%lld", path, strchr(path, '?') ? '&' : '?',
-                 mtd_args_get(&c->a, "--limit") ?: "10000", off);
+        snprintf(p, sizeof p, "%s", path);
+        if (mtd_args_get(&c->a, "--limit"))
+            add_query(c, p, sizeof p, "--limit", "limit");
+        else
+            snprintf(p + strlen(p), sizeof p - strlen(p), "%climit=10000", strchr(p, '?') ? '&' : '?');
+        if (off < 0)
+            add_query(c, p, sizeof p, "--offset", "offset");
+        else
+            snprintf(p + strlen(p), sizeof p - strlen(p), "&offset=%lld", off);
         if (call(c, "GET", p, NULL, &j)) {
             json_decref(all);
             return 1;

@@ -57,6 +57,7 @@ ctl --token "$ADMIN" apps --limit 1 --json >"$WORK/page1.json"
 assert_eq "com.evil.flashlight 1" "$(jq -r '"\(.apps[0].package) \(.next_offset)"' "$WORK/page1.json")" "first page of one app"
 assert_eq "com.whatsapp null" "$(ctl --token "$ADMIN" apps --limit 1 --offset 1 --json | jq -r '"\([.apps[].package] | join(" ")) \(.next_offset)"')" "last page"
 assert_eq "com.evil.flashlight com.whatsapp null" "$(ctl --token "$ADMIN" apps --all --limit 1 --json | jq -r '"\([.apps[].package] | join(" ")) \(.next_offset)"')" "--all follows the pages"
+assert_eq "com.whatsapp null" "$(ctl --token "$ADMIN" apps --all --limit 1 --offset 1 --json | jq -r '"\([.apps[].package] | join(" ")) \(.next_offset)"')" "--all from --offset"
 assert_eq "(more rows follow: --offset 1 for the next page, or --all)" "$(ctl --token "$ADMIN" apps --limit 1 | tail -n 1)" "table of a page says where the next starts"
 for bad in 0 10001 -1 abc 1x %205 99999999999999999999; do
     assert_eq 400 "$(http_status GET "/v1/admin/apps?limit=$bad" "$ADMIN")" "limit=$bad"
