@@ -333,17 +333,9 @@ static int string(rd *r, int write, const char **s, size_t *len, uint8_t *has_nu
         if (c != '\\') {
             /* a run of plain bytes, validated, moved once (only after an escape) */
             char *run = r->p;
-            while (r->p < r->end) {
-                r->p = plain_ascii(r->p, r->end);
-                if (r->p >= r->end)
-                    break;
-                c = (unsigned char)*r->p;
-                if (c == '"' || c == '\\' || c < 0x20)
-                    break;
-                if (c < 0x80) {
-                    r->p++;
-                    continue;
-                }
+            /* plain ASCII in bulk; a byte >= 0x80 starts a UTF-8 sequence to check, any
+             * other stop (quote, backslash, control character) ends the run */
+            while ((r->p = plain_ascii(r->p, r->end)) < r->end && (unsigned char)*r->p >= 0x80) {
                 int k = utf8_len((const unsigned char *)r->p, (const unsigned char *)r->end);
                 if (!k)
                     return fail_at(r, "invalid UTF-8");
