@@ -221,12 +221,9 @@ static int cmd_user(ctl *c, int np, const char **pos)
     return print(c, j, NULL, NULL, 0);
 }
 
-/* Appends "&key=value" (percent-encoded) when the option was given. */
-static void add_query(ctl *c, char *q, size_t len, const char *opt, const char *key)
+/* Appends "?key=value" or "&key=value", the value percent-encoded. */
+static void add_param(char *q, size_t len, const char *key, const char *v)
 {
-    const char *v = mtd_args_get(&c->a, opt);
-    if (!v)
-        return;
     size_t n = strlen(q);
     n += (size_t)snprintf(q + n, len - n, "%s%s=", strchr(q, '?') ? "&" : "?", key);
     for (; *v && n + 4 < len; v++) {
@@ -238,6 +235,14 @@ static void add_query(ctl *c, char *q, size_t len, const char *opt, const char *
             n += (size_t)snprintf(q + n, len - n, "%%%02X", ch);
     }
     q[n] = 0;
+}
+
+/* add_param with the value of an option, when it was given. */
+static void add_query(ctl *c, char *q, size_t len, const char *opt, const char *key)
+{
+    const char *v = mtd_args_get(&c->a, opt);
+    if (v)
+        add_param(q, len, key, v);
 }
 
 /* GET a list report: the page that --limit/--offset name (the collector's default:
@@ -256,15 +261,15 @@ static int get_list(ctl *c, const char *path, json_t **out)
     long long off = -1; /* the first page: from --offset, if given */
     for (;;) {
         json_t *j;
+        char num[24];
         snprintf(p, sizeof p, "%s", path);
-        if (mtd_args_get(&c->a, "--limit"))
-            add_query(c, p, sizeof p, "--limit", "limit");
-        else
-            snprintf(p + strlen(p), sizeof p - strlen(p), "%climit=10000", strchr(p, '?') ? '&' : '?');
-        if (off < 0)
+        add_param(p, sizeof p, "limit", mtd_args_get(&c->a, "--limit") ?: "10000");
+        if (off < 0) {
             add_query(c, p, sizeof p, "--offset", "offset");
-        else
-            snprintf(p + strlen(p), sizeof p - strlen(p), "&offset=%lld", off);
+        } else {
+            snprintf(num, sizeof num, "%lld", off);
+            add_param(p, sizeof p, "offset", num);
+        }
         if (call(c, "GET", p, NULL, &j)) {
             json_decref(all);
             return 1;
@@ -324,7 +329,7 @@ static int cmd_report(ctl *c, const char *name)
     add_query(c, path, sizeof path, "--permission", "permission");
     add_query(c, path, sizeof path, "--status", "status");
     if (mtd_args_has(&c->a, "--sideloaded"))
-        snprintf(path + strlen(path), sizeof path - strlen(path), "%ssideloaded=1", strchr(path, '?') ? "&" : "?");
+        add_param(path, sizeof path, "sideloaded", "1");
     json_t *j;
     if (get_list(c, path, &j))
         return 1;
