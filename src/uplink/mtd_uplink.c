@@ -2,6 +2,7 @@
 #include "uplink/mtd_uplink.h"
 #include "common/mtd_buf.h"
 #include "common/mtd_err.h"
+#include "common/mtd_file.h"
 #include "common/mtd_log.h"
 #include "common/mtd_util.h"
 #include "privacy/mtd_ledger.h"
@@ -43,21 +44,52 @@ static void sleep_ms(long ms)
         ;
 }
 
-/* The batch key: a digest of this enrollment's credential and the records' spool
- * sequence numbers. Sequence numbers are stable across restarts, so a batch resent
- * after a crash carries the same key; the credential keeps the keys of a re-enrolled
+/* The records a batch covers: spool sequence numbers first..last. */
+typedef struct {
+    uint64_t first, last;
+} seq_range;
+
+/* The batch key: a digest of this enrollment's credential and the range of spool
+ * sequence numbers the batch covers. Sequence numbers are stable across restarts, and
+ * a batch sent once is sent again over the same range (see pin_range), so its every
+ * resend carries the same key, even when consent revocation purged some of its
+ * records since. The collector stores a key once; it keeps no per-event index to
+ * catch an event re-sent under another key (bench_ingest: such an index cost the
+ * single writer a third of its rate). The credential keeps the keys of a re-enrolled
  * device (whose sequence numbers start again) from colliding with its old ones. */
-static void batch_key(const mtd_state *st, const mtd_spool_batch *b, char out[45])
+static void batch_key(const mtd_state *st, seq_range rg, char out[45])
 {
     uint8_t d[32];
-    mtd_buf ids;
-    mtd_buf_init(&ids, 0);
-    mtd_buf_printf(&ids, "%s|", st->credential);
-    for (size_t i = 0; i < b->n; i++)
-        mtd_buf_printf(&ids, "%llu,", (unsigned long long)b->recs[i].seq);
-    mtd_sha256(ids.data, ids.len, d);
-    mtd_buf_free(&ids);
+    char ids[400];
+    int n = snprintf(ids, sizeof ids, "%s|%llu-%llu", st->credential,
+                     (unsigned long long)rg.first, (unsigned long long)rg.last);
+    mtd_sha256(ids, (size_t)n, d);
     mtd_b64url(d, 24, out);
+}
+
+/* A batch that may have reached the collector must be sent again exactly: were it
+ * re-formed with records spooled since (or with fewer, after a change of batch size)
+ * its key would change and the collector would store its events twice. So before its
+ * first attempt the batch's range goes durably to STATE/uplink.range, and while the
+ * spool's head is inside that range the next batch ends where it ended. */
+static int pin_range(const mtd_state *st, mtd_spool_batch *b, seq_range *rg, char *why, size_t wl)
+{
+    char path[1200], line[64];
+    unsigned long long f, l;
+    mtd_state_path(st, "uplink.range", path, sizeof path);
+    *rg = (seq_range){b->recs[0].seq, b->recs[b->n - 1].seq};
+    if (mtd_file_read_line(path, line, sizeof line) == 0 && sscanf(line, "%llu %llu", &f, &l) == 2 &&
+        f <= rg->first && rg->first <= l) {
+        while (b->n > 1 && b->recs[b->n - 1].seq > l)
+            free(b->recs[--b->n].data);
+        *rg = (seq_range){f, l};
+        return 0;
+    }
+    snprintf(line, sizeof line, "%llu %llu\n", (unsigned long long)rg->first, (unsigned long long)rg->last);
+    int r = mtd_file_write_atomic(path, line, strlen(line), 0600);
+    if (r)
+        snprintf(why, wl, "could not record the batch's range in %s: %s", path, mtd_strerror(r));
+    return r;
 }
 
 static int compress_batch(const mtd_spool_batch *b, mtd_buf *out)
@@ -109,11 +141,14 @@ static void ledger_write(mtd_state *st, const mtd_spool_batch *b, const char *ke
 }
 
 /* Sends one batch, retrying transient failures. 0 = acknowledged or dead-lettered. */
-static int send_batch(mtd_state *st, mtd_spool *sp, const mtd_spool_batch *b,
+static int send_batch(mtd_state *st, mtd_spool *sp, mtd_spool_batch *b,
                       const mtd_uplink_opts *o, mtd_uplink_stats *s, char *why, size_t wl)
 {
     char key[48], url[700], keyhdr[80];
-    batch_key(st, b, key);
+    seq_range rg;
+    if (pin_range(st, b, &rg, why, wl) != 0)
+        return MTD_EIO; /* unpinned, a resend could be re-formed and stored twice */
+    batch_key(st, rg, key);
     snprintf(url, sizeof url, "%s/v1/batches", st->server);
     snprintf(keyhdr, sizeof keyhdr, "Idempotency-Key: %s", key);
     const char *hdrs[] = {"Content-Type: application/x-ndjson", "Content-Encoding: zstd", keyhdr, NULL};
@@ -132,7 +167,7 @@ static int send_batch(mtd_state *st, mtd_spool *sp, const mtd_spool_batch *b,
             s->replayed += json_is_true(json_object_get(j, "replayed"));
             json_decref(j);
             ledger_write(st, b, key, "ledger.jsonl");
-            mtd_spool_ack(sp, b->recs[b->n - 1].seq);
+            mtd_spool_ack(sp, rg.last);
             s->batches++;
             s->records += b->n;
         } else if (status >= 400 && status < 500 && status != 429 && status != 408) {
@@ -142,7 +177,7 @@ static int send_batch(mtd_state *st, mtd_spool *sp, const mtd_spool_batch *b,
              * a person to look at */
             ledger_write(st, b, key, "ledger.jsonl");
             ledger_write(st, b, key, "rejected.jsonl");
-            mtd_spool_ack(sp, b->recs[b->n - 1].seq);
+            mtd_spool_ack(sp, rg.last);
             s->rejected_batches++;
             s->rejected_records += b->n;
         }
