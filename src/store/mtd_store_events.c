@@ -11,23 +11,24 @@
 #include <string.h>
 #include <time.h>
 
-/* Binds one event's value slots to the type's prepared INSERT. */
-static void bind_event(sqlite3_stmt *st, const mtd_event *e, int64_t now)
+/* Binds one event's row number and value slots to the type's prepared INSERT. */
+static void bind_event(sqlite3_stmt *st, const mtd_event *e, int64_t row, int64_t now)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
-    sqlite3_bind_int64(st, 1, now);
+    sqlite3_bind_int64(st, 1, row);
+    sqlite3_bind_int64(st, 2, now);
     int ncol = mtd_event_ncolumns(e->type);
     for (int c = 0; c < ncol; c++) {
         const mtd_value *v = &e->v[c];
         switch (v->kind) {
         case MTD_V_STR:
         case MTD_V_LIST: /* a list is stored as its JSON text */
-            sqlite3_bind_text(st, c + 2, v->s, (int)v->len, SQLITE_STATIC);
+            sqlite3_bind_text(st, c + 3, v->s, (int)v->len, SQLITE_STATIC);
             break;
         case MTD_V_INT:
         case MTD_V_BOOL:
-            sqlite3_bind_int64(st, c + 2, v->i);
+            sqlite3_bind_int64(st, c + 3, v->i);
             break;
         default:
             break;
@@ -68,8 +69,9 @@ static int delete_optional(mtd_store *s, const char *dev, int *deleted)
 {
     *deleted = 0;
     for (size_t i = 0; i < sizeof optional_tables / sizeof optional_tables[0]; i++) {
-        char sql[128];
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE device_id=?", optional_tables[i]);
+        char rows[256], sql[384];
+        mtd_sq_device_rows(rows, sizeof rows, optional_tables[i]);
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE row IN (%s)", optional_tables[i], rows);
         const char *p[] = {dev};
         int r = mtd_sq_exec(s, sql, 1, p);
         if (r < 0)
@@ -101,16 +103,33 @@ static int apply_consent(mtd_store *s, const mtd_event *e, const char *now)
     return mtd_sq_audit(s, "device", "consent.revoke", detail);
 }
 
+/* A device.info event: the device's latest, for the devices report. */
+static int note_info(mtd_store *s, const char *dev, int64_t row)
+{
+    char r[24];
+    snprintf(r, sizeof r, "%lld", (long long)row);
+    const char *p[] = {r, dev};
+    int n = mtd_sq_exec_hot(s, MTD_SQ_HOT_INFO, "UPDATE devices SET info_row=CAST(? AS INTEGER)"
+                                               " WHERE device_id=?", 2, p);
+    return n < 0 ? n : 0;
+}
+
+/* The batch's events take the next n row numbers: one range, which the batch's
+ * record keeps to find the device's rows (mtd_sq_device_rows). */
 static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_key,
                          const mtd_event *ev, size_t n, int *stored)
 {
-    char now[32], devbuf[64], nev[32];
+    char now[32], devbuf[64], nev[32], first[24], last[24];
     mtd_sq_now(now, sizeof now);
     const char *dev = slot(&ev[0], "device_id", devbuf, sizeof devbuf); /* the schema requires it */
+    int64_t row = s->next_row;
     snprintf(nev, sizeof nev, "%zu", n);
-    const char *pb[] = {idem_key, dev, now, nev};
-    int r = mtd_sq_exec_hot(s, MTD_SQ_HOT_BATCH, "INSERT INTO batches(idem_key, device_id, received_at, events)"
-                           " VALUES(?,?,?,?)", 4, pb);
+    snprintf(first, sizeof first, "%lld", (long long)row);
+    snprintf(last, sizeof last, "%lld", (long long)(row + (int64_t)n - 1));
+    const char *pb[] = {idem_key, dev, now, nev, first, last};
+    int r = mtd_sq_exec_hot(s, MTD_SQ_HOT_BATCH, "INSERT INTO batches(idem_key, device_id, received_at,"
+                           " events, first_row, last_row) VALUES(?,?,?,?,CAST(? AS INTEGER),"
+                           " CAST(? AS INTEGER))", 6, pb);
     if (r < 0)
         return r; /* MTD_EEXIST: a repeated key */
     const char *pc[] = {dev, cred_hash};
@@ -120,15 +139,18 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
     if ((r = upsert_device(s, &ev[0], dev, now)) != 0)
         return r;
     int64_t t = (int64_t)time(NULL);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n; i++, row++) {
         size_t idx = (size_t)(ev[i].type - mtd_event_types);
-        bind_event(s->ins[idx], &ev[i], t);
+        bind_event(s->ins[idx], &ev[i], row, t);
         if (sqlite3_step(s->ins[idx]) != SQLITE_DONE)
             return MTD_EIO;
-        *stored += sqlite3_changes(s->db);
-        if (!strcmp(ev[i].type->name, "consent.change") && (r = apply_consent(s, &ev[i], now)) != 0)
+        *stored += 1;
+        if (ev[i].type == s->info_type && (r = note_info(s, dev, row)) != 0)
+            return r;
+        if (ev[i].type == s->consent_type && (r = apply_consent(s, &ev[i], now)) != 0)
             return r;
     }
+    s->next_row = row; /* a batch rolled back leaves a gap, which no range covers */
     return 0;
 }
 
@@ -273,8 +295,7 @@ json_t *mtd_store_devices(mtd_store *s, mtd_page *pg)
         " i.manufacturer, i.model, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
         " i.time AS info_time, d.consent,"
         " CASE k.level WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'none' END AS risk"
-        " FROM devices d LEFT JOIN ev_device_info i ON i.row ="
-        " (SELECT max(row) FROM ev_device_info WHERE device_id = d.device_id)"
+        " FROM devices d LEFT JOIN ev_device_info i ON i.row = d.info_row"
         " LEFT JOIN (SELECT device_id, min(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0"
         "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) WHERE status = 'active'"
         "   GROUP BY device_id) k ON k.device_id = d.device_id"
@@ -365,9 +386,11 @@ json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device
     const mtd_event_type *ev = mtd_schema_event(event);
     if (!ev)
         return NULL;
-    char t[96], sql[256];
+    char t[96], rows[256], sql[512];
     mtd_sq_table(ev->name, t, sizeof t);
-    snprintf(sql, sizeof sql, "SELECT * FROM %s%s ORDER BY row", t, device_id ? " WHERE device_id=?" : "");
+    mtd_sq_device_rows(rows, sizeof rows, t);
+    snprintf(sql, sizeof sql, "SELECT * FROM %s%s%s%s ORDER BY row", t, device_id ? " WHERE row IN (" : "",
+             device_id ? rows : "", device_id ? ")" : "");
     const char *p[] = {device_id};
     return mtd_sq_report_page(s, sql, device_id ? 1 : 0, p, pg);
 }

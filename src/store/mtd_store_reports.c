@@ -12,28 +12,37 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Current apps: the latest inventory row per (device, package), with no removal
- * reported at or after it (a reinstall brings a newer inventory row). The latest rows
- * are found in one pass with GROUP BY, which the filters that keep or drop a whole
- * (device, package) group narrow first; a filter on the row's content (permission,
- * installer) applies to the latest row only. A correlated max(row) per row instead
- * took 117 s for 5,000 devices x 300 apps (bench_reports). Without a device filter
- * the table is read in row order (NOT INDEXED): through the device index the rows
- * come in random order, 2-3x slower. */
+/* Current apps: the latest inventory row per (device, package), unless the latest
+ * app.lifecycle "remove" of that package is at or after it (a reinstall brings a newer
+ * inventory row). The latest rows are found in one pass with GROUP BY, which the
+ * filters that keep or drop a whole (device, package) group narrow first; a filter on
+ * the row's content (permission, installer) applies to the latest row only. A
+ * correlated max(row) per row instead took 117 s for 5,000 devices x 300 apps
+ * (bench_reports); the removals, too, are grouped once rather than looked up per app,
+ * since the event tables have no device index (mtd_store_sqlite.c). */
 static int current_apps(char *sql, size_t len, const mtd_app_query *q, const char **p, int *n)
 {
     int by_dev = q && q->device_id, by_pkg = q && q->package;
-    if (by_dev)
+    char inv[256] = "", life[256] = "";
+    if (by_dev) { /* the device is ?1 */
         p[(*n)++] = q->device_id;
+        int k = snprintf(inv, sizeof inv, " AND row IN (");
+        k += mtd_sq_device_rows(inv + k, sizeof inv - (size_t)k, "ev_app_inventory");
+        snprintf(inv + k, sizeof inv - (size_t)k, ")");
+        k = snprintf(life, sizeof life, " AND row IN (");
+        k += mtd_sq_device_rows(life + k, sizeof life - (size_t)k, "ev_app_lifecycle");
+        snprintf(life + k, sizeof life - (size_t)k, ")");
+    }
     if (by_pkg)
         p[(*n)++] = q->package;
     return snprintf(sql, len,
-                    "SELECT a.* FROM (SELECT max(row) AS r FROM ev_app_inventory%s WHERE 1%s%s"
+                    "SELECT a.* FROM (SELECT max(row) AS r FROM ev_app_inventory WHERE 1%s%s"
                     " GROUP BY device_id, package) m JOIN ev_app_inventory a ON a.row = m.r"
-                    " WHERE NOT EXISTS (SELECT 1 FROM ev_app_lifecycle l WHERE l.device_id = a.device_id"
-                    " AND l.package = a.package AND l.action = 'remove' AND l.time >= a.time)",
-                    by_dev ? "" : " NOT INDEXED", by_dev ? " AND device_id=?" : "",
-                    by_pkg ? " AND package=?" : "");
+                    " LEFT JOIN (SELECT device_id, package, max(time) AS t FROM ev_app_lifecycle"
+                    " WHERE action = 'remove'%s GROUP BY device_id, package) x"
+                    " ON x.device_id = a.device_id AND x.package = a.package"
+                    " WHERE x.t IS NULL OR x.t < a.time",
+                    inv, by_pkg ? " AND package=?" : "", life);
 }
 
 /* Installers that are app stores; anything else counts as sideloaded. */
@@ -70,12 +79,17 @@ json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
  * square of a device's detections). */
 int mtd_sq_latest_threats(char *sql, size_t len, int by_device)
 {
+    char dev[256] = "";
+    if (by_device) { /* the device is ?1 */
+        int k = snprintf(dev, sizeof dev, " AND row IN (");
+        k += mtd_sq_device_rows(dev + k, sizeof dev - (size_t)k, "ev_threat_detection");
+        snprintf(dev + k, sizeof dev - (size_t)k, ")");
+    }
     return snprintf(sql, len,
                     "SELECT t.*, m.first_seen FROM (SELECT max(row) AS r, min(time) AS first_seen"
-                    " FROM ev_threat_detection%s WHERE 1%s GROUP BY device_id,"
+                    " FROM ev_threat_detection WHERE 1%s GROUP BY device_id,"
                     " coalesce(threat_id, threat_name || '/' || coalesce(package,''))) m"
-                    " JOIN ev_threat_detection t ON t.row = m.r",
-                    by_device ? "" : " NOT INDEXED", by_device ? " AND device_id=?" : "");
+                    " JOIN ev_threat_detection t ON t.row = m.r", dev);
 }
 
 json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id, mtd_page *pg)

@@ -46,9 +46,10 @@ static const char *base_sql =
     " created_at INTEGER NOT NULL, revoked_at INTEGER);"
     "CREATE TABLE IF NOT EXISTS devices(device_id TEXT PRIMARY KEY, first_seen INTEGER,"
     " last_seen INTEGER, upn TEXT, dir_user_id TEXT, dir_device_id TEXT, org_id TEXT,"
-    " consent INTEGER NOT NULL DEFAULT 0, consent_time INTEGER);"
+    " consent INTEGER NOT NULL DEFAULT 0, consent_time INTEGER, info_row INTEGER);"
+    /* a batch's rows are first_row..last_row of the event tables (mtd_sq_device_rows) */
     "CREATE TABLE IF NOT EXISTS batches(idem_key TEXT PRIMARY KEY, device_id TEXT,"
-    " received_at INTEGER NOT NULL, events INTEGER NOT NULL);"
+    " received_at INTEGER NOT NULL, events INTEGER NOT NULL, first_row INTEGER, last_row INTEGER);"
     "CREATE TABLE IF NOT EXISTS policy(id INTEGER PRIMARY KEY CHECK(id=1), json TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);"
@@ -72,15 +73,20 @@ static const char *col_type(const mtd_field *f)
     return f->type == MTD_T_INT || f->type == MTD_T_BOOL ? "INTEGER" : "TEXT";
 }
 
-/* CREATE TABLE for one event type, and the matching INSERT. */
+/* CREATE TABLE for one event type, and the matching INSERT. An event table has no
+ * index but its row number: every index on it was paid per row by the single writer
+ * (bench_ingest: a UNIQUE(device_id, event_id) index cost a third of the collector's
+ * rate). A device's rows are found through its batches (mtd_sq_device_rows); a batch
+ * is stored once by its Idempotency-Key, and the agent resends a batch over the same
+ * records under the same key (mtd_uplink.c), so no per-event key is needed. */
 static void event_sql(const mtd_event_type *ev, mtd_buf *create, mtd_buf *insert)
 {
     char t[96];
     mtd_sq_table(ev->name, t, sizeof t);
     mtd_buf_printf(create, "CREATE TABLE IF NOT EXISTS %s(row INTEGER PRIMARY KEY,"
                            " received_at INTEGER NOT NULL", t);
-    mtd_buf_printf(insert, "INSERT OR IGNORE INTO %s(received_at", t);
-    size_t n = 1;
+    mtd_buf_printf(insert, "INSERT INTO %s(row, received_at", t);
+    size_t n = 2;
     for (int pass = 0; pass < 2; pass++) {
         const mtd_field *fs = pass ? ev->fields : mtd_envelope_fields;
         size_t nf = pass ? ev->nfields : mtd_envelope_nfields;
@@ -90,44 +96,116 @@ static void event_sql(const mtd_event_type *ev, mtd_buf *create, mtd_buf *insert
             n++;
         }
     }
-    /* One index does both jobs: it finds a device's rows for the reports, and it makes
-     * a re-sent event (same device, same random event_id) a no-op (INSERT OR IGNORE).
-     * Keyed by device first, a batch's rows land together in it, where an index on the
-     * random event_id alone would touch a different page for every row. A device
-     * cannot shadow another device's events by reusing their IDs. */
-    mtd_buf_printf(create, ");CREATE UNIQUE INDEX IF NOT EXISTS %s_dev_event ON %s(device_id, event_id);"
-                           "DROP INDEX IF EXISTS %s_dev;", t, t, t);
+    mtd_buf_printf(create, ");DROP INDEX IF EXISTS %s_dev;", t);
     mtd_buf_puts(insert, ") VALUES(?");
     for (size_t i = 1; i < n; i++)
         mtd_buf_puts(insert, ",?");
     mtd_buf_puts(insert, ")");
 }
 
-/* A store made by an older version lacks the columns of fields added to the schema
- * since: add them (SQLite adds a nullable column without rewriting the table). */
+int mtd_sq_device_rows(char *out, size_t len, const char *table)
+{
+    return snprintf(out, len, "SELECT e.row FROM batches b JOIN %s e ON e.row BETWEEN b.first_row"
+                              " AND b.last_row WHERE b.device_id=?1 AND e.device_id=?1", table);
+}
+
+/* Adds a column that a store made by an older version lacks (SQLite adds a nullable
+ * column without rewriting the table); *added says whether it did. */
+static int ensure_column(mtd_store *s, const char *t, const char *name, const char *type, int *added)
+{
+    char sql[256];
+    sqlite3_stmt *st;
+    snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name=?", t);
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
+    int have = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (added)
+        *added = !have;
+    if (have)
+        return 0;
+    snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN \"%s\" %s", t, name, type);
+    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
+}
+
+/* The columns of fields added to the schema since the store was made. */
 static int add_new_columns(mtd_store *s, const mtd_event_type *ev)
 {
-    char t[96], sql[256];
+    char t[96];
     mtd_sq_table(ev->name, t, sizeof t);
     for (int pass = 0; pass < 2; pass++) {
         const mtd_field *fs = pass ? ev->fields : mtd_envelope_fields;
         size_t nf = pass ? ev->nfields : mtd_envelope_nfields;
-        for (size_t i = 0; i < nf; i++) {
-            sqlite3_stmt *st;
-            snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name=?", t);
-            if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        for (size_t i = 0; i < nf; i++)
+            if (ensure_column(s, t, fs[i].name, col_type(&fs[i]), NULL) != 0)
                 return MTD_EIO;
-            sqlite3_bind_text(st, 1, fs[i].name, -1, SQLITE_STATIC);
-            int have = sqlite3_step(st) == SQLITE_ROW;
-            sqlite3_finalize(st);
-            if (have)
-                continue;
-            snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN \"%s\" %s", t, fs[i].name, col_type(&fs[i]));
-            if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-                return MTD_EIO;
-        }
     }
     return 0;
+}
+
+/* A store made before batches had row ranges: each event table had a (device_id,
+ * event_id) index. Its rows get one range per device and table (min..max row, which
+ * other devices' rows interleave: mtd_sq_device_rows checks each row's device), the
+ * devices their latest device.info row, and the index goes. */
+static int migrate_ranges(mtd_store *s)
+{
+    int added;
+    if (ensure_column(s, "batches", "first_row", "INTEGER", NULL) != 0 ||
+        ensure_column(s, "batches", "last_row", "INTEGER", NULL) != 0 ||
+        ensure_column(s, "devices", "info_row", "INTEGER", &added) != 0)
+        return MTD_EIO;
+    if (added && sqlite3_exec(s->db, "UPDATE devices SET info_row=(SELECT max(row) FROM ev_device_info"
+                                     " WHERE device_id=devices.device_id)", NULL, NULL, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    for (size_t i = 0; i < mtd_event_ntypes; i++) {
+        char t[96], sql[512];
+        mtd_sq_table(mtd_event_types[i].name, t, sizeof t);
+        snprintf(sql, sizeof sql, "SELECT 1 FROM sqlite_master WHERE type='index' AND name='%s_dev_event'", t);
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+            return MTD_EIO;
+        int old = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+        if (!old)
+            continue;
+        /* ':' is not allowed in an Idempotency-Key: no device can own these keys */
+        snprintf(sql, sizeof sql, "INSERT INTO batches(idem_key, device_id, received_at, events,"
+                                  " first_row, last_row) SELECT 'migrated:%s:' || device_id, device_id,"
+                                  " min(received_at), count(*), min(row), max(row) FROM %s GROUP BY"
+                                  " device_id; DROP INDEX %s_dev_event;", t, t, t);
+        if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+            return MTD_EIO;
+    }
+    return sqlite3_exec(s->db, "CREATE INDEX IF NOT EXISTS batches_dev ON batches(device_id, first_row)",
+                        NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
+}
+
+/* Event rows are numbered across all event tables, so a batch's rows are one range.
+ * The next number follows the largest in any table (each max(row) is one b-tree
+ * descent). */
+static int load_next_row(mtd_store *s)
+{
+    mtd_buf sql;
+    mtd_buf_init(&sql, 0);
+    mtd_buf_puts(&sql, "SELECT max(m) FROM (SELECT 0 AS m");
+    for (size_t i = 0; i < mtd_event_ntypes; i++) {
+        char t[96];
+        mtd_sq_table(mtd_event_types[i].name, t, sizeof t);
+        mtd_buf_printf(&sql, " UNION ALL SELECT max(row) FROM %s", t);
+    }
+    mtd_buf_puts(&sql, ")");
+    sqlite3_stmt *st;
+    int r = MTD_EIO;
+    if (sqlite3_prepare_v2(s->db, (char *)sql.data, -1, &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            s->next_row = sqlite3_column_int64(st, 0) + 1;
+            r = 0;
+        }
+        sqlite3_finalize(st);
+    }
+    mtd_buf_free(&sql);
+    return r;
 }
 
 static int create_schema(mtd_store *s, char *why, size_t wl)
@@ -157,7 +235,16 @@ static int create_schema(mtd_store *s, char *why, size_t wl)
             return MTD_EIO;
         }
     }
-    return 0;
+    int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? migrate_ranges(s) : MTD_EIO;
+    if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        r = MTD_EIO;
+    if (r == 0)
+        r = load_next_row(s);
+    if (r) {
+        snprintf(why, wl, "store row ranges: %s", sqlite3_errmsg(s->db));
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    }
+    return r;
 }
 
 int mtd_sq_connect(mtd_store *s, int flags, sqlite3 **db, char *why, size_t whylen)
@@ -187,6 +274,8 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     pthread_mutex_init(&s->ckrun, NULL);
     pthread_cond_init(&s->ckcv, NULL);
     s->gtail = &s->gq;
+    s->info_type = mtd_schema_event("device.info");
+    s->consent_type = mtd_schema_event("consent.change");
     int r = mtd_sq_connect(s, SQLITE_OPEN_CREATE, &s->db, why, whylen);
     if (r == 0)
         r = create_schema(s, why, whylen);

@@ -9,7 +9,7 @@
 #include <sqlite3.h>
 
 /* The statements of every batch, prepared once (mtd_sq_exec_hot). */
-enum { MTD_SQ_HOT_BATCH, MTD_SQ_HOT_CRED, MTD_SQ_HOT_DEVICE, MTD_SQ_HOT_N };
+enum { MTD_SQ_HOT_BATCH, MTD_SQ_HOT_CRED, MTD_SQ_HOT_DEVICE, MTD_SQ_HOT_INFO, MTD_SQ_HOT_N };
 
 struct mtd_store {
     sqlite3 *db;
@@ -17,6 +17,8 @@ struct mtd_store {
     sqlite3_stmt *ins[32]; /* per event type, index as in mtd_event_types */
     sqlite3_stmt *hot[MTD_SQ_HOT_N]; /* the statements every batch runs, prepared once */
     int scrub;             /* data was deleted: checkpoint the WAL after the commit */
+    int64_t next_row;      /* the next event row's number, in any event table */
+    const mtd_event_type *info_type, *consent_type; /* the events ingest acts on */
     /* A second connection for the reads every batch makes (credential, consent,
      * policy): WAL lets them run while a group commit holds the writer. */
     sqlite3 *rd;
@@ -80,6 +82,10 @@ int mtd_sq_audit(mtd_store *s, const char *actor, const char *action, const char
 /* The SELECT of each threat's latest detection row, with its first_seen (the time of
  * its first detection); by_device adds a "device_id=?" parameter (mtd_store_reports.c). */
 int mtd_sq_latest_threats(char *sql, size_t len, int by_device);
+/* The SELECT of the rows of one device (parameter ?1) in event table `table`, for
+ * "row IN (...)": the device's batches give the ranges its rows can be in (a batch's
+ * rows are consecutive), each row's own device_id decides. */
+int mtd_sq_device_rows(char *out, size_t len, const char *table);
 /* "device.info" -> "ev_device_info" */
 void mtd_sq_table(const char *ev, char *out, size_t outlen);
 

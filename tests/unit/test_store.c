@@ -13,6 +13,7 @@
 
 #include <dirent.h>
 #include <pthread.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,6 +90,22 @@ static int count(fixture *f, const char *type)
     return n;
 }
 
+/* Rows of one device in an event list whose event_id starts with prefix; -1 if any
+ * row listed belongs to another device. */
+static int device_rows(fixture *f, const char *type, const char *dev, const char *prefix)
+{
+    json_t *rows = mtd_store_event_rows(f->s, type, dev, NULL), *r;
+    size_t i;
+    int n = 0;
+    json_array_foreach(rows, i, r) {
+        if (strcmp(json_string_value(json_object_get(r, "device_id")), dev) != 0)
+            n = -1000000;
+        n += !strncmp(json_string_value(json_object_get(r, "event_id")), prefix, strlen(prefix));
+    }
+    json_decref(rows);
+    return n < 0 ? -1 : n;
+}
+
 /* Threads of this process. */
 static int threads(void)
 {
@@ -128,10 +145,11 @@ static void ingest_is_idempotent_and_binds_the_credential(void **state)
     assert_int_equal(stored, 1);
     assert_int_equal(ingest(f, "cred1", "key-0001", batch, &stored), MTD_EEXIST);
     assert_int_equal(stored, 0);
-    /* the same event under a new key (a batch re-formed after a crash) is stored once */
+    /* the key, not the event ID, makes a batch a repeat: the agent resends a batch
+     * over the same records under the same key (mtd_uplink.c) */
     assert_int_equal(ingest(f, "cred1", "key-0002", batch, &stored), 0);
-    assert_int_equal(stored, 0);
-    assert_int_equal(count(f, "usage.action"), 1);
+    assert_int_equal(stored, 1);
+    assert_int_equal(count(f, "usage.action"), 2);
     char dev[64];
     assert_int_equal(mtd_store_cred_lookup(f->s, "cred1", dev, sizeof dev), 0);
     assert_string_equal(dev, DEV);
@@ -220,6 +238,21 @@ static const char *apps_line(json_t *rows)
     return b;
 }
 
+/* The devices report of DEV (Android 14, risk dev1_risk) and DEV2 (Android 13, no
+ * risk), in either order (by last seen, which may be the same second). */
+static void assert_devices(fixture *f, const char *dev1_risk)
+{
+    json_t *d = mtd_store_devices(f->s, NULL), *x;
+    size_t i;
+    assert_int_equal(json_array_size(d), 2);
+    json_array_foreach(d, i, x) {
+        int dev1 = !strcmp(json_string_value(json_object_get(x, "device_id")), DEV);
+        assert_string_equal(json_string_value(json_object_get(x, "risk")), dev1 ? dev1_risk : "none");
+        assert_string_equal(json_string_value(json_object_get(x, "os_version")), dev1 ? "14" : "13");
+    }
+    json_decref(d);
+}
+
 /* The reports take each app's and each threat's latest row: an update that drops a
  * permission, a removal, a reinstall after it, a threat resolved after it opened. */
 static void reports_use_the_latest_row(void **state)
@@ -287,16 +320,7 @@ static void reports_use_the_latest_row(void **state)
     assert_int_equal(json_array_size(t), 0);
     json_decref(t);
 
-    /* the devices report, in either order (by last seen, which may be the same second) */
-    json_t *d = mtd_store_devices(f->s, NULL), *x;
-    size_t i;
-    assert_int_equal(json_array_size(d), 2);
-    json_array_foreach(d, i, x) {
-        int dev1 = !strcmp(json_string_value(json_object_get(x, "device_id")), DEV);
-        assert_string_equal(json_string_value(json_object_get(x, "risk")), dev1 ? "medium" : "none");
-        assert_string_equal(json_string_value(json_object_get(x, "os_version")), dev1 ? "14" : "13");
-    }
-    json_decref(d);
+    assert_devices(f, "medium");
     assert_int_equal(mtd_store_device_risk(f->s, DEV, &r), 0);
     assert_string_equal(json_string_value(json_object_get(r, "risk")), "medium");
     assert_int_equal(json_integer_value(json_object_get(r, "open_threats")), 1);
@@ -329,6 +353,72 @@ static void unprepare(prepared *p)
         free(p->txt[i]);
 }
 
+/* Runs SQL on the store's file behind the store's back. */
+static void raw_sql(fixture *f, const char *sql)
+{
+    char path[128], *err = NULL;
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/store.sqlite", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+        fail_msg("%s: %s", sql, err);
+    sqlite3_close(db);
+}
+
+/* The first column of a one-row query, on the store's file behind the store's back. */
+static int raw_count(fixture *f, const char *sql)
+{
+    char path[128];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    snprintf(path, sizeof path, "%s/store.sqlite", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    int n = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return n;
+}
+
+/* A store made before batches had row ranges (an index per event table on
+ * (device_id, event_id), batches without first_row/last_row, devices without
+ * info_row) is migrated when opened: each device's rows, old and new, are found. */
+static void a_store_without_row_ranges_is_migrated(void **state)
+{
+    fixture *f = *state;
+    const char *T0 = "2026-11-24T10:00:00Z";
+    json_t *b[] = {
+        json_pack("[oo]", ev_at("usage.action", DEV, "M01", T0, "{\"action\":\"enroll\"}"),
+                  ev_at("device.info", DEV, "M02", T0, "{\"os_name\":\"Android\",\"os_version\":\"14\",\"device_id_source\":\"android_id\"}")),
+        json_pack("[oo]", ev_at("usage.action", DEV2, "M11", T0, "{\"action\":\"enroll\"}"),
+                  ev_at("device.info", DEV2, "M12", T0, "{\"os_name\":\"Android\",\"os_version\":\"13\",\"device_id_source\":\"mac\"}")),
+        json_pack("[o]", ev_at("usage.action", DEV, "M21", T0, "{\"action\":\"ledger_viewed\"}")),
+        json_pack("[o]", ev_at("usage.action", DEV, "M31", T0, "{\"action\":\"ledger_viewed\"}")),
+    };
+    char key[16], why[256];
+    int stored;
+    for (size_t i = 0; i < 3; i++) {
+        snprintf(key, sizeof key, "key-%zu", i);
+        assert_int_equal(ingest(f, "", key, b[i], &stored), 0);
+    }
+    mtd_store_close(f->s);
+    raw_sql(f, "DROP INDEX batches_dev; ALTER TABLE batches DROP COLUMN first_row;"
+               " ALTER TABLE batches DROP COLUMN last_row; ALTER TABLE devices DROP COLUMN info_row;"
+               " CREATE UNIQUE INDEX ev_usage_action_dev_event ON ev_usage_action(device_id, event_id);"
+               " CREATE UNIQUE INDEX ev_device_info_dev_event ON ev_device_info(device_id, event_id);");
+    assert_int_equal(mtd_store_open(f->dir, &f->s, why, sizeof why), 0);
+    assert_int_equal(ingest(f, "", "key-3", b[3], &stored), 0);
+    assert_int_equal(device_rows(f, "usage.action", DEV, "M"), 3);
+    assert_int_equal(device_rows(f, "usage.action", DEV2, "M"), 1);
+    assert_int_equal(device_rows(f, "device.info", DEV2, "M12"), 1);
+    assert_devices(f, "none");
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM sqlite_master WHERE name LIKE '%dev_event'"), 0);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM batches WHERE idem_key LIKE 'migrated:%'"), 4);
+    for (size_t k = 0; k < 4; k++)
+        json_decref(b[k]);
+}
+
 static void group_stores_each_batch_on_its_own(void **state)
 {
     fixture *f = *state;
@@ -353,12 +443,17 @@ static void group_stores_each_batch_on_its_own(void **state)
     assert_int_equal(bd.result, 0);
     assert_int_equal(bd.stored, 3);
     assert_int_equal(count(f, "usage.action"), 10);
-    /* a's events again under a new key, in a later group: stored once, not twice */
-    mtd_store_batch again = {.cred_hash = "", .idem_key = "key-a2", .events = a.ev, .n = a.n};
+    /* each device's rows through its batches' row ranges: b's rolled-back range is
+     * in no batch, and d's rows are not DEV's though d's range lies between c's and
+     * the next batch of DEV */
+    mtd_store_batch again = {.cred_hash = "", .idem_key = "key-e", .events = a.ev, .n = a.n};
     mtd_store_ingest_group(f->s, &again);
-    assert_int_equal(again.result, 0);
-    assert_int_equal(again.stored, 0);
-    assert_int_equal(count(f, "usage.action"), 10);
+    assert_int_equal(again.stored, 3);
+    assert_int_equal(device_rows(f, "usage.action", DEV, "GROUPA0000000000000"), 6);
+    assert_int_equal(device_rows(f, "usage.action", DEV, "GROUPB0000000000000"), 0);
+    assert_int_equal(device_rows(f, "usage.action", DEV, "GROUPC0000000000000"), 4);
+    assert_int_equal(device_rows(f, "usage.action", "ps_otherdevice00000000000", "GROUP"), 3);
+    assert_int_equal(device_rows(f, "usage.action", "ps_otherdevice00000000000", "GROUPA"), 3);
     unprepare(&a);
     unprepare(&b);
     unprepare(&c);
@@ -503,6 +598,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(tokens_are_found_by_hash_and_revocable, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_is_idempotent_and_binds_the_credential, setup, teardown),
         cmocka_unit_test_setup_teardown(group_stores_each_batch_on_its_own, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_store_without_row_ranges_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_batches_are_each_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_use_the_latest_row, setup, teardown),
