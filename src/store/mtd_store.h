@@ -126,8 +126,9 @@ json_t *mtd_store_user_export(mtd_store *s, const char *upn);
  * no file of the tenant keeps the deleted data. */
 int mtd_store_user_delete(mtd_store *s, const char *upn, const char *actor, int *rows);
 
-/* Deletes events received before their category's retention period (policy days);
- * records the count in the audit log. */
+/* Deletes events received before their category's retention period (policy days),
+ * and batch records older than the longest period; records the counts in the audit
+ * log. */
 int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted);
 
 int mtd_store_policy_get(mtd_store *s, mtd_policy *p);

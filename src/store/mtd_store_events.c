@@ -408,6 +408,21 @@ json_t *mtd_store_event_rows_after(mtd_store *s, const char *event, int64_t afte
     return mtd_sq_report(s, sql, 1, p);
 }
 
+/* Batch records past the longest retention period: their rows, all received with
+ * them, are gone, and the records would keep the device's pseudonym and the times it
+ * uploaded. A batch resent after that would be stored again; its records left the
+ * agent's spool when it was first acknowledged. */
+static int prune_batches(mtd_store *s, const mtd_policy *p, int64_t now)
+{
+    int days = p->retention_required_days;
+    days = p->retention_diagnostic_days > days ? p->retention_diagnostic_days : days;
+    days = p->retention_feedback_days > days ? p->retention_feedback_days : days;
+    char cutoff[32];
+    snprintf(cutoff, sizeof cutoff, "%lld", (long long)(now - (int64_t)days * 86400));
+    const char *pp[] = {cutoff};
+    return mtd_sq_exec(s, "DELETE FROM batches WHERE received_at < CAST(? AS INTEGER)", 1, pp);
+}
+
 int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted)
 {
     *deleted = 0;
@@ -429,10 +444,13 @@ int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *del
         else
             *deleted += n;
     }
-    if (r == 0 && *deleted > 0) {
-        char detail[128];
-        snprintf(detail, sizeof detail, "retention: deleted %d records past their retention period",
-                 *deleted);
+    int batches = r == 0 ? prune_batches(s, p, now) : 0;
+    if (batches < 0)
+        r = batches;
+    if (r == 0 && (*deleted > 0 || batches > 0)) {
+        char detail[160];
+        snprintf(detail, sizeof detail, "retention: deleted %d records and %d batch records past their"
+                 " retention period", *deleted, batches);
         mtd_sq_audit(s, "retention", "retention.delete", detail);
         mtd_sq_wal_truncate(s);
     }

@@ -146,7 +146,8 @@ static int add_new_columns(mtd_store *s, const mtd_event_type *ev)
 
 /* A store made before batches had row ranges: each event table had a (device_id,
  * event_id) index. Its rows get one range per device and table (min..max row, which
- * other devices' rows interleave: mtd_sq_device_rows checks each row's device), the
+ * other devices' rows interleave: mtd_sq_device_rows checks each row's device; dated
+ * by the newest row, as retention prunes batches by date), the
  * devices their latest device.info row, and the index goes. */
 static int migrate_ranges(mtd_store *s)
 {
@@ -172,7 +173,7 @@ static int migrate_ranges(mtd_store *s)
         /* ':' is not allowed in an Idempotency-Key: no device can own these keys */
         snprintf(sql, sizeof sql, "INSERT INTO batches(idem_key, device_id, received_at, events,"
                                   " first_row, last_row) SELECT 'migrated:%s:' || device_id, device_id,"
-                                  " min(received_at), count(*), min(row), max(row) FROM %s GROUP BY"
+                                  " max(received_at), count(*), min(row), max(row) FROM %s GROUP BY"
                                   " device_id; DROP INDEX %s_dev_event;", t, t, t);
         if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
             return MTD_EIO;

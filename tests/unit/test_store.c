@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEV "ps_3BFya3ttFnaUX3D61iaoEQ"
@@ -419,6 +420,34 @@ static void a_store_without_row_ranges_is_migrated(void **state)
         json_decref(b[k]);
 }
 
+/* Retention deletes each category's events past its period, and the batch records
+ * (which name the device) once past the longest period, not before. */
+static void retention_prunes_events_then_batches(void **state)
+{
+    fixture *f = *state;
+    const char *T0 = "2026-11-24T10:00:00Z";
+    json_t *b = json_pack("[o]", ev_at("usage.action", DEV, "R01", T0, "{\"action\":\"enroll\"}"));
+    int stored, deleted;
+    assert_int_equal(ingest(f, "", "key-r1", b, &stored), 0);
+    json_decref(b);
+    mtd_policy p;
+    mtd_policy_default(&p); /* required 365 days, diagnostic 30, feedback 90 */
+    int64_t now = (int64_t)time(NULL), day = 86400;
+    assert_int_equal(mtd_store_retention(f->s, &p, now + 100 * day, &deleted), 0);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM batches"), 1);
+    p.retention_required_days = 30;
+    assert_int_equal(mtd_store_retention(f->s, &p, now + 80 * day, &deleted), 0);
+    assert_int_equal(deleted, 1);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM batches"), 1); /* feedback: 90 days */
+    p.retention_feedback_days = 60;
+    assert_int_equal(mtd_store_retention(f->s, &p, now + 100 * day, &deleted), 0);
+    assert_int_equal(deleted, 0);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM batches"), 0);
+    assert_int_equal(raw_count(f, "SELECT count(*) FROM audit WHERE detail LIKE"
+                                  " '%deleted 0 records and 1 batch records%'"), 1);
+}
+
 static void group_stores_each_batch_on_its_own(void **state)
 {
     fixture *f = *state;
@@ -599,6 +628,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ingest_is_idempotent_and_binds_the_credential, setup, teardown),
         cmocka_unit_test_setup_teardown(group_stores_each_batch_on_its_own, setup, teardown),
         cmocka_unit_test_setup_teardown(a_store_without_row_ranges_is_migrated, setup, teardown),
+        cmocka_unit_test_setup_teardown(retention_prunes_events_then_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_batches_are_each_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_use_the_latest_row, setup, teardown),
