@@ -95,17 +95,15 @@ static json_t *http_json(const char *method, const char *path, const char *tok, 
 }
 
 /* A batch of device d: n_ev app.inventory events of about 600 bytes each, with event
- * IDs as the agent's gate makes them (creation time in ms as 12 hex digits, then 10
- * random bytes in base64url). */
+ * IDs as the agent's gate makes them (16 random bytes, base64url). */
 static void make_batch(const device *d, mtd_buf *raw)
 {
     mtd_buf_reset(raw);
     for (int i = 0; i < n_ev; i++) {
-        uint8_t rnd[10];
+        uint8_t rnd[16];
         char eid[32];
         mtd_random(rnd, sizeof rnd);
-        int n = snprintf(eid, sizeof eid, "%012llx", (unsigned long long)mtd_time_now_ms() & 0xffffffffffffull);
-        mtd_b64url(rnd, sizeof rnd, eid + n);
+        mtd_b64url(rnd, sizeof rnd, eid);
         mtd_buf_printf(raw,
             "{\"event\":\"app.inventory\",\"schema\":1,\"event_id\":\"%s\",\"time\":\"2026-11-24T10:00:00Z\","
             "\"tenant_id\":\"%s\",\"device_id\":\"%s\",\"package\":\"com.example.app%d\",\"version_code\":%d,"

@@ -91,13 +91,6 @@ int mtd_time_parse(const char *s, time_t *t)
     return 0;
 }
 
-int64_t mtd_time_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int64_t mtd_monotonic_ns(void)
 {
     struct timespec ts;

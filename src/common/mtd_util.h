@@ -15,7 +15,6 @@ void mtd_time_rfc3339(time_t t, char out[MTD_TIME_LEN]);
 void mtd_time_now_rfc3339(char out[MTD_TIME_LEN]);
 /* Parses "YYYY-MM-DDTHH:MM:SS[.fff]Z"; returns 0 and sets *t, or MTD_EINVAL. */
 int mtd_time_parse(const char *s, time_t *t);
-int64_t mtd_time_now_ms(void);
 int64_t mtd_monotonic_ns(void);
 
 int mtd_random(void *buf, size_t len);

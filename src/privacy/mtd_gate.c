@@ -95,17 +95,15 @@ static int pass_field(mtd_gate *g, const mtd_event_type *ev, const char *key, js
     return 0;
 }
 
-/* An event ID: its creation time (milliseconds since 1970, 12 hex digits) and 80
- * random bits (14 base64url characters). A device's IDs sort by time, so the events of
- * a batch land together in the collector's (device_id, event_id) index, on one or two
- * of its pages; 128 random bits put each on a page of its own once a device has some
- * history, and every such page is written again at the commit. */
+/* An event ID: 128 random bits (22 base64url characters). It names one event in the
+ * ledger and the collector's rows; it carries nothing about the event itself. (It
+ * carried the creation time for a while, to keep a collector index local; the
+ * collector no longer indexes it.) */
 static void event_id(char out[32])
 {
-    uint8_t rnd[10];
+    uint8_t rnd[16];
     mtd_random(rnd, sizeof rnd);
-    int n = snprintf(out, 32, "%012llx", (unsigned long long)mtd_time_now_ms() & 0xffffffffffffull);
-    mtd_b64url(rnd, sizeof rnd, out + n);
+    mtd_b64url(rnd, sizeof rnd, out);
 }
 
 static void add_envelope(const mtd_gate *g, const mtd_event_type *ev, json_t *out)

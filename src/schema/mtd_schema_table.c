@@ -56,7 +56,7 @@ const mtd_field mtd_envelope_fields[] = {
     FR("event", S, NONE, KEEP, MTD_DK_NONE, 64, "metadata.log_name", "Event type"),
     { .name = "schema", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_NONE,
       .ocsf = "metadata.version", .label = "Schema version", .required = 1 },
-    FR("event_id", S, PSEU, KEEP, MTD_DK_NONE, 32, "metadata.uid", "Event ID: creation time and 80 random bits (for de-duplication)"),
+    FR("event_id", S, PSEU, KEEP, MTD_DK_NONE, 32, "metadata.uid", "Random event ID (names one event in the ledger and reports)"),
     FR("time", T, NONE, KEEP, MTD_DK_NONE, 32, "time", "Date and time"),
     FR("tenant_id", S, PSEU, KEEP, MTD_DK_NONE, 64, "metadata.tenant_uid", "Tenant ID"),
     F("org_id", S, PSEU, KEEP, MTD_DK_USER_ID, 128, "actor.user.org.uid", "Organization ID"),
