@@ -7,7 +7,9 @@
  *
  * The fleet: 100 apps on every device, the others each from a pool of 100 packages,
  * READ_SMS held by 1 app in 200, 1 app in 100 sideloaded, and 1 device in 10 with an
- * active threat and a resolved one. Medians of 3 runs of each report.
+ * active threat and a resolved one. Medians of 3 runs of each report. Last, one
+ * device gets a year of history (device_history) and its per-device queries are timed
+ * against the same queries through a device_id index.
  *
  *   bench_reports [DEVICES [APPS_PER_DEVICE]]   (5000 300) */
 #include "collector/mtd_batch.h"
@@ -77,16 +79,11 @@ static void live_batch(int d, int seq, mtd_buf *b)
                           "\"action\":\"scan_finished\"}\n", seq, i, dev);
 }
 
-/* Stores one batch of device d (its fleet batch, or a live one when seq >= 0);
- * returns its seconds. */
-static double store_device(mtd_store *s, int d, int seq, const char *key, mtd_buf *raw)
+/* Parses and stores one batch of JSON lines; returns the seconds the store took. */
+static double store_raw(mtd_store *s, const char *key, const mtd_buf *raw)
 {
     mtd_batch bt;
     mtd_batch_error err;
-    if (seq < 0)
-        fleet_batch(d, raw);
-    else
-        live_batch(d, seq, raw);
     mtd_batch_init(&bt);
     mtd_buf_append(&bt.raw, raw->data, raw->len);
     if (mtd_batch_parse(&bt, &err) != 0) {
@@ -102,6 +99,17 @@ static double store_device(mtd_store *s, int d, int seq, const char *key, mtd_bu
     double secs = (mtd_monotonic_ns() - t0) / 1e9;
     mtd_batch_free(&bt);
     return secs;
+}
+
+/* Stores one batch of device d (its fleet batch, or a live one when seq >= 0);
+ * returns its seconds. */
+static double store_device(mtd_store *s, int d, int seq, const char *key, mtd_buf *raw)
+{
+    if (seq < 0)
+        fleet_batch(d, raw);
+    else
+        live_batch(d, seq, raw);
+    return store_raw(s, key, raw);
 }
 
 static int cmp_d(const void *a, const void *b)
@@ -194,6 +202,81 @@ static double slowest_batch(mtd_store *s, bg *b, double for_secs, int *count, mt
     return worst;
 }
 
+/* A device with a year of history: one batch every 15 minutes (5 usage events each),
+ * the layout where finding a device's rows through its batches' row ranges costs most
+ * (one range per batch). Times its risk (the endpoint an access-control system polls)
+ * and a page of its usage events, against the same queries through an index on
+ * device_id (what the event tables had before they lost their indexes), made for the
+ * comparison on a connection of its own and dropped after. */
+#define HISTORY_BATCHES 35040
+
+static double median_of(double *t)
+{
+    qsort(t, RUNS, sizeof *t, cmp_d);
+    return t[RUNS / 2];
+}
+
+static double time_sql(sqlite3 *db, const char *sql, const char *dev)
+{
+    double t[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        sqlite3_stmt *st;
+        int64_t a = mtd_monotonic_ns();
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+        sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW)
+            ;
+        sqlite3_finalize(st);
+        t[r] = (mtd_monotonic_ns() - a) / 1e9;
+    }
+    return median_of(t);
+}
+
+static void device_history(mtd_store *s, const char *dir, mtd_buf *raw)
+{
+    char dev[32], key[32], path[128];
+    device_id(10, dev);
+    int64_t t0 = mtd_monotonic_ns();
+    for (int b = 0; b < HISTORY_BATCHES; b++) {
+        mtd_buf_reset(raw);
+        for (int i = 0; i < 5; i++)
+            mtd_buf_printf(raw, "{\"event\":\"usage.action\",\"schema\":1,\"time\":\"2026-11-24T11:00:00Z\","
+                                "\"tenant_id\":\"t_bench\",\"event_id\":\"H%d.%d\",\"device_id\":\"%s\","
+                                "\"action\":\"scan_finished\"}\n", b, i, dev);
+        snprintf(key, sizeof key, "history-%d", b);
+        store_raw(s, key, raw);
+    }
+    printf("reports: one device's year of history, %d batches of 5 events, stored in %.1f s\n",
+           HISTORY_BATCHES, (mtd_monotonic_ns() - t0) / 1e9);
+    double risk[RUNS], page[RUNS];
+    for (int r = 0; r < RUNS; r++) {
+        int64_t a = mtd_monotonic_ns();
+        json_t *o = NULL;
+        mtd_store_device_risk(s, dev, &o);
+        json_decref(o);
+        int64_t m = mtd_monotonic_ns();
+        mtd_page pg = {.limit = 1000};
+        json_decref(mtd_store_event_rows(s, "usage.action", dev, &pg));
+        risk[r] = (m - a) / 1e9;
+        page[r] = (mtd_monotonic_ns() - m) / 1e9;
+    }
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/store.sqlite", dir);
+    sqlite3_open(path, &db);
+    sqlite3_exec(db, "CREATE INDEX bench_thr_dev ON ev_threat_detection(device_id);"
+                     "CREATE INDEX bench_use_dev ON ev_usage_action(device_id)", NULL, NULL, NULL);
+    double irisk = time_sql(db, "SELECT t.*, m.first_seen FROM (SELECT max(row) AS r, min(time) AS first_seen"
+                                " FROM ev_threat_detection WHERE device_id=?1 GROUP BY device_id,"
+                                " coalesce(threat_id, threat_name || '/' || coalesce(package,''))) m"
+                                " JOIN ev_threat_detection t ON t.row = m.r WHERE status='active'", dev);
+    double ipage = time_sql(db, "SELECT * FROM ev_usage_action WHERE device_id=?1 ORDER BY row LIMIT 1001", dev);
+    sqlite3_exec(db, "DROP INDEX bench_thr_dev; DROP INDEX bench_use_dev", NULL, NULL, NULL);
+    sqlite3_close(db);
+    printf("reports: risk of the device with history %.1f ms (through a device_id index: %.1f ms);"
+           " a page of its usage events %.1f ms (through the index: %.1f ms)\n",
+           median_of(risk) * 1e3, irisk * 1e3, median_of(page) * 1e3, ipage * 1e3);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) n_dev = atoi(argv[1]);
@@ -271,6 +354,7 @@ int main(int argc, char **argv)
     printf("reports: devices uploading %d events/s: slowest batch while the fleet-wide report ran"
            " %.0f ms (%d batches), with no report %.0f ms (%d batches)\n", LIVE_EVENTS_PER_S,
            busy * 1e3, n_busy, quiet * 1e3, n_quiet);
+    device_history(s, dir, &raw);
     mtd_store_close(s);
     mtd_buf_free(&raw);
     mtd_rm_rf(dir);
