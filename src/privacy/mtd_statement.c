@@ -132,7 +132,9 @@ static void md_policy(mtd_buf *o, const mtd_policy *p)
                       "- Web threat reports carry: %s\n"
                       "- Background connection records: %s\n"
                       "- App threat alerts carry app details: %s\n"
-                      "- Web protection: %s; app scanning: %s; network reporting: %s\n",
+                      "- Web protection: %s; app scanning: %s; network reporting: %s\n"
+                      "- Kept by your organization: required data %d days, diagnostic data %d"
+                      " days, feedback %d days after it arrives; then it is deleted\n",
                    p->optional_data ? "allowed, if you consent" : "not allowed",
                    p->report_urls == MTD_URLS_FULL ? "the full URL"
                    : p->report_urls == MTD_URLS_DOMAIN ? "the domain only" : "no URL",
@@ -140,7 +142,8 @@ static void md_policy(mtd_buf *o, const mtd_policy *p)
                    p->report_connections == MTD_CONN_THREATS ? "only connections to threats" : "none",
                    p->report_app_details == MTD_APPDET_FULL ? "yes" : "no",
                    p->web_protection ? "on" : "off", p->app_scanning ? "on" : "off",
-                   p->network_reporting ? "on" : "off");
+                   p->network_reporting ? "on" : "off", p->retention_required_days,
+                   p->retention_diagnostic_days, p->retention_feedback_days);
 }
 
 static void markdown(mtd_buf *o, const mtd_policy *p)

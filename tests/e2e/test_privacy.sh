@@ -43,7 +43,7 @@ ok "no raw MAC, machine-id, UPN or directory ID was sent or stored"
 # 3. optional data: refused without policy, refused without consent
 expect_fail "feedback while the policy forbids optional data" agent feedback --state "$ST" --type idea --comment "x"
 grep -q "policy does not allow optional data" <<<"$LAST_ERR" || fail "$LAST_ERR"
-echo '{"optional_data": true}' >"$WORK/p.json"
+echo '{"optional_data": true, "retention_feedback_days": 45}' >"$WORK/p.json"
 ctl --token "$ADMIN" policy set "$WORK/p.json" >/dev/null
 agent run --state "$ST" --once >/dev/null   # fetches the new policy
 expect_fail "feedback without consent" agent feedback --state "$ST" --type frown --comment "no consent" --email noconsent@privacyco.example
@@ -105,6 +105,7 @@ assert kinds[("Device or other IDs", "Device or other IDs")]["required_or_option
 assert all(r["shared"] == "no" and r["encrypted_in_transit"] == "yes" for r in rows)
 ' || fail "Data safety CSV"
 agent privacy statement --format md --state "$ST" | grep -q "Optional data (diagnostics, feedback): allowed, if you consent" || fail "statement lacks the tenant's settings"
+agent privacy statement --format md --state "$ST" | grep -qx -- "- Kept by your organization: required data 365 days, diagnostic data 30 days, feedback 45 days after it arrives; then it is deleted" || fail "statement lacks the tenant's retention periods"
 ok "docs/privacy.md is current; xcprivacy and Data safety answers parse and say the right things"
 stop_collector
 finish
