@@ -63,15 +63,16 @@ static int upsert_device(mtd_store *s, const mtd_event *e, const char *dev, cons
 }
 
 /* Optional data of one device: what a consent revocation deletes. */
-static const char *const optional_tables[] = {"ev_diag_bundle", "ev_feedback_submission"};
+static const char *const optional_events[] = {"diag.bundle", "feedback.submission"};
 
 static int delete_optional(mtd_store *s, const char *dev, int *deleted)
 {
     *deleted = 0;
-    for (size_t i = 0; i < sizeof optional_tables / sizeof optional_tables[0]; i++) {
-        char rows[256], sql[384];
-        mtd_sq_device_rows(rows, sizeof rows, optional_tables[i]);
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE row IN (%s)", optional_tables[i], rows);
+    for (size_t i = 0; i < sizeof optional_events / sizeof optional_events[0]; i++) {
+        char t[96], rows[320], sql[448];
+        mtd_sq_table(optional_events[i], t, sizeof t);
+        mtd_sq_device_rows(rows, sizeof rows, optional_events[i]);
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE 1%s", t, rows);
         const char *p[] = {dev};
         int r = mtd_sq_exec(s, sql, 1, p);
         if (r < 0)
@@ -115,21 +116,26 @@ static int note_info(mtd_store *s, const char *dev, int64_t row)
 }
 
 /* The batch's events take the next n row numbers: one range, which the batch's
- * record keeps to find the device's rows (mtd_sq_device_rows). */
+ * record keeps with the bits of the event types it holds, to find the device's rows
+ * (mtd_sq_device_join). */
 static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_key,
                          const mtd_event *ev, size_t n, int *stored)
 {
     char now[32], devbuf[64], nev[32], first[24], last[24];
     mtd_sq_now(now, sizeof now);
     const char *dev = slot(&ev[0], "device_id", devbuf, sizeof devbuf); /* the schema requires it */
-    int64_t row = s->next_row;
+    int64_t row = s->next_row, types = 0;
+    for (size_t i = 0; i < n; i++)
+        types |= 1LL << (ev[i].type - mtd_event_types);
+    char ty[24];
+    snprintf(ty, sizeof ty, "%lld", (long long)types);
     snprintf(nev, sizeof nev, "%zu", n);
     snprintf(first, sizeof first, "%lld", (long long)row);
     snprintf(last, sizeof last, "%lld", (long long)(row + (int64_t)n - 1));
-    const char *pb[] = {idem_key, dev, now, nev, first, last};
+    const char *pb[] = {idem_key, dev, now, nev, first, last, ty};
     int r = mtd_sq_exec_hot(s, MTD_SQ_HOT_BATCH, "INSERT INTO batches(idem_key, device_id, received_at,"
-                           " events, first_row, last_row) VALUES(?,?,?,?,CAST(? AS INTEGER),"
-                           " CAST(? AS INTEGER))", 6, pb);
+                           " events, first_row, last_row, types) VALUES(?,?,?,?,CAST(? AS INTEGER),"
+                           " CAST(? AS INTEGER), CAST(? AS INTEGER))", 7, pb);
     if (r < 0)
         return r; /* MTD_EEXIST: a repeated key */
     const char *pc[] = {dev, cred_hash};
@@ -386,11 +392,13 @@ json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device
     const mtd_event_type *ev = mtd_schema_event(event);
     if (!ev)
         return NULL;
-    char t[96], rows[256], sql[512];
+    char t[96], join[256], sql[384];
     mtd_sq_table(ev->name, t, sizeof t);
-    mtd_sq_device_rows(rows, sizeof rows, t);
-    snprintf(sql, sizeof sql, "SELECT * FROM %s%s%s%s ORDER BY row", t, device_id ? " WHERE row IN (" : "",
-             device_id ? rows : "", device_id ? ")" : "");
+    mtd_sq_device_join(join, sizeof join, ev->name);
+    if (device_id) /* the device's batches in row order, each batch's rows in row order */
+        snprintf(sql, sizeof sql, "SELECT e.* FROM %s ORDER BY b.first_row, e.row", join);
+    else
+        snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY row", t);
     const char *p[] = {device_id};
     return mtd_sq_report_page(s, sql, device_id ? 1 : 0, p, pg);
 }

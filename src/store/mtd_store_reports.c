@@ -23,15 +23,11 @@
 static int current_apps(char *sql, size_t len, const mtd_app_query *q, const char **p, int *n)
 {
     int by_dev = q && q->device_id, by_pkg = q && q->package;
-    char inv[256] = "", life[256] = "";
+    char inv[320] = "", life[320] = "";
     if (by_dev) { /* the device is ?1 */
         p[(*n)++] = q->device_id;
-        int k = snprintf(inv, sizeof inv, " AND row IN (");
-        k += mtd_sq_device_rows(inv + k, sizeof inv - (size_t)k, "ev_app_inventory");
-        snprintf(inv + k, sizeof inv - (size_t)k, ")");
-        k = snprintf(life, sizeof life, " AND row IN (");
-        k += mtd_sq_device_rows(life + k, sizeof life - (size_t)k, "ev_app_lifecycle");
-        snprintf(life + k, sizeof life - (size_t)k, ")");
+        mtd_sq_device_rows(inv, sizeof inv, "app.inventory");
+        mtd_sq_device_rows(life, sizeof life, "app.lifecycle");
     }
     if (by_pkg)
         p[(*n)++] = q->package;
@@ -79,12 +75,9 @@ json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
  * square of a device's detections). */
 int mtd_sq_latest_threats(char *sql, size_t len, int by_device)
 {
-    char dev[256] = "";
-    if (by_device) { /* the device is ?1 */
-        int k = snprintf(dev, sizeof dev, " AND row IN (");
-        k += mtd_sq_device_rows(dev + k, sizeof dev - (size_t)k, "ev_threat_detection");
-        snprintf(dev + k, sizeof dev - (size_t)k, ")");
-    }
+    char dev[320] = "";
+    if (by_device) /* the device is ?1 */
+        mtd_sq_device_rows(dev, sizeof dev, "threat.detection");
     return snprintf(sql, len,
                     "SELECT t.*, m.first_seen FROM (SELECT max(row) AS r, min(time) AS first_seen"
                     " FROM ev_threat_detection WHERE 1%s GROUP BY device_id,"

@@ -82,10 +82,13 @@ int mtd_sq_audit(mtd_store *s, const char *actor, const char *action, const char
 /* The SELECT of each threat's latest detection row, with its first_seen (the time of
  * its first detection); by_device adds a "device_id=?" parameter (mtd_store_reports.c). */
 int mtd_sq_latest_threats(char *sql, size_t len, int by_device);
-/* The SELECT of the rows of one device (parameter ?1) in event table `table`, for
- * "row IN (...)": the device's batches give the ranges its rows can be in (a batch's
- * rows are consecutive), each row's own device_id decides. */
-int mtd_sq_device_rows(char *out, size_t len, const char *table);
+/* The rows of one device (parameter ?1) in the table of one event type, through the
+ * device's batches holding that type: a batch's rows are one range, each row's own
+ * device_id decides. mtd_sq_device_join gives the FROM/WHERE of a join (rows as e,
+ * batches as b: "ORDER BY b.first_row, e.row" reads them in row order without a
+ * sort), mtd_sq_device_rows a condition " AND row IN (...)". */
+int mtd_sq_device_join(char *out, size_t len, const char *event);
+int mtd_sq_device_rows(char *out, size_t len, const char *event);
 /* "device.info" -> "ev_device_info" */
 void mtd_sq_table(const char *ev, char *out, size_t outlen);
 
