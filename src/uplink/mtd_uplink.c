@@ -9,6 +9,7 @@
 #include "uplink/mtd_http.h"
 
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,8 @@ static void batch_key(const mtd_state *st, seq_range rg, char out[45])
  * its key would change and the collector would store its events twice. So before its
  * first attempt the batch's range goes durably to STATE/uplink.range, and while the
  * spool's head is inside that range the next batch ends where it ended. */
-static int pin_range(const mtd_state *st, mtd_spool_batch *b, seq_range *rg, char *why, size_t wl)
+static int pin_range(const mtd_state *st, mtd_spool *sp, mtd_spool_batch *b, seq_range *rg,
+                     char *why, size_t wl)
 {
     char path[1200], line[64];
     unsigned long long f, l;
@@ -80,6 +82,17 @@ static int pin_range(const mtd_state *st, mtd_spool_batch *b, seq_range *rg, cha
     *rg = (seq_range){b->recs[0].seq, b->recs[b->n - 1].seq};
     if (mtd_file_read_line(path, line, sizeof line) == 0 && sscanf(line, "%llu %llu", &f, &l) == 2 &&
         f <= rg->first && rg->first <= l) {
+        /* the whole rest of the range, even past smaller batch limits (a new version):
+         * the acknowledgement covers the range, so a record of it left out would be
+         * acknowledged unsent */
+        int r;
+        if (rg->last < l) {
+            mtd_spool_batch_free(b);
+            if ((r = mtd_spool_peek(sp, SIZE_MAX, SIZE_MAX, b)) != 0 || b->n == 0) {
+                snprintf(why, wl, "could not read the spool again: %s", mtd_strerror(r ? r : MTD_EIO));
+                return r ? r : MTD_EIO;
+            }
+        }
         while (b->n > 1 && b->recs[b->n - 1].seq > l)
             free(b->recs[--b->n].data);
         *rg = (seq_range){f, l};
@@ -146,7 +159,7 @@ static int send_batch(mtd_state *st, mtd_spool *sp, mtd_spool_batch *b,
 {
     char key[48], url[700], keyhdr[80];
     seq_range rg;
-    if (pin_range(st, b, &rg, why, wl) != 0)
+    if (pin_range(st, sp, b, &rg, why, wl) != 0)
         return MTD_EIO; /* unpinned, a resend could be re-formed and stored twice */
     batch_key(st, rg, key);
     snprintf(url, sizeof url, "%s/v1/batches", st->server);
