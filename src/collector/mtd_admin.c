@@ -193,6 +193,15 @@ static int export_fill(export_stream *x)
     x->sent = 0;
     for (; x->type < mtd_event_ntypes; x->type++, x->after = 0) {
         const mtd_event_type *ev = &mtd_event_types[x->type];
+        if (!x->ocsf) { /* the stored rows as they are: JSON lines made by SQLite */
+            int n = mtd_store_event_lines_after(x->tn->store, ev->name, x->after, EXPORT_CHUNK,
+                                                &x->pend, &x->after);
+            if (n < 0)
+                return -1;
+            if (n)
+                return 1;
+            continue;
+        }
         json_t *rows = mtd_store_event_rows_after(x->tn->store, ev->name, x->after, EXPORT_CHUNK);
         if (!rows)
             return -1;
@@ -200,7 +209,7 @@ static int export_fill(export_stream *x)
         json_t *row;
         json_array_foreach(rows, k, row) {
             x->after = json_integer_value(json_object_get(row, "row"));
-            json_t *o = x->ocsf ? mtd_ocsf_event(ev, row) : json_incref(row);
+            json_t *o = mtd_ocsf_event(ev, row);
             char *line = json_dumps(o, JSON_COMPACT);
             json_decref(o);
             if (!line || mtd_buf_puts(&x->pend, line) || mtd_buf_puts(&x->pend, "\n")) {

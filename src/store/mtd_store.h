@@ -12,6 +12,7 @@
 #ifndef MTD_STORE_H
 #define MTD_STORE_H
 
+#include "common/mtd_buf.h"
 #include "privacy/mtd_policy.h"
 #include "schema/mtd_event.h"
 
@@ -117,6 +118,11 @@ json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device
 /* Up to limit rows of one event type after row number after, in row order: the next
  * chunk of an export (NULL for an unknown type or a failed read). */
 json_t *mtd_store_event_rows_after(mtd_store *s, const char *event, int64_t after, int limit);
+/* The same chunk as JSON lines (one object per row, keys in column order) appended to
+ * out, *last set to the last row's number: the rows read, or MTD_EINVAL for an unknown
+ * type, MTD_EIO for a failed read. */
+int mtd_store_event_lines_after(mtd_store *s, const char *event, int64_t after, int limit,
+                                mtd_buf *out, int64_t *last);
 
 /* Everything linked to a user pseudonym: the user's devices and every event row of
  * those devices or carrying that UPN pseudonym (NULL when a read failed). */

@@ -431,6 +431,33 @@ static int prune_batches(mtd_store *s, const mtd_policy *p, int64_t now)
     return mtd_sq_exec(s, "DELETE FROM batches WHERE received_at < CAST(? AS INTEGER)", 1, pp);
 }
 
+int mtd_store_event_lines_after(mtd_store *s, const char *event, int64_t after, int limit,
+                                mtd_buf *out, int64_t *last)
+{
+    const mtd_event_type *ev = mtd_schema_event(event);
+    if (!ev)
+        return MTD_EINVAL;
+    pthread_mutex_lock(&s->pmu);
+    sqlite3_stmt *st;
+    int n = 0, rc = SQLITE_ERROR;
+    if (sqlite3_prepare_v2(s->rp, s->line_sql[ev - mtd_event_types], -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, after);
+        sqlite3_bind_int(st, 2, limit);
+        while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+            *last = sqlite3_column_int64(st, 0);
+            if (mtd_buf_append(out, sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1)) ||
+                mtd_buf_puts(out, "\n")) {
+                rc = SQLITE_NOMEM;
+                break;
+            }
+            n++;
+        }
+        sqlite3_finalize(st);
+    }
+    pthread_mutex_unlock(&s->pmu);
+    return rc == SQLITE_DONE ? n : MTD_EIO;
+}
+
 int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted)
 {
     *deleted = 0;

@@ -234,6 +234,32 @@ static int load_next_row(mtd_store *s)
     return r;
 }
 
+/* The SELECT of an export chunk of one event type: each row as one JSON object, made
+ * by SQLite's json_object (keys in the table's column order, as "SELECT *" gives
+ * them); a jansson tree per row made the export 0.35 of the sqlite3 shell's rate
+ * (bench_export). */
+static int line_sql(mtd_store *s, const mtd_event_type *ev, char **out)
+{
+    char t[96], sql[160];
+    mtd_sq_table(ev->name, t, sizeof t);
+    snprintf(sql, sizeof sql, "SELECT name FROM pragma_table_info('%s') ORDER BY cid", t);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    mtd_buf_puts(&b, "SELECT row, json_object(");
+    for (int n = 0; sqlite3_step(st) == SQLITE_ROW; n++) {
+        const char *c = (const char *)sqlite3_column_text(st, 0);
+        mtd_buf_printf(&b, "%s'%s', \"%s\"", n ? ", " : "", c, c);
+    }
+    sqlite3_finalize(st);
+    mtd_buf_printf(&b, ") FROM %s WHERE row > ? ORDER BY row LIMIT ?", t);
+    mtd_buf_append(&b, "", 1);
+    *out = (char *)b.data; /* the buffer's bytes, NUL-terminated, now owned by the store */
+    return 0;
+}
+
 static int create_schema(mtd_store *s, char *why, size_t wl)
 {
     char *err = NULL;
@@ -248,7 +274,8 @@ static int create_schema(mtd_store *s, char *why, size_t wl)
         mtd_buf_init(&ins, 0);
         event_sql(&mtd_event_types[i], &c, &ins);
         int rc = sqlite3_exec(s->db, (char *)c.data, NULL, NULL, &err);
-        if (rc == SQLITE_OK && add_new_columns(s, &mtd_event_types[i]) != 0)
+        if (rc == SQLITE_OK && (add_new_columns(s, &mtd_event_types[i]) != 0 ||
+                                line_sql(s, &mtd_event_types[i], &s->line_sql[i]) != 0))
             rc = SQLITE_ERROR;
         if (rc == SQLITE_OK)
             rc = sqlite3_prepare_v2(s->db, (char *)ins.data, -1, &s->ins[i], NULL);
@@ -323,8 +350,10 @@ void mtd_store_close(mtd_store *s)
     if (!s)
         return;
     mtd_sq_wal_stop(s);
-    for (size_t i = 0; i < 32; i++)
+    for (size_t i = 0; i < 32; i++) {
         sqlite3_finalize(s->ins[i]);
+        free(s->line_sql[i]);
+    }
     for (size_t i = 0; i < MTD_SQ_HOT_N; i++)
         sqlite3_finalize(s->hot[i]);
     sqlite3_close(s->db);

@@ -15,6 +15,7 @@ struct mtd_store {
     sqlite3 *db;
     pthread_mutex_t mu;
     sqlite3_stmt *ins[32]; /* per event type, index as in mtd_event_types */
+    char *line_sql[32];    /* per event type: its rows as JSON lines (mtd_store_event_lines_after) */
     sqlite3_stmt *hot[MTD_SQ_HOT_N]; /* the statements every batch runs, prepared once */
     int scrub;             /* data was deleted: checkpoint the WAL after the commit */
     int64_t next_row;      /* the next event row's number, in any event table */

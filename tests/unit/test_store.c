@@ -471,6 +471,51 @@ static void retention_prunes_events_then_batches(void **state)
                                   " '%deleted 0 records and 1 batch records%'"), 1);
 }
 
+/* The export's JSON lines, made by SQLite, say what the rows say: every column, same
+ * values (integers, text with quotes, backslashes, newlines and non-ASCII, a list kept
+ * as its JSON text, NULL), in row order, chunk after chunk. */
+static void export_lines_are_the_rows(void **state)
+{
+    fixture *f = *state;
+    const char *T0 = "2026-11-24T10:00:00Z";
+    json_t *b = json_pack("[ooo]",
+        ev_at("app.inventory", DEV, "X01", T0, "{\"package\":\"com.a\",\"version_code\":7,"
+              "\"version_name\":\"1.0 \\\"beta\\\" \\\\ \\n caf\u00e9 \u2713 \\ud83d\\ude00\","
+              "\"permissions\":[\"android.permission.CAMERA\"],\"is_system\":true}"),
+        ev_at("app.inventory", DEV2, "X02", T0, "{\"package\":\"com.b\",\"version_code\":-1}"),
+        ev_at("app.inventory", DEV, "X03", T0, "{\"package\":\"com.c\",\"version_code\":9007199254740993}"));
+    int stored;
+    assert_int_equal(ingest(f, "", "key-x", b, &stored), 0);
+    json_decref(b);
+    json_t *rows = mtd_store_event_rows(f->s, "app.inventory", NULL, NULL);
+    assert_int_equal(json_array_size(rows), 3);
+    mtd_buf out;
+    mtd_buf_init(&out, 0);
+    int64_t after = 0;
+    for (size_t i = 0; i < 3; i++) { /* chunks of 2 rows: 2, then 1, then none */
+        int n = mtd_store_event_lines_after(f->s, "app.inventory", after, 2, &out, &after);
+        assert_int_equal(n, i == 0 ? 2 : i == 1 ? 1 : 0);
+    }
+    assert_int_equal(after, json_integer_value(json_object_get(json_array_get(rows, 2), "row")));
+    mtd_buf_append(&out, "", 1);
+    char *line = (char *)out.data, *nl;
+    assert_non_null(strstr(line, "\"version_name\":\"1.0 \\\"beta\\\" \\\\ \\n caf\u00e9"));
+    for (size_t i = 0; i < 3; i++, line = nl + 1) {
+        assert_non_null(nl = strchr(line, '\n'));
+        *nl = 0;
+        json_error_t err;
+        json_t *j = json_loads(line, 0, &err);
+        if (!j)
+            fail_msg("line %zu is not JSON: %s: %s", i, err.text, line);
+        if (!json_equal(j, json_array_get(rows, i)))
+            fail_msg("line %zu differs from its row: %s", i, line);
+        json_decref(j);
+    }
+    assert_int_equal(*line, 0);
+    mtd_buf_free(&out);
+    json_decref(rows);
+}
+
 static void group_stores_each_batch_on_its_own(void **state)
 {
     fixture *f = *state;
@@ -652,6 +697,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(group_stores_each_batch_on_its_own, setup, teardown),
         cmocka_unit_test_setup_teardown(a_store_without_row_ranges_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_prunes_events_then_batches, setup, teardown),
+        cmocka_unit_test_setup_teardown(export_lines_are_the_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_batches_are_each_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_use_the_latest_row, setup, teardown),
