@@ -157,7 +157,7 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
         if (ev[i].type == s->consent_type && (r = apply_consent(s, &ev[i], now)) != 0)
             return r;
     }
-    s->next_row = row; /* a batch rolled back leaves a gap, which no range covers */
+    s->next_row = row; /* a failed batch leaves it; a failed COMMIT leaves a gap */
     return 0;
 }
 

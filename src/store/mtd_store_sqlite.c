@@ -208,8 +208,10 @@ static int migrate_ranges(mtd_store *s)
 }
 
 /* Event rows are numbered across all event tables, so a batch's rows are one range.
- * The next number follows the largest in any table (each max(row) is one b-tree
- * descent). */
+ * The next number follows the largest in any table, or in the newest batch's range if
+ * its rows were deleted since (consent revocation): a number reused inside a range of
+ * the same device would list that row twice. Batches are stored in row order, so the
+ * newest is the last by rowid; each of these is one b-tree descent. */
 static int load_next_row(mtd_store *s)
 {
     mtd_buf sql;
@@ -220,7 +222,7 @@ static int load_next_row(mtd_store *s)
         mtd_sq_table(mtd_event_types[i].name, t, sizeof t);
         mtd_buf_printf(&sql, " UNION ALL SELECT max(row) FROM %s", t);
     }
-    mtd_buf_puts(&sql, ")");
+    mtd_buf_puts(&sql, " UNION ALL SELECT (SELECT last_row FROM batches ORDER BY rowid DESC LIMIT 1))");
     sqlite3_stmt *st;
     int r = MTD_EIO;
     if (sqlite3_prepare_v2(s->db, (char *)sql.data, -1, &st, NULL) == SQLITE_OK) {

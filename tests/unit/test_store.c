@@ -516,6 +516,29 @@ static void export_lines_are_the_rows(void **state)
     json_decref(rows);
 }
 
+/* Row numbers are not reused inside a range a batch record still holds: the newest
+ * batch's rows deleted (as consent revocation deletes feedback), the store reopened,
+ * the device's next feedback is listed once. */
+static void rows_of_a_deleted_batch_are_not_renumbered(void **state)
+{
+    fixture *f = *state;
+    const char *T0 = "2026-11-24T10:00:00Z", *FB = "{\"type\":\"idea\",\"comment\":\"x\"}";
+    json_t *b[] = {json_pack("[o]", ev_at("usage.action", DEV, "N01", T0, "{\"action\":\"enroll\"}")),
+                   json_pack("[o]", ev_at("feedback.submission", DEV, "N02", T0, FB)),
+                   json_pack("[o]", ev_at("feedback.submission", DEV, "N03", T0, FB))};
+    int stored;
+    char why[256];
+    assert_int_equal(ingest(f, "", "key-n1", b[0], &stored), 0);
+    assert_int_equal(ingest(f, "", "key-n2", b[1], &stored), 0);
+    mtd_store_close(f->s);
+    raw_sql(f, "DELETE FROM ev_feedback_submission");
+    assert_int_equal(mtd_store_open(f->dir, &f->s, why, sizeof why), 0);
+    assert_int_equal(ingest(f, "", "key-n3", b[2], &stored), 0);
+    assert_int_equal(device_rows(f, "feedback.submission", DEV, "N03"), 1);
+    for (size_t i = 0; i < 3; i++)
+        json_decref(b[i]);
+}
+
 static void group_stores_each_batch_on_its_own(void **state)
 {
     fixture *f = *state;
@@ -698,6 +721,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_store_without_row_ranges_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_prunes_events_then_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(export_lines_are_the_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(rows_of_a_deleted_batch_are_not_renumbered, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_batches_are_each_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_use_the_latest_row, setup, teardown),
