@@ -127,7 +127,7 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
     const char *dev = slot(&ev[0], "device_id", devbuf, sizeof devbuf); /* the schema requires it */
     int64_t row = s->next_row, types = 0;
     for (size_t i = 0; i < n; i++)
-        types |= 1LL << (ev[i].type - mtd_event_types);
+        types |= mtd_sq_type_bit(ev[i].type);
     char ty[24];
     snprintf(ty, sizeof ty, "%lld", (long long)types);
     snprintf(nev, sizeof nev, "%zu", n);

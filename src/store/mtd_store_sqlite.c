@@ -105,10 +105,9 @@ static void event_sql(const mtd_event_type *ev, mtd_buf *create, mtd_buf *insert
     mtd_buf_puts(insert, ")");
 }
 
-/* An event type's bit in batches.types. */
-static long long type_bit(const mtd_event_type *ev)
+int64_t mtd_sq_type_bit(const mtd_event_type *ev)
 {
-    return 1LL << (ev - mtd_event_types);
+    return (int64_t)1 << (ev - mtd_event_types);
 }
 
 int mtd_sq_device_join(char *out, size_t len, const char *event)
@@ -118,7 +117,7 @@ int mtd_sq_device_join(char *out, size_t len, const char *event)
     mtd_sq_table(event, t, sizeof t);
     return snprintf(out, len, "batches b JOIN %s e ON e.row BETWEEN b.first_row AND b.last_row"
                               " WHERE b.device_id=?1 AND b.types & %lld AND e.device_id=?1",
-                    t, ev ? type_bit(ev) : 0);
+                    t, ev ? (long long)mtd_sq_type_bit(ev) : 0LL);
 }
 
 int mtd_sq_device_rows(char *out, size_t len, const char *event)
@@ -128,21 +127,37 @@ int mtd_sq_device_rows(char *out, size_t len, const char *event)
     return snprintf(out, len, " AND row IN (SELECT e.row FROM %s)", join);
 }
 
+/* Runs a single-row, single-text-column query. */
+static int text_on(sqlite3 *db, const char *sql, const char *param, char *out, size_t len)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+    int rc = sqlite3_step(st), r = MTD_ENOENT;
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, 0);
+        mtd_strlcpy(out, v ? v : "", len);
+        r = 0;
+    } else if (rc != SQLITE_DONE) {
+        r = MTD_EIO;
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
 /* Adds a column that a store made by an older version lacks (SQLite adds a nullable
  * column without rewriting the table); *added says whether it did. */
 static int ensure_column(mtd_store *s, const char *t, const char *name, const char *type, int *added)
 {
-    char sql[256];
-    sqlite3_stmt *st;
+    char sql[256], one[4];
     snprintf(sql, sizeof sql, "SELECT 1 FROM pragma_table_info('%s') WHERE name=?", t);
-    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+    int r = text_on(s->db, sql, name, one, sizeof one);
+    if (r != 0 && r != MTD_ENOENT)
         return MTD_EIO;
-    sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
-    int have = sqlite3_step(st) == SQLITE_ROW;
-    sqlite3_finalize(st);
     if (added)
-        *added = !have;
-    if (have)
+        *added = r == MTD_ENOENT;
+    if (r == 0)
         return 0;
     snprintf(sql, sizeof sql, "ALTER TABLE %s ADD COLUMN \"%s\" %s", t, name, type);
     return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
@@ -182,14 +197,13 @@ static int migrate_ranges(mtd_store *s)
     for (size_t i = 0; i < mtd_event_ntypes; i++) {
         char t[96], sql[512];
         mtd_sq_table(mtd_event_types[i].name, t, sizeof t);
-        snprintf(sql, sizeof sql, "SELECT 1 FROM sqlite_master WHERE type='index' AND name='%s_dev_event'", t);
-        sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
-            return MTD_EIO;
-        int old = sqlite3_step(st) == SQLITE_ROW;
-        sqlite3_finalize(st);
-        if (!old)
+        char ix[128], one[4];
+        snprintf(ix, sizeof ix, "%s_dev_event", t);
+        int r = text_on(s->db, "SELECT 1 FROM sqlite_master WHERE type='index' AND name=?", ix, one, sizeof one);
+        if (r == MTD_ENOENT)
             continue;
+        if (r != 0)
+            return MTD_EIO;
         /* ':' is not allowed in an Idempotency-Key: no device can own these keys */
         snprintf(sql, sizeof sql, "INSERT INTO batches(idem_key, device_id, received_at, events,"
                                   " first_row, last_row) SELECT 'migrated:%s:' || device_id, device_id,"
@@ -421,25 +435,6 @@ int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const cha
     int r = mtd_sq_exec(s, "INSERT INTO tokens(hash, role, label, created_at) VALUES(?,?,?,?)", 4, p);
     pthread_mutex_unlock(&s->mu);
     return r < 0 ? r : 0;
-}
-
-/* Runs a single-row, single-text-column query. */
-static int text_on(sqlite3 *db, const char *sql, const char *param, char *out, size_t len)
-{
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return MTD_EIO;
-    sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
-    int rc = sqlite3_step(st), r = MTD_ENOENT;
-    if (rc == SQLITE_ROW) {
-        const char *v = (const char *)sqlite3_column_text(st, 0);
-        mtd_strlcpy(out, v ? v : "", len);
-        r = 0;
-    } else if (rc != SQLITE_DONE) {
-        r = MTD_EIO;
-    }
-    sqlite3_finalize(st);
-    return r;
 }
 
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len)

@@ -91,6 +91,8 @@ int mtd_sq_latest_threats(char *sql, size_t len, int by_device);
  * device_id decides. mtd_sq_device_join gives the FROM/WHERE of a join (rows as e,
  * batches as b: "ORDER BY b.first_row, e.row" reads them in row order without a
  * sort), mtd_sq_device_rows a condition " AND row IN (...)". */
+/* An event type's bit in batches.types. */
+int64_t mtd_sq_type_bit(const mtd_event_type *ev);
 int mtd_sq_device_join(char *out, size_t len, const char *event);
 int mtd_sq_device_rows(char *out, size_t len, const char *event);
 /* "device.info" -> "ev_device_info" */
