@@ -37,7 +37,7 @@
 static const char *const v_id_source[] = {"mac", "android_id", "guid", NULL};
 static const char *const v_lifecycle[] = {"install", "update", "remove", NULL};
 static const char *const v_severity[] = {"info", "low", "medium", "high", "critical", NULL};
-static const char *const v_threat_source[] = {"app", "web", "network", NULL};
+static const char *const v_threat_source[] = {"app", "web", "network", "device", NULL};
 static const char *const v_threat_status[] = {"active", "resolved", NULL};
 static const char *const v_threat_cat[] = {"malware", "phishing", "adware", "spyware",
     "riskware", "pua", "vulnerability", "exploit", "command_and_control", "scam",
@@ -161,7 +161,7 @@ static const mtd_field f_threat_detection[] = {
       .max_len = 32, .enum_values = v_threat_cat, .ocsf = "finding_info.types", .label = "Threat category", .required = 1 },
     { .name = "severity", .type = MTD_T_ENUM, .sens = NONE, .xf = KEEP, .kind = MTD_DK_SECURITY,
       .max_len = 16, .enum_values = v_severity, .ocsf = "severity", .label = "Severity", .required = 1 },
-    FE("source", v_threat_source, "finding_info.src_type", "Where it was found (app, web, network)"),
+    FE("source", v_threat_source, "finding_info.src_type", "Where it was found (app, web, network, device)"),
     F("evidence", S, QUASI, KEEP, MTD_DK_SECURITY, 2048, "evidences", "Evidence (what matched)"),
     { .name = "status", .type = MTD_T_ENUM, .sens = NONE, .xf = KEEP, .kind = MTD_DK_SECURITY,
       .max_len = 16, .enum_values = v_threat_status, .ocsf = "status", .label = "Status (active or resolved)", .required = 1 },
