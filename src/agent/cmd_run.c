@@ -133,16 +133,21 @@ int mtd_cmd_run(int argc, char **argv)
                                         {NULL, 0}};
     mtd_args a;
     mtd_state st;
-    if (mtd_agent_args(argc, argv, specs, &a) || mtd_agent_state(&a, &st))
+    if (mtd_agent_args(argc, argv, specs, &a))
+        return 1;
+    long long interval;
+    char why[512];
+    /* at least 10 s: "--interval 0" (or "abc", once read as 0) looped without a pause */
+    if (mtd_args_int(&a, "--interval", 10, 604800, 900, &interval, why, sizeof why) != 0)
+        return mtd_agent_fail("%s", why);
+    if (mtd_agent_state(&a, &st))
         return 1;
     int once = mtd_args_has(&a, "--once");
     int offline = mtd_args_has(&a, "--no-upload");
-    int interval = mtd_args_get(&a, "--interval") ? atoi(mtd_args_get(&a, "--interval")) : 900;
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     int rc = 0;
     do {
-        char why[512];
         int r = offline ? 0 : mtd_uplink_fetch_policy(&st, why, sizeof why);
         if (r == MTD_EAUTH)
             return mtd_agent_fail("the collector refused this device's credential: %s", why);

@@ -3,6 +3,7 @@
 #include "collector/mtd_collector.h"
 #include "collector/mtd_lifecycle.h"
 #include "collector/mtd_server.h"
+#include "common/mtd_args.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "common/mtd_log.h"
@@ -31,12 +32,14 @@ static const char usage[] =
     "  --tls-cert FILE    PEM certificate (with --tls-key): serve HTTPS\n"
     "  --tls-key FILE     PEM private key\n"
     "  --store URL        store backend; default: SQLite file per tenant\n"
-    "  --threads N        HTTP worker threads (default: 8 per CPU, at least 16)\n"
-    "  --max-inflight N   batches ingested at once before answering 429 (default 64)\n"
+    "  --threads N        HTTP worker threads, 1 to 1024 (default, or 0: 8 per CPU,\n"
+    "                     at least 16)\n"
+    "  --max-inflight N   batches ingested at once before answering 429, 0 to 100000\n"
+    "                     (default 64)\n"
     "  --conn-timeout SECONDS\n"
-    "                     close connections idle this long (default 30)\n"
+    "                     close connections idle this long, 1 to 3600 (default 30)\n"
     "  --retention-interval SECONDS\n"
-    "                     how often the retention job runs (default 3600)\n"
+    "                     how often the retention job runs, 1 to 2678400 (default 3600)\n"
     "\n"
     "The URL it serves is printed on stdout and written to DIR/collector.url.\n"
     "SIGTERM or SIGINT stops it after the requests in flight have finished.\n";
@@ -56,46 +59,57 @@ static int die(const char *fmt, const char *a)
     return 2;
 }
 
+/* The numeric options: each strict and within its range (mtd_parse_int). */
+static const struct {
+    const char *name;
+    long long min, max;
+} numeric[] = {
+    {"--threads", 0, 1024},               /* 0: the default */
+    {"--max-inflight", 0, 100000},        /* 0: every batch is answered 429 */
+    {"--conn-timeout", 1, 3600},
+    {"--retention-interval", 1, 2678400}, /* at most 31 days */
+};
+
 static int parse(int argc, char **argv, opts *o)
 {
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
-            fputs(usage, stdout);
-            exit(0);
-        }
-        if (!strcmp(a, "--version")) {
-            puts("mtd-collector " VERSION);
-            exit(0);
-        }
-        const char **dst = !strcmp(a, "--data")       ? &o->data
-                           : !strcmp(a, "--listen")   ? &o->srv.listen
-                           : !strcmp(a, "--tls-cert") ? &o->srv.tls_cert
-                           : !strcmp(a, "--tls-key")  ? &o->srv.tls_key
-                           : !strcmp(a, "--store")    ? &o->store
-                                                      : NULL;
-        if (!strcmp(a, "--threads") && i + 1 < argc) {
-            o->srv.threads = (unsigned)atoi(argv[++i]);
-            continue;
-        }
-        if (!strcmp(a, "--max-inflight") && i + 1 < argc) {
-            o->max_inflight = atoi(argv[++i]);
-            continue;
-        }
-        if (!strcmp(a, "--conn-timeout") && i + 1 < argc) {
-            o->srv.conn_timeout = (unsigned)atoi(argv[++i]);
-            continue;
-        }
-        if (!strcmp(a, "--retention-interval") && i + 1 < argc) {
-            o->retention_s = (unsigned)atoi(argv[++i]);
-            continue;
-        }
-        if (!dst)
-            return die("unknown option %s (see --help)", a);
-        if (i + 1 >= argc)
-            return die("%s needs a value", a);
-        *dst = argv[++i];
+    static const mtd_optspec specs[] = {
+        {"--data", MTD_ARG_ONE}, {"--listen", MTD_ARG_ONE}, {"--tls-cert", MTD_ARG_ONE},
+        {"--tls-key", MTD_ARG_ONE}, {"--store", MTD_ARG_ONE}, {"--threads", MTD_ARG_ONE},
+        {"--max-inflight", MTD_ARG_ONE}, {"--conn-timeout", MTD_ARG_ONE},
+        {"--retention-interval", MTD_ARG_ONE}, {"--help", MTD_ARG_FLAG}, {"--version", MTD_ARG_FLAG},
+        {NULL, 0}};
+    static mtd_args a; /* large, and its values are kept in o */
+    char why[256];
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "-h"))
+            argv[i] = "--help";
+    if (mtd_args_parse(argc - 1, argv + 1, specs, &a, why, sizeof why) != 0)
+        return die("%s", why);
+    if (mtd_args_has(&a, "--help")) {
+        fputs(usage, stdout);
+        exit(0);
     }
+    if (mtd_args_has(&a, "--version")) {
+        puts("mtd-collector " VERSION);
+        exit(0);
+    }
+    if (a.npos)
+        return die("unexpected argument \"%s\" (see --help)", a.pos[0]);
+    o->data = mtd_args_get(&a, "--data");
+    o->srv.listen = mtd_args_get(&a, "--listen");
+    o->srv.tls_cert = mtd_args_get(&a, "--tls-cert");
+    o->srv.tls_key = mtd_args_get(&a, "--tls-key");
+    o->store = mtd_args_get(&a, "--store");
+    long long v[4];
+    const long long def[4] = {0, 64, 30, 3600};
+    for (size_t i = 0; i < 4; i++)
+        if (mtd_args_int(&a, numeric[i].name, numeric[i].min, numeric[i].max, def[i], &v[i], why,
+                         sizeof why) != 0)
+            return die("%s", why);
+    o->srv.threads = (unsigned)v[0];
+    o->max_inflight = (int)v[1];
+    o->srv.conn_timeout = (unsigned)v[2];
+    o->retention_s = (unsigned)v[3];
     if (!o->data)
         return die("%s", "--data DIR is required (see --help)");
     if (!o->srv.listen)
@@ -108,7 +122,7 @@ static int parse(int argc, char **argv, opts *o)
 
 int main(int argc, char **argv)
 {
-    opts o = {.max_inflight = 64};
+    opts o = {0};
     int r = parse(argc, argv, &o);
     if (r)
         return r;

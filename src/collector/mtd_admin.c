@@ -4,6 +4,7 @@
  * officer reads and handles user export and delete. */
 #include "collector/mtd_auth.h"
 #include "collector/mtd_collector.h"
+#include "common/mtd_args.h"
 #include "common/mtd_err.h"
 #include "privacy/mtd_pseudo.h"
 #include "schema/mtd_ocsf.h"
@@ -32,17 +33,15 @@ static int parse_page(admin_call *a)
 {
     static const struct { const char *name; int64_t min, max, def; } args[] = {
         {"limit", 1, PAGE_MAX, PAGE_DEFAULT}, {"offset", 0, INT64_MAX / 2, 0}};
-    int64_t v[2];
+    long long v[2];
     for (int i = 0; i < 2; i++) {
         const char *s = mtd_req_arg(a->rq, args[i].name);
-        char *end;
-        long long x = s ? strtoll(s, &end, 10) : args[i].def;
-        if (s && (s[0] < '0' || s[0] > '9' || *end || x < args[i].min || x > args[i].max)) {
-            mtd_resp_error(a->rs, 400, "bad_request", "%s must be an integer from %lld to %lld",
-                           args[i].name, (long long)args[i].min, (long long)args[i].max);
+        char why[128];
+        v[i] = args[i].def;
+        if (s && mtd_parse_int(s, args[i].min, args[i].max, &v[i], args[i].name, why, sizeof why) != 0) {
+            mtd_resp_error(a->rs, 400, "bad_request", "%s", why);
             return -1;
         }
-        v[i] = x;
     }
     a->page = (mtd_page){.limit = v[0], .offset = v[1]};
     return 0;

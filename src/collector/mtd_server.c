@@ -2,6 +2,7 @@
 #include "collector/mtd_server.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
+#include "common/mtd_args.h"
 #include "common/mtd_log.h"
 #include "common/mtd_util.h"
 
@@ -190,9 +191,9 @@ static int parse_listen(const char *l, struct sockaddr_storage *ss, int *loopbac
     if (!colon || colon == l || (size_t)(colon - l) >= sizeof host)
         return MTD_EINVAL;
     snprintf(host, sizeof host, "%.*s", (int)(colon - l), l);
-    char *end;
-    long port = strtol(colon + 1, &end, 10);
-    if (*end || port < 0 || port > 65535)
+    long long port;
+    char why[64];
+    if (mtd_parse_int(colon + 1, 0, 65535, &port, "port", why, sizeof why) != 0)
         return MTD_EINVAL;
     memset(ss, 0, sizeof *ss);
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {

@@ -2,7 +2,9 @@
 #include "common/mtd_args.h"
 #include "common/mtd_err.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const mtd_optspec *find(const mtd_optspec *s, const char *name, size_t len)
@@ -91,4 +93,30 @@ int mtd_args_all(const mtd_args *a, const char *name, const char **out, int max)
         if (!strcmp(a->name[i], name))
             out[k++] = a->val[i];
     return k;
+}
+
+int mtd_parse_int(const char *s, long long min, long long max, long long *out, const char *what,
+                  char *why, size_t wl)
+{
+    const char *d = s && s[0] == '-' ? s + 1 : s;
+    char *end = NULL;
+    errno = 0;
+    long long v = d && *d >= '0' && *d <= '9' ? strtoll(s, &end, 10) : 0;
+    if (!end || *end || errno == ERANGE || v < min || v > max) {
+        snprintf(why, wl, "%s must be an integer from %lld to %lld", what, min, max);
+        return MTD_EINVAL;
+    }
+    *out = v;
+    return 0;
+}
+
+int mtd_args_int(const mtd_args *a, const char *name, long long min, long long max, long long def,
+                 long long *out, char *why, size_t wl)
+{
+    const char *v = mtd_args_get(a, name);
+    if (!v) {
+        *out = def;
+        return 0;
+    }
+    return mtd_parse_int(v, min, max, out, name, why, wl);
 }

@@ -36,4 +36,15 @@ int mtd_args_has(const mtd_args *a, const char *name);
 /* Every value of an option, in order; returns how many (at most max). */
 int mtd_args_all(const mtd_args *a, const char *name, const char **out, int max);
 
+/* Strict integers, the one parser of every numeric option and parameter (command
+ * lines, the admin API's ?limit=): optional '-', decimal digits and nothing else (no
+ * space, sign '+', hex, suffix or empty string), within [min, max]. Returns 0, or
+ * MTD_EINVAL with why = "<what> must be an integer from MIN to MAX" (what names the
+ * option or parameter, e.g. "--interval"). */
+int mtd_parse_int(const char *s, long long min, long long max, long long *out, const char *what,
+                  char *why, size_t whylen);
+/* The option's value by mtd_parse_int, or def when the option was not given. */
+int mtd_args_int(const mtd_args *a, const char *name, long long min, long long max, long long def,
+                 long long *out, char *why, size_t whylen);
+
 #endif

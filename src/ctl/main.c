@@ -8,6 +8,7 @@
 #include "uplink/mtd_http.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -441,6 +442,10 @@ int main(int argc, char **argv)
         fputs(usage, argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
     }
+    long long n;
+    if (mtd_args_int(&c.a, "--limit", 1, 10000, 1000, &n, why, sizeof why) != 0 ||
+        mtd_args_int(&c.a, "--offset", 0, INT64_MAX / 2, 0, &n, why, sizeof why) != 0)
+        return fail("%s", why);
     c.server = mtd_args_get(&c.a, "--server") ?: getenv("MTD_SERVER");
     c.token = mtd_args_get(&c.a, "--token") ?: getenv("MTD_TOKEN");
     c.ca = mtd_args_get(&c.a, "--ca-file");

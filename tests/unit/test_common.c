@@ -60,6 +60,34 @@ static void options_are_strict(void **st)
     assert_string_equal(mtd_args_get(&a, "--state"), "/x");
 }
 
+/* Issue 13.9: "--interval abc" was read as 0 and looped without a pause. */
+static void numbers_are_strict_and_in_range(void **st)
+{
+    long long v = 7;
+    char why[128];
+    assert_int_equal(mtd_parse_int("900", 10, 604800, &v, "--interval", why, sizeof why), 0);
+    assert_int_equal(v, 900);
+    assert_int_equal(mtd_parse_int("-5", -10, 10, &v, "x", why, sizeof why), 0);
+    assert_int_equal(v, -5);
+    static const char *const bad[] = {"abc", "0", "-5", "", " 900", "900 ", "+900", "9e2", "0x10",
+                                      "900s", "-", "99999999999999999999", "604801"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 7;
+        why[0] = 0;
+        assert_int_equal(mtd_parse_int(bad[i], 10, 604800, &v, "--interval", why, sizeof why), MTD_EINVAL);
+        assert_string_equal(why, "--interval must be an integer from 10 to 604800");
+        assert_int_equal(v, 7);
+    }
+    static const mtd_optspec specs[] = {{"--interval", MTD_ARG_ONE}, {NULL, 0}};
+    char *argv[] = {"--interval", "-5"};
+    mtd_args a;
+    assert_int_equal(mtd_args_parse(2, argv, specs, &a, why, sizeof why), 0);
+    assert_int_equal(mtd_args_int(&a, "--interval", 10, 604800, 900, &v, why, sizeof why), MTD_EINVAL);
+    assert_int_equal(mtd_args_parse(0, argv, specs, &a, why, sizeof why), 0);
+    assert_int_equal(mtd_args_int(&a, "--interval", 10, 604800, 900, &v, why, sizeof why), 0);
+    assert_int_equal(v, 900);
+}
+
 static void times_are_rfc3339_utc_only(void **st)
 {
     time_t t;
@@ -171,6 +199,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buffer_never_grows_past_its_cap),
         cmocka_unit_test(options_are_strict),
+        cmocka_unit_test(numbers_are_strict_and_in_range),
         cmocka_unit_test(times_are_rfc3339_utc_only),
         cmocka_unit_test(time_arithmetic_matches_the_c_library),
         cmocka_unit_test(encodings_round_trip),
