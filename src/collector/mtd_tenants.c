@@ -6,11 +6,14 @@
 #include "common/mtd_util.h"
 
 #include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define MAX_OPEN 256
 
@@ -23,6 +26,7 @@ typedef struct {
 
 struct mtd_tenants {
     char data[1024];
+    int lock_fd; /* DATA/collector.lock, locked while this collector runs */
     char op_hash[65];
     pthread_mutex_t mu;
     slot slots[MAX_OPEN];
@@ -92,6 +96,38 @@ static int operator_token(mtd_tenants *t, char *why, size_t wl)
     return r;
 }
 
+/* One collector per data directory: a second one would overwrite collector.url and
+ * the operator token's files, and open the same stores. An advisory fcntl lock on
+ * DATA/collector.lock is held while this one runs (the kernel drops it when the process
+ * ends, however it ends); F_GETLK names the holder's PID, which a stale PID file could
+ * not do honestly. The file also holds the PID, for people. */
+static int lock_data_dir(mtd_tenants *t, char *why, size_t wl)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/collector.lock", t->data);
+    t->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (t->lock_fd < 0) {
+        int r = mtd_errno_code(errno);
+        snprintf(why, wl, "cannot open %s: %s", path, mtd_strerror(r));
+        return r;
+    }
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+    if (fcntl(t->lock_fd, F_SETLK, &fl) != 0) {
+        struct flock who = {.l_type = F_WRLCK, .l_whence = SEEK_SET};
+        if (fcntl(t->lock_fd, F_GETLK, &who) == 0 && who.l_type != F_UNLCK)
+            snprintf(why, wl, "data directory %s is in use by another mtd-collector (PID %ld)",
+                     t->data, (long)who.l_pid);
+        else
+            snprintf(why, wl, "data directory %s is in use by another mtd-collector", t->data);
+        return MTD_EBUSY;
+    }
+    char pid[24];
+    int n = snprintf(pid, sizeof pid, "%ld\n", (long)getpid());
+    if (ftruncate(t->lock_fd, 0) != 0 || pwrite(t->lock_fd, pid, (size_t)n, 0) != n)
+        mtd_log(MTD_LOG_WARN, "tenants", "could not write the PID to %s", path);
+    return 0;
+}
+
 int mtd_tenants_open(const char *data_dir, mtd_tenants **out, char *why, size_t whylen)
 {
     mtd_tenants *t = calloc(1, sizeof *t);
@@ -99,14 +135,17 @@ int mtd_tenants_open(const char *data_dir, mtd_tenants **out, char *why, size_t 
         return MTD_ENOMEM;
     mtd_strlcpy(t->data, data_dir, sizeof t->data);
     pthread_mutex_init(&t->mu, NULL);
+    t->lock_fd = -1;
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/tenants", data_dir);
     int r = mtd_mkdir_p(dir, 0700);
     if (r) {
-        snprintf(why, whylen, "cannot create %s", dir);
+        snprintf(why, whylen, "cannot create %s: %s", dir, mtd_strerror(r));
     } else {
         chmod(data_dir, 0700);
-        r = operator_token(t, why, whylen);
+        r = lock_data_dir(t, why, whylen);
+        if (r == 0)
+            r = operator_token(t, why, whylen);
     }
     if (r) {
         mtd_tenants_close(t);
@@ -123,6 +162,8 @@ void mtd_tenants_close(mtd_tenants *t)
     for (int i = 0; i < MAX_OPEN; i++)
         if (t->slots[i].used)
             mtd_store_close(t->slots[i].t.store);
+    if (t->lock_fd >= 0)
+        close(t->lock_fd); /* releases the lock */
     pthread_mutex_destroy(&t->mu);
     free(t);
 }

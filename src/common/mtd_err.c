@@ -22,6 +22,7 @@ const char *mtd_strerror(int err)
     case MTD_ENOSPC: return "no space left";
     case MTD_ECORRUPT: return "corrupt data";
     case MTD_EUNSUP: return "unsupported";
+    case MTD_EACCES: return "permission denied";
     }
     return "unknown error";
 }

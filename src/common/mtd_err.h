@@ -25,6 +25,7 @@ enum {
     MTD_ENOSPC = -15,   /* disk full or cap reached */
     MTD_ECORRUPT = -16, /* checksum or structure mismatch in stored data */
     MTD_EUNSUP = -17,   /* valid input we do not support */
+    MTD_EACCES = -18,   /* the file system refused: permission denied or read-only */
 };
 
 const char *mtd_strerror(int err);

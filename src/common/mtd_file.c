@@ -11,6 +11,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* The code of a failed system call's errno: a read-only or forbidden directory is
+ * "permission denied" for the person who reads the message, not an I/O error. */
+int mtd_errno_code(int e)
+{
+    switch (e) {
+    case ENOENT: return MTD_ENOENT;
+    case EACCES: case EPERM: case EROFS: return MTD_EACCES;
+    case ENOSPC: case EDQUOT: return MTD_ENOSPC;
+    case EEXIST: return MTD_EEXIST;
+    default: return MTD_EIO;
+    }
+}
+
 /* Reads until EOF rather than trusting st_size: /proc and /sys files report 0, and a
  * file may grow while it is read. The cap holds either way. */
 int mtd_file_read(const char *path, size_t max, uint8_t **out, size_t *len)
@@ -19,7 +32,7 @@ int mtd_file_read(const char *path, size_t max, uint8_t **out, size_t *len)
     *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return errno == ENOENT ? MTD_ENOENT : MTD_EIO;
+        return mtd_errno_code(errno);
     struct stat st;
     if (fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
         close(fd);
@@ -77,7 +90,7 @@ static int write_all(int fd, const void *data, size_t len)
         if (w < 0 && errno == EINTR)
             continue;
         if (w < 0)
-            return errno == ENOSPC ? MTD_ENOSPC : MTD_EIO;
+            return mtd_errno_code(errno);
         p += w;
         len -= (size_t)w;
     }
@@ -101,13 +114,13 @@ int mtd_file_write_atomic(const char *path, const void *data, size_t len, mode_t
         return MTD_EINVAL;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
     if (fd < 0)
-        return errno == ENOSPC ? MTD_ENOSPC : MTD_EIO;
+        return mtd_errno_code(errno);
     int r = write_all(fd, data, len);
     if (r == 0 && fsync(fd) != 0)
         r = MTD_EIO;
     close(fd);
     if (r == 0 && rename(tmp, path) != 0)
-        r = MTD_EIO;
+        r = mtd_errno_code(errno);
     if (r != 0) {
         unlink(tmp);
         return r;
@@ -132,11 +145,14 @@ int mtd_mkdir_p(const char *path, mode_t mode)
             continue;
         *p = 0;
         if (mkdir(buf, mode) != 0 && errno != EEXIST)
-            return MTD_EIO;
+            return mtd_errno_code(errno);
         *p = '/';
     }
     if (mkdir(buf, mode) != 0 && errno != EEXIST)
-        return MTD_EIO;
+        return mtd_errno_code(errno);
+    struct stat st; /* an existing file of that name is no directory */
+    if (stat(buf, &st) != 0 || !S_ISDIR(st.st_mode))
+        return MTD_EEXIST;
     return 0;
 }
 

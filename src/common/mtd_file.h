@@ -20,5 +20,8 @@ int mtd_rm_rf(const char *path);
 /* Reads the first line of a small text file into out (without newline). */
 int mtd_file_read_line(const char *path, char *out, size_t outlen);
 int mtd_path_join(char *out, size_t outlen, const char *a, const char *b);
+/* The MTD_E* code of an errno: ENOENT, EACCES/EPERM/EROFS (MTD_EACCES), ENOSPC,
+ * EEXIST; MTD_EIO otherwise. Every helper here returns these. */
+int mtd_errno_code(int e);
 
 #endif

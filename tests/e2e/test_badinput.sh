@@ -35,5 +35,16 @@ done
 expect_fail "mtdctl --offset -1" ctl --token "$ADMIN" devices --offset -1
 ok "numeric options are strict integers within their range, in the agent, the collector and mtdctl"
 
+# item 10: one collector per data directory
+BEFORE=$(cat "$DATA/collector.url")
+expect_fail "a second collector on the same data" "$BIN/mtd-collector" --data "$DATA" --listen 127.0.0.1:0
+assert_eq "mtd-collector: data directory $DATA is in use by another mtd-collector (PID $COLLECTOR_PID)" "$LAST_ERR" "second collector"
+assert_eq "$BEFORE" "$(cat "$DATA/collector.url")" "collector.url after the second collector"
+assert_eq 200 "$(http_status GET /healthz "")" "the first collector still serves"
+ok "a second collector on a data directory in use refuses, naming the PID that holds it"
+
+stop_collector
+start_collector "$DATA"
+ok "the lock goes with the collector: the next one starts"
 stop_collector
 finish
