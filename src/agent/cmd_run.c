@@ -6,6 +6,7 @@
 #include "collect/mtd_sources.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
+#include "uplink/mtd_feedsync.h"
 #include "uplink/mtd_uplink.h"
 
 #include <signal.h>
@@ -153,6 +154,9 @@ int mtd_cmd_run(int argc, char **argv)
             return mtd_agent_fail("the collector refused this device's credential: %s", why);
         if (r)
             mtd_log(MTD_LOG_WARN, "run", "policy not refreshed (%s); using the last one", why);
+        mtd_feedsync_stats fs;
+        if (!offline && mtd_feedsync(&st, &fs, why, sizeof why) != 0)
+            mtd_log(MTD_LOG_WARN, "run", "feeds not refreshed (%s); keeping the last ones", why);
         mtd_spool *sp;
         if (mtd_agent_open_spool(&st, &sp))
             return 1;

@@ -50,6 +50,8 @@ typedef struct {
     ssize_t (*stream)(void *ctx, uint64_t pos, char *buf, size_t max);
     void (*stream_free)(void *ctx);
     void *stream_ctx;
+    uint64_t stream_size;      /* the streamed body's length when known (0 = unknown) */
+    char etag[72];             /* an ETag header when set (a feed's "\"sha256\"") */
 } mtd_resp;
 
 #define MTD_STREAM_END ((ssize_t)-1)

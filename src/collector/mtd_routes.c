@@ -1,6 +1,7 @@
 /* mtd_routes: the HTTP API of DESIGN.md section 4, mapped to handlers. */
 #include "collector/mtd_auth.h"
 #include "collector/mtd_collector.h"
+#include "collector/mtd_feeds.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 
@@ -24,6 +25,12 @@ void mtd_route(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     } else if (is(rq, "GET", "/v1/policy")) {
         rq->route = "policy";
         mtd_handle_policy_device(c, rq, rs);
+    } else if (!strncmp(p, "/v1/admin/feeds", 15) && (!p[15] || p[15] == '/')) {
+        rq->route = "feeds_admin";
+        mtd_handle_feeds_admin(c, rq, rs, p + 10);
+    } else if (!strncmp(p, "/v1/feeds", 9) && (!p[9] || p[9] == '/')) {
+        rq->route = "feeds";
+        mtd_handle_feeds_device(c, rq, rs, p + 9);
     } else if (!strncmp(p, "/v1/admin/", 10)) {
         rq->route = "admin";
         mtd_handle_admin(c, rq, rs, p + 10);

@@ -85,7 +85,8 @@ _Static_assert(MTD_STREAM_END == MHD_CONTENT_READER_END_OF_STREAM &&
 static struct MHD_Response *make_resp(mtd_resp *rs)
 {
     if (rs->stream)
-        return MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, rs->stream,
+        return MHD_create_response_from_callback(rs->stream_size ? rs->stream_size : MHD_SIZE_UNKNOWN,
+                                                 64 * 1024, rs->stream,
                                                  rs->stream_ctx, rs->stream_free);
     char *body = rs->text;
     if (!body && rs->json)
@@ -113,6 +114,8 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, mtd_resp *rs)
                             rs->ctype ? rs->ctype : "application/json");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Cache-Control", "no-store");
+    if (rs->etag[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, rs->etag);
     if (rs->retry_after > 0) {
         char ra[32];
         snprintf(ra, sizeof ra, "%ld", rs->retry_after);

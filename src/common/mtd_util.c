@@ -214,3 +214,15 @@ int mtd_strlcpy(char *out, const char *in, size_t outlen)
     memcpy(out, in, n + 1);
     return 0;
 }
+
+int mtd_feed_name_valid(const char *name)
+{
+    size_t n = strlen(name);
+    if (n == 0 || n > 32 || !((name[0] >= 'a' && name[0] <= 'z') || (name[0] >= '0' && name[0] <= '9')))
+        return 0;
+    for (size_t i = 1; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '_' || name[i] == '-'))
+            return 0;
+    return 1;
+}

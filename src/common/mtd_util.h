@@ -31,4 +31,8 @@ int mtd_ct_equal(const void *a, const void *b, size_t len);
 /* Copies at most outlen-1 bytes and NUL-terminates; returns MTD_ETOOBIG if cut. */
 int mtd_strlcpy(char *out, const char *in, size_t outlen);
 
+/* 1 when name is a feed name the collector distributes: [a-z0-9][a-z0-9_-]{0,31}
+ * (collector/mtd_feeds.h). Checked on both sides before a name becomes a path. */
+int mtd_feed_name_valid(const char *name);
+
 #endif

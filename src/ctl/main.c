@@ -37,6 +37,9 @@ static const char usage[] =
     "  export [--ocsf]                 every stored event as JSON lines (OCSF 1.1 with --ocsf)\n"
     "  token create ROLE [--label L]   ROLE: admin, analyst, privacy, enroll (admin)\n"
     "  token list | token revoke ID    (admin)\n"
+    "  feed push NAME FILE             distribute a file to every device (admin): web (the\n"
+    "                                  reputation database), indicators, yara, vulns\n"
+    "  feed list | feed remove NAME    (remove: admin)\n"
     "\n"
     "The lists (devices, apps, threats, connections ... feedback, audit) come a page at a\n"
     "time: the first 1,000 rows, or --limit N (at most 10,000) from --offset K; --all\n"
@@ -62,17 +65,19 @@ static int fail(const char *fmt, ...)
 }
 
 /* One request; *out gets the JSON answer of a 2xx (or, with text, the body goes to
- * stdout as it arrives, an export of any size), else an error line is printed. */
-static int request(ctl *c, const char *method, const char *path, const char *body, json_t **out,
-                   int text)
+ * stdout as it arrives, an export of any size), else an error line is printed. The
+ * body is len bytes of type ctype. */
+static int request_bytes(ctl *c, const char *method, const char *path, const char *ctype,
+                         const void *body, size_t len, json_t **out, int text)
 {
-    char url[1200], why[512];
+    char url[1200], why[512], ct[128];
     snprintf(url, sizeof url, "%s%s", c->server, path);
-    mtd_http_opts o = {.ca_file = c->ca, .bearer = c->token, .timeout_s = text ? 86400 : 60,
+    snprintf(ct, sizeof ct, "Content-Type: %s", ctype);
+    mtd_http_opts o = {.ca_file = c->ca, .bearer = c->token, .timeout_s = text ? 86400 : 300,
                        .sink = text ? stdout : NULL};
-    const char *hdrs[] = {"Content-Type: application/json", NULL};
+    const char *hdrs[] = {ct, NULL};
     mtd_http_resp r;
-    if (mtd_http_request(&o, method, url, hdrs, body, body ? strlen(body) : 0, &r, why, sizeof why))
+    if (mtd_http_request(&o, method, url, hdrs, body, len, &r, why, sizeof why))
         return fail("cannot reach the collector: %s", why);
     if (r.status < 200 || r.status > 299) {
         mtd_http_error_text(&r, why, sizeof why);
@@ -87,6 +92,12 @@ static int request(ctl *c, const char *method, const char *path, const char *bod
     *out = json_loadb((const char *)r.body.data, r.body.len, 0, &e);
     mtd_http_resp_free(&r);
     return *out ? 0 : fail("%s %s: the answer is not JSON (%s)", method, path, e.text);
+}
+
+static int request(ctl *c, const char *method, const char *path, const char *body, json_t **out,
+                   int text)
+{
+    return request_bytes(c, method, path, "application/json", body, body ? strlen(body) : 0, out, text);
 }
 
 static int call(ctl *c, const char *method, const char *path, const char *body, json_t **out)
@@ -341,6 +352,46 @@ static int cmd_report(ctl *c, const char *name)
     return print_list(c, j, NULL, NULL, 0);
 }
 
+/* feed push NAME FILE | list | remove NAME: the tenant's distributed feeds. */
+static int cmd_feed(ctl *c, int np, const char **pos)
+{
+    json_t *j;
+    char path[200];
+    if (np == 2 && !strcmp(pos[1], "list")) {
+        static const mtd_column cols[] = {{"name", "NAME", 20, 0}, {"size", "SIZE", 12, 0},
+                                          {"sha256", "SHA-256", 64, 0}, {"updated", "UPDATED", 0, 1}};
+        return call(c, "GET", "/v1/admin/feeds", NULL, &j) ? 1 : print(c, j, "feeds", cols, 4);
+    }
+    if (np == 3 && !strcmp(pos[1], "remove")) {
+        snprintf(path, sizeof path, "/v1/admin/feeds/%.40s", pos[2]);
+        if (call(c, "DELETE", path, NULL, &j))
+            return 1;
+        if (c->json)
+            return print(c, j, NULL, NULL, 0);
+        printf("feed %s removed; devices drop it at their next round\n", pos[2]);
+        json_decref(j);
+        return 0;
+    }
+    if (np != 4 || strcmp(pos[1], "push"))
+        return fail("feed needs push NAME FILE, list or remove NAME");
+    uint8_t *data;
+    size_t len;
+    int r = mtd_file_read(pos[3], 1u << 30, &data, &len);
+    if (r)
+        return fail("feed push %s: %s", pos[3], mtd_strerror(r));
+    snprintf(path, sizeof path, "/v1/admin/feeds/%.40s", pos[2]);
+    r = request_bytes(c, "PUT", path, "application/octet-stream", data, len, &j, 0);
+    free(data);
+    if (r)
+        return r;
+    if (c->json)
+        return print(c, j, NULL, NULL, 0);
+    printf("feed %s: %lld bytes, sha256 %s\n", pos[2], (long long)json_integer_value(json_object_get(j, "size")),
+           json_string_value(json_object_get(j, "sha256")) ?: "?");
+    json_decref(j);
+    return 0;
+}
+
 /* A known command given the wrong words says how it is used; anything else is unknown. */
 static int wrong_args(const char *cmd)
 {
@@ -373,6 +424,8 @@ static int dispatch(ctl *c)
         return cmd_token(c, np, pos);
     if (!strcmp(pos[0], "user"))
         return cmd_user(c, np, pos);
+    if (!strcmp(pos[0], "feed"))
+        return cmd_feed(c, np, pos);
     static const char *const reports[] = {"apps", "threats", "connections", "usage", "crashes",
                                           "diagnostics", "feedback", NULL};
     for (const char *const *r = reports; *r; r++)

@@ -127,7 +127,7 @@ static int compress_batch(const mtd_spool_batch *b, mtd_buf *out)
     return r;
 }
 
-static void http_opts(const mtd_state *st, mtd_http_opts *h)
+void mtd_uplink_http_opts(const mtd_state *st, mtd_http_opts *h)
 {
     memset(h, 0, sizeof *h);
     h->ca_file = st->ca_file[0] ? st->ca_file : NULL;
@@ -169,7 +169,7 @@ static int send_batch(mtd_state *st, mtd_spool *sp, mtd_spool_batch *b,
     mtd_buf_init(&body, 0);
     int r = compress_batch(b, &body);
     mtd_http_opts h;
-    http_opts(st, &h);
+    mtd_uplink_http_opts(st, &h);
     for (int attempt = 0; r == 0; attempt++) {
         mtd_http_resp resp;
         r = mtd_http_request(&h, "POST", url, hdrs, body.data, body.len, &resp, why, wl);
@@ -233,14 +233,16 @@ int mtd_uplink_drain(mtd_state *st, mtd_spool *sp, const mtd_uplink_opts *o,
     }
 }
 
-int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen)
+int mtd_uplink_get_json(mtd_state *st, const char *path, long timeout_s, json_t **out,
+                        char *why, size_t whylen)
 {
-    char url[700];
-    snprintf(url, sizeof url, "%s/v1/policy", st->server);
+    char url[900];
+    snprintf(url, sizeof url, "%s%s", st->server, path);
     mtd_http_opts h;
-    http_opts(st, &h);
-    h.timeout_s = 15;
+    mtd_uplink_http_opts(st, &h);
+    h.timeout_s = timeout_s;
     mtd_http_resp resp;
+    *out = NULL;
     int r = mtd_http_request(&h, "GET", url, NULL, NULL, 0, &resp, why, whylen);
     if (r)
         return r;
@@ -249,10 +251,23 @@ int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen)
         mtd_http_resp_free(&resp);
         return resp.status == 401 ? MTD_EAUTH : MTD_EPROTO;
     }
-    json_t *j = json_loadb((char *)resp.body.data, resp.body.len, 0, NULL);
+    *out = json_loadb((char *)resp.body.data, resp.body.len, 0, NULL);
     mtd_http_resp_free(&resp);
+    if (!*out) {
+        snprintf(why, whylen, "GET %s: the answer is not JSON", path);
+        return MTD_EPROTO;
+    }
+    return 0;
+}
+
+int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen)
+{
+    json_t *j;
+    int r = mtd_uplink_get_json(st, "/v1/policy", 15, &j, why, whylen);
+    if (r)
+        return r;
     mtd_policy p = st->policy;
-    r = j ? mtd_policy_from_json(&p, j, why, whylen) : MTD_EPROTO;
+    r = mtd_policy_from_json(&p, j, why, whylen);
     json_decref(j);
     if (r == 0) {
         st->policy = p;

@@ -33,12 +33,21 @@ void mtd_uplink_opts_default(mtd_uplink_opts *o);
 int mtd_uplink_drain(mtd_state *st, mtd_spool *sp, const mtd_uplink_opts *o,
                      mtd_uplink_stats *stats, char *why, size_t whylen);
 
+/* GET of a collector path ("/v1/policy") answered 200 with JSON: *out (the caller's).
+ * MTD_EAUTH when the credential is refused, MTD_EPROTO for another answer. */
+int mtd_uplink_get_json(mtd_state *st, const char *path, long timeout_s, json_t **out,
+                        char *why, size_t whylen);
+
 /* GET /v1/policy into st->policy (and policy.json). */
 int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen);
 
 /* POST /v1/enroll; *resp gets the JSON answer. */
 int mtd_uplink_enroll(const char *server, const char *token, const char *ca_file,
                       const char *pin, json_t **resp, char *why, size_t whylen);
+
+/* HTTP options for talking to this state's collector: its CA, pin and credential. */
+#include "uplink/mtd_http.h"
+void mtd_uplink_http_opts(const mtd_state *st, mtd_http_opts *h);
 
 /* Full-jitter exponential backoff: a uniform delay in [0, min(cap, base * 2^attempt)]. */
 int mtd_backoff_ms(int attempt, int base_ms, int cap_ms);
