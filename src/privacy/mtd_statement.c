@@ -1,46 +1,15 @@
-/* mtd_statement: Markdown, PrivacyInfo.xcprivacy and Data safety CSV from the schema. */
+/* mtd_statement: the privacy statement as a product privacy page (Markdown), and the
+ * choice of format. The page is written for the employee whose device it is: first what
+ * matters most (the organization can find all of a person's records; what depends on
+ * its settings), then every item, each with whether it could identify them and how it
+ * is handled. Its data types, conditions and current effects come from the same account
+ * as the store formats (mtd_statement_int.h), so the formats tell one story. */
 #include "privacy/mtd_statement.h"
 #include "common/mtd_err.h"
-#include "schema/mtd_schema.h"
+#include "privacy/mtd_statement_int.h"
 
 #include <stdlib.h>
 #include <string.h>
-
-/* How each data kind is named by Apple and by Google Play. */
-static const struct {
-    const char *apple;          /* NSPrivacyCollectedDataType... */
-    const char *apple_purpose;  /* NSPrivacyCollectedDataTypePurpose... */
-    const char *gp_category, *gp_type;
-    const char *gp_purpose;
-} kinds[MTD_DK__COUNT] = {
-    [MTD_DK_NONE] = {NULL, NULL, NULL, NULL, NULL},
-    [MTD_DK_DEVICE_ID] = {"DeviceID", "AppFunctionality", "Device or other IDs", "Device or other IDs",
-                          "App functionality; Fraud prevention, security, and compliance"},
-    [MTD_DK_USER_ID] = {"UserID", "AppFunctionality", "Personal info", "User IDs",
-                        "App functionality; Account management"},
-    [MTD_DK_DEVICE_INFO] = {"OtherDiagnosticData", "AppFunctionality", "App info and performance",
-                            "Diagnostics", "App functionality; Fraud prevention, security, and compliance"},
-    [MTD_DK_INSTALLED_APPS] = {"OtherDataTypes", "AppFunctionality", "App activity", "Installed apps",
-                               "App functionality; Fraud prevention, security, and compliance"},
-    [MTD_DK_BROWSING] = {"BrowsingHistory", "AppFunctionality", "Web browsing", "Web browsing history",
-                         "Fraud prevention, security, and compliance"},
-    [MTD_DK_NETWORK] = {"OtherDataTypes", "AppFunctionality", "Device or other IDs", "Device or other IDs",
-                        "Fraud prevention, security, and compliance"},
-    [MTD_DK_SECURITY] = {"OtherDataTypes", "AppFunctionality", "App activity", "Other actions",
-                         "Fraud prevention, security, and compliance"},
-    [MTD_DK_INTERACTION] = {"ProductInteraction", "Analytics", "App activity", "App interactions",
-                            "Analytics"},
-    [MTD_DK_CRASH] = {"CrashData", "AppFunctionality", "App info and performance", "Crash logs",
-                      "App functionality; Analytics"},
-    [MTD_DK_PERFORMANCE] = {"PerformanceData", "Analytics", "App info and performance",
-                            "Other app performance data", "Analytics"},
-    [MTD_DK_DIAGNOSTICS] = {"OtherDiagnosticData", "Analytics", "App info and performance",
-                            "Diagnostics", "Analytics"},
-    [MTD_DK_FEEDBACK] = {"CustomerSupport", "AppFunctionality", "App activity",
-                         "Other user-generated content", "App functionality"},
-    [MTD_DK_EMAIL] = {"EmailAddress", "AppFunctionality", "Personal info", "Email address",
-                      "App functionality"},
-};
 
 int mtd_statement_format_parse(const char *s, mtd_stmt_format *f)
 {
@@ -57,50 +26,72 @@ int mtd_statement_format_parse(const char *s, mtd_stmt_format *f)
     return 0;
 }
 
-static const char *handling(const mtd_field *f)
-{
-    switch (f->xf) {
-    case MTD_X_PSEUDONYMIZE:
-        return "pseudonymized on the device (keyed hash); the raw value never leaves it";
-    case MTD_X_TRUNCATE:
-        return "cut on the device as your organization's policy says (full URL, domain only, or nothing)";
-    case MTD_X_DROP:
-        return "never sent";
-    case MTD_X_KEEP:
-        break;
-    }
-    if (f->policy == MTD_POL_APP_DETAILS)
-        return "sent only when the organization's report_app_details policy is \"full\"";
-    if (f->sens == MTD_SENS_DIRECT)
-        return "sent only if you type it";
-    return "sent as read";
-}
-
-/* Sensitivity in the words an employee would use. */
+/* Sensitivity in the words an employee would use. A pseudonym identifies its person to
+ * the organization, which holds the key: it is not anonymous. */
 static const char *identifies(const mtd_field *f)
 {
     switch (f->sens) {
     case MTD_SENS_NONE: return "No";
-    case MTD_SENS_QUASI: return "Possibly, combined with other data";
-    case MTD_SENS_PSEUDO: return "Only through a pseudonym";
-    case MTD_SENS_DIRECT: return "Yes";
+    case MTD_SENS_QUASI:
+        return f->kind == MTD_DK_INSTALLED_APPS
+                   ? "Possibly: your list of apps, taken together, can single you out"
+                   : "Possibly, combined with other data";
+    case MTD_SENS_PSEUDO: return "Not by itself (a random or organization ID)";
+    case MTD_SENS_DIRECT:
+        return f->xf == MTD_X_PSEUDONYMIZE
+                   ? "Yes, to your organization, which can compute this pseudonym"
+                   : "Yes";
     }
     return "?";
 }
 
-static void md_fields(mtd_buf *o, const mtd_event_type *ev)
+static void handling(mtd_buf *o, const mtd_event_type *ev, const mtd_field *f, const mtd_policy *p)
 {
-    mtd_buf_printf(o, "\n**%s** (`%s`): collected %s.\n\n| Item | Could it identify you? | How it is handled |\n|---|---|---|\n",
-                   ev->title, ev->name, ev->why);
-    for (size_t i = 0; i < ev->nfields; i++) {
-        const mtd_field *f = &ev->fields[i];
-        if (f->xf == MTD_X_DROP)
-            continue;
-        mtd_buf_printf(o, "| %s | %s | %s |\n", f->label, identifies(f), handling(f));
-    }
+    mtd_stmt_when w = mtd_stmt_item_when(ev, f);
+    if (f->xf == MTD_X_PSEUDONYMIZE)
+        mtd_buf_puts(o, "replaced on the device by a pseudonym (a keyed hash); the raw value never leaves it");
+    else if (f->xf == MTD_X_TRUNCATE)
+        mtd_buf_puts(o, "cut on the device as `report_urls` says: the full URL, the domain only, or nothing");
+    else if (w == MTD_WHEN_APP_DETAILS)
+        mtd_buf_puts(o, "sent only when `report_app_details` is `full`");
+    else if (f->sens == MTD_SENS_DIRECT)
+        mtd_buf_puts(o, "sent as you typed it, only if you type it; not a pseudonym");
+    else if (f->kind == MTD_DK_FEEDBACK)
+        mtd_buf_puts(o, f->type == MTD_T_ENUM ? "sent as you chose it" : "sent as you typed it");
+    else
+        mtd_buf_puts(o, "sent as read");
+    if (p && (w == MTD_WHEN_URL || w == MTD_WHEN_APP_DETAILS))
+        mtd_buf_printf(o, ". **Now:** %s", mtd_stmt_now_text(w, p));
 }
 
-static void md_section(mtd_buf *o, mtd_category cat, const char *section)
+static void md_table_head(mtd_buf *o)
+{
+    mtd_buf_puts(o, "| Item | Could it identify you? | How it is handled |\n|---|---|---|\n");
+}
+
+static void md_row(mtd_buf *o, const mtd_event_type *ev, const mtd_field *f, const mtd_policy *p)
+{
+    mtd_buf_printf(o, "| %s | %s | ", f->label, identifies(f));
+    handling(o, ev, f, p);
+    mtd_buf_puts(o, " |\n");
+}
+
+static void md_event(mtd_buf *o, const mtd_event_type *ev, const mtd_policy *p)
+{
+    mtd_buf_printf(o, "\n**%s** (`%s`): collected %s.\n", ev->title, ev->name, ev->why);
+    mtd_stmt_when w = ev->nfields ? mtd_stmt_item_when(ev, &ev->fields[0]) : MTD_WHEN_ALWAYS;
+    if (w == MTD_WHEN_CONNECTIONS)
+        mtd_buf_printf(o, "Sent only %s (and if `network_reporting` is on).\n", mtd_stmt_when_text(w));
+    if (p && (w == MTD_WHEN_CONNECTIONS || w == MTD_WHEN_OPTIONAL))
+        mtd_buf_printf(o, "**Now:** %s.\n", mtd_stmt_now_text(w, p));
+    mtd_buf_puts(o, "\n");
+    md_table_head(o);
+    for (size_t i = 0; i < ev->nfields; i++)
+        if (ev->fields[i].xf != MTD_X_DROP)
+            md_row(o, ev, &ev->fields[i], p);
+}
+
+static void md_section(mtd_buf *o, mtd_category cat, const char *section, const mtd_policy *p)
 {
     int first = 1;
     for (size_t i = 0; i < mtd_event_ntypes; i++) {
@@ -110,229 +101,235 @@ static void md_section(mtd_buf *o, mtd_category cat, const char *section)
         if (first)
             mtd_buf_printf(o, "\n### %s\n", section);
         first = 0;
-        md_fields(o, ev);
+        md_event(o, ev, p);
     }
 }
 
-static void md_envelope(mtd_buf *o)
+static void md_envelope(mtd_buf *o, const mtd_policy *p)
 {
     mtd_buf_puts(o, "\n### Tenant, device and user information\n\nEvery record carries these, so "
-                    "your organization can tell which of its devices it came from.\n\n"
-                    "| Item | Could it identify you? | How it is handled |\n|---|---|---|\n");
-    for (size_t i = 0; i < mtd_envelope_nfields; i++) {
-        const mtd_field *f = &mtd_envelope_fields[i];
-        mtd_buf_printf(o, "| %s | %s | %s |\n", f->label, identifies(f), handling(f));
-    }
+                    "your organization can tell which of its devices, and whose, it came from.\n\n");
+    md_table_head(o);
+    for (size_t i = 0; i < mtd_envelope_nfields; i++)
+        if (mtd_envelope_fields[i].xf != MTD_X_DROP)
+            md_row(o, NULL, &mtd_envelope_fields[i], p);
 }
 
-static void md_policy(mtd_buf *o, const mtd_policy *p)
+/* Items with a given property, found by walking the schema. */
+typedef struct {
+    mtd_buf list;
+    int when;     /* items sent under this condition (-1: any) */
+    int typed;    /* direct identifiers sent as typed */
+    int events;   /* list event titles rather than item labels */
+    int apps;     /* set when an installed-apps item identifies in combination */
+} item_query;
+
+static void query_item(const mtd_event_type *ev, const mtd_field *f, void *vq)
 {
-    mtd_buf_printf(o, "\n## Your organization's current settings\n\n"
-                      "- Optional data (diagnostics, feedback): %s\n"
-                      "- Web threat reports carry: %s\n"
-                      "- Background connection records: %s\n"
-                      "- App threat alerts carry app details: %s\n"
-                      "- Web protection: %s; app scanning: %s; network reporting: %s\n"
-                      "- Kept by your organization: required data %d days, diagnostic data %d"
-                      " days, feedback %d days after it arrives; then it is deleted\n",
-                   p->optional_data ? "allowed, if you consent" : "not allowed",
-                   p->report_urls == MTD_URLS_FULL ? "the full URL"
-                   : p->report_urls == MTD_URLS_DOMAIN ? "the domain only" : "no URL",
-                   p->report_connections == MTD_CONN_ALL ? "all" :
-                   p->report_connections == MTD_CONN_THREATS ? "only connections to threats" : "none",
-                   p->report_app_details == MTD_APPDET_FULL ? "yes" : "no",
-                   p->web_protection ? "on" : "off", p->app_scanning ? "on" : "off",
-                   p->network_reporting ? "on" : "off", p->retention_required_days,
-                   p->retention_diagnostic_days, p->retention_feedback_days);
+    item_query *q = vq;
+    mtd_stmt_when w = mtd_stmt_item_when(ev, f);
+    if (f->kind == MTD_DK_INSTALLED_APPS && f->sens == MTD_SENS_QUASI && w == MTD_WHEN_ALWAYS)
+        q->apps = 1;
+    if ((q->when >= 0 && (int)w != q->when) || (q->typed && !(f->sens == MTD_SENS_DIRECT && f->xf == MTD_X_KEEP)))
+        return;
+    char item[400];
+    if (q->events && ev)
+        snprintf(item, sizeof item, "%s (`%s`)", ev->title, ev->name);
+    else
+        snprintf(item, sizeof item, "%s%s%s%s", f->label, ev ? " (`" : "", ev ? ev->name : "", ev ? "`)" : "");
+    mtd_stmt_list_add(&q->list, item);
+}
+
+static void query(item_query *q)
+{
+    mtd_buf_init(&q->list, 0);
+    mtd_stmt_each_item(query_item, q);
+}
+
+static const char *list_text(const item_query *q)
+{
+    return q->list.len ? (const char *)q->list.data : "nothing";
+}
+
+static void md_short(mtd_buf *o, const mtd_policy *p)
+{
+    mtd_buf_puts(o,
+        "\n## In short\n\n"
+        "- **Your organization can find every record about you by your user name.** Your user "
+        "name, your directory IDs and this device's identifiers are replaced on the device by "
+        "pseudonyms: keyed hashes made with a key unique to your organization. Pseudonymized "
+        "is not anonymous. Every record carries the pseudonym of this device and, when your "
+        "organization enrolled it with your user name, the pseudonym of that name; your "
+        "organization holds the key, so it can compute the pseudonym of your user name and "
+        "find all your records (its admins do so with `mtdctl user export`, for instance to "
+        "answer a request for your data). Without that key nobody can link a pseudonym to you.\n");
+    item_query typed = {.when = -1, .typed = 1};
+    query(&typed);
+    if (typed.list.len)
+        mtd_buf_printf(o, "- **Sent as you typed it, not as a pseudonym:** %s.\n", list_text(&typed));
+    if (typed.apps)
+        mtd_buf_puts(o, "- **The list of your installed apps is sent from every enrolled device.** "
+                        "No single app name identifies you, but the list taken together, with "
+                        "install times, can single out one person: it is a quasi-identifier, and "
+                        "like every record it is linked to your pseudonyms.\n");
+    mtd_buf_free(&typed.list);
+    mtd_buf_puts(o, "- **Web and network activity:** the content of the pages you visit is never "
+                    "collected. What your organization learns of the sites and servers you use "
+                    "depends on its settings (below): the address of a page blocked as a threat, "
+                    "as `report_urls` allows, and, with `report_connections` set to `all`, every "
+                    "background connection and DNS lookup of this device, which comes close to a "
+                    "browsing history.");
+    if (p)
+        mtd_buf_printf(o, " **Now:** a blocked page's address: %s; background connections: %s.",
+                       mtd_stmt_now_text(MTD_WHEN_URL, p), mtd_stmt_now_text(MTD_WHEN_CONNECTIONS, p));
+    mtd_buf_puts(o, "\n- **Who receives it:** only your organization's collector, over an encrypted "
+                    "connection. Your organization may copy it into its own security tools. "
+                    "Nothing is sent to track you across other companies' apps or websites, or "
+                    "for advertising.\n");
+}
+
+/* The data types of the store declarations (Data safety rows), in one table. */
+static void md_glance(mtd_buf *o, const mtd_policy *p)
+{
+    mtd_stmt_row rows[MTD_DK__COUNT];
+    size_t n = mtd_stmt_rows(0, p, rows);
+    mtd_buf_printf(o, "\n## Kinds of data at a glance\n\nAs declared to Google Play (Data "
+                      "safety) and, in the same terms, to Apple (`--format datasafety`, "
+                      "`--format xcprivacy`).\n\n| Kind of data | Required or optional | "
+                      "Depends on these settings |%s\n|---|---|---|%s\n",
+                   p ? " Now |" : "", p ? "---|" : "");
+    for (size_t i = 0; i < n; i++) {
+        char dep[200];
+        mtd_stmt_row_depends(&rows[i], dep, sizeof dep);
+        mtd_buf_printf(o, "| %s: %s | %s | %s |", rows[i].category, rows[i].type,
+                       rows[i].optional_only          ? "optional"
+                       : rows[i].optional_items.len ? "required; some items optional"
+                                                      : "required",
+                       dep[0] ? dep : "none");
+        if (p)
+            mtd_buf_printf(o, " %s |", mtd_stmt_now_name(rows[i].now));
+        mtd_buf_puts(o, "\n");
+    }
+    mtd_stmt_rows_free(rows, n);
+}
+
+/* The policy switches that change what is sent; "when" names the items each governs. */
+static const struct {
+    const char *key;
+    int when; /* mtd_stmt_when, or -1 */
+    int events;
+    const char *effect;
+} settings[] = {
+    {"report_urls", MTD_WHEN_URL, 0,
+     "`full`: the full address of a blocked page, which can hold search terms, names or "
+     "account numbers; `domain`: only its scheme and site (`https://example.com/`); `none`: "
+     "no address. The blocked page's domain is sent in every case."},
+    {"report_connections", MTD_WHEN_CONNECTIONS, 1,
+     "`off`: no record of background connections or DNS lookups; `threats`: only those of "
+     "known threats; `all`: every one, that is the servers and sites this device contacts, "
+     "close to a browsing history."},
+    {"network_reporting", MTD_WHEN_CONNECTIONS, 1,
+     "`false` turns connection and DNS records off, whatever `report_connections` says."},
+    {"report_app_details", MTD_WHEN_APP_DETAILS, 0,
+     "`full`: an alert about a threatening app names the app and its SHA-256; `minimal`: it "
+     "does not. Your installed apps are listed in the app inventory either way."},
+    {"optional_data", MTD_WHEN_OPTIONAL, 1,
+     "`true`: you may choose to send feedback, with diagnostics if you wish; `false`: "
+     "optional data is never sent."},
+    {"retention_required_days", -1, 0,
+     "how many days your organization keeps required data after it arrives; then it is deleted."},
+    {"retention_diagnostic_days", -1, 0, "the same for diagnostic data."},
+    {"retention_feedback_days", -1, 0, "the same for feedback."},
+};
+
+static void md_settings(mtd_buf *o, const mtd_policy *p)
+{
+    mtd_policy def;
+    mtd_policy_default(&def);
+    json_t *vals = mtd_policy_to_json(p ? p : &def);
+    mtd_buf_printf(o, "\n## What your organization's settings change\n\nYour organization's "
+                      "admins choose these (`mtdctl policy set`); the device applies them before "
+                      "anything leaves it, and the collector refuses what they do not allow. "
+                      "This page lists everything the settings could send.\n\n"
+                      "| Setting | What each value sends | Applies to | %s |\n|---|---|---|---|\n",
+                   p ? "Your organization now" : "Default");
+    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+        item_query q = {.when = settings[i].when, .events = settings[i].events};
+        if (q.when >= 0)
+            query(&q);
+        json_t *v = json_object_get(vals, settings[i].key);
+        char *val = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
+        mtd_buf_printf(o, "| `%s` | %s | %s | `%s` |\n", settings[i].key, settings[i].effect,
+                       q.when >= 0 ? list_text(&q) : "all data of that kind", val ? val : "?");
+        free(val);
+        if (q.when >= 0)
+            mtd_buf_free(&q.list);
+    }
+    json_decref(vals);
+}
+
+static void md_never(mtd_buf *o, const mtd_policy *p)
+{
+    mtd_buf_puts(o, "\n## What is never collected\n\n"
+                    "- The content of the pages you visit, of your messages, files, photos, or "
+                    "other apps' data.\n"
+                    "- Your user name, device identifiers or directory IDs as such: only their "
+                    "pseudonyms leave the device.\n"
+                    "- Your location.\n");
+    if (p && mtd_stmt_item_now(MTD_WHEN_CONNECTIONS, p) != MTD_NOW_SENT)
+        mtd_buf_printf(o, "- While your organization keeps its current settings, a record of every "
+                          "site and server you use: background connections: %s.\n",
+                       mtd_stmt_now_text(MTD_WHEN_CONNECTIONS, p));
 }
 
 static void markdown(mtd_buf *o, const mtd_policy *p)
 {
-    mtd_buf_puts(o,
+    mtd_buf_printf(o,
         "# openmtd privacy statement\n\n"
         "<!-- Generated from src/schema/mtd_schema_table.c by `mtd-agent privacy statement`."
         " Do not edit: a test fails when this file differs from the schema. -->\n\n"
         "openmtd protects this device from malicious apps and web threats. This page lists "
         "every item of data it can send to your organization: the product's code cannot "
-        "send anything that is not listed here. Direct identifiers (your user name, "
-        "device identifiers, email) are replaced on the device by pseudonyms made with a "
-        "key unique to your organization.\n\n"
-        "## What is never collected\n\n"
-        "- Your browsing history: web protection inspects traffic on the device itself; "
-        "only a blocked threat is reported.\n"
-        "- The content of your messages, files, photos or other apps' data.\n"
-        "- Your raw device identifiers, user name or directory IDs.\n"
-        "- Your location.\n\n"
-        "## Required data\n\nCollected from every enrolled device: the service cannot "
-        "protect the device without it.\n");
+        "send anything that is not listed here. %s\n",
+        p ? "It also says what your organization's current settings send (**Now:**)."
+          : "What is sent of some items depends on your organization's settings; "
+            "`mtd-agent privacy statement --state DIR` shows them for this device.");
+    md_short(o, p);
+    md_glance(o, p);
+    md_settings(o, p);
+    md_never(o, p);
+    mtd_buf_puts(o, "\n## Required data\n\nCollected from every enrolled device, except where "
+                    "it says it depends on a setting: the service cannot protect the device "
+                    "without it.\n");
     static const char *sections[] = {"App information", "Web page / network information",
                                      "Device and account information", "Product and service usage"};
     for (size_t i = 0; i < 4; i++) {
-        md_section(o, MTD_CAT_REQUIRED, sections[i]);
+        md_section(o, MTD_CAT_REQUIRED, sections[i], p);
         if (i == 2)
-            md_envelope(o);
+            md_envelope(o, p);
     }
-    mtd_buf_puts(o, "\n## Optional data\n\nSent only when you choose to, and only if your "
-                    "organization allows optional data at all. You can revoke consent at any "
-                    "time (`mtd-agent consent revoke`): queued optional data is deleted on the "
-                    "device and your organization's copy is deleted.\n");
-    md_section(o, MTD_CAT_DIAGNOSTIC, "Optional: diagnostic");
-    md_section(o, MTD_CAT_FEEDBACK, "Optional: feedback");
-    mtd_buf_puts(o, "\n## See for yourself\n\n"
+    mtd_buf_printf(o, "\n## Optional data\n\nSent only when you choose to, and only if your "
+                      "organization allows optional data at all%s. You can revoke consent at any "
+                      "time (`mtd-agent consent revoke`): queued optional data is deleted on the "
+                      "device and your organization's copy is deleted.\n",
+                   !p ? "" : p->optional_data ? " (it does now)" : " (it does not now)");
+    md_section(o, MTD_CAT_DIAGNOSTIC, "Optional: diagnostic", p);
+    md_section(o, MTD_CAT_FEEDBACK, "Optional: feedback", p);
+    mtd_buf_puts(o, "\n## See for yourself, and ask\n\n"
                     "- `mtd-agent privacy ledger` shows every record that left this device, as sent.\n"
-                    "- `mtd-agent privacy queued` shows what waits to be sent.\n");
-    if (p)
-        md_policy(o, p);
-}
-
-/* Which data kinds the schema uses, and whether every use is optional. */
-static void kinds_used(int used[MTD_DK__COUNT], int optional_only[MTD_DK__COUNT])
-{
-    for (int k = 0; k < MTD_DK__COUNT; k++)
-        used[k] = 0, optional_only[k] = 1;
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < (pass ? mtd_event_ntypes : 1); i++) {
-            const mtd_field *fs = pass ? mtd_event_types[i].fields : mtd_envelope_fields;
-            size_t n = pass ? mtd_event_types[i].nfields : mtd_envelope_nfields;
-            int opt = pass && mtd_event_types[i].category != MTD_CAT_REQUIRED;
-            for (size_t j = 0; j < n; j++) {
-                if (fs[j].xf == MTD_X_DROP)
-                    continue;
-                used[fs[j].kind] = 1;
-                if (!opt)
-                    optional_only[fs[j].kind] = 0;
-            }
-        }
-}
-
-static void xcprivacy(mtd_buf *o)
-{
-    int used[MTD_DK__COUNT], opt[MTD_DK__COUNT];
-    kinds_used(used, opt);
-    mtd_buf_puts(o, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                    "<!DOCTYPE plist PUBLIC \"-//Apple//DTD PLIST 1.0//EN\" "
-                    "\"http://www.apple.com/DTDs/PropertyList-1.0.dtd\">\n"
-                    "<plist version=\"1.0\">\n<dict>\n"
-                    "\t<key>NSPrivacyTracking</key>\n\t<false/>\n"
-                    "\t<key>NSPrivacyTrackingDomains</key>\n\t<array/>\n"
-                    "\t<key>NSPrivacyCollectedDataTypes</key>\n\t<array>\n");
-    const char *done[MTD_DK__COUNT] = {0};
-    for (int k = 1; k < MTD_DK__COUNT; k++) {
-        if (!used[k])
-            continue;
-        /* several of our kinds map to one Apple type: list each type once */
-        int dup = 0;
-        for (int j = 1; j < k; j++)
-            dup |= done[j] && !strcmp(done[j], kinds[k].apple);
-        done[k] = kinds[k].apple;
-        if (dup)
-            continue;
-        mtd_buf_printf(o, "\t\t<dict>\n"
-                          "\t\t\t<key>NSPrivacyCollectedDataType</key>\n"
-                          "\t\t\t<string>NSPrivacyCollectedDataType%s</string>\n"
-                          "\t\t\t<key>NSPrivacyCollectedDataTypeLinked</key>\n\t\t\t<true/>\n"
-                          "\t\t\t<key>NSPrivacyCollectedDataTypeTracking</key>\n\t\t\t<false/>\n"
-                          "\t\t\t<key>NSPrivacyCollectedDataTypePurposes</key>\n\t\t\t<array>\n"
-                          "\t\t\t\t<string>NSPrivacyCollectedDataTypePurpose%s</string>\n"
-                          "\t\t\t</array>\n\t\t</dict>\n",
-                       kinds[k].apple, kinds[k].apple_purpose);
-    }
-    mtd_buf_puts(o, "\t</array>\n\t<key>NSPrivacyAccessedAPITypes</key>\n\t<array/>\n</dict>\n</plist>\n");
-}
-
-static void csv_cell(mtd_buf *o, const char *s, int last)
-{
-    mtd_buf_puts(o, "\"");
-    for (; *s; s++)
-        mtd_buf_printf(o, *s == '"' ? "\"\"" : "%c", *s);
-    mtd_buf_puts(o, last ? "\"\n" : "\",");
-}
-
-/* The schema items of one Google Play data type, "label; label; ...". */
-static void items_of(int kind, mtd_buf *o)
-{
-    for (int pass = 0; pass < 2; pass++)
-        for (size_t i = 0; i < (pass ? mtd_event_ntypes : 1); i++) {
-            const mtd_field *fs = pass ? mtd_event_types[i].fields : mtd_envelope_fields;
-            size_t n = pass ? mtd_event_types[i].nfields : mtd_envelope_nfields;
-            for (size_t j = 0; j < n; j++)
-                if ((int)fs[j].kind == kind && fs[j].xf != MTD_X_DROP)
-                    mtd_buf_printf(o, "%s%s", o->len ? "; " : "", fs[j].label);
-        }
-}
-
-/* One row per Google Play data type; several of our kinds may share one. */
-static void datasafety(mtd_buf *o)
-{
-    int used[MTD_DK__COUNT], opt[MTD_DK__COUNT];
-    kinds_used(used, opt);
-    mtd_buf_puts(o, "data_category,data_type,collected,shared,processed_ephemerally,"
-                    "required_or_optional,purposes,encrypted_in_transit,deletion_request,items\n");
-    for (int k = 1; k < MTD_DK__COUNT; k++) {
-        int first = 1, optional = 1;
-        for (int j = 1; j < k; j++)
-            first &= !(used[j] && !strcmp(kinds[j].gp_type, kinds[k].gp_type));
-        if (!used[k] || !first)
-            continue;
-        mtd_buf items;
-        mtd_buf_init(&items, 0);
-        for (int j = k; j < MTD_DK__COUNT; j++)
-            if (used[j] && !strcmp(kinds[j].gp_type, kinds[k].gp_type)) {
-                items_of(j, &items);
-                optional &= opt[j];
-            }
-        csv_cell(o, kinds[k].gp_category, 0);
-        csv_cell(o, kinds[k].gp_type, 0);
-        csv_cell(o, "yes", 0);
-        csv_cell(o, "no", 0);
-        csv_cell(o, "no", 0);
-        csv_cell(o, optional ? "optional" : "required", 0);
-        csv_cell(o, kinds[k].gp_purpose, 0);
-        csv_cell(o, "yes", 0);
-        csv_cell(o, "yes", 0);
-        csv_cell(o, (const char *)items.data, 1);
-        mtd_buf_free(&items);
-    }
-}
-
-static json_t *fields_json(const mtd_field *fs, size_t n)
-{
-    json_t *a = json_array();
-    for (size_t i = 0; i < n; i++)
-        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:b,s:s}", "name", fs[i].name,
-                                           "type", mtd_ftype_name(fs[i].type), "sensitivity",
-                                           mtd_sensitivity_name(fs[i].sens), "transform",
-                                           mtd_transform_name(fs[i].xf), "label", fs[i].label,
-                                           "required", fs[i].required, "ocsf", fs[i].ocsf));
-    return a;
-}
-
-static void schema_json(mtd_buf *o)
-{
-    json_t *evs = json_array();
-    for (size_t i = 0; i < mtd_event_ntypes; i++) {
-        const mtd_event_type *e = &mtd_event_types[i];
-        json_array_append_new(evs, json_pack("{s:s,s:s,s:i,s:s,s:o}", "name", e->name, "category",
-                                             mtd_category_name(e->category), "ocsf_class_uid",
-                                             e->ocsf_class_uid, "why", e->why, "fields",
-                                             fields_json(e->fields, e->nfields)));
-    }
-    json_t *root = json_pack("{s:i,s:o,s:o}", "schema_version", MTD_SCHEMA_VERSION, "envelope",
-                             fields_json(mtd_envelope_fields, mtd_envelope_nfields), "events", evs);
-    char *txt = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-    json_decref(root);
-    mtd_buf_puts(o, txt);
-    mtd_buf_puts(o, "\n");
-    free(txt);
+                    "- `mtd-agent privacy queued` shows what waits to be sent.\n"
+                    "- Your organization can give you a copy of every record about you, or delete "
+                    "them all: it finds them by your user name (`mtdctl user export`, "
+                    "`mtdctl user delete`).\n");
 }
 
 int mtd_statement(mtd_stmt_format f, const mtd_policy *policy, mtd_buf *out)
 {
     switch (f) {
     case MTD_STMT_MD: markdown(out, policy); break;
-    case MTD_STMT_XCPRIVACY: xcprivacy(out); break;
-    case MTD_STMT_DATASAFETY: datasafety(out); break;
-    case MTD_STMT_SCHEMA: schema_json(out); break;
+    case MTD_STMT_XCPRIVACY: mtd_stmt_xcprivacy(out, policy); break;
+    case MTD_STMT_DATASAFETY: mtd_stmt_datasafety(out, policy); break;
+    case MTD_STMT_SCHEMA: mtd_stmt_schema_json(out); break;
     }
     return 0;
 }

@@ -6,8 +6,9 @@
  *   DATASAFETY  Google Play Data safety answers, as CSV
  *   SCHEMA      the schema itself as JSON, for tools and tests that check what is sent
  *
- * With a policy, the Markdown adds the organization's current settings. The caller
- * owns the output buffer. */
+ * Every format declares everything the product can send; with a tenant's policy each
+ * also says what that policy sends now (all three from one account of the schema,
+ * mtd_statement_int.h). The caller owns the output buffer. */
 #ifndef MTD_STATEMENT_H
 #define MTD_STATEMENT_H
 

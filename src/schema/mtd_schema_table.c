@@ -83,14 +83,16 @@ static const mtd_field f_device_info[] = {
 };
 
 static const mtd_field f_app_inventory[] = {
-    FR("package", S, NONE, KEEP, MTD_DK_INSTALLED_APPS, 256, "app.name", "Package name"),
+    /* one app name identifies nobody; the whole list, with install times, can: it is
+     * a quasi-identifier, and the statement says so */
+    FR("package", S, QUASI, KEEP, MTD_DK_INSTALLED_APPS, 256, "app.name", "Package name"),
     { .name = "version_code", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INSTALLED_APPS,
       .ocsf = "app.version_code", .label = "Version code" },
     F("version_name", S, NONE, KEEP, MTD_DK_INSTALLED_APPS, 256, "app.version", "Version name"),
     F("install_source", S, NONE, KEEP, MTD_DK_INSTALLED_APPS, 256, "app.vendor_name", "Install source (installer package)"),
     F("apk_path", S, NONE, KEEP, MTD_DK_INSTALLED_APPS, 1024, "app.path", "Storage location (APK path)"),
-    F("first_install_time", T, NONE, KEEP, MTD_DK_INSTALLED_APPS, 32, "app.install_time", "Time of install"),
-    F("last_update_time", T, NONE, KEEP, MTD_DK_INSTALLED_APPS, 32, "app.update_time", "Time of last update"),
+    F("first_install_time", T, QUASI, KEEP, MTD_DK_INSTALLED_APPS, 32, "app.install_time", "Time of install"),
+    F("last_update_time", T, QUASI, KEEP, MTD_DK_INSTALLED_APPS, 32, "app.update_time", "Time of last update"),
     { .name = "apk_size", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INSTALLED_APPS,
       .ocsf = "app.size", .label = "Size of the APK" },
     F("apk_sha256", S, NONE, KEEP, MTD_DK_INSTALLED_APPS, 64, "app.hash.sha256", "SHA-256 of the APK"),
@@ -114,7 +116,7 @@ static const mtd_field f_app_inventory[] = {
 };
 
 static const mtd_field f_app_lifecycle[] = {
-    FR("package", S, NONE, KEEP, MTD_DK_INSTALLED_APPS, 256, "app.name", "Package name"),
+    FR("package", S, QUASI, KEEP, MTD_DK_INSTALLED_APPS, 256, "app.name", "Package name"),
     FE("action", v_lifecycle, "activity_name", "Install, update or remove"),
     F("old_version", S, NONE, KEEP, MTD_DK_INSTALLED_APPS, 256, "app.version_old", "Previous version"),
     F("new_version", S, NONE, KEEP, MTD_DK_INSTALLED_APPS, 256, "app.version", "New version"),
@@ -123,7 +125,7 @@ static const mtd_field f_app_lifecycle[] = {
 static const mtd_field f_web_detection[] = {
     { .name = "url", .type = S, .sens = QUASI, .xf = MTD_X_TRUNCATE, .kind = MTD_DK_BROWSING,
       .policy = MTD_POL_URL, .max_len = 2048, .ocsf = "http_request.url.url_string",
-      .label = "URL of the blocked page, as the admin's report_urls policy allows" },
+      .label = "URL of the blocked page" },
     FR("domain", S, QUASI, KEEP, MTD_DK_BROWSING, 253, "http_request.url.hostname", "Domain of the blocked page"),
     FR("threat_name", S, NONE, KEEP, MTD_DK_SECURITY, 256, "finding_info.title", "Threat name"),
     { .name = "category", .type = MTD_T_ENUM, .sens = NONE, .xf = KEEP, .kind = MTD_DK_SECURITY,
@@ -167,10 +169,10 @@ static const mtd_field f_threat_detection[] = {
       .max_len = 16, .enum_values = v_threat_status, .ocsf = "status", .label = "Status (active or resolved)", .required = 1 },
     { .name = "package", .type = S, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INSTALLED_APPS,
       .policy = MTD_POL_APP_DETAILS, .max_len = 256, .ocsf = "resources.name",
-      .label = "App package (as the admin's report_app_details policy allows)" },
+      .label = "App package" },
     { .name = "app_sha256", .type = S, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INSTALLED_APPS,
       .policy = MTD_POL_APP_DETAILS, .max_len = 64, .ocsf = "resources.hash",
-      .label = "App SHA-256 (as report_app_details allows)" },
+      .label = "App SHA-256" },
     F("threat_id", S, PSEU, KEEP, MTD_DK_NONE, 64, "finding_info.uid", "Detection ID"),
 };
 
@@ -227,10 +229,10 @@ static const mtd_field f_feedback[] = {
     { .name = "type", .type = MTD_T_ENUM, .sens = NONE, .xf = KEEP, .kind = MTD_DK_FEEDBACK,
       .max_len = 8, .enum_values = v_feedback, .ocsf = "unmapped.type",
       .label = "Feedback type (smile, frown, idea)", .required = 1 },
-    F("comment", S, QUASI, KEEP, MTD_DK_FEEDBACK, 4000, "message", "Comment as typed by the user"),
+    F("comment", S, QUASI, KEEP, MTD_DK_FEEDBACK, 4000, "message", "Comment, as you typed it"),
     { .name = "email", .type = S, .sens = MTD_SENS_DIRECT, .xf = KEEP, .kind = MTD_DK_EMAIL,
       .max_len = 254, .ocsf = "actor.user.email_addr",
-      .label = "Email address, only if the user typed one" },
+      .label = "Email address, only if you type one" },
     F("feedback_id", S, PSEU, KEEP, MTD_DK_NONE, 32, "metadata.correlation_uid", "Feedback ID"),
 };
 
@@ -264,12 +266,12 @@ const mtd_event_type mtd_event_types[] = {
     EV("net.connection", MTD_CAT_REQUIRED, MTD_EPOL_CONNECTIONS, 4001, "Network Activity", 4,
        "Web page / network information",
        "Background connections",
-       "to report background connections, only as the admin's report_connections policy allows",
+       "to report the device's background connections: those of threats, or every one, as your organization chooses",
        f_net_connection),
     EV("net.dns", MTD_CAT_REQUIRED, MTD_EPOL_CONNECTIONS, 4003, "DNS Activity", 4,
        "Web page / network information",
        "DNS lookups",
-       "to report DNS lookups of threats, only as the admin's report_connections policy allows",
+       "to report the device's DNS lookups: those of threats, or every one, as your organization chooses",
        f_net_dns),
     EV("threat.detection", MTD_CAT_REQUIRED, MTD_EPOL_NONE, 2004, "Detection Finding", 2,
        "Product and service usage",

@@ -104,8 +104,9 @@ assert kinds[("Personal info", "Email address")]["required_or_optional"] == "opt
 assert kinds[("Device or other IDs", "Device or other IDs")]["required_or_optional"] == "required"
 assert all(r["shared"] == "no" and r["encrypted_in_transit"] == "yes" for r in rows)
 ' || fail "Data safety CSV"
-agent privacy statement --format md --state "$ST" | grep -q "Optional data (diagnostics, feedback): allowed, if you consent" || fail "statement lacks the tenant's settings"
-agent privacy statement --format md --state "$ST" | grep -qx -- "- Kept by your organization: required data 365 days, diagnostic data 30 days, feedback 45 days after it arrives; then it is deleted" || fail "statement lacks the tenant's retention periods"
+agent privacy statement --format md --state "$ST" >"$WORK/statement.md"
+grep -q '^| `optional_data` | .* | `true` |$' "$WORK/statement.md" || fail "statement lacks the tenant's settings"
+grep -qx -- '| `retention_feedback_days` | the same for feedback. | all data of that kind | `45` |' "$WORK/statement.md" || fail "statement lacks the tenant's retention periods"
 ok "docs/privacy.md is current; xcprivacy and Data safety answers parse and say the right things"
 stop_collector
 finish
