@@ -74,6 +74,26 @@ int mtd_agent_open_spool(const mtd_state *st, mtd_spool **sp)
     return 0;
 }
 
+int mtd_agent_queue_events(mtd_state *st, size_t (*produce)(void *pctx, mtd_emit_fn emit, void *ectx),
+                           void *pctx)
+{
+    mtd_spool *sp;
+    if (mtd_agent_open_spool(st, &sp))
+        return 1;
+    round_ctx x = {.spool = sp};
+    mtd_gate_ctx gctx;
+    mtd_state_gate_ctx(st, &gctx);
+    mtd_gate_init(&x.gate, &gctx);
+    produce(pctx, gate_and_queue, &x);
+    int r = x.err ? x.err : mtd_spool_commit(sp);
+    mtd_spool_close(sp);
+    if (r)
+        return mtd_agent_fail("could not queue events: %s", mtd_strerror(r));
+    mtd_log(MTD_LOG_INFO, "run", "queued=%d refused=%llu", x.queued,
+            (unsigned long long)x.gate.stats.refused);
+    return 0;
+}
+
 static int collect_round(mtd_state *st, mtd_spool *sp)
 {
     round_ctx x = {.spool = sp};

@@ -23,6 +23,14 @@ static const char usage[] =
     "  run --state DIR [--once] [--interval SECONDS] [--no-upload]\n"
     "      collect, gate, queue and upload; --once: one round, --no-upload: queue only\n"
     "\n"
+    "Web protection (every lookup on this device; only detections are reported):\n"
+    "  feed compile --out FILE [--policy FILE] FEED...\n"
+    "      threat feeds (hosts, domain or URL lists, URLhaus, PhishTank, OpenPhish, STIX 2.1)\n"
+    "      into the reputation database; --policy adds its web_allow and web_block lists\n"
+    "  url-check --feed FILE... URL... [--json] [--state DIR]\n"
+    "      verdicts (url, verdict, threat_name, category, matched); --state reports blocks\n"
+
+    "\n"
     "Your data:\n"
     "  consent (grant|revoke|status) --state DIR\n"
     "  feedback --state DIR --type (smile|frown|idea) [--comment TEXT] [--email ADDR]\n"
@@ -73,7 +81,8 @@ int main(int argc, char **argv)
         {"inventory", mtd_cmd_inventory}, {"enroll", mtd_cmd_enroll},
         {"run", mtd_cmd_run},             {"consent", mtd_cmd_consent},
         {"privacy", mtd_cmd_privacy},     {"feedback", mtd_cmd_feedback},
-        {"adb-pull", mtd_cmd_adb_pull},
+        {"adb-pull", mtd_cmd_adb_pull},   {"feed", mtd_cmd_feed},
+        {"url-check", mtd_cmd_url_check},
     };
     mtd_log_init_level(MTD_LOG_WARN);
     umask(077); /* state, spool and ledger are for this user only */

@@ -17,10 +17,25 @@ int mtd_cmd_consent(int argc, char **argv);
 int mtd_cmd_privacy(int argc, char **argv);
 int mtd_cmd_feedback(int argc, char **argv);
 int mtd_cmd_adb_pull(int argc, char **argv);
+int mtd_cmd_feed(int argc, char **argv);
+int mtd_cmd_url_check(int argc, char **argv);
+
 
 /* Opens the state's spool (cap from the policy, encrypted at rest). */
 #include "spool/mtd_spool.h"
 int mtd_agent_open_spool(const mtd_state *st, mtd_spool **sp);
+
+/* Opens the spool and passes what produce() emits through the gate into it, then
+ * commits (events made outside a collection round: web protection's detections). */
+#include "collect/mtd_sources.h"
+int mtd_agent_queue_events(mtd_state *st, size_t (*produce)(void *pctx, mtd_emit_fn emit, void *ectx),
+                           void *pctx);
+
+/* The produce() of mtd_agent_queue_events for a mtd_webevents queue. */
+size_t mtd_agent_drain_events(void *webevents, mtd_emit_fn emit, void *ctx);
+/* Opens the reputation engine of --feed (pol: the tenant's lists, may be NULL). */
+typedef struct mtd_rep mtd_rep;
+int mtd_agent_open_rep(const mtd_args *a, const mtd_policy *pol, mtd_rep **rep);
 
 /* Prints "mtd-agent: <message>" on stderr; returns 1. */
 int mtd_agent_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

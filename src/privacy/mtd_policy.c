@@ -8,6 +8,7 @@
 static const char *const url_names[] = {"none", "domain", "full", NULL};
 static const char *const conn_names[] = {"off", "threats", "all", NULL};
 static const char *const appdet_names[] = {"minimal", "full", NULL};
+static const char *const dnsans_names[] = {"nxdomain", "null_ip", NULL};
 
 const char *mtd_url_policy_name(mtd_url_policy v) { return url_names[v]; }
 const char *mtd_conn_policy_name(mtd_conn_policy v) { return conn_names[v]; }
@@ -27,7 +28,7 @@ void mtd_policy_default(mtd_policy *p)
     p->spool_max_mb = 64;
 }
 
-typedef enum { K_BOOL, K_ENUM, K_DAYS } kind;
+typedef enum { K_BOOL, K_ENUM, K_DAYS, K_LIST } kind;
 typedef struct {
     const char *key;
     kind k;
@@ -49,11 +50,63 @@ static const knob knobs[] = {
     {"retention_diagnostic_days", K_DAYS, OFF(retention_diagnostic_days), NULL, 1, 3650},
     {"retention_feedback_days", K_DAYS, OFF(retention_feedback_days), NULL, 1, 3650},
     {"spool_max_mb", K_DAYS, OFF(spool_max_mb), NULL, 1, 4096},
+    {"dns_block_answer", K_ENUM, OFF(dns_block_answer), dnsans_names, 0, 1},
+    {"web_allow", K_LIST, OFF(web_allow), NULL, 0, MTD_POLICY_LIST_ITEMS},
+    {"web_block", K_LIST, OFF(web_block), NULL, 0, MTD_POLICY_LIST_ITEMS},
 };
 #define NKNOBS (sizeof knobs / sizeof knobs[0])
 
+/* A list of domains or URLs, kept one a line: strings of 1 to 2048 printable bytes
+ * without blanks, at most kb->max of them, within the list's bytes. */
+static int set_list(mtd_policy *p, const knob *kb, const json_t *v, char *why, size_t wl)
+{
+    char *dst = (char *)p + kb->off;
+    size_t n = 0, i;
+    json_t *e;
+    if (!json_is_array(v) || json_array_size(v) > (size_t)kb->max) {
+        snprintf(why, wl, "policy key \"%s\" must be an array of at most %d domains or URLs",
+                 kb->key, kb->max);
+        return MTD_EINVAL;
+    }
+    json_array_foreach(v, i, e) {
+        const char *s = json_string_value(e);
+        size_t l = s ? strlen(s) : 0;
+        for (size_t k = 0; k < l && s; k++)
+            if ((unsigned char)s[k] <= 0x20 || s[k] == 0x7f)
+                s = NULL;
+        if (!s || l == 0 || l > 2048) {
+            snprintf(why, wl, "policy key \"%s\": entry %zu must be a domain or URL without blanks",
+                     kb->key, i + 1);
+            return MTD_EINVAL;
+        }
+        if (n + l + 1 >= MTD_POLICY_LIST_BYTES) {
+            snprintf(why, wl, "policy key \"%s\" is over %d bytes (push a web feed instead)",
+                     kb->key, MTD_POLICY_LIST_BYTES);
+            return MTD_EINVAL;
+        }
+        memcpy(dst + n, s, l);
+        n += l;
+        dst[n++] = '\n';
+    }
+    dst[n] = 0;
+    return 0;
+}
+
+static json_t *list_json(const char *s)
+{
+    json_t *a = json_array();
+    while (*s) {
+        size_t l = strcspn(s, "\n");
+        json_array_append_new(a, json_stringn(s, l));
+        s += l + (s[l] == '\n');
+    }
+    return a;
+}
+
 static int set_knob(mtd_policy *p, const knob *kb, const json_t *v, char *why, size_t wl)
 {
+    if (kb->k == K_LIST)
+        return set_list(p, kb, v, why, wl);
     int *dst = (int *)((char *)p + kb->off);
     if (kb->k == K_BOOL) {
         if (!json_is_boolean(v)) {
@@ -117,6 +170,10 @@ json_t *mtd_policy_to_json(const mtd_policy *p)
 {
     json_t *o = json_object();
     for (size_t i = 0; i < NKNOBS; i++) {
+        if (knobs[i].k == K_LIST) {
+            json_object_set_new(o, knobs[i].key, list_json((const char *)p + knobs[i].off));
+            continue;
+        }
         int v = *(const int *)((const char *)p + knobs[i].off);
         json_t *jv = knobs[i].k == K_BOOL   ? json_boolean(v)
                      : knobs[i].k == K_DAYS ? json_integer(v)

@@ -14,6 +14,12 @@
 typedef enum { MTD_URLS_NONE, MTD_URLS_DOMAIN, MTD_URLS_FULL } mtd_url_policy;
 typedef enum { MTD_CONN_OFF, MTD_CONN_THREATS, MTD_CONN_ALL } mtd_conn_policy;
 typedef enum { MTD_APPDET_MINIMAL, MTD_APPDET_FULL } mtd_appdet_policy;
+typedef enum { MTD_DNSANS_NXDOMAIN, MTD_DNSANS_NULL_IP } mtd_dnsans_policy;
+
+/* The tenant's own web lists: domains or URLs, one a line, as given (webprot reads
+ * them as feed entries; a bigger list belongs in a pushed `web` feed). */
+#define MTD_POLICY_LIST_BYTES 16384
+#define MTD_POLICY_LIST_ITEMS 1000
 
 typedef struct {
     int optional_data;              /* diagnostic and feedback data allowed at all */
@@ -23,6 +29,9 @@ typedef struct {
     int web_protection, app_scanning, network_reporting; /* feature switches */
     int retention_required_days, retention_diagnostic_days, retention_feedback_days;
     int spool_max_mb;               /* the agent's disk cap for queued data */
+    mtd_dnsans_policy dns_block_answer; /* a blocked name: NXDOMAIN or 0.0.0.0 / :: */
+    char web_allow[MTD_POLICY_LIST_BYTES]; /* never blocked (wins over any feed) */
+    char web_block[MTD_POLICY_LIST_BYTES]; /* blocked as category "policy" */
 } mtd_policy;
 
 void mtd_policy_default(mtd_policy *p);
