@@ -6,6 +6,7 @@
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "webprot/mtd_rep.h"
+#include "webprot/mtd_urlapi.h"
 #include "webprot/mtd_webevents.h"
 
 #include <stdio.h>
@@ -66,16 +67,6 @@ int mtd_cmd_feed(int argc, char **argv)
     if (argc >= 1 && !strcmp(argv[0], "compile"))
         return feed_compile(argc - 1, argv + 1);
     return mtd_agent_fail("usage: mtd-agent feed compile --out FILE [--policy FILE] FEED...");
-}
-
-static json_t *verdict_json(const char *url, const mtd_rep_result *res)
-{
-    int listed = res->block || res->listed;
-    json_t *o = json_pack("{s:s,s:s}", "url", url, "verdict", res->block ? "block" : "allow");
-    json_object_set_new(o, "threat_name", res->block ? json_stringn(res->rec.name, res->rec.name_len) : json_null());
-    json_object_set_new(o, "category", res->block ? json_string(res->rec.category) : json_null());
-    json_object_set_new(o, "matched", listed && res->matched[0] ? json_string(res->matched) : json_null());
-    return o;
 }
 
 /* Opens the reputation engine of --feed (and the state's policy lists). */
@@ -142,7 +133,7 @@ int mtd_cmd_url_check(int argc, char **argv)
             rc = mtd_agent_fail("url-check: \"%.200s\": %s", a.pos[i], why);
             continue;
         }
-        json_t *o = verdict_json(a.pos[i], &res);
+        json_t *o = mtd_urlapi_verdict_json(a.pos[i], &res);
         char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
         if (mtd_args_has(&a, "--json"))
             puts(s);

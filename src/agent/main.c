@@ -29,7 +29,9 @@ static const char usage[] =
     "      into the reputation database; --policy adds its web_allow and web_block lists\n"
     "  url-check --feed FILE... URL... [--json] [--state DIR]\n"
     "      verdicts (url, verdict, threat_name, category, matched); --state reports blocks\n"
-
+    "  dns-filter --listen ADDR:PORT --upstream ADDR:PORT --feed FILE... [--state DIR]\n"
+    "             [--api-socket PATH] [--api-listen 127.0.0.1:PORT]\n"
+    "      a DNS filter over UDP and TCP until SIGTERM, and the browsers' URL check API\n"
     "\n"
     "Your data:\n"
     "  consent (grant|revoke|status) --state DIR\n"
@@ -82,7 +84,7 @@ int main(int argc, char **argv)
         {"run", mtd_cmd_run},             {"consent", mtd_cmd_consent},
         {"privacy", mtd_cmd_privacy},     {"feedback", mtd_cmd_feedback},
         {"adb-pull", mtd_cmd_adb_pull},   {"feed", mtd_cmd_feed},
-        {"url-check", mtd_cmd_url_check},
+        {"url-check", mtd_cmd_url_check}, {"dns-filter", mtd_cmd_dns_filter},
     };
     mtd_log_init_level(MTD_LOG_WARN);
     umask(077); /* state, spool and ledger are for this user only */

@@ -10,14 +10,16 @@
 typedef struct {
     char type[24];
     json_t *fields;
-    char key[300]; /* the name or URL, so a repeat is not queued twice */
 } queued;
+
+#define KEYSLOTS (MTD_WEBEVENTS_MAX * 2)
 
 struct mtd_webevents {
     pthread_mutex_t mu;
     int web_protection, report_all;
     queued q[MTD_WEBEVENTS_MAX];
     size_t n;
+    uint64_t keys[KEYSLOTS]; /* hashes of (type, key) queued, 0 = free; cleared by drain */
     unsigned long long dropped;
 };
 
@@ -52,22 +54,31 @@ void mtd_webevents_set_policy(mtd_webevents *we, const mtd_policy *pol)
 /* Queues one event (taking fields) unless key is already queued as that type. */
 static void push(mtd_webevents *we, const char *type, json_t *fields, const char *key)
 {
+    char k[400];
+    uint8_t d[32];
+    int kl = snprintf(k, sizeof k, "%s|%.300s", type, key);
+    mtd_sha256(k, (size_t)kl, d);
+    uint64_t h;
+    memcpy(&h, d, sizeof h);
+    h |= 1;
     pthread_mutex_lock(&we->mu);
-    for (size_t i = 0; i < we->n; i++)
-        if (!strcmp(we->q[i].type, type) && !strcmp(we->q[i].key, key)) {
-            pthread_mutex_unlock(&we->mu);
-            json_decref(fields);
-            return;
-        }
+    uint32_t i = (uint32_t)(h >> 32) % KEYSLOTS;
+    while (we->keys[i] && we->keys[i] != h)
+        i = (i + 1) % KEYSLOTS;
+    if (we->keys[i] == h) { /* already queued: one event per name per drain */
+        pthread_mutex_unlock(&we->mu);
+        json_decref(fields);
+        return;
+    }
     if (we->n == MTD_WEBEVENTS_MAX) {
         we->dropped++;
         pthread_mutex_unlock(&we->mu);
         json_decref(fields);
         return;
     }
+    we->keys[i] = h;
     queued *e = &we->q[we->n++];
     snprintf(e->type, sizeof e->type, "%s", type);
-    snprintf(e->key, sizeof e->key, "%s", key);
     e->fields = fields;
     pthread_mutex_unlock(&we->mu);
 }
@@ -158,6 +169,7 @@ size_t mtd_webevents_drain(mtd_webevents *we, mtd_emit_fn emit, void *ctx)
     size_t n = we->n;
     memcpy(take, we->q, n * sizeof *take);
     we->n = 0;
+    memset(we->keys, 0, sizeof we->keys);
     pthread_mutex_unlock(&we->mu);
     for (size_t i = 0; i < n; i++)
         emit(ctx, take[i].type, take[i].fields);
