@@ -7,9 +7,12 @@
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "common/mtd_util.h"
+#include "ios/mtd_ios.h"
 #include "uplink/mtd_uplink.h"
 
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -41,11 +44,24 @@ static int adopt(mtd_state *st, json_t *resp, char *why, size_t wl)
     return p ? mtd_policy_from_json(&st->policy, p, why, wl) : 0;
 }
 
-/* The raw identifier: the snapshot's Android ID, or this host's MAC or machine-id, or
- * a GUID kept in the state directory. */
+/* The raw identifier: the snapshot's Android ID or the iOS device's Wi-Fi MAC, or
+ * this host's MAC or machine-id, or a GUID kept in the state directory. */
 static int device_identifier(const mtd_state *st, const char *dir, char *raw, size_t len,
                              const char **source)
 {
+    static const mtd_host_roots none = {"/nonexistent", "/nonexistent", "/nonexistent"};
+    if (st->ios_backup[0]) {
+        mtd_ios_backup b;
+        char why[600];
+        int have = mtd_ios_open(st->ios_backup, &b, why, sizeof why) == 0 && b.wifi_mac[0];
+        if (have) {
+            snprintf(raw, len, "%s", b.wifi_mac);
+            *source = "mac";
+        }
+        mtd_ios_close(&b); /* open clears b first, so this holds on failure too */
+        /* no MAC in the backup: a GUID of this agent, never the host's own MAC */
+        return have ? 0 : mtd_host_device_identifier(&none, dir, raw, len, source);
+    }
     if (!st->android_root[0])
         return mtd_host_device_identifier(&mtd_host_default_roots, dir, raw, len, source);
     mtd_snapshot snap;
@@ -61,7 +77,6 @@ static int device_identifier(const mtd_state *st, const char *dir, char *raw, si
         }
     }
     /* no ID in the snapshot: a GUID of this agent, never the host's own MAC */
-    static const mtd_host_roots none = {"/nonexistent", "/nonexistent", "/nonexistent"};
     return mtd_host_device_identifier(&none, dir, raw, len, source);
 }
 
@@ -70,7 +85,8 @@ int mtd_cmd_enroll(int argc, char **argv)
     static const mtd_optspec specs[] = {
         {"--state", MTD_ARG_ONE}, {"--server", MTD_ARG_ONE}, {"--token", MTD_ARG_ONE},
         {"--user", MTD_ARG_ONE}, {"--device-id", MTD_ARG_ONE}, {"--ca-file", MTD_ARG_ONE},
-        {"--pin", MTD_ARG_ONE}, {"--android-root", MTD_ARG_ONE}, {NULL, 0}};
+        {"--pin", MTD_ARG_ONE}, {"--android-root", MTD_ARG_ONE}, {"--ios-backup", MTD_ARG_ONE},
+        {NULL, 0}};
     mtd_args a;
     if (mtd_agent_args(argc, argv, specs, &a))
         return 1;
@@ -96,6 +112,18 @@ int mtd_cmd_enroll(int argc, char **argv)
     struct stat sb;
     if (st.android_root[0] && (stat(st.android_root, &sb) != 0 || !S_ISDIR(sb.st_mode)))
         return mtd_agent_fail("--android-root %s: not a directory", st.android_root);
+    const char *ios = mtd_args_get(&a, "--ios-backup");
+    char ios_abs[PATH_MAX];
+    /* kept absolute: `run` may start from another directory */
+    mtd_strlcpy(st.ios_backup, ios ? (realpath(ios, ios_abs) ? ios_abs : ios) : "", sizeof st.ios_backup);
+    if (st.ios_backup[0] && st.android_root[0])
+        return mtd_agent_fail("enroll takes --android-root or --ios-backup, not both");
+    if (st.ios_backup[0]) { /* a backup that cannot be read is refused before enrolling */
+        mtd_ios_backup b;
+        if (mtd_ios_open(st.ios_backup, &b, why, sizeof why) != 0)
+            return mtd_agent_fail("enroll: %s", why);
+        mtd_ios_close(&b);
+    }
     if (mtd_mkdir_p(dir, 0700) != 0)
         return mtd_agent_fail("--state %s: cannot create the directory", dir);
     json_t *resp = NULL;

@@ -6,6 +6,7 @@
 #include "collect/mtd_host.h"
 #include "collect/mtd_sources.h"
 #include "common/mtd_util.h"
+#include "ios/mtd_ios.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,18 +26,31 @@ static int print_json(json_t *o)
 static int inventory_device(int argc, char **argv)
 {
     static const mtd_optspec specs[] = {{"--android-root", MTD_ARG_ONE}, {"--json", MTD_ARG_FLAG},
-                                        {"--state", MTD_ARG_ONE}, {NULL, 0}};
+                                        {"--state", MTD_ARG_ONE}, {"--ios-backup", MTD_ARG_ONE},
+                                        {NULL, 0}};
     mtd_args a;
     if (mtd_agent_args(argc, argv, specs, &a))
         return 1;
     if (a.npos)
         return mtd_agent_fail("inventory device: unexpected argument \"%s\"", a.pos[0]);
-    const char *root = mtd_args_get(&a, "--android-root");
+    const char *root = mtd_args_get(&a, "--android-root"), *ios = mtd_args_get(&a, "--ios-backup");
     char raw[256];
     const char *source = "guid";
     const char *state = mtd_args_get(&a, "--state");
     json_t *info;
-    if (root) {
+    if (root && ios)
+        return mtd_agent_fail("inventory device takes --android-root or --ios-backup, not both");
+    if (ios) {
+        mtd_ios_backup b;
+        char why[512];
+        if (mtd_ios_open(ios, &b, why, sizeof why) != 0)
+            return mtd_agent_fail("%s", why);
+        info = mtd_ios_device(&b);
+        source = b.wifi_mac[0] ? "mac" : "guid";
+        if (b.missing[0])
+            json_object_set_new(info, "missing", json_string(b.missing));
+        mtd_ios_close(&b);
+    } else if (root) {
         mtd_snapshot snap;
         char why[512];
         if (mtd_snapshot_open(root, &snap, why, sizeof why) != 0)
@@ -65,10 +79,35 @@ static int inventory_device(int argc, char **argv)
     mtd_time_now_rfc3339(t);
     json_object_set_new(o, "time", json_string(t));
     json_object_set_new(o, "device_id_source", json_string(source));
+    if (json_object_get(info, "model_id")) /* an iOS product type, beside its marketing name */
+        json_object_set(o, "model_id", json_object_get(info, "model_id"));
     if (json_object_get(info, "missing")) /* what the snapshot lacks, said rather than invented */
         json_object_set(o, "missing", json_object_get(info, "missing"));
     json_decref(info);
     return print_json(o);
+}
+
+/* One JSON line per app (takes apps), then a note of the sources the device lacks. */
+static void print_apps(json_t *apps, const char *what, const char *missing)
+{
+    size_t i;
+    json_t *app;
+    json_array_foreach(apps, i, app)
+        print_json(json_incref(app));
+    json_decref(apps);
+    if (missing[0])
+        fprintf(stderr, "mtd-agent: note: the %s has no %s\n", what, missing);
+}
+
+static int inventory_ios_apps(const char *dir)
+{
+    mtd_ios_backup b;
+    char why[512];
+    if (mtd_ios_open(dir, &b, why, sizeof why) != 0)
+        return mtd_agent_fail("%s", why);
+    print_apps(mtd_ios_apps(&b), "backup", b.missing);
+    mtd_ios_close(&b);
+    return 0;
 }
 
 /* One JSON line per APK; a file that cannot be read is named on stderr and makes the
@@ -76,7 +115,8 @@ static int inventory_device(int argc, char **argv)
 static int inventory_apps(int argc, char **argv)
 {
     static const mtd_optspec specs[] = {{"--apk", MTD_ARG_MANY}, {"--android-root", MTD_ARG_ONE},
-                                        {"--json", MTD_ARG_FLAG}, {NULL, 0}};
+                                        {"--json", MTD_ARG_FLAG}, {"--ios-backup", MTD_ARG_ONE},
+                                        {NULL, 0}};
     mtd_args a;
     if (mtd_agent_args(argc, argv, specs, &a))
         return 1;
@@ -85,26 +125,22 @@ static int inventory_apps(int argc, char **argv)
     if (a.npos)
         return mtd_agent_fail("inventory apps: unexpected argument \"%s\"", a.pos[0]);
     const char *root = mtd_args_get(&a, "--android-root");
-    if (root && n)
-        return mtd_agent_fail("inventory apps takes --apk or --android-root, not both");
+    const char *ios = mtd_args_get(&a, "--ios-backup");
+    if (!!root + !!ios + !!n > 1)
+        return mtd_agent_fail("inventory apps takes one of --apk, --android-root or --ios-backup");
+    if (ios)
+        return inventory_ios_apps(ios);
     if (root) {
         mtd_snapshot snap;
         char why[512];
         if (mtd_snapshot_open(root, &snap, why, sizeof why) != 0)
             return mtd_agent_fail("%s", why);
-        json_t *apps = mtd_snapshot_apps(&snap);
-        size_t i;
-        json_t *app;
-        json_array_foreach(apps, i, app)
-            print_json(json_incref(app));
-        json_decref(apps);
-        if (snap.missing[0])
-            fprintf(stderr, "mtd-agent: note: the snapshot has no %s\n", snap.missing);
+        print_apps(mtd_snapshot_apps(&snap), "snapshot", snap.missing);
         mtd_snapshot_close(&snap);
         return 0;
     }
     if (n == 0)
-        return mtd_agent_fail("inventory apps needs --apk PATH... or --android-root DIR");
+        return mtd_agent_fail("inventory apps needs --apk PATH..., --android-root DIR or --ios-backup DIR");
     int failed = 0;
     char first[600] = "";
     for (int i = 0; i < n; i++) {

@@ -101,6 +101,7 @@ static int collect_round(mtd_state *st, mtd_spool *sp)
     mtd_state_gate_ctx(st, &gctx);
     mtd_gate_init(&x.gate, &gctx);
     mtd_sources_cfg cfg = {.state_dir = st->dir, .android_root = st->android_root,
+                           .ios_backup = st->ios_backup,
                            .agent_version = MTD_AGENT_VERSION, .agent_package = MTD_AGENT_PACKAGE,
                            .device_id_source = st->device_id_source};
     json_t *apps_next = NULL;

@@ -20,6 +20,7 @@ static const struct {
 #define S(f) {#f, offsetof(mtd_state, f), sizeof(((mtd_state *)0)->f)}
     S(server), S(ca_file), S(pin_sha256), S(tenant_id), S(org_id), S(device_id),
     S(device_id_source), S(dir_device_id), S(dir_user_id), S(upn), S(android_root),
+    S(ios_backup),
 #undef S
 };
 

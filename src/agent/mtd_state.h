@@ -33,6 +33,7 @@ typedef struct {
     char dir_user_id[MTD_PSEUDO_LEN + 1];
     char upn[MTD_PSEUDO_LEN + 1];
     char android_root[1024];  /* snapshot directory this agent reports, "" = host */
+    char ios_backup[1024];    /* or the iOS backup / ios-pull snapshot it reports */
     char credential[128];
     mtd_tenant_key key;
     mtd_policy policy;

@@ -5,17 +5,27 @@
 #include "collect/mtd_host.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
+#include "common/mtd_log.h"
 #include "common/mtd_util.h"
+#include "ios/mtd_ios.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* The device's own fields: from the snapshot when one is open, else this host. */
-static json_t *device_fields(const mtd_sources_cfg *cfg, const mtd_snapshot *snap)
+static int is_ios(const mtd_sources_cfg *cfg)
+{
+    return cfg->ios_backup && cfg->ios_backup[0];
+}
+
+/* The device's own fields: from the snapshot or backup when one is open, else this host. */
+static json_t *device_fields(const mtd_sources_cfg *cfg, const mtd_snapshot *snap,
+                             const mtd_ios_backup *ios)
 {
     json_t *f;
-    if (cfg->android_root && cfg->android_root[0])
+    if (is_ios(cfg))
+        f = ios ? mtd_ios_device(ios) : json_pack("{s:s}", "os_name", "iOS");
+    else if (cfg->android_root && cfg->android_root[0])
         f = snap ? mtd_snapshot_device(snap)
                  : json_pack("{s:s}", "os_name", "Android"); /* nothing else is invented */
     else
@@ -30,13 +40,37 @@ static json_t *device_fields(const mtd_sources_cfg *cfg, const mtd_snapshot *sna
 json_t *mtd_sources_device_info(const mtd_sources_cfg *cfg)
 {
     mtd_snapshot snap;
-    char why[300];
-    int open = cfg->android_root && cfg->android_root[0] &&
+    mtd_ios_backup ios;
+    char why[600];
+    int open = !is_ios(cfg) && cfg->android_root && cfg->android_root[0] &&
                mtd_snapshot_open(cfg->android_root, &snap, why, sizeof why) == 0;
-    json_t *f = device_fields(cfg, open ? &snap : NULL);
+    int ios_open = is_ios(cfg) && mtd_ios_open(cfg->ios_backup, &ios, why, sizeof why) == 0;
+    json_t *f = device_fields(cfg, open ? &snap : NULL, ios_open ? &ios : NULL);
     if (open)
         mtd_snapshot_close(&snap);
+    if (ios_open)
+        mtd_ios_close(&ios);
     return f;
+}
+
+/* An iOS device's round: its device info and its apps, from one reading of the
+ * backup. A backup that cannot be read still reports the device, as iOS only. */
+static int ios_round(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx, json_t **apps_next)
+{
+    mtd_ios_backup b;
+    char why[600];
+    int open = mtd_ios_open(cfg->ios_backup, &b, why, sizeof why) == 0;
+    if (!open)
+        mtd_log(MTD_LOG_WARN, "sources", "%s", why);
+    int r = emit(ctx, "device.info", device_fields(cfg, NULL, open ? &b : NULL));
+    if (r == 0 && open && apps_next) {
+        json_t *list = mtd_ios_apps(&b);
+        r = mtd_apps_collect(cfg, list, emit, ctx, apps_next);
+        json_decref(list);
+    }
+    if (open)
+        mtd_ios_close(&b);
+    return r;
 }
 
 /* installed / updated / unchanged, against the version the last round saw. */
@@ -80,9 +114,10 @@ int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx,
         *apps_next = NULL;
     mtd_snapshot snap;
     char why[300];
-    int open = cfg->android_root && cfg->android_root[0] &&
+    int open = !is_ios(cfg) && cfg->android_root && cfg->android_root[0] &&
                mtd_snapshot_open(cfg->android_root, &snap, why, sizeof why) == 0;
-    int r = emit(ctx, "device.info", device_fields(cfg, open ? &snap : NULL));
+    int r = is_ios(cfg) ? ios_round(cfg, emit, ctx, apps_next)
+                        : emit(ctx, "device.info", device_fields(cfg, open ? &snap : NULL, NULL));
     if (r == 0 && open && apps_next) { /* the apps, diffed against the previous round */
         json_t *list = mtd_snapshot_apps(&snap);
         r = mtd_apps_collect(cfg, list, emit, ctx, apps_next);

@@ -2,8 +2,8 @@
  * into typed events (a type name and raw fields) and hands them to an emit callback;
  * a source never decides what is sent: the callback is the privacy gate.
  *
- * Sources of a round: device information (this host, or an Android snapshot
- * directory), the app inventory (of the snapshot), the agent's own usage (package,
+ * Sources of a round: device information (this host, an Android snapshot
+ * directory, or an iOS backup), the app inventory (of the snapshot), the agent's own usage (package,
  * version, upgrade status, memory). */
 #ifndef MTD_SOURCES_H
 #define MTD_SOURCES_H
@@ -16,6 +16,7 @@ typedef int (*mtd_emit_fn)(void *ctx, const char *type, json_t *fields);
 typedef struct {
     const char *state_dir;     /* where sources keep what they compare against */
     const char *android_root;  /* NULL or "" = this host */
+    const char *ios_backup;    /* an iOS backup or ios-pull snapshot instead, NULL or "" = none */
     const char *agent_version;
     const char *agent_package;
     const char *device_id_source;

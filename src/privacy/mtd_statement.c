@@ -275,6 +275,8 @@ static void md_never(mtd_buf *o, const mtd_policy *p)
                     "other apps' data.\n"
                     "- Your user name, device identifiers or directory IDs as such: only their "
                     "pseudonyms leave the device.\n"
+                    "- Your phone's serial number, UDID, IMEI, ICCID or phone number, though an "
+                    "iOS backup holds them: the agent never copies them out of it.\n"
                     "- Your location.\n");
     if (p && mtd_stmt_item_now(MTD_WHEN_CONNECTIONS, p) != MTD_NOW_SENT)
         mtd_buf_printf(o, "- While your organization keeps its current settings, a record of every "

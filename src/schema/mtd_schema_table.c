@@ -75,6 +75,7 @@ static const mtd_field f_device_info[] = {
     FR("os_version", S, NONE, KEEP, MTD_DK_DEVICE_INFO, 128, "device.os.version", "OS version"),
     F("manufacturer", S, NONE, KEEP, MTD_DK_DEVICE_INFO, 128, "device.manufacturer", "OEM / manufacturer"),
     F("model", S, NONE, KEEP, MTD_DK_DEVICE_INFO, 128, "device.model", "Model"),
+    F("model_id", S, NONE, KEEP, MTD_DK_DEVICE_INFO, 64, "unmapped.model_id", "Model identifier (e.g. iPhone9,3)"),
     F("cpu", S, NONE, KEEP, MTD_DK_DEVICE_INFO, 256, "device.hw_info.cpu_type", "CPU"),
     F("build", S, NONE, KEEP, MTD_DK_DEVICE_INFO, 256, "device.os.build", "OS build"),
     F("kernel", S, NONE, KEEP, MTD_DK_DEVICE_INFO, 128, "device.os.kernel_release", "Kernel version"),

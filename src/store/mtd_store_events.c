@@ -300,7 +300,7 @@ json_t *mtd_store_devices(mtd_store *s, mtd_page *pg)
     mtd_sq_latest_threats(latest, sizeof latest, 0);
     snprintf(sql, sizeof sql,
         "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
-        " i.manufacturer, i.model, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
+        " i.manufacturer, i.model, i.model_id, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
         " i.time AS info_time, d.consent,"
         " CASE k.level WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'none' END AS risk"
         " FROM devices d LEFT JOIN ev_device_info i ON i.row = d.info_row"
