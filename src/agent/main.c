@@ -14,6 +14,8 @@ static const char usage[] =
     "  inventory device [--android-root DIR | --ios-backup DIR] --json\n"
     "  inventory apps (--apk PATH... | --android-root DIR | --ios-backup DIR) --json\n"
     "  adb-pull DIR    build a snapshot directory from the device connected with adb\n"
+    "  ios-pull DIR    build an iOS snapshot (lockdown values, backup, crash logs) from the\n"
+    "                  device connected by USB, with libimobiledevice's tools\n"
     "\n"
     "Enrollment and reporting:\n"
     "  enroll --state DIR --server URL --token TOKEN [--user UPN] [--device-id ID]\n"
@@ -83,7 +85,7 @@ int main(int argc, char **argv)
         {"inventory", mtd_cmd_inventory}, {"enroll", mtd_cmd_enroll},
         {"run", mtd_cmd_run},             {"consent", mtd_cmd_consent},
         {"privacy", mtd_cmd_privacy},     {"feedback", mtd_cmd_feedback},
-        {"adb-pull", mtd_cmd_adb_pull},   {"feed", mtd_cmd_feed},
+        {"adb-pull", mtd_cmd_adb_pull},   {"ios-pull", mtd_cmd_ios_pull},   {"feed", mtd_cmd_feed},
         {"url-check", mtd_cmd_url_check}, {"dns-filter", mtd_cmd_dns_filter},
     };
     mtd_log_init_level(MTD_LOG_WARN);

@@ -42,6 +42,15 @@ assert_eq "com.example.mail=5.1.2 org.example.notes=88" \
     "$(jq -r '"\(.package)=\(.version_name)"' "$WORK/pa.jsonl" | paste -sd' ')" "apps of Manifest.plist with their versions"
 ok "an ios-pull snapshot: lockdown values, marketing name, Wi-Fi MAC as the identifier source, app versions"
 
+# ios-pull with no device attached: one line, and nothing created
+expect_fail "ios-pull without a device" agent ios-pull "$WORK/nodevice"
+assert_eq "mtd-agent: ios-pull: no iOS device is connected (idevice_id -l lists none; connect it by USB, unlock it and trust this computer)" \
+    "$LAST_ERR" "ios-pull with no device"
+[ ! -e "$WORK/nodevice" ] || fail "ios-pull created $WORK/nodevice without a device"
+expect_fail "ios-pull without a directory" agent ios-pull
+assert_eq "mtd-agent: ios-pull needs the snapshot directory to create" "$LAST_ERR" "ios-pull usage"
+ok "ios-pull with no iOS device attached: one clear line, nothing created"
+
 # bad input: one clear line each
 B=$WORK/bad; mkdir -p "$B"
 printf 'bplist00\x01\x02garbage' >"$B/Info.plist"
