@@ -2,6 +2,7 @@
  * policy, collect every source, pass each event through the privacy gate into the
  * spool, then drain the spool to the collector. */
 #include "agent/mtd_agent.h"
+#include "agent/mtd_runweb.h"
 #include "collect/mtd_apps.h"
 #include "collect/mtd_sources.h"
 #include "common/mtd_err.h"
@@ -145,6 +146,16 @@ static int upload(mtd_state *st, mtd_spool *sp, int once)
     return s.rejected_batches ? 1 : 0;
 }
 
+/* Uploads what is queued now (web protection's detections between rounds). */
+static void upload_now(mtd_state *st)
+{
+    mtd_spool *sp;
+    if (mtd_agent_open_spool(st, &sp) == 0) {
+        upload(st, sp, 1);
+        mtd_spool_close(sp);
+    }
+}
+
 static volatile sig_atomic_t g_stop;
 static void on_term(int sig) { (void)sig; g_stop = 1; }
 
@@ -152,7 +163,8 @@ int mtd_cmd_run(int argc, char **argv)
 {
     static const mtd_optspec specs[] = {{"--state", MTD_ARG_ONE}, {"--once", MTD_ARG_FLAG},
                                         {"--interval", MTD_ARG_ONE}, {"--no-upload", MTD_ARG_FLAG},
-                                        {NULL, 0}};
+                                        {"--dns-listen", MTD_ARG_ONE}, {"--dns-upstream", MTD_ARG_ONE},
+                                        {"--api-listen", MTD_ARG_ONE}, {NULL, 0}};
     mtd_args a;
     mtd_state st;
     if (mtd_agent_args(argc, argv, specs, &a))
@@ -169,6 +181,7 @@ int mtd_cmd_run(int argc, char **argv)
     signal(SIGTERM, on_term);
     signal(SIGINT, on_term);
     int rc = 0;
+    mtd_runweb *web = once ? NULL : mtd_runweb_new(&a, &st);
     do {
         int r = offline ? 0 : mtd_uplink_fetch_policy(&st, why, sizeof why);
         if (r == MTD_EAUTH)
@@ -178,15 +191,23 @@ int mtd_cmd_run(int argc, char **argv)
         mtd_feedsync_stats fs;
         if (!offline && mtd_feedsync(&st, &fs, why, sizeof why) != 0)
             mtd_log(MTD_LOG_WARN, "run", "feeds not refreshed (%s); keeping the last ones", why);
+        mtd_runweb_round(web, &st);
         mtd_spool *sp;
-        if (mtd_agent_open_spool(&st, &sp))
+        if (mtd_agent_open_spool(&st, &sp)) {
+            mtd_runweb_free(web);
             return 1;
+        }
         rc = collect_round(&st, sp);
         if (rc == 0 && !offline)
             rc = upload(&st, sp, once);
         mtd_spool_close(sp);
-        for (int i = 0; !once && !g_stop && i < interval; i++)
+        for (int i = 0; !once && !g_stop && i < interval; i++) {
             sleep(1);
+            if (mtd_runweb_tick(web, &st) && !offline)
+                upload_now(&st);
+        }
     } while (!once && !g_stop);
+    mtd_runweb_tick(web, &st);
+    mtd_runweb_free(web);
     return rc;
 }

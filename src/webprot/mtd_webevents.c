@@ -114,7 +114,9 @@ static void threat(mtd_webevents *we, const mtd_rep_record *rec, const char *hos
                           "category", rec->category, "severity", severity_of(rec->category),
                           "source", !strcmp(source, "DNS") ? "network" : "web", "evidence", evidence,
                           "status", "active", "threat_id", id);
-    push(we, "threat.detection", f, id);
+    char key[80];
+    snprintf(key, sizeof key, "%s|%s", id, source); /* a DNS and a web block: both reported */
+    push(we, "threat.detection", f, key);
 }
 
 void mtd_webevents_url_block(mtd_webevents *we, const char *url, const mtd_rep_result *res,

@@ -6,41 +6,20 @@
 # gives SERVFAIL; malformed and looping messages get FORMERR and the filter goes on; a
 # wildcard listen address is refused.
 source "$(dirname "$0")/lib.sh"
-command -v unbound >/dev/null || fail "unbound is not installed (scripts/install-deps)"
 command -v dig >/dev/null || fail "dig is not installed (scripts/install-deps)"
 
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+source "$(dirname "$0")/unbound.sh"
 UP=$(port); FP=$(port); DEAD=$(port); F2=$(port)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; cleanup' EXIT
 
-cat >"$WORK/unbound.conf" <<CONF
-server:
-    interface: 127.0.0.1@$UP
-    port: $UP
-    do-daemonize: no
-    username: ""
-    chroot: ""
-    directory: "$WORK"
-    pidfile: "$WORK/unbound.pid"
-    use-syslog: no
-    logfile: "$WORK/unbound.log"
-    access-control: 127.0.0.0/8 allow
-    num-threads: 1
-    do-ip6: no
-    local-zone: "." refuse
-    local-zone: "example.test." static
+start_unbound "$UP" '    local-zone: "example.test." static
     local-data: "www.example.test. 300 IN A 192.0.2.10"
     local-data: "www.example.test. 300 IN AAAA 2001:db8::10"
     local-zone: "evil.example." static
     local-data: "evil.example. 300 IN A 203.0.113.66"
     local-zone: "evil.example.net." static
-    local-data: "evil.example.net. 300 IN A 192.0.2.20"
-remote-control:
-    control-enable: no
-CONF
-unbound -c "$WORK/unbound.conf" &
-PIDS+=($!)
+    local-data: "evil.example.net. 300 IN A 192.0.2.20"'
 for _ in $(seq 1 100); do dig +short +time=1 +tries=1 @127.0.0.1 -p "$UP" www.example.test 2>/dev/null | grep -q 192.0.2.10 && break; sleep 0.1; done
 assert_eq "192.0.2.10" "$(dig +short @127.0.0.1 -p "$UP" www.example.test)" "unbound answers its zone"
 assert_eq "REFUSED" "$(dig @127.0.0.1 -p "$UP" www.debian.org | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" "unbound refuses the rest"
