@@ -1,52 +1,90 @@
 /* mtd-agent: the on-device agent: inventory, privacy gate, spool and uplink. */
 #include "agent/mtd_agent.h"
 #include "common/mtd_log.h"
+#include "common/mtd_usage.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-static const char usage[] =
-    "usage: mtd-agent COMMAND [OPTIONS]\n"
-    "\n"
-    "Inventory (shown locally, nothing is sent):\n"
-    "  inventory device [--android-root DIR | --ios-backup DIR] --json\n"
-    "  inventory apps (--apk PATH... | --android-root DIR | --ios-backup DIR) --json\n"
-    "  adb-pull DIR    build a snapshot directory from the device connected with adb\n"
-    "  ios-pull DIR    build an iOS snapshot (lockdown values, backup, crash logs) from the\n"
-    "                  device connected by USB, with libimobiledevice's tools\n"
-    "\n"
-    "Enrollment and reporting:\n"
-    "  enroll --state DIR --server URL --token TOKEN [--user UPN] [--device-id ID]\n"
-    "         [--ca-file PEM] [--pin sha256//KEY] [--android-root DIR | --ios-backup DIR]\n"
-    "      --user is the directory user (UPN), --device-id the directory device ID, as an\n"
-    "      MDM passes them; both are pseudonymized before anything is stored or sent.\n"
-    "  run --state DIR [--once] [--interval SECONDS] [--no-upload]\n"
-    "      [--dns-listen ADDR:PORT --dns-upstream ADDR:PORT [--api-listen 127.0.0.1:PORT]]\n"
-    "      collect, gate, queue and upload; --once: one round, --no-upload: queue only;\n"
-    "      --dns-listen: host the DNS filter and URL check API while web protection is on\n"
-    "\n"
-    "Web protection (every lookup on this device; only detections are reported):\n"
-    "  feed compile --out FILE [--policy FILE] FEED...\n"
-    "      threat feeds (hosts, domain or URL lists, URLhaus, PhishTank, OpenPhish, STIX 2.1)\n"
-    "      into the reputation database; --policy adds its web_allow and web_block lists\n"
-    "  url-check --feed FILE... URL... [--json] [--state DIR]\n"
-    "      verdicts (url, verdict, threat_name, category, matched); --state reports blocks\n"
-    "  dns-filter --listen ADDR:PORT --upstream ADDR:PORT --feed FILE... [--state DIR]\n"
-    "             [--api-socket PATH] [--api-listen 127.0.0.1:PORT]\n"
-    "      a DNS filter over UDP and TCP until SIGTERM, and the browsers' URL check API\n"
-    "\n"
-    "Your data:\n"
-    "  consent (grant|revoke|status) --state DIR\n"
-    "  feedback --state DIR --type (smile|frown|idea) [--comment TEXT] [--email ADDR]\n"
-    "           [--with-diagnostics]\n"
-    "  privacy statement [--format md|xcprivacy|datasafety|schema] [--state DIR]\n"
-    "                                what this product can ever send, and why\n"
-    "  privacy ledger --state DIR    every record that left this device, as sent\n"
-    "  privacy queued --state DIR    what waits to be sent\n"
-    "\n"
-    "Every command exits 0 on success, or non-zero with one line on stderr.\n";
+/* Every command, as `mtd-agent --help` lists them and `mtd-agent COMMAND --help` shows
+ * one; docs/man/mtd-agent.1 and README.md follow it (test_docs compares them). */
+#define INVENTORY "Inventory (shown locally, nothing is sent; the output is JSON):"
+#define REPORTING "Enrollment and reporting:"
+#define WEBPROT "Web protection (every lookup on this device; only detections are reported):"
+#define YOURDATA "Your data:"
+static const mtd_usage_cmd commands[] = {
+    {INVENTORY, "inventory device",
+     "inventory device [--android-root DIR | --ios-backup DIR] [--state DIR]\n"
+     "                 [--json]",
+     "this device's OS, model, CPU and which identifier it would use\n"
+     "(--state: the state directory whose GUID it uses when there is no other)"},
+    {INVENTORY, "inventory apps",
+     "inventory apps (--apk PATH... | --android-root DIR | --ios-backup DIR)\n"
+     "               [--json]",
+     "one JSON object per app: package, versions, permissions, signers, source"},
+    {INVENTORY, "adb-pull", "adb-pull DIR",
+     "a snapshot directory of the device on adb"},
+    {INVENTORY, "ios-pull", "ios-pull DIR",
+     "an iOS snapshot (lockdown values, backup, crash logs) from the device\n"
+     "connected by USB, with libimobiledevice's tools"},
+    {REPORTING, "enroll",
+     "enroll --state DIR --server URL --token TOKEN [--user UPN] [--device-id ID]\n"
+     "       [--ca-file PEM] [--pin sha256//KEY]\n"
+     "       [--android-root DIR | --ios-backup DIR]",
+     "--user is the directory user (UPN), --device-id the directory device ID,\n"
+     "as an MDM passes them; both are pseudonymized before anything is stored or\n"
+     "sent. --pin: the collector's public key (SHA-256, base64); --android-root,\n"
+     "--ios-backup: the device is that snapshot directory or iOS backup"},
+    {REPORTING, "run",
+     "run --state DIR [--once] [--interval SECONDS] [--no-upload]\n"
+     "    [--dns-listen ADDR:PORT --dns-upstream ADDR:PORT\n"
+     "     [--api-listen 127.0.0.1:PORT]]",
+     "collect, gate, queue and upload; --once: one round, --no-upload: queue\n"
+     "only; --interval: seconds between rounds; --dns-listen: host the DNS\n"
+     "filter and URL check API while web protection is on"},
+    {WEBPROT, "feed compile", "feed compile --out FILE [--policy FILE] [--quiet] FEED...",
+     "threat feeds (hosts, domain or URL lists, URLhaus, PhishTank, OpenPhish,\n"
+     "STIX 2.1) into the reputation database; --policy adds its web_allow and\n"
+     "web_block lists; --quiet: no per-feed report on stderr"},
+    {WEBPROT, "url-check", "url-check --feed FILE... URL... [--json] [--state DIR]",
+     "verdicts (url, verdict, threat_name, category, matched); --state reports\n"
+     "blocks"},
+    {WEBPROT, "dns-filter",
+     "dns-filter --listen ADDR:PORT --upstream ADDR:PORT --feed FILE...\n"
+     "           [--state DIR] [--api-socket PATH] [--api-listen 127.0.0.1:PORT]\n"
+     "           [--timeout-ms MS]",
+     "a DNS filter over UDP and TCP until SIGTERM, and the browsers' URL check\n"
+     "API; --timeout-ms: how long to wait for the upstream (default 2000)"},
+    {YOURDATA, "consent", "consent (grant|revoke|status) --state DIR",
+     "give or take back your consent to optional data, or see it"},
+    {YOURDATA, "feedback",
+     "feedback --state DIR --type (smile|frown|idea) [--comment TEXT] [--email ADDR]\n"
+     "         [--with-diagnostics]",
+     "send feedback; --with-diagnostics attaches a diagnostic bundle"},
+    {YOURDATA, "privacy statement",
+     "privacy statement [--format md|xcprivacy|datasafety|schema] [--state DIR]",
+     "what this product can ever send, and why; with --state, what your\n"
+     "organization's current settings send"},
+    {YOURDATA, "privacy ledger", "privacy ledger --state DIR",
+     "every record that left this device, as sent"},
+    {YOURDATA, "privacy queued", "privacy queued --state DIR", "what waits to be sent"},
+};
+
+static const mtd_usage usage = {
+    .prog = "mtd-agent",
+    .head = "usage: mtd-agent COMMAND [OPTIONS]\n"
+            "       mtd-agent COMMAND --help    that command's usage\n",
+    .foot = "Every command exits 0 on success, or non-zero with one line on stderr.\n",
+    .cmds = commands,
+    .ncmds = sizeof commands / sizeof commands[0],
+};
+
+/* The words after "mtd-agent", for a command's --help. */
+static int cmd_argc;
+static char **cmd_argv;
 
 int mtd_agent_fail(const char *fmt, ...)
 {
@@ -62,7 +100,10 @@ int mtd_agent_fail(const char *fmt, ...)
 int mtd_agent_args(int argc, char **argv, const mtd_optspec *specs, mtd_args *a)
 {
     char why[256];
-    if (mtd_args_parse(argc, argv, specs, a, why, sizeof why) != 0)
+    int r = mtd_args_parse(argc, argv, specs, a, why, sizeof why);
+    if (r == MTD_ARGS_HELP) /* the command's usage, and nothing else happens */
+        exit(mtd_usage_help(&usage, cmd_argc, cmd_argv));
+    if (r != 0)
         return mtd_agent_fail("%s", why);
     return 0;
 }
@@ -92,11 +133,17 @@ int main(int argc, char **argv)
     };
     mtd_log_init_level(MTD_LOG_WARN);
     umask(077); /* state, spool and ledger are for this user only */
-    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-        !strcmp(argv[1], "help")) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        mtd_usage_print(stderr, &usage);
+        return 2;
     }
+    if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help"))
+        return mtd_usage_help(&usage, argc - 2, argv + 2); /* help [COMMAND] */
+    cmd_argc = argc - 1;
+    cmd_argv = argv + 1;
+    /* "inventory --help": before a command reads its kind or action */
+    if (argc > 2 && (!strcmp(argv[2], "--help") || !strcmp(argv[2], "-h")))
+        return mtd_usage_help(&usage, cmd_argc, cmd_argv);
     if (!strcmp(argv[1], "--version")) {
         puts("mtd-agent " MTD_AGENT_VERSION);
         return 0;

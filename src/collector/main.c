@@ -76,19 +76,17 @@ static int parse(int argc, char **argv, opts *o)
         {"--data", MTD_ARG_ONE}, {"--listen", MTD_ARG_ONE}, {"--tls-cert", MTD_ARG_ONE},
         {"--tls-key", MTD_ARG_ONE}, {"--store", MTD_ARG_ONE}, {"--threads", MTD_ARG_ONE},
         {"--max-inflight", MTD_ARG_ONE}, {"--conn-timeout", MTD_ARG_ONE},
-        {"--retention-interval", MTD_ARG_ONE}, {"--help", MTD_ARG_FLAG}, {"--version", MTD_ARG_FLAG},
+        {"--retention-interval", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
         {NULL, 0}};
     static mtd_args a; /* large, and its values are kept in o */
     char why[256];
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "-h"))
-            argv[i] = "--help";
-    if (mtd_args_parse(argc - 1, argv + 1, specs, &a, why, sizeof why) != 0)
-        return die("%s", why);
-    if (mtd_args_has(&a, "--help")) {
+    int r = mtd_args_parse(argc - 1, argv + 1, specs, &a, why, sizeof why);
+    if (r == MTD_ARGS_HELP) { /* --help or -h, anywhere an option may be */
         fputs(usage, stdout);
         exit(0);
     }
+    if (r != 0)
+        return die("%s", why);
     if (mtd_args_has(&a, "--version")) {
         puts("mtd-collector " VERSION);
         exit(0);

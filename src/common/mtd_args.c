@@ -26,12 +26,18 @@ static int add(mtd_args *a, const char *name, const char *val, char *why, size_t
     return 0;
 }
 
-int mtd_args_parse(int argc, char **argv, const mtd_optspec *specs, mtd_args *a, char *why,
-                   size_t wl)
+static int is_help(const char *w)
 {
-    memset(a, 0, sizeof *a);
+    return !strcmp(w, "--help") || !strcmp(w, "-h");
+}
+
+static int parse_words(int argc, char **argv, const mtd_optspec *specs, mtd_args *a, char *why,
+                       size_t wl)
+{
     for (int i = 0; i < argc; i++) {
         const char *w = argv[i];
+        if (is_help(w))
+            return MTD_ARGS_HELP;
         if (strncmp(w, "--", 2) != 0 || w[2] == 0) {
             if (a->npos >= MTD_ARGS_MAX) {
                 snprintf(why, wl, "too many arguments");
@@ -68,6 +74,18 @@ int mtd_args_parse(int argc, char **argv, const mtd_optspec *specs, mtd_args *a,
             return r;
     }
     return 0;
+}
+
+int mtd_args_parse(int argc, char **argv, const mtd_optspec *specs, mtd_args *a, char *why,
+                   size_t wl)
+{
+    memset(a, 0, sizeof *a);
+    int r = parse_words(argc, argv, specs, a, why, wl);
+    for (int i = 0; r < 0 && i < argc; i++) /* a mistake before --help: the help wins */
+        if (is_help(argv[i]))
+            r = MTD_ARGS_HELP;
+    a->help = r == MTD_ARGS_HELP;
+    return r;
 }
 
 const char *mtd_args_get(const mtd_args *a, const char *name)

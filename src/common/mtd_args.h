@@ -4,7 +4,10 @@
  * a typo never silently changes what a command does. An option takes no value
  * (MTD_ARG_FLAG), one value (MTD_ARG_ONE; "--x v" or "--x=v"; repeating it collects
  * every value), or every following word up to the next option (MTD_ARG_MANY, for
- * "--apk A B C"). Words that are not options are positionals. Values point into argv. */
+ * "--apk A B C"). Words that are not options are positionals. Values point into argv.
+ * "--help" and "-h" (where they are not an option's value) ask for help in every
+ * command, declared or not: parsing stops there, and the caller prints the usage of
+ * the command named by the words before it (mtd_usage_help). */
 #ifndef MTD_ARGS_H
 #define MTD_ARGS_H
 
@@ -25,9 +28,13 @@ typedef struct {
     int n;
     const char *pos[MTD_ARGS_MAX];
     int npos;
+    int help; /* --help or -h was given */
 } mtd_args;
 
-/* Parses argv[0..argc); specs end with {NULL, 0}. Returns 0, or MTD_EINVAL with why. */
+#define MTD_ARGS_HELP 1 /* mtd_args_parse: help was asked for (positionals before it are kept) */
+
+/* Parses argv[0..argc); specs end with {NULL, 0}. Returns 0, MTD_ARGS_HELP, or
+ * MTD_EINVAL with why. */
 int mtd_args_parse(int argc, char **argv, const mtd_optspec *specs, mtd_args *a, char *why,
                    size_t whylen);
 /* The last value of an option, or NULL. */

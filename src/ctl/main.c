@@ -4,6 +4,7 @@
 #include "common/mtd_args.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
+#include "common/mtd_usage.h"
 #include "ctl/mtd_table.h"
 #include "uplink/mtd_http.h"
 
@@ -13,39 +14,57 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char usage[] =
-    "usage: mtdctl --server URL --token TOKEN [--ca-file PEM] [--json] COMMAND\n"
-    "\n"
-    "Operator (operator token, from the collector's DATA/operator.token):\n"
-    "  tenant create NAME [--org ID]   prints tenant_id, enroll_token, admin_token\n"
-    "  tenant list\n"
-    "  tenant delete TENANT_ID         deletes the tenant's key and store\n"
-    "\n"
-    "Tenant admin (admin, analyst or privacy-officer token):\n"
-    "  devices                         enrolled devices: OS, model, CPU, last seen, risk\n"
-    "  apps [--device D] [--package P] [--permission P] [--sideloaded]\n"
-    "                                  current apps per device and across the fleet\n"
-    "  threats [--status active|resolved] [--device D]\n"
-    "  risk DEVICE_ID                  none, low, medium or high, from active threats\n"
-    "  retire DEVICE_ID                revoke a lost or retired device's credentials (admin)\n"
-    "  connections | usage | crashes | diagnostics | feedback [--device D]\n"
-    "  policy get\n"
-    "  policy set FILE                 a JSON object of policy keys (admin)\n"
-    "  audit                           the tenant's audit log\n"
-    "  user export UPN                 everything linked to that user, as JSON\n"
-    "  user delete UPN                 delete it from every file of the tenant\n"
-    "  export [--ocsf]                 every stored event as JSON lines (OCSF 1.1 with --ocsf)\n"
-    "  token create ROLE [--label L]   ROLE: admin, analyst, privacy, enroll (admin)\n"
-    "  token list | token revoke ID    (admin)\n"
-    "  feed push NAME FILE             distribute a file to every device (admin): web (the\n"
-    "                                  reputation database), indicators, yara, vulns\n"
-    "  feed list | feed remove NAME    (remove: admin)\n"
-    "\n"
-    "The lists (devices, apps, threats, connections ... feedback, audit) come a page at a\n"
-    "time: the first 1,000 rows, or --limit N (at most 10,000) from --offset K; --all\n"
-    "fetches every page.\n"
-    "\n"
-    "--server and --token may also come from MTD_SERVER and MTD_TOKEN.\n";
+/* Every command, as `mtdctl --help` lists them and `mtdctl COMMAND --help` shows one;
+ * docs/man/mtdctl.1 and README.md follow it (test_docs compares them). */
+#define OPERATOR "Operator (operator token, from the collector's DATA/operator.token):"
+#define ADMIN "Tenant admin (admin, analyst or privacy-officer token):"
+static const mtd_usage_cmd commands[] = {
+    {OPERATOR, "tenant create", "tenant create NAME [--org ID]", "prints tenant_id, enroll_token, admin_token"},
+    {OPERATOR, "tenant list", "tenant list", "every tenant: ID, name, organization, created"},
+    {OPERATOR, "tenant delete", "tenant delete TENANT_ID", "deletes the tenant's key and store"},
+    {ADMIN, "devices", "devices", "enrolled devices: OS, model, last seen, risk"},
+    {ADMIN, "apps", "apps [--device D] [--package P] [--permission P] [--sideloaded]",
+     "current apps per device and across the fleet"},
+    {ADMIN, "threats", "threats [--status active|resolved] [--device D]",
+     "threats found on the devices, active or resolved"},
+    {ADMIN, "risk", "risk DEVICE_ID", "none, low, medium or high, from active threats"},
+    {ADMIN, "retire", "retire DEVICE_ID", "revoke a lost device's credentials (admin)"},
+    {ADMIN, "connections", "connections [--device D]", "blocked web pages, connections, DNS lookups"},
+    {ADMIN, "usage", "usage [--device D]", "agent versions, actions and memory use"},
+    {ADMIN, "crashes", "crashes [--device D]", "crash reports of the agent"},
+    {ADMIN, "diagnostics", "diagnostics [--device D]", "diagnostic bundles sent with feedback"},
+    {ADMIN, "feedback", "feedback [--device D]", "feedback the users sent"},
+    {ADMIN, "policy get", "policy get", "the tenant's privacy policy"},
+    {ADMIN, "policy set", "policy set FILE", "a JSON object of policy keys (admin)"},
+    {ADMIN, "audit", "audit", "the tenant's audit log"},
+    {ADMIN, "user export", "user export UPN", "everything linked to that user, as JSON"},
+    {ADMIN, "user delete", "user delete UPN", "delete it from every file of the tenant"},
+    {ADMIN, "export", "export [--ocsf]", "every stored event, JSON lines (--ocsf: OCSF)"},
+    {ADMIN, "token create", "token create ROLE [--label L]", "ROLE: admin, analyst, privacy, enroll (admin)"},
+    {ADMIN, "token list", "token list", "the tenant's tokens (admin)"},
+    {ADMIN, "token revoke", "token revoke ID", "(admin)"},
+    {ADMIN, "feed push", "feed push NAME FILE",
+     "distribute a file to every device (admin): web (the\n"
+     "reputation database), indicators, yara, vulns"},
+    {ADMIN, "feed list", "feed list", "the files distributed to the devices"},
+    {ADMIN, "feed remove", "feed remove NAME", "(admin)"},
+};
+
+static const mtd_usage usage = {
+    .prog = "mtdctl",
+    .head = "usage: mtdctl --server URL --token TOKEN [--ca-file PEM] [--json] COMMAND\n"
+            "       mtdctl COMMAND --help    that command's usage\n",
+    .common = "[OPTIONS] ",
+    .foot = "OPTIONS: --server URL --token TOKEN [--ca-file PEM] [--json]; --server and\n"
+            "--token may also come from MTD_SERVER and MTD_TOKEN. --json prints the\n"
+            "collector's answer as it came; without it, a table.\n"
+            "\n"
+            "The lists (devices, apps, threats, connections ... feedback, audit) come a page\n"
+            "at a time: the first 1,000 rows, or --limit N (at most 10,000) from --offset K;\n"
+            "--all fetches every page.\n",
+    .cmds = commands,
+    .ncmds = sizeof commands / sizeof commands[0],
+};
 
 typedef struct {
     const char *server, *token, *ca;
@@ -395,17 +414,9 @@ static int cmd_feed(ctl *c, int np, const char **pos)
 /* A known command given the wrong words says how it is used; anything else is unknown. */
 static int wrong_args(const char *cmd)
 {
-    static const char *const forms[][2] = {
-        {"risk", "risk DEVICE_ID"}, {"retire", "retire DEVICE_ID"}, {"devices", "devices"},
-        {"audit", "audit"}, {"export", "export [--ocsf]"},
-        {"apps", "apps [--device D] [--package P] [--permission P] [--sideloaded]"},
-        {"threats", "threats [--status active|resolved] [--device D]"},
-        {"connections", "connections [--device D]"}, {"usage", "usage [--device D]"},
-        {"crashes", "crashes [--device D]"}, {"diagnostics", "diagnostics [--device D]"},
-        {"feedback", "feedback [--device D]"}};
-    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++)
-        if (!strcmp(cmd, forms[i][0]))
-            return fail("usage: mtdctl %s", forms[i][1]);
+    const mtd_usage_cmd *u = mtd_usage_find(&usage, cmd);
+    if (u)
+        return fail("usage: mtdctl %s", u->synopsis);
     return fail("unknown command \"%s\" (see mtdctl --help)", cmd);
 }
 
@@ -483,18 +494,23 @@ int main(int argc, char **argv)
     static const mtd_optspec specs[] = {
         {"--server", MTD_ARG_ONE}, {"--token", MTD_ARG_ONE}, {"--ca-file", MTD_ARG_ONE},
         {"--json", MTD_ARG_FLAG},  {"--org", MTD_ARG_ONE},   {"--label", MTD_ARG_ONE},
-        {"--help", MTD_ARG_FLAG},  {"--ocsf", MTD_ARG_FLAG},  {"--device", MTD_ARG_ONE},
+        {"--ocsf", MTD_ARG_FLAG},  {"--device", MTD_ARG_ONE},
         {"--package", MTD_ARG_ONE}, {"--permission", MTD_ARG_ONE}, {"--status", MTD_ARG_ONE},
         {"--sideloaded", MTD_ARG_FLAG}, {"--limit", MTD_ARG_ONE}, {"--offset", MTD_ARG_ONE},
         {"--all", MTD_ARG_FLAG}, {NULL, 0}};
     ctl c = {0};
     char why[256];
-    if (mtd_args_parse(argc - 1, argv + 1, specs, &c.a, why, sizeof why))
-        return fail("%s", why);
-    if (mtd_args_has(&c.a, "--help") || argc < 2) {
-        fputs(usage, argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
+    if (argc < 2) {
+        mtd_usage_print(stderr, &usage);
+        return 2;
     }
+    int r = mtd_args_parse(argc - 1, argv + 1, specs, &c.a, why, sizeof why);
+    if (r == MTD_ARGS_HELP) /* COMMAND --help: the words before it name the command */
+        return mtd_usage_help(&usage, c.a.npos, (char *const *)c.a.pos);
+    if (r == 0 && c.a.npos && !strcmp(c.a.pos[0], "help")) /* help [COMMAND] */
+        return mtd_usage_help(&usage, c.a.npos - 1, (char *const *)c.a.pos + 1);
+    if (r)
+        return fail("%s", why);
     long long n;
     if (mtd_args_int(&c.a, "--limit", 1, 10000, 1000, &n, why, sizeof why) != 0 ||
         mtd_args_int(&c.a, "--offset", 0, INT64_MAX / 2, 0, &n, why, sizeof why) != 0)

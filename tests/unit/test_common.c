@@ -60,6 +60,31 @@ static void options_are_strict(void **st)
     assert_string_equal(mtd_args_get(&a, "--state"), "/x");
 }
 
+/* Issue 13.12: "mtd-agent run --help" said "unknown option". --help and -h ask for help
+ * in every command, declared or not, unless they are an option's value. */
+static void help_is_asked_for_anywhere(void **st)
+{
+    static const mtd_optspec specs[] = {{"--state", MTD_ARG_ONE}, {"--comment", MTD_ARG_ONE}, {NULL, 0}};
+    mtd_args a;
+    char why[128];
+    char *argv1[] = {"grant", "--state", "/s", "--help", "later"};
+    assert_int_equal(mtd_args_parse(5, argv1, specs, &a, why, sizeof why), MTD_ARGS_HELP);
+    assert_true(a.help);
+    assert_int_equal(a.npos, 1); /* the command's words before it are kept */
+    assert_string_equal(a.pos[0], "grant");
+    char *argv2[] = {"-h"};
+    assert_int_equal(mtd_args_parse(1, argv2, specs, &a, why, sizeof why), MTD_ARGS_HELP);
+    char *argv3[] = {"--bogus", "--help"}; /* a mistake before it: the help wins */
+    assert_int_equal(mtd_args_parse(2, argv3, specs, &a, why, sizeof why), MTD_ARGS_HELP);
+    char *argv4[] = {"--comment", "-h"}; /* an option's value is a value */
+    assert_int_equal(mtd_args_parse(2, argv4, specs, &a, why, sizeof why), 0);
+    assert_false(a.help);
+    assert_string_equal(mtd_args_get(&a, "--comment"), "-h");
+    char *argv5[] = {"--bogus"};
+    assert_int_equal(mtd_args_parse(1, argv5, specs, &a, why, sizeof why), MTD_EINVAL);
+    assert_false(a.help);
+}
+
 /* Issue 13.9: "--interval abc" was read as 0 and looped without a pause. */
 static void numbers_are_strict_and_in_range(void **st)
 {
@@ -199,6 +224,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(buffer_never_grows_past_its_cap),
         cmocka_unit_test(options_are_strict),
+        cmocka_unit_test(help_is_asked_for_anywhere),
         cmocka_unit_test(numbers_are_strict_and_in_range),
         cmocka_unit_test(times_are_rfc3339_utc_only),
         cmocka_unit_test(time_arithmetic_matches_the_c_library),
