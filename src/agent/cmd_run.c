@@ -5,6 +5,7 @@
 #include "agent/mtd_runweb.h"
 #include "collect/mtd_apps.h"
 #include "collect/mtd_sources.h"
+#include "usage/mtd_crash.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
 #include "uplink/mtd_feedsync.h"
@@ -115,6 +116,7 @@ static int collect_round(mtd_state *st, mtd_spool *sp)
     /* only now that the changes are durable in the spool does the inventory advance */
     if (apps_next)
         mtd_apps_commit(&cfg, apps_next);
+    mtd_crash_commit(&cfg); /* crash reports sent go once */
     json_decref(apps_next);
     /* said only once the commit is durable: tests kill the agent and hold it to this */
     for (int i = 0; i < x.queued && i < 64; i++)

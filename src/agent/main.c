@@ -2,8 +2,11 @@
 #include "agent/mtd_agent.h"
 #include "common/mtd_log.h"
 #include "common/mtd_usage.h"
+#include "usage/mtd_crash.h"
 
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,6 +111,27 @@ int mtd_agent_args(int argc, char **argv, const mtd_optspec *specs, mtd_args *a)
     return 0;
 }
 
+#ifdef MTD_TEST_CRASH_TRIGGER
+/* Test builds only (tests/CMakeLists.txt builds mtd-agent-crashtest with this):
+ * MTD_TEST_CRASH=segv|abort crashes the agent here, in its own code, so the tests see
+ * a real report. The shipped mtd-agent has no such path. */
+static volatile uintptr_t test_bad_address = 16; /* volatile: the compiler cannot see it */
+
+__attribute__((noinline, no_sanitize("address", "undefined"))) static void test_crash_segv(void)
+{
+    *(volatile int *)test_bad_address = 1;
+}
+
+__attribute__((noinline)) static void test_crash_trigger(void)
+{
+    const char *how = getenv("MTD_TEST_CRASH");
+    if (how && !strcmp(how, "segv"))
+        test_crash_segv();
+    if (how && !strcmp(how, "abort"))
+        abort();
+}
+#endif
+
 int mtd_agent_state(const mtd_args *a, mtd_state *st)
 {
     const char *dir = mtd_args_get(a, "--state");
@@ -116,6 +140,10 @@ int mtd_agent_state(const mtd_args *a, mtd_state *st)
         return mtd_agent_fail("--state DIR is required");
     if (mtd_state_load(dir, st, why, sizeof why) != 0)
         return mtd_agent_fail("%s", why);
+    mtd_crash_arm(st->dir, MTD_AGENT_VERSION); /* a crash from here on is reported next round */
+#ifdef MTD_TEST_CRASH_TRIGGER
+    test_crash_trigger();
+#endif
     return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "common/mtd_log.h"
 #include "common/mtd_util.h"
 #include "ios/mtd_ios.h"
+#include "usage/mtd_crash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -125,6 +126,8 @@ int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx,
     }
     if (open)
         mtd_snapshot_close(&snap);
+    if (r == 0) /* the agent's own crashes, and its app's in the snapshot */
+        r = mtd_crash_collect(cfg, emit, ctx);
     if (r)
         return r;
     r = emit(ctx, "usage.agent",

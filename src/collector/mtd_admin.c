@@ -338,7 +338,6 @@ static int reports(admin_call *a, const char *sub)
 {
     static const char *const connections[] = {"web.detection", "net.connection", "net.dns", NULL};
     static const char *const usage[] = {"usage.agent", "usage.action", "usage.memory", NULL};
-    static const char *const crashes[] = {"usage.crash", NULL};
     static const char *const diagnostics[] = {"diag.bundle", NULL};
     static const char *const feedback[] = {"feedback.submission", NULL};
     static const char *const lifecycle[] = {"app.lifecycle", NULL};
@@ -365,7 +364,7 @@ static int reports(admin_call *a, const char *sub)
     } else if (!strcmp(sub, "usage")) {
         report(a, "report.usage", event_lists(a, usage));
     } else if (!strcmp(sub, "crashes")) {
-        report(a, "report.crashes", event_lists(a, crashes));
+        report(a, "report.crashes", page_of(a, "crashes", mtd_store_crash_groups(a->tn->store, dev, &a->page)));
     } else if (!strcmp(sub, "diagnostics")) {
         report(a, "report.diagnostics", event_lists(a, diagnostics));
     } else if (!strcmp(sub, "feedback")) {

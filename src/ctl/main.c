@@ -31,7 +31,7 @@ static const mtd_usage_cmd commands[] = {
     {ADMIN, "retire", "retire DEVICE_ID", "revoke a lost device's credentials (admin)"},
     {ADMIN, "connections", "connections [--device D]", "blocked web pages, connections, DNS lookups"},
     {ADMIN, "usage", "usage [--device D]", "agent versions, actions and memory use"},
-    {ADMIN, "crashes", "crashes [--device D]", "crash reports of the agent"},
+    {ADMIN, "crashes", "crashes [--device D]", "crash reports grouped by signature, with counts"},
     {ADMIN, "diagnostics", "diagnostics [--device D]", "diagnostic bundles sent with feedback"},
     {ADMIN, "feedback", "feedback [--device D]", "feedback the users sent"},
     {ADMIN, "policy get", "policy get", "the tenant's privacy policy"},
@@ -368,6 +368,12 @@ static int cmd_report(ctl *c, const char *name)
         return print_list(c, j, "apps", app_cols, 6);
     if (!strcmp(name, "threats"))
         return print_list(c, j, "threats", threat_cols, 8);
+    if (!strcmp(name, "crashes")) {
+        static const mtd_column crash_cols[] = {
+            {"count", "COUNT", 6, 0}, {"devices", "DEVICES", 7, 0}, {"signal", "SIGNAL", 8, 0},
+            {"version", "VERSION", 10, 0}, {"top_frames", "TOP FRAMES", 70, 0}, {"last_seen", "LAST SEEN", 0, 1}};
+        return print_list(c, j, "crashes", crash_cols, 6);
+    }
     return print_list(c, j, NULL, NULL, 0);
 }
 

@@ -48,6 +48,7 @@ static const char *const v_upgrade[] = {"installed", "updated", "unchanged", NUL
 static const char *const v_action[] = {"enroll", "scan_started", "scan_finished", "consent_grant",
     "consent_revoke", "feedback_sent", "threat_resolved", "policy_applied",
     "web_protection_on", "web_protection_off", "ledger_viewed", "statement_viewed", NULL};
+static const char *const v_crash_origin[] = {"agent", "ios", "android", NULL};
 static const char *const v_feedback[] = {"smile", "frown", "idea", NULL};
 static const char *const v_consent[] = {"granted", "revoked", NULL};
 static const char *const v_url_scope[] = {"full", "domain", "none", NULL};
@@ -193,8 +194,14 @@ static const mtd_field f_usage_action[] = {
 
 static const mtd_field f_usage_crash[] = {
     FR("signal", S, NONE, KEEP, MTD_DK_CRASH, 32, "unmapped.signal", "Signal"),
-    FL("frames", MTD_DK_CRASH, 64, "unmapped.frames", "Stack frames of the agent's own code"),
+    FL("frames", MTD_DK_CRASH, 64, "unmapped.frames", "Stack frames of the agent's own code (module + offset)"),
     FR("version", S, NONE, KEEP, MTD_DK_CRASH, 64, "metadata.product.version", "Agent version"),
+    F("fault_address", S, NONE, KEEP, MTD_DK_CRASH, 24, "unmapped.fault_address", "Address of the faulting access"),
+    F("build_id", S, NONE, KEEP, MTD_DK_CRASH, 80, "unmapped.build_id", "Build ID of the agent's code"),
+    { .name = "origin", .type = MTD_T_ENUM, .sens = NONE, .xf = KEEP, .kind = MTD_DK_CRASH,
+      .max_len = 16, .enum_values = v_crash_origin, .ocsf = "unmapped.origin",
+      .label = "Where the report comes from (the agent, an iOS or an Android crash log of its app)" },
+    F("crash_time", T, NONE, KEEP, MTD_DK_CRASH, 32, "unmapped.crash_time", "When it crashed"),
 };
 
 static const mtd_field f_usage_memory[] = {

@@ -111,6 +111,10 @@ json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_i
  * set by the most severe active threat. MTD_ENOENT for an unknown device. */
 int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out);
 const char *mtd_risk_from_severity(const char *severity);
+/* usage.crash grouped by signature (signal, top three frames, version): signature,
+ * signal, version, top_frames, count, devices, first_seen, last_seen; most frequent
+ * first. */
+json_t *mtd_store_crash_groups(mtd_store *s, const char *device_id, mtd_page *pg);
 
 /* Every stored row of one event type (optionally of one device), oldest first; keys
  * are the schema's field names plus "row" and "received_at". NULL for an unknown type. */

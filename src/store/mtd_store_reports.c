@@ -135,3 +135,24 @@ int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out)
                      "threats", open);
     return 0;
 }
+
+/* Crashes grouped by signature, the way crash tools do: the signal, the top three of
+ * the reported frames and the version; the most frequent first. A device with a
+ * crash loop counts once in devices and many times in count. */
+json_t *mtd_store_crash_groups(mtd_store *s, const char *device_id, mtd_page *pg)
+{
+    char sql[2048], dev[320] = "";
+    const char *p[1] = {device_id};
+    if (device_id) /* the device is ?1 */
+        mtd_sq_device_rows(dev, sizeof dev, "usage.crash");
+    snprintf(sql, sizeof sql,
+             "SELECT signal || ' ' || top_frames || ' @' || version AS signature, signal, version,"
+             " top_frames, count(*) AS count, count(DISTINCT device_id) AS devices,"
+             " min(time) AS first_seen, max(time) AS last_seen FROM"
+             " (SELECT device_id, time, signal, version, CASE json_valid(frames) WHEN 1 THEN"
+             "  coalesce(json_extract(frames, '$[0]'), '?') || coalesce(' < ' || json_extract(frames, '$[1]'), '')"
+             "  || coalesce(' < ' || json_extract(frames, '$[2]'), '') ELSE '?' END AS top_frames"
+             "  FROM ev_usage_crash WHERE 1%s)"
+             " GROUP BY signal, top_frames, version ORDER BY count DESC, last_seen DESC, signature", dev);
+    return mtd_sq_report_page(s, sql, device_id ? 1 : 0, p, pg);
+}
