@@ -1,7 +1,8 @@
 /* cmd_adb: `mtd-agent adb-pull DIR`: build a snapshot directory (DESIGN.md section 2)
  * from the device connected over adb, with Debian's adb. What a device without root
  * refuses (packages.xml and friends) is left out and reported, never invented; the
- * APKs are pulled from the paths `pm list packages -f` gives. */
+ * APKs are pulled from the paths `pm list packages -f` gives. The dumpsys services,
+ * settings and root-binary probe the posture checks read are pulled too. */
 #include "agent/mtd_agent.h"
 #include "common/mtd_file.h"
 
@@ -9,6 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <jansson.h>
 
 /* Runs an adb command line (arguments already quoted), stdout to out_path (or not). */
 static int adb(const char *args, const char *out_path)
@@ -62,6 +66,34 @@ static int pull_apks(const char *dir, const char *pmlist, int *pulled)
     return 0;
 }
 
+/* root_binaries.json as AndroidQF writes it: the paths `command -v` finds for the
+ * names of root binaries, a JSON array. */
+static int root_binaries(const char *dir)
+{
+    char tmp[4200], out[4200];
+    snprintf(tmp, sizeof tmp, "%s/.root_binaries.txt", dir);
+    snprintf(out, sizeof out, "%s/root_binaries.json", dir);
+    if (adb("shell 'for n in su busybox supersu daemonsu magisk magiskhide magiskinit magiskpolicy"
+            " ksud apd Superuser.apk SuperSu.apk KingoUser.apk; do command -v $n; done; true'", tmp) != 0)
+        return -1;
+    FILE *f = fopen(tmp, "r");
+    json_t *a = json_array();
+    char line[4096];
+    while (f && fgets(line, sizeof line, f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        if (line[0] == '/')
+            json_array_append_new(a, json_string(line));
+    }
+    if (f)
+        fclose(f);
+    unlink(tmp);
+    char *s = json_dumps(a, JSON_INDENT(4));
+    json_decref(a);
+    int r = s ? mtd_file_write_atomic(out, s, strlen(s), 0600) : -1;
+    free(s);
+    return r;
+}
+
 int mtd_cmd_adb_pull(int argc, char **argv)
 {
     static const mtd_optspec specs[] = {{NULL, 0}};
@@ -86,8 +118,14 @@ int mtd_cmd_adb_pull(int argc, char **argv)
         {"shell getprop", "getprop.txt"},
         {"shell pm list packages -f -i -U", "pm_list_packages.txt"},
         {"shell dumpsys package", "dumpsys_package.txt"},
+        /* what the posture checks read (mtd-agent posture) */
+        {"shell dumpsys adb", "dumpsys_adb.txt"},
+        {"shell dumpsys accessibility", "dumpsys_accessibility.txt"},
+        {"shell settings list global", "settings_global.txt"},
+        {"shell settings list secure", "settings_secure.txt"},
+        {"shell getenforce", "getenforce.txt"},
     };
-    for (size_t i = 0; i < 3; i++) {
+    for (size_t i = 0; i < sizeof outs / sizeof outs[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", dir, outs[i].file);
         if (adb(outs[i].args, p) != 0)
             snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " %s", outs[i].file);
@@ -104,6 +142,8 @@ int mtd_cmd_adb_pull(int argc, char **argv)
         if (adb(args, "/dev/null") != 0) /* needs root on a production device */
             snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " %s", files[i]);
     }
+    if (root_binaries(dir) != 0)
+        snprintf(missing + strlen(missing), sizeof missing - strlen(missing), " root_binaries.json");
     int pulled = 0;
     snprintf(p, sizeof p, "%s/pm_list_packages.txt", dir);
     pull_apks(dir, p, &pulled);

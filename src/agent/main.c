@@ -33,6 +33,12 @@ static const mtd_usage_cmd commands[] = {
     {INVENTORY, "ios-pull", "ios-pull DIR",
      "an iOS snapshot (lockdown values, backup, crash logs) from the device\n"
      "connected by USB, with libimobiledevice's tools"},
+    {INVENTORY, "posture",
+     "posture [--android-root DIR | --ios-backup DIR] [--vulns FILE...]\n"
+     "        [--state DIR] [--json]",
+     "root or jailbreak, integrity, OS support and patch level, vulnerable apps:\n"
+     "one JSON object per finding; --vulns: OSV records; --state: the enrolled\n"
+     "device, its policy and its organization's records"},
     {REPORTING, "enroll",
      "enroll --state DIR --server URL --token TOKEN [--user UPN] [--device-id ID]\n"
      "       [--ca-file PEM] [--pin sha256//KEY]\n"
@@ -157,6 +163,7 @@ int main(int argc, char **argv)
         {"run", mtd_cmd_run},             {"consent", mtd_cmd_consent},
         {"privacy", mtd_cmd_privacy},     {"feedback", mtd_cmd_feedback},
         {"adb-pull", mtd_cmd_adb_pull},   {"ios-pull", mtd_cmd_ios_pull},   {"feed", mtd_cmd_feed},
+        {"posture", mtd_cmd_posture},
         {"url-check", mtd_cmd_url_check}, {"dns-filter", mtd_cmd_dns_filter},
     };
     mtd_log_init_level(MTD_LOG_WARN);

@@ -21,6 +21,7 @@ int mtd_cmd_ios_pull(int argc, char **argv);
 int mtd_cmd_feed(int argc, char **argv);
 int mtd_cmd_url_check(int argc, char **argv);
 int mtd_cmd_dns_filter(int argc, char **argv);
+int mtd_cmd_posture(int argc, char **argv);
 
 
 /* Opens the state's spool (cap from the policy, encrypted at rest). */

@@ -14,11 +14,13 @@
 
 void mtd_pkgdb_init(mtd_pkgdb *db) { memset(db, 0, sizeof *db); }
 
-static void strlist_free(mtd_strlist *l)
+void mtd_strlist_free(mtd_strlist *l)
 {
     for (size_t i = 0; i < l->n; i++)
         free(l->v[i]);
     free(l->v);
+    l->v = NULL;
+    l->n = 0;
 }
 
 void mtd_strlist_add(mtd_strlist *l, const char *s, size_t n)
@@ -42,8 +44,8 @@ void mtd_pkgdb_free(mtd_pkgdb *db)
         free(p->code_path);
         free(p->installer);
         free(p->version_name);
-        strlist_free(&p->requested);
-        strlist_free(&p->granted);
+        mtd_strlist_free(&p->requested);
+        mtd_strlist_free(&p->granted);
     }
     free(db->p);
     memset(db, 0, sizeof *db);

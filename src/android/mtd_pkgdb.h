@@ -47,6 +47,8 @@ int mtd_pkgdb_restrictions(mtd_pkgdb *db, const uint8_t *buf, size_t len, char *
 int mtd_pkgdb_pm_list(mtd_pkgdb *db, const uint8_t *buf, size_t len, char *why, size_t whylen);
 int mtd_pkgdb_dumpsys(mtd_pkgdb *db, const uint8_t *buf, size_t len, char *why, size_t whylen);
 
+/* Adds a copy of s[0..n) unless the list holds it already. */
 void mtd_strlist_add(mtd_strlist *l, const char *s, size_t n);
+void mtd_strlist_free(mtd_strlist *l);
 
 #endif

@@ -99,6 +99,11 @@ int mtd_props_parse(const uint8_t *buf, size_t len, mtd_props *p, char *why, siz
     return r;
 }
 
+int mtd_props_set(mtd_props *p, const char *key, const char *value)
+{
+    return add(p, key, strlen(key), value, strlen(value));
+}
+
 const char *mtd_props_get(const mtd_props *p, const char *key)
 {
     for (size_t i = p->n; i-- > 0;)

@@ -1,6 +1,7 @@
 /* mtd_snapshot: read a snapshot directory into device info and an app inventory. */
 #include "android/mtd_snapshot.h"
 #include "android/mtd_appinfo.h"
+#include "android/mtd_dumpsys.h"
 #include "android/mtd_xmlev.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
@@ -68,33 +69,162 @@ static int props(mtd_snapshot *s, char *why, size_t wl)
     return 0;
 }
 
-/* android_id from settings_secure.xml (Android up to 7; later it is per app). */
-static void secure_start(void *ctx, const char *name, const char **a)
+int mtd_snapshot_read(const mtd_snapshot *s, const char *devpath, uint8_t **out, size_t *len)
 {
-    mtd_snapshot *s = ctx;
+    char p[2400];
+    if (strstr(devpath, "..")) /* a path from outside data stays inside the snapshot */
+        return MTD_EINVAL;
+    snprintf(p, sizeof p, "%s/%s", s->root, devpath[0] == '/' ? devpath + 1 : devpath);
+    return mtd_file_read(p, MAX_FILE, out, len);
+}
+
+int mtd_snapshot_has(const mtd_snapshot *s, const char *devpath)
+{
+    char p[2400];
+    struct stat st;
+    if (strstr(devpath, ".."))
+        return 0;
+    snprintf(p, sizeof p, "%s/%s", s->root, devpath[0] == '/' ? devpath + 1 : devpath);
+    return lstat(p, &st) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int mtd_snapshot_list(const mtd_snapshot *s, const char *devpath, mtd_strlist *out)
+{
+    char p[2400];
+    if (strstr(devpath, ".."))
+        return MTD_ENOENT;
+    snprintf(p, sizeof p, "%s/%s", s->root, devpath[0] == '/' ? devpath + 1 : devpath);
+    DIR *d = opendir(p);
+    if (!d)
+        return MTD_ENOENT;
+    size_t first = out->n;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && out->n < 10000)
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
+            mtd_strlist_add(out, e->d_name, strlen(e->d_name));
+    closedir(d);
+    qsort(out->v + first, out->n - first, sizeof *out->v, cmp_str);
+    return 0;
+}
+
+int mtd_snapshot_dumpsys(const mtd_snapshot *s, const char *service, uint8_t **out, size_t *len,
+                         char *why, size_t wl)
+{
+    char rel[200];
+    snprintf(rel, sizeof rel, "dumpsys_%s.txt", service);
+    int r = mtd_snapshot_read(s, rel, out, len);
+    if (r != MTD_ENOENT) {
+        if (r)
+            snprintf(why, wl, "%s/%s: %s", s->root, rel, mtd_strerror(r));
+        return r;
+    }
+    uint8_t *all;
+    size_t n;
+    const uint8_t *sec;
+    size_t seclen;
+    if ((r = mtd_snapshot_read(s, "dumpsys.txt", &all, &n)) != 0) {
+        if (r != MTD_ENOENT)
+            snprintf(why, wl, "%s/dumpsys.txt: %s", s->root, mtd_strerror(r));
+        return r;
+    }
+    /* a full dump always has headers: one without is no answer for this service */
+    r = mtd_dumpsys_section(all, n, service, &sec, &seclen);
+    if (r == 0 && sec == all)
+        r = MTD_ENOENT;
+    if (r == 0) {
+        *out = malloc(seclen + 1);
+        if (*out) {
+            memcpy(*out, sec, seclen);
+            (*out)[seclen] = 0;
+            *len = seclen;
+        } else
+            r = MTD_ENOMEM;
+    }
+    free(all);
+    return r;
+}
+
+/* <setting name="adb_enabled" value="1" .../> of settings_<ns>.xml */
+static void setting_start(void *ctx, const char *name, const char **a)
+{
     const char *n = NULL, *v = NULL;
     for (int i = 0; a[i]; i += 2) {
         if (!strcmp(a[i], "name")) n = a[i + 1];
         if (!strcmp(a[i], "value")) v = a[i + 1];
     }
-    if (!strcmp(name, "setting") && n && v && !strcmp(n, "android_id"))
-        snprintf(s->android_id, sizeof s->android_id, "%s", v);
+    if (!strcmp(name, "setting") && n && v)
+        mtd_props_set(ctx, n, v);
 }
 
 static void noop_end(void *ctx, const char *name) { (void)ctx; (void)name; }
 
+int mtd_snapshot_settings(const mtd_snapshot *s, const char *ns, mtd_props *out, char *why, size_t wl)
+{
+    char rel[200], inner[200] = "";
+    uint8_t *d = NULL;
+    size_t n = 0;
+    int xml = 0;
+    memset(out, 0, sizeof *out);
+    snprintf(rel, sizeof rel, "settings_%s.txt", ns);
+    int r = mtd_snapshot_read(s, rel, &d, &n);
+    if (r == MTD_ENOENT) {
+        snprintf(rel, sizeof rel, "data/system/users/0/settings_%s.xml", ns);
+        xml = 1;
+        if ((r = mtd_snapshot_read(s, rel, &d, &n)) == MTD_ENOENT)
+            return r;
+    }
+    if (r == 0 && xml) {
+        mtd_xmlev cb = {out, setting_start, noop_end, NULL};
+        r = mtd_xmlev_parse(d, n, &cb, inner, sizeof inner);
+    } else if (r == 0) {
+        r = mtd_props_parse(d, n, out, inner, sizeof inner);
+    } else {
+        snprintf(inner, sizeof inner, "%s", mtd_strerror(r));
+    }
+    free(d);
+    if (r) {
+        snprintf(why, wl, "%s/%s: %s", s->root, rel, inner);
+        mtd_props_free(out);
+    }
+    return r;
+}
+
+/* android_id from the secure settings (Android up to 7; later it is per app). */
 static void android_id(mtd_snapshot *s)
 {
-    char p[1400];
-    snprintf(p, sizeof p, "%s/data/system/users/0/settings_secure.xml", s->root);
+    mtd_props set;
+    char why[300];
+    if (mtd_snapshot_settings(s, "secure", &set, why, sizeof why) != 0)
+        return;
+    const char *v = mtd_props_get(&set, "android_id");
+    if (v)
+        snprintf(s->android_id, sizeof s->android_id, "%s", v);
+    mtd_props_free(&set);
+}
+
+/* `dumpsys package`, alone or as a section of the full dump. */
+static int dumpsys_package(mtd_snapshot *s, char *why, size_t wl)
+{
     uint8_t *d;
     size_t n;
-    char why[100];
-    if (mtd_file_read(p, MAX_FILE, &d, &n) != 0)
-        return;
-    mtd_xmlev cb = {s, secure_start, noop_end, NULL};
-    mtd_xmlev_parse(d, n, &cb, why, sizeof why);
+    int r = mtd_snapshot_dumpsys(s, "package", &d, &n, why, wl);
+    if (r == MTD_ENOENT) {
+        note_missing(s, "dumpsys_package.txt");
+        return 0;
+    }
+    if (r)
+        return r;
+    char inner[300] = "";
+    r = mtd_pkgdb_dumpsys(&s->db, d, n, inner, sizeof inner);
     free(d);
+    if (r)
+        snprintf(why, wl, "%s/dumpsys: %s", s->root, inner);
+    return r;
 }
 
 int mtd_snapshot_open(const char *root, mtd_snapshot *s, char *why, size_t wl)
@@ -118,7 +248,7 @@ int mtd_snapshot_open(const char *root, mtd_snapshot *s, char *why, size_t wl)
     if (r == 0)
         r = source(s, "data/system/users/0/package-restrictions.xml", mtd_pkgdb_restrictions, why, wl);
     if (r == 0)
-        r = source(s, "dumpsys_package.txt", mtd_pkgdb_dumpsys, why, wl);
+        r = dumpsys_package(s, why, wl);
     if (r == 0)
         r = source(s, "pm_list_packages.txt", mtd_pkgdb_pm_list, why, wl);
     if (r == 0)

@@ -26,6 +26,7 @@ void mtd_policy_default(mtd_policy *p)
     p->retention_diagnostic_days = 30;
     p->retention_feedback_days = 90;
     p->spool_max_mb = 64;
+    p->security_patch_max_age_days = 90; /* three monthly bulletins */
 }
 
 typedef enum { K_BOOL, K_ENUM, K_DAYS, K_LIST } kind;
@@ -53,6 +54,7 @@ static const knob knobs[] = {
     {"dns_block_answer", K_ENUM, OFF(dns_block_answer), dnsans_names, 0, 1},
     {"web_allow", K_LIST, OFF(web_allow), NULL, 0, MTD_POLICY_LIST_ITEMS},
     {"web_block", K_LIST, OFF(web_block), NULL, 0, MTD_POLICY_LIST_ITEMS},
+    {"security_patch_max_age_days", K_DAYS, OFF(security_patch_max_age_days), NULL, 1, 3650},
 };
 #define NKNOBS (sizeof knobs / sizeof knobs[0])
 

@@ -32,6 +32,7 @@ typedef struct {
     mtd_dnsans_policy dns_block_answer; /* a blocked name: NXDOMAIN or 0.0.0.0 / :: */
     char web_allow[MTD_POLICY_LIST_BYTES]; /* never blocked (wins over any feed) */
     char web_block[MTD_POLICY_LIST_BYTES]; /* blocked as category "policy" */
+    int security_patch_max_age_days; /* older Android patch levels are a posture finding */
 } mtd_policy;
 
 void mtd_policy_default(mtd_policy *p);

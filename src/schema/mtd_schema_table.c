@@ -41,7 +41,9 @@ static const char *const v_threat_source[] = {"app", "web", "network", "device",
 static const char *const v_threat_status[] = {"active", "resolved", NULL};
 static const char *const v_threat_cat[] = {"malware", "phishing", "adware", "spyware",
     "riskware", "pua", "vulnerability", "exploit", "command_and_control", "scam",
-    "tampering", "sideload", "policy", NULL};
+    "tampering", "sideload", "policy",
+    /* device posture (src/posture/): what `mtd-agent posture` calls its findings */
+    "integrity", "os", "app", "network", NULL};
 static const char *const v_protocol[] = {"http", "https", "dns", "tcp", "udp", "quic", "tls", NULL};
 static const char *const v_dns_verdict[] = {"allow", "block", NULL};
 static const char *const v_upgrade[] = {"installed", "updated", "unchanged", NULL};
