@@ -204,6 +204,32 @@ assert_eq "mtd-agent: --vulns $WORK/bad.json: OSV record BAD-1: an event that is
     "$LAST_ERR" "bad OSV message"
 ok "OSV records: SEMVER and ECOSYSTEM ranges matched against the apps, advisory and severity named; a bad record refused by name"
 
+# --- iOS: MVT's real backup (iOS 14.3), then with jailbreak traces in its Manifest.db ---
+I=$WORK/ios
+cp -r "$MVT/ios_backup" "$I"
+assert_eq "ios.os_end_of_support" "$(agent posture --ios-backup "$I" --json | jq -r .check | paste -sd, -)" "the real iOS 14.3 backup"
+plistutil -i "$I/Info.plist" -f xml -o "$WORK/info.xml"
+python3 - "$WORK/info.xml" <<'PY'
+import plistlib, sys
+p = sys.argv[1]
+d = plistlib.load(open(p, "rb"))
+d["Product Version"] = "26.1"
+plistlib.dump(d, open(p, "wb"))
+PY
+IC=$WORK/ios-current
+cp -r "$I" "$IC"
+plistutil -i "$WORK/info.xml" -f bin -o "$IC/Info.plist"
+assert_eq "" "$(agent posture --ios-backup "$IC" --json | jq -r .check | paste -sd, -)" "the backup as iOS 26.1"
+sqlite3 "$IC/Manifest.db" "INSERT INTO Files VALUES ('f00d0001', 'AppDomain-org.coolstar.SileoStore', 'Library/Preferences', 2, NULL);
+    INSERT INTO Files VALUES ('f00d0002', 'HomeDomain', 'Library/Preferences/xyz.willy.Zebra.plist', 1, NULL);
+    INSERT INTO Files VALUES ('f00d0003', 'AppDomain-org.coolstar.SileoStore', 'Documents', 2, NULL);"
+agent posture --ios-backup "$IC" --json >"$WORK/jb.jsonl"
+assert_eq "ios.jailbreak_app|Jailbroken: Sileo installed|org.coolstar.SileoStore;ios.jailbreak_files|Jailbroken: jailbreak files present|" \
+    "$(jq -r '[.check,.threat_name,.package // ""] | join("|")' "$WORK/jb.jsonl" | paste -sd';' -)" "jailbreak traces"
+assert_eq "/var/mobile/Library/Preferences/xyz.willy.Zebra.plist" \
+    "$(jq -r 'select(.check=="ios.jailbreak_files") | .evidence' "$WORK/jb.jsonl")" "jailbreak file evidence"
+ok "iOS: the real backup is out of support; as 26.1 it is clean; Sileo's container and Zebra's preferences in Manifest.db are found"
+
 # --- the command's edges ---
 agent posture --json >"$WORK/host.out" 2>"$WORK/host.err" || fail "posture without a device failed"
 assert_eq 0 "$(wc -c <"$WORK/host.out")" "findings without a device"
