@@ -183,7 +183,26 @@ typedef struct {
     int64_t after; /* last row sent of that type */
     mtd_buf pend;  /* lines made, not yet all handed out */
     size_t sent;
+    json_t *devices; /* OCSF: device pseudonym -> its latest device.info, as read so far */
 } export_stream;
+
+/* What the OCSF export knows of a row's device. device.info is the first type exported,
+ * so every other event finds its device's OS and agent version here. */
+static mtd_ocsf_device export_device(export_stream *x, const mtd_event_type *ev, const json_t *row)
+{
+    const char *id = json_string_value(json_object_get(row, "device_id"));
+    if (!id)
+        return (mtd_ocsf_device){0};
+    if (!strcmp(ev->name, "device.info"))
+        json_object_set_new(x->devices, id,
+                            json_pack("{s:O?,s:O?,s:O?}", "os_name", json_object_get(row, "os_name"),
+                                      "os_version", json_object_get(row, "os_version"),
+                                      "agent_version", json_object_get(row, "agent_version")));
+    json_t *d = json_object_get(x->devices, id);
+    return (mtd_ocsf_device){json_string_value(json_object_get(d, "os_name")),
+                             json_string_value(json_object_get(d, "os_version")),
+                             json_string_value(json_object_get(d, "agent_version"))};
+}
 
 /* The next chunk as JSON lines in x->pend: 1, 0 at the end, -1 when a read failed. */
 static int export_fill(export_stream *x)
@@ -208,7 +227,8 @@ static int export_fill(export_stream *x)
         json_t *row;
         json_array_foreach(rows, k, row) {
             x->after = json_integer_value(json_object_get(row, "row"));
-            json_t *o = mtd_ocsf_event(ev, row);
+            mtd_ocsf_device dev = export_device(x, ev, row);
+            json_t *o = mtd_ocsf_event(ev, row, &dev);
             char *line = json_dumps(o, JSON_COMPACT);
             json_decref(o);
             if (!line || mtd_buf_puts(&x->pend, line) || mtd_buf_puts(&x->pend, "\n")) {
@@ -246,6 +266,7 @@ static void export_free(void *ctx)
     export_stream *x = ctx;
     mtd_tenants_put(x->c->tenants, x->tn);
     mtd_buf_free(&x->pend);
+    json_decref(x->devices);
     free(x);
 }
 
@@ -265,6 +286,7 @@ static void export_events(admin_call *a)
     }
     x->c = a->c;
     x->ocsf = ocsf;
+    x->devices = json_object();
     mtd_buf_init(&x->pend, 0);
     mtd_store_audit(a->tn->store, a->actor, "export", ocsf ? "format=ocsf" : "format=raw");
     a->rs->status = 200;

@@ -100,7 +100,7 @@ typedef struct {
     const char *name;        /* "device.info" */
     mtd_category category;
     mtd_epolicy policy;
-    int ocsf_class_uid;      /* 0 = base event with extension */
+    int ocsf_class_uid;      /* OCSF 1.3.0 class; 0 = Base Event (see mtd_ocsf.h) */
     const char *ocsf_class;  /* "Device Inventory Info" */
     int ocsf_category_uid;
     const char *section;     /* DESIGN.md section 1 heading it belongs to */

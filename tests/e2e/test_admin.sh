@@ -141,13 +141,13 @@ ok "optional data needs consent; revoking it deletes the device's optional data 
 ctl --token "$ADMIN" export --ocsf >"$WORK/ocsf.jsonl"
 [ "$(wc -l <"$WORK/ocsf.jsonl")" -ge 10 ] || fail "OCSF export too short"
 jq -e -s 'all(.[]; (.class_uid|type)=="number" and (.category_uid|type)=="number" and .type_uid == .class_uid*100+.activity_id
-          and (.severity_id|type)=="number" and .time > 1700000000000 and .metadata.product.name=="openmtd" and .metadata.version=="1.1.0")' \
+          and (.severity_id|type)=="number" and .time > 1700000000000 and .metadata.product.name=="openmtd" and .metadata.version=="1.3.0")' \
     "$WORK/ocsf.jsonl" >/dev/null || fail "an OCSF event lacks a required base attribute"
-jq -e -s '[.[] | select(.class_uid==2004)] | length == 4 and all(.[]; .finding_info.title and (.finding_info.types|type)=="array" and .finding_info.uid)' "$WORK/ocsf.jsonl" >/dev/null || fail "Detection Finding lacks finding_info"
+jq -e -s '[.[] | select(.metadata.log_name=="threat.detection")] | length == 4 and all(.[]; .finding_info.title and (.finding_info.types|type)=="array" and .finding_info.uid)' "$WORK/ocsf.jsonl" >/dev/null || fail "Detection Finding lacks finding_info"
 jq -e -s '[.[] | select(.class_uid==5020)] | length == 3 and all(.[]; .package.name and .device.uid)' "$WORK/ocsf.jsonl" >/dev/null || fail "Software Inventory lacks package/device"
 jq -e -s '[.[] | select(.class_uid==5001)] | all(.[]; .device.os.name and .device.uid and .activity_id==2)' "$WORK/ocsf.jsonl" >/dev/null || fail "Device Inventory lacks device"
 jq -e -s '[.[] | select(.class_uid==6002)] | .[0].activity_id == 2 and .[0].app.name == "com.old.game"' "$WORK/ocsf.jsonl" >/dev/null || fail "Application Lifecycle remove"
-jq -e -s '[.[] | select(.class_uid==4002)] | .[0].http_request.url.hostname == "phish.example.net"' "$WORK/ocsf.jsonl" >/dev/null || fail "HTTP Activity"
+jq -e -s '[.[] | select(.metadata.log_name=="web.detection")] | .[0].class_uid == 2004 and .[0].evidences[0].url.hostname == "phish.example.net"' "$WORK/ocsf.jsonl" >/dev/null || fail "a blocked page as a Detection Finding"
 ok "OCSF export carries class, category, type, activity, severity, time and metadata"
 
 # 2,500 usage events of one device: the export streams them in chunks of 1,000 rows,
