@@ -3,23 +3,53 @@
  * shown locally as one JSON object per finding. Nothing is sent and nothing passes
  * the gate here; `mtd-agent run` reports the same findings as threat detections. */
 #include "agent/mtd_agent.h"
+#include "common/mtd_err.h"
+#include "common/mtd_log.h"
 #include "posture/mtd_posture.h"
+#include "uplink/mtd_feedsync.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
-/* --vulns files, then (with --state) the tenant's own records the collector sent. */
-static int load_vulns(const mtd_args *a, const mtd_state *st, mtd_posture_vulns *v)
+/* The records of the --vulns files, then of the tenant's feed "vulns" (which the
+ * collector distributes, STATE/feeds/vulns) when st is given. strict: a file that
+ * cannot be read fails (posture); otherwise it is logged and skipped, so that one bad
+ * file never stops a round of run. Returns 0 or 1 (after saying why). */
+int mtd_agent_posture_vulns(const mtd_args *a, const mtd_state *st, int strict, mtd_posture_vulns *v)
 {
-    const char *files[MTD_ARGS_MAX];
+    const char *files[MTD_ARGS_MAX + 1];
+    char feed[1200], why[600];
     int n = mtd_args_all(a, "--vulns", files, MTD_ARGS_MAX);
-    char why[600];
-    for (int i = 0; i < n; i++)
-        if (mtd_posture_vulns_load(v, files[i], why, sizeof why) != 0)
-            return mtd_agent_fail("--vulns %s", why);
-    if (st && mtd_posture_state_vulns(st->dir, v, why, sizeof why) != 0)
-        return mtd_agent_fail("%s", why);
+    if (st) {
+        mtd_feedsync_path(st, "vulns", feed, sizeof feed);
+        if (access(feed, F_OK) == 0)
+            files[n++] = feed;
+    }
+    for (int i = 0; i < n; i++) {
+        if (mtd_posture_vulns_load(v, files[i], why, sizeof why) == 0)
+            continue;
+        if (strict)
+            return mtd_agent_fail("%s%s", files[i] == feed ? "" : "--vulns ", why);
+        mtd_log(MTD_LOG_WARN, "posture", "vulnerability records not read: %s", why);
+    }
     return 0;
+}
+
+int mtd_agent_posture_round(const mtd_state *st, const mtd_args *a, mtd_emit_fn emit, void *ctx,
+                            mtd_threats **tracker)
+{
+    *tracker = NULL;
+    mtd_posture_vulns *v = mtd_posture_vulns_new();
+    if (!v)
+        return MTD_ENOMEM;
+    mtd_agent_posture_vulns(a, st, 0, v);
+    mtd_posture_device d = {.android_root = st->android_root[0] ? st->android_root : NULL,
+                            .ios_backup = st->ios_backup[0] ? st->ios_backup : NULL,
+                            .vulns = v, .patch_max_age_days = st->policy.security_patch_max_age_days};
+    int r = mtd_posture_round(&d, st->dir, emit, ctx, tracker);
+    mtd_posture_vulns_free(v);
+    return r;
 }
 
 int mtd_cmd_posture(int argc, char **argv)
@@ -45,11 +75,13 @@ int mtd_cmd_posture(int argc, char **argv)
         d.patch_max_age_days = st.policy.security_patch_max_age_days;
         if (!d.android_root && !d.ios_backup && st.android_root[0])
             d.android_root = st.android_root;
+        if (!d.android_root && !d.ios_backup && st.ios_backup[0])
+            d.ios_backup = st.ios_backup;
     }
     mtd_posture_vulns *v = mtd_posture_vulns_new();
     if (!v)
         return mtd_agent_fail("out of memory");
-    if (load_vulns(&a, stateful ? &st : NULL, v)) {
+    if (mtd_agent_posture_vulns(&a, stateful ? &st : NULL, 1, v)) {
         mtd_posture_vulns_free(v);
         return 1;
     }

@@ -96,7 +96,7 @@ int mtd_agent_queue_events(mtd_state *st, size_t (*produce)(void *pctx, mtd_emit
     return 0;
 }
 
-static int collect_round(mtd_state *st, mtd_spool *sp)
+static int collect_round(mtd_state *st, mtd_spool *sp, const mtd_args *a)
 {
     round_ctx x = {.spool = sp};
     mtd_gate_ctx gctx;
@@ -108,11 +108,18 @@ static int collect_round(mtd_state *st, mtd_spool *sp)
                            .device_id_source = st->device_id_source};
     json_t *apps_next = NULL;
     int r = mtd_sources_collect(&cfg, gate_and_queue, &x, &apps_next);
+    mtd_threats *posture = NULL;
+    if (r == 0)
+        r = mtd_agent_posture_round(st, a, gate_and_queue, &x, &posture);
     int c = mtd_spool_commit(sp);
     if (r || c) {
         json_decref(apps_next);
+        mtd_threats_close(posture);
         return mtd_agent_fail("could not queue events: %s", mtd_strerror(r ? r : c));
     }
+    if (posture) /* the findings are durable in the spool: the tracker may advance */
+        mtd_threats_commit(posture);
+    mtd_threats_close(posture);
     /* only now that the changes are durable in the spool does the inventory advance */
     if (apps_next)
         mtd_apps_commit(&cfg, apps_next);
@@ -166,7 +173,8 @@ int mtd_cmd_run(int argc, char **argv)
     static const mtd_optspec specs[] = {{"--state", MTD_ARG_ONE}, {"--once", MTD_ARG_FLAG},
                                         {"--interval", MTD_ARG_ONE}, {"--no-upload", MTD_ARG_FLAG},
                                         {"--dns-listen", MTD_ARG_ONE}, {"--dns-upstream", MTD_ARG_ONE},
-                                        {"--api-listen", MTD_ARG_ONE}, {NULL, 0}};
+                                        {"--api-listen", MTD_ARG_ONE}, {"--vulns", MTD_ARG_MANY},
+                                        {NULL, 0}};
     mtd_args a;
     mtd_state st;
     if (mtd_agent_args(argc, argv, specs, &a))
@@ -199,7 +207,7 @@ int mtd_cmd_run(int argc, char **argv)
             mtd_runweb_free(web);
             return 1;
         }
-        rc = collect_round(&st, sp);
+        rc = collect_round(&st, sp, &a);
         if (rc == 0 && !offline)
             rc = upload(&st, sp, once);
         mtd_spool_close(sp);

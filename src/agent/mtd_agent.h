@@ -22,6 +22,11 @@ int mtd_cmd_feed(int argc, char **argv);
 int mtd_cmd_url_check(int argc, char **argv);
 int mtd_cmd_dns_filter(int argc, char **argv);
 int mtd_cmd_posture(int argc, char **argv);
+/* The device's posture in a round of run (cmd_posture.c): *tracker to commit after the
+ * spool commit, NULL when nothing was assessed. */
+#include "collect/mtd_threats.h"
+int mtd_agent_posture_round(const mtd_state *st, const mtd_args *a, mtd_emit_fn emit, void *ctx,
+                            mtd_threats **tracker);
 
 
 /* Opens the state's spool (cap from the policy, encrypted at rest). */

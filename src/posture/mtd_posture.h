@@ -19,6 +19,7 @@
 #define MTD_POSTURE_H
 
 #include "android/mtd_snapshot.h"
+#include "collect/mtd_threats.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -102,6 +103,16 @@ typedef struct {
 int mtd_posture_assess(const mtd_posture_device *d, mtd_posture_findings *out, int *applies,
                        char *why, size_t whylen);
 
+/* One round of `mtd-agent run` (mtd_posture_round.c): assesses the device and reports
+ * each finding through the tracker of source "device" in state_dir (a threat.detection
+ * to emit when it is new or changed, "resolved" for those gone). *tracker gets the
+ * tracker, for the caller to commit after the spool commit and close; it stays NULL
+ * when nothing was assessed: no device, or one whose sources could not be read (logged;
+ * then nothing is resolved either, so a bad read never clears the tenant's view).
+ * Returns 0, or what emit returned. */
+int mtd_posture_round(const mtd_posture_device *d, const char *state_dir, mtd_emit_fn emit, void *ctx,
+                      mtd_threats **tracker);
+
 /* ---- OSV vulnerability records (mtd_posture_osv.c) ---- */
 mtd_posture_vulns *mtd_posture_vulns_new(void);
 /* Adds the records of one OSV JSON document: a record, an array of records, or an
@@ -112,9 +123,6 @@ int mtd_posture_vulns_add(mtd_posture_vulns *v, const uint8_t *buf, size_t len, 
                           size_t whylen);
 /* The same, from a file (why names it). */
 int mtd_posture_vulns_load(mtd_posture_vulns *v, const char *path, char *why, size_t whylen);
-/* The tenant's own records, as the collector distributed them: STATE/feeds/vulns
- * when present (absent is no error). */
-int mtd_posture_state_vulns(const char *state_dir, mtd_posture_vulns *v, char *why, size_t whylen);
 size_t mtd_posture_vulns_count(const mtd_posture_vulns *v);
 void mtd_posture_vulns_free(mtd_posture_vulns *v);
 

@@ -23,7 +23,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #define MAX_RECORDS 200000
 
@@ -202,15 +201,6 @@ int mtd_posture_vulns_load(mtd_posture_vulns *v, const char *path, char *why, si
     if (r)
         snprintf(why, wl, "%s: %s", path, inner);
     return r;
-}
-
-int mtd_posture_state_vulns(const char *state_dir, mtd_posture_vulns *v, char *why, size_t wl)
-{
-    char p[1200];
-    snprintf(p, sizeof p, "%s/feeds/vulns", state_dir);
-    if (access(p, F_OK) != 0)
-        return 0;
-    return mtd_posture_vulns_load(v, p, why, wl);
 }
 
 /* ---- matching ---- */

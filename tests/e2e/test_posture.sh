@@ -239,4 +239,42 @@ expect_fail "a missing snapshot" agent posture --android-root "$WORK/nonexistent
 agent posture --android-root "$WORK/ginger" --json >/dev/null || fail "posture with findings does not exit 0"
 ok "exit 0 with or without findings; one-line errors for bad options"
 
+# --- end to end: a rooted snapshot's findings reach the tenant, then a clean one resolves them ---
+start_collector "$WORK/data"
+T=$("$BIN/mtdctl" --server "$URL" --token "$OPERATOR_TOKEN" tenant create posture --json)
+ADMIN=$(jq -r .admin_token <<<"$T")
+ctl() { "$BIN/mtdctl" --server "$URL" --token "$ADMIN" "$@"; }
+ctl feed push vulns "$WORK/vulns.json" >/dev/null
+D=$WORK/device # the enrolled device's snapshot: rooted now, clean next round
+cp -a "$C" "$D"
+cp "$MVT/androidqf/root_binaries.json" "$MVT/android_data/dumpsys_adb.txt" "$D/"
+agent enroll --state "$WORK/agent" --server "$URL" --token "$(jq -r .enroll_token <<<"$T")" --android-root "$D" >/dev/null
+agent run --state "$WORK/agent" --once >/dev/null
+ctl threats --status active --json >"$WORK/t1.json"
+# the report orders by severity, then time: compared sorted
+assert_eq "BusyBox present/integrity/medium/device;Rooted: Magisk files present/integrity/high/device;Rooted: su binary present/integrity/high/device;USB debugging on, computers authorized/integrity/medium/device;Vulnerable app: GHSA-test-0001 (CVE-2099-1001)/app/high/device;Vulnerable app: OSV-TEST-0003/app/medium/device" \
+    "$(jq -r '.threats[] | "\(.threat_name)/\(.category)/\(.severity)/\(.source)"' "$WORK/t1.json" | sort | paste -sd';' -)" "active threats at the tenant"
+assert_eq "com.politedroid org.dyndns.fules.ck" "$(jq -r '.threats[] | .package // empty' "$WORK/t1.json" | sort | paste -sd' ' -)" "packages of the app findings"
+DEV=$(ctl devices --json | jq -r '.devices[0].device_id')
+assert_eq high "$(ctl risk "$DEV" --json | jq -r .risk)" "device risk with a rooted snapshot"
+assert_eq high "$(ctl devices --json | jq -r '.devices[0].risk')" "risk in the devices report"
+grep -q "QAAAA\|user@linux" "$WORK/agent/ledger.jsonl" && fail "an adb key left the device"
+grep -c '"threat.detection"' "$WORK/agent/ledger.jsonl" >"$WORK/n1"
+assert_eq 6 "$(cat "$WORK/n1")" "detections sent in the first round"
+ok "a rooted snapshot and the tenant's OSV feed: six detections (source device) reach the tenant, risk high, no adb key sent"
+
+agent run --state "$WORK/agent" --once >/dev/null
+assert_eq 6 "$(grep -c '"threat.detection"' "$WORK/agent/ledger.jsonl")" "detections sent again for unchanged findings"
+rm -rf "$D" && cp -a "$C" "$D"     # the device is clean now
+ctl feed remove vulns >/dev/null    # and the organization withdraws its records
+agent run --state "$WORK/agent" --once >/dev/null
+assert_eq 0 "$(ctl threats --status active --json | jq '.threats | length')" "active threats after the clean round"
+ctl threats --status resolved --json >"$WORK/t2.json"
+assert_eq 6 "$(jq '.threats | length' "$WORK/t2.json")" "resolved threats"
+assert_eq none "$(ctl risk "$DEV" --json | jq -r .risk)" "device risk once clean"
+assert_eq 12 "$(grep -c '"threat.detection"' "$WORK/agent/ledger.jsonl")" "six resolutions sent, once"
+[ ! -e "$WORK/agent/feeds/vulns" ] || fail "the withdrawn records stay on the device"
+ok "an unchanged round sends nothing; the clean snapshot next round resolves all six, risk none"
+
+stop_collector
 finish
