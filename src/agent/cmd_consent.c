@@ -4,6 +4,7 @@
  * optional data from the spool at once and queues a consent.change event asking the
  * collector to delete the optional data it already holds for this device. */
 #include "agent/mtd_agent.h"
+#include "usage/mtd_actions.h"
 #include "collect/mtd_diag.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
@@ -64,6 +65,7 @@ static int consent_set(mtd_state *st, int grant)
         mtd_spool_close(sp);
         return mtd_agent_fail("could not purge queued optional data: %s", mtd_strerror(r));
     }
+    mtd_actions_record(st->dir, grant ? MTD_ACTION_CONSENT_GRANT : MTD_ACTION_CONSENT_REVOKE);
     r = queue_event(st, sp, "consent.change",
                     json_pack("{s:s,s:b}", "state", grant ? "granted" : "revoked",
                               "delete_optional", !grant));
@@ -132,6 +134,8 @@ int mtd_cmd_feedback(int argc, char **argv)
     if (mtd_agent_open_spool(&st, &sp))
         return 1;
     int r = queue_event(&st, sp, "feedback.submission", f);
+    if (r == 0)
+        mtd_actions_record(st.dir, MTD_ACTION_FEEDBACK_SENT);
     if (r == 0 && mtd_args_has(&a, "--with-diagnostics")) {
         char ledger[1200];
         mtd_state_path(&st, "ledger.jsonl", ledger, sizeof ledger);

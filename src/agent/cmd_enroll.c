@@ -2,6 +2,7 @@
  * the tenant key and the policy, then pseudonymize the device and user identities with
  * that key. Only pseudonyms are written to the state directory. */
 #include "agent/mtd_agent.h"
+#include "usage/mtd_actions.h"
 #include "android/mtd_snapshot.h"
 #include "collect/mtd_host.h"
 #include "common/mtd_err.h"
@@ -144,6 +145,7 @@ int mtd_cmd_enroll(int argc, char **argv)
     memset(raw, 0, sizeof raw);
     if ((r = mtd_state_save(&st)) != 0)
         return mtd_agent_fail("enroll: cannot write the state in %s: %s", dir, mtd_strerror(r));
+    mtd_actions_record(st.dir, MTD_ACTION_ENROLL);
     printf("enrolled in tenant %s as device %s (identifier from %s)\n", st.tenant_id,
            st.device_id, st.device_id_source);
     return 0;

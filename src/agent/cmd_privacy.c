@@ -1,6 +1,7 @@
 /* cmd_privacy: `mtd-agent privacy ledger|queued|statement`: what left this device,
  * what waits to leave, and what may ever leave. */
 #include "agent/mtd_agent.h"
+#include "usage/mtd_actions.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "privacy/mtd_statement.h"
@@ -59,6 +60,8 @@ static int show_statement(const mtd_args *a)
     mtd_buf b;
     mtd_buf_init(&b, 0);
     mtd_statement(f, mtd_args_get(a, "--state") ? &st.policy : NULL, &b);
+    if (mtd_args_get(a, "--state")) /* opened by this enrolled device's user */
+        mtd_actions_record(st.dir, MTD_ACTION_STATEMENT_VIEWED);
     fwrite(b.data, 1, b.len, stdout);
     mtd_buf_free(&b);
     return 0;
@@ -74,7 +77,7 @@ int mtd_cmd_privacy(int argc, char **argv)
         return mtd_agent_fail("privacy needs one of statement, ledger, queued");
     mtd_state st;
     if (!strcmp(a.pos[0], "ledger"))
-        return mtd_agent_state(&a, &st) ? 1 : show_ledger(&st);
+        return mtd_agent_state(&a, &st) ? 1 : (mtd_actions_record(st.dir, MTD_ACTION_LEDGER_VIEWED), show_ledger(&st));
     if (!strcmp(a.pos[0], "queued"))
         return mtd_agent_state(&a, &st) ? 1 : show_queued(&st);
     if (!strcmp(a.pos[0], "statement"))

@@ -5,6 +5,7 @@
 #include "agent/mtd_runweb.h"
 #include "collect/mtd_apps.h"
 #include "collect/mtd_sources.h"
+#include "usage/mtd_actions.h"
 #include "usage/mtd_crash.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
@@ -104,6 +105,8 @@ static int collect_round(mtd_state *st, mtd_spool *sp, const mtd_args *a)
     mtd_gate_init(&x.gate, &gctx);
     mtd_sources_cfg cfg = {.state_dir = st->dir, .android_root = st->android_root,
                            .ios_backup = st->ios_backup,
+                           .usage_ldp = st->policy.usage_privacy == MTD_USAGE_LDP,
+                           .usage_epsilon_milli = st->policy.usage_epsilon_milli,
                            .agent_version = MTD_AGENT_VERSION, .agent_package = MTD_AGENT_PACKAGE,
                            .device_id_source = st->device_id_source};
     json_t *apps_next = NULL;
@@ -124,6 +127,7 @@ static int collect_round(mtd_state *st, mtd_spool *sp, const mtd_args *a)
     if (apps_next)
         mtd_apps_commit(&cfg, apps_next);
     mtd_crash_commit(&cfg); /* crash reports sent go once */
+    mtd_actions_commit(st->dir);
     json_decref(apps_next);
     /* said only once the commit is durable: tests kill the agent and hold it to this */
     for (int i = 0; i < x.queued && i < 64; i++)

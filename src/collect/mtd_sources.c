@@ -8,6 +8,7 @@
 #include "common/mtd_log.h"
 #include "common/mtd_util.h"
 #include "ios/mtd_ios.h"
+#include "usage/mtd_actions.h"
 #include "usage/mtd_crash.h"
 
 #include <stdio.h>
@@ -128,6 +129,8 @@ int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx,
         mtd_snapshot_close(&snap);
     if (r == 0) /* the agent's own crashes, and its app's in the snapshot */
         r = mtd_crash_collect(cfg, emit, ctx);
+    if (r == 0) /* what the user did in the agent: counts, or the day's LDP report */
+        r = mtd_actions_collect(cfg, emit, ctx);
     if (r)
         return r;
     r = emit(ctx, "usage.agent",

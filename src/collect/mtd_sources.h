@@ -20,6 +20,8 @@ typedef struct {
     const char *agent_version;
     const char *agent_package;
     const char *device_id_source;
+    int usage_ldp;             /* tenant policy usage_privacy=ldp */
+    int usage_epsilon_milli;   /* and its epsilon, x1000 */
 } mtd_sources_cfg;
 
 /* Emits every source's events. *apps_next (may be NULL) gets the app inventory to

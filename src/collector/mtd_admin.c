@@ -6,9 +6,11 @@
 #include "collector/mtd_collector.h"
 #include "common/mtd_args.h"
 #include "common/mtd_err.h"
+#include "privacy/mtd_ldp.h"
 #include "privacy/mtd_pseudo.h"
 #include "schema/mtd_ocsf.h"
 
+#include <math.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -355,6 +357,42 @@ static void device_retire(admin_call *a, const char *dev)
     mtd_resp_json(a->rs, 200, json_pack("{s:s,s:i}", "device_id", dev, "credentials_revoked", n));
 }
 
+/* Counts per action: exact ones from usage.action, and fleet estimates from the
+ * usage.ldp reports of devices under usage_privacy=ldp (mtd_ldp.h), per day, each
+ * with its 95% interval. */
+static json_t *usage_actions(admin_call *a)
+{
+    const mtd_field *f = mtd_schema_field(mtd_schema_event("usage.action"), "action");
+    int k = 0;
+    while (f->enum_values[k])
+        k++;
+    json_t *exact = mtd_store_action_counts(a->tn->store), *rows = mtd_store_ldp_counts(a->tn->store, k);
+    if (!exact || !rows) {
+        json_decref(exact);
+        json_decref(rows);
+        return NULL;
+    }
+    json_t *ldp = json_array(), *row;
+    size_t i;
+    json_array_foreach(rows, i, row) {
+        long n = (long)json_integer_value(json_object_get(row, "reports"));
+        double eps = (double)json_integer_value(json_object_get(row, "epsilon_milli")) / 1000;
+        for (int b = 0; b < k; b++) {
+            char key[8];
+            snprintf(key, sizeof key, "b%d", b);
+            long ones = (long)json_integer_value(json_object_get(row, key));
+            mtd_ldp_est e;
+            mtd_ldp_estimate(n, ones, eps, k, &e);
+            json_array_append_new(ldp, json_pack("{s:O,s:s,s:f,s:I,s:I,s:f,s:f,s:f}", "period",
+                json_object_get(row, "period"), "action", f->enum_values[b], "epsilon", eps,
+                "reports", (json_int_t)n, "reported_yes", (json_int_t)ones, "estimate", round(e.estimate * 10) / 10,
+                "ci_low", round(e.low * 10) / 10, "ci_high", round(e.high * 10) / 10));
+        }
+    }
+    json_decref(rows);
+    return json_pack("{s:o,s:o}", "actions", exact, "ldp", ldp);
+}
+
 /* The read-only reports. Returns 0 when sub is not one of them. */
 static int reports(admin_call *a, const char *sub)
 {
@@ -383,6 +421,8 @@ static int reports(admin_call *a, const char *sub)
         device_risk(a, id);
     } else if (!strcmp(sub, "connections")) {
         report(a, "report.connections", event_lists(a, connections));
+    } else if (!strcmp(sub, "usage/actions")) {
+        report(a, "report.usage.actions", usage_actions(a));
     } else if (!strcmp(sub, "usage")) {
         report(a, "report.usage", event_lists(a, usage));
     } else if (!strcmp(sub, "crashes")) {

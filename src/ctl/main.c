@@ -30,7 +30,9 @@ static const mtd_usage_cmd commands[] = {
     {ADMIN, "risk", "risk DEVICE_ID", "none, low, medium or high, from active threats"},
     {ADMIN, "retire", "retire DEVICE_ID", "revoke a lost device's credentials (admin)"},
     {ADMIN, "connections", "connections [--device D]", "blocked web pages, connections, DNS lookups"},
-    {ADMIN, "usage", "usage [--device D]", "agent versions, actions and memory use"},
+    {ADMIN, "usage", "usage [--events [--device D]]",
+     "counts per agent action (exact, and fleet estimates with 95% intervals\n"
+     "under usage_privacy=ldp); --events: agent versions, actions, memory use"},
     {ADMIN, "crashes", "crashes [--device D]", "crash reports grouped by signature, with counts"},
     {ADMIN, "diagnostics", "diagnostics [--device D]", "diagnostic bundles sent with feedback"},
     {ADMIN, "feedback", "feedback [--device D]", "feedback the users sent"},
@@ -417,6 +419,29 @@ static int cmd_feed(ctl *c, int np, const char **pos)
     return 0;
 }
 
+/* Counts per action: the exact ones, then the LDP estimates per day. */
+static int cmd_usage(ctl *c)
+{
+    static const mtd_column acols[] = {{"action", "ACTION", 20, 0}, {"count", "COUNT", 10, 0},
+                                       {"devices", "DEVICES", 8, 0}};
+    static const mtd_column lcols[] = {
+        {"period", "DAY", 10, 0}, {"action", "ACTION", 20, 0}, {"reports", "REPORTS", 8, 0},
+        {"estimate", "DEVICES (ESTIMATE)", 18, 0}, {"ci_low", "95% FROM", 9, 0}, {"ci_high", "TO", 9, 0}};
+    json_t *j;
+    if (call(c, "GET", "/v1/admin/usage/actions", NULL, &j))
+        return 1;
+    if (c->json)
+        return print(c, j, NULL, NULL, 0);
+    printf("Actions (exact counts):\n");
+    mtd_table_print(stdout, json_object_get(j, "actions"), acols, 3);
+    if (json_array_size(json_object_get(j, "ldp"))) {
+        printf("\nActions under local differential privacy (devices per day, estimated):\n");
+        mtd_table_print(stdout, json_object_get(j, "ldp"), lcols, 6);
+    }
+    json_decref(j);
+    return 0;
+}
+
 /* A known command given the wrong words says how it is used; anything else is unknown. */
 static int wrong_args(const char *cmd)
 {
@@ -443,6 +468,8 @@ static int dispatch(ctl *c)
         return cmd_user(c, np, pos);
     if (!strcmp(pos[0], "feed"))
         return cmd_feed(c, np, pos);
+    if (!strcmp(pos[0], "usage") && np == 1 && !mtd_args_has(&c->a, "--events"))
+        return cmd_usage(c);
     static const char *const reports[] = {"apps", "threats", "connections", "usage", "crashes",
                                           "diagnostics", "feedback", NULL};
     for (const char *const *r = reports; *r; r++)
@@ -502,7 +529,7 @@ int main(int argc, char **argv)
         {"--json", MTD_ARG_FLAG},  {"--org", MTD_ARG_ONE},   {"--label", MTD_ARG_ONE},
         {"--ocsf", MTD_ARG_FLAG},  {"--device", MTD_ARG_ONE},
         {"--package", MTD_ARG_ONE}, {"--permission", MTD_ARG_ONE}, {"--status", MTD_ARG_ONE},
-        {"--sideloaded", MTD_ARG_FLAG}, {"--limit", MTD_ARG_ONE}, {"--offset", MTD_ARG_ONE},
+        {"--sideloaded", MTD_ARG_FLAG}, {"--events", MTD_ARG_FLAG}, {"--limit", MTD_ARG_ONE}, {"--offset", MTD_ARG_ONE},
         {"--all", MTD_ARG_FLAG}, {NULL, 0}};
     ctl c = {0};
     char why[256];

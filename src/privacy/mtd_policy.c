@@ -6,6 +6,7 @@
 #include <string.h>
 
 static const char *const url_names[] = {"none", "domain", "full", NULL};
+static const char *const usage_names[] = {"exact", "ldp", NULL};
 static const char *const conn_names[] = {"off", "threats", "all", NULL};
 static const char *const appdet_names[] = {"minimal", "full", NULL};
 static const char *const dnsans_names[] = {"nxdomain", "null_ip", NULL};
@@ -27,9 +28,11 @@ void mtd_policy_default(mtd_policy *p)
     p->retention_feedback_days = 90;
     p->spool_max_mb = 64;
     p->security_patch_max_age_days = 90; /* three monthly bulletins */
+    p->usage_privacy = MTD_USAGE_EXACT;
+    p->usage_epsilon_milli = 2000;
 }
 
-typedef enum { K_BOOL, K_ENUM, K_DAYS, K_LIST } kind;
+typedef enum { K_BOOL, K_ENUM, K_DAYS, K_LIST, K_MILLI } kind;
 typedef struct {
     const char *key;
     kind k;
@@ -55,6 +58,8 @@ static const knob knobs[] = {
     {"web_allow", K_LIST, OFF(web_allow), NULL, 0, MTD_POLICY_LIST_ITEMS},
     {"web_block", K_LIST, OFF(web_block), NULL, 0, MTD_POLICY_LIST_ITEMS},
     {"security_patch_max_age_days", K_DAYS, OFF(security_patch_max_age_days), NULL, 1, 3650},
+    {"usage_privacy", K_ENUM, OFF(usage_privacy), usage_names, 0, 1},
+    {"usage_epsilon", K_MILLI, OFF(usage_epsilon_milli), NULL, 100, 10000},
 };
 #define NKNOBS (sizeof knobs / sizeof knobs[0])
 
@@ -118,6 +123,16 @@ static int set_knob(mtd_policy *p, const knob *kb, const json_t *v, char *why, s
         *dst = json_is_true(v);
         return 0;
     }
+    if (kb->k == K_MILLI) { /* a number with up to three decimals, kept x1000 */
+        double x = json_number_value(v) * 1000;
+        if (!json_is_number(v) || x < kb->min || x > kb->max) {
+            snprintf(why, wl, "policy key \"%s\" must be a number from %g to %g", kb->key,
+                     kb->min / 1000.0, kb->max / 1000.0);
+            return MTD_EINVAL;
+        }
+        *dst = (int)(x + 0.5);
+        return 0;
+    }
     if (kb->k == K_DAYS) {
         json_int_t n = json_integer_value(v);
         if (!json_is_integer(v) || n < kb->min || n > kb->max) {
@@ -177,7 +192,8 @@ json_t *mtd_policy_to_json(const mtd_policy *p)
             continue;
         }
         int v = *(const int *)((const char *)p + knobs[i].off);
-        json_t *jv = knobs[i].k == K_BOOL   ? json_boolean(v)
+        json_t *jv = knobs[i].k == K_BOOL    ? json_boolean(v)
+                     : knobs[i].k == K_MILLI ? json_real(v / 1000.0)
                      : knobs[i].k == K_DAYS ? json_integer(v)
                                             : json_string(knobs[i].names[v]);
         json_object_set_new(o, knobs[i].key, jv);

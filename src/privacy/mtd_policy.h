@@ -15,6 +15,7 @@ typedef enum { MTD_URLS_NONE, MTD_URLS_DOMAIN, MTD_URLS_FULL } mtd_url_policy;
 typedef enum { MTD_CONN_OFF, MTD_CONN_THREATS, MTD_CONN_ALL } mtd_conn_policy;
 typedef enum { MTD_APPDET_MINIMAL, MTD_APPDET_FULL } mtd_appdet_policy;
 typedef enum { MTD_DNSANS_NXDOMAIN, MTD_DNSANS_NULL_IP } mtd_dnsans_policy;
+typedef enum { MTD_USAGE_EXACT, MTD_USAGE_LDP } mtd_usage_policy;
 
 /* The tenant's own web lists: domains or URLs, one a line, as given (webprot reads
  * them as feed entries; a bigger list belongs in a pushed `web` feed). */
@@ -33,6 +34,8 @@ typedef struct {
     char web_allow[MTD_POLICY_LIST_BYTES]; /* never blocked (wins over any feed) */
     char web_block[MTD_POLICY_LIST_BYTES]; /* blocked as category "policy" */
     int security_patch_max_age_days; /* older Android patch levels are a posture finding */
+    mtd_usage_policy usage_privacy; /* ldp: usage counters only under local DP (mtd_ldp.h) */
+    int usage_epsilon_milli;        /* its epsilon, x1000 ("usage_epsilon": 0.1 to 10) */
 } mtd_policy;
 
 void mtd_policy_default(mtd_policy *p);

@@ -88,6 +88,9 @@ int mtd_policy_event_allowed(const mtd_policy *p, int consent, const mtd_event_t
     if (ev->policy == MTD_EPOL_OPTIONAL && !consent)
         return fail(reason, "no_consent", why, wl, ev->name,
                     "optional data without the user's consent");
+    if (ev->policy == MTD_EPOL_USAGE_EXACT && p->usage_privacy == MTD_USAGE_LDP)
+        return fail(reason, "usage_ldp_only", why, wl, ev->name,
+                    "exact usage counts under usage_privacy=ldp");
     if (ev->policy == MTD_EPOL_CONNECTIONS) {
         char b1[16], b2[16];
         const char *t = e->get(e->ev, "threat", b1, sizeof b1);

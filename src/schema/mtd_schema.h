@@ -94,6 +94,7 @@ typedef enum {
     MTD_EPOL_NONE,
     MTD_EPOL_CONNECTIONS, /* report_connections: off | threats | all */
     MTD_EPOL_OPTIONAL,    /* optional_data + user consent */
+    MTD_EPOL_USAGE_EXACT, /* exact usage counts: not under usage_privacy=ldp */
 } mtd_epolicy;
 
 typedef struct {

@@ -47,9 +47,10 @@ static const char *const v_threat_cat[] = {"malware", "phishing", "adware", "spy
 static const char *const v_protocol[] = {"http", "https", "dns", "tcp", "udp", "quic", "tls", NULL};
 static const char *const v_dns_verdict[] = {"allow", "block", NULL};
 static const char *const v_upgrade[] = {"installed", "updated", "unchanged", NULL};
-static const char *const v_action[] = {"enroll", "scan_started", "scan_finished", "consent_grant",
-    "consent_revoke", "feedback_sent", "threat_resolved", "policy_applied",
-    "web_protection_on", "web_protection_off", "ledger_viewed", "statement_viewed", NULL};
+/* the order is the LDP report's bit order (usage/mtd_actions.h): append only */
+static const char *const v_action[] = {"enroll", "consent_grant", "consent_revoke",
+    "feedback_sent", "scan_requested", "threat_viewed", "vpn_on", "vpn_off",
+    "statement_viewed", "ledger_viewed", NULL};
 static const char *const v_crash_origin[] = {"agent", "ios", "android", NULL};
 static const char *const v_feedback[] = {"smile", "frown", "idea", NULL};
 static const char *const v_consent[] = {"granted", "revoked", NULL};
@@ -192,6 +193,16 @@ static const mtd_field f_usage_action[] = {
     { .name = "action", .type = MTD_T_ENUM, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INTERACTION,
       .max_len = 32, .enum_values = v_action, .ocsf = "activity_name",
       .label = "Action performed in the agent (from a fixed list)", .required = 1 },
+    { .name = "count", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_INTERACTION,
+      .ocsf = "count", .label = "How many times since the last report" },
+};
+
+static const mtd_field f_usage_ldp[] = {
+    FR("period", S, NONE, KEEP, MTD_DK_INTERACTION, 10, "unmapped.period", "Day the report is of (UTC)"),
+    { .name = "epsilon_milli", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_NONE,
+      .ocsf = "unmapped.epsilon_milli", .label = "Privacy parameter epsilon of the report (x1000)", .required = 1 },
+    FR("bits", S, NONE, KEEP, MTD_DK_INTERACTION, 32, "unmapped.bits",
+       "One randomized bit per agent action (local differential privacy): no single bit says what happened"),
 };
 
 static const mtd_field f_usage_crash[] = {
@@ -293,7 +304,7 @@ const mtd_event_type mtd_event_types[] = {
        "Agent version",
        "to know which agent version runs on each device",
        f_usage_agent),
-    EV("usage.action", MTD_CAT_REQUIRED, MTD_EPOL_NONE, 0, "Base Event", 0,
+    EV("usage.action", MTD_CAT_REQUIRED, MTD_EPOL_USAGE_EXACT, 0, "Base Event", 0,
        "Product and service usage",
        "Actions in the agent",
        "to know which agent features are used",
@@ -323,5 +334,10 @@ const mtd_event_type mtd_event_types[] = {
        "Your consent choice",
        "to honour your consent choice, including deleting optional data on revocation",
        f_consent),
+    EV("usage.ldp", MTD_CAT_REQUIRED, MTD_EPOL_NONE, 0, "Base Event", 0,
+       "Product and service usage",
+       "Agent actions, under local differential privacy",
+       "to count, across all devices, how many use each agent feature, without learning it of any one device",
+       f_usage_ldp),
 };
 const size_t mtd_event_ntypes = sizeof(mtd_event_types) / sizeof(mtd_event_types[0]);

@@ -115,6 +115,10 @@ const char *mtd_risk_from_severity(const char *severity);
  * signal, version, top_frames, count, devices, first_seen, last_seen; most frequent
  * first. */
 json_t *mtd_store_crash_groups(mtd_store *s, const char *device_id, mtd_page *pg);
+/* usage.action counts per action: action, count, devices. */
+json_t *mtd_store_action_counts(mtd_store *s);
+/* usage.ldp reports per day and epsilon, with the ones of each of k bits (b0...). */
+json_t *mtd_store_ldp_counts(mtd_store *s, int k);
 
 /* Every stored row of one event type (optionally of one device), oldest first; keys
  * are the schema's field names plus "row" and "received_at". NULL for an unknown type. */

@@ -156,3 +156,27 @@ json_t *mtd_store_crash_groups(mtd_store *s, const char *device_id, mtd_page *pg
              " GROUP BY signal, top_frames, version ORDER BY count DESC, last_seen DESC, signature", dev);
     return mtd_sq_report_page(s, sql, device_id ? 1 : 0, p, pg);
 }
+
+/* Actions per action over every usage.action row (a row without a count is one). */
+json_t *mtd_store_action_counts(mtd_store *s)
+{
+    return mtd_sq_report_page(s, "SELECT action, sum(coalesce(count, 1)) AS count,"
+                                 " count(DISTINCT device_id) AS devices FROM ev_usage_action"
+                                 " GROUP BY action ORDER BY count DESC, action", 0, NULL, NULL);
+}
+
+/* LDP reports per day and epsilon: reports (one per device and day, its latest) and,
+ * per bit position i < k, how many reported a 1 ("b0", "b1", ...). Reports whose bits
+ * are not k characters of 0 and 1 are left out. */
+json_t *mtd_store_ldp_counts(mtd_store *s, int k)
+{
+    char sql[4096];
+    int n = snprintf(sql, sizeof sql, "SELECT period, epsilon_milli, count(*) AS reports");
+    for (int i = 0; i < k && i < 32; i++)
+        n += snprintf(sql + n, sizeof sql - (size_t)n, ", sum(substr(bits, %d, 1) = '1') AS b%d", i + 1, i);
+    snprintf(sql + n, sizeof sql - (size_t)n,
+             " FROM ev_usage_ldp WHERE row IN (SELECT max(row) FROM ev_usage_ldp GROUP BY device_id, period)"
+             " AND length(bits) = %d AND NOT bits GLOB '*[^01]*'"
+             " GROUP BY period, epsilon_milli ORDER BY period DESC, epsilon_milli", k);
+    return mtd_sq_report_page(s, sql, 0, NULL, NULL);
+}

@@ -161,8 +161,8 @@ for t in $(sqlite3 "$DATA/tenants/$T/store.sqlite" "select name from sqlite_mast
     ROWS=$((ROWS + $(sqlite3 "$DATA/tenants/$T/store.sqlite" "select count(*) from $t")))
 done
 assert_eq "$ROWS" "$(wc -l <"$WORK/raw.jsonl")" "export lines = event rows stored"
-assert_eq "1000 1000" "$(ctl --token "$ADMIN" usage --json | jq -r '"\(.["usage.action"] | length) \(.next_offset)"')" "first page of the usage report"
-assert_eq "2500 null" "$(ctl --token "$ADMIN" usage --all --json | jq -r '"\(.["usage.action"] | length) \(.next_offset)"')" "every page of the usage report"
+assert_eq "1000 1000" "$(ctl --token "$ADMIN" usage --events --json | jq -r '"\(.["usage.action"] | length) \(.next_offset)"')" "first page of the usage report"
+assert_eq "2500 null" "$(ctl --token "$ADMIN" usage --events --all --json | jq -r '"\(.["usage.action"] | length) \(.next_offset)"')" "every page of the usage report"
 ok "export streams every row once, in chunks; the usage report pages 2,500 rows"
 
 # user export of a user who has no device here: an empty answer, not an error (the

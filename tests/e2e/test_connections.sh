@@ -50,7 +50,7 @@ assert_eq 200 "$(http_status GET /healthz "")" "collector alive"
 # is stored, new connections are refused, and the collector exits 0
 CRED2=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
 for i in $(seq 1 3000); do
-    printf '{"event":"usage.action","schema":1,"event_id":"graceful%014d","time":"2026-11-24T10:00:00Z","tenant_id":"%s","device_id":"ps_GGGGGGGGGGGGGGGGGGGGGG","action":"scan_started"}\n' "$i" "$T"
+    printf '{"event":"usage.action","schema":1,"event_id":"graceful%014d","time":"2026-11-24T10:00:00Z","tenant_id":"%s","device_id":"ps_GGGGGGGGGGGGGGGGGGGGGG","action":"scan_requested"}\n' "$i" "$T"
 done | zstd -q -c --no-check -1 >"$WORK/big.zst"
 size=$(stat -c %s "$WORK/big.zst")
 rate=$(( size / 2 + 1 )) # about two seconds on the wire
