@@ -276,5 +276,16 @@ assert_eq 12 "$(grep -c '"threat.detection"' "$WORK/agent/ledger.jsonl")" "six r
 [ ! -e "$WORK/agent/feeds/vulns" ] || fail "the withdrawn records stay on the device"
 ok "an unchanged round sends nothing; the clean snapshot next round resolves all six, risk none"
 
+# the tenant's policy sets the patch level's maximum age: 5 days makes the clean snapshot's
+# ten-day-old patch level a finding at the next round
+echo '{"security_patch_max_age_days": 5}' >"$WORK/policy.json"
+ctl policy set "$WORK/policy.json" >/dev/null
+assert_eq 5 "$(ctl policy get --json | jq -r .security_patch_max_age_days)" "policy key stored"
+agent run --state "$WORK/agent" --once >/dev/null
+assert_eq "Security patch level too old|os|medium|security patch level $PATCH is 10 days old; the policy allows 5" \
+    "$(ctl threats --status active --json | jq -r '.threats[] | [.threat_name,.category,.severity,.evidence] | join("|")')" "patch level against the policy"
+assert_eq medium "$(ctl risk "$DEV" --json | jq -r .risk)" "risk with an old patch level"
+ok "the policy's security_patch_max_age_days reaches the device and sets the patch level check"
+
 stop_collector
 finish
