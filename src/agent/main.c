@@ -68,6 +68,8 @@ static const mtd_usage_cmd commands[] = {
      "           [--timeout-ms MS]",
      "a DNS filter over UDP and TCP until SIGTERM, and the browsers' URL check\n"
      "API; --timeout-ms: how long to wait for the upstream (default 2000)"},
+    {YOURDATA, "threats", "threats --state DIR [--json]",
+     "the threats active on this device, as last reported"},
     {YOURDATA, "consent", "consent (grant|revoke|status) --state DIR",
      "give or take back your consent to optional data, or see it"},
     {YOURDATA, "feedback",
@@ -164,7 +166,7 @@ int main(int argc, char **argv)
         {"run", mtd_cmd_run},             {"consent", mtd_cmd_consent},
         {"privacy", mtd_cmd_privacy},     {"feedback", mtd_cmd_feedback},
         {"adb-pull", mtd_cmd_adb_pull},   {"ios-pull", mtd_cmd_ios_pull},   {"feed", mtd_cmd_feed},
-        {"posture", mtd_cmd_posture},
+        {"posture", mtd_cmd_posture},     {"threats", mtd_cmd_threats},
         {"url-check", mtd_cmd_url_check}, {"dns-filter", mtd_cmd_dns_filter},
     };
     mtd_log_init_level(MTD_LOG_WARN);

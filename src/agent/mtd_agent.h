@@ -18,6 +18,7 @@ int mtd_cmd_privacy(int argc, char **argv);
 int mtd_cmd_feedback(int argc, char **argv);
 int mtd_cmd_adb_pull(int argc, char **argv);
 int mtd_cmd_ios_pull(int argc, char **argv);
+int mtd_cmd_threats(int argc, char **argv);
 int mtd_cmd_feed(int argc, char **argv);
 int mtd_cmd_url_check(int argc, char **argv);
 int mtd_cmd_dns_filter(int argc, char **argv);

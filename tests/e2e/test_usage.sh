@@ -17,10 +17,12 @@ agent privacy ledger --state "$A" >/dev/null
 agent privacy ledger --state "$A" >/dev/null
 agent privacy statement --state "$A" >/dev/null
 agent privacy statement >/dev/null # not enrolled context: nothing to record it in
+agent threats --state "$A" >"$WORK/threats.txt"
+assert_eq "no active threats on this device" "$(cat "$WORK/threats.txt")" "threats view of a clean host"
 agent run --state "$A" --once >/dev/null
 agent run --state "$A" --once >/dev/null
 ctl usage --json >"$WORK/u1.json"
-assert_eq "ledger_viewed=2/1 consent_grant=1/1 enroll=1/1 statement_viewed=1/1" \
+assert_eq "ledger_viewed=2/1 consent_grant=1/1 enroll=1/1 statement_viewed=1/1 threat_viewed=1/1" \
     "$(jq -r '[.actions[] | "\(.action)=\(.count)/\(.devices)"] | join(" ")' "$WORK/u1.json")" "counts per action, each sent once"
 assert_eq "action count" "$(ctl export | jq -r -s '[.[] | select(.event=="usage.action") | keys[]] | unique | map(select(. == "action" or . == "count")) | join(" ")')" \
     "usage.action carries the action and its count"
@@ -42,7 +44,7 @@ for d in b c d; do # three devices: iOS snapshots with their own Wi-Fi MACs
     agent privacy ledger --state "$WORK/$d" >/dev/null
     agent run --state "$WORK/$d" --once >/dev/null
 done
-assert_eq "ledger_viewed=2 consent_grant=1 enroll=1 statement_viewed=1" \
+assert_eq "ledger_viewed=2 consent_grant=1 enroll=1 statement_viewed=1 threat_viewed=1" \
     "$(ctl usage --json | jq -r '[.actions[] | "\(.action)=\(.count)"] | join(" ")')" "no exact count came from the devices under ldp"
 jq -e '.usage_privacy == "ldp" and .usage_epsilon == 4' "$WORK/b/policy.json" >/dev/null || fail "the agent did not take the policy: $(cat "$WORK/b/policy.json")"
 assert_eq 0 "$(grep -c '"usage.action"' "$WORK/b/ledger.jsonl" || true)" "no usage.action in the ledger of a device under ldp"
