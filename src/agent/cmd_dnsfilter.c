@@ -34,7 +34,7 @@ int mtd_cmd_dns_filter(int argc, char **argv)
     if (mtd_agent_args(argc, argv, specs, &a))
         return 1;
     if (!mtd_args_get(&a, "--listen") || !mtd_args_get(&a, "--upstream") || a.npos)
-        return mtd_agent_fail("usage: mtd-agent dns-filter --listen ADDR:PORT --upstream ADDR:PORT --feed FILE...");
+        return mtd_agent_usage("dns-filter");
     int with_state = mtd_args_get(&a, "--state") != NULL;
     if (with_state && mtd_agent_state(&a, &st))
         return 1;

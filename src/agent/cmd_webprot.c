@@ -42,7 +42,7 @@ static int feed_compile(int argc, char **argv)
         return 1;
     const char *out = mtd_args_get(&a, "--out");
     if (!out || a.npos == 0)
-        return mtd_agent_fail("usage: mtd-agent feed compile --out FILE [--policy FILE] FEED...");
+        return mtd_agent_usage("feed compile");
     static mtd_policy pol;
     if (mtd_args_get(&a, "--policy") && load_policy(mtd_args_get(&a, "--policy"), &pol))
         return 1;
@@ -66,7 +66,7 @@ int mtd_cmd_feed(int argc, char **argv)
 {
     if (argc >= 1 && !strcmp(argv[0], "compile"))
         return feed_compile(argc - 1, argv + 1);
-    return mtd_agent_fail("usage: mtd-agent feed compile --out FILE [--policy FILE] FEED...");
+    return mtd_agent_usage("feed compile");
 }
 
 /* Opens the reputation engine of --feed (and the state's policy lists). */
@@ -117,7 +117,7 @@ int mtd_cmd_url_check(int argc, char **argv)
         return 1;
     split_feeds(&a);
     if (a.npos == 0)
-        return mtd_agent_fail("usage: mtd-agent url-check --feed FILE... URL... --json");
+        return mtd_agent_usage("url-check");
     int with_state = mtd_args_get(&a, "--state") != NULL;
     if (with_state && mtd_agent_state(&a, &st))
         return 1;

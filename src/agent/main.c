@@ -109,6 +109,16 @@ int mtd_agent_fail(const char *fmt, ...)
     return 1;
 }
 
+int mtd_agent_usage(const char *cmd)
+{
+    const mtd_usage_cmd *c = mtd_usage_find(&usage, cmd);
+    char line[512];
+    if (!c)
+        return mtd_agent_fail("%s: wrong arguments (see mtd-agent --help)", cmd);
+    mtd_usage_line(&usage, c, line, sizeof line);
+    return mtd_agent_fail("usage: %s", line);
+}
+
 int mtd_agent_args(int argc, char **argv, const mtd_optspec *specs, mtd_args *a)
 {
     char why[256];

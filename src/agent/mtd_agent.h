@@ -48,6 +48,9 @@ int mtd_agent_open_rep(const mtd_args *a, const mtd_policy *pol, mtd_rep **rep);
 
 /* Prints "mtd-agent: <message>" on stderr; returns 1. */
 int mtd_agent_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Prints "mtd-agent: usage: mtd-agent <the form of cmd>" (from --help's table), e.g.
+ * cmd "feed compile"; returns 1. */
+int mtd_agent_usage(const char *cmd);
 /* Parses a command's options; on error prints the reason and returns non-zero. */
 int mtd_agent_args(int argc, char **argv, const mtd_optspec *specs, mtd_args *a);
 /* Loads the state named by --state (required); prints the reason on failure. */

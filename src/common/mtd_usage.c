@@ -113,3 +113,18 @@ const mtd_usage_cmd *mtd_usage_find(const mtd_usage *u, const char *cmd)
             return &u->cmds[i];
     return NULL;
 }
+
+void mtd_usage_line(const mtd_usage *u, const mtd_usage_cmd *c, char *out, size_t len)
+{
+    size_t n = (size_t)snprintf(out, len, "%s %s", u->prog, u->common ? u->common : "");
+    for (const char *p = c->synopsis; *p && n + 1 < len; p++) {
+        if (*p == '\n') { /* a continuation: one space for the line break and its indent */
+            while (p[1] == ' ')
+                p++;
+            out[n++] = ' ';
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n < len ? n : len - 1] = 0;
+}

@@ -43,5 +43,8 @@ int mtd_usage_help(const mtd_usage *u, int argc, char *const *argv);
 
 /* The command named exactly cmd, or NULL. */
 const mtd_usage_cmd *mtd_usage_find(const mtd_usage *u, const char *cmd);
+/* A command's form on one line ("PROG [common]synopsis", continuations joined), for an
+ * error message that says how the command is used. */
+void mtd_usage_line(const mtd_usage *u, const mtd_usage_cmd *c, char *out, size_t len);
 
 #endif

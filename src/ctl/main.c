@@ -446,8 +446,11 @@ static int cmd_usage(ctl *c)
 static int wrong_args(const char *cmd)
 {
     const mtd_usage_cmd *u = mtd_usage_find(&usage, cmd);
-    if (u)
-        return fail("usage: mtdctl %s", u->synopsis);
+    char line[512];
+    if (u) {
+        mtd_usage_line(&usage, u, line, sizeof line);
+        return fail("usage: %s", line);
+    }
     return fail("unknown command \"%s\" (see mtdctl --help)", cmd);
 }
 

@@ -80,9 +80,9 @@ event threat.detection "$D1" '"threat_name":"Android.Trojan.SMSThief","category"
 assert_eq none "$(ctl --token "$ADMIN" risk "$D1" --json | jq -r .risk)" "risk after the threat was resolved"
 assert_eq "none none" "$(ctl --token "$ADMIN" devices --json | jq -r '[.devices[].risk] | join(" ")')" "risk column of the device report"
 expect_fail "risk without a device" ctl --token "$ADMIN" risk
-assert_eq "mtdctl: usage: mtdctl risk DEVICE_ID" "$LAST_ERR" "risk without a device"
+assert_eq "mtdctl: usage: mtdctl [OPTIONS] risk DEVICE_ID" "$LAST_ERR" "risk without a device"
 expect_fail "apps with a stray word" ctl --token "$ADMIN" apps com.evil.flashlight
-assert_eq "mtdctl: usage: mtdctl apps [--device D] [--package P] [--permission P] [--sideloaded]" "$LAST_ERR" "apps with a stray word"
+assert_eq "mtdctl: usage: mtdctl [OPTIONS] apps [--device D] [--package P] [--permission P] [--sideloaded]" "$LAST_ERR" "apps with a stray word"
 expect_fail "a made-up command" ctl --token "$ADMIN" frobnicate
 assert_eq 'mtdctl: unknown command "frobnicate" (see mtdctl --help)' "$LAST_ERR" "a made-up command"
 ok "threats open and resolved; risk follows the most severe active threat"

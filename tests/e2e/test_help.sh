@@ -67,6 +67,15 @@ assert rc != 0 and 'usage' not in out and err.count('\n') == 1 and 'not enrolled
 for tool in ('mtd-agent', 'mtdctl'):
     rc, out, err = run(f'{BIN}/{tool}', 'nosuch', '--help')
     assert rc != 0 and out == '' and err == f'{tool}: unknown command "nosuch" (see {tool} --help)\n', (tool, rc, out, err)
+# a command given the wrong words answers its form from the same table, in one line
+for tool, args, name in (('mtd-agent', ['url-check'], 'url-check'), ('mtd-agent', ['dns-filter'], 'dns-filter'),
+                         ('mtd-agent', ['feed', 'bogus'], 'feed compile'),
+                         ('mtdctl', ['--server', 'http://127.0.0.1:9', '--token', 't', 'risk'], 'risk')):
+    rc, out, err = run(f'{BIN}/{tool}', *args)
+    rc2, one, _ = run(f'{BIN}/{tool}', *name.split(), '--help')
+    lines = one.splitlines()
+    form = ' '.join(' '.join([lines[0][len('usage: '):]] + [l for l in lines[1:] if l.startswith(' ' * 8)]).split())
+    assert rc != 0 and out == '' and err == f'{tool}: usage: {form}\n', (tool, args, err, form)
 # the collector has no commands: --help and -h anywhere an option may be
 for f in (['--help'], ['-h'], ['--data', '/nonexistent', '--help'], ['--threads', 'abc', '-h']):
     rc, out, err = run(f'{BIN}/mtd-collector', *f)
