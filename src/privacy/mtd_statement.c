@@ -80,9 +80,11 @@ static void md_event(mtd_buf *o, const mtd_event_type *ev, const mtd_policy *p)
 {
     mtd_buf_printf(o, "\n**%s** (`%s`): collected %s.\n", ev->title, ev->name, ev->why);
     mtd_stmt_when w = ev->nfields ? mtd_stmt_item_when(ev, &ev->fields[0]) : MTD_WHEN_ALWAYS;
-    if (w == MTD_WHEN_CONNECTIONS)
-        mtd_buf_printf(o, "Sent only %s (and if `network_reporting` is on).\n", mtd_stmt_when_text(w));
-    if (p && (w == MTD_WHEN_CONNECTIONS || w == MTD_WHEN_OPTIONAL))
+    int event_level = w == MTD_WHEN_CONNECTIONS || w == MTD_WHEN_USAGE; /* the whole event */
+    if (event_level)
+        mtd_buf_printf(o, "Sent only %s%s.\n", mtd_stmt_when_text(w),
+                       w == MTD_WHEN_CONNECTIONS ? " (and if `network_reporting` is on)" : "");
+    if (p && (event_level || w == MTD_WHEN_OPTIONAL))
         mtd_buf_printf(o, "**Now:** %s.\n", mtd_stmt_now_text(w, p));
     mtd_buf_puts(o, "\n");
     md_table_head(o);
@@ -213,34 +215,76 @@ static void md_glance(mtd_buf *o, const mtd_policy *p)
     mtd_stmt_rows_free(rows, n);
 }
 
-/* The policy switches that change what is sent; "when" names the items each governs. */
+/* Every setting of a tenant's policy (mtd_policy.c): what each value sends, and which
+ * items it governs ("when", or -1 with the items named in "applies"). A setting with no
+ * effect here does not change what a device sends; one missing from this table is
+ * still listed, as not described, and test_statement fails on it. */
 static const struct {
     const char *key;
     int when; /* mtd_stmt_when, or -1 */
     int events;
-    const char *effect;
+    const char *effect; /* NULL: does not change what is sent */
+    const char *applies;
 } settings[] = {
     {"report_urls", MTD_WHEN_URL, 0,
      "`full`: the full address of a blocked page, which can hold search terms, names or "
      "account numbers; `domain`: only its scheme and site (`https://example.com/`); `none`: "
-     "no address. The blocked page's domain is sent in every case."},
+     "no address. The blocked page's domain is sent in every case.", NULL},
     {"report_connections", MTD_WHEN_CONNECTIONS, 1,
      "`off`: no record of background connections or DNS lookups; `threats`: only those of "
      "known threats; `all`: every one, that is the servers and sites this device contacts, "
-     "close to a browsing history."},
+     "close to a browsing history.", NULL},
     {"network_reporting", MTD_WHEN_CONNECTIONS, 1,
-     "`false` turns connection and DNS records off, whatever `report_connections` says."},
+     "`false` turns connection and DNS records off, whatever `report_connections` says.", NULL},
+    {"web_protection", -1, 0,
+     "`false`: pages and DNS lookups are no longer checked on the device, and no blocked page "
+     "is reported.", "Blocked web pages (`web.detection`)"},
+    {"web_block", -1, 0,
+     "sites your organization blocks besides the threat feeds: a visit to one is blocked and "
+     "reported like a threat, so your organization learns which device tried to reach a site "
+     "it listed.", "Blocked web pages (`web.detection`)"},
+    {"web_allow", -1, 0, "sites never blocked, so never reported.", "Blocked web pages (`web.detection`)"},
     {"report_app_details", MTD_WHEN_APP_DETAILS, 0,
      "`full`: an alert about a threatening app names the app and its SHA-256; `minimal`: it "
-     "does not. Your installed apps are listed in the app inventory either way."},
+     "does not. Your installed apps are listed in the app inventory either way.", NULL},
     {"optional_data", MTD_WHEN_OPTIONAL, 1,
      "`true`: you may choose to send feedback, with diagnostics if you wish; `false`: "
-     "optional data is never sent."},
+     "optional data is never sent.", NULL},
+    {"usage_privacy", MTD_WHEN_USAGE, 1,
+     "`exact`: each action you take in the agent is counted and sent as it is; `ldp`: only "
+     "one randomized report a day, from which your organization can estimate how many "
+     "devices used each feature, but not what one device did (local differential privacy).",
+     NULL},
+    {"usage_epsilon", -1, 0,
+     "how much one randomized report may reveal (0.1 to 10): the smaller, the more private.",
+     "Agent actions, under local differential privacy (`usage.ldp`)"},
     {"retention_required_days", -1, 0,
-     "how many days your organization keeps required data after it arrives; then it is deleted."},
-    {"retention_diagnostic_days", -1, 0, "the same for diagnostic data."},
-    {"retention_feedback_days", -1, 0, "the same for feedback."},
+     "how many days your organization keeps required data after it arrives; then it is deleted.",
+     "all data of that kind"},
+    {"retention_diagnostic_days", -1, 0, "the same for diagnostic data.", "all data of that kind"},
+    {"retention_feedback_days", -1, 0, "the same for feedback.", "all data of that kind"},
+    {"app_scanning", -1, 0, NULL, NULL},
+    {"dns_block_answer", -1, 0, NULL, NULL},
+    {"security_patch_max_age_days", -1, 0, NULL, NULL},
+    {"spool_max_mb", -1, 0, NULL, NULL},
 };
+#define NSETTINGS (sizeof settings / sizeof settings[0])
+
+/* A policy value as the table shows it: `domain`, `true`, `365`, `[...]`. */
+static void md_value(mtd_buf *o, const json_t *v)
+{
+    char *val = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+    mtd_buf_printf(o, "`%s`", val && val[0] ? val : "\"\"");
+    free(val);
+}
+
+static void md_setting_row(mtd_buf *o, const char *key, const char *effect, const char *applies,
+                           const json_t *v)
+{
+    mtd_buf_printf(o, "| `%s` | %s | %s | ", key, effect, applies);
+    md_value(o, v);
+    mtd_buf_puts(o, " |\n");
+}
 
 static void md_settings(mtd_buf *o, const mtd_policy *p)
 {
@@ -253,18 +297,35 @@ static void md_settings(mtd_buf *o, const mtd_policy *p)
                       "This page lists everything the settings could send.\n\n"
                       "| Setting | What each value sends | Applies to | %s |\n|---|---|---|---|\n",
                    p ? "Your organization now" : "Default");
-    for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+    mtd_buf others;
+    mtd_buf_init(&others, 0);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        if (!settings[i].effect) {
+            mtd_buf_printf(&others, "%s`%s`", others.len ? ", " : "", settings[i].key);
+            continue;
+        }
         item_query q = {.when = settings[i].when, .events = settings[i].events};
         if (q.when >= 0)
             query(&q);
-        json_t *v = json_object_get(vals, settings[i].key);
-        char *val = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_ENCODE_ANY);
-        mtd_buf_printf(o, "| `%s` | %s | %s | `%s` |\n", settings[i].key, settings[i].effect,
-                       q.when >= 0 ? list_text(&q) : "all data of that kind", val ? val : "?");
-        free(val);
+        md_setting_row(o, settings[i].key, settings[i].effect,
+                       q.when >= 0 ? list_text(&q) : settings[i].applies,
+                       json_object_get(vals, settings[i].key));
         if (q.when >= 0)
             mtd_buf_free(&q.list);
     }
+    const char *key;
+    json_t *v;
+    json_object_foreach(vals, key, v) { /* a setting this page has not learnt yet: said so */
+        size_t i = 0;
+        while (i < NSETTINGS && strcmp(settings[i].key, key))
+            i++;
+        if (i == NSETTINGS)
+            md_setting_row(o, key, "not described by this statement: ask your organization", "?", v);
+    }
+    if (others.len)
+        mtd_buf_printf(o, "\nThese settings do not change what this device sends: %s.\n",
+                       (const char *)others.data);
+    mtd_buf_free(&others);
     json_decref(vals);
 }
 

@@ -21,6 +21,7 @@ typedef enum {
     MTD_WHEN_APP_DETAILS, /* as report_app_details allows */
     MTD_WHEN_CONNECTIONS, /* as report_connections and network_reporting allow */
     MTD_WHEN_OPTIONAL,    /* optional data: the tenant allows it and the user chooses */
+    MTD_WHEN_USAGE,       /* exact usage counts, as usage_privacy allows */
     MTD_WHEN__COUNT
 } mtd_stmt_when;
 

@@ -45,16 +45,20 @@ static const struct {
 
 mtd_stmt_when mtd_stmt_item_when(const mtd_event_type *ev, const mtd_field *f)
 {
-    if (ev && ev->policy == MTD_EPOL_OPTIONAL)
-        return MTD_WHEN_OPTIONAL;
     if (ev && ev->category != MTD_CAT_REQUIRED) /* optional by category, whatever its policy */
         return MTD_WHEN_OPTIONAL;
-    if (ev && ev->policy == MTD_EPOL_CONNECTIONS)
-        return MTD_WHEN_CONNECTIONS;
-    if (f->policy == MTD_POL_URL)
-        return MTD_WHEN_URL;
-    if (f->policy == MTD_POL_APP_DETAILS)
-        return MTD_WHEN_APP_DETAILS;
+    /* no default: a policy switch added to the schema must be described here (-Wswitch) */
+    switch (ev ? ev->policy : MTD_EPOL_NONE) {
+    case MTD_EPOL_OPTIONAL: return MTD_WHEN_OPTIONAL;
+    case MTD_EPOL_CONNECTIONS: return MTD_WHEN_CONNECTIONS;
+    case MTD_EPOL_USAGE_EXACT: return MTD_WHEN_USAGE;
+    case MTD_EPOL_NONE: break;
+    }
+    switch (f->policy) {
+    case MTD_POL_URL: return MTD_WHEN_URL;
+    case MTD_POL_APP_DETAILS: return MTD_WHEN_APP_DETAILS;
+    case MTD_POL_NONE: break;
+    }
     return MTD_WHEN_ALWAYS;
 }
 
@@ -74,6 +78,7 @@ mtd_stmt_now mtd_stmt_item_now(mtd_stmt_when w, const mtd_policy *p)
             return MTD_NOW_NOT;
         return p->report_connections == MTD_CONN_ALL ? MTD_NOW_SENT : MTD_NOW_LIMITED;
     case MTD_WHEN_OPTIONAL: return p->optional_data ? MTD_NOW_CHOICE : MTD_NOW_NOT;
+    case MTD_WHEN_USAGE: return p->usage_privacy == MTD_USAGE_EXACT ? MTD_NOW_SENT : MTD_NOW_NOT;
     case MTD_WHEN__COUNT: break;
     }
     return MTD_NOW_NOT;
@@ -86,6 +91,7 @@ const char *mtd_stmt_when_text(mtd_stmt_when w)
     case MTD_WHEN_APP_DETAILS: return "as `report_app_details` allows";
     case MTD_WHEN_CONNECTIONS: return "as `report_connections` allows";
     case MTD_WHEN_OPTIONAL: return "only if you choose to send it";
+    case MTD_WHEN_USAGE: return "as `usage_privacy` allows";
     default: return "";
     }
 }
@@ -103,6 +109,8 @@ const char *mtd_stmt_now_text(mtd_stmt_when w, const mtd_policy *p)
     case MTD_WHEN_OPTIONAL:
         return n == MTD_NOW_CHOICE ? "only if you choose to send it"
                                    : "not sent: your organization does not allow optional data";
+    case MTD_WHEN_USAGE:
+        return n == MTD_NOW_SENT ? "sent" : "not sent: only a randomized daily report of the actions";
     default: return n == MTD_NOW_SENT ? "sent" : "not sent";
     }
 }
@@ -225,7 +233,8 @@ void mtd_stmt_row_depends(const mtd_stmt_row *r, char *out, size_t len)
 {
     static const char *const keys[MTD_WHEN__COUNT] = {
         [MTD_WHEN_URL] = "report_urls", [MTD_WHEN_APP_DETAILS] = "report_app_details",
-        [MTD_WHEN_CONNECTIONS] = "report_connections", [MTD_WHEN_OPTIONAL] = "optional_data"};
+        [MTD_WHEN_CONNECTIONS] = "report_connections", [MTD_WHEN_OPTIONAL] = "optional_data",
+        [MTD_WHEN_USAGE] = "usage_privacy"};
     size_t n = 0;
     out[0] = 0;
     /* a row whose other items are always sent depends on its settings only in part */

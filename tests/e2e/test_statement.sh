@@ -78,7 +78,7 @@ check_story state || fail "the statement with the tenant's policy (full URLs, al
 ok "Markdown, Data safety and xcprivacy tell one story, generic and under report_urls=full, report_connections=all"
 
 # under a narrower policy the page says what is not sent now, and still what could be
-echo '{"report_urls": "none", "report_connections": "off", "optional_data": false}' >"$WORK/p.json"
+echo '{"report_urls": "none", "report_connections": "off", "optional_data": false, "usage_privacy": "ldp"}' >"$WORK/p.json"
 ctl --token "$ADMIN" policy set "$WORK/p.json" >/dev/null
 agent run --state "$ST" --once >/dev/null
 agent privacy statement --state "$ST" >"$WORK/narrow.md"
@@ -86,11 +86,20 @@ agent privacy statement --format datasafety --state "$ST" >"$WORK/narrow.csv"
 grep -qF -- "- While your organization keeps its current settings, a record of every site and server you use: background connections: not sent." "$WORK/narrow.md" || fail "the narrow policy's page does not say connections are not sent"
 grep -qF '**Now:** not sent: your organization does not allow optional data.' "$WORK/narrow.md" || fail "optional data not said to be off"
 grep -qF '`all`: every one, that is the servers and sites this device contacts' "$WORK/narrow.md" || fail "the page no longer says what report_connections=all would send"
+grep -qF '**Now:** not sent: only a randomized daily report of the actions.' "$WORK/narrow.md" || fail "exact usage counts not said to be off under usage_privacy=ldp"
+# every setting of the policy is on the page: described, or said not to change what is sent
+ctl --token "$ADMIN" policy get --json | jq -r 'keys[]' >"$WORK/keys"
+[ "$(wc -l <"$WORK/keys")" -ge 10 ] || fail "policy get: $(cat "$WORK/keys")"
+while read -r k; do
+    grep -qF "\`$k\`" "$WORK/narrow.md" || fail "the page does not mention the policy setting $k"
+done <"$WORK/keys"
+! grep -q "not described by this statement" "$WORK/narrow.md" || fail "a policy setting is not described: $(grep "not described" "$WORK/narrow.md")"
 python3 - "$WORK/narrow.csv" <<'PY' || fail "Data safety under the narrow policy"
 import csv, sys
 rows = {r['data_type']: r for r in csv.DictReader(open(sys.argv[1]))}
 assert rows['Email address']['sent_now'] == 'not sent', rows['Email address']
 assert rows['Installed apps']['sent_now'] == 'sent', rows['Installed apps']
+assert 'usage_privacy' in rows['App interactions']['depends_on'], rows['App interactions']
 PY
 ok "under report_connections=off and no optional data the page says what is not sent now, and what could be"
 
