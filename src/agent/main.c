@@ -17,6 +17,7 @@
 #define INVENTORY "Inventory (shown locally, nothing is sent; the output is JSON):"
 #define REPORTING "Enrollment and reporting:"
 #define WEBPROT "Web protection (every lookup on this device; only detections are reported):"
+#define SCAN "App scanning (shown locally, nothing is sent; exit 0 found or not):"
 #define YOURDATA "Your data:"
 static const mtd_usage_cmd commands[] = {
     {INVENTORY, "inventory device",
@@ -68,6 +69,14 @@ static const mtd_usage_cmd commands[] = {
      "           [--timeout-ms MS]",
      "a DNS filter over UDP and TCP until SIGTERM, and the browsers' URL check\n"
      "API; --timeout-ms: how long to wait for the upstream (default 2000)"},
+    {SCAN, "scan",
+     "scan [--indicators FILE]... [--rules FILE]... [--android-root DIR] [PATH...]\n"
+     "     [--trusted-store PKG]... [--timeout SECONDS] [--no-heuristics] [--stats]\n"
+     "     [--json]",
+     "threats among apps: PATH is an APK or a directory of them; FILE a plain\n"
+     "list (SHA-256, certificate digest or package a line) or a STIX 2.1 bundle;\n"
+     "--rules: YARA files; one finding a line (path, package, threat_name,\n"
+     "category, severity, evidence, rule)"},
     {YOURDATA, "threats", "threats --state DIR [--json]",
      "the threats active on this device, as last reported"},
     {YOURDATA, "consent", "consent (grant|revoke|status) --state DIR",
@@ -177,7 +186,7 @@ int main(int argc, char **argv)
         {"privacy", mtd_cmd_privacy},     {"feedback", mtd_cmd_feedback},
         {"adb-pull", mtd_cmd_adb_pull},   {"ios-pull", mtd_cmd_ios_pull},   {"feed", mtd_cmd_feed},
         {"posture", mtd_cmd_posture},     {"threats", mtd_cmd_threats},
-        {"url-check", mtd_cmd_url_check}, {"dns-filter", mtd_cmd_dns_filter},
+        {"url-check", mtd_cmd_url_check}, {"dns-filter", mtd_cmd_dns_filter}, {"scan", mtd_cmd_scan},
     };
     mtd_log_init_level(MTD_LOG_WARN);
     umask(077); /* state, spool and ledger are for this user only */

@@ -42,8 +42,10 @@ static int read_manifest(const mtd_apkzip *z, mtd_appinfo *a, char *why, size_t 
     return 0;
 }
 
-static int read_mapped(const uint8_t *buf, size_t len, mtd_appinfo *a, char *why, size_t wl)
+int mtd_appinfo_parse(const uint8_t *buf, size_t len, mtd_appinfo *a, char *why, size_t wl)
 {
+    memset(a, 0, sizeof *a);
+    a->size = len;
     mtd_sha256_hex(buf, len, a->sha256);
     mtd_apkzip z;
     int r = mtd_apkzip_open(&z, buf, len, why, wl);
@@ -55,13 +57,15 @@ static int read_mapped(const uint8_t *buf, size_t len, mtd_appinfo *a, char *why
     if (r == 0)
         mtd_apksign_read(&z, &a->sig);
     mtd_apkzip_close(&z);
+    if (r)
+        mtd_appinfo_free(a);
     return r;
 }
 
-int mtd_appinfo_read(const char *path, mtd_appinfo *a, char *why, size_t wl)
+int mtd_appinfo_map(const char *path, const uint8_t **buf, size_t *len, char *why, size_t wl)
 {
-    memset(a, 0, sizeof *a);
-    char inner[300] = "";
+    *buf = NULL;
+    *len = 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         snprintf(why, wl, "%s: %s", path, strerror(errno));
@@ -75,16 +79,35 @@ int mtd_appinfo_read(const char *path, mtd_appinfo *a, char *why, size_t wl)
     close(fd);
     if (r == 0 && map == MAP_FAILED)
         r = MTD_EIO;
-    if (r == 0) {
-        a->size = (uint64_t)st.st_size;
-        r = read_mapped(map, (size_t)st.st_size, a, inner, sizeof inner);
-        munmap(map, (size_t)st.st_size);
-    }
     if (r) {
-        snprintf(why, wl, "%s: %s", path, inner[0] ? inner : r == MTD_ETRUNC ? "empty file" :
-                 r == MTD_ETOOBIG ? "larger than 4 GiB" : "not a regular file");
-        mtd_appinfo_free(a);
+        snprintf(why, wl, "%s: %s", path, r == MTD_ETRUNC ? "empty file" : r == MTD_ETOOBIG ? "larger than 4 GiB"
+                                          : r == MTD_EIO ? strerror(errno) : "not a regular file");
+        return r;
     }
+    *buf = map;
+    *len = (size_t)st.st_size;
+    return 0;
+}
+
+void mtd_appinfo_unmap(const uint8_t *buf, size_t len)
+{
+    if (buf)
+        munmap((void *)buf, len);
+}
+
+int mtd_appinfo_read(const char *path, mtd_appinfo *a, char *why, size_t wl)
+{
+    memset(a, 0, sizeof *a);
+    const uint8_t *buf;
+    size_t len;
+    int r = mtd_appinfo_map(path, &buf, &len, why, wl);
+    if (r)
+        return r;
+    char inner[300] = "";
+    r = mtd_appinfo_parse(buf, len, a, inner, sizeof inner);
+    mtd_appinfo_unmap(buf, len);
+    if (r)
+        snprintf(why, wl, "%s: %s", path, inner);
     return r;
 }
 

@@ -22,6 +22,11 @@ typedef struct {
 
 /* Reads the APK at path. why names the file and what is wrong on failure. */
 int mtd_appinfo_read(const char *path, mtd_appinfo *a, char *why, size_t whylen);
+/* The same over bytes already in memory (why does not name a file). */
+int mtd_appinfo_parse(const uint8_t *buf, size_t len, mtd_appinfo *a, char *why, size_t whylen);
+/* Maps an APK file read-only (a regular file, 1 byte to 4 GiB); why names the file. */
+int mtd_appinfo_map(const char *path, const uint8_t **buf, size_t *len, char *why, size_t whylen);
+void mtd_appinfo_unmap(const uint8_t *buf, size_t len);
 void mtd_appinfo_free(mtd_appinfo *a);
 
 /* The JSON object of the inventory contract (DESIGN.md section 4, inventory apps);

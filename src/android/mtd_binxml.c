@@ -18,12 +18,17 @@
 #define TYPE_STRING 0x03
 #define TYPE_INT_DEC 0x10
 #define TYPE_INT_HEX 0x11
+#define TYPE_INT_BOOLEAN 0x12
 
 #define ATTR_NAME 0x01010003u
 #define ATTR_VERSION_CODE 0x0101021bu
 #define ATTR_VERSION_NAME 0x0101021cu
 #define ATTR_MIN_SDK 0x0101020cu
 #define ATTR_TARGET_SDK 0x01010270u
+#define ATTR_PERMISSION 0x01010006u
+#define ATTR_DEBUGGABLE 0x0101000fu
+#define ATTR_TEST_ONLY 0x01010272u
+#define ATTR_APP_CATEGORY 0x01010545u
 
 
 int mtd_strpool_init(mtd_strpool *p, const uint8_t *c, size_t avail)
@@ -131,7 +136,7 @@ typedef struct {
     uint32_t resmap_n;
     mtd_manifest *m;
     int depth;
-    int in_manifest;
+    int in_manifest, in_application;
 } walker;
 
 /* Does attribute name index `name` stand for resource id (or, lacking a map entry,
@@ -175,6 +180,42 @@ static int64_t attr_int(const walker *w, const uint8_t *a)
     int ok = s && *s && end && *end == 0;
     free(s);
     return ok ? v : -1;
+}
+
+/* A boolean attribute: the boolean type, or "true" when it was left a string. */
+static int attr_bool(const walker *w, const uint8_t *a)
+{
+    if (a[15] == TYPE_INT_BOOLEAN || a[15] == TYPE_INT_DEC)
+        return mtd_le32(a + 16) != 0;
+    char *s = attr_string(w, a);
+    int t = s && !strcmp(s, "true");
+    free(s);
+    return t;
+}
+
+/* <application> attributes, and the components inside it that only the system may
+ * bind as an accessibility service or a device administrator (the platform requires
+ * exactly these permissions on them). */
+static void application_attr(walker *w, const char *tag, uint32_t name, const uint8_t *a)
+{
+    mtd_manifest *m = w->m;
+    if (w->depth == 2 && !strcmp(tag, "application")) {
+        if (attr_is(w, name, ATTR_DEBUGGABLE, "debuggable"))
+            m->debuggable = attr_bool(w, a);
+        else if (attr_is(w, name, ATTR_TEST_ONLY, "testOnly"))
+            m->test_only = attr_bool(w, a);
+        else if (attr_is(w, name, ATTR_APP_CATEGORY, "appCategory"))
+            m->app_category = (int)attr_int(w, a);
+        return;
+    }
+    if (w->depth != 3 || !w->in_application || !attr_is(w, name, ATTR_PERMISSION, "permission"))
+        return;
+    char *p = attr_string(w, a);
+    if (p && !strcmp(tag, "service") && !strcmp(p, "android.permission.BIND_ACCESSIBILITY_SERVICE"))
+        m->accessibility_services++;
+    else if (p && !strcmp(tag, "receiver") && !strcmp(p, "android.permission.BIND_DEVICE_ADMIN"))
+        m->device_admins++;
+    free(p);
 }
 
 static void add_perm(mtd_manifest *m, char *name)
@@ -233,10 +274,14 @@ static void element(walker *w, const char *tag, const uint8_t *attrs, uint16_t c
             char *v = attr_is(w, name, ATTR_NAME, "name") ? attr_string(w, a) : NULL;
             if (v)
                 add_perm(m, v);
+        } else if (w->in_manifest && w->depth >= 2) {
+            application_attr(w, tag, name, a);
         }
     }
     if (is_manifest)
         w->in_manifest = 1;
+    if (child && !strcmp(tag, "application"))
+        w->in_application = 1;
 }
 
 static int start_element(walker *w, const uint8_t *c, uint32_t size, uint16_t hs, char *why, size_t wl)
@@ -278,8 +323,8 @@ static int walk(walker *w, const uint8_t *buf, size_t len, char *why, size_t wl)
             w->resmap_n = (size - hs) / 4;
         } else if (type == RES_XML_START_ELEMENT)
             r = start_element(w, c, size, hs, why, wl);
-        else if (type == RES_XML_END_ELEMENT && w->depth > 0)
-            w->depth--;
+        else if (type == RES_XML_END_ELEMENT && w->depth > 0 && --w->depth < 2)
+            w->in_application = 0;
         if (r) {
             if (!why[0])
                 snprintf(why, wl, "AndroidManifest.xml: bad string pool");
@@ -295,6 +340,7 @@ int mtd_binxml_manifest(const uint8_t *buf, size_t len, mtd_manifest *m, char *w
     memset(m, 0, sizeof *m);
     m->version_code = -1;
     m->min_sdk = m->target_sdk = -1;
+    m->app_category = -1;
     why[0] = 0;
     if (len < 8 || mtd_le16(buf) != RES_XML || mtd_le16(buf + 2) < 8 || mtd_le32(buf + 4) > len) {
         snprintf(why, wl, "AndroidManifest.xml is not binary XML");
@@ -321,4 +367,5 @@ void mtd_manifest_free(mtd_manifest *m)
     memset(m, 0, sizeof *m);
     m->version_code = -1;
     m->min_sdk = m->target_sdk = -1;
+    m->app_category = -1;
 }

@@ -26,6 +26,11 @@ typedef struct {
     int min_sdk, target_sdk;   /* -1 when absent */
     char **perms;           /* uses-permission and uses-permission-sdk-23, in order, unique */
     size_t nperms;
+    /* what the scanner's heuristics look at (mtd_heur.h) */
+    int debuggable, test_only;  /* <application android:debuggable / android:testOnly> */
+    int app_category;           /* <application android:appCategory>, -1 undeclared */
+    int accessibility_services; /* services bound by BIND_ACCESSIBILITY_SERVICE */
+    int device_admins;          /* receivers bound by BIND_DEVICE_ADMIN */
 } mtd_manifest;
 
 int mtd_binxml_manifest(const uint8_t *buf, size_t len, mtd_manifest *m, char *why, size_t whylen);
