@@ -43,8 +43,10 @@ struct mtd_store {
     pthread_mutex_t ckrun; /* held while a checkpoint runs; lock order: mu, pmu, ckrun */
     pthread_cond_t ckcv;
     int ck_want, ck_stop, ck_running, ck_failed;
+    int ck_busy;   /* a pass is running (under ckmu) */
     char path[1200];
     int ck_next;   /* WAL pages at which a commit wakes the checkpointer */
+    int ck_frames; /* WAL pages after the last commit (writer only) */
     int ck_rewind; /* set by the checkpointer: the next commit copies the WAL's tail */
 };
 
@@ -57,6 +59,8 @@ int mtd_sq_connect(mtd_store *s, int flags, sqlite3 **db, char *why, size_t whyl
  * needed), and stops it (mtd_store_wal.c). */
 void mtd_sq_wal_start(mtd_store *s);
 void mtd_sq_wal_stop(mtd_store *s);
+/* 1 when the checkpointer has no pass wanted or running (tests wait on it). */
+int mtd_sq_wal_idle(mtd_store *s);
 /* After a delete (caller holds s->mu): folds the WAL into the database file and
  * truncates it, so no file keeps the deleted rows' old pages. */
 int mtd_sq_wal_truncate(mtd_store *s);

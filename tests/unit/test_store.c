@@ -10,6 +10,7 @@
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "store/mtd_store.h"
+#include "store/mtd_store_sqlite_int.h"
 
 #include <dirent.h>
 #include <pthread.h>
@@ -699,15 +700,20 @@ static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
         assert_int_equal(bt.stored, 1000);
         for (int i = 0; i < 1000; i++)
             free(txt[i]);
+        /* The checkpointer copies beside the writer; how far it gets while this loop
+         * commits depends on the machine's load (under ASan on a busy machine it fell
+         * behind and the file stayed under 100 MiB). Waiting for its pass after each
+         * batch checks the mechanism, not the race. */
+        for (int i = 0; i < 600 && !mtd_sq_wal_idle(f->s); i++)
+            usleep(50 * 1000);
     }
-    /* the checkpointer copied most of it into the database file, and the WAL started
-     * over instead of holding all of it. It copies beside the writer, so on a loaded
-     * machine it may still be at work when the last commit returns: give it up to 30 s. */
-    for (int i = 0; i < 300 && file_size(f->dir, "store.sqlite") <= 100L << 20; i++)
-        usleep(100 * 1000);
-    assert_true(file_size(f->dir, "store.sqlite") > 100L << 20);
+    /* the checkpointer copied all but the last wake-up's worth (16 MiB) into the
+     * database file (~140 MiB), and the WAL started over instead of holding all of it:
+     * it stays near 16 MiB, where it held up to 64 MiB uncopied when the WAL's own
+     * restarts left the checkpointer asleep */
+    assert_true(file_size(f->dir, "store.sqlite") > 120L << 20);
     assert_int_equal(threads(), before + 1); /* the checkpointer, started when needed */
-    assert_true(file_size(f->dir, "store.sqlite-wal") < 120L << 20);
+    assert_true(file_size(f->dir, "store.sqlite-wal") < 40L << 20);
     int rows;
     assert_int_equal(mtd_store_user_delete(f->s, UPN, "privacy:test", &rows), 0);
     assert_int_equal(rows, 120000);
