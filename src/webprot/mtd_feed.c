@@ -30,6 +30,15 @@ static int next_line(const uint8_t **p, const uint8_t *end, const char **ls, siz
     return 1;
 }
 
+/* Bytes of s[0..n) before the first blank (lines are not NUL-terminated). */
+static size_t word_len(const char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n && s[i] != ' ' && s[i] != '\t')
+        i++;
+    return i;
+}
+
 static void trim(const char **s, size_t *n)
 {
     while (*n && ((*s)[0] == ' ' || (*s)[0] == '\t'))
@@ -72,7 +81,7 @@ mtd_feed_format mtd_feed_detect(const uint8_t *buf, size_t len)
                 return MTD_FEED_URLHAUS;
             continue;
         }
-        if (data == 0 && ll >= 13 && !strncmp(ls, "phish_id,url,", 13))
+        if (data == 0 && ll >= 13 && !memcmp(ls, "phish_id,url,", 13))
             return MTD_FEED_PHISHTANK_CSV;
         data++;
         hosts += hosts_line(ls, ll);
@@ -193,8 +202,7 @@ static int parse_lines(const uint8_t *buf, size_t len, const char *name, int hos
         const char *hash = memchr(ls, '#', ll);
         if (hash && hash > ls && (hash[-1] == ' ' || hash[-1] == '\t'))
             ll = (size_t)(hash - ls), trim(&ls, &ll);
-        size_t tok = strcspn(ls, " \t");
-        tok = tok > ll ? ll : tok;
+        size_t tok = word_len(ls, ll);
         if (!hosts) {
             if (tok != ll)
                 bad(sink, st, line, "more than one word (expected a domain or a URL)");
@@ -207,9 +215,9 @@ static int parse_lines(const uint8_t *buf, size_t len, const char *name, int hos
             continue;
         }
         for (size_t i = tok; r == 0 && i < ll;) { /* every name after the address */
-            i += strspn(ls + i, " \t");
-            size_t n = strcspn(ls + i, " \t");
-            n = i + n > ll ? ll - i : n;
+            while (i < ll && (ls[i] == ' ' || ls[i] == '\t'))
+                i++;
+            size_t n = word_len(ls + i, ll - i);
             static const char *const local[] = {"localhost", "localhost.localdomain", "local",
                                                 "broadcasthost", "ip6-localhost", "ip6-loopback",
                                                 "ip6-localnet", "ip6-mcastprefix", "ip6-allnodes",
@@ -264,7 +272,7 @@ static int parse_csv(const uint8_t *buf, size_t len, int phishtank, const mtd_fe
     while (r == 0 && next_line(&p, end, &ls, &ll)) {
         line++;
         trim(&ls, &ll);
-        if (ll == 0 || ls[0] == '#' || (phishtank && line == 1 && !strncmp(ls, "phish_id,", 9)))
+        if (ll == 0 || ls[0] == '#' || (phishtank && line == 1 && ll >= 9 && !memcmp(ls, "phish_id,", 9)))
             continue;
         const char *f[10];
         int nf = csv_split(ls, ll, copy, sizeof copy, f, 10);
@@ -287,10 +295,16 @@ static int parse_csv(const uint8_t *buf, size_t len, int phishtank, const mtd_fe
 int mtd_feed_parse(const uint8_t *buf, size_t len, const char *name, const mtd_feed_sink *sink,
                    mtd_feed_stats *st, char *why, size_t wl)
 {
+    return mtd_feed_parse_format(mtd_feed_detect(buf, len), buf, len, name, sink, st, why, wl);
+}
+
+int mtd_feed_parse_format(mtd_feed_format f, const uint8_t *buf, size_t len, const char *name,
+                          const mtd_feed_sink *sink, mtd_feed_stats *st, char *why, size_t wl)
+{
     memset(st, 0, sizeof *st);
     if (wl)
         why[0] = 0;
-    st->format = mtd_feed_detect(buf, len);
+    st->format = f;
     int r;
     switch (st->format) {
     case MTD_FEED_STIX:

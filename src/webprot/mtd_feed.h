@@ -67,6 +67,10 @@ mtd_feed_format mtd_feed_detect(const uint8_t *buf, size_t len);
 int mtd_feed_parse(const uint8_t *buf, size_t len, const char *name, const mtd_feed_sink *sink,
                    mtd_feed_stats *st, char *why, size_t whylen);
 
+/* The same, read as format f whatever its content (the fuzz target tries each). */
+int mtd_feed_parse_format(mtd_feed_format f, const uint8_t *buf, size_t len, const char *name,
+                          const mtd_feed_sink *sink, mtd_feed_stats *st, char *why, size_t whylen);
+
 /* The JSON readers (mtd_feed_json.c), called by mtd_feed_parse. */
 int mtd_feed_parse_stix(const uint8_t *buf, size_t len, const char *name, const mtd_feed_sink *sink,
                         mtd_feed_stats *st, char *why, size_t whylen);
