@@ -4,6 +4,7 @@
  * every second, for `mtd-agent run` to upload. */
 #include "agent/mtd_agent.h"
 #include "common/mtd_log.h"
+#include "common/mtd_util.h"
 #include "webprot/mtd_dnsfilter.h"
 #include "webprot/mtd_urlapi.h"
 
@@ -31,6 +32,7 @@ int mtd_cmd_dns_filter(int argc, char **argv)
         {"--timeout-ms", MTD_ARG_ONE}, {NULL, 0}};
     static mtd_args a;
     static mtd_state st;
+    int64_t t0 = mtd_monotonic_ns();
     if (mtd_agent_args(argc, argv, specs, &a))
         return 1;
     if (!mtd_args_get(&a, "--listen") || !mtd_args_get(&a, "--upstream") || a.npos)
@@ -64,7 +66,7 @@ int mtd_cmd_dns_filter(int argc, char **argv)
                mtd_rep_entries(rep));
         if (api && ao.listen)
             printf("; URL check API on 127.0.0.1:%u", mtd_urlapi_port(api));
-        printf("\n");
+        printf("; ready in %.1f ms\n", (mtd_monotonic_ns() - t0) / 1e6);
         fflush(stdout);
         while (!g_stop) {
             usleep(200 * 1000);

@@ -73,7 +73,7 @@ static int read_name(const uint8_t *buf, size_t len, size_t *off, char *out, siz
             if ((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_')
                 out[w++] = (char)c;
             else
-                w += (size_t)snprintf(out + w, 5, "\\%03u", c);
+                w += (size_t)snprintf(out + w, 4, "%%%02X", c);
         }
         p += 1 + (size_t)l;
     }

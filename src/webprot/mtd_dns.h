@@ -5,8 +5,10 @@
  * Parsing takes (buf, len) from anyone on the network: every length and pointer is
  * checked against the message, compression pointers must point backwards and at most
  * 16 are followed (no label loops), a name is at most 255 bytes on the wire and a label
- * 63, and the text form of a name escapes every byte that is not [A-Za-z0-9-_] as
- * \DDD (RFC 4343), so a name cannot smuggle a dot or a NUL into a lookup. Forwarded
+ * 63, and the text form of a name escapes every byte that is not [A-Za-z0-9-_] as %XX,
+ * the escape URL canonicalization reads (a dot inside a label then counts as a label
+ * break for the lookup: it can only make a name match more entries, never fewer), so
+ * no NUL or separator reaches a lookup raw. Forwarded
  * queries are passed on as they came, EDNS0 (OPT) record included; answers the filter
  * makes carry an OPT record when the query had one. */
 #ifndef MTD_DNS_H

@@ -58,10 +58,11 @@ static int64_t now_ms(void)
 
 #define COUNT(f, field) __atomic_add_fetch(&(f)->st.field, 1, __ATOMIC_RELAXED)
 
-enum { ANSWERED, FORWARD, DROP };
+enum { ANSWERED, FORWARD, DROP, LOOKUP };
 
-/* Decides one query: an answer of ours in out (*outlen), FORWARD, or DROP. */
-static int decide(mtd_dnsfilter *f, const uint8_t *q, size_t len, mtd_dns_msg *m, uint8_t *out,
+/* The first look at a query: an answer of ours in out (*outlen: malformed, refused,
+ * the DoH canary), DROP, FORWARD (no name to look up), or LOOKUP. */
+static int screen(mtd_dnsfilter *f, const uint8_t *q, size_t len, mtd_dns_msg *m, uint8_t *out,
                   size_t *outlen, size_t outcap)
 {
     const char *why;
@@ -82,23 +83,69 @@ static int decide(mtd_dnsfilter *f, const uint8_t *q, size_t len, mtd_dns_msg *m
         *outlen = mtd_dns_answer(q, m, MTD_DNS_NXDOMAIN, 0, out, outcap);
         return ANSWERED;
     }
-    mtd_rep_record rec;
-    size_t moff = 0;
-    pthread_rwlock_rdlock(&f->rep_lock);
-    int v = m->name_len ? mtd_rep_host_verdict(f->rep, m->name, m->name_len, &rec, &moff) : 0;
-    char tn[16], matched[MTD_DNS_NAME_TEXT + 2] = "";
+    return m->name_len ? LOOKUP : FORWARD;
+}
+
+/* The verdict v on a looked-up query: reported as the policy allows, then the block
+ * answer in out (ANSWERED) or FORWARD. Called under the engine's read lock (rec points
+ * into a database). */
+static int apply(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m, int v,
+                 const mtd_rep_record *rec, size_t moff, uint8_t *out, size_t *outlen, size_t outcap)
+{
     if (f->events && (v == 1 || v == 0)) {
+        char tn[16], matched[MTD_DNS_NAME_TEXT + 2] = "";
         if (v == 1 && moff < m->name_len)
             snprintf(matched, sizeof matched, "%s/", m->name + moff);
-        mtd_webevents_dns(f->events, m->name, mtd_dns_type_name(m->qtype, tn), v == 1, &rec, matched);
+        mtd_webevents_dns(f->events, m->name, mtd_dns_type_name(m->qtype, tn), v == 1, rec, matched);
     }
-    pthread_rwlock_unlock(&f->rep_lock);
     if (v != 1)
         return FORWARD;
     COUNT(f, blocked);
     int null_ip = __atomic_load_n(&f->null_ip, __ATOMIC_RELAXED);
     *outlen = mtd_dns_answer(q, m, null_ip ? MTD_DNS_NOERROR : MTD_DNS_NXDOMAIN, null_ip, out, outcap);
     return *outlen ? ANSWERED : DROP;
+}
+
+/* One query, start to end (TCP). */
+static int decide(mtd_dnsfilter *f, const uint8_t *q, size_t len, mtd_dns_msg *m, uint8_t *out,
+                  size_t *outlen, size_t outcap)
+{
+    int d = screen(f, q, len, m, out, outlen, outcap);
+    if (d != LOOKUP)
+        return d;
+    mtd_rep_record rec;
+    size_t moff = 0;
+    pthread_rwlock_rdlock(&f->rep_lock);
+    int v = mtd_rep_host_verdict(f->rep, m->name, m->name_len, &rec, &moff);
+    d = apply(f, q, m, v, &rec, moff, out, outlen, outcap);
+    pthread_rwlock_unlock(&f->rep_lock);
+    return d;
+}
+
+/* A received batch: screened, the names looked up together (mtd_rep_host_verdicts
+ * fetches their memory in parallel), then decided; d[i] and alen[i] as decide's. */
+static void decide_batch(mtd_dnsfilter *f, uint8_t (*in)[MTD_DNS_MAX_UDP], const struct mmsghdr *rm,
+                         int n, mtd_dns_msg *m, uint8_t (*out)[MTD_DNS_MAX_UDP], size_t *alen, int *d)
+{
+    mtd_rep_query qs[BATCH];
+    int idx[BATCH], nq = 0;
+    for (int i = 0; i < n; i++) {
+        d[i] = screen(f, in[i], rm[i].msg_len, &m[i], out[i], &alen[i], MTD_DNS_MAX_UDP);
+        if (d[i] == LOOKUP) {
+            qs[nq] = (mtd_rep_query){.name = m[i].name, .len = m[i].name_len};
+            idx[nq++] = i;
+        }
+    }
+    if (!nq)
+        return;
+    pthread_rwlock_rdlock(&f->rep_lock);
+    mtd_rep_host_verdicts(f->rep, qs, (size_t)nq);
+    for (int k = 0; k < nq; k++) {
+        int i = idx[k];
+        d[i] = apply(f, in[i], &m[i], qs[k].verdict, &qs[k].rec, qs[k].matched_off, out[i], &alen[i],
+                     MTD_DNS_MAX_UDP);
+    }
+    pthread_rwlock_unlock(&f->rep_lock);
 }
 
 /* ---- UDP ---- */
@@ -136,13 +183,18 @@ static void *udp_loop(void *arg)
 {
     mtd_dnsfilter *f = arg;
     uint8_t(*in)[MTD_DNS_MAX_UDP] = malloc(3 * BATCH * MTD_DNS_MAX_UDP);
-    if (!in)
+    mtd_dns_msg *m = malloc(BATCH * sizeof *m);
+    if (!in || !m) {
+        free(in);
+        free(m);
         return NULL;
+    }
     uint8_t(*out)[MTD_DNS_MAX_UDP] = in + BATCH, (*fwd)[MTD_DNS_MAX_UDP] = in + 2 * BATCH;
     struct mmsghdr rm[BATCH], am[BATCH], fm[BATCH];
     struct iovec riov[BATCH], aiov[BATCH], fiov[BATCH];
     struct sockaddr_storage from[BATCH];
-    mtd_dns_msg m;
+    size_t alen[BATCH];
+    int d[BATCH];
     while (!f->stop) {
         for (int i = 0; i < BATCH; i++) {
             riov[i] = (struct iovec){in[i], MTD_DNS_MAX_UDP};
@@ -152,33 +204,30 @@ static void *udp_loop(void *arg)
         int n = recvmmsg(f->udp, rm, BATCH, MSG_WAITFORONE, NULL);
         if (n <= 0)
             continue; /* the 100 ms receive timeout: look at f->stop */
+        decide_batch(f, in, rm, n, m, out, alen, d);
         int na = 0, nf = 0;
         for (int i = 0; i < n; i++) {
-            size_t alen = 0;
-            int d = decide(f, in[i], rm[i].msg_len, &m, out[na], &alen, MTD_DNS_MAX_UDP);
-            if (d == ANSWERED) {
-                aiov[na] = (struct iovec){out[na], alen};
+            if (d[i] == FORWARD) {
+                int id = take_slot(f, in[i], &m[i], &from[i], rm[i].msg_hdr.msg_namelen);
+                if (id < 0) { /* every slot busy: the client hears SERVFAIL at once */
+                    COUNT(f, servfail);
+                    alen[i] = mtd_dns_answer(in[i], &m[i], MTD_DNS_SERVFAIL, 0, out[i], MTD_DNS_MAX_UDP);
+                    d[i] = ANSWERED;
+                } else {
+                    memcpy(fwd[nf], in[i], rm[i].msg_len);
+                    fwd[nf][0] = (uint8_t)(id >> 8);
+                    fwd[nf][1] = (uint8_t)id;
+                    fiov[nf] = (struct iovec){fwd[nf], rm[i].msg_len};
+                    fm[nf].msg_hdr = (struct msghdr){.msg_iov = &fiov[nf], .msg_iovlen = 1};
+                    nf++;
+                    COUNT(f, forwarded);
+                }
+            }
+            if (d[i] == ANSWERED && alen[i]) {
+                aiov[na] = (struct iovec){out[i], alen[i]};
                 am[na].msg_hdr = (struct msghdr){.msg_name = &from[i], .msg_namelen = rm[i].msg_hdr.msg_namelen,
                                                  .msg_iov = &aiov[na], .msg_iovlen = 1};
                 na++;
-            } else if (d == FORWARD) {
-                int id = take_slot(f, in[i], &m, &from[i], rm[i].msg_hdr.msg_namelen);
-                if (id < 0) { /* every slot busy: the client hears SERVFAIL at once */
-                    COUNT(f, servfail);
-                    alen = mtd_dns_answer(in[i], &m, MTD_DNS_SERVFAIL, 0, out[na], MTD_DNS_MAX_UDP);
-                    aiov[na] = (struct iovec){out[na], alen};
-                    am[na].msg_hdr = (struct msghdr){.msg_name = &from[i], .msg_namelen = rm[i].msg_hdr.msg_namelen,
-                                                     .msg_iov = &aiov[na], .msg_iovlen = 1};
-                    na++;
-                    continue;
-                }
-                memcpy(fwd[nf], in[i], rm[i].msg_len);
-                fwd[nf][0] = (uint8_t)(id >> 8);
-                fwd[nf][1] = (uint8_t)id;
-                fiov[nf] = (struct iovec){fwd[nf], rm[i].msg_len};
-                fm[nf].msg_hdr = (struct msghdr){.msg_iov = &fiov[nf], .msg_iovlen = 1};
-                nf++;
-                COUNT(f, forwarded);
             }
         }
         if (na)
@@ -187,6 +236,7 @@ static void *udp_loop(void *arg)
             sendmmsg(f->up, fm, (unsigned)nf, 0);
     }
     free(in);
+    free(m);
     return NULL;
 }
 

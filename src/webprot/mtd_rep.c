@@ -4,6 +4,7 @@
 #include "common/mtd_file.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,18 +259,23 @@ size_t mtd_rep_entries(const mtd_rep *rep)
     return n;
 }
 
-/* The verdict over expressions of buf: 1 block, 0 allow; *which gets the deciding
- * expression's index (-1 when nothing matched). Hashes are computed and their buckets
- * prefetched first, so the memory of every probe is fetched in parallel. */
-static int decide(const mtd_rep *rep, const char *buf, const mtd_url_expr *e, int ne,
-                  mtd_rep_record *rec, int *which)
+/* Hashes every expression under every database's seed, hinting each bucket's memory. */
+static void hash_all(const mtd_rep *rep, const char *buf, const mtd_url_expr *e, int ne,
+                     uint64_t h[][MTD_URL_MAX_EXPR])
 {
-    uint64_t h[MTD_REP_MAX_DBS][MTD_URL_MAX_EXPR];
     for (int d = 0; d < rep->n; d++)
         for (int i = 0; i < ne; i++) {
             h[d][i] = mtd_repdb_hash(rep->db[d], buf + e[i].off, e[i].len);
             mtd_repdb_prefetch(rep->db[d], h[d][i]);
         }
+}
+
+/* The verdict over hashed expressions: 1 block, 0 allow; *which gets the deciding
+ * expression's index (-1 when nothing matched). An allow entry anywhere wins, else the
+ * first block entry in expression order. */
+static int resolve(const mtd_rep *rep, uint64_t h[][MTD_URL_MAX_EXPR], int ne, mtd_rep_record *rec,
+                   int *which)
+{
     int block = -1;
     *which = -1;
     for (int i = 0; i < ne; i++)
@@ -279,7 +285,7 @@ static int decide(const mtd_rep *rep, const char *buf, const mtd_url_expr *e, in
                 continue;
             mtd_rep_record r;
             mtd_repdb_record(rep->db[d], idx, &r);
-            if (r.allow) { /* an allow entry anywhere wins */
+            if (r.allow) {
                 *rec = r;
                 *which = i;
                 return 0;
@@ -291,6 +297,16 @@ static int decide(const mtd_rep *rep, const char *buf, const mtd_url_expr *e, in
         }
     *which = block;
     return block >= 0;
+}
+
+/* Hashes first, with every bucket prefetched, so the probes' memory is fetched in
+ * parallel rather than one miss after another. */
+static int decide(const mtd_rep *rep, const char *buf, const mtd_url_expr *e, int ne,
+                  mtd_rep_record *rec, int *which)
+{
+    uint64_t h[MTD_REP_MAX_DBS][MTD_URL_MAX_EXPR];
+    hash_all(rep, buf, e, ne, h);
+    return resolve(rep, h, ne, rec, which);
 }
 
 static void fill(const mtd_url *u, const mtd_url_expr *e, int which, int block, mtd_rep_result *res)
@@ -334,48 +350,56 @@ int mtd_rep_check_host(const mtd_rep *rep, const char *name, size_t len, mtd_rep
 
 /* A DNS name as it usually comes: lowercase-able letters, digits, '-', '_' and single
  * dots, not an IP address. Such a name is its own canonical host, so the full
- * canonicalization (which copies the name several times) is skipped. */
-static int simple_name(const char *s, size_t n, char *out)
+ * canonicalization (which copies the name several times) is skipped: one pass copies
+ * it lowercased into out (with the '/' of a host expression) and notes its dots.
+ * Returns the number of dots, or -1 for a name that must go the long way. */
+/* Byte classes of DNS names: 0 not in a simple name, 1 digit, 2 letter, '-' or '_',
+ * 3 dot; with the lowercase of each letter. A table, because this loop is most of a
+ * cached lookup's time (bench_reputation). */
+static uint8_t g_class[256], g_lower[256];
+static void classes_init(void)
 {
-    int digits_only = 1;
-    if (n == 0 || n > 253 || s[0] == '.' || s[n - 1] == '.')
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (c >= 'A' && c <= 'Z')
-            c = (char)(c + 32);
-        else if (c == '.' && s[i + 1] == '.')
-            return 0;
-        else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'))
-            return 0;
-        digits_only &= (c >= '0' && c <= '9') || c == '.';
-        out[i] = c;
+    for (int c = 0; c < 256; c++) {
+        g_lower[c] = (uint8_t)(c >= 'A' && c <= 'Z' ? c + 32 : c);
+        g_class[c] = (c >= '0' && c <= '9') ? 1 : ((c | 32) >= 'a' && (c | 32) <= 'z') || c == '-' || c == '_' ? 2
+                     : c == '.' ? 3 : 0;
     }
-    out[n] = '/';
-    return !digits_only; /* "1.2.3.4" and "3279880203" go the long way, as IPs */
 }
+static pthread_once_t g_classes = PTHREAD_ONCE_INIT;
+
+static int simple_name(const char *s, size_t n, char *out, uint16_t *dots)
+{
+    int nd = 0, letters = 0, prev = 3;
+    if (n == 0 || n > 253)
+        return -1;
+    pthread_once(&g_classes, classes_init);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = (uint8_t)s[i], k = g_class[c];
+        if (k == 0 || (k == 3 && prev == 3))
+            return -1; /* a byte to escape, a leading dot or two dots in a row */
+        if (k == 3)
+            dots[nd++] = (uint16_t)i;
+        letters |= k == 2;
+        prev = k;
+        out[i] = (char)g_lower[c];
+    }
+    if (prev == 3)
+        return -1; /* a trailing dot */
+    out[n] = '/';
+    return letters ? nd : -1; /* "1.2.3.4" and "3279880203" go the long way, as IPs */
+}
+
+static int simple_exprs(const char *name, size_t len, char *buf, mtd_url_expr *e);
 
 int mtd_rep_host_verdict(const mtd_rep *rep, const char *name, size_t len, mtd_rep_record *rec,
                          size_t *matched_off)
 {
     char buf[260];
     mtd_url_expr e[MTD_URL_MAX_EXPR];
-    int ne, which;
+    int which, ne = simple_exprs(name, len, buf, e); /* the suffixes of mtd_url_host_expressions */
     const char *b = buf;
-    mtd_url u;
-    if (simple_name(name, len, buf)) {
-        /* the same suffixes as mtd_url_host_expressions */
-        uint16_t dots[130];
-        int nd = 0;
-        for (size_t i = 0; i < len && nd < 130; i++)
-            if (buf[i] == '.')
-                dots[nd++] = (uint16_t)i;
-        e[0] = (mtd_url_expr){0, (uint16_t)(len + 1)};
-        ne = 1;
-        for (int k = nd + 1 < 5 ? nd + 1 : 5; k >= 2; k--)
-            if (k != nd + 1)
-                e[ne++] = (mtd_url_expr){(uint16_t)(dots[nd - k] + 1), (uint16_t)(len - dots[nd - k])};
-    } else {
+    static __thread mtd_url u; /* only for unusual names; too large for every call's stack */
+    if (ne < 0) {
         if (mtd_url_from_host(name, len, &u, NULL) != 0)
             return -1;
         ne = mtd_url_host_expressions(&u, e);
@@ -385,4 +409,56 @@ int mtd_rep_host_verdict(const mtd_rep *rep, const char *name, size_t len, mtd_r
     if (matched_off)
         *matched_off = which >= 0 ? e[which].off : 0;
     return block;
+}
+
+#define GROUP 16
+#define HOST_EXPR 5 /* the exact host and at most four suffixes */
+
+/* Expressions of a simple name into buf; -1 for a name that is not simple. */
+static int simple_exprs(const char *name, size_t len, char *buf, mtd_url_expr *e)
+{
+    uint16_t dots[130];
+    int nd = simple_name(name, len, buf, dots), ne = 1;
+    if (nd < 0)
+        return -1;
+    e[0] = (mtd_url_expr){0, (uint16_t)(len + 1)};
+    for (int k = nd + 1 < 5 ? nd + 1 : 5; k >= 2; k--)
+        if (k != nd + 1)
+            e[ne++] = (mtd_url_expr){(uint16_t)(dots[nd - k] + 1), (uint16_t)(len - dots[nd - k])};
+    return ne;
+}
+
+/* One group: every name's hashes (buckets prefetched), then every probe's first hash
+ * line prefetched, then the verdicts: the memory of the whole group is in flight at
+ * once, which is where a lookup's time goes once the database outgrows the caches. */
+static void verdict_group(const mtd_rep *rep, mtd_rep_query *q, size_t n)
+{
+    static __thread char buf[GROUP][260];
+    static __thread uint64_t h[GROUP][MTD_REP_MAX_DBS][MTD_URL_MAX_EXPR];
+    mtd_url_expr e[GROUP][HOST_EXPR];
+    int ne[GROUP];
+    for (size_t k = 0; k < n; k++) {
+        ne[k] = simple_exprs(q[k].name, q[k].len, buf[k], e[k]);
+        if (ne[k] > 0)
+            hash_all(rep, buf[k], e[k], ne[k], h[k]);
+    }
+    for (size_t k = 0; k < n; k++)
+        for (int d = 0; d < rep->n && ne[k] > 0; d++)
+            for (int i = 0; i < ne[k]; i++)
+                mtd_repdb_prefetch_entries(rep->db[d], h[k][d][i]);
+    for (size_t k = 0; k < n; k++) {
+        if (ne[k] < 0) { /* an unusual name: the long way */
+            q[k].verdict = mtd_rep_host_verdict(rep, q[k].name, q[k].len, &q[k].rec, &q[k].matched_off);
+            continue;
+        }
+        int which;
+        q[k].verdict = resolve(rep, h[k], ne[k], &q[k].rec, &which);
+        q[k].matched_off = which >= 0 ? e[k][which].off : 0;
+    }
+}
+
+void mtd_rep_host_verdicts(const mtd_rep *rep, mtd_rep_query *q, size_t n)
+{
+    for (size_t i = 0; i < n; i += GROUP)
+        verdict_group(rep, q + i, n - i < GROUP ? n - i : GROUP);
 }

@@ -65,4 +65,15 @@ int mtd_rep_check_host(const mtd_rep *r, const char *name, size_t len, mtd_rep_r
 int mtd_rep_host_verdict(const mtd_rep *r, const char *name, size_t len, mtd_rep_record *rec,
                          size_t *matched_off);
 
+/* Many host names at once (a batch of DNS queries): the same verdicts as
+ * mtd_rep_host_verdict, with the memory of a group of lookups fetched in parallel. */
+typedef struct {
+    const char *name;
+    size_t len;
+    int verdict;          /* out: 1 block, 0 allow, negative for a name that is not one */
+    mtd_rep_record rec;   /* out: the deciding record */
+    size_t matched_off;   /* out: where in the name the deciding host entry starts */
+} mtd_rep_query;
+void mtd_rep_host_verdicts(const mtd_rep *rep, mtd_rep_query *q, size_t n);
+
 #endif

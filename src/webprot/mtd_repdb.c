@@ -429,9 +429,14 @@ uint64_t mtd_repdb_hash(const mtd_repdb *db, const void *s, size_t n)
 
 void mtd_repdb_prefetch(const mtd_repdb *db, uint64_t h)
 {
+    __builtin_prefetch(db->buckets + (h >> db->shift));
+}
+
+void mtd_repdb_prefetch_entries(const mtd_repdb *db, uint64_t h)
+{
     const uint32_t *b = db->buckets + (h >> db->shift);
-    __builtin_prefetch(b);
-    __builtin_prefetch(db->hashes + *b);
+    __builtin_prefetch(db->hashes + b[0]);
+    __builtin_prefetch(db->hashes + b[0] + 8);
 }
 
 int mtd_repdb_find(const mtd_repdb *db, uint64_t h)

@@ -75,8 +75,10 @@ void mtd_repdb_info_get(const mtd_repdb *db, mtd_repdb_info *info);
 int mtd_repdb_is_db(const uint8_t *buf, size_t len);
 
 uint64_t mtd_repdb_hash(const mtd_repdb *db, const void *s, size_t n);
-/* Hints the memory of a hash's bucket, for lookups made in a batch. */
+/* Hints the memory of a hash's bucket bounds, then (once they are in cache) of its
+ * entries, for lookups made in a batch. */
 void mtd_repdb_prefetch(const mtd_repdb *db, uint64_t h);
+void mtd_repdb_prefetch_entries(const mtd_repdb *db, uint64_t h);
 /* The record of the entry with hash h: its index, or -1 when there is none. */
 int mtd_repdb_find(const mtd_repdb *db, uint64_t h);
 void mtd_repdb_record(const mtd_repdb *db, int idx, mtd_rep_record *rec);

@@ -31,7 +31,7 @@ printf 'evil.example\ntracker.example\n' >"$WORK/block.txt"
 PIDS+=($!)
 FPID=$!
 for _ in $(seq 1 100); do grep -q serving "$WORK/filter.out" 2>/dev/null && break; sleep 0.05; done
-grep -q "dns-filter: serving 127.0.0.1:$FP (UDP and TCP), forwarding to 127.0.0.1:$UP, 2 entries" "$WORK/filter.out" ||
+grep -q "dns-filter: serving 127.0.0.1:$FP (UDP and TCP), forwarding to 127.0.0.1:$UP, 2 entries; ready in" "$WORK/filter.out" ||
     fail "filter did not start: $(cat "$WORK/filter.out" "$WORK/filter.err")"
 
 q() { dig +time=2 +tries=1 @127.0.0.1 -p "$FP" "$@"; }

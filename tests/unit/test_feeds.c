@@ -257,6 +257,21 @@ static void verdicts_follow_expressions_and_allow_wins(void **s)
     assert_int_equal(mtd_rep_host_verdict(rep, "beacon.example.net.evil", 23, &rec, NULL), 0);
     assert_int_equal(mtd_rep_host_verdict(rep, "198.51.100.23", 13, &rec, NULL), 0); /* a URL entry */
     assert_int_equal(mtd_rep_host_verdict(rep, "intranet-leak.example", 21, &rec, NULL), 0);
+    /* in a batch (as the DNS filter asks), the same verdicts, unusual names included */
+    const char *names[] = {"www.Beacon.example.NET", "beacon.example.net.evil", "ads.tracker.example",
+                           "metrics.example.org", "x%26y.ads.tracker.example", "198.51.100.23",
+                           "", "a..b", "ok.example", "deep.a.b.c.d.e.ads.tracker.example"};
+    int want[] = {1, 0, 1, 0, 1, 0, -1, 0, 0, 1};
+    mtd_rep_query q[10];
+    for (int i = 0; i < 10; i++)
+        q[i] = (mtd_rep_query){.name = names[i], .len = strlen(names[i])};
+    mtd_rep_host_verdicts(rep, q, 10);
+    for (int i = 0; i < 10; i++) {
+        if (q[i].verdict != want[i])
+            fail_msg("batched verdict of \"%s\": %d, expected %d", names[i], q[i].verdict, want[i]);
+        assert_int_equal(q[i].verdict, mtd_rep_host_verdict(rep, names[i], strlen(names[i]), &rec, NULL));
+    }
+    assert_string_equal(names[9] + q[9].matched_off, "ads.tracker.example");
     mtd_rep_close(rep);
 }
 
