@@ -75,8 +75,9 @@ static int consent_set(mtd_state *st, int grant)
     if (grant)
         printf("consent granted: diagnostics may be attached to feedback you send\n");
     else
-        printf("consent revoked: %llu queued optional records deleted; the collector is asked"
-               " to delete optional data it holds for this device\n", (unsigned long long)purged);
+        printf("consent revoked: %llu queued optional %s deleted; the collector is asked"
+               " to delete optional data it holds for this device\n", (unsigned long long)purged,
+               mtd_plural((long long)purged, "record", "records"));
     return r;
 }
 

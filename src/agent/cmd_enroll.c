@@ -9,21 +9,84 @@
 #include "common/mtd_file.h"
 #include "common/mtd_util.h"
 #include "ios/mtd_ios.h"
+#include "privacy/mtd_ident.h"
 #include "uplink/mtd_uplink.h"
 
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int pseudo_opt(const mtd_state *st, const char *purpose, const char *raw, char *out)
 {
+    char why[200];
     if (!raw || !raw[0]) {
         out[0] = 0;
         return 0;
     }
-    return mtd_pseudo(&st->key, purpose, raw, strlen(raw), out);
+    return mtd_ident_pseudo(&st->key, purpose, raw, strlen(raw), out, why, sizeof why);
+}
+
+/* --user and --device-id, refused before anything is asked of the collector: an empty
+ * one, a UPN that is not one (mtd_ident_upn), an ID with a control character. */
+static int check_identities(const mtd_args *a)
+{
+    const char *user = mtd_args_get(a, "--user"), *dev = mtd_args_get(a, "--device-id");
+    char norm[MTD_UPN_MAX + 1], why[200];
+    if (user && mtd_ident_upn(user, norm, sizeof norm, why, sizeof why) != 0)
+        return mtd_agent_fail("enroll --user: %s", why);
+    if (dev && (!dev[0] || strlen(dev) > 512))
+        return mtd_agent_fail("enroll --device-id: a directory device ID must be 1 to 512 bytes");
+    for (const unsigned char *p = (const unsigned char *)(dev ? dev : ""); *p; p++)
+        if (*p < 0x20 || *p == 0x7f)
+            return mtd_agent_fail("enroll --device-id: a directory device ID may not hold a control character");
+    return 0;
+}
+
+/* Enrolling over an enrolled state directory: said, and the stored identities are kept
+ * unless replaced on purpose. A different --user needs --replace-user (a device handed
+ * to another person); without --user the stored user stays. Within the same tenant the
+ * device keeps its pseudonym, so it stays one device in the reports (also across the
+ * normalization of MAC addresses, mtd_ident.h). old is the state found, or NULL. */
+static int check_reenroll(const mtd_args *a, const mtd_state *old)
+{
+    if (!old)
+        return 0;
+    const char *user = mtd_args_get(a, "--user");
+    char ps[MTD_PSEUDO_LEN + 1];
+    if (user && old->upn[0] && !mtd_args_has(a, "--replace-user") &&
+        (pseudo_opt(old, "upn", user, ps) != 0 || strcmp(ps, old->upn) != 0))
+        return mtd_agent_fail("enroll: %s is enrolled for another user; add --replace-user to replace"
+                              " the stored user, or leave --user out to keep it", old->dir);
+    fprintf(stderr, "mtd-agent: warning: %s is already enrolled (tenant %s, device %s); enrolling again\n",
+            old->dir, old->tenant_id, old->device_id);
+    return 0;
+}
+
+/* After the collector answered: what of the old state carries over. */
+static void carry_over(mtd_state *st, const mtd_state *old, const mtd_args *a)
+{
+    if (!old)
+        return;
+    if (strcmp(old->tenant_id, st->tenant_id) != 0) {
+        if (old->upn[0] && !mtd_args_get(a, "--user"))
+            fprintf(stderr, "mtd-agent: warning: the stored user belongs to tenant %s and cannot be"
+                            " kept in tenant %s; enrolled without a user (give --user)\n",
+                    old->tenant_id, st->tenant_id);
+        return;
+    }
+    mtd_strlcpy(st->device_id, old->device_id, sizeof st->device_id);
+    mtd_strlcpy(st->device_id_source, old->device_id_source, sizeof st->device_id_source);
+    if (!mtd_args_get(a, "--user"))
+        mtd_strlcpy(st->upn, old->upn, sizeof st->upn);
+    if (!mtd_args_get(a, "--device-id"))
+        mtd_strlcpy(st->dir_device_id, old->dir_device_id, sizeof st->dir_device_id);
+    if (old->upn[0])
+        fprintf(stderr, "mtd-agent: %s the stored user\n",
+                mtd_args_get(a, "--user") && strcmp(st->upn, old->upn) ? "replaced" : "kept");
 }
 
 /* Fills the state from the collector's answer. */
@@ -87,6 +150,7 @@ int mtd_cmd_enroll(int argc, char **argv)
         {"--state", MTD_ARG_ONE}, {"--server", MTD_ARG_ONE}, {"--token", MTD_ARG_ONE},
         {"--user", MTD_ARG_ONE}, {"--device-id", MTD_ARG_ONE}, {"--ca-file", MTD_ARG_ONE},
         {"--pin", MTD_ARG_ONE}, {"--android-root", MTD_ARG_ONE}, {"--ios-backup", MTD_ARG_ONE},
+        {"--replace-user", MTD_ARG_FLAG},
         {NULL, 0}};
     mtd_args a;
     if (mtd_agent_args(argc, argv, specs, &a))
@@ -101,6 +165,7 @@ int mtd_cmd_enroll(int argc, char **argv)
         return mtd_agent_fail("--server %s: expected an http:// or https:// URL", server);
     mtd_state st = {0};
     char why[512], raw[256];
+    int r;
     mtd_strlcpy(st.dir, dir, sizeof st.dir);
     mtd_strlcpy(st.server, server, sizeof st.server);
     while (strlen(st.server) && st.server[strlen(st.server) - 1] == '/')
@@ -125,11 +190,20 @@ int mtd_cmd_enroll(int argc, char **argv)
             return mtd_agent_fail("enroll: %s", why);
         mtd_ios_close(&b);
     }
-    if (mtd_mkdir_p(dir, 0700) != 0)
-        return mtd_agent_fail("--state %s: cannot create the directory", dir);
+    if (check_identities(&a))
+        return 1;
+    mtd_state prev;
+    char pwhy[512];
+    const mtd_state *old = mtd_state_load(dir, &prev, pwhy, sizeof pwhy) == 0 ? &prev : NULL;
+    if (check_reenroll(&a, old))
+        return 1;
+    if ((r = mtd_mkdir_p(dir, 0700)) != 0)
+        return mtd_agent_fail("--state %s: cannot create the directory: %s", dir, mtd_strerror(r));
+    if (access(dir, W_OK | X_OK) != 0) /* before the token is spent on a state never written */
+        return mtd_agent_fail("--state %s: %s", dir, mtd_strerror(mtd_errno_code(errno)));
     json_t *resp = NULL;
-    int r = mtd_uplink_enroll(st.server, token, st.ca_file[0] ? st.ca_file : NULL,
-                              st.pin_sha256[0] ? st.pin_sha256 : NULL, &resp, why, sizeof why);
+    r = mtd_uplink_enroll(st.server, token, st.ca_file[0] ? st.ca_file : NULL,
+                          st.pin_sha256[0] ? st.pin_sha256 : NULL, &resp, why, sizeof why);
     if (r == 0)
         r = adopt(&st, resp, why, sizeof why);
     json_decref(resp);
@@ -143,6 +217,7 @@ int mtd_cmd_enroll(int argc, char **argv)
         pseudo_opt(&st, "dir_device", mtd_args_get(&a, "--device-id"), st.dir_device_id))
         return mtd_agent_fail("enroll: an identifier is too long to pseudonymize");
     memset(raw, 0, sizeof raw);
+    carry_over(&st, old, &a);
     if ((r = mtd_state_save(&st)) != 0)
         return mtd_agent_fail("enroll: cannot write the state in %s: %s", dir, mtd_strerror(r));
     mtd_actions_record(st.dir, MTD_ACTION_ENROLL);

@@ -10,6 +10,7 @@
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
 #include "uplink/mtd_feedsync.h"
+#include "common/mtd_util.h"
 #include "uplink/mtd_uplink.h"
 
 #include <signal.h>
@@ -150,10 +151,12 @@ static int upload(mtd_state *st, mtd_spool *sp, int once)
     mtd_spool_stats ss;
     mtd_spool_stats_get(sp, &ss);
     if (r)
-        return mtd_agent_fail("collector unreachable (%s); %llu events stay queued", why,
-                              (unsigned long long)ss.records);
-    printf("sent %llu events in %llu batches%s; %llu queued\n", (unsigned long long)s.records,
-           (unsigned long long)s.batches,
+        return mtd_agent_fail("collector unreachable (%s); %llu %s queued", why,
+                              (unsigned long long)ss.records,
+                              mtd_plural((long long)ss.records, "event stays", "events stay"));
+    printf("sent %llu %s in %llu %s%s; %llu queued\n", (unsigned long long)s.records,
+           mtd_plural((long long)s.records, "event", "events"), (unsigned long long)s.batches,
+           mtd_plural((long long)s.batches, "batch", "batches"),
            s.rejected_batches ? " (some rejected: see rejected.jsonl)" : "",
            (unsigned long long)ss.records);
     return s.rejected_batches ? 1 : 0;

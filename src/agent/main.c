@@ -43,11 +43,13 @@ static const mtd_usage_cmd commands[] = {
     {REPORTING, "enroll",
      "enroll --state DIR --server URL --token TOKEN [--user UPN] [--device-id ID]\n"
      "       [--ca-file PEM] [--pin sha256//KEY]\n"
-     "       [--android-root DIR | --ios-backup DIR]",
+     "       [--android-root DIR | --ios-backup DIR] [--replace-user]",
      "--user is the directory user (UPN), --device-id the directory device ID,\n"
      "as an MDM passes them; both are pseudonymized before anything is stored or\n"
-     "sent. --pin: the collector's public key (SHA-256, base64); --android-root,\n"
-     "--ios-backup: the device is that snapshot directory or iOS backup"},
+     "sent (the UPN in its normal form: NFC, lowercase). Enrolling again keeps the\n"
+     "stored user unless --replace-user. --pin: the collector's public key\n"
+     "(SHA-256, base64); --android-root, --ios-backup: the device is that snapshot\n"
+     "directory or iOS backup"},
     {REPORTING, "run",
      "run --state DIR [--once] [--interval SECONDS] [--no-upload]\n"
      "    [--dns-listen ADDR:PORT --dns-upstream ADDR:PORT\n"

@@ -3,6 +3,7 @@
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "common/mtd_util.h"
+#include "privacy/mtd_ident.h"
 
 #include <dirent.h>
 #include <stdio.h>
@@ -156,10 +157,8 @@ static int first_mac(const mtd_host_roots *r, char *out, size_t outlen)
         char path[1024], mac[64];
         snprintf(path, sizeof path, "%s/%s/address", dir, names[i]);
         if (rc != 0 && mtd_file_read_line(path, mac, sizeof mac) == 0 && strlen(mac) == 17 &&
-            !zero_mac(mac)) {
-            mtd_strlcpy(out, mac, outlen);
+            !zero_mac(mac) && mtd_ident_mac(mac, out, outlen) == 0) /* "aabbccddeeff" */
             rc = 0;
-        }
         free(names[i]);
     }
     return rc;

@@ -7,6 +7,8 @@
 #include "common/mtd_args.h"
 #include "common/mtd_err.h"
 #include "privacy/mtd_ldp.h"
+#include "common/mtd_util.h"
+#include "privacy/mtd_ident.h"
 #include "privacy/mtd_pseudo.h"
 #include "schema/mtd_ocsf.h"
 
@@ -153,15 +155,23 @@ static void user_call(admin_call *a, int del)
     if (!j)
         return;
     const char *upn = json_string_value(json_object_get(j, "upn"));
-    char ps[MTD_PSEUDO_LEN + 1];
-    if (!upn || !upn[0] || mtd_pseudo(&a->tn->key, "upn", upn, strlen(upn), ps) != 0) {
-        mtd_resp_error(a->rs, 400, "bad_request", "\"upn\" must be a non-empty string of at most 512 bytes");
+    /* the normalized form finds what agents send since identifiers are normalized
+     * (mtd_ident.h); the form as typed, when it differs, what an older agent sent */
+    char ps[MTD_PSEUDO_LEN + 1], typed[MTD_PSEUDO_LEN + 1], why[160] = "\"upn\" must be a string";
+    int r = upn ? mtd_ident_pseudo(&a->tn->key, "upn", upn, json_string_length(json_object_get(j, "upn")),
+                                   ps, why, sizeof why)
+                : MTD_EINVAL;
+    const char *alt = NULL;
+    if (r == 0 && mtd_pseudo(&a->tn->key, "upn", upn, strlen(upn), typed) == 0 && strcmp(typed, ps))
+        alt = typed;
+    if (r) {
+        mtd_resp_error(a->rs, 400, "bad_request", "upn: %s", why);
     } else if (!del) {
         mtd_store_audit(a->tn->store, a->actor, "user.export", NULL);
-        answer(a, mtd_store_user_export(a->tn->store, ps));
+        answer(a, mtd_store_user_export(a->tn->store, ps, alt));
     } else {
         int rows = 0;
-        int r = mtd_store_user_delete(a->tn->store, ps, a->actor, &rows);
+        r = mtd_store_user_delete(a->tn->store, ps, alt, a->actor, &rows);
         if (r)
             mtd_resp_error(a->rs, 500, "store_error", "user not deleted: %s", mtd_strerror(r));
         else
@@ -301,20 +311,26 @@ static void export_events(admin_call *a)
 /* Rows of several event types under their names, e.g. {"net.dns": [...], ...}. */
 static json_t *event_lists(admin_call *a, const char *const *types)
 {
-    json_t *o = json_object();
+    json_t *o = json_object(), *more = json_array();
     const char *dev = mtd_req_arg(a->rq, "device");
-    int more = 0;
     for (; *types; types++) {
         json_t *rows = mtd_store_event_rows(a->tn->store, *types, dev, &a->page);
         if (!rows) {
             json_decref(o);
+            json_decref(more);
             return NULL;
         }
         json_object_set_new(o, *types, rows);
-        more |= a->page.more;
+        if (a->page.more)
+            json_array_append_new(more, json_string(*types));
     }
-    if (more) /* the next page of each list starts there */
+    if (json_array_size(more)) { /* the next page of each list starts there; "more" says
+                                  * which lists have rows past this page */
         json_object_set_new(o, "next_offset", json_integer(a->page.offset + a->page.limit));
+        json_object_set_new(o, "more", more);
+    } else {
+        json_decref(more);
+    }
     return o;
 }
 
@@ -352,7 +368,7 @@ static void device_retire(admin_call *a, const char *dev)
         return;
     }
     char d[96];
-    snprintf(d, sizeof d, "revoked %d credentials of one device", n);
+    snprintf(d, sizeof d, "revoked %d %s of one device", n, mtd_plural(n, "credential", "credentials"));
     mtd_store_audit(a->tn->store, a->actor, "device.retire", d);
     mtd_resp_json(a->rs, 200, json_pack("{s:s,s:i}", "device_id", dev, "credentials_revoked", n));
 }
@@ -393,6 +409,28 @@ static json_t *usage_actions(admin_call *a)
     return json_pack("{s:o,s:o}", "actions", exact, "ldp", ldp);
 }
 
+/* The reports that take ?device= (risk names its device in the path). */
+static int is_report(const char *sub)
+{
+    static const char *const names[] = {"apps", "apps/history", "threats", "connections", "usage",
+                                        "crashes", "diagnostics", "feedback", NULL};
+    for (const char *const *n = names; *n; n++)
+        if (!strcmp(sub, *n))
+            return 1;
+    return 0;
+}
+
+/* r: what mtd_store_*_known said of a device or package a report was asked for. 1 when
+ * known; else answers 404 (or 500) and returns 0. */
+static int known(admin_call *a, const char *what, const char *name, int r)
+{
+    if (r == MTD_ENOENT)
+        mtd_resp_error(a->rs, 404, "not_found", "no %s %.256s in this tenant", what, name);
+    else if (r)
+        mtd_resp_error(a->rs, 500, "store_error", "could not look the %s up: %s", what, mtd_strerror(r));
+    return r == 0;
+}
+
 /* The read-only reports. Returns 0 when sub is not one of them. */
 static int reports(admin_call *a, const char *sub)
 {
@@ -402,11 +440,19 @@ static int reports(admin_call *a, const char *sub)
     static const char *const feedback[] = {"feedback.submission", NULL};
     static const char *const lifecycle[] = {"app.lifecycle", NULL};
     const char *dev = mtd_req_arg(a->rq, "device");
+    if (dev && is_report(sub) && !known(a, "device", dev, mtd_store_device_known(a->tn->store, dev)))
+        return 1;
     if (!strcmp(sub, "apps")) {
         const char *side = mtd_req_arg(a->rq, "sideloaded");
         mtd_app_query q = {dev, mtd_req_arg(a->rq, "package"), mtd_req_arg(a->rq, "permission"),
                            side && !strcmp(side, "1")};
-        report(a, "report.apps", page_of(a, "apps", mtd_store_apps(a->tn->store, &q, &a->page)));
+        json_t *rows = mtd_store_apps(a->tn->store, &q, &a->page);
+        if (rows && !json_array_size(rows) && q.package &&
+            !known(a, "package", q.package, mtd_store_package_known(a->tn->store, q.package))) {
+            json_decref(rows);
+            return 1;
+        }
+        report(a, "report.apps", page_of(a, "apps", rows));
     } else if (!strcmp(sub, "apps/history")) {
         report(a, "report.apps.history", event_lists(a, lifecycle));
     } else if (!strcmp(sub, "threats")) {

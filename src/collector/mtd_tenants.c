@@ -242,10 +242,15 @@ json_t *mtd_tenants_list(mtd_tenants *t)
         char path[1400];
         snprintf(path, sizeof path, "%s/%s/tenant.json", dir, e->d_name);
         json_t *j = json_load_file(path, 0, NULL);
-        json_t *o = json_pack("{s:s,s:O?,s:O?,s:O?}", "tenant_id", e->d_name,
+        /* tenant.json keeps Unix seconds; the API answers every time in RFC 3339 UTC */
+        json_t *created = json_object_get(j, "created_at");
+        char when[MTD_TIME_LEN];
+        if (json_is_integer(created))
+            mtd_time_rfc3339((time_t)json_integer_value(created), when);
+        json_t *o = json_pack("{s:s,s:O?,s:O?,s:s?}", "tenant_id", e->d_name,
                               "name", json_object_get(j, "name"),
                               "org_id", json_object_get(j, "org_id"),
-                              "created_at", json_object_get(j, "created_at"));
+                              "created_at", json_is_integer(created) ? when : NULL);
         json_decref(j);
         json_array_append_new(arr, o);
     }

@@ -31,12 +31,14 @@ void mtd_log(int level, const char *component, const char *fmt, ...)
     static const char *names[] = {"debug", "info", "warn", "error"};
     if (level < g_level)
         return;
-    char ts[MTD_TIME_LEN], line[2048];
+    char ts[MTD_TIME_LEN], raw[2048], line[2048];
     mtd_time_now_rfc3339(ts);
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(line, sizeof line, fmt, ap);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    /* values come from requests (a path decoded from %0a or %1b): one line, no escapes */
+    mtd_escape_ctl(raw, strlen(raw), line, sizeof line);
     /* one fprintf so that lines from several threads do not interleave */
     fprintf(stderr, "%s %s %s %s\n", ts, names[level], component, line);
 }

@@ -226,3 +226,37 @@ int mtd_feed_name_valid(const char *name)
             return 0;
     return 1;
 }
+
+size_t mtd_escape_ctl(const char *in, size_t len, char *out, size_t outlen)
+{
+    size_t o = 0;
+    if (outlen == 0)
+        return 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        char esc[8];
+        size_t n;
+        if (c == '\n' || c == '\r' || c == '\t') {
+            n = (size_t)snprintf(esc, sizeof esc, "\\%c", c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+        } else if (c < 0x20 || c == 0x7f) {
+            n = (size_t)snprintf(esc, sizeof esc, "\\x%02x", c);
+        } else if (c == 0xc2 && i + 1 < len && (unsigned char)in[i + 1] >= 0x80 &&
+                   (unsigned char)in[i + 1] <= 0x9f) { /* C1 control, e.g. U+009B (CSI) */
+            n = (size_t)snprintf(esc, sizeof esc, "\\u%04x", (unsigned char)in[++i]);
+        } else {
+            esc[0] = (char)c;
+            n = 1;
+        }
+        if (o + n >= outlen)
+            break;
+        memcpy(out + o, esc, n);
+        o += n;
+    }
+    out[o] = 0;
+    return o;
+}
+
+const char *mtd_plural(long long n, const char *one, const char *many)
+{
+    return n == 1 ? one : many;
+}

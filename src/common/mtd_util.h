@@ -28,6 +28,14 @@ void mtd_sha256(const void *data, size_t len, uint8_t out[32]);
 void mtd_sha256_hex(const void *data, size_t len, char out[65]);
 /* Constant-time comparison of equal-length byte strings. */
 int mtd_ct_equal(const void *a, const void *b, size_t len);
+/* Text from outside (a device, a request) made safe for a terminal or a log line:
+ * control characters (C0, DEL, and C1 in UTF-8) become \n, \r, \t or \xNN / \u00NN,
+ * so a newline cannot forge a table row or log line and an escape sequence cannot
+ * colour or rewrite the screen. Writes at most outlen-1 bytes and NUL-terminates; a
+ * cut never splits an escape. Returns the length written. */
+size_t mtd_escape_ctl(const char *in, size_t len, char *out, size_t outlen);
+/* The word for a count people read: one if n is 1, else many ("1 batch", "2 batches"). */
+const char *mtd_plural(long long n, const char *one, const char *many);
 /* Copies at most outlen-1 bytes and NUL-terminates; returns MTD_ETOOBIG if cut. */
 int mtd_strlcpy(char *out, const char *in, size_t outlen);
 

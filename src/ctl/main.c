@@ -5,6 +5,7 @@
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "common/mtd_usage.h"
+#include "common/mtd_util.h"
 #include "ctl/mtd_table.h"
 #include "uplink/mtd_http.h"
 
@@ -74,14 +75,16 @@ typedef struct {
     mtd_args a;
 } ctl;
 
+/* One line on stderr, escaped: the collector's answer may quote what a device sent. */
 static int fail(const char *fmt, ...)
 {
+    char raw[2048], line[2048];
     va_list ap;
     va_start(ap, fmt);
-    fputs("mtdctl: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(raw, sizeof raw, fmt, ap);
     va_end(ap);
+    mtd_escape_ctl(raw, strlen(raw), line, sizeof line);
+    fprintf(stderr, "mtdctl: %s\n", line);
     return 1;
 }
 
@@ -165,8 +168,8 @@ static int cmd_tenant(ctl *c, int np, const char **pos)
         return print(c, j, NULL, NULL, 0);
     }
     if (np == 2 && !strcmp(pos[1], "list")) {
-        static const mtd_column cols[] = {{"tenant_id", "TENANT", 16, 0}, {"name", "NAME", 40, 0},
-                                          {"org_id", "ORG", 40, 0}, {"created_at", "CREATED", 0, 1}};
+        static const mtd_column cols[] = {{"tenant_id", "TENANT", 0, 0, 1}, {"name", "NAME", 40, 0, 0},
+                                          {"created_at", "CREATED", 0, 1, 1}, {"org_id", "ORG", 40, 0, 0}};
         return call(c, "GET", "/v1/operator/tenants", NULL, &j) ? 1 : print(c, j, "tenants", cols, 4);
     }
     if (np == 3 && !strcmp(pos[1], "delete")) {
@@ -220,9 +223,9 @@ static int cmd_token(ctl *c, int np, const char **pos)
         return r ? r : print(c, j, NULL, NULL, 0);
     }
     if (np == 2 && !strcmp(pos[1], "list")) {
-        static const mtd_column cols[] = {{"id", "ID", 12, 0}, {"role", "ROLE", 10, 0},
-                                          {"label", "LABEL", 40, 0}, {"created_at", "CREATED", 0, 1},
-                                          {"revoked_at", "REVOKED", 0, 1}};
+        static const mtd_column cols[] = {{"id", "ID", 0, 0, 1}, {"role", "ROLE", 10, 0, 0},
+                                          {"created_at", "CREATED", 0, 1, 1}, {"revoked_at", "REVOKED", 0, 1, 0},
+                                          {"label", "LABEL", 40, 0, 0}};
         return call(c, "GET", "/v1/admin/tokens", NULL, &j) ? 1 : print(c, j, "tokens", cols, 5);
     }
     if (np == 3 && !strcmp(pos[1], "revoke")) {
@@ -246,8 +249,9 @@ static int cmd_user(ctl *c, int np, const char **pos)
     if (r)
         return r;
     if (del && !c->json) {
-        printf("user %s deleted: %lld event records, with their devices and credentials\n", pos[2],
-               (long long)json_integer_value(json_object_get(j, "records")));
+        long long n = (long long)json_integer_value(json_object_get(j, "records"));
+        printf("user %s deleted: %lld event %s, with their devices and credentials\n", pos[2], n,
+               mtd_plural(n, "record", "records"));
         json_decref(j);
         return 0;
     }
@@ -311,6 +315,8 @@ static int get_list(ctl *c, const char *path, json_t **out)
         json_t *v;
         json_object_foreach(j, k, v) {
             json_t *acc = json_object_get(all, k);
+            if (!strcmp(k, "more")) /* of this page, not of the whole */
+                continue;
             if (json_is_array(v) && json_is_array(acc))
                 json_array_extend(acc, v);
             else if (json_is_array(v))
@@ -332,8 +338,11 @@ static int print_list(ctl *c, json_t *j, const char *list_key, const mtd_column 
 {
     json_t *next = json_incref(json_object_get(j, "next_offset"));
     if (!c->json && !list_key) { /* event lists: a table per type */
+        json_t *more = json_incref(json_object_get(j, "more"));
         json_object_del(j, "next_offset");
-        mtd_table_print_events(stdout, j);
+        json_object_del(j, "more");
+        mtd_table_print_events(stdout, j, more);
+        json_decref(more);
         json_decref(j);
     } else {
         print(c, j, list_key, cols, n);
@@ -345,16 +354,23 @@ static int print_list(ctl *c, json_t *j, const char *list_key, const mtd_column 
     return 0;
 }
 
+/* Columns in the order they are given up when the table does not fit (mtd_table). */
 static const mtd_column threat_cols[] = {
-    {"device_id", "DEVICE", 25, 0}, {"severity", "SEVERITY", 8, 0}, {"threat_name", "THREAT", 36, 0},
-    {"category", "CATEGORY", 12, 0}, {"source", "SOURCE", 7, 0}, {"status", "STATUS", 8, 0},
-    {"package", "APP", 32, 0}, {"last_seen", "LAST SEEN", 0, 1}};
+    {"device_id", "DEVICE", 0, 0, 1}, {"severity", "SEVERITY", 8, 0, 0}, {"threat_name", "THREAT", 36, 0, 0},
+    {"status", "STATUS", 8, 0, 0}, {"last_seen", "LAST SEEN", 0, 1, 1}, {"category", "CATEGORY", 12, 0, 0},
+    {"source", "SOURCE", 7, 0, 0}, {"package", "APP", 32, 0, 0}};
+/* The same for one device's risk, whose line above names the device. */
+static const mtd_column risk_cols[] = {
+    {"severity", "SEVERITY", 8, 0, 0}, {"threat_name", "THREAT", 36, 0, 0}, {"category", "CATEGORY", 12, 0, 0},
+    {"status", "STATUS", 8, 0, 0}, {"last_seen", "LAST SEEN", 0, 1, 1}, {"package", "APP", 32, 0, 0},
+    {"source", "SOURCE", 7, 0, 0}};
 
 static int cmd_report(ctl *c, const char *name)
 {
     static const mtd_column app_cols[] = {
-        {"device_id", "DEVICE", 25, 0}, {"package", "PACKAGE", 40, 0}, {"version_name", "VERSION", 16, 0},
-        {"install_source", "SOURCE", 24, 0}, {"is_system", "SYSTEM", 6, 0}, {"last_update_time", "UPDATED", 0, 1}};
+        {"device_id", "DEVICE", 0, 0, 1}, {"package", "PACKAGE", 32, 0, 0}, {"version_name", "VERSION", 16, 0, 0},
+        {"is_system", "SYSTEM", 6, 0, 0}, {"install_source", "SOURCE", 24, 0, 0},
+        {"last_update_time", "UPDATED", 0, 1, 0}};
     char path[1024];
     snprintf(path, sizeof path, "/v1/admin/%s", name);
     add_query(c, path, sizeof path, "--device", "device");
@@ -422,11 +438,11 @@ static int cmd_feed(ctl *c, int np, const char **pos)
 /* Counts per action: the exact ones, then the LDP estimates per day. */
 static int cmd_usage(ctl *c)
 {
-    static const mtd_column acols[] = {{"action", "ACTION", 20, 0}, {"count", "COUNT", 10, 0},
-                                       {"devices", "DEVICES", 8, 0}};
+    static const mtd_column acols[] = {{"action", "ACTION", 20, 0, 0}, {"count", "COUNT", 10, 0, 0},
+                                       {"devices", "DEVICES", 8, 0, 0}};
     static const mtd_column lcols[] = {
-        {"period", "DAY", 10, 0}, {"action", "ACTION", 20, 0}, {"reports", "REPORTS", 8, 0},
-        {"estimate", "DEVICES (ESTIMATE)", 18, 0}, {"ci_low", "95% FROM", 9, 0}, {"ci_high", "TO", 9, 0}};
+        {"period", "DAY", 10, 0, 0}, {"action", "ACTION", 20, 0, 0}, {"reports", "REPORTS", 8, 0, 0},
+        {"estimate", "DEVICES (ESTIMATE)", 18, 0, 0}, {"ci_low", "95% FROM", 9, 0, 0}, {"ci_high", "TO", 9, 0, 0}};
     json_t *j;
     if (call(c, "GET", "/v1/admin/usage/actions", NULL, &j))
         return 1;
@@ -440,6 +456,20 @@ static int cmd_usage(ctl *c)
     }
     json_decref(j);
     return 0;
+}
+
+/* Each device row gets "os": its OS name and version in one cell. */
+static void join_os(json_t *rows)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        const char *n = json_string_value(json_object_get(row, "os_name"));
+        const char *v = json_string_value(json_object_get(row, "os_version"));
+        char os[300];
+        snprintf(os, sizeof os, "%s%s%s", n ? n : "", n && v ? " " : "", v ? v : "");
+        json_object_set_new(row, "os", os[0] ? json_string(os) : json_null());
+    }
 }
 
 /* A known command given the wrong words says how it is used; anything else is unknown. */
@@ -485,8 +515,8 @@ static int dispatch(ctl *c)
             return 1;
         if (c->json)
             return print(c, j, NULL, NULL, 0);
-        printf("device %s retired: %lld credentials revoked\n", pos[1],
-               (long long)json_integer_value(json_object_get(j, "credentials_revoked")));
+        long long n = (long long)json_integer_value(json_object_get(j, "credentials_revoked"));
+        printf("device %s retired: %lld %s revoked\n", pos[1], n, mtd_plural(n, "credential", "credentials"));
         json_decref(j);
         return 0;
     }
@@ -501,7 +531,7 @@ static int dispatch(ctl *c)
         printf("%s: risk %s (open threats: %lld)\n", pos[1], json_string_value(json_object_get(j, "risk")) ?: "?",
                (long long)json_integer_value(json_object_get(j, "open_threats")));
         if (json_array_size(json_object_get(j, "threats")))
-            mtd_table_print(stdout, json_object_get(j, "threats"), threat_cols, 8);
+            mtd_table_print(stdout, json_object_get(j, "threats"), risk_cols, 7);
         json_decref(j);
         return 0;
     }
@@ -511,15 +541,19 @@ static int dispatch(ctl *c)
                        NULL, &j, 1);
     if (!strcmp(pos[0], "devices") && np == 1) {
         static const mtd_column cols[] = {
-            {"device_id", "DEVICE", 25, 0}, {"os_name", "OS", 24, 0}, {"os_version", "VERSION", 12, 0},
-            {"manufacturer", "MAKER", 16, 0}, {"model", "MODEL", 32, 0}, {"cpu", "CPU", 40, 0},
-            {"agent_version", "AGENT", 8, 0}, {"risk", "RISK", 6, 0}, {"last_seen", "LAST SEEN (UTC)", 0, 1}};
-        return get_list(c, "/v1/admin/devices", &j) ? 1 : print_list(c, j, "devices", cols, 9);
+            {"device_id", "DEVICE", 0, 0, 1}, {"risk", "RISK", 6, 0, 0}, {"last_seen", "LAST SEEN", 0, 1, 1},
+            {"os", "OS", 28, 0, 0}, {"model", "MODEL", 32, 0, 0}, {"manufacturer", "MAKER", 16, 0, 0},
+            {"agent_version", "AGENT", 8, 0, 0}, {"cpu", "CPU", 40, 0, 0}};
+        if (get_list(c, "/v1/admin/devices", &j))
+            return 1;
+        if (!c->json) /* one column for people: "Android 14" */
+            join_os(json_object_get(j, "devices"));
+        return print_list(c, j, "devices", cols, 8);
     }
     if (!strcmp(pos[0], "audit") && np == 1) {
-        static const mtd_column cols[] = {{"id", "#", 6, 0}, {"time", "TIME (UTC)", 0, 1},
-                                          {"actor", "ACTOR", 24, 0}, {"action", "ACTION", 20, 0},
-                                          {"detail", "DETAIL", 60, 0}};
+        static const mtd_column cols[] = {{"id", "#", 0, 0, 1}, {"time", "TIME", 0, 1, 1},
+                                          {"actor", "ACTOR", 24, 0, 0}, {"action", "ACTION", 20, 0, 0},
+                                          {"detail", "DETAIL", 0, 0, 0}};
         return get_list(c, "/v1/admin/audit", &j) ? 1 : print_list(c, j, "audit", cols, 5);
     }
     return wrong_args(pos[0]);

@@ -2,6 +2,7 @@
 #include "privacy/mtd_gate.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
+#include "privacy/mtd_ident.h"
 #include "privacy/mtd_policy_check.h"
 
 #include <stdio.h>
@@ -75,7 +76,9 @@ static int pass_field(mtd_gate *g, const mtd_event_type *ev, const char *key, js
     if (f->xf == MTD_X_PSEUDONYMIZE) {
         char ps[MTD_PSEUDO_LEN + 1];
         const char *raw = json_string_value(val);
-        int r = raw ? mtd_pseudo(&g->ctx.key, f->purpose, raw, json_string_length(val), ps)
+        char why[160];
+        int r = raw ? mtd_ident_pseudo(&g->ctx.key, f->purpose, raw, json_string_length(val), ps,
+                                       why, sizeof why)
                     : MTD_EINVAL;
         json_decref(val);
         if (r) {

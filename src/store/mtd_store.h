@@ -49,6 +49,12 @@ int mtd_store_cred_add(mtd_store *s, const char *hash);
  * batch). MTD_EAUTH when unknown or revoked. */
 int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_t len);
 
+/* Whether the tenant knows a device (it has sent a batch) or a package (some device
+ * has reported it, installed now or before): 0, MTD_ENOENT, or MTD_EIO. The admin API
+ * answers 404 for an unknown one rather than an empty report that reads as "none". */
+int mtd_store_device_known(mtd_store *s, const char *device_id);
+int mtd_store_package_known(mtd_store *s, const char *package);
+
 /* Revokes every live credential of a device (a lost or retired device); its agent is
  * refused from then on. MTD_ENOENT when it had none. */
 int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked);
@@ -133,12 +139,15 @@ int mtd_store_event_lines_after(mtd_store *s, const char *event, int64_t after, 
                                 mtd_buf *out, int64_t *last);
 
 /* Everything linked to a user pseudonym: the user's devices and every event row of
- * those devices or carrying that UPN pseudonym (NULL when a read failed). */
-json_t *mtd_store_user_export(mtd_store *s, const char *upn);
+ * those devices or carrying that UPN pseudonym (NULL when a read failed). alt, when
+ * not NULL, is a second pseudonym of the same user (the UPN as typed, which a device
+ * enrolled before identifier normalization may carry: mtd_ident.h); "upn" in the
+ * answer is the first. */
+json_t *mtd_store_user_export(mtd_store *s, const char *upn, const char *alt);
 /* Deletes all of it (rows, devices, their credentials and batch records), records the
  * deletion in the audit log without naming the user, and checkpoints the WAL so that
  * no file of the tenant keeps the deleted data. */
-int mtd_store_user_delete(mtd_store *s, const char *upn, const char *actor, int *rows);
+int mtd_store_user_delete(mtd_store *s, const char *upn, const char *alt, const char *actor, int *rows);
 
 /* Deletes events received before their category's retention period (policy days),
  * and batch records older than the longest period; records the counts in the audit

@@ -100,8 +100,8 @@ static int apply_consent(mtd_store *s, const mtd_event *e, const char *now)
     s->scrub = deleted > 0;
     /* the audit log is append-only and outlives a user delete, so it names no device */
     char detail[160];
-    snprintf(detail, sizeof detail, "consent revoked by a device; deleted its %d optional records",
-             deleted);
+    snprintf(detail, sizeof detail, "consent revoked by a device; deleted its %d optional %s",
+             deleted, mtd_plural(deleted, "record", "records"));
     return mtd_sq_audit(s, "device", "consent.revoke", detail);
 }
 
@@ -314,23 +314,23 @@ json_t *mtd_store_devices(mtd_store *s, mtd_page *pg)
 
 /* The SQL condition that selects a user's rows in an event table. */
 static const char user_rows[] =
-    "device_id IN (SELECT device_id FROM devices WHERE upn=?1) OR upn=?1";
+    "device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)) OR upn IN (?1, ?2)";
 
-json_t *mtd_store_user_export(mtd_store *s, const char *upn)
+json_t *mtd_store_user_export(mtd_store *s, const char *upn, const char *alt)
 {
-    const char *p[] = {upn};
+    const char *p[] = {upn, alt};
     mtd_sq_snapshot_begin(s);
     json_t *out = json_pack("{s:s,s:o,s:o}", "upn", upn, "devices",
                             mtd_sq_rows(s, "SELECT device_id, first_seen, last_seen, upn,"
                                            " dir_user_id, dir_device_id, org_id, consent"
-                                           " FROM devices WHERE upn=?", 1, p),
+                                           " FROM devices WHERE upn IN (?1, ?2)", 2, p),
                             "events", json_object());
     json_t *events = json_object_get(out, "events");
     for (size_t i = 0; out && i < mtd_event_ntypes; i++) {
         char t[96], sql[256];
         mtd_sq_table(mtd_event_types[i].name, t, sizeof t);
         snprintf(sql, sizeof sql, "SELECT * FROM %s WHERE %s ORDER BY row", t, user_rows);
-        json_t *rows = mtd_sq_rows(s, sql, 1, p);
+        json_t *rows = mtd_sq_rows(s, sql, 2, p);
         if (!rows) { /* a user's export is whole or not given */
             json_decref(out);
             out = NULL;
@@ -343,43 +343,44 @@ json_t *mtd_store_user_export(mtd_store *s, const char *upn)
     return out;
 }
 
-static int user_delete_locked(mtd_store *s, const char *upn, int *rows)
+static int user_delete_locked(mtd_store *s, const char *upn, const char *alt, int *rows)
 {
-    const char *p[] = {upn};
+    const char *p[] = {upn, alt};
     int r;
     for (size_t i = 0; i < mtd_event_ntypes; i++) {
         char t[96], sql[256];
         mtd_sq_table(mtd_event_types[i].name, t, sizeof t);
         snprintf(sql, sizeof sql, "DELETE FROM %s WHERE %s", t, user_rows);
-        if ((r = mtd_sq_exec(s, sql, 1, p)) < 0)
+        if ((r = mtd_sq_exec(s, sql, 2, p)) < 0)
             return r;
         *rows += r;
     }
     /* the devices' credentials and batch records go too: they hold the pseudonyms */
     static const char *const rest[] = {
-        "DELETE FROM credentials WHERE device_id IN (SELECT device_id FROM devices WHERE upn=?1)",
-        "DELETE FROM batches WHERE device_id IN (SELECT device_id FROM devices WHERE upn=?1)",
-        "DELETE FROM devices WHERE upn=?1"};
+        "DELETE FROM credentials WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",
+        "DELETE FROM batches WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",
+        "DELETE FROM devices WHERE upn IN (?1, ?2)"};
     for (size_t i = 0; i < 3; i++)
-        if ((r = mtd_sq_exec(s, rest[i], 1, p)) < 0)
+        if ((r = mtd_sq_exec(s, rest[i], 2, p)) < 0)
             return r;
     return 0;
 }
 
-int mtd_store_user_delete(mtd_store *s, const char *upn, const char *actor, int *rows)
+int mtd_store_user_delete(mtd_store *s, const char *upn, const char *alt, const char *actor, int *rows)
 {
     *rows = 0;
     pthread_mutex_lock(&s->mu);
     int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
     if (r == 0)
-        r = user_delete_locked(s, upn, rows);
+        r = user_delete_locked(s, upn, alt, rows);
     if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         r = MTD_EIO;
     if (r) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     } else {
         char detail[128];
-        snprintf(detail, sizeof detail, "deleted %d event records of one user", *rows);
+        snprintf(detail, sizeof detail, "deleted %d event %s of one user", *rows,
+                 mtd_plural(*rows, "record", "records"));
         mtd_sq_audit(s, actor, "user.delete", detail);
         /* the WAL still holds the old page images: fold it into the (securely
          * deleted) database file and truncate it, so no file keeps the user's data */
@@ -445,9 +446,29 @@ int mtd_store_event_lines_after(mtd_store *s, const char *event, int64_t after, 
     if (sqlite3_prepare_v2(s->rp, s->line_sql[ev - mtd_event_types], -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, after);
         sqlite3_bind_int(st, 2, limit);
+        int64_t at = -1;
+        char t[MTD_TIME_LEN] = "";
         while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
             *last = sqlite3_column_int64(st, 0);
-            if (mtd_buf_append(out, sqlite3_column_text(st, 1), (size_t)sqlite3_column_bytes(st, 1)) ||
+            if (sqlite3_column_int64(st, 1) != at) { /* a batch's rows share it */
+                at = sqlite3_column_int64(st, 1);
+                mtd_time_rfc3339((time_t)at, t);
+            }
+            const char *obj = (const char *)sqlite3_column_text(st, 2); /* "{...}" of the rest */
+            char head[96], num[24];
+            int nl = 0;
+            for (uint64_t v = (uint64_t)*last; v || !nl; v /= 10) /* snprintf per row cost ~10% */
+                num[sizeof num - 1 - nl++] = (char)('0' + v % 10);
+            size_t hl = 0;
+            memcpy(head, "{\"row\":", 7), hl = 7;
+            memcpy(head + hl, num + sizeof num - nl, (size_t)nl), hl += (size_t)nl;
+            memcpy(head + hl, ",\"received_at\":\"", 16), hl += 16;
+            memcpy(head + hl, t, 20), hl += 20;
+            head[hl++] = '"';
+            if (obj[1] != '}')
+                head[hl++] = ',';
+            if (mtd_buf_append(out, head, hl) ||
+                mtd_buf_append(out, obj + 1, (size_t)sqlite3_column_bytes(st, 2) - 1) ||
                 mtd_buf_puts(out, "\n")) {
                 rc = SQLITE_NOMEM;
                 break;
@@ -486,8 +507,9 @@ int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *del
         r = batches;
     if (r == 0 && (*deleted > 0 || batches > 0)) {
         char detail[160];
-        snprintf(detail, sizeof detail, "retention: deleted %d records and %d batch records past their"
-                 " retention period", *deleted, batches);
+        snprintf(detail, sizeof detail, "retention: deleted %d %s and %d batch %s past their"
+                 " retention period", *deleted, mtd_plural(*deleted, "record", "records"), batches,
+                 mtd_plural(batches, "record", "records"));
         mtd_sq_audit(s, "retention", "retention.delete", detail);
         mtd_sq_wal_truncate(s);
     }

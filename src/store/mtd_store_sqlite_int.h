@@ -75,6 +75,12 @@ int mtd_sq_exec_hot(mtd_store *s, int slot, const char *sql, int n, const char *
 /* One row, one text column, on the read connection (takes s->rmu): 0, MTD_ENOENT or
  * MTD_EIO. */
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
+/* How a column is answered (one set of types for the API, mtdctl --json and the
+ * export): a time as RFC 3339 UTC, a flag as a boolean, a list as an array; found by
+ * the column's name in the schema, or among the store's own columns (devices.first_seen,
+ * audit.time, ...). */
+typedef enum { MTD_COL_PLAIN, MTD_COL_TIME, MTD_COL_BOOL, MTD_COL_LIST } mtd_col_kind;
+mtd_col_kind mtd_sq_column_kind(const char *name);
 /* Every row as a JSON array of objects keyed by column name, read on the report
  * connection: mtd_sq_rows when the caller holds s->pmu (several reads in one
  * snapshot, between mtd_sq_snapshot_begin and _end), mtd_sq_report for one read. */

@@ -75,6 +75,16 @@ http_status() {
         ${token:+-H "Authorization: Bearer $token"} "$@" "$URL$path"
 }
 
+# ctl ARGS...: mtdctl against the collector started last
+ctl() { "$BIN/mtdctl" --server "$URL" "$@"; }
+
+# new_tenant NAME: creates a tenant; sets T, ADMIN and ENR (its ID, admin and
+# enrollment tokens), the answer in $WORK/t.json
+new_tenant() {
+    ctl --token "$OPERATOR_TOKEN" tenant create "$1" --json >"$WORK/t.json"
+    T=$(jq -r .tenant_id "$WORK/t.json"); ADMIN=$(jq -r .admin_token "$WORK/t.json"); ENR=$(jq -r .enroll_token "$WORK/t.json")
+}
+
 finish() {
     echo "$PASSED passed, 0 failed"
 }

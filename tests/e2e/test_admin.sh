@@ -7,9 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 DATA=$WORK/data
 start_collector "$DATA"
-ctl() { "$BIN/mtdctl" --server "$URL" "$@"; }
-ctl --token "$OPERATOR_TOKEN" tenant create "Acme" --json >"$WORK/t.json"
-T=$(jq -r .tenant_id "$WORK/t.json"); ADMIN=$(jq -r .admin_token "$WORK/t.json"); ENR=$(jq -r .enroll_token "$WORK/t.json")
+new_tenant Acme
 
 # two devices enrolled through the API, as an agent does
 enroll() { curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential; }
@@ -73,7 +71,8 @@ assert_eq high "$(ctl --token "$ADMIN" risk "$D1" --json | jq -r .risk)" "risk o
 assert_eq none "$(ctl --token "$ADMIN" risk "$D2" --json | jq -r .risk)" "risk of device 2"
 ctl --token "$ADMIN" risk "$D1" >"$WORK/risk.txt"
 assert_eq "$D1: risk high (open threats: 1)" "$(head -1 "$WORK/risk.txt")" "risk on a terminal"
-assert_eq "$D1 high Android.Trojan.SMSThief malware" "$(sed -n 3p "$WORK/risk.txt" | tr -s ' ' | cut -d' ' -f1-4)" "the threat that sets it"
+assert_eq "SEVERITY THREAT CATEGORY STATUS LAST SEEN (UTC) SOURCE" "$(sed -n 2p "$WORK/risk.txt" | tr -s ' ' | sed 's/ $//')" "risk table columns"
+assert_eq "high Android.Trojan.SMSThief malware active" "$(sed -n 3p "$WORK/risk.txt" | tr -s ' ' | cut -d' ' -f1-4)" "the threat that sets it"
 assert_eq 404 "$(http_status GET "/v1/admin/devices/ps_CCCCCCCCCCCCCCCCCCCCCC/risk" "$ADMIN")" "risk of an unknown device"
 TIME=2026-11-24T12:00:00Z
 event threat.detection "$D1" '"threat_name":"Android.Trojan.SMSThief","category":"malware","severity":"high","source":"app","evidence":"app removed","status":"resolved","package":"com.evil.flashlight","threat_id":"thr-1"' | post "$CRED1" batch-d1-0003 >/dev/null
@@ -127,9 +126,9 @@ assert_eq no_consent "$(jq -r .error "$WORK/body")" "reason"
 assert_eq 1 "$(ctl --token "$ADMIN" feedback --json | jq '.["feedback.submission"] | length')" "feedback stored with consent"
 # on a terminal, the same report as a table whose columns the schema names
 ctl --token "$ADMIN" feedback >"$WORK/fb.txt"
-assert_eq "Your feedback (feedback.submission): 1" "$(head -1 "$WORK/fb.txt")" "feedback table title"
-assert_eq "DEVICE TIME (UTC) TYPE COMMENT EMAIL FEEDBACK ID" "$(sed -n 2p "$WORK/fb.txt" | tr -s ' ' | sed 's/ $//')" "feedback table columns"
-assert_eq "$D1 smile works great - fb1" "$(sed -n 3p "$WORK/fb.txt" | tr -s ' ' | cut -d' ' -f1,4- | sed 's/ $//')" "feedback table row"
+assert_eq "Your feedback (feedback.submission): 1 row (1 more field with --json)" "$(head -1 "$WORK/fb.txt")" "feedback table title"
+assert_eq "DEVICE TIME (UTC) TYPE COMMENT EMAIL" "$(sed -n 2p "$WORK/fb.txt" | tr -s ' ' | sed 's/ $//')" "feedback table columns"
+assert_eq "$D1 smile works great -" "$(sed -n 3p "$WORK/fb.txt" | tr -s ' ' | cut -d' ' -f1,4- | sed 's/ $//')" "feedback table row"
 assert_eq 1 "$(ctl --token "$ADMIN" diagnostics --json | jq '.["diag.bundle"] | length')" "diagnostics stored with consent"
 event consent.change "$D1" '"state":"revoked","delete_optional":true' | post "$CRED1" batch-fb-0004 >/dev/null
 assert_eq 0 "$(ctl --token "$ADMIN" feedback --json | jq '.["feedback.submission"] | length')" "feedback after revocation"

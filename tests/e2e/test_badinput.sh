@@ -7,9 +7,7 @@ source "$(dirname "$0")/lib.sh"
 
 DATA=$WORK/data
 start_collector "$DATA"
-ctl() { "$BIN/mtdctl" --server "$URL" "$@"; }
-ctl --token "$OPERATOR_TOKEN" tenant create "Acme" --json >"$WORK/t.json"
-ADMIN=$(jq -r .admin_token "$WORK/t.json"); ENR=$(jq -r .enroll_token "$WORK/t.json")
+new_tenant Acme
 "$BIN/mtd-agent" enroll --state "$WORK/agent" --server "$URL" --token "$ENR" --user a@acme.example >/dev/null
 
 # item 9: numeric options

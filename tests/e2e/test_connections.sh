@@ -39,7 +39,7 @@ post() { printf '%s\n' "$line" | zstd -q -c | http_status POST /v1/batches "$CRE
 assert_eq 200 "$(post retire-key-0001)" "batch before retirement"
 assert_eq 200 "$(post retire-key-0001)" "the same batch replayed"
 assert_eq true "$(jq -r .replayed "$WORK/body")" "a replay is acknowledged, not stored"
-assert_eq "device $DEV retired: 1 credentials revoked" "$("$BIN/mtdctl" --server "$URL" --token "$ADMIN" retire "$DEV")" "retire"
+assert_eq "device $DEV retired: 1 credential revoked" "$("$BIN/mtdctl" --server "$URL" --token "$ADMIN" retire "$DEV")" "retire"
 assert_eq 401 "$(post retire-key-0002)" "batch after retirement"
 assert_eq 401 "$(http_status GET /v1/policy "$CRED")" "policy after retirement"
 ok "a retired device's credential is refused; replays are acknowledged once"

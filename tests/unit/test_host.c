@@ -46,7 +46,7 @@ static int setup(void **state)
     put("sys/class/dmi/id/product_name", "20L8S02D00\n");
     put("sys/class/net/lo/address", "00:00:00:00:00:00\n");
     put("sys/class/net/wlp2s0/address", "8c:16:45:aa:bb:cc\n");
-    put("sys/class/net/enp0s31f6/address", "54:e1:ad:11:22:33\n");
+    put("sys/class/net/enp0s31f6/address", "54:E1:AD:11:22:33\n");
     put("etc/machine-id", "0123456789abcdef0123456789abcdef\n");
     return 0;
 }
@@ -91,7 +91,7 @@ static void identifier_prefers_mac_then_machine_id_then_guid(void **state)
     mtd_mkdir_p(st, 0700);
     assert_int_equal(mtd_host_device_identifier(&r, st, raw, sizeof raw, &src), 0);
     assert_string_equal(src, "mac");
-    assert_string_equal(raw, "54:e1:ad:11:22:33"); /* enp0s31f6 sorts before wlp2s0 */
+    assert_string_equal(raw, "54e1ad112233"); /* enp0s31f6 sorts first; lowercase hex, no separators */
     char p[256];
     sprintf(p, "%s/sys/class/net", root);
     mtd_rm_rf(p);

@@ -7,6 +7,7 @@
 
 #include "common/mtd_err.h"
 #include "privacy/mtd_gate.h"
+#include "privacy/mtd_ident.h"
 #include "privacy/mtd_policy_check.h"
 #include "privacy/mtd_pseudo.h"
 #include "schema/mtd_schema.h"
@@ -48,6 +49,72 @@ static void pseudonym_depends_on_purpose_and_key(void **st)
     assert_false(mtd_pseudo_is_valid("0123456789abcdef0123456789abcdef")); /* a machine-id */
     assert_false(mtd_pseudo_is_valid("ps_JDUA4_fHcSTK62MKaDrE4"));       /* one short */
     assert_false(mtd_pseudo_is_valid("ps_JDUA4_fHcSTK62MKaDrE4!"));
+}
+
+/* Issue 13.5: "Demo.User@Example.com" found nothing where the lowercase form found the
+ * device. One user, one pseudonym, however the UPN is spelled or composed. */
+static void identifiers_are_normalized_before_pseudonyms(void **st)
+{
+    mtd_tenant_key k = test_key();
+    char out[MTD_UPN_MAX + 1], why[200], a[MTD_PSEUDO_LEN + 1], b[MTD_PSEUDO_LEN + 1];
+    assert_int_equal(mtd_ident_upn("Demo.User@Example.COM", out, sizeof out, why, sizeof why), 0);
+    assert_string_equal(out, "demo.user@example.com");
+    /* "Jose" + COMBINING ACUTE ACCENT -> NFC "José"; "ÉLODIE" -> "élodie"; the German
+     * sharp s stays (lowercase, not case folding) */
+    assert_int_equal(mtd_ident_upn("Jose\xcc\x81@EXAMPLE.com", out, sizeof out, why, sizeof why), 0);
+    assert_string_equal(out, "jos\xc3\xa9@example.com");
+    assert_int_equal(mtd_ident_upn("\xc3\x89LODIE@x.fr", out, sizeof out, why, sizeof why), 0);
+    assert_string_equal(out, "\xc3\xa9lodie@x.fr");
+    assert_int_equal(mtd_ident_upn("stra\xc3\x9f" "e@x.de", out, sizeof out, why, sizeof why), 0);
+    assert_string_equal(out, "stra\xc3\x9f" "e@x.de");
+    assert_int_equal(mtd_ident_pseudo(&k, "upn", "Demo.User@Example.com", 21, a, why, sizeof why), 0);
+    assert_int_equal(mtd_pseudo(&k, "upn", "demo.user@example.com", 21, b), 0);
+    assert_string_equal(a, b);
+    assert_int_equal(mtd_ident_pseudo(&k, "upn", "Jose\xcc\x81@example.com", 18, a, why, sizeof why), 0);
+    assert_int_equal(mtd_ident_pseudo(&k, "upn", "JOS\xc3\x89@example.com", 17, b, why, sizeof why), 0);
+    assert_string_equal(a, b);
+    /* other purposes are pseudonymized as given */
+    assert_int_equal(mtd_ident_pseudo(&k, "dir_device", "AbC", 3, a, why, sizeof why), 0);
+    assert_int_equal(mtd_pseudo(&k, "dir_device", "AbC", 3, b), 0);
+    assert_string_equal(a, b);
+    /* MAC addresses: lowercase hex without separators */
+    static const char *const macs[] = {"02:42:AC:11:00:02", "02-42-ac-11-00-02", "0242.ac11.0002", "0242AC110002"};
+    for (size_t i = 0; i < 4; i++) {
+        assert_int_equal(mtd_ident_mac(macs[i], out, sizeof out), 0);
+        assert_string_equal(out, "0242ac110002");
+    }
+    assert_int_equal(mtd_ident_mac("02:42:ac:11:00", out, sizeof out), MTD_EINVAL);
+    assert_int_equal(mtd_ident_mac("02:42:ac:11:00:0g", out, sizeof out), MTD_EINVAL);
+    assert_int_equal(mtd_ident_mac("02:42:ac:11:00:02:03", out, sizeof out), MTD_EINVAL);
+}
+
+/* Issue 13.11: an empty UPN, one with a newline or quotes, were accepted. */
+static void a_upn_that_is_not_one_is_refused(void **st)
+{
+    char out[MTD_UPN_MAX + 1], why[200];
+    static const struct { const char *in, *why; } bad[] = {
+        {"", "a user principal name must be 1 to 512 bytes"},
+        {"a@b\nc", "a user principal name may not hold a control character (a newline, a tab...)"},
+        {"a\"b@c", "a user principal name may not hold a quote"},
+        {"o'brien@c", "a user principal name may not hold a quote"},
+        {"a b@c", "a user principal name may not hold a space"},
+        {"a\xc2\xa0" "b@c", "a user principal name may not hold a space"},
+        {"a\x1b" "[31m@c", "a user principal name may not hold a control character (a newline, a tab...)"},
+        {"nobody", "a user principal name has the form name@domain"},
+        {"@example.com", "a user principal name has the form name@domain"},
+        {"a@", "a user principal name has the form name@domain"},
+        {"\xff@x", "a user principal name must be UTF-8"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        why[0] = 0;
+        assert_int_equal(mtd_ident_upn(bad[i].in, out, sizeof out, why, sizeof why), MTD_EINVAL);
+        assert_string_equal(why, bad[i].why);
+    }
+    char big[600];
+    memset(big, 'a', sizeof big - 1);
+    big[sizeof big - 1] = 0;
+    big[10] = '@';
+    assert_int_equal(mtd_ident_upn(big, out, sizeof out, why, sizeof why), MTD_EINVAL);
 }
 
 static json_t *valid_event(void)
@@ -266,6 +333,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(pseudonym_matches_independent_hmac),
         cmocka_unit_test(pseudonym_depends_on_purpose_and_key),
+        cmocka_unit_test(identifiers_are_normalized_before_pseudonyms),
+        cmocka_unit_test(a_upn_that_is_not_one_is_refused),
         cmocka_unit_test(schema_accepts_valid_event),
         cmocka_unit_test(schema_rejects_bad_events),
         cmocka_unit_test(every_direct_identifier_is_pseudonymized_or_typed_by_user),

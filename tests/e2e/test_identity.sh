@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Identities (issue 13, items 5, 11 and 12): a UPN is normalized (Unicode NFC, then
+# lowercase) before it is pseudonymized, on the agent and on the collector, so a
+# data-subject request finds the user however the name is typed; a pseudonym made by an
+# older agent from the name as typed is still found under that spelling; a name that
+# is no UPN is refused; enrolling again keeps or explicitly replaces the stored user.
+source "$(dirname "$0")/lib.sh"
+
+DATA=$WORK/data
+start_collector "$DATA"
+new_tenant Acme
+KEY=$(cat "$DATA/tenants/$T/tenant.key")
+# pseudo PURPOSE VALUE: the pseudonym by an independent HMAC (openssl)
+pseudo() { printf '%s\0%s' "$1" "$2" | openssl dgst -sha256 -mac HMAC -macopt "hexkey:$KEY" -binary | head -c 16 | base64 | tr '+/' '-_' | tr -d '=\n' | sed 's/^/ps_/'; }
+enroll() { "$BIN/mtd-agent" enroll --state "$WORK/$1" --server "$URL" --token "$ENR" "${@:2}"; }
+
+enroll a1 --user "Demo.User@Example.COM" >/dev/null
+assert_eq "$(pseudo upn demo.user@example.com)" "$(jq -r .upn "$WORK/a1/agent.json")" "the agent's UPN pseudonym is that of the normal form"
+"$BIN/mtd-agent" run --state "$WORK/a1" --once --no-upload >/dev/null
+"$BIN/mtd-agent" run --state "$WORK/a1" --once >/dev/null
+DEV1=$(jq -r .device_id "$WORK/a1/agent.json")
+for u in demo.user@example.com Demo.User@Example.com DEMO.USER@EXAMPLE.COM; do
+    assert_eq "$DEV1" "$(ctl --token "$ADMIN" user export "$u" --json | jq -r '[.devices[].device_id] | join(" ")')" "user export $u"
+done
+# NFC: "José" typed composed finds the one enrolled decomposed (e + U+0301)
+enroll a2 --user "$(printf 'Jose\xcc\x81@example.com')" >/dev/null
+"$BIN/mtd-agent" run --state "$WORK/a2" --once >/dev/null
+DEV2=$(jq -r .device_id "$WORK/a2/agent.json")
+assert_eq "$DEV2" "$(ctl --token "$ADMIN" user export "$(printf 'JOS\xc3\x89@example.com')" --json | jq -r '[.devices[].device_id] | join(" ")')" "user export of the composed, uppercase form"
+ok "a UPN is found however it is typed: case and Unicode composition do not matter"
+
+# a device enrolled by an older agent carries the pseudonym of the UPN as the MDM gave it
+OLD=$(pseudo upn Old.User@Example.com)
+CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
+printf '{"event":"usage.action","schema":1,"event_id":"ev00000000000000000001","time":"2026-11-24T10:00:00Z","tenant_id":"%s","device_id":"ps_OLDOLDOLDOLDOLDOLDOLDO","upn":"%s","action":"enroll"}\n' "$T" "$OLD" |
+    zstd -q -c | curl -s -o /dev/null -X POST -H "Authorization: Bearer $CRED" -H 'Content-Type: application/x-ndjson' -H 'Idempotency-Key: old-agent-0001' --data-binary @- "$URL/v1/batches"
+ctl --token "$ADMIN" user export Old.User@Example.com --json >"$WORK/old.json"
+assert_eq "ps_OLDOLDOLDOLDOLDOLDOLDO 1" "$(jq -r '"\([.devices[].device_id] | join(" ")) \(.events["usage.action"] | length)"' "$WORK/old.json")" "an older agent's device, found under the UPN as it was typed"
+assert_eq "$(pseudo upn old.user@example.com)" "$(jq -r .upn "$WORK/old.json")" "the export names the normal form's pseudonym"
+# the limit, said honestly: under another spelling the old pseudonym cannot be found
+assert_eq 0 "$(ctl --token "$ADMIN" user export old.user@example.com --json | jq '.devices | length')" "an older pseudonym under another spelling"
+ctl --token "$ADMIN" user delete OLD.USER@example.com >/dev/null
+assert_eq 1 "$(ctl --token "$ADMIN" user export Old.User@Example.com --json | jq '.devices | length')" "delete under another spelling leaves the older pseudonym"
+ctl --token "$ADMIN" user delete Old.User@Example.com >/dev/null
+assert_eq 0 "$(ctl --token "$ADMIN" user export Old.User@Example.com --json | jq '.devices | length')" "delete under the spelling of the older agent"
+ok "a pseudonym made before normalization is found and deleted under the UPN as it was typed"
+
+# item 11: a UPN that is no UPN, refused by the agent and the collector
+for u in "" "$(printf 'a@b\nc')" 'a"b@c' "o'brien@c" "a b@c" nobody; do
+    expect_fail "enroll --user [$u]" enroll bad --user "$u"
+    case $LAST_ERR in "mtd-agent: enroll --user: a user principal name "*) ;; *) fail "enroll --user [$u]: $LAST_ERR" ;; esac
+done
+[ ! -e "$WORK/bad" ] || fail "a refused enrollment left a state directory"
+expect_fail "enroll --device-id ''" enroll bad --device-id ""
+assert_eq 400 "$(http_status POST /v1/admin/users/export "$ADMIN" -d '{"upn":"a\nb@c"}')" "user export of a UPN with a newline"
+assert_eq "upn: a user principal name may not hold a control character (a newline, a tab...)" "$(jq -r .detail "$WORK/body")" "why"
+ok "an empty UPN, one with a newline, quotes or spaces, or without a domain is refused"
+
+# item 12: enrolling again over an enrolled state directory
+enroll a1 >"$WORK/re.out" 2>"$WORK/re.err"
+grep -qx "mtd-agent: warning: $WORK/a1 is already enrolled (tenant $T, device $DEV1); enrolling again" "$WORK/re.err" || fail "re-enroll warning: $(cat "$WORK/re.err")"
+grep -qx "mtd-agent: kept the stored user" "$WORK/re.err" || fail "re-enroll: $(cat "$WORK/re.err")"
+assert_eq "$(pseudo upn demo.user@example.com) $DEV1" "$(jq -r '"\(.upn) \(.device_id)"' "$WORK/a1/agent.json")" "user and device kept"
+expect_fail "re-enroll as another user" enroll a1 --user someone.else@example.com
+grep -q "is enrolled for another user; add --replace-user" <<<"$LAST_ERR" || fail "re-enroll as another user: $LAST_ERR"
+enroll a1 --user DEMO.user@example.com >/dev/null 2>&1 || fail "re-enroll as the same user, spelled otherwise"
+enroll a1 --user someone.else@example.com --replace-user >/dev/null 2>"$WORK/re.err"
+grep -qx "mtd-agent: replaced the stored user" "$WORK/re.err" || fail "replace: $(cat "$WORK/re.err")"
+assert_eq "$(pseudo upn someone.else@example.com) $DEV1" "$(jq -r '"\(.upn) \(.device_id)"' "$WORK/a1/agent.json")" "user replaced, device kept"
+ok "enrolling again warns, keeps the stored user, and replaces it only with --replace-user"
+
+stop_collector
+finish
