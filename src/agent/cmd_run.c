@@ -37,8 +37,8 @@ static int gate_and_queue(void *vctx, const char *type, json_t *fields)
     char why[300];
     int r = mtd_gate_pass(&x->gate, type, fields, &out, why, sizeof why);
     json_decref(fields);
-    if (r) {
-        mtd_log(MTD_LOG_DEBUG, "gate", "not sent: %s", why);
+    if (r) { /* the policy's refusals are expected; a value a field refuses is a fault */
+        mtd_log(r == MTD_EPOLICY ? MTD_LOG_DEBUG : MTD_LOG_WARN, "gate", "not sent: %s", why);
         return 0;
     }
     const mtd_event_type *ev = mtd_schema_event(type);

@@ -119,6 +119,8 @@ static void tokens_post(admin_call *a)
     char tok[160], hash[65];
     if (!rname || mtd_role_parse(rname, &role) != 0) {
         mtd_resp_error(a->rs, 400, "bad_request", "\"role\" must be admin, analyst, privacy or enroll");
+    } else if (label && (strlen(label) > 128 || !mtd_text_is_plain(label))) {
+        mtd_resp_error(a->rs, 400, "bad_request", "\"label\" is at most 128 bytes, without a control character");
     } else if (mtd_token_new(kinds[role], a->tn->id, tok, sizeof tok, hash) != 0 ||
                mtd_store_token_add(a->tn->store, hash, role, label ? label : "") != 0) {
         mtd_resp_error(a->rs, 500, "store_error", "could not create the token");

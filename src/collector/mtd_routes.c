@@ -107,6 +107,9 @@ static void operator_create(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     const char *org = json_string_value(json_object_get(j, "org_id"));
     if (!name || !name[0] || strlen(name) > 128) {
         mtd_resp_error(rs, 400, "bad_request", "\"name\" must be a string of 1 to 128 bytes");
+    } else if (!mtd_text_is_plain(name) || (org && (!mtd_text_is_plain(org) || strlen(org) > 128))) {
+        mtd_resp_error(rs, 400, "bad_request", "\"name\" and \"org_id\" may not hold a control"
+                       " character (a newline, a tab...), and org_id is at most 128 bytes");
     } else {
         char id[MTD_TENANT_ID_LEN + 1], enr[160], adm[160];
         int r = mtd_tenants_create(c->tenants, name, org, id, enr, adm, sizeof enr);

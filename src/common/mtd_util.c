@@ -260,3 +260,11 @@ const char *mtd_plural(long long n, const char *one, const char *many)
 {
     return n == 1 ? one : many;
 }
+
+int mtd_text_is_plain(const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+        if (*p < 0x20 || *p == 0x7f || (*p == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f))
+            return 0;
+    return 1;
+}

@@ -34,6 +34,9 @@ int mtd_ct_equal(const void *a, const void *b, size_t len);
  * colour or rewrite the screen. Writes at most outlen-1 bytes and NUL-terminates; a
  * cut never splits an escape. Returns the length written. */
 size_t mtd_escape_ctl(const char *in, size_t len, char *out, size_t outlen);
+/* 1 when s holds no control character (C0, DEL, C1 in UTF-8): names and labels people
+ * give (a tenant's name, a token's label), shown in tables and logs as they are. */
+int mtd_text_is_plain(const char *s);
 /* The word for a count people read: one if n is 1, else many ("1 batch", "2 batches"). */
 const char *mtd_plural(long long n, const char *one, const char *many);
 /* Copies at most outlen-1 bytes and NUL-terminates; returns MTD_ETOOBIG if cut. */

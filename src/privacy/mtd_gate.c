@@ -4,6 +4,7 @@
 #include "common/mtd_util.h"
 #include "privacy/mtd_ident.h"
 #include "privacy/mtd_policy_check.h"
+#include "schema/mtd_event.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -56,9 +57,12 @@ static int field_policy(mtd_gate *g, const mtd_field *f, json_t **val, json_t *o
     return 0;
 }
 
-/* Copies one source field into out, transformed; counts what it drops. */
+/* Copies one source field into out, transformed; counts what it drops. A value its
+ * field's declaration refuses (too long, not an email address...) refuses the event,
+ * with the reason and the limit in why: dropping the field alone let "feedback
+ * --comment" of 4,096 characters say "queued" and send no comment. */
 static int pass_field(mtd_gate *g, const mtd_event_type *ev, const char *key, json_t *val,
-                      json_t *out)
+                      json_t *out, char *why, size_t wl)
 {
     const mtd_field *f = NULL;
     for (size_t i = 0; i < ev->nfields; i++)
@@ -76,23 +80,26 @@ static int pass_field(mtd_gate *g, const mtd_event_type *ev, const char *key, js
     if (f->xf == MTD_X_PSEUDONYMIZE) {
         char ps[MTD_PSEUDO_LEN + 1];
         const char *raw = json_string_value(val);
-        char why[160];
+        char iw[160] = "must be a string";
         int r = raw ? mtd_ident_pseudo(&g->ctx.key, f->purpose, raw, json_string_length(val), ps,
-                                       why, sizeof why)
+                                       iw, sizeof iw)
                     : MTD_EINVAL;
         json_decref(val);
         if (r) {
-            g->stats.dropped_fields++;
-            return 0;
+            snprintf(why, wl, "%s: field \"%s\": %s", ev->name, key, iw);
+            return r;
         }
         val = json_string(ps);
         g->stats.pseudonymized++;
     }
     const char *w;
-    if (mtd_schema_check_value(f, val, &w) != 0) {
+    int r = mtd_schema_check_value(f, val, &w);
+    if (r != 0) {
+        char fw[200];
+        mtd_field_why(f, r, w, fw, sizeof fw);
+        snprintf(why, wl, "%s: %s", ev->name, fw);
         json_decref(val);
-        g->stats.dropped_fields++;
-        return 0;
+        return r;
     }
     json_object_set_new(out, key, val);
     return 0;
@@ -151,7 +158,11 @@ int mtd_gate_pass(mtd_gate *g, const char *type, const json_t *fields, json_t **
     const char *key;
     json_t *val;
     json_object_foreach((json_t *)fields, key, val)
-        pass_field(g, ev, key, val, o);
+        if ((r = pass_field(g, ev, key, val, o, why, whylen)) != 0) {
+            json_decref(o);
+            g->stats.refused++;
+            return r;
+        }
     add_envelope(g, ev, o);
     const mtd_event_type *chk;
     if ((r = mtd_schema_validate(o, &chk, why, whylen)) != 0) {

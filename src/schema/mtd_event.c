@@ -54,6 +54,23 @@ static const char *token_str(const mtd_token *tk, char *buf, size_t size)
     return buf;
 }
 
+/* An email address as a person would check it: name@domain.tld, nothing that could not
+ * be in one (a space, a control character, a quote, a second @). */
+static int email_ok(const char *s, size_t n)
+{
+    const char *at = memchr(s, '@', n);
+    if (!at || at == s || memchr(at + 1, '@', n - (size_t)(at + 1 - s)))
+        return 0;
+    const char *dom = at + 1, *end = s + n;
+    const char *dot = memchr(dom, '.', (size_t)(end - dom));
+    if (!dot || dot == dom || end[-1] == '.')
+        return 0;
+    for (const char *p = s; p < end; p++)
+        if ((unsigned char)*p <= 0x20 || *p == 0x7f || strchr("\"'`<>()[],;:\\", *p))
+            return 0;
+    return 1;
+}
+
 static int check_str(const mtd_field *f, const mtd_token *tk, const char **why)
 {
     if (tk->t != MTD_TK_STR) {
@@ -82,6 +99,10 @@ static int check_str(const mtd_field *f, const mtd_token *tk, const char **why)
         *why = "is not one of the allowed values";
         return MTD_EINVAL;
     }
+    if (f->kind == MTD_DK_EMAIL && !email_ok(tk->s, tk->len)) {
+        *why = "is not an email address";
+        return MTD_EINVAL;
+    }
     if (f->xf == MTD_X_PSEUDONYMIZE) {
         char tmp[MTD_PSEUDO_LEN + 1];
         if (tk->len != MTD_PSEUDO_LEN || !token_str(tk, tmp, sizeof tmp) || !mtd_pseudo_is_valid(tmp)) {
@@ -90,6 +111,17 @@ static int check_str(const mtd_field *f, const mtd_token *tk, const char **why)
         }
     }
     return 0;
+}
+
+void mtd_field_why(const mtd_field *f, int rc, const char *w, char *out, size_t len)
+{
+    if (rc == MTD_ETOOBIG && f->type == MTD_T_STRLIST && !strcmp(w, "has too many items"))
+        snprintf(out, len, "field \"%s\" has too many items (at most %u)", f->name, f->max_items);
+    else if (rc == MTD_ETOOBIG)
+        snprintf(out, len, "field \"%s\" %s (at most %u bytes%s)", f->name, w, f->max_len,
+                 f->type == MTD_T_STRLIST ? " an item" : "");
+    else
+        snprintf(out, len, "field \"%s\" %s", f->name, w);
 }
 
 int mtd_field_check(const mtd_field *f, const mtd_token *tk, const char **why)
@@ -186,7 +218,9 @@ int mtd_event_check_entries(const mtd_entry *e, size_t n, mtd_event *ev,
             continue;
         const char *w;
         if ((rc = mtd_field_check(f, &e[i].tok, &w)) != 0) {
-            snprintf(why, wl, "%s: field \"%s\" %s", t->name, f->name, w);
+            char fw[200];
+            mtd_field_why(f, rc, w, fw, sizeof fw);
+            snprintf(why, wl, "%s: %s", t->name, fw);
             return rc;
         }
         if (!strcmp(f->name, "schema") && e[i].tok.i != MTD_SCHEMA_VERSION) {

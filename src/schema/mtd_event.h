@@ -60,6 +60,9 @@ typedef struct {
 
 /* Checks one value against its declaration; *why says what is wrong. */
 int mtd_field_check(const mtd_field *f, const mtd_token *tk, const char **why);
+/* The one-line reason for a failed mtd_field_check (rc, w), the limit named:
+ * "field \"comment\" too long (at most 4000 bytes)". */
+void mtd_field_why(const mtd_field *f, int rc, const char *w, char *out, size_t len);
 /* Validates the entries of one event (every key declared, once; every value fits;
  * required fields present). Fills ev when not NULL. */
 int mtd_event_check_entries(const mtd_entry *e, size_t n, mtd_event *ev,

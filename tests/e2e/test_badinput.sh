@@ -33,6 +33,32 @@ done
 expect_fail "mtdctl --offset -1" ctl --token "$ADMIN" devices --offset -1
 ok "numeric options are strict integers within their range, in the agent, the collector and mtdctl"
 
+# item 11: a value over its field's limit is refused, the limit named; never dropped
+echo '{"optional_data": true}' >"$WORK/p.json"; ctl --token "$ADMIN" policy set "$WORK/p.json" >/dev/null
+"$BIN/mtd-agent" run --state "$WORK/agent" --once >/dev/null  # fetches the policy
+"$BIN/mtd-agent" consent grant --state "$WORK/agent" >/dev/null
+LONG=$(head -c 4096 /dev/zero | tr '\0' x)
+expect_fail "feedback --comment of 4,096 characters" "$BIN/mtd-agent" feedback --state "$WORK/agent" --type idea --comment "$LONG"
+assert_eq 'mtd-agent: not sent: feedback.submission: field "comment" too long (at most 4000 bytes)' "$LAST_ERR" "long comment"
+expect_fail "feedback --email not-an-email" "$BIN/mtd-agent" feedback --state "$WORK/agent" --type idea --email not-an-email
+assert_eq 'mtd-agent: not sent: feedback.submission: field "email" is not an email address' "$LAST_ERR" "bad email"
+for e in "a@b" "a b@c.example" "a@@c.example" '"x"@c.example'; do
+    expect_fail "feedback --email [$e]" "$BIN/mtd-agent" feedback --state "$WORK/agent" --type idea --email "$e"
+done
+"$BIN/mtd-agent" feedback --state "$WORK/agent" --type idea --comment "${LONG:0:4000}" --email someone@acme.example >/dev/null
+assert_eq "4000 someone@acme.example" "$(ctl --token "$ADMIN" feedback --json | jq -r '.["feedback.submission"] | map("\(.comment | length) \(.email)") | join(",")')" "only the valid feedback arrived, whole"
+T=$(jq -r .tenant_id "$WORK/t.json")
+D=$(jq -r .device_id "$WORK/agent/agent.json")
+CRED=$(cat "$WORK/agent/credential")
+printf '{"event":"feedback.submission","schema":1,"event_id":"ev00000000000000000009","time":"2026-11-24T10:00:00Z","tenant_id":"%s","device_id":"%s","type":"idea","email":"nope"}\n' "$T" "$D" |
+    zstd -q -c | curl -s -o "$WORK/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $CRED" -H 'Content-Type: application/x-ndjson' -H 'Idempotency-Key: bad-email-0001' --data-binary @- "$URL/v1/batches" >"$WORK/code"
+assert_eq 400 "$(cat "$WORK/code")" "the collector refuses a bad email from a modified agent ($(cat "$WORK/body"))"
+expect_fail "tenant create with a newline" ctl --token "$OPERATOR_TOKEN" tenant create "$(printf 'Evil\nCorp')"
+grep -q "may not hold a control character" <<<"$LAST_ERR" || fail "tenant create with a newline: $LAST_ERR"
+expect_fail "token create with a label holding an escape" ctl --token "$ADMIN" token create analyst --label "$(printf 'soc\033[2J')"
+assert_eq 1 "$(ctl --token "$OPERATOR_TOKEN" tenant list --json | jq '.tenants | length')" "no tenant was created"
+ok "over-long and malformed values are refused with the limit or the rule named, at the agent and the collector"
+
 # item 10: one collector per data directory
 BEFORE=$(cat "$DATA/collector.url")
 expect_fail "a second collector on the same data" "$BIN/mtd-collector" --data "$DATA" --listen 127.0.0.1:0

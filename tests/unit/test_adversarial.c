@@ -122,6 +122,7 @@ static json_t *full_event(world *w, const mtd_event_type *ev, const mtd_field *t
                     : f->type == MTD_T_ENUM ? json_string(f->enum_values[0])
                     : f->type == MTD_T_STRLIST ? json_pack("[s]", "a")
                     : f->policy == MTD_POL_URL ? json_string("https://x.example/")
+                    : f->kind == MTD_DK_EMAIL  ? json_string("someone@x.example")
                                                : json_string("plain");
         json_object_set_new(e, f->name, x);
     }
@@ -172,6 +173,10 @@ static void metacharacters_and_caps_in_every_field(void **state)
             if (f->xf == MTD_X_PSEUDONYMIZE) {
                 if (st != 400 || !strstr(detail, "must be a pseudonym"))
                     fail_msg("%s.%s: a non-pseudonym got %ld %s", ev->name, f->name, st, detail);
+                rejected++;
+            } else if (f->kind == MTD_DK_EMAIL) { /* metacharacters are no email address */
+                if (st != 400 || !strstr(detail, "is not an email address"))
+                    fail_msg("%s.%s: a non-address got %ld %s", ev->name, f->name, st, detail);
                 rejected++;
             } else if (st != 200) {
                 fail_msg("%s.%s at its cap: %ld %s", ev->name, f->name, st, detail);
