@@ -401,8 +401,8 @@ static int cmd_feed(ctl *c, int np, const char **pos)
     json_t *j;
     char path[200];
     if (np == 2 && !strcmp(pos[1], "list")) {
-        static const mtd_column cols[] = {{"name", "NAME", 20, 0}, {"size", "SIZE", 12, 0},
-                                          {"sha256", "SHA-256", 64, 0}, {"updated", "UPDATED", 0, 1}};
+        static const mtd_column cols[] = {{"name", "NAME", 20, 0, 1}, {"updated", "UPDATED", 0, 1, 1},
+                                          {"size", "SIZE", 12, 0, 0}, {"sha256", "SHA-256", 64, 0, 0}};
         return call(c, "GET", "/v1/admin/feeds", NULL, &j) ? 1 : print(c, j, "feeds", cols, 4);
     }
     if (np == 3 && !strcmp(pos[1], "remove")) {
@@ -542,7 +542,7 @@ static int dispatch(ctl *c)
     if (!strcmp(pos[0], "devices") && np == 1) {
         static const mtd_column cols[] = {
             {"device_id", "DEVICE", 0, 0, 1}, {"risk", "RISK", 6, 0, 0}, {"last_seen", "LAST SEEN", 0, 1, 1},
-            {"os", "OS", 28, 0, 0}, {"model", "MODEL", 32, 0, 0}, {"manufacturer", "MAKER", 16, 0, 0},
+            {"model", "MODEL", 14, 0, 0}, {"os", "OS", 14, 0, 0}, {"manufacturer", "MAKER", 16, 0, 0},
             {"agent_version", "AGENT", 8, 0, 0}, {"cpu", "CPU", 40, 0, 0}};
         if (get_list(c, "/v1/admin/devices", &j))
             return 1;

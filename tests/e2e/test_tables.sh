@@ -19,7 +19,7 @@ post() { zstd -q -c | http_status POST /v1/batches "$CRED" -H 'Content-Type: app
 echo '{"optional_data": true}' >"$WORK/p.json"; ctl --token "$ADMIN" policy set "$WORK/p.json" >/dev/null
 EVIL='line one\nFAKE ROW ps_ZZZZ\u001b[31mred\u001b[0m\u009b2J\ttab'
 {
-    event device.info '"os_name":"Android","os_version":"14","manufacturer":"Google","model":"Pixel 8 Pro \u001b]0;owned\u0007 with a very long model name that goes on","cpu":"arm64","device_id_source":"android_id"'
+    event device.info '"os_name":"Android","os_version":"14","manufacturer":"Google","model":"Pix\u001b]0;owned\u0007el 8 Pro with a very long model name that goes on","cpu":"arm64","device_id_source":"android_id"'
     event app.inventory '"package":"com.example.a.package.name.that.is.much.longer.than.any.column","version_code":3,"version_name":"3.0","install_source":"com.android.vending","permissions":["android.permission.CAMERA"],"is_system":false'
     event threat.detection '"threat_name":"Android.Trojan.A.Name.Long.Enough.To.Be.Cut.In.Eighty.Columns","category":"malware","severity":"high","source":"app","evidence":"x","status":"active","package":"com.example.a.package.name.that.is.much.longer.than.any.column","threat_id":"t1"'
     event consent.change '"state":"granted"'
@@ -37,7 +37,7 @@ COMMENT=$(ctl --token "$ADMIN" feedback --json | jq -j '.["feedback.submission"]
 assert_eq "$(printf 'line one\nFAKE ROW ps_ZZZZ\033[31mred\033[0m\302\2332J\ttab')" "$COMMENT" "--json keeps the comment exact"
 ctl --token "$ADMIN" devices >"$WORK/dev.txt"
 grep -q "$(printf '\033')\|$(printf '\007')" "$WORK/dev.txt" && fail "the devices table holds raw control characters"
-grep -qF 'Pixel 8 Pro \x1b' "$WORK/dev.txt" || fail "the model is not shown escaped: $(cat "$WORK/dev.txt")"
+grep -qF 'Pix\x1b]0' "$WORK/dev.txt" || fail "the model is not shown escaped: $(cat "$WORK/dev.txt")"
 curl -s -o /dev/null "$URL/v1/admin/devices%0a2026-01-01T00:00:00Z%20info%20http%20forged%1b%5b2J" -H "Authorization: Bearer $ADMIN"
 sleep 0.2
 grep -q "$(printf '\033')" "$WORK/collector.log" && fail "the request log holds a raw escape character"
