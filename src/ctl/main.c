@@ -388,8 +388,9 @@ static int cmd_report(ctl *c, const char *name)
         return print_list(c, j, "threats", threat_cols, 8);
     if (!strcmp(name, "crashes")) {
         static const mtd_column crash_cols[] = {
-            {"count", "COUNT", 6, 0}, {"devices", "DEVICES", 7, 0}, {"signal", "SIGNAL", 8, 0},
-            {"version", "VERSION", 10, 0}, {"top_frames", "TOP FRAMES", 70, 0}, {"last_seen", "LAST SEEN", 0, 1}};
+            {"count", "COUNT", 6, 0, 0}, {"devices", "DEVICES", 7, 0, 0}, {"signal", "SIGNAL", 8, 0, 0},
+            {"version", "VERSION", 10, 0, 0}, {"top_frames", "TOP FRAMES", 70, 0, 0},
+            {"last_seen", "LAST SEEN", 0, 1, 1}};
         return print_list(c, j, "crashes", crash_cols, 6);
     }
     return print_list(c, j, NULL, NULL, 0);

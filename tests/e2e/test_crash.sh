@@ -43,7 +43,7 @@ agent run --state "$S" --once >/dev/null
 ctl crashes --json >"$WORK/c1.json"
 assert_eq "1 1 SIGSEGV 0.1.0" "$(jq -r '.crashes[] | "\(.count) \(.devices) \(.signal) \(.version)"' "$WORK/c1.json")" "the crash arrived"
 ctl export >"$WORK/export.jsonl"
-jq -c 'select(.event=="usage.crash") | [.origin, .fault_address, (.frames|fromjson|.[0])]' "$WORK/export.jsonl" >"$WORK/ev"
+jq -c 'select(.event=="usage.crash") | [.origin, .fault_address, .frames[0]]' "$WORK/export.jsonl" >"$WORK/ev"
 assert_eq "[\"agent\",\"0x10\",\"mtd-agent+$first\"]" "$(cat "$WORK/ev")" "the stored usage.crash event"
 agent run --state "$S" --once >/dev/null
 assert_eq 1 "$(ctl crashes --json | jq '[.crashes[].count] | add')" "sent once: a second round sends it no more"
