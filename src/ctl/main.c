@@ -502,8 +502,11 @@ static int dispatch(ctl *c)
         return cmd_user(c, np, pos);
     if (!strcmp(pos[0], "feed"))
         return cmd_feed(c, np, pos);
-    if (!strcmp(pos[0], "usage") && np == 1 && !mtd_args_has(&c->a, "--events"))
+    if (!strcmp(pos[0], "usage") && np == 1 && !mtd_args_has(&c->a, "--events")) {
+        if (mtd_args_has(&c->a, "--device")) /* the counts are fleet-wide: not silently */
+            return fail("usage: --device D goes with --events (the action counts are the fleet's)");
         return cmd_usage(c);
+    }
     static const char *const reports[] = {"apps", "threats", "connections", "usage", "crashes",
                                           "diagnostics", "feedback", NULL};
     for (const char *const *r = reports; *r; r++)

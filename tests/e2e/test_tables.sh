@@ -65,10 +65,11 @@ for t in "tenant list:$OPERATOR_TOKEN" "token list:$ADMIN" "audit:$ADMIN"; do
 done
 ok "tables fit 80 columns, cut long cells with an ellipsis, write no escape codes to a file, mark times UTC and flags yes/no"
 
-for r in apps threats connections usage crashes diagnostics feedback; do
+for r in apps threats connections "usage --events" crashes diagnostics feedback; do
     expect_fail "$r --device nosuch" ctl --token "$ADMIN" $r --device nosuch
-    assert_eq "mtdctl: GET /v1/admin/$r?device=nosuch: HTTP 404: not_found: no device nosuch in this tenant" "$LAST_ERR" "$r --device nosuch"
+    assert_eq "mtdctl: GET /v1/admin/${r% *}?device=nosuch: HTTP 404: not_found: no device nosuch in this tenant" "$LAST_ERR" "$r --device nosuch"
 done
+expect_fail "usage --device without --events" ctl --token "$ADMIN" usage --device "$D"
 assert_eq 404 "$(http_status GET "/v1/admin/apps/history?device=nosuch" "$ADMIN")" "app history of an unknown device"
 expect_fail "apps --package nosuch" ctl --token "$ADMIN" apps --package org.nosuch
 assert_eq "mtdctl: GET /v1/admin/apps?package=org.nosuch: HTTP 404: not_found: no package org.nosuch in this tenant" "$LAST_ERR" "apps --package nosuch"
@@ -80,11 +81,11 @@ grep -q "HTTP 404" <<<"$LAST_ERR" || fail "tenant delete of an unknown tenant: $
 ok "an unknown device, package or tenant is a 404 everywhere"
 
 seq 1500 | awk -v T="$T" -v D="$D" '{printf "{\"event\":\"usage.action\",\"schema\":1,\"event_id\":\"ua%020d\",\"time\":\"2026-11-24T12:00:00Z\",\"tenant_id\":\"%s\",\"device_id\":\"%s\",\"action\":\"ledger_viewed\"}\n", $1, T, D}' | post batch-usage >/dev/null
-ctl --token "$ADMIN" usage >"$WORK/usage.txt"
+ctl --token "$ADMIN" usage --events >"$WORK/usage.txt"
 grep -qx "Actions in the agent (usage.action): 1000 rows shown, more follow" "$WORK/usage.txt" || fail "usage title: $(grep usage.action "$WORK/usage.txt")"
 grep -q "^Agent version (usage.agent): 0 rows$" "$WORK/usage.txt" || fail "usage.agent title: $(grep usage.agent "$WORK/usage.txt")"
 assert_eq "(more rows follow: --offset 1000 for the next page, or --all)" "$(tail -1 "$WORK/usage.txt")" "where the next page starts"
-grep -q "usage.action): 1500 rows$" <(ctl --token "$ADMIN" usage --all) || fail "usage --all title"
+grep -q "usage.action): 1500 rows$" <(ctl --token "$ADMIN" usage --events --all) || fail "usage --all title"
 ok "an event report says how many rows it shows and whether more follow, not the page size as a total"
 
 # item 4: one set of types in the API, mtdctl --json and the export
