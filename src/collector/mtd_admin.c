@@ -145,6 +145,25 @@ static void tokens_delete(admin_call *a, const char *id)
     mtd_resp_json(a->rs, 200, json_pack("{s:s,s:b}", "id", id, "revoked", 1));
 }
 
+/* The audit entry of a user export: how much it gave, under a request ID the answer
+ * carries too (a privacy officer's ticket can name it). */
+static void export_audit(admin_call *a, json_t *out)
+{
+    uint8_t rnd[6];
+    char id[13], d[200];
+    mtd_random(rnd, sizeof rnd);
+    mtd_hex(rnd, sizeof rnd, id);
+    size_t rows = 0, ndev = json_array_size(json_object_get(out, "devices"));
+    const char *k;
+    json_t *v;
+    json_object_foreach(json_object_get(out, "events"), k, v)
+        rows += json_array_size(v);
+    snprintf(d, sizeof d, "request %s: exported %zu %s and %zu event %s of one user", id, ndev,
+             mtd_plural((long long)ndev, "device", "devices"), rows, mtd_plural((long long)rows, "record", "records"));
+    mtd_store_audit(a->tn->store, a->actor, "user.export", d);
+    json_object_set_new(out, "request_id", json_string(id));
+}
+
 /* user export / delete: the UPN comes in the body, never in a URL, so it cannot land in
  * a request log; the collector turns it into the tenant's pseudonym at once. */
 static void user_call(admin_call *a, int del)
@@ -169,8 +188,11 @@ static void user_call(admin_call *a, int del)
     if (r) {
         mtd_resp_error(a->rs, 400, "bad_request", "upn: %s", why);
     } else if (!del) {
-        mtd_store_audit(a->tn->store, a->actor, "user.export", NULL);
-        answer(a, mtd_store_user_export(a->tn->store, ps, alt));
+        json_t *out = mtd_store_user_export(a->tn->store, ps, alt);
+        if (out) /* the UPN is not recorded: the log outlives the user's deletion; the
+                  * request ID, also in the answer, ties the entry to the request */
+            export_audit(a, out);
+        answer(a, out);
     } else {
         int rows = 0;
         r = mtd_store_user_delete(a->tn->store, ps, alt, a->actor, &rows);
@@ -336,9 +358,20 @@ static json_t *event_lists(admin_call *a, const char *const *types)
     return o;
 }
 
+/* A report, recorded with what it was asked for: the device it was about (its own
+ * column, so a user's deletion can erase it), the other filters and the page. */
 static void report(admin_call *a, const char *name, json_t *body)
 {
-    mtd_store_audit(a->tn->store, a->actor, name, NULL);
+    static const char *const keys[] = {"package", "permission", "sideloaded", "status", "events"};
+    char d[512];
+    int n = snprintf(d, sizeof d, "limit=%lld offset=%lld", (long long)a->page.limit, (long long)a->page.offset);
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0] && n < (int)sizeof d; i++) {
+        const char *v = mtd_req_arg(a->rq, keys[i]);
+        if (v)
+            n += snprintf(d + n, sizeof d - (size_t)n, " %s=%.200s", keys[i], v);
+    }
+    const char *dev = mtd_req_arg(a->rq, "device");
+    mtd_store_audit_device(a->tn->store, a->actor, name, dev && mtd_pseudo_is_valid(dev) ? dev : NULL, d);
     answer(a, body);
 }
 
@@ -351,7 +384,10 @@ static void device_risk(admin_call *a, const char *dev)
     else if (r)
         mtd_resp_error(a->rs, 500, "store_error", "%s", mtd_strerror(r));
     else
-        report(a, "report.risk", out);
+    {
+        mtd_store_audit_device(a->tn->store, a->actor, "report.risk", dev, NULL);
+        answer(a, out);
+    }
 }
 
 /* DELETE devices/<id>: revoke the device's credentials (lost or retired device). */
@@ -370,8 +406,8 @@ static void device_retire(admin_call *a, const char *dev)
         return;
     }
     char d[96];
-    snprintf(d, sizeof d, "revoked %d %s of one device", n, mtd_plural(n, "credential", "credentials"));
-    mtd_store_audit(a->tn->store, a->actor, "device.retire", d);
+    snprintf(d, sizeof d, "revoked %d %s", n, mtd_plural(n, "credential", "credentials"));
+    mtd_store_audit_device(a->tn->store, a->actor, "device.retire", dev, d);
     mtd_resp_json(a->rs, 200, json_pack("{s:s,s:i}", "device_id", dev, "credentials_revoked", n));
 }
 

@@ -76,7 +76,12 @@ void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     } else {
         char key[65];
         mtd_tenant_key_to_hex(&tn->key, key);
-        mtd_store_audit(tn->store, "enroll", "device.enroll", chash);
+        /* who: the enrollment token (its ID as token list shows it); what: the
+         * credential, whose device device.bind names at its first batch */
+        char actor[32], d[128];
+        snprintf(actor, sizeof actor, "enroll:%.12s", hash);
+        snprintf(d, sizeof d, "issued credential %.12s; device.bind names its device at its first upload", chash);
+        mtd_store_audit(tn->store, actor, "device.enroll", d);
         mtd_resp_json(rs, 200, json_pack("{s:s,s:s,s:s,s:s,s:o}", "tenant_id", tenant,
                                          "org_id", tn->org_id, "device_credential", cred,
                                          "tenant_key", key, "policy", mtd_policy_to_json(&pol)));

@@ -557,8 +557,8 @@ static int dispatch(ctl *c)
     if (!strcmp(pos[0], "audit") && np == 1) {
         static const mtd_column cols[] = {{"id", "#", 0, 0, 1}, {"time", "TIME", 0, 1, 1},
                                           {"actor", "ACTOR", 24, 0, 0}, {"action", "ACTION", 20, 0, 0},
-                                          {"detail", "DETAIL", 0, 0, 0}};
-        return get_list(c, "/v1/admin/audit", &j) ? 1 : print_list(c, j, "audit", cols, 5);
+                                          {"device_id", "DEVICE", 25, 0, 0}, {"detail", "DETAIL", 0, 0, 0}};
+        return get_list(c, "/v1/admin/audit", &j) ? 1 : print_list(c, j, "audit", cols, 6);
     }
     return wrong_args(pos[0]);
 }

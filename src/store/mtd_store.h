@@ -157,7 +157,11 @@ int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *del
 int mtd_store_policy_get(mtd_store *s, mtd_policy *p);
 int mtd_store_policy_set(mtd_store *s, const mtd_policy *p);
 
+/* Appends to the audit log: who (actor) did what (action) to which device (device_id,
+ * NULL when none; a user's deletion erases it from the entry) and how (detail). */
 int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail);
+int mtd_store_audit_device(mtd_store *s, const char *actor, const char *action, const char *device,
+                           const char *detail);
 json_t *mtd_store_audit_list(mtd_store *s, mtd_page *pg);
 
 #endif

@@ -55,7 +55,9 @@ static const char *base_sql =
     "CREATE TABLE IF NOT EXISTS policy(id INTEGER PRIMARY KEY CHECK(id=1), json TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);"
-    /* the audit log is append-only: the store itself refuses edits */
+    /* the audit log is append-only: the store itself refuses edits, but for one: a
+     * user's deletion erases the device pseudonym an entry names (device_id, added by
+     * migrate_audit), so that no file keeps it; the entry itself stays */
     "CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit"
     " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;"
     "CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit"
@@ -221,6 +223,20 @@ static int migrate_ranges(mtd_store *s)
                         NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
 }
 
+/* The audit log names the device an entry is about (device_id); a store made before
+ * gets the column, and the update trigger the one exception it allows. */
+static int migrate_audit(mtd_store *s)
+{
+    if (ensure_column(s, "audit", "device_id", "TEXT", NULL) != 0)
+        return MTD_EIO;
+    return sqlite3_exec(s->db, "DROP TRIGGER IF EXISTS audit_no_update;"
+                               "CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit WHEN NOT"
+                               " (NEW.device_id IS NULL AND NEW.id = OLD.id AND NEW.time = OLD.time AND"
+                               " NEW.actor = OLD.actor AND NEW.action = OLD.action AND NEW.detail IS OLD.detail)"
+                               " BEGIN SELECT RAISE(ABORT, 'audit log is append-only'); END;",
+                        NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
+}
+
 /* Event rows are numbered across all event tables, so a batch's rows are one range.
  * The next number follows the largest in any table, or in the newest batch's range if
  * its rows were deleted since (consent revocation): a number reused inside a range of
@@ -317,6 +333,8 @@ static int create_schema(mtd_store *s, char *why, size_t wl)
         }
     }
     int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? migrate_ranges(s) : MTD_EIO;
+    if (r == 0)
+        r = migrate_audit(s);
     if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
         r = MTD_EIO;
     if (r == 0)
@@ -689,24 +707,37 @@ int mtd_store_policy_set(mtd_store *s, const mtd_policy *p)
     return r < 0 ? r : 0;
 }
 
-int mtd_sq_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
+int mtd_sq_audit_device(mtd_store *s, const char *actor, const char *action, const char *device,
+                        const char *detail)
 {
     char now[32];
     mtd_sq_now(now, sizeof now);
-    const char *p[] = {now, actor, action, detail ? detail : ""};
-    int r = mtd_sq_exec(s, "INSERT INTO audit(time, actor, action, detail) VALUES(?,?,?,?)", 4, p);
+    const char *p[] = {now, actor, action, device, detail ? detail : ""};
+    int r = mtd_sq_exec(s, "INSERT INTO audit(time, actor, action, device_id, detail) VALUES(?,?,?,?,?)", 5, p);
     return r < 0 ? r : 0;
 }
 
-int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
+int mtd_sq_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
+{
+    return mtd_sq_audit_device(s, actor, action, NULL, detail);
+}
+
+int mtd_store_audit_device(mtd_store *s, const char *actor, const char *action, const char *device,
+                           const char *detail)
 {
     pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_audit(s, actor, action, detail);
+    int r = mtd_sq_audit_device(s, actor, action, device, detail);
     pthread_mutex_unlock(&s->mu);
     return r;
 }
 
+int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
+{
+    return mtd_store_audit_device(s, actor, action, NULL, detail);
+}
+
 json_t *mtd_store_audit_list(mtd_store *s, mtd_page *pg)
 {
-    return mtd_sq_report_page(s, "SELECT id, time, actor, action, detail FROM audit ORDER BY id", 0, NULL, pg);
+    return mtd_sq_report_page(s, "SELECT id, time, actor, action, device_id, detail FROM audit ORDER BY id",
+                              0, NULL, pg);
 }

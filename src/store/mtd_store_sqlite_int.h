@@ -93,6 +93,8 @@ void mtd_sq_snapshot_end(mtd_store *s);
 void mtd_sq_now(char *b, size_t n);
 /* Appends to the audit log (caller holds s->mu). */
 int mtd_sq_audit(mtd_store *s, const char *actor, const char *action, const char *detail);
+int mtd_sq_audit_device(mtd_store *s, const char *actor, const char *action, const char *device,
+                        const char *detail);
 /* The SELECT of each threat's latest detection row, with its first_seen (the time of
  * its first detection); by_device adds a "device_id=?" parameter (mtd_store_reports.c). */
 int mtd_sq_latest_threats(char *sql, size_t len, int by_device);

@@ -29,6 +29,31 @@ DEV2=$(jq -r .device_id "$WORK/a2/agent.json")
 assert_eq "$DEV2" "$(ctl --token "$ADMIN" user export "$(printf 'JOS\xc3\x89@example.com')" --json | jq -r '[.devices[].device_id] | join(" ")')" "user export of the composed, uppercase form"
 ok "a UPN is found however it is typed: case and Unicode composition do not matter"
 
+# item 8: the audit log says who did what to which device
+CID=$(tr -d '\n' <"$WORK/a1/credential" | sha256sum | cut -c1-12)
+ENRID=$(printf '%s' "$ENR" | sha256sum | cut -c1-12)
+ctl --token "$ADMIN" audit --json >"$WORK/audit.json"
+assert_eq "enroll:$ENRID issued credential $CID; device.bind names its device at its first upload" \
+    "$(jq -r --arg c "$CID" '.audit[] | select(.action == "device.enroll" and (.detail | contains($c))) | "\(.actor) \(.detail)"' "$WORK/audit.json")" "device.enroll names the enrollment token and the credential"
+assert_eq "device $DEV1 credential $CID (device.enroll) is this device's" \
+    "$(jq -r --arg d "$DEV1" --arg c "$CID" '.audit[] | select(.action == "device.bind" and .device_id == $d and (.detail | contains($c))) | "\(.actor) \(.device_id) \(.detail)"' "$WORK/audit.json")" "device.bind names the device an admin can look up"
+assert_eq "none" "$(ctl --token "$ADMIN" risk "$DEV1" --json | jq -r .risk)" "the device named by the audit log is one risk knows"
+ctl --token "$ADMIN" user export demo.user@example.com --json >"$WORK/exp.json"
+RID=$(jq -r .request_id "$WORK/exp.json")
+NREC=$(jq '[.events[] | length] | add' "$WORK/exp.json")
+# (a1 and a2 run on this one host: one device, now under a2's user; demo.user keeps its events)
+NDEV=$(jq '.devices | length' "$WORK/exp.json"); [ "$NDEV" = 1 ] && DEVW=device || DEVW=devices
+ctl --token "$ADMIN" apps --device "$DEV1" >/dev/null
+ctl --token "$ADMIN" audit --json >"$WORK/audit.json"
+assert_eq "request $RID: exported $NDEV $DEVW and $NREC event records of one user" \
+    "$(jq -r '[.audit[] | select(.action == "user.export")] | last | .detail' "$WORK/audit.json")" "user.export has a detail"
+assert_eq "$DEV1 limit=1000 offset=0" "$(jq -r '[.audit[] | select(.action == "report.apps")] | last | "\(.device_id) \(.detail)"' "$WORK/audit.json")" "a report names its device and page"
+ctl --token "$ADMIN" audit | head -1 | grep -q "DEVICE" || fail "the audit table has no DEVICE column"
+S=$DATA/tenants/$T/store.sqlite
+sqlite3 "$S" "update audit set detail = 'x' where id = 1" 2>/dev/null && fail "the audit log allowed an edit"
+sqlite3 "$S" "update audit set device_id = 'ps_forged' where id = 1" 2>/dev/null && fail "the audit log allowed a forged device"
+ok "the audit log: enrollment by token and credential, the bound device, a user export's request, a report's device"
+
 # a device enrolled by an older agent carries the pseudonym of the UPN as the MDM gave it
 OLD=$(pseudo upn Old.User@Example.com)
 CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
@@ -68,6 +93,17 @@ enroll a1 --user someone.else@example.com --replace-user >/dev/null 2>"$WORK/re.
 grep -qx "mtd-agent: replaced the stored user" "$WORK/re.err" || fail "replace: $(cat "$WORK/re.err")"
 assert_eq "$(pseudo upn someone.else@example.com) $DEV1" "$(jq -r '"\(.upn) \(.device_id)"' "$WORK/a1/agent.json")" "user replaced, device kept"
 ok "enrolling again warns, keeps the stored user, and replaces it only with --replace-user"
+
+# a user's deletion erases the device from the audit entries about it, and only that
+"$BIN/mtd-agent" run --state "$WORK/a1" --once >/dev/null
+[ "$(jq --arg d "$DEV1" '[.audit[] | select(.device_id == $d)] | length' <(ctl --token "$ADMIN" audit --json))" -ge 3 ] || fail "entries about device 1"
+ctl --token "$ADMIN" user delete demo.user@example.com >/dev/null
+ctl --token "$ADMIN" user delete someone.else@example.com >/dev/null
+ctl --token "$ADMIN" audit --json >"$WORK/audit.json"
+assert_eq 0 "$(jq --arg d "$DEV1" '[.audit[] | select(.device_id == $d)] | length' "$WORK/audit.json")" "entries naming the deleted device"
+assert_eq 1 "$(jq '[.audit[] | select(.action == "device.bind" and .device_id == null)] | length >= 1' "$WORK/audit.json" | grep -c true)" "the entries stay"
+grep -qaF "$DEV1" "$DATA/tenants/$T/"* && fail "a file of the tenant still holds the deleted device's pseudonym"
+ok "a user's deletion erases their devices from the audit log's entries, which stay"
 
 stop_collector
 finish
