@@ -61,8 +61,6 @@ static int check_reenroll(const mtd_args *a, const mtd_state *old)
         (pseudo_opt(old, "upn", user, ps) != 0 || strcmp(ps, old->upn) != 0))
         return mtd_agent_fail("enroll: %s is enrolled for another user; add --replace-user to replace"
                               " the stored user, or leave --user out to keep it", old->dir);
-    fprintf(stderr, "mtd-agent: warning: %s is already enrolled (tenant %s, device %s); enrolling again\n",
-            old->dir, old->tenant_id, old->device_id);
     return 0;
 }
 
@@ -201,6 +199,9 @@ int mtd_cmd_enroll(int argc, char **argv)
         return mtd_agent_fail("--state %s: cannot create the directory: %s", dir, mtd_strerror(r));
     if (access(dir, W_OK | X_OK) != 0) /* before the token is spent on a state never written */
         return mtd_agent_fail("--state %s: %s", dir, mtd_strerror(mtd_errno_code(errno)));
+    if (old) /* said once nothing can refuse it any more but the collector */
+        fprintf(stderr, "mtd-agent: warning: %s is already enrolled (tenant %s, device %s); enrolling again\n",
+                old->dir, old->tenant_id, old->device_id);
     json_t *resp = NULL;
     r = mtd_uplink_enroll(st.server, token, st.ca_file[0] ? st.ca_file : NULL,
                           st.pin_sha256[0] ? st.pin_sha256 : NULL, &resp, why, sizeof why);

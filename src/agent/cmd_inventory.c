@@ -135,8 +135,14 @@ static int inventory_apps(int argc, char **argv)
         char why[512];
         if (mtd_snapshot_open(root, &snap, why, sizeof why) != 0)
             return mtd_agent_fail("%s", why);
-        print_apps(mtd_snapshot_apps(&snap), "snapshot", snap.missing);
+        json_t *apps = mtd_snapshot_apps(&snap);
         mtd_snapshot_close(&snap);
+        if (json_array_size(apps) == 0) { /* an empty or wrong directory is no device */
+            json_decref(apps);
+            return mtd_agent_fail("--android-root %s: no app found: not an Android snapshot (no"
+                                  " packages.xml, dumpsys or pm list output, no APK; see adb-pull)", root);
+        }
+        print_apps(apps, "snapshot", snap.missing);
         return 0;
     }
     if (n == 0)

@@ -8,11 +8,13 @@
 #include "usage/mtd_actions.h"
 #include "usage/mtd_crash.h"
 #include "common/mtd_err.h"
+#include "common/mtd_file.h"
 #include "common/mtd_log.h"
 #include "uplink/mtd_feedsync.h"
 #include "common/mtd_util.h"
 #include "uplink/mtd_uplink.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +72,11 @@ int mtd_agent_open_spool(const mtd_state *st, mtd_spool **sp)
     mtd_spool_recovery rec;
     memset(&rec, 0, sizeof rec);
     int r = mtd_spool_open(dir, &o, sp, &rec);
+    /* the spool writes files of its own (segments, ack) all over: a directory it may
+     * not write is said so, whichever of those failed first */
+    if (r == MTD_EIO && (access(dir, W_OK) != 0 || access(st->dir, W_OK) != 0) &&
+        mtd_errno_code(errno) == MTD_EACCES)
+        r = MTD_EACCES;
     if (r)
         return mtd_agent_fail("spool %s: %s", dir, r == MTD_EBUSY ? "in use by another mtd-agent"
                                                                   : mtd_strerror(r));
@@ -193,6 +200,9 @@ int mtd_cmd_run(int argc, char **argv)
         return mtd_agent_fail("%s", why);
     if (mtd_agent_state(&a, &st))
         return 1;
+    if (access(st.dir, W_OK | X_OK) != 0) /* one line now, rather than each write failing */
+        return mtd_agent_fail("--state %s: %s (the agent keeps its queue and policy there)", st.dir,
+                              mtd_strerror(mtd_errno_code(errno)));
     int once = mtd_args_has(&a, "--once");
     int offline = mtd_args_has(&a, "--no-upload");
     signal(SIGTERM, on_term);

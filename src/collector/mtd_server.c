@@ -2,6 +2,7 @@
 #include "collector/mtd_server.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
+#include "collector/mtd_listen.h"
 #include "common/mtd_args.h"
 #include "common/mtd_log.h"
 #include "common/mtd_util.h"
@@ -220,6 +221,16 @@ static int parse_listen(const char *l, struct sockaddr_storage *ss, int *loopbac
     return 0;
 }
 
+/* libmicrohttpd's own messages, as log lines of ours (they went raw to stderr) */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+    char line[512];
+    (void)cls;
+    vsnprintf(line, sizeof line, fmt, ap);
+    line[strcspn(line, "\n")] = 0;
+    mtd_log(MTD_LOG_WARN, "http", "libmicrohttpd: %s", line);
+}
+
 static int load_tls(mtd_server *s, const mtd_server_opts *o, char *why, size_t wl)
 {
     size_t n;
@@ -230,6 +241,8 @@ static int load_tls(mtd_server *s, const mtd_server_opts *o, char *why, size_t w
     }
     if ((r = mtd_file_read(o->tls_key, 1 << 20, &s->key, &n)) != 0)
         snprintf(why, wl, "--tls-key %s: %s", o->tls_key, mtd_strerror(r));
+    else
+        r = mtd_listen_tls_check((char *)s->cert, o->tls_cert, (char *)s->key, o->tls_key, why, wl);
     return r;
 }
 
@@ -254,7 +267,7 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
     }
     mtd_server *s = calloc(1, sizeof *s);
     s->c = c;
-    if (tls && load_tls(s, o, why, whylen) != 0) {
+    if ((tls && load_tls(s, o, why, whylen) != 0) || mtd_listen_check(&ss, o->listen, why, whylen) != 0) {
         mtd_server_stop(s);
         return MTD_EINVAL;
     }
@@ -270,6 +283,7 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
                             MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout ? o->conn_timeout : 30,
                             MHD_OPTION_CONNECTION_LIMIT, 4000,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
                             MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
     if (!s->d) {

@@ -14,6 +14,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <errno.h>
 
 /* Every command, as `mtdctl --help` lists them and `mtdctl COMMAND --help` shows one;
  * docs/man/mtdctl.1 and README.md follow it (test_docs compares them). */
@@ -59,7 +61,8 @@ static const mtd_usage usage = {
             "       mtdctl COMMAND --help    that command's usage\n",
     .common = "[OPTIONS] ",
     .foot = "OPTIONS: --server URL --token TOKEN [--ca-file PEM] [--json]; --server and\n"
-            "--token may also come from MTD_SERVER and MTD_TOKEN. --json prints the\n"
+            "--token may also come from MTD_SERVER and MTD_TOKEN, --ca-file from MTD_CA.\n"
+            "--server is an http:// or https:// URL. --json prints the\n"
             "collector's answer as it came; without it, a table.\n"
             "\n"
             "The lists (devices, apps, threats, connections ... feedback, audit) come a page\n"
@@ -591,9 +594,14 @@ int main(int argc, char **argv)
         return fail("%s", why);
     c.server = mtd_args_get(&c.a, "--server") ?: getenv("MTD_SERVER");
     c.token = mtd_args_get(&c.a, "--token") ?: getenv("MTD_TOKEN");
-    c.ca = mtd_args_get(&c.a, "--ca-file");
+    c.ca = mtd_args_get(&c.a, "--ca-file") ?: getenv("MTD_CA"); /* as the demo's env file sets it */
     c.json = mtd_args_has(&c.a, "--json");
     if (!c.server || !c.token)
         return fail("--server URL and --token TOKEN are required (or MTD_SERVER, MTD_TOKEN)");
+    if (strncmp(c.server, "http://", 7) && strncmp(c.server, "https://", 8))
+        return fail("--server %s: expected an http:// or https:// URL, e.g. https://127.0.0.1:8443", c.server);
+    if (c.ca && access(c.ca, R_OK) != 0)
+        return fail("%s %s: %s", mtd_args_get(&c.a, "--ca-file") ? "--ca-file" : "MTD_CA", c.ca,
+                    mtd_strerror(mtd_errno_code(errno)));
     return dispatch(&c);
 }

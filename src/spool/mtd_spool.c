@@ -423,8 +423,8 @@ int mtd_spool_open(const char *dir, const mtd_spool_opts *opts, mtd_spool **out,
     int r = mtd_mkdir_p(dir, 0700);
     path(s, "lock", p, sizeof p);
     s->lockfd = r ? -1 : open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-    if (s->lockfd < 0)
-        r = MTD_EIO;
+    if (r == 0 && s->lockfd < 0)
+        r = mtd_errno_code(errno);
     else if (flock(s->lockfd, LOCK_EX | LOCK_NB) != 0)
         r = MTD_EBUSY;
     if (r == 0 && opts->encrypt && (r = load_key(s)) == 0)

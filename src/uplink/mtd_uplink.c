@@ -271,7 +271,8 @@ int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen)
     json_decref(j);
     if (r == 0) {
         st->policy = p;
-        r = mtd_state_save_policy(st);
+        if ((r = mtd_state_save_policy(st)) != 0) /* an empty reason was all it said */
+            snprintf(why, whylen, "cannot save it in %s: %s", st->dir, mtd_strerror(r));
     }
     return r;
 }

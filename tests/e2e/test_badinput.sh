@@ -8,6 +8,7 @@ source "$(dirname "$0")/lib.sh"
 DATA=$WORK/data
 start_collector "$DATA"
 new_tenant Acme
+ctl0() { "$BIN/mtdctl" "$@"; }
 "$BIN/mtd-agent" enroll --state "$WORK/agent" --server "$URL" --token "$ENR" --user a@acme.example >/dev/null
 
 # item 9: numeric options
@@ -67,8 +68,58 @@ assert_eq "$BEFORE" "$(cat "$DATA/collector.url")" "collector.url after the seco
 assert_eq 200 "$(http_status GET /healthz "")" "the first collector still serves"
 ok "a second collector on a data directory in use refuses, naming the PID that holds it"
 
+# item 12: the usual mistakes, one line each, saying which
+expect_fail "mtdctl --server without a scheme" ctl0 --server "localhost:${URL##*:}" --token "$ADMIN" devices
+assert_eq "mtdctl: --server localhost:${URL##*:}: expected an http:// or https:// URL, e.g. https://127.0.0.1:8443" "$LAST_ERR" "--server without a scheme"
+expect_fail "MTD_CA naming no file" env MTD_CA=/nonexistent/ca.pem "$BIN/mtdctl" --server "$URL" --token "$ADMIN" devices
+assert_eq "mtdctl: MTD_CA /nonexistent/ca.pem: not found" "$LAST_ERR" "MTD_CA naming no file"
+expect_fail "a port in use" "$BIN/mtd-collector" --data "$WORK/other" --listen "127.0.0.1:${URL##*:}"
+assert_eq "mtd-collector: --listen 127.0.0.1:${URL##*:}: address already in use (another collector or program listens there)" "$LAST_ERR" "a port in use"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
+    -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/key.pem" -out "$WORK/cert.pem" 2>/dev/null
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=other \
+    -keyout "$WORK/key2.pem" -out "$WORK/cert2.pem" 2>/dev/null
+echo "not a certificate" >"$WORK/junk.pem"
+tls() { "$BIN/mtd-collector" --data "$WORK/other" --listen 127.0.0.1:0 --tls-cert "$1" --tls-key "$2"; }
+expect_fail "no certificate file" tls "$WORK/none.pem" "$WORK/key.pem"
+assert_eq "mtd-collector: --tls-cert $WORK/none.pem: not found" "$LAST_ERR" "no certificate file"
+expect_fail "a certificate file that is not one" tls "$WORK/junk.pem" "$WORK/key.pem"
+assert_eq "mtd-collector: --tls-cert $WORK/junk.pem: not a PEM certificate" "$LAST_ERR" "junk certificate"
+expect_fail "a key file that is not one" tls "$WORK/cert.pem" "$WORK/junk.pem"
+assert_eq "mtd-collector: --tls-key $WORK/junk.pem: not a PEM private key (or one with a passphrase)" "$LAST_ERR" "junk key"
+expect_fail "another certificate's key" tls "$WORK/cert.pem" "$WORK/key2.pem"
+assert_eq "mtd-collector: --tls-key $WORK/key2.pem: not the key of the certificate $WORK/cert.pem" "$LAST_ERR" "mismatched key"
+mkdir -p "$WORK/empty"
+expect_fail "inventory apps of an empty directory" "$BIN/mtd-agent" inventory apps --android-root "$WORK/empty" --json
+assert_eq "mtd-agent: --android-root $WORK/empty: no app found: not an Android snapshot (no packages.xml, dumpsys or pm list output, no APK; see adb-pull)" "$LAST_ERR" "empty snapshot"
+ok "a URL without a scheme, MTD_CA, a port in use, bad TLS files, an empty snapshot: one line naming each"
+
+# a read-only state directory, for an unprivileged user (root may write anywhere)
+chmod 755 "$WORK"
+mkdir "$WORK/ro" && chown 65534:65534 "$WORK/ro"
+nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+nobody "$BIN/mtd-agent" enroll --state "$WORK/ro/a" --server "$URL" --token "$ENR" >/dev/null
+chmod 500 "$WORK/ro/a"
+expect_fail "run in a read-only state directory" nobody "$BIN/mtd-agent" run --state "$WORK/ro/a" --once
+assert_eq "mtd-agent: --state $WORK/ro/a: permission denied (the agent keeps its queue and policy there)" "$LAST_ERR" "read-only run"
+expect_fail "consent in a read-only state directory" nobody "$BIN/mtd-agent" consent grant --state "$WORK/ro/a"
+assert_eq "mtd-agent: cannot save consent in $WORK/ro/a: permission denied" "$LAST_ERR" "read-only consent"
+expect_fail "enroll again in a read-only state directory" nobody "$BIN/mtd-agent" enroll --state "$WORK/ro/a" --server "$URL" --token "$ENR"
+assert_eq "mtd-agent: --state $WORK/ro/a: permission denied" "$LAST_ERR" "read-only enroll"
+chmod 500 "$WORK/ro"
+expect_fail "enroll under a read-only directory" nobody "$BIN/mtd-agent" enroll --state "$WORK/ro/b" --server "$URL" --token "$ENR"
+assert_eq "mtd-agent: --state $WORK/ro/b: cannot create the directory: permission denied" "$LAST_ERR" "read-only parent"
+chmod 700 "$WORK/ro" "$WORK/ro/a"
+ok "a read-only state directory says permission denied, in one line, before any token is spent"
+
 stop_collector
 start_collector "$DATA"
 ok "the lock goes with the collector: the next one starts"
+stop_collector
+
+start_collector "$WORK/tlsdata" --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem"
+assert_eq 0 "$(MTD_CA=$WORK/cert.pem "$BIN/mtdctl" --server "$URL" --token "$OPERATOR_TOKEN" tenant list --json | jq '.tenants | length')" "mtdctl trusts MTD_CA, as the demo's env file sets it"
+expect_fail "mtdctl without the CA" "$BIN/mtdctl" --server "$URL" --token "$OPERATOR_TOKEN" tenant list
+ok "mtdctl reads MTD_CA"
 stop_collector
 finish
