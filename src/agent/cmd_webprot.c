@@ -88,13 +88,19 @@ size_t mtd_agent_drain_events(void *we, mtd_emit_fn emit, void *ctx)
 }
 
 /* url-check's --feed takes every word up to the next option, URLs included: the words
- * that name files are feeds, and the URLs start at the first that does not. */
+ * that name files are feeds, and the URLs start at the first that does not. The first
+ * word is a feed whatever it names, so that a mistyped feed is reported as the file
+ * it is, not taken for a URL (which left "--feed is required"). */
 static void split_feeds(mtd_args *a)
 {
-    int seen = 0;
+    int seen = 0, first = 1;
     for (int i = 0; i < a->n; i++) {
         if (strcmp(a->name[i], "--feed") || !a->val[i])
             continue;
+        if (first) {
+            first = 0;
+            continue;
+        }
         FILE *f = seen ? NULL : fopen(a->val[i], "rb");
         if (f) {
             fclose(f);

@@ -153,4 +153,11 @@ grep -q "wildcard address would answer anyone" <<<"$LAST_ERR" || fail "wildcard:
 expect_fail "a feed that does not exist" "$BIN/mtd-agent" dns-filter --listen "127.0.0.1:$F2" --upstream "127.0.0.1:$UP" --feed "$WORK/nope"
 grep -q "nope: cannot open" <<<"$LAST_ERR" || fail "missing feed: $LAST_ERR"
 ok "wildcard listen addresses and missing feeds are refused with one line"
+
+# url-check's --feed runs up to the URLs; a mistyped first feed is named as the file it
+# is, not taken for a URL
+expect_fail "url-check with a feed that does not exist" "$BIN/mtd-agent" url-check --feed "$WORK/nope" http://evil.example/
+grep -q "nope: cannot open" <<<"$LAST_ERR" || fail "url-check missing feed: $LAST_ERR"
+assert_eq "block allow" "$("$BIN/mtd-agent" url-check --feed "$WORK/web.db" "$WORK/block.txt" http://www.evil.example/a http://www.example.test/ --json | jq -r .verdict | xargs)" "url-check verdicts after two feeds"
+ok "url-check names a missing feed and splits feeds from URLs"
 finish
