@@ -5,6 +5,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 DEMO_DIR   ?= $(CURDIR)/.demo
+DEMO_RESET ?= 0
 
 .PHONY: all deps build check test test-asan bench fuzz fuzz-smoke demo demo-stop clean
 
@@ -55,7 +56,7 @@ fuzz-smoke: fuzz
 demo:
 	@scripts/install-deps --demo
 	@$(MAKE) --no-print-directory build
-	@scripts/demo $(BUILD) $(DEMO_DIR)
+	@DEMO_RESET=$(DEMO_RESET) scripts/demo $(BUILD) $(DEMO_DIR)
 
 demo-stop:
 	@scripts/demo-stop $(DEMO_DIR)
