@@ -117,20 +117,29 @@ static int collect_round(mtd_state *st, mtd_spool *sp, const mtd_args *a)
                            .usage_epsilon_milli = st->policy.usage_epsilon_milli,
                            .agent_version = MTD_AGENT_VERSION, .agent_package = MTD_AGENT_PACKAGE,
                            .device_id_source = st->device_id_source};
-    json_t *apps_next = NULL;
+    json_t *apps_next = NULL, *apps = NULL;
+    cfg.apps_list = &apps;
     int r = mtd_sources_collect(&cfg, gate_and_queue, &x, &apps_next);
     mtd_threats *posture = NULL;
     if (r == 0)
         r = mtd_agent_posture_round(st, a, gate_and_queue, &x, &posture);
+    mtd_appscan *scan = NULL;
+    if (r == 0)
+        r = mtd_agent_appscan_round(st, a, apps, gate_and_queue, &x, &scan);
+    json_decref(apps);
     int c = mtd_spool_commit(sp);
     if (r || c) {
         json_decref(apps_next);
         mtd_threats_close(posture);
+        mtd_appscan_close(scan);
         return mtd_agent_fail("could not queue events: %s", mtd_strerror(r ? r : c));
     }
     if (posture) /* the findings are durable in the spool: the tracker may advance */
         mtd_threats_commit(posture);
     mtd_threats_close(posture);
+    if (scan)
+        mtd_appscan_commit(scan);
+    mtd_appscan_close(scan);
     /* only now that the changes are durable in the spool does the inventory advance */
     if (apps_next)
         mtd_apps_commit(&cfg, apps_next);
@@ -188,7 +197,7 @@ int mtd_cmd_run(int argc, char **argv)
                                         {"--interval", MTD_ARG_ONE}, {"--no-upload", MTD_ARG_FLAG},
                                         {"--dns-listen", MTD_ARG_ONE}, {"--dns-upstream", MTD_ARG_ONE},
                                         {"--api-listen", MTD_ARG_ONE}, {"--vulns", MTD_ARG_MANY},
-                                        {NULL, 0}};
+                                        {"--scan-interval", MTD_ARG_ONE}, {NULL, 0}};
     mtd_args a;
     mtd_state st;
     if (mtd_agent_args(argc, argv, specs, &a))
@@ -197,6 +206,9 @@ int mtd_cmd_run(int argc, char **argv)
     char why[512];
     /* at least 10 s: "--interval 0" (or "abc", once read as 0) looped without a pause */
     if (mtd_args_int(&a, "--interval", 10, 604800, 900, &interval, why, sizeof why) != 0)
+        return mtd_agent_fail("%s", why);
+    long long scan_every;
+    if (mtd_args_int(&a, "--scan-interval", 60, 30 * 86400, 86400, &scan_every, why, sizeof why) != 0)
         return mtd_agent_fail("%s", why);
     if (mtd_agent_state(&a, &st))
         return 1;

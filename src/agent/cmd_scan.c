@@ -53,6 +53,16 @@ static int on_finding(void *ctx, const mtd_finding *f)
     return 0;
 }
 
+/* A file path finding is shown at its place in the snapshot. */
+static int on_path(void *ctx, const mtd_finding *f)
+{
+    finding_ctx *x = ctx;
+    char host[4200];
+    snprintf(host, sizeof host, "%s%s", x->path, f->subject);
+    print_finding(x->o, host, NULL, f);
+    return 0;
+}
+
 /* Findings arrive before the package is known to the printer: buffer per APK. */
 typedef struct {
     mtd_finding f[128];
@@ -180,20 +190,8 @@ static int android_root(run_ctx *r, const char *root, const mtd_ioc *ioc)
     mtd_snapshot_close(&snap);
     r->root = NULL;
     /* file path indicators: files the device should not have */
-    mtd_ioc_match m;
-    const char *p;
-    for (size_t k = 0; ioc && (p = mtd_ioc_path(ioc, k, &m)) != NULL; k++) {
-        char host[4200], o[200];
-        struct stat st;
-        snprintf(host, sizeof host, "%s%s", root, p);
-        if (lstat(host, &st) != 0)
-            continue;
-        mtd_ioc_origin(&m, o, sizeof o);
-        mtd_finding f = {.rule = "ioc.file_path", .threat_name = m.ref->threat_name,
-                         .category = m.ref->category, .severity = m.ref->severity};
-        snprintf(f.evidence, sizeof f.evidence, "the device has %s, an indicator (%s)", p, o);
-        print_finding(r->o, host, NULL, &f);
-    }
+    finding_ctx x = {.o = r->o, .path = root};
+    mtd_scan_file_paths(ioc, root, on_path, &x);
     return 0;
 }
 
@@ -327,4 +325,19 @@ int mtd_cmd_scan(int argc, char **argv)
     if (r.failed)
         return mtd_agent_fail("%d APKs could not be read; the first: %s", r.failed, r.first_error);
     return 0;
+}
+
+int mtd_agent_appscan_round(const mtd_state *st, const mtd_args *a, const json_t *apps,
+                            mtd_emit_fn emit, void *ctx, mtd_appscan **scan)
+{
+    long long every;
+    char why[300];
+    /* whole-inventory scans: daily unless --scan-interval says otherwise (new and
+     * updated apps are scanned in the round that sees them either way); run checked
+     * the value before its first round */
+    if (mtd_args_int(a, "--scan-interval", 60, 30 * 86400, 86400, &every, why, sizeof why) != 0)
+        every = 86400;
+    mtd_appscan_cfg c = {.state_dir = st->dir, .android_root = st->android_root, .key = &st->key,
+                         .policy = &st->policy, .full_interval_s = every};
+    return mtd_appscan_round(&c, apps, emit, ctx, scan);
 }

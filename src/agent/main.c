@@ -53,11 +53,14 @@ static const mtd_usage_cmd commands[] = {
     {REPORTING, "run",
      "run --state DIR [--once] [--interval SECONDS] [--no-upload]\n"
      "    [--dns-listen ADDR:PORT --dns-upstream ADDR:PORT\n"
-     "     [--api-listen 127.0.0.1:PORT]] [--vulns FILE...]",
+     "     [--api-listen 127.0.0.1:PORT]] [--vulns FILE...]\n"
+     "    [--scan-interval SECONDS]",
      "collect, gate, queue and upload; --once: one round, --no-upload: queue\n"
      "only; --interval: seconds between rounds; --dns-listen: host the DNS\n"
      "filter and URL check API while web protection is on; --vulns: OSV records\n"
-     "for the posture checks, besides the organization's"},
+     "for the posture checks, besides the organization's; --scan-interval:\n"
+     "seconds between scans of every app (default a day; new and updated apps\n"
+     "are scanned at once)"},
     {WEBPROT, "feed compile", "feed compile --out FILE [--policy FILE] [--quiet] FEED...",
      "threat feeds (hosts, domain or URL lists, URLhaus, PhishTank, OpenPhish,\n"
      "STIX 2.1) into the reputation database; --policy adds its web_allow and\n"

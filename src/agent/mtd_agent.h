@@ -31,6 +31,12 @@ int mtd_agent_posture_round(const mtd_state *st, const mtd_args *a, mtd_emit_fn 
                             mtd_threats **tracker);
 
 
+/* The app scan of a round of run (cmd_scan.c; apps: the round's inventory, may be
+ * NULL): *scan to commit after the spool commit, NULL when no scan ran. */
+#include "scan/mtd_appscan.h"
+int mtd_agent_appscan_round(const mtd_state *st, const mtd_args *a, const json_t *apps,
+                            mtd_emit_fn emit, void *ctx, mtd_appscan **scan);
+
 /* Opens the state's spool (cap from the policy, encrypted at rest). */
 #include "spool/mtd_spool.h"
 int mtd_agent_open_spool(const mtd_state *st, mtd_spool **sp);

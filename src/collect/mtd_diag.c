@@ -1,6 +1,7 @@
 /* mtd_diag: gather the diagnostic bundle on a Linux host. */
 #include "collect/mtd_diag.h"
 #include "collect/mtd_host.h"
+#include "scan/mtd_appscan.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -51,10 +52,19 @@ json_t *mtd_diag_bundle(const mtd_policy *p, const char *agent_version, const ch
                           "cpu_usage_ms",
                           (json_int_t)(ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 +
                                        ru.ru_stime.tv_sec * 1000 + ru.ru_stime.tv_usec / 1000),
-                          "net_tx_bytes", (json_int_t)sent, "scan_status", "not run on this platform",
+                          "net_tx_bytes", (json_int_t)sent, "scan_status", "no app scan has run",
                           "features", features(p), "browsers", browsers(),
                           "agent_permissions", json_array(), "upgrade_status", "unchanged",
                           "feedback_id", feedback_id);
+    /* the app scanner's last round (scan.json, in the state directory beside the ledger) */
+    char dir[1200], status[64];
+    snprintf(dir, sizeof dir, "%s", ledger_path);
+    char *slash = strrchr(dir, '/');
+    int64_t ms;
+    if (slash && (*slash = 0, mtd_appscan_status(dir, status, sizeof status, &ms)) == 0) {
+        json_object_set_new(o, "scan_status", json_string(status));
+        json_object_set_new(o, "scan_ms", json_integer(ms));
+    }
     static const char *copy[] = {"os_version", "model", "cpu"};
     for (size_t i = 0; i < sizeof copy / sizeof copy[0]; i++) {
         json_t *v = json_object_get(info, copy[i]);

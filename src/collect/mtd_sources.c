@@ -123,6 +123,8 @@ int mtd_sources_collect(const mtd_sources_cfg *cfg, mtd_emit_fn emit, void *ctx,
     if (r == 0 && open && apps_next) { /* the apps, diffed against the previous round */
         json_t *list = mtd_snapshot_apps(&snap);
         r = mtd_apps_collect(cfg, list, emit, ctx, apps_next);
+        if (cfg->apps_list) /* the app scanner reads the same list */
+            *cfg->apps_list = json_incref(list);
         json_decref(list);
     }
     if (open)

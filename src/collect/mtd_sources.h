@@ -22,6 +22,7 @@ typedef struct {
     const char *device_id_source;
     int usage_ldp;             /* tenant policy usage_privacy=ldp */
     int usage_epsilon_milli;   /* and its epsilon, x1000 */
+    json_t **apps_list;        /* non-NULL: gets the round's app inventory (caller frees) */
 } mtd_sources_cfg;
 
 /* Emits every source's events. *apps_next (may be NULL) gets the app inventory to

@@ -15,6 +15,17 @@ const char *mtd_url_policy_name(mtd_url_policy v) { return url_names[v]; }
 const char *mtd_conn_policy_name(mtd_conn_policy v) { return conn_names[v]; }
 const char *mtd_appdet_policy_name(mtd_appdet_policy v) { return appdet_names[v]; }
 
+const char *const mtd_policy_default_stores[] = {
+    "com.android.vending",             /* Google Play */
+    "com.sec.android.app.samsungapps", /* Samsung Galaxy Store */
+    "com.huawei.appmarket",            /* Huawei AppGallery */
+    "com.xiaomi.market", "com.xiaomi.mipicks", /* Xiaomi GetApps */
+    "com.heytap.market", "com.oppo.market",    /* OPPO, OnePlus, realme */
+    "com.bbk.appstore",                /* vivo */
+    "com.amazon.venezia",              /* Amazon Appstore (Fire devices) */
+    NULL,
+};
+
 void mtd_policy_default(mtd_policy *p)
 {
     memset(p, 0, sizeof *p);
@@ -30,9 +41,14 @@ void mtd_policy_default(mtd_policy *p)
     p->security_patch_max_age_days = 90; /* three monthly bulletins */
     p->usage_privacy = MTD_USAGE_EXACT;
     p->usage_epsilon_milli = 2000;
+    for (size_t i = 0, n = 0; mtd_policy_default_stores[i]; i++)
+        n += (size_t)snprintf(p->trusted_stores + n, sizeof p->trusted_stores - n, "%s\n",
+                              mtd_policy_default_stores[i]);
 }
 
 typedef enum { K_BOOL, K_ENUM, K_DAYS, K_LIST, K_MILLI } kind;
+/* what a K_LIST holds, in its errors (names[0]; domains or URLs when NULL) */
+static const char *const list_packages[] = {"package names", NULL};
 typedef struct {
     const char *key;
     kind k;
@@ -60,21 +76,24 @@ static const knob knobs[] = {
     {"security_patch_max_age_days", K_DAYS, OFF(security_patch_max_age_days), NULL, 1, 3650},
     {"usage_privacy", K_ENUM, OFF(usage_privacy), usage_names, 0, 1},
     {"usage_epsilon", K_MILLI, OFF(usage_epsilon_milli), NULL, 100, 10000},
+    {"trusted_stores", K_LIST, OFF(trusted_stores), list_packages, 0, 64},
 };
 #define NKNOBS (sizeof knobs / sizeof knobs[0])
 
-/* A list of domains or URLs, kept one a line: strings of 1 to 2048 printable bytes
- * without blanks, at most kb->max of them, within the list's bytes. */
+/* A list of domains, URLs or package names, kept one a line: strings of 1 to 2048
+ * printable bytes without blanks, at most kb->max of them, within the list's bytes. */
 static int set_list(mtd_policy *p, const knob *kb, const json_t *v, char *why, size_t wl)
 {
     char *dst = (char *)p + kb->off;
     size_t n = 0, i;
     json_t *e;
+    const char *what = kb->names ? kb->names[0] : "domains or URLs";
     if (!json_is_array(v) || json_array_size(v) > (size_t)kb->max) {
-        snprintf(why, wl, "policy key \"%s\" must be an array of at most %d domains or URLs",
-                 kb->key, kb->max);
+        snprintf(why, wl, "policy key \"%s\" must be an array of at most %d %s", kb->key,
+                 kb->max, what);
         return MTD_EINVAL;
     }
+    memset(dst, 0, MTD_POLICY_LIST_BYTES); /* no byte of the old list stays behind */
     json_array_foreach(v, i, e) {
         const char *s = json_string_value(e);
         size_t l = s ? strlen(s) : 0;
@@ -82,8 +101,8 @@ static int set_list(mtd_policy *p, const knob *kb, const json_t *v, char *why, s
             if ((unsigned char)s[k] <= 0x20 || s[k] == 0x7f)
                 s = NULL;
         if (!s || l == 0 || l > 2048) {
-            snprintf(why, wl, "policy key \"%s\": entry %zu must be a domain or URL without blanks",
-                     kb->key, i + 1);
+            snprintf(why, wl, "policy key \"%s\": entry %zu must be one of the %s, without blanks",
+                     kb->key, i + 1, what);
             return MTD_EINVAL;
         }
         if (n + l + 1 >= MTD_POLICY_LIST_BYTES) {

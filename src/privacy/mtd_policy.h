@@ -36,7 +36,13 @@ typedef struct {
     int security_patch_max_age_days; /* older Android patch levels are a posture finding */
     mtd_usage_policy usage_privacy; /* ldp: usage counters only under local DP (mtd_ldp.h) */
     int usage_epsilon_milli;        /* its epsilon, x1000 ("usage_epsilon": 0.1 to 10) */
+    /* installer packages the tenant trusts, one a line: an app installed by another is
+     * sideloaded (the app scanner's heur.sideloaded); default mtd_policy_default_stores */
+    char trusted_stores[MTD_POLICY_LIST_BYTES];
 } mtd_policy;
+
+/* Google Play and the major OEMs' stores, NULL-terminated. */
+extern const char *const mtd_policy_default_stores[];
 
 void mtd_policy_default(mtd_policy *p);
 /* Applies the keys of obj over *p. On error *p is unchanged and why names the key. */

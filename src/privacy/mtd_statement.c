@@ -263,6 +263,10 @@ static const struct {
      "all data of that kind"},
     {"retention_diagnostic_days", -1, 0, "the same for diagnostic data.", "all data of that kind"},
     {"retention_feedback_days", -1, 0, "the same for feedback.", "all data of that kind"},
+    {"trusted_stores", -1, 0,
+     "the app stores your organization trusts: an app installed from any other source is "
+     "reported as a sideloaded app, with its package unless `report_app_details` is `minimal`.",
+     "Threats found (`threat.detection`)"},
     {"app_scanning", -1, 0, NULL, NULL},
     {"dns_block_answer", -1, 0, NULL, NULL},
     {"security_patch_max_age_days", -1, 0, NULL, NULL},

@@ -1,6 +1,7 @@
 /* mtd_heur: the heuristics table and the checks behind each entry. */
 #include "scan/mtd_heur.h"
 #include "android/mtd_apkzip.h"
+#include "privacy/mtd_policy.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -54,16 +55,6 @@ const mtd_heur_def mtd_heur_defs[] = {
 };
 const size_t mtd_heur_ndefs = sizeof mtd_heur_defs / sizeof mtd_heur_defs[0];
 
-const char *const mtd_heur_default_stores[] = {
-    "com.android.vending",             /* Google Play */
-    "com.sec.android.app.samsungapps", /* Samsung Galaxy Store */
-    "com.huawei.appmarket",            /* Huawei AppGallery */
-    "com.xiaomi.market", "com.xiaomi.mipicks", /* Xiaomi GetApps */
-    "com.heytap.market", "com.oppo.market",    /* OPPO / OnePlus / realme */
-    "com.bbk.appstore",                /* vivo */
-    "com.amazon.venezia",              /* Amazon Appstore (Fire devices) */
-    NULL,
-};
 
 const mtd_heur_def *mtd_heur_find(const char *id)
 {
@@ -92,7 +83,7 @@ static int sideloaded(const mtd_heur_app *app, mtd_heur_fn fn, void *ctx)
 {
     if (!app || app->is_system || !app->install_source || !app->install_source[0])
         return 0; /* the system image, or nobody recorded who installed it */
-    const char *const *t = app->trusted ? app->trusted : mtd_heur_default_stores;
+    const char *const *t = app->trusted ? app->trusted : mtd_policy_default_stores;
     for (; *t; t++)
         if (!strcmp(*t, app->install_source))
             return 0;

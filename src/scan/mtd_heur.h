@@ -34,15 +34,13 @@ extern const mtd_heur_def mtd_heur_defs[];
 extern const size_t mtd_heur_ndefs;
 const mtd_heur_def *mtd_heur_find(const char *id);
 
-/* The tenant's trusted stores when its policy names none: Google Play and the stores
- * of the major OEMs. NULL-terminated. */
-extern const char *const mtd_heur_default_stores[];
 
 /* What the device knows about an app beyond its APK (unknowns are NULL / -1). */
 typedef struct {
     const char *install_source;   /* installer package, NULL unknown */
     int is_system;                /* part of the system image (never "sideloaded") */
-    const char *const *trusted;   /* trusted stores, NULL-terminated; NULL = defaults */
+    const char *const *trusted;   /* trusted stores, NULL-terminated; NULL = the
+                                     policy's defaults (mtd_policy_default_stores) */
     /* an earlier version of the same package, for heur.signer_change */
     const char *const *prev_signers; /* NULL-terminated SHA-256s, NULL = none known */
     int64_t prev_version;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_HITS 64 /* distinct entry findings kept per APK; more are counted in the last */
@@ -310,4 +311,25 @@ int mtd_scan_signer_change(const char *const *now, const char *const *before, in
     scan_ctx x = {.fn = fn, .ctx = ctx};
     mtd_heur_signer_change(now, before, prev_version, prev_where, on_heur, &x);
     return x.r;
+}
+
+int mtd_scan_file_paths(const mtd_ioc *ioc, const char *root, mtd_scan_fn fn, void *ctx)
+{
+    mtd_ioc_match m;
+    const char *p;
+    for (size_t k = 0; ioc && (p = mtd_ioc_path(ioc, k, &m)) != NULL; k++) {
+        char host[4200], o[200];
+        struct stat st;
+        snprintf(host, sizeof host, "%s%s", root, p);
+        if (lstat(host, &st) != 0)
+            continue;
+        mtd_ioc_origin(&m, o, sizeof o);
+        mtd_finding f = {.rule = "ioc.file_path", .threat_name = m.ref->threat_name,
+                         .category = m.ref->category, .severity = m.ref->severity, .subject = p};
+        snprintf(f.evidence, sizeof f.evidence, "the device has %s, an indicator (%s)", p, o);
+        int r = fn(ctx, &f);
+        if (r)
+            return r;
+    }
+    return 0;
 }

@@ -36,6 +36,7 @@ typedef struct {
     const char *rule;       /* fixed identifier */
     const char *threat_name, *category, *severity;
     char evidence[1024];
+    const char *subject;    /* ioc.file_path: the path on the device; else NULL */
 } mtd_finding;
 
 typedef struct {
@@ -74,6 +75,10 @@ int mtd_scan_inventory_app(mtd_scanner *s, const char *root, const json_t *app, 
  * finding like the others. */
 int mtd_scan_signer_change(const char *const *now, const char *const *before, int64_t prev_version,
                            const char *prev_where, mtd_scan_fn fn, void *ctx);
+
+/* File path indicators against a snapshot: a finding (ioc.file_path, no package) for
+ * each path that exists under root. */
+int mtd_scan_file_paths(const mtd_ioc *ioc, const char *root, mtd_scan_fn fn, void *ctx);
 
 /* The scanned entries: dex files anywhere, lib/ and assets/. */
 int mtd_scan_entry_wanted(const char *name, size_t len);

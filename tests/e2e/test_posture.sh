@@ -245,6 +245,10 @@ T=$("$BIN/mtdctl" --server "$URL" --token "$OPERATOR_TOKEN" tenant create postur
 ADMIN=$(jq -r .admin_token <<<"$T")
 ctl() { "$BIN/mtdctl" --server "$URL" --token "$ADMIN" "$@"; }
 ctl feed push vulns "$WORK/vulns.json" >/dev/null
+# the app scanner would report the shared APKs (janus.apk...) as app threats: this test
+# is about the device's posture, so the tenant turns app scanning off
+echo '{"app_scanning": false}' >"$WORK/noscan.json"
+ctl policy set "$WORK/noscan.json" >/dev/null
 D=$WORK/device # the enrolled device's snapshot: rooted now, clean next round
 cp -a "$C" "$D"
 cp "$MVT/androidqf/root_binaries.json" "$MVT/android_data/dumpsys_adb.txt" "$D/"
@@ -278,7 +282,7 @@ ok "an unchanged round sends nothing; the clean snapshot next round resolves all
 
 # the tenant's policy sets the patch level's maximum age: 5 days makes the clean snapshot's
 # ten-day-old patch level a finding at the next round
-echo '{"security_patch_max_age_days": 5}' >"$WORK/policy.json"
+echo '{"security_patch_max_age_days": 5, "app_scanning": false}' >"$WORK/policy.json"
 ctl policy set "$WORK/policy.json" >/dev/null
 assert_eq 5 "$(ctl policy get --json | jq -r .security_patch_max_age_days)" "policy key stored"
 agent run --state "$WORK/agent" --once >/dev/null
