@@ -3,10 +3,12 @@
  * shown to its user. Viewing them is a user action (threat_viewed); nothing else is
  * sent. */
 #include "agent/mtd_agent.h"
+#include "common/mtd_util.h"
 #include "usage/mtd_actions.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 int mtd_cmd_threats(int argc, char **argv)
 {
@@ -32,10 +34,13 @@ int mtd_cmd_threats(int argc, char **argv)
                 char *s = json_dumps(t, JSON_COMPACT | JSON_SORT_KEYS);
                 puts(s ? s : "{}");
                 free(s);
-            } else {
-                printf("%-8s  %-40s  %s\n", json_string_value(json_object_get(t, "severity")) ?: "?",
-                       json_string_value(json_object_get(t, "threat_name")) ?: id,
-                       json_string_value(json_object_get(t, "evidence")) ?: "");
+            } else { /* a name or evidence taken from an app is escaped: one line, no codes */
+                const char *nm = json_string_value(json_object_get(t, "threat_name")) ?: id;
+                const char *ev = json_string_value(json_object_get(t, "evidence")) ?: "";
+                char enm[1024], eev[4096];
+                mtd_escape_ctl(nm, strlen(nm), enm, sizeof enm);
+                mtd_escape_ctl(ev, strlen(ev), eev, sizeof eev);
+                printf("%-8s  %-40s  %s\n", json_string_value(json_object_get(t, "severity")) ?: "?", enm, eev);
             }
         }
         json_decref(set);

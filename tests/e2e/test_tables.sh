@@ -109,6 +109,8 @@ ok "every time is RFC 3339 UTC, every list an array, every flag a boolean: API, 
 "$BIN/mtd-agent" run --state "$WORK/agent" --once >"$WORK/run.txt"
 grep -Eq '^sent [0-9]+ events in 1 batch; 0 queued$' "$WORK/run.txt" || fail "run: $(cat "$WORK/run.txt")"
 DEV=$(jq -r .device_id "$WORK/agent/agent.json")
+printf '{"t1":{"severity":"high","threat_name":"Evil\\nApp","evidence":"name \\u001b[2Jx"}}' >"$WORK/agent/threats-app.json"
+assert_eq 'high      Evil\nApp                                 name \x1b[2Jx' "$("$BIN/mtd-agent" threats --state "$WORK/agent" | grep Evil)" "mtd-agent threats escapes what an app named"
 assert_eq "device $DEV retired: 1 credential revoked" "$(ctl --token "$ADMIN" retire "$DEV")" "retire"
 ok "counts are in the right number"
 
