@@ -82,6 +82,16 @@ static const mtd_usage_cmd commands[] = {
      "list (SHA-256, certificate digest or package a line) or a STIX 2.1 bundle;\n"
      "--rules: YARA files; one finding a line (path, package, threat_name,\n"
      "category, severity, evidence, rule)"},
+    {WEBPROT, "vpn",
+     "vpn --tun NAME --address CIDR --dns ADDR [--route CIDR...] [--dns-only]\n"
+     "    --upstream ADDR:PORT --feed FILE... [--state DIR] [--mtu N] [--window S]\n"
+     "    [--canary NAME] [--tls-trust FILE]",
+     "the self-looping VPN on a TUN device until SIGTERM (needs root): DNS to --dns\n"
+     "answered by the DNS filter, TCP and UDP relayed with TLS server_name, HTTP\n"
+     "Host and QUIC checks; --dns-only routes only --dns into the tunnel; --window:\n"
+     "seconds per connection record (default 300); --canary: a host name whose TLS\n"
+     "chain must verify (also the policy's tls_canaries and the collector's name),\n"
+     "against --tls-trust (default: the system's store)"},
     {YOURDATA, "threats", "threats --state DIR [--json]",
      "the threats active on this device, as last reported"},
     {YOURDATA, "consent", "consent (grant|revoke|status) --state DIR",
@@ -192,6 +202,7 @@ int main(int argc, char **argv)
         {"adb-pull", mtd_cmd_adb_pull},   {"ios-pull", mtd_cmd_ios_pull},   {"feed", mtd_cmd_feed},
         {"posture", mtd_cmd_posture},     {"threats", mtd_cmd_threats},
         {"url-check", mtd_cmd_url_check}, {"dns-filter", mtd_cmd_dns_filter}, {"scan", mtd_cmd_scan},
+        {"vpn", mtd_cmd_vpn},
     };
     mtd_log_init_level(MTD_LOG_WARN);
     umask(077); /* state, spool and ledger are for this user only */

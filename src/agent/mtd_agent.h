@@ -22,6 +22,7 @@ int mtd_cmd_threats(int argc, char **argv);
 int mtd_cmd_feed(int argc, char **argv);
 int mtd_cmd_url_check(int argc, char **argv);
 int mtd_cmd_dns_filter(int argc, char **argv);
+int mtd_cmd_vpn(int argc, char **argv);
 int mtd_cmd_posture(int argc, char **argv);
 int mtd_cmd_scan(int argc, char **argv);
 /* The device's posture in a round of run (cmd_posture.c): *tracker to commit after the

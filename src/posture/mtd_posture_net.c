@@ -1,9 +1,13 @@
 /* mtd_posture_net: an Android device's settings that expose it, or its traffic, on
  * the network: adb listening on the network (properties, the wireless debugging
- * setting), a global HTTP proxy (global settings), and CA certificates the user added
+ * setting), a global HTTP proxy (global settings), CA certificates the user added
  * (/data/misc/user/0/cacerts-added/), which let whoever holds their keys read TLS
- * traffic. */
+ * traffic, and saved Wi-Fi networks without encryption or with WEP (WifiConfigStore.xml,
+ * text XML or ABX), which the device joins again by itself wherever their name is
+ * broadcast. The network names are never reported: they tell where the user has been.
+ * (The VPN's check of TLS chains on the wire is in webprot/mtd_netcheck.c.) */
 #include "posture/mtd_posture_int.h"
+#include "android/mtd_xmlev.h"
 #include "common/mtd_err.h"
 
 #include <stdio.h>
@@ -27,6 +31,13 @@ static const mtd_posture_check checks[] = {
      "owner issues, so whoever holds its key can read and change the encrypted traffic of "
      "apps that trust user certificates. Interception tools, some monitoring apps and "
      "stalkerware install one."},
+    {"android.wifi_insecure", "network", "medium", "Open or WEP Wi-Fi networks saved",
+     "the security type of each saved network in WifiConfigStore.xml (the network names are "
+     "not reported)",
+     "The device joins a saved network again by itself whenever a network of that name is "
+     "in range. Anyone can broadcast the name of an open network, and WEP is broken in "
+     "minutes, so a saved open or WEP network lets a nearby attacker bring the device onto "
+     "a network they control and watch or redirect its unencrypted traffic."},
 };
 
 static const mtd_posture_family *self(void);
@@ -93,6 +104,107 @@ static int user_ca(const mtd_snapshot *s, mtd_posture_findings *out)
     return r;
 }
 
+/* ---- saved Wi-Fi networks ---- */
+
+typedef struct {
+    int in_key;           /* inside <string name="ConfigKey"> */
+    char key[512];
+    size_t keylen;
+    int types, open_types, wep_types; /* SecurityType values of the network */
+    int open, wep;        /* networks found */
+} wifi_scan;
+
+static const char *attr(const char **a, const char *name)
+{
+    for (; a && a[0]; a += 2)
+        if (!strcmp(a[0], name))
+            return a[1];
+    return NULL;
+}
+
+static void wifi_start(void *ctx, const char *name, const char **a)
+{
+    wifi_scan *w = ctx;
+    const char *n = attr(a, "name");
+    if (!strcmp(name, "Network")) {
+        w->keylen = 0, w->key[0] = 0;
+        w->types = w->open_types = w->wep_types = 0;
+    } else if (!strcmp(name, "string") && n && !strcmp(n, "ConfigKey")) {
+        w->in_key = 1;
+    } else if (!strcmp(name, "int") && n && !strcmp(n, "SecurityType")) {
+        const char *v = attr(a, "value");
+        w->types++;
+        w->open_types += v && !strcmp(v, "0"); /* SECURITY_TYPE_OPEN */
+        w->wep_types += v && !strcmp(v, "1");  /* SECURITY_TYPE_WEP */
+    }
+}
+
+static void wifi_text(void *ctx, const char *s, size_t len)
+{
+    wifi_scan *w = ctx;
+    if (!w->in_key || w->keylen + len >= sizeof w->key)
+        return;
+    memcpy(w->key + w->keylen, s, len);
+    w->keylen += len;
+    w->key[w->keylen] = 0;
+}
+
+/* ConfigKey is the quoted SSID and the key management: "\"name\"NONE", "...WEP",
+ * "...WPA_PSK", "...SAE", "...OWE" (WifiConfiguration.getKey()); Android 11 and later
+ * also list SecurityParams, whose types decide when the key does not. */
+static void wifi_end(void *ctx, const char *name)
+{
+    wifi_scan *w = ctx;
+    if (!strcmp(name, "string"))
+        w->in_key = 0;
+    if (strcmp(name, "Network"))
+        return;
+    const char *q = strrchr(w->key, '"');
+    const char *mgmt = q ? q + 1 : "";
+    if (!strcmp(mgmt, "WEP") || (!mgmt[0] && w->wep_types))
+        w->wep++;
+    else if (!strcmp(mgmt, "NONE") ? (w->types == 0 || w->open_types == w->types)
+                                   : (!mgmt[0] && w->types && w->open_types == w->types))
+        w->open++;
+}
+
+static int wifi(const mtd_snapshot *s, mtd_posture_findings *out, char *why, size_t wl)
+{
+    static const char *const paths[] = {"/data/misc/apexdata/com.android.wifi/WifiConfigStore.xml",
+                                        "/data/misc/wifi/WifiConfigStore.xml"};
+    for (int i = 0; i < 2; i++) {
+        uint8_t *buf;
+        size_t len;
+        if (mtd_snapshot_read(s, paths[i], &buf, &len) != 0)
+            continue;
+        wifi_scan w = {0};
+        mtd_xmlev cb = {&w, wifi_start, wifi_end, wifi_text};
+        char err[300];
+        int r = mtd_xmlev_parse(buf, len, &cb, err, sizeof err);
+        free(buf);
+        if (r != 0) {
+            snprintf(why, wl, "%s: %s", paths[i], err);
+            return r;
+        }
+        if (!w.open && !w.wep)
+            return 0;
+        char ev[300] = "", item[100];
+        if (w.open) {
+            snprintf(item, sizeof item, "%d open network%s", w.open, w.open == 1 ? "" : "s");
+            mtd_posture_list_add(ev, sizeof ev, item);
+        }
+        if (w.wep) {
+            snprintf(item, sizeof item, "%d WEP network%s", w.wep, w.wep == 1 ? "" : "s");
+            mtd_posture_list_add(ev, sizeof ev, item);
+        }
+        return mtd_posture_add(out, check("android.wifi_insecure"), NULL, NULL, "%s saved in %s", ev,
+                               strrchr(paths[i], '/') + 1)
+                   ? 0
+                   : MTD_ENOMEM;
+    }
+    return 0;
+}
+
 static int run(const mtd_posture_input *in, mtd_posture_findings *out, char *why, size_t wl)
 {
     if (!in->android)
@@ -104,7 +216,9 @@ static int run(const mtd_posture_input *in, mtd_posture_findings *out, char *why
     if (r == 0)
         r = proxy(&global, out);
     mtd_props_free(&global);
-    return r ? r : user_ca(in->android, out);
+    if (r == 0)
+        r = user_ca(in->android, out);
+    return r ? r : wifi(in->android, out, why, wl);
 }
 
 const mtd_posture_family mtd_posture_net_family = {checks, sizeof checks / sizeof checks[0], run};

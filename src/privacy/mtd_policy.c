@@ -73,6 +73,7 @@ static const knob knobs[] = {
     {"dns_block_answer", K_ENUM, OFF(dns_block_answer), dnsans_names, 0, 1},
     {"web_allow", K_LIST, OFF(web_allow), NULL, 0, MTD_POLICY_LIST_ITEMS},
     {"web_block", K_LIST, OFF(web_block), NULL, 0, MTD_POLICY_LIST_ITEMS},
+    {"tls_canaries", K_LIST, OFF(tls_canaries), NULL, 0, 64},
     {"security_patch_max_age_days", K_DAYS, OFF(security_patch_max_age_days), NULL, 1, 3650},
     {"usage_privacy", K_ENUM, OFF(usage_privacy), usage_names, 0, 1},
     {"usage_epsilon", K_MILLI, OFF(usage_epsilon_milli), NULL, 100, 10000},

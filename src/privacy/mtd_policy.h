@@ -33,6 +33,8 @@ typedef struct {
     mtd_dnsans_policy dns_block_answer; /* a blocked name: NXDOMAIN or 0.0.0.0 / :: */
     char web_allow[MTD_POLICY_LIST_BYTES]; /* never blocked (wins over any feed) */
     char web_block[MTD_POLICY_LIST_BYTES]; /* blocked as category "policy" */
+    char tls_canaries[MTD_POLICY_LIST_BYTES]; /* host names whose TLS chains must verify:
+                                             * the VPN probes them (webprot/mtd_netcheck) */
     int security_patch_max_age_days; /* older Android patch levels are a posture finding */
     mtd_usage_policy usage_privacy; /* ldp: usage counters only under local DP (mtd_ldp.h) */
     int usage_epsilon_milli;        /* its epsilon, x1000 ("usage_epsilon": 0.1 to 10) */

@@ -38,7 +38,7 @@ struct mtd_dnsfilter {
     int udp, up, tcp;
     struct sockaddr_storage up_addr;
     socklen_t up_len;
-    int timeout_ms, null_ip;
+    int timeout_ms, null_ip, mark;
     volatile int stop;
     pthread_t t_udp, t_up, t_tcp;
     pthread_rwlock_t rep_lock;
@@ -360,6 +360,8 @@ static int tcp_forward(tcp_conn *c, const uint8_t *q, size_t len, uint8_t *ans, 
         if (c->up < 0) {
             c->up = socket(c->f->up_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
             set_timeout(c->up, c->f->timeout_ms);
+            if (c->f->mark)
+                setsockopt(c->up, SOL_SOCKET, SO_MARK, &c->f->mark, sizeof c->f->mark);
             if (c->up < 0 || connect(c->up, (struct sockaddr *)&c->f->up_addr, c->f->up_len) != 0) {
                 if (c->up >= 0)
                     close(c->up);
@@ -501,6 +503,8 @@ static int open_sockets(mtd_dnsfilter *f, const mtd_dnsfilter_opts *o, char *why
     setsockopt(f->tcp, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     setsockopt(f->udp, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
     setsockopt(f->up, SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+    if (o->mark)
+        setsockopt(f->up, SOL_SOCKET, SO_MARK, &o->mark, sizeof o->mark);
     if (bind(f->udp, (struct sockaddr *)&ls, ll) != 0 || bind(f->tcp, (struct sockaddr *)&ls, ll) != 0 ||
         listen(f->tcp, 64) != 0) {
         snprintf(why, wl, "--listen %s: %s", o->listen, strerror(errno));
@@ -527,6 +531,7 @@ int mtd_dnsfilter_start(const mtd_dnsfilter_opts *o, const mtd_rep *rep, mtd_dns
     f->rep = rep;
     f->events = o->events;
     f->null_ip = o->null_ip;
+    f->mark = o->mark;
     f->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 2000;
     pthread_rwlock_init(&f->rep_lock, NULL);
     pthread_mutex_init(&f->slot_lock, NULL);

@@ -33,6 +33,8 @@ typedef struct {
     int null_ip;          /* answer blocked names 0.0.0.0 / :: instead of NXDOMAIN */
     int timeout_ms;       /* upstream; 0 = 2000 */
     mtd_webevents *events; /* NULL: report nothing */
+    int mark;             /* SO_MARK of the sockets to the upstream (0: none): the VPN's
+                           * own sockets bypass its tunnel (mtd_tun.h) */
 } mtd_dnsfilter_opts;
 
 typedef struct {

@@ -146,6 +146,26 @@ void mtd_webevents_dns(mtd_webevents *we, const char *qname, const char *qtype, 
         threat(we, rec, qname, matched, "DNS");
 }
 
+void mtd_webevents_flow_block(mtd_webevents *we, const char *url, const mtd_rep_result *res,
+                              const char *how)
+{
+    if (!we->web_protection || !res->block)
+        return;
+    json_t *f = json_pack("{s:s,s:s,s:s%,s:s}", "url", url, "domain", res->host, "threat_name",
+                          res->rec.name, res->rec.name_len, "category", res->rec.category);
+    push(we, "web.detection", f, url);
+    threat(we, &res->rec, res->host, res->matched, how);
+}
+
+void mtd_webevents_queue(mtd_webevents *we, const char *type, json_t *fields, const char *key)
+{
+    if (!we->web_protection) {
+        json_decref(fields);
+        return;
+    }
+    push(we, type, fields, key);
+}
+
 size_t mtd_webevents_pending(mtd_webevents *we)
 {
     pthread_mutex_lock(&we->mu);

@@ -38,6 +38,15 @@ void mtd_webevents_url_block(mtd_webevents *we, const char *url, const mtd_rep_r
 void mtd_webevents_dns(mtd_webevents *we, const char *qname, const char *qtype, int block,
                        const mtd_rep_record *rec, const char *matched);
 
+/* A flow the VPN blocked (mtd_vpn): url as the flow named it, how it was named ("TLS
+ * server_name", "HTTP Host", "QUIC server_name", "IP address") for the evidence. */
+void mtd_webevents_flow_block(mtd_webevents *we, const char *url, const mtd_rep_result *res,
+                              const char *how);
+/* Queues an event made elsewhere in web protection (connection records, network
+ * checks), taking fields; key tells repeats apart within one drain. Nothing is queued
+ * with the web protection switch off. */
+void mtd_webevents_queue(mtd_webevents *we, const char *type, json_t *fields, const char *key);
+
 size_t mtd_webevents_pending(mtd_webevents *we);
 /* Hands every queued event to emit (which takes the fields); returns how many. */
 size_t mtd_webevents_drain(mtd_webevents *we, mtd_emit_fn emit, void *ctx);

@@ -177,7 +177,22 @@ h=$(openssl x509 -in "$WORK/ca.pem" -noout -subject_hash_old)
 cp "$WORK/ca.pem" "$V/data/misc/user/0/cacerts-added/$h.0"
 expect_checks "a user-added CA" "android.user_ca"
 assert_eq "1 certificate in /data/misc/user/0/cacerts-added: $h.0" "$(evidence android.user_ca)" "CA evidence"
-ok "adb with a key, the full dump's adb section, developer options, proxy, wireless adb, a third-party accessibility service, a user CA"
+variant wifi
+mkdir -p "$V/data/misc/apexdata/com.android.wifi"
+# the layout of Android 11+'s WifiConfigStore (WifiConfigStoreData, NetworkList, one
+# Network per saved network: its WifiConfiguration and SecurityParamsList)
+wifi_net() {
+    printf '<Network>\n<WifiConfiguration>\n<string name="ConfigKey">&quot;%s&quot;%s</string>\n<string name="SSID">&quot;%s&quot;</string>\n</WifiConfiguration>\n<SecurityParamsList>\n<SecurityParams>\n<int name="SecurityType" value="%s" />\n</SecurityParams>\n</SecurityParamsList>\n</Network>\n' "$1" "$2" "$1" "$3"
+}
+{ printf "<?xml version='1.0' encoding='utf-8' standalone='yes' ?>\n<WifiConfigStoreData>\n<int name=\"Version\" value=\"3\" />\n<NetworkList>\n"
+  wifi_net HomeNet WPA_PSK 2; wifi_net AirportFreeWiFi NONE 0; wifi_net OldRouter WEP 1; wifi_net CafeOWE OWE 6
+  printf '</NetworkList>\n</WifiConfigStoreData>\n'; } >"$V/data/misc/apexdata/com.android.wifi/WifiConfigStore.xml"
+expect_checks "saved open and WEP networks" "android.wifi_insecure"
+assert_eq "1 open network, 1 WEP network saved in WifiConfigStore.xml" "$(evidence android.wifi_insecure)" "Wi-Fi evidence"
+agent posture --android-root "$V" --json | grep -q "AirportFreeWiFi\|OldRouter" && fail "a network name is in a finding"
+sed -i '/AirportFreeWiFi/,/<\/Network>/d; /OldRouter/,/<\/Network>/d' "$V/data/misc/apexdata/com.android.wifi/WifiConfigStore.xml"
+expect_checks "only WPA and OWE networks saved" ""
+ok "adb with a key, the full dump's adb section, developer options, proxy, wireless adb, a third-party accessibility service, a user CA, open and WEP Wi-Fi"
 
 # --- OSV records against the clean snapshot's apps ---
 cat >"$WORK/vulns.json" <<'EOF'

@@ -1,0 +1,385 @@
+/* mtd_flow: one TCP flow of the VPN, from the client's SYN to the last byte.
+ *
+ *   SYN from the TUN    -> the destination address checked; a socket to the server
+ *                          (S_CONNECTING, the SYN held: the client sees nothing yet)
+ *   connected           -> the SYN goes into lwIP, which answers it (S_ACCEPTING)
+ *   refused, unreachable-> a reset to the client, as the server would have sent
+ *   lwIP accepts        -> the client's first bytes are held (S_INSPECT) until they
+ *                          name the server (TLS server_name, HTTP Host) or cannot, or
+ *                          INSPECT_MS passes; server bytes flow meanwhile (a server
+ *                          may speak first)
+ *   allowed             -> held bytes written, then relayed both ways (S_RELAY)
+ *   blocked             -> a reset to the client and to the server
+ *
+ * Back-pressure both ways: client bytes are acknowledged to lwIP (tcp_recved, which
+ * reopens the client's window) only once written to the socket; the socket is read
+ * only as far as lwIP's send buffer has room. */
+#include "webprot/mtd_vpn_int.h"
+#include "common/mtd_log.h"
+#include "webprot/mtd_sni.h"
+
+#include "lwip/priv/tcp_priv.h" /* tcp_rst: a reset to a client whose SYN is held */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+mtd_vpn *mtd_flow__vpn; /* the one relay thread's VPN, for lwIP's callbacks */
+
+static void detach(vpn_flow *f)
+{
+    if (!f->pcb)
+        return;
+    tcp_arg(f->pcb, NULL);
+    tcp_recv(f->pcb, NULL);
+    tcp_sent(f->pcb, NULL);
+    tcp_err(f->pcb, NULL);
+}
+
+/* The server's side reset (SO_LINGER 0 makes close send RST). */
+static void reset_server(vpn_flow *f)
+{
+    struct linger l = {1, 0};
+    if (f->fd >= 0)
+        setsockopt(f->fd, SOL_SOCKET, SO_LINGER, &l, sizeof l);
+}
+
+void mtd_flow_abort(mtd_vpn *v, vpn_flow *f)
+{
+    if (f->pcb) {
+        struct tcp_pcb *p = f->pcb;
+        detach(f);
+        f->pcb = NULL;
+        f->aborted = 1;
+        tcp_abort(p);
+    }
+    reset_server(f);
+    mtd_vpn__end(v, f);
+}
+
+/* A reset to a client whose SYN is still held. */
+static void refuse(mtd_vpn *v, vpn_flow *f)
+{
+    ip_addr_t local = IPADDR4_INIT(f->sip), remote = IPADDR4_INIT(f->cip);
+    tcp_rst(NULL, 0, f->syn_seq + 1, &local, &remote, f->sport, f->cport);
+    v->st.refused++;
+    mtd_vpn__end(v, f);
+}
+
+static void close_both(mtd_vpn *v, vpn_flow *f)
+{
+    if (f->pcb) {
+        detach(f);
+        if (tcp_close(f->pcb) != ERR_OK) {
+            f->aborted = 1;
+            tcp_abort(f->pcb);
+        }
+        f->pcb = NULL;
+    }
+    mtd_vpn__end(v, f);
+}
+
+static void maybe_done(mtd_vpn *v, vpn_flow *f)
+{
+    if (f->client_eof && f->server_eof && f->up_start == f->up_end)
+        close_both(v, f);
+}
+
+static uint32_t want_events(vpn_flow *f)
+{
+    uint32_t e = 0;
+    if (f->up_end > f->up_start && f->decided)
+        e |= EPOLLOUT;
+    if (!f->server_eof && f->pcb && tcp_sndbuf(f->pcb) >= TCP_MSS &&
+        tcp_sndqueuelen(f->pcb) + 4 < TCP_SND_QUEUELEN)
+        e |= EPOLLIN;
+    return e;
+}
+
+/* Writes what the client sent and was not written yet. -1 when the socket failed. */
+static int flush_up(mtd_vpn *v, vpn_flow *f)
+{
+    while (f->up_end > f->up_start) {
+        ssize_t n = send(f->fd, f->up + f->up_start, f->up_end - f->up_start, MSG_NOSIGNAL);
+        if (n < 0)
+            return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        f->up_start += (size_t)n;
+        f->bytes_out += (uint64_t)n;
+        if (f->pcb)
+            tcp_recved(f->pcb, (u16_t)n);
+    }
+    f->up_start = f->up_end = 0;
+    if (f->client_eof && !f->up_shut) {
+        shutdown(f->fd, SHUT_WR);
+        f->up_shut = 1;
+    }
+    return 0;
+}
+
+/* ---- inspection ---- */
+
+/* The URL of an HTTP request line: "http://" host path, for URL entries of a feed. */
+static void http_url(const vpn_flow *f, char *url, size_t cap)
+{
+    const char *b = (const char *)f->up, *sp = memchr(b, ' ', f->up_end);
+    const char *path = sp ? sp + 1 : NULL;
+    const char *end = path ? memchr(path, ' ', f->up_end - (size_t)(path - b)) : NULL;
+    if (!end || path[0] != '/')
+        snprintf(url, cap, "http://%s/", f->name);
+    else
+        snprintf(url, cap, "http://%s%.*s", f->name, (int)(end - path), path);
+}
+
+/* Decides a flow on the bytes held: 1 decided (allowed or blocked, flow maybe gone),
+ * 0 wait for more. */
+static int inspect(mtd_vpn *v, vpn_flow *f, int final)
+{
+    const uint8_t *b = f->up;
+    size_t n = f->up_end;
+    int kind = mtd_sni_sniff(b, n);
+    mtd_sni_result r = MTD_SNI_INVALID;
+    char name[MTD_SNI_NAME_MAX + 1] = "";
+    if (kind == 1 || (kind == 0 && n < 5 && n && b[0] == 22))
+        r = mtd_sni_tls(b, n, name);
+    else
+        r = mtd_sni_http(b, n, name);
+    if (r == MTD_SNI_MORE && !final && n < INSPECT_MAX)
+        return 0;
+    f->decided = 1;
+    if (kind == 1)
+        f->proto = f->sport == 443 ? MTD_PROTO_HTTPS : MTD_PROTO_TLS;
+    else if (kind == 2)
+        f->proto = MTD_PROTO_HTTP;
+    if (r != MTD_SNI_FOUND) {
+        f->state = S_RELAY;
+        return 1;
+    }
+    snprintf(f->name, sizeof f->name, "%s", name);
+    mtd_rep_result res;
+    char url[2300];
+    if (kind == 2)
+        http_url(f, url, sizeof url);
+    else
+        snprintf(url, sizeof url, "https://%s/", name);
+    if (mtd_vpn__verdict(v, name, kind == 2 ? url : NULL, &res)) {
+        mtd_vpn__report_block(v, f, url, &res, kind == 2 ? "HTTP Host" : "TLS server_name");
+        v->st.tcp_reset++;
+        mtd_flow_abort(v, f);
+        return 1;
+    }
+    if (kind == 1 && v->o.netcheck && mtd_netcheck_wants(v->o.netcheck, name))
+        mtd_netcheck_probe(v->o.netcheck, name, f->sip, f->sport);
+    f->state = S_RELAY;
+    return 1;
+}
+
+/* ---- lwIP callbacks ---- */
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+    vpn_flow *f = arg;
+    mtd_vpn *v = mtd_flow__vpn;
+    if (!f) {
+        if (p)
+            pbuf_free(p);
+        return ERR_OK;
+    }
+    if (!p) {
+        f->client_eof = 1;
+        if (!f->decided && inspect(v, f, 1) && f->state == S_DEAD)
+            return f->aborted ? ERR_ABRT : ERR_OK;
+    } else {
+        if (f->up_end + p->tot_len > UP_CAP) { /* beyond the window lwIP advertised */
+            pbuf_free(p);
+            mtd_flow_abort(v, f);
+            return ERR_ABRT;
+        }
+        pbuf_copy_partial(p, f->up + f->up_end, p->tot_len, 0);
+        f->up_end += p->tot_len;
+        pbuf_free(p);
+        if (!f->decided && inspect(v, f, 0) && f->state == S_DEAD)
+            return f->aborted ? ERR_ABRT : ERR_OK;
+    }
+    if (f->decided && flush_up(v, f) != 0) {
+        mtd_flow_abort(v, f);
+        return ERR_ABRT;
+    }
+    maybe_done(v, f);
+    if (f->state != S_DEAD)
+        mtd_vpn__watch(v, f, want_events(f));
+    return f->aborted ? ERR_ABRT : ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+    vpn_flow *f = arg;
+    if (f && f->state != S_DEAD)
+        mtd_vpn__watch(mtd_flow__vpn, f, want_events(f));
+    return ERR_OK;
+}
+
+static void on_err(void *arg, err_t err)
+{
+    vpn_flow *f = arg;
+    if (!f)
+        return;
+    f->pcb = NULL; /* lwIP freed it: the client reset or timed out */
+    reset_server(f);
+    mtd_vpn__end(mtd_flow__vpn, f);
+}
+
+void mtd_flow__attach(mtd_vpn *v, vpn_flow *f)
+{
+    mtd_flow__vpn = v;
+    if (!f->up && !(f->up = malloc(UP_CAP))) {
+        mtd_flow_abort(v, f);
+        return;
+    }
+    tcp_recv(f->pcb, on_recv);
+    tcp_sent(f->pcb, on_sent);
+    tcp_err(f->pcb, on_err);
+    tcp_nagle_disable(f->pcb);
+    f->start_ms = mtd_vpn__now_ms();
+    mtd_vpn__watch(v, f, want_events(f));
+}
+
+/* ---- the socket side ---- */
+
+void mtd_flow_syn(mtd_vpn *v, struct pbuf *p, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                  uint32_t seq)
+{
+    mtd_flow__vpn = v;
+    vpn_flow *f = mtd_vpn__new_flow(v, F_TCP, src, sport, dst, dport);
+    if (!f) {
+        pbuf_free(p);
+        return;
+    }
+    f->syn = p;
+    f->syn_seq = seq;
+    f->packets_out = 1;
+    char ip[INET_ADDRSTRLEN];
+    inet_ntop(AF_INET, &dst, ip, sizeof ip);
+    mtd_rep_result res;
+    if (mtd_vpn__verdict(v, ip, NULL, &res)) {
+        char url[64];
+        snprintf(url, sizeof url, "%s://%s/", dport == 80 ? "http" : "https", ip);
+        snprintf(f->name, sizeof f->name, "%s", ip);
+        mtd_vpn__report_block(v, f, url, &res, "IP address");
+        v->st.tcp_reset++;
+        refuse(v, f);
+        return;
+    }
+    struct sockaddr_in to = {.sin_family = AF_INET, .sin_addr.s_addr = dst, .sin_port = htons(dport)};
+    if (dst == v->o.dns && dport == 53) {
+        to = v->dns_tcp; /* DNS over TCP to the tunnel's resolver: the filter answers */
+        f->proto = MTD_PROTO_DNS;
+        f->dns = 1;
+    }
+    f->fd = mtd_vpn__socket(v, SOCK_STREAM, &to);
+    if (f->fd < 0 || mtd_vpn__watch(v, f, EPOLLOUT) != 0) {
+        refuse(v, f);
+        return;
+    }
+    f->state = S_CONNECTING;
+}
+
+static void connected(mtd_vpn *v, vpn_flow *f)
+{
+    int err = 0;
+    socklen_t el = sizeof err;
+    getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &err, &el);
+    if (err != 0) {
+        refuse(v, f);
+        return;
+    }
+    f->state = S_ACCEPTING;
+    mtd_vpn__watch(v, f, 0);
+    struct pbuf *p = f->syn;
+    f->syn = NULL;
+    mtd_vpn__lwip_input(v, p, f->sip);
+}
+
+/* Server bytes into lwIP, as far as its send buffer has room. */
+static void read_server(mtd_vpn *v, vpn_flow *f)
+{
+    while (f->pcb && f->state != S_DEAD) {
+        size_t room = tcp_sndbuf(f->pcb);
+        int segs = TCP_SND_QUEUELEN - tcp_sndqueuelen(f->pcb) - 4;
+        size_t mss = tcp_mss(f->pcb) ? tcp_mss(f->pcb) : 536;
+        if (segs <= 0)
+            break;
+        if (room > (size_t)segs * mss)
+            room = (size_t)segs * mss;
+        if (room < mss)
+            break;
+        if (room > 65536)
+            room = 65536;
+        ssize_t n = recv(f->fd, v->rbuf, room, 0);
+        if (n < 0 && (errno == EAGAIN || errno == EINTR))
+            break;
+        if (n <= 0) {
+            if (n < 0) { /* the server reset: so does the client */
+                mtd_flow_abort(v, f);
+                return;
+            }
+            f->server_eof = 1;
+            tcp_shutdown(f->pcb, 0, 1);
+            tcp_output(f->pcb);
+            maybe_done(v, f);
+            return;
+        }
+        if (tcp_write(f->pcb, v->rbuf, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK) {
+            mtd_flow_abort(v, f);
+            return;
+        }
+        f->bytes_in += (uint64_t)n;
+    }
+    if (f->pcb)
+        tcp_output(f->pcb);
+}
+
+void mtd_flow_event(mtd_vpn *v, vpn_flow *f, uint32_t events)
+{
+    if (f->state == S_CONNECTING) {
+        if (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+            connected(v, f);
+        return;
+    }
+    if (f->state == S_ACCEPTING) {
+        if (events & (EPOLLERR | EPOLLHUP)) {
+            reset_server(f);
+            mtd_vpn__end(v, f); /* lwIP's half-open pcb is aborted at accept */
+        }
+        return;
+    }
+    if ((events & EPOLLOUT) && flush_up(v, f) != 0) {
+        mtd_flow_abort(v, f);
+        return;
+    }
+    if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+        read_server(v, f);
+    if (f->state != S_DEAD) {
+        maybe_done(v, f);
+        if (f->state != S_DEAD)
+            mtd_vpn__watch(v, f, want_events(f));
+    }
+}
+
+void mtd_flow_tick(mtd_vpn *v, vpn_flow *f, int64_t now)
+{
+    if (f->state == S_INSPECT && !f->decided && now - f->start_ms >= INSPECT_MS) {
+        if (inspect(v, f, 1) && f->state != S_DEAD && flush_up(v, f) != 0)
+            mtd_flow_abort(v, f);
+        if (f->state != S_DEAD)
+            mtd_vpn__watch(v, f, want_events(f));
+    } else if (f->state == S_CONNECTING && now - f->start_ms >= 30000) {
+        refuse(v, f);
+    } else if (f->state == S_ACCEPTING && now - f->start_ms >= 30000) {
+        mtd_vpn__end(v, f);
+    }
+}

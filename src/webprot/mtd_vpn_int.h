@@ -1,0 +1,112 @@
+/* mtd_vpn_int: what the VPN's packet side (mtd_vpn.c) and its flows (mtd_flow.c,
+ * mtd_uflow.c) share. Everything here runs on the relay's one thread. */
+#ifndef MTD_VPN_INT_H
+#define MTD_VPN_INT_H
+
+#include "webprot/mtd_dnsfilter.h"
+#include "webprot/mtd_vpn.h"
+
+#include "lwip/netif.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sys/socket.h>
+
+#define VPN_BUCKETS 16384
+#define INSPECT_MAX 16384    /* the client's first bytes held for a verdict */
+#define INSPECT_MS 3000      /* then the flow goes on by its address alone */
+#define UP_CAP 65536         /* client bytes not yet written: lwIP's window bounds them */
+#define UDP_IDLE_MS 60000
+#define DNS_IDLE_MS 10000
+
+enum { EP_TUN = 1, EP_WAKE, EP_FLOW };
+enum { F_TCP, F_UDP };
+enum { S_CONNECTING, S_ACCEPTING, S_INSPECT, S_RELAY, S_DEAD };
+
+typedef struct vpn_flow vpn_flow;
+struct vpn_flow {
+    int ep_type;              /* EP_FLOW: first, as every object epoll points to */
+    int kind, state;
+    uint32_t cip, sip;        /* client (the device) and server, network order */
+    uint16_t cport, sport;    /* host order */
+    int fd;
+    uint32_t ep_events;       /* what epoll watches now */
+    struct tcp_pcb *pcb;
+    struct pbuf *syn;         /* the held SYN while connecting */
+    uint32_t syn_seq;
+    uint8_t *up;              /* client -> server bytes not yet written */
+    size_t up_start, up_end;
+    int client_eof, server_eof, up_shut, decided, dns, quic_seen, aborted;
+    int64_t start_ms, last_ms, wall_start_ms;
+    mtd_proto proto;
+    int threat;
+    char name[256];
+    uint64_t bytes_out, bytes_in, packets_out, packets_in;
+    vpn_flow *hnext;          /* bucket chain */
+    vpn_flow *prev, *next;    /* every live flow */
+    vpn_flow *dnext;          /* the dead, freed after the epoll batch */
+};
+
+typedef struct {
+    int ep_type;
+} ep_tag;
+
+struct mtd_vpn {
+    mtd_vpn_opts o;
+    mtd_tun tun;
+    int ep, wake;
+    ep_tag tun_tag, wake_tag;
+    struct netif netif;
+    pthread_t thread;
+    int started;
+    volatile int stop;
+    pthread_rwlock_t rep_lock;
+    const mtd_rep *rep;
+    mtd_dnsfilter *dnsf;
+    struct sockaddr_in dns_udp, dns_tcp; /* the filter's loopback addresses */
+    struct tcp_pcb *listeners[65536];
+    struct udp_pcb *udp_pcbs[65536];
+    vpn_flow *buckets[VPN_BUCKETS];
+    vpn_flow *all, *dead;
+    uint8_t *rbuf;                       /* one read buffer: server -> client bytes */
+    uint8_t *obuf;                       /* one packet written to the TUN */
+    mtd_vpn_stats st;
+    int routed;
+};
+
+int64_t mtd_vpn__now_ms(void);
+int64_t mtd_vpn__wall_ms(void);
+
+/* Flow table (mtd_vpn.c). */
+vpn_flow *mtd_vpn__find(mtd_vpn *v, int kind, uint32_t cip, uint16_t cport, uint32_t sip, uint16_t sport);
+vpn_flow *mtd_vpn__new_flow(mtd_vpn *v, int kind, uint32_t cip, uint16_t cport, uint32_t sip, uint16_t sport);
+/* Ends a flow: its connection record, its socket closed, freed after the batch. */
+void mtd_vpn__end(mtd_vpn *v, vpn_flow *f);
+int mtd_vpn__watch(mtd_vpn *v, vpn_flow *f, uint32_t events);
+/* A socket to the network that bypasses the tunnel. */
+int mtd_vpn__socket(mtd_vpn *v, int type, const struct sockaddr_in *to);
+/* Hands a packet to lwIP as if addressed to this host. Takes p. */
+void mtd_vpn__lwip_input(mtd_vpn *v, struct pbuf *p, uint32_t dst);
+/* The verdict of the reputation engine for a host name or URL (1 block). */
+int mtd_vpn__verdict(mtd_vpn *v, const char *name, const char *url, mtd_rep_result *res);
+/* Reports a block of a flow (web.detection, threat.detection). */
+void mtd_vpn__report_block(mtd_vpn *v, vpn_flow *f, const char *url, const mtd_rep_result *res,
+                           const char *how);
+
+/* TCP (mtd_flow.c). */
+extern mtd_vpn *mtd_flow__vpn; /* the relay's VPN, for lwIP's callbacks (one relay thread) */
+void mtd_flow__attach(mtd_vpn *v, vpn_flow *f);
+void mtd_flow_syn(mtd_vpn *v, struct pbuf *p, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
+                  uint32_t seq);
+void mtd_flow_event(mtd_vpn *v, vpn_flow *f, uint32_t events);
+void mtd_flow_tick(mtd_vpn *v, vpn_flow *f, int64_t now);
+void mtd_flow_abort(mtd_vpn *v, vpn_flow *f);
+
+/* UDP (mtd_uflow.c). */
+void mtd_uflow_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port);
+void mtd_uflow_event(mtd_vpn *v, vpn_flow *f, uint32_t events);
+void mtd_uflow_tick(mtd_vpn *v, vpn_flow *f, int64_t now);
+
+#endif

@@ -1,0 +1,51 @@
+"""vpn_web.py ROOT CERT KEY ADDR...: the "internet" of the VPN tests: on each address an
+HTTP server (port 80), an HTTPS server (443, the given certificate) serving ROOT, and a
+UDP echo on 443 (plain datagrams come back; a QUIC client gets its bytes echoed too, so
+a test sees whether a datagram reached the server at all)."""
+import http.server
+import socket
+import ssl
+import sys
+import threading
+
+root, cert, key, addrs = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+
+
+class Handler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def __init__(self, *a, **kw):
+        super().__init__(*a, directory=root, **kw)
+
+    def log_message(self, *a):
+        pass
+
+
+def serve_http(addr, port, ctx=None):
+    srv = http.server.ThreadingHTTPServer((addr, port), Handler)
+    srv.daemon_threads = True
+    if ctx:
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+
+
+def echo_udp(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind((addr, port))
+
+    def loop():
+        while True:
+            data, peer = s.recvfrom(65536)
+            s.sendto(data, peer)
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
+ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+ctx.load_cert_chain(cert, key)
+for a in addrs:
+    serve_http(a, 80)
+    serve_http(a, 443, ctx)
+    echo_udp(a, 443)
+print("ready", flush=True)
+threading.Event().wait()
