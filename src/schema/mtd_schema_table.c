@@ -153,6 +153,14 @@ static const mtd_field f_net_connection[] = {
     F("last_seen", T, NONE, KEEP, MTD_DK_NETWORK, 32, "end_time", "Last seen"),
     { .name = "threat", .type = B, .sens = NONE, .xf = KEEP, .kind = MTD_DK_SECURITY,
       .ocsf = "unmapped.threat", .label = "Whether the connection matched a threat" },
+    { .name = "bytes_out", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_NETWORK,
+      .ocsf = "traffic.bytes_out", .label = "Bytes sent" },
+    { .name = "bytes_in", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_NETWORK,
+      .ocsf = "traffic.bytes_in", .label = "Bytes received" },
+    { .name = "packets_out", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_NETWORK,
+      .ocsf = "traffic.packets_out", .label = "Packets sent" },
+    { .name = "packets_in", .type = I, .sens = NONE, .xf = KEEP, .kind = MTD_DK_NETWORK,
+      .ocsf = "traffic.packets_in", .label = "Packets received" },
 };
 
 static const mtd_field f_net_dns[] = {
