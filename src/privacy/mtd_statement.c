@@ -244,6 +244,11 @@ static const struct {
      "reported like a threat, so your organization learns which device tried to reach a site "
      "it listed.", "Blocked web pages (`web.detection`)"},
     {"web_allow", -1, 0, "sites never blocked, so never reported.", "Blocked web pages (`web.detection`)"},
+    {"tls_canaries", -1, 0,
+     "host names whose TLS certificates must verify: when this device connects to one, the "
+     "agent checks the certificate itself, and a certificate that does not verify is "
+     "reported as a suspected interception with the name and the server's address.",
+     "Threats found (`threat.detection`)"},
     {"report_app_details", MTD_WHEN_APP_DETAILS, 0,
      "`full`: an alert about a threatening app names the app and its SHA-256; `minimal`: it "
      "does not. Your installed apps are listed in the app inventory either way.", NULL},
