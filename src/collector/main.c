@@ -1,6 +1,7 @@
 /* mtd-collector: receives gated events from devices, keeps each tenant in its own
  * store, and serves the admin API (DESIGN.md section 4). */
 #include "collector/mtd_collector.h"
+#include "collector/mtd_guard.h"
 #include "collector/mtd_lifecycle.h"
 #include "collector/mtd_server.h"
 #include "common/mtd_args.h"
@@ -13,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 
 #define VERSION "0.1.0"
@@ -21,6 +23,9 @@ static const char usage[] =
     "usage: mtd-collector --data DIR --listen ADDR:PORT [--tls-cert FILE --tls-key FILE]\n"
     "                     [--store URL] [--threads N] [--max-inflight N]\n"
     "                     [--conn-timeout SECONDS] [--retention-interval SECONDS]\n"
+    "                     [--body-budget MIB] [--max-connections N]\n"
+    "                     [--max-conn-per-ip N] [--head-timeout SECONDS]\n"
+    "                     [--body-timeout SECONDS]\n"
     "\n"
     "Receives events from enrolled mtd-agent devices and keeps each tenant in its own\n"
     "store: one SQLite file per tenant under DIR/tenants/. On first start it writes the\n"
@@ -40,6 +45,20 @@ static const char usage[] =
     "                     close connections idle this long, 1 to 3600 (default 30)\n"
     "  --retention-interval SECONDS\n"
     "                     how often the retention job runs, 1 to 2678400 (default 3600)\n"
+    "  --body-budget MIB  memory all request bodies may hold at once, 1 to 1048576; past\n"
+    "                     it a request is answered 503 with Retry-After (default 512)\n"
+    "  --max-connections N\n"
+    "                     connections open at once, 16 to 1000000 (default 4000); a tenth\n"
+    "                     is kept for requests already authenticated: past the rest, the\n"
+    "                     oldest connection still sending its request head is closed\n"
+    "  --max-conn-per-ip N\n"
+    "                     connections from one address, 0 (no limit) to 1000000\n"
+    "                     (default 256)\n"
+    "  --head-timeout SECONDS\n"
+    "                     a request head must arrive within this, 1 to 3600 (default 10)\n"
+    "  --body-timeout SECONDS\n"
+    "                     an authenticated request body must arrive within this, 1 to\n"
+    "                     86400 (default 60)\n"
     "\n"
     "The URL it serves is printed on stdout and written to DIR/collector.url.\n"
     "SIGTERM or SIGINT stops it after the requests in flight have finished.\n";
@@ -49,6 +68,7 @@ typedef struct {
     mtd_server_opts srv;
     unsigned retention_s;
     int max_inflight;
+    unsigned body_budget_mib;
 } opts;
 
 static int die(const char *fmt, const char *a)
@@ -60,14 +80,20 @@ static int die(const char *fmt, const char *a)
 }
 
 /* The numeric options: each strict and within its range (mtd_parse_int). */
+#define NNUM 9
 static const struct {
     const char *name;
-    long long min, max;
-} numeric[] = {
-    {"--threads", 0, 1024},               /* 0: the default */
-    {"--max-inflight", 0, 100000},        /* 0: every batch is answered 429 */
-    {"--conn-timeout", 1, 3600},
-    {"--retention-interval", 1, 2678400}, /* at most 31 days */
+    long long min, max, def;
+} numeric[NNUM] = {
+    {"--threads", 0, 1024, 0},               /* 0: the default */
+    {"--max-inflight", 0, 100000, 64},       /* 0: every batch is answered 429 */
+    {"--conn-timeout", 1, 3600, 30},
+    {"--retention-interval", 1, 2678400, 3600}, /* at most 31 days */
+    {"--body-budget", 1, 1048576, 512},
+    {"--max-connections", 16, 1000000, 4000},
+    {"--max-conn-per-ip", 0, 1000000, 256},
+    {"--head-timeout", 1, 3600, 10},
+    {"--body-timeout", 1, 86400, 60},
 };
 
 static int parse(int argc, char **argv, opts *o)
@@ -76,7 +102,10 @@ static int parse(int argc, char **argv, opts *o)
         {"--data", MTD_ARG_ONE}, {"--listen", MTD_ARG_ONE}, {"--tls-cert", MTD_ARG_ONE},
         {"--tls-key", MTD_ARG_ONE}, {"--store", MTD_ARG_ONE}, {"--threads", MTD_ARG_ONE},
         {"--max-inflight", MTD_ARG_ONE}, {"--conn-timeout", MTD_ARG_ONE},
-        {"--retention-interval", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
+        {"--retention-interval", MTD_ARG_ONE}, {"--body-budget", MTD_ARG_ONE},
+        {"--max-connections", MTD_ARG_ONE}, {"--max-conn-per-ip", MTD_ARG_ONE},
+        {"--head-timeout", MTD_ARG_ONE}, {"--body-timeout", MTD_ARG_ONE},
+        {"--version", MTD_ARG_FLAG},
         {NULL, 0}};
     static mtd_args a; /* large, and its values are kept in o */
     char why[256];
@@ -98,16 +127,20 @@ static int parse(int argc, char **argv, opts *o)
     o->srv.tls_cert = mtd_args_get(&a, "--tls-cert");
     o->srv.tls_key = mtd_args_get(&a, "--tls-key");
     o->store = mtd_args_get(&a, "--store");
-    long long v[4];
-    const long long def[4] = {0, 64, 30, 3600};
-    for (size_t i = 0; i < 4; i++)
-        if (mtd_args_int(&a, numeric[i].name, numeric[i].min, numeric[i].max, def[i], &v[i], why,
-                         sizeof why) != 0)
+    long long v[NNUM];
+    for (size_t i = 0; i < NNUM; i++)
+        if (mtd_args_int(&a, numeric[i].name, numeric[i].min, numeric[i].max, numeric[i].def, &v[i],
+                         why, sizeof why) != 0)
             return die("%s", why);
     o->srv.threads = (unsigned)v[0];
     o->max_inflight = (int)v[1];
     o->srv.conn_timeout = (unsigned)v[2];
     o->retention_s = (unsigned)v[3];
+    o->body_budget_mib = (unsigned)v[4];
+    o->srv.max_connections = (unsigned)v[5];
+    o->srv.max_per_ip = (unsigned)v[6];
+    o->srv.head_timeout = (unsigned)v[7];
+    o->srv.body_timeout = (unsigned)v[8];
     if (!o->data)
         return die("%s", "--data DIR is required (see --help)");
     if (!o->srv.listen)
@@ -136,14 +169,22 @@ int main(int argc, char **argv)
     sigaddset(&set, SIGINT);
     pthread_sigmask(SIG_BLOCK, &set, NULL); /* worker threads inherit the mask */
     signal(SIGPIPE, SIG_IGN);
+    struct rlimit nofile; /* a descriptor per connection: --max-connections of them */
+    if (getrlimit(RLIMIT_NOFILE, &nofile) == 0 && nofile.rlim_cur < nofile.rlim_max) {
+        nofile.rlim_cur = nofile.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &nofile);
+    }
 
-    mtd_collector c = {.max_inflight = o.max_inflight};
+    mtd_collector c = {.max_inflight = o.max_inflight, .body_budget = (size_t)o.body_budget_mib << 20};
     char why[512];
     mtd_metrics_init(&c.metrics);
     if ((r = mtd_tenants_open(o.data, &c.tenants, why, sizeof why)) != 0)
         return die("%s", why);
+    if (mtd_guard_create(c.tenants, &c.guard) != 0)
+        return die("%s", "cannot start the authentication guard");
     mtd_server *s;
     if ((r = mtd_server_start(&c, &o.srv, &s, why, sizeof why)) != 0) {
+        mtd_guard_destroy(c.guard);
         mtd_tenants_close(c.tenants);
         return die("%s", why);
     }
@@ -161,6 +202,7 @@ int main(int argc, char **argv)
     mtd_log(MTD_LOG_INFO, "main", "signal=%d stopping", sig);
     mtd_server_stop(s);
     mtd_lifecycle_stop(life);
+    mtd_guard_destroy(c.guard);
     mtd_tenants_close(c.tenants);
     mtd_metrics_destroy(&c.metrics);
     return 0;

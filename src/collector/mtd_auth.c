@@ -1,75 +1,99 @@
-/* mtd_auth: bearer tokens and device credentials, checked in their own tenant only. */
+/* mtd_auth: bearer tokens and device credentials, checked in their own tenant only.
+ *
+ * Every failure answers the same 401 with the same words, whatever was wrong (no such
+ * tenant, a token of another kind, a revoked or unknown secret), and costs the same
+ * work: a token naming no tenant is looked up in a decoy store of the same shape, so
+ * neither the answer nor its time tells whether a tenant exists. */
 #include "collector/mtd_auth.h"
+#include "collector/mtd_guard.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 
 #include <stdio.h>
 #include <string.h>
 
-/* Splits the bearer token and borrows its tenant; fills a 401 on failure. */
-static int token_tenant(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char *want_kind,
-                        mtd_tenant **tn, char hash[65], char kind[8])
+#define BAD_TOKEN "the token is not valid (unknown, revoked or expired)"
+
+static int refuse(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char *tok)
+{
+    if (rq->tn) {
+        mtd_tenants_put(c->tenants, rq->tn);
+        rq->tn = NULL;
+    }
+    mtd_guard_failed(c->guard, rq, tok);
+    mtd_resp_error(rs, 401, "unauthorized", "%s", tok ? BAD_TOKEN : "missing \"Authorization: Bearer <token>\" header");
+    return MTD_EAUTH;
+}
+
+/* Splits the bearer token and borrows its tenant (or the decoy when the token names
+ * none); 0 with rq->tn set, or MTD_EAUTH. want_kind NULL: any tenant kind. */
+static int token_tenant(mtd_collector *c, mtd_req *rq, const char *tok, const char *want_kind)
+{
+    char tenant[32], kind[8];
+    mtd_sha256_hex(tok, strlen(tok), rq->cred);
+    int ok = mtd_token_parse(tok, kind, sizeof kind, tenant, sizeof tenant) == 0 && tenant[0] &&
+             (want_kind ? !strcmp(kind, want_kind) : strcmp(kind, "dev") && strcmp(kind, "enr"));
+    if (ok && mtd_tenants_get(c->tenants, tenant, &rq->tn) == 0)
+        return 0;
+    rq->tn = NULL;
+    return MTD_EAUTH;
+}
+
+int mtd_auth_tenant(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
     const char *tok = mtd_req_bearer(rq);
-    char tenant[32];
-    if (!tok) {
-        mtd_resp_error(rs, 401, "unauthorized", "missing \"Authorization: Bearer <token>\" header");
-        return MTD_EAUTH;
+    if (!tok)
+        return refuse(c, rq, rs, NULL);
+    if (token_tenant(c, rq, tok, NULL) != 0) {
+        mtd_tenants_decoy_lookup(c->tenants, rq->cred);
+        return refuse(c, rq, rs, tok);
     }
-    if (mtd_token_parse(tok, kind, 8, tenant, sizeof tenant) != 0 || !tenant[0] ||
-        (want_kind && strcmp(kind, want_kind) != 0)) {
-        mtd_resp_error(rs, 401, "unauthorized", "token is not a valid %s token",
-                       want_kind && !strcmp(want_kind, "dev") ? "device" : "tenant");
-        return MTD_EAUTH;
-    }
-    if (mtd_tenants_get(c->tenants, tenant, tn) != 0) {
-        mtd_resp_error(rs, 401, "unauthorized", "token is not valid (unknown or deleted tenant)");
-        return MTD_EAUTH;
-    }
-    mtd_sha256_hex(tok, strlen(tok), hash);
+    if (mtd_store_token_role(rq->tn->store, rq->cred, &rq->role) != 0 || rq->role == MTD_ROLE_ENROLL)
+        return refuse(c, rq, rs, tok);
+    snprintf(rq->actor, sizeof rq->actor, "%s:%.12s", mtd_role_name(rq->role), rq->cred);
+    mtd_guard_passed(c->guard, rq);
     return 0;
 }
 
-int mtd_auth_tenant(mtd_collector *c, mtd_req *rq, mtd_resp *rs, mtd_tenant **tn,
-                    mtd_role *role, char *actor, size_t actorlen)
+int mtd_auth_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
-    char hash[65], kind[8];
-    int r = token_tenant(c, rq, rs, NULL, tn, hash, kind);
-    if (r)
-        return r;
-    if (strcmp(kind, "dev") == 0 || mtd_store_token_role((*tn)->store, hash, role) != 0 ||
-        *role == MTD_ROLE_ENROLL) {
-        mtd_tenants_put(c->tenants, *tn);
-        *tn = NULL;
-        mtd_resp_error(rs, 401, "unauthorized", "token is not a valid admin token (revoked or unknown)");
-        return MTD_EAUTH;
+    const char *tok = mtd_req_bearer(rq);
+    if (!tok)
+        return refuse(c, rq, rs, NULL);
+    if (token_tenant(c, rq, tok, "enr") != 0) {
+        mtd_tenants_decoy_lookup(c->tenants, rq->cred);
+        return refuse(c, rq, rs, tok);
     }
-    snprintf(actor, actorlen, "%s:%.12s", mtd_role_name(*role), hash);
+    if (mtd_store_token_role(rq->tn->store, rq->cred, &rq->role) != 0 || rq->role != MTD_ROLE_ENROLL)
+        return refuse(c, rq, rs, tok);
+    snprintf(rq->actor, sizeof rq->actor, "enroll:%.12s", rq->cred);
+    mtd_guard_passed(c->guard, rq);
     return 0;
 }
 
-int mtd_auth_device(mtd_collector *c, mtd_req *rq, mtd_resp *rs, mtd_tenant **tn,
-                    char cred_hash[65], char *device_id, size_t dlen)
+int mtd_auth_device(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
-    char kind[8];
-    int r = token_tenant(c, rq, rs, "dev", tn, cred_hash, kind);
-    if (r)
-        return r;
-    if (mtd_store_cred_lookup((*tn)->store, cred_hash, device_id, dlen) != 0) {
-        mtd_tenants_put(c->tenants, *tn);
-        *tn = NULL;
-        mtd_resp_error(rs, 401, "unauthorized", "device credential is not valid (revoked or unknown)");
-        return MTD_EAUTH;
+    const char *tok = mtd_req_bearer(rq);
+    if (!tok)
+        return refuse(c, rq, rs, NULL);
+    if (token_tenant(c, rq, tok, "dev") != 0) {
+        mtd_tenants_decoy_lookup(c->tenants, rq->cred);
+        return refuse(c, rq, rs, tok);
     }
+    if (mtd_store_cred_lookup(rq->tn->store, rq->cred, &rq->bound) != 0)
+        return refuse(c, rq, rs, tok);
+    snprintf(rq->actor, sizeof rq->actor, "device:%.12s", rq->cred);
+    mtd_guard_passed(c->guard, rq);
     return 0;
 }
 
 int mtd_auth_operator(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
     const char *tok = mtd_req_bearer(rq);
-    if (!tok || !mtd_tenants_is_operator(c->tenants, tok)) {
-        mtd_resp_error(rs, 401, "unauthorized", "operator token required");
-        return MTD_EAUTH;
-    }
+    if (!tok || !mtd_tenants_is_operator(c->tenants, tok))
+        return refuse(c, rq, rs, tok);
+    rq->operator = 1;
+    snprintf(rq->actor, sizeof rq->actor, "operator");
+    mtd_guard_passed(c->guard, rq);
     return 0;
 }

@@ -24,69 +24,145 @@ static int fail(mtd_batch_error *e, int code, int status, const char *reason, co
     return code;
 }
 
-/* One decoder per thread, kept: a new one per batch costs its window allocation and
- * the page faults of touching it, a tenth of the collector's time under load. */
-static pthread_key_t dctx_key;
-static pthread_once_t dctx_once = PTHREAD_ONCE_INIT;
+/* Decoders are pooled, not made per batch: a new one costs its window allocation and
+ * the page faults of touching it, a tenth of the collector's time under load. A batch
+ * holds one only while its frame streams in (mtd_batch_feed), so the pool is as large
+ * as the uploads in progress at once, and at most POOL_IDLE are kept idle. */
+#define POOL_IDLE 64
+static pthread_mutex_t pool_mu = PTHREAD_MUTEX_INITIALIZER;
+static ZSTD_DCtx *pool[POOL_IDLE];
+static int pool_n;
 
-static void dctx_free(void *d) { ZSTD_freeDCtx(d); }
-static void dctx_init(void) { pthread_key_create(&dctx_key, dctx_free); }
-
-static ZSTD_DCtx *thread_dctx(void)
+static ZSTD_DCtx *dctx_get(void)
 {
-    pthread_once(&dctx_once, dctx_init);
-    ZSTD_DCtx *d = pthread_getspecific(dctx_key);
-    if (!d) {
-        if (!(d = ZSTD_createDCtx()))
-            return NULL;
+    pthread_mutex_lock(&pool_mu);
+    ZSTD_DCtx *d = pool_n ? pool[--pool_n] : NULL;
+    pthread_mutex_unlock(&pool_mu);
+    if (!d && (d = ZSTD_createDCtx()) != NULL)
         ZSTD_DCtx_setParameter(d, ZSTD_d_windowLogMax, 23); /* bound decoder memory to 8 MiB */
-        pthread_setspecific(dctx_key, d);
-    }
-    ZSTD_DCtx_reset(d, ZSTD_reset_session_only); /* a failed frame leaves nothing behind */
     return d;
 }
 
-int mtd_batch_decompress(const uint8_t *in, size_t len, mtd_buf *out, mtd_batch_error *e)
+static void dctx_put(ZSTD_DCtx *d)
+{
+    if (!d)
+        return;
+    ZSTD_DCtx_reset(d, ZSTD_reset_session_only); /* a failed frame leaves nothing behind */
+    pthread_mutex_lock(&pool_mu);
+    if (pool_n < POOL_IDLE) {
+        pool[pool_n++] = d;
+        d = NULL;
+    }
+    pthread_mutex_unlock(&pool_mu);
+    ZSTD_freeDCtx(d);
+}
+
+size_t mtd_batch_memory(const mtd_batch *b)
+{
+    return b->raw.cap + (b->dctx ? ZSTD_sizeof_DCtx(b->dctx) : 0);
+}
+
+static int feed_raw(mtd_batch *b, ZSTD_inBuffer *ib);
+
+/* Feeds the next bytes of the zstd frame; the first error sticks (later bytes are
+ * dropped unread, so a client still sending is not buffered). */
+int mtd_batch_feed(mtd_batch *b, const uint8_t *in, size_t len)
 {
     static const uint8_t magic[4] = {0x28, 0xb5, 0x2f, 0xfd};
-    if (len < 4 || memcmp(in, magic, 4) != 0)
-        return fail(e, MTD_EINVAL, 400, "bad_zstd", "body is not a zstd frame");
-    ZSTD_DCtx *d = thread_dctx();
-    if (!d)
-        return fail(e, MTD_ENOMEM, 503, "busy", "out of memory");
-    ZSTD_inBuffer ib = {in, len, 0};
-    int r = 0;
-    size_t ret = 1;
-    while (r == 0 && ret != 0) {
-        if (mtd_buf_reserve(out, 1 << 16) != 0) {
-            r = fail(e, MTD_ETOOBIG, 413, "too_large", "batch decompresses to more than %zu bytes",
-                     out->limit);
-            break;
-        }
-        ZSTD_outBuffer ob = {out->data + out->len, out->cap - out->len - 1, 0};
-        ret = ZSTD_decompressStream(d, &ob, &ib);
-        out->len += ob.pos;
-        if (ZSTD_isError(ret))
-            r = fail(e, MTD_EINVAL, 400, "bad_zstd", "corrupt zstd data: %s", ZSTD_getErrorName(ret));
-        else if (ret != 0 && ib.pos == ib.size && ob.pos == 0)
-            r = fail(e, MTD_ETRUNC, 400, "bad_zstd", "truncated zstd frame");
+    mtd_batch_error *e = &b->err;
+    if (b->failed)
+        return b->failed;
+    for (; b->seen < 4 && len; b->seen++, in++, len--) { /* the magic may come split */
+        if (*in != magic[b->seen])
+            return b->failed = fail(e, MTD_EINVAL, 400, "bad_zstd", "body is not a zstd frame");
     }
-    if (r == 0 && ib.pos != ib.size)
-        r = fail(e, MTD_EINVAL, 400, "bad_zstd", "trailing bytes after the zstd frame");
-    if (out->data)
+    if (b->seen == 4 && !b->dctx && !b->ended) {
+        if (!(b->dctx = dctx_get()))
+            return b->failed = fail(e, MTD_ENOMEM, 503, "busy", "out of memory");
+        ZSTD_inBuffer mb = {magic, 4, 0};
+        b->seen = 5; /* the magic goes to the decoder once */
+        int r = feed_raw(b, &mb);
+        if (r)
+            return r;
+    }
+    if (!len)
+        return 0;
+    if (b->ended)
+        return b->failed = fail(e, MTD_EINVAL, 400, "bad_zstd", "trailing bytes after the zstd frame");
+    ZSTD_inBuffer ib = {in, len, 0};
+    return feed_raw(b, &ib);
+}
+
+static int feed_raw(mtd_batch *b, ZSTD_inBuffer *ib)
+{
+    mtd_batch_error *e = &b->err;
+    mtd_buf *out = &b->raw;
+    while (ib->pos < ib->size) {
+        if (b->ended)
+            return b->failed = fail(e, MTD_EINVAL, 400, "bad_zstd", "trailing bytes after the zstd frame");
+        if (mtd_buf_reserve(out, 1 << 16) != 0)
+            return b->failed = fail(e, MTD_ETOOBIG, 413, "too_large",
+                                    "batch decompresses to more than %zu bytes", out->limit);
+        ZSTD_outBuffer ob = {out->data + out->len, out->cap - out->len - 1, 0};
+        size_t ret = ZSTD_decompressStream(b->dctx, &ob, ib);
+        out->len += ob.pos;
         out->data[out->len] = 0;
-    return r;
+        if (ZSTD_isError(ret))
+            return b->failed = fail(e, MTD_EINVAL, 400, "bad_zstd", "corrupt zstd data: %s",
+                                    ZSTD_getErrorName(ret));
+        if (ret == 0) { /* the frame is whole: its decoder goes back at once */
+            b->ended = 1;
+            dctx_put(b->dctx);
+            b->dctx = NULL;
+        }
+    }
+    return 0;
+}
+
+int mtd_batch_finish(mtd_batch *b)
+{
+    if (b->failed)
+        return b->failed;
+    if (!b->ended && b->dctx) { /* output the decoder still holds */
+        ZSTD_inBuffer ib = {NULL, 0, 0};
+        mtd_buf *out = &b->raw;
+        for (;;) {
+            if (mtd_buf_reserve(out, 1 << 16) != 0)
+                return b->failed = fail(&b->err, MTD_ETOOBIG, 413, "too_large",
+                                        "batch decompresses to more than %zu bytes", out->limit);
+            ZSTD_outBuffer ob = {out->data + out->len, out->cap - out->len - 1, 0};
+            size_t ret = ZSTD_decompressStream(b->dctx, &ob, &ib);
+            out->len += ob.pos;
+            out->data[out->len] = 0;
+            if (ZSTD_isError(ret))
+                return b->failed = fail(&b->err, MTD_EINVAL, 400, "bad_zstd", "corrupt zstd data: %s",
+                                        ZSTD_getErrorName(ret));
+            if (ret == 0) {
+                b->ended = 1;
+                break;
+            }
+            if (ob.pos == 0)
+                break;
+        }
+    }
+    if (!b->ended)
+        return b->failed = fail(&b->err, b->seen < 4 ? MTD_EINVAL : MTD_ETRUNC, 400, "bad_zstd",
+                                b->seen < 4 ? "body is not a zstd frame" : "truncated zstd frame");
+    return 0;
 }
 
 void mtd_batch_init(mtd_batch *b)
 {
     memset(b, 0, sizeof *b);
     mtd_buf_init(&b->raw, MTD_MAX_BATCH_RAW);
+    mtd_buf_reserve(&b->raw, 0); /* raw.data is never NULL, even for an empty body */
 }
 
 void mtd_batch_free(mtd_batch *b)
 {
     mtd_buf_free(&b->raw);
+    dctx_put(b->dctx);
+    b->dctx = NULL;
     free(b->ev);
     b->ev = NULL;
     b->n = b->cap = 0;
@@ -153,6 +229,13 @@ int mtd_batch_parse(mtd_batch *b, mtd_batch_error *e)
 
 int mtd_batch_decode(const uint8_t *body, size_t len, mtd_batch *b, mtd_batch_error *e)
 {
-    int r = mtd_batch_decompress(body, len, &b->raw, e);
-    return r ? r : mtd_batch_parse(b, e);
+    int r = mtd_batch_feed(b, body, len);
+    if (r == 0)
+        r = mtd_batch_finish(b);
+    if (r) {
+        *e = b->err;
+        e->nevents = 1;
+        return r;
+    }
+    return mtd_batch_parse(b, e);
 }

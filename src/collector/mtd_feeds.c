@@ -185,11 +185,9 @@ static void feed_delete(mtd_collector *c, mtd_resp *rs, mtd_tenant *tn, const ch
 
 void mtd_handle_feeds_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char *sub)
 {
-    mtd_tenant *tn;
-    mtd_role role;
-    char actor[64];
-    if (mtd_auth_tenant(c, rq, rs, &tn, &role, actor, sizeof actor) != 0)
-        return;
+    mtd_tenant *tn = rq->tn; /* authenticated from the request head (mtd_route_admit) */
+    mtd_role role = rq->role;
+    const char *actor = rq->actor;
     const char *name = !strncmp(sub, "feeds/", 6) ? sub + 6 : NULL;
     int write = !strcmp(rq->method, "PUT") || !strcmp(rq->method, "DELETE");
     if (!strcmp(sub, "feeds") && !strcmp(rq->method, "GET")) {
@@ -208,7 +206,6 @@ void mtd_handle_feeds_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const c
     } else {
         feed_delete(c, rs, tn, actor, name);
     }
-    mtd_tenants_put(c->tenants, tn);
 }
 
 /* If-None-Match holds the digest: a list of entity tags, quoted or not, or "*". */
@@ -298,19 +295,15 @@ static void feed_get(mtd_collector *c, mtd_req *rq, mtd_resp *rs, mtd_tenant *tn
 
 void mtd_handle_feeds_device(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char *sub)
 {
-    mtd_tenant *tn;
-    char hash[65], dev[64];
+    mtd_tenant *tn = rq->tn; /* authenticated from the request head (mtd_route_admit) */
     if (strcmp(rq->method, "GET") != 0) {
         mtd_resp_error(rs, 405, "method_not_allowed", "feeds are read with GET");
         return;
     }
-    if (mtd_auth_device(c, rq, rs, &tn, hash, dev, sizeof dev) != 0)
-        return;
     if (!sub[0])
         answer_list(c, tn, rs);
     else if (sub[0] != '/' || !mtd_feed_name_valid(sub + 1))
         mtd_resp_error(rs, 404, "not_found", "no feed %.40s", sub[0] == '/' ? sub + 1 : sub);
     else
         feed_get(c, rq, rs, tn, sub + 1);
-    mtd_tenants_put(c->tenants, tn);
 }

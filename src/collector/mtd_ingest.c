@@ -1,6 +1,7 @@
 /* mtd_ingest: POST /v1/batches, where every byte comes from a device and is treated as
- * hostile. Order of checks: credential (in its own tenant only) -> idempotency key ->
- * overload -> zstd frame, decompressed under a cap -> one JSON object per line ->
+ * hostile. Order of checks: credential (in its own tenant only, from the request head,
+ * before the body is read: mtd_route_admit) -> zstd frame, decompressed under a cap as
+ * it arrives -> idempotency key -> overload -> one JSON object per line ->
  * schema (every field declared, every value in bounds, direct identifiers only as
  * pseudonyms) -> tenant and device match the credential -> policy and consent. The
  * batch is stored all-or-nothing; any rejection stores nothing and names the line. */
@@ -99,42 +100,38 @@ static void store_batch(batch_ctx *b, const char *key, const mtd_batch *bt, int6
     }
 }
 
+/* The batch has streamed into rq->batch (decompressed as it arrived). */
 static void ingest(batch_ctx *b, mtd_req *rq)
 {
     int64_t t0 = mtd_monotonic_ns();
     const char *key = mtd_req_header(rq, "Idempotency-Key");
-    const char *ct = mtd_req_header(rq, "Content-Type");
     if (!idem_key_ok(key)) {
         mtd_resp_error(b->rs, 400, "bad_idempotency_key",
                        "header Idempotency-Key must be 8 to 128 characters of [A-Za-z0-9._-]");
-        return;
-    }
-    if (!ct || strncmp(ct, "application/x-ndjson", 20) != 0) {
-        mtd_resp_error(b->rs, 415, "unsupported_media_type",
-                       "Content-Type must be application/x-ndjson (a zstd-compressed batch)");
         return;
     }
     if (mtd_store_policy_get(b->tn->store, &b->policy) != 0) {
         mtd_resp_error(b->rs, 500, "store_error", "could not read the policy");
         return;
     }
-    mtd_batch bt;
+    mtd_batch *bt = rq->batch;
     mtd_batch_error err;
-    mtd_batch_init(&bt);
-    if (mtd_batch_decode(rq->body.data, rq->body.len, &bt, &err) != 0) {
+    if (mtd_batch_finish(bt) != 0) {
+        mtd_metrics_rejected(&b->c->metrics, bt->err.reason, 1);
+        mtd_resp_error(b->rs, bt->err.status, bt->err.reason, "%s", bt->err.detail);
+    } else if (mtd_batch_parse(bt, &err) != 0) {
         mtd_metrics_rejected(&b->c->metrics, err.reason, err.nevents);
         mtd_resp_error(b->rs, err.status, err.reason, "%s", err.detail);
-    } else if (authorize(b, &bt) == 0) {
-        store_batch(b, key, &bt, t0);
+    } else if (authorize(b, bt) == 0) {
+        store_batch(b, key, bt, t0);
     }
-    mtd_batch_free(&bt);
 }
 
 void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
-    batch_ctx b = {.c = c, .rs = rs};
-    if (mtd_auth_device(c, rq, rs, &b.tn, b.cred, b.device, sizeof b.device) != 0)
-        return;
+    batch_ctx b = {.c = c, .rs = rs, .tn = rq->tn};
+    mtd_strlcpy(b.cred, rq->cred, sizeof b.cred);
+    mtd_strlcpy(b.device, rq->bound.device_id, sizeof b.device);
     if (b.device[0])
         mtd_store_device_consent(b.tn->store, b.device, &b.consent);
     if (__atomic_add_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST) > c->max_inflight) {
@@ -145,5 +142,4 @@ void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
         ingest(&b, rq);
     }
     __atomic_sub_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST);
-    mtd_tenants_put(c->tenants, b.tn);
 }

@@ -39,18 +39,42 @@ void mtd_metrics_request(mtd_metrics *m, const char *route, int code)
     pthread_mutex_unlock(&m->mu);
 }
 
-void mtd_metrics_rejected(mtd_metrics *m, const char *reason, uint64_t events)
+/* Adds n to the series of reason in tab (a fixed table: a new reason past its end is
+ * not counted). Caller holds m->mu. */
+static void count_reason(mtd_metric_rej *tab, int size, const char *reason, uint64_t n)
 {
-    pthread_mutex_lock(&m->mu);
-    for (int i = 0; i < MTD_METRICS_MAX_SERIES; i++) {
-        mtd_metric_rej *r = &m->rej[i];
+    for (int i = 0; i < size; i++) {
+        mtd_metric_rej *r = &tab[i];
         if (r->reason[0] && strcmp(r->reason, reason))
             continue;
         if (!r->reason[0])
             snprintf(r->reason, sizeof r->reason, "%s", reason);
-        r->n += events;
+        r->n += n;
         break;
     }
+}
+
+void mtd_metrics_shed(mtd_metrics *m, const char *reason)
+{
+    pthread_mutex_lock(&m->mu);
+    count_reason(m->shed, 16, reason, 1);
+    pthread_mutex_unlock(&m->mu);
+}
+
+uint64_t mtd_metrics_shed_total(mtd_metrics *m)
+{
+    uint64_t n = 0;
+    pthread_mutex_lock(&m->mu);
+    for (int i = 0; i < 16; i++)
+        n += m->shed[i].n;
+    pthread_mutex_unlock(&m->mu);
+    return n;
+}
+
+void mtd_metrics_rejected(mtd_metrics *m, const char *reason, uint64_t events)
+{
+    pthread_mutex_lock(&m->mu);
+    count_reason(m->rej, MTD_METRICS_MAX_SERIES, reason, events);
     pthread_mutex_unlock(&m->mu);
 }
 
@@ -130,6 +154,11 @@ void mtd_metrics_render(mtd_metrics *m, const char *data_dir, mtd_buf *out)
                         "mtd_batches_total{outcome=\"replayed\"} %llu\n",
                    (unsigned long long)m->events_stored, (unsigned long long)m->batches_stored,
                    (unsigned long long)m->batches_replayed);
+    mtd_buf_puts(out, "# HELP mtd_shed_total Requests and connections shed to keep the collector"
+                      " serving the others, by reason.\n# TYPE mtd_shed_total counter\n");
+    for (int i = 0; i < 16 && m->shed[i].reason[0]; i++)
+        mtd_buf_printf(out, "mtd_shed_total{reason=\"%s\"} %llu\n", m->shed[i].reason,
+                       (unsigned long long)m->shed[i].n);
     mtd_buf_puts(out, "# HELP mtd_ingest_seconds Batch ingest latency.\n"
                       "# TYPE mtd_ingest_seconds histogram\n");
     uint64_t cum = 0;
@@ -143,5 +172,6 @@ void mtd_metrics_render(mtd_metrics *m, const char *data_dir, mtd_buf *out)
                         "mtd_ingest_seconds_count %llu\n",
                    (unsigned long long)cum, m->lat_sum, (unsigned long long)m->lat_count);
     pthread_mutex_unlock(&m->mu);
-    render_store_sizes(data_dir, out);
+    if (data_dir)
+        render_store_sizes(data_dir, out);
 }

@@ -32,6 +32,7 @@ typedef struct {
     double lat_sum;
     uint64_t lat_count;
     uint64_t events_stored, batches_stored, batches_replayed;
+    mtd_metric_rej shed[16];   /* requests and connections shed, by reason */
 } mtd_metrics;
 
 void mtd_metrics_init(mtd_metrics *m);
@@ -39,7 +40,12 @@ void mtd_metrics_destroy(mtd_metrics *m);
 void mtd_metrics_request(mtd_metrics *m, const char *route, int code);
 void mtd_metrics_rejected(mtd_metrics *m, const char *reason, uint64_t events);
 void mtd_metrics_ingest(mtd_metrics *m, double seconds, uint64_t events, int replayed);
-/* Appends the exposition text; data_dir is scanned for store sizes. */
+/* A request or connection shed to protect the others (reason: "body_budget",
+ * "header_timeout", ...). */
+void mtd_metrics_shed(mtd_metrics *m, const char *reason);
+uint64_t mtd_metrics_shed_total(mtd_metrics *m);
+/* Appends the exposition text; data_dir, when given, is scanned for each tenant's
+ * store size (a series per tenant: for the operator only). */
 void mtd_metrics_render(mtd_metrics *m, const char *data_dir, mtd_buf *out);
 
 #endif

@@ -1,106 +1,187 @@
-/* mtd_routes: the HTTP API of DESIGN.md section 4, mapped to handlers. */
+/* mtd_routes: the HTTP API of DESIGN.md section 4: one table of routes, and the checks
+ * every request passes from its head alone, before a byte of its body is read. */
 #include "collector/mtd_auth.h"
+#include "collector/mtd_batch.h"
 #include "collector/mtd_collector.h"
 #include "collector/mtd_feeds.h"
+#include "collector/mtd_guard.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-static int is(const mtd_req *rq, const char *method, const char *path)
+static void handle_metrics(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
+static void handle_healthz(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
+
+static void feeds_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
-    return !strcmp(rq->method, method) && !strcmp(rq->path, path);
+    mtd_handle_feeds_admin(c, rq, rs, rq->path + strlen("/v1/admin/"));
 }
 
-void mtd_route(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+static void feeds_device(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
-    const char *p = rq->path;
-    if (is(rq, "POST", "/v1/batches")) {
-        rq->route = "batches";
-        mtd_handle_batch(c, rq, rs);
-    } else if (is(rq, "POST", "/v1/enroll")) {
-        rq->route = "enroll";
-        mtd_handle_enroll(c, rq, rs);
-    } else if (is(rq, "GET", "/v1/policy")) {
-        rq->route = "policy";
-        mtd_handle_policy_device(c, rq, rs);
-    } else if (!strncmp(p, "/v1/admin/feeds", 15) && (!p[15] || p[15] == '/')) {
-        rq->route = "feeds_admin";
-        mtd_handle_feeds_admin(c, rq, rs, p + 10);
-    } else if (!strncmp(p, "/v1/feeds", 9) && (!p[9] || p[9] == '/')) {
-        rq->route = "feeds";
-        mtd_handle_feeds_device(c, rq, rs, p + 9);
-    } else if (!strncmp(p, "/v1/admin/", 10)) {
-        rq->route = "admin";
-        mtd_handle_admin(c, rq, rs, p + 10);
-    } else if (!strncmp(p, "/v1/operator/", 13)) {
-        rq->route = "operator";
-        mtd_handle_operator(c, rq, rs, p + 13);
-    } else if (is(rq, "GET", "/metrics")) {
-        rq->route = "metrics";
-        mtd_buf b;
-        mtd_buf_init(&b, 0);
-        mtd_metrics_render(&c->metrics, mtd_tenants_data_dir(c->tenants), &b);
-        rs->status = 200;
-        rs->text = mtd_buf_steal(&b, NULL);
-        rs->ctype = "text/plain; version=0.0.4";
-    } else if (is(rq, "GET", "/healthz")) {
-        rq->route = "healthz";
-        mtd_resp_json(rs, 200, json_pack("{s:s}", "status", "ok"));
-    } else {
-        mtd_resp_error(rs, 404, "not_found", "no route for %s %.200s", rq->method, p);
+    mtd_handle_feeds_device(c, rq, rs, rq->path + strlen("/v1/feeds"));
+}
+
+#define NDJSON "application/x-ndjson"
+#define JSON "application/json"
+
+/* First match wins: a route with its own body limit goes above the prefix it falls
+ * under (e.g. a "PUT /v1/admin/feeds/..." row above the "/v1/admin/..." prefix). */
+static const mtd_route_def routes[] = {
+    {"POST", "/v1/batches", "batches", MTD_AUTH_DEVICE, MTD_BODY_BATCH, MTD_MAX_BATCH_BODY, NDJSON, mtd_handle_batch},
+    {"GET", "/v1/enroll", "enroll", MTD_AUTH_ENROLL, MTD_BODY_NONE, 0, NULL, mtd_handle_enroll_key},
+    {"POST", "/v1/enroll", "enroll", MTD_AUTH_ENROLL, MTD_BODY_BUFFER, 16 << 10, NULL, mtd_handle_enroll},
+    {"GET", "/v1/policy", "policy", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, mtd_handle_policy_device},
+    {"PUT", "/v1/admin/feeds/*", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_BUFFER, MTD_FEED_MAX_BYTES, NULL, feeds_admin},
+    {NULL, "/v1/admin/feeds", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, feeds_admin},
+    {NULL, "/v1/admin/feeds/*", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, feeds_admin},
+    {NULL, "/v1/feeds", "feeds", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, feeds_device},
+    {NULL, "/v1/feeds/*", "feeds", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, feeds_device},
+    {NULL, "/v1/admin/*", "admin", MTD_AUTH_TENANT, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_admin},
+    {NULL, "/v1/operator/*", "operator", MTD_AUTH_OPERATOR, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_operator},
+    {"GET", "/metrics", "metrics", MTD_AUTH_PUBLIC_OR_OPERATOR, MTD_BODY_NONE, 0, NULL, handle_metrics},
+    {"GET", "/healthz", "healthz", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, handle_healthz},
+};
+
+static const mtd_route_def *find_route(const char *method, const char *path)
+{
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        const mtd_route_def *r = &routes[i];
+        size_t n = strlen(r->path);
+        int match = r->path[n - 1] == '*' ? !strncmp(path, r->path, n - 1) : !strcmp(path, r->path);
+        if (match && (!r->method || !strcmp(r->method, method)))
+            return r;
     }
+    return NULL;
 }
 
-void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+/* "application/x-ndjson", optionally with parameters ("; charset=utf-8"), and nothing
+ * else: a prefix match let "application/x-ndjsonFOO" through. */
+int mtd_media_type_is(const char *ct, const char *want)
 {
-    const char *tok = mtd_req_bearer(rq);
-    char kind[8], tenant[32], hash[65];
-    mtd_tenant *tn;
-    mtd_role role;
-    if (!tok || mtd_token_parse(tok, kind, sizeof kind, tenant, sizeof tenant) != 0 ||
-        strcmp(kind, "enr") != 0 || mtd_tenants_get(c->tenants, tenant, &tn) != 0) {
-        mtd_resp_error(rs, 401, "unauthorized", "an enrollment token is required");
+    if (!ct)
+        return 0;
+    size_t n = strlen(want);
+    if (strncasecmp(ct, want, n) != 0)
+        return 0;
+    const char *p = ct + n;
+    while (*p == ' ' || *p == '\t')
+        p++;
+    return *p == 0 || *p == ';';
+}
+
+/* Authenticates as the route says; fills rs and returns non-zero on failure. */
+static int authenticate(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    switch (rq->def->auth) {
+    case MTD_AUTH_DEVICE: return mtd_auth_device(c, rq, rs);
+    case MTD_AUTH_ENROLL: return mtd_auth_enroll(c, rq, rs);
+    case MTD_AUTH_TENANT: return mtd_auth_tenant(c, rq, rs);
+    case MTD_AUTH_OPERATOR: return mtd_auth_operator(c, rq, rs);
+    case MTD_AUTH_PUBLIC_OR_OPERATOR:
+        return mtd_req_bearer(rq) ? mtd_auth_operator(c, rq, rs) : 0;
+    case MTD_AUTH_NONE: break;
+    }
+    return 0;
+}
+
+/* The declared body length against the route's limit: 413 before the body is read. */
+static int check_length(mtd_req *rq, mtd_resp *rs, uint64_t len, int chunked)
+{
+    const mtd_route_def *d = rq->def;
+    if (d->body == MTD_BODY_NONE && (len > 0 || chunked)) {
+        mtd_resp_error(rs, 413, "too_large", "%s %s takes no request body", rq->method, d->path);
+        return MTD_ETOOBIG;
+    }
+    if (len > d->max_body) {
+        mtd_resp_error(rs, 413, "too_large", "request body of %llu bytes is over the %zu bytes %s %s accepts",
+                       (unsigned long long)len, d->max_body, rq->method, d->path);
+        return MTD_ETOOBIG;
+    }
+    return 0;
+}
+
+int mtd_body_reserve(mtd_collector *c, size_t bytes)
+{
+    size_t held = __atomic_add_fetch(&c->body_held, bytes, __ATOMIC_RELAXED);
+    if (c->body_budget && held > c->body_budget) {
+        __atomic_sub_fetch(&c->body_held, bytes, __ATOMIC_RELAXED);
+        return MTD_EBUSY;
+    }
+    return 0;
+}
+
+void mtd_body_release(mtd_collector *c, size_t bytes)
+{
+    __atomic_sub_fetch(&c->body_held, bytes, __ATOMIC_RELAXED);
+}
+
+int mtd_route_admit(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const mtd_framing *fr)
+{
+    if (!(rq->def = find_route(rq->method, rq->path))) {
+        mtd_resp_error(rs, 404, "not_found", "no route for %s %.200s", rq->method, rq->path);
+        return MTD_ENOENT;
+    }
+    rq->route = rq->def->name;
+    if (check_length(rq, rs, fr->length, fr->chunked) != 0)
+        return MTD_ETOOBIG;
+    if (mtd_guard_check(c->guard, rq, rs) != 0 || authenticate(c, rq, rs) != 0)
+        return MTD_EAUTH;
+    if (rq->def->ctype && !mtd_media_type_is(mtd_req_header(rq, "Content-Type"), rq->def->ctype)) {
+        mtd_resp_error(rs, 415, "unsupported_media_type", "Content-Type must be %s%s", rq->def->ctype,
+                       rq->def->body == MTD_BODY_BATCH ? " (a zstd-compressed batch)" : "");
+        return MTD_EUNSUP;
+    }
+    return 0;
+}
+
+void mtd_route_run(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    rq->def->handle(c, rq, rs);
+}
+
+static void handle_healthz(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    mtd_resp_json(rs, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+/* Anyone may read the collector-wide counters; the per-tenant series (store sizes,
+ * which name every tenant) need the operator token. */
+static void handle_metrics(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    mtd_metrics_render(&c->metrics, rq->operator ? mtd_tenants_data_dir(c->tenants) : NULL, &b);
+    mtd_metrics_render_front(c, &b);
+    rs->status = 200;
+    rs->text = mtd_buf_steal(&b, NULL);
+    rs->ctype = "text/plain; version=0.0.4";
+}
+
+/* GET /v1/enroll: the tenant key and policy, for the agent to compute its pseudonyms
+ * before it asks for a credential bound to them (POST /v1/enroll). */
+void mtd_handle_enroll_key(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    mtd_policy pol;
+    char key[65];
+    if (mtd_store_policy_get(rq->tn->store, &pol) != 0) {
+        mtd_resp_error(rs, 500, "store_error", "could not read the policy");
         return;
     }
-    mtd_sha256_hex(tok, strlen(tok), hash);
-    char cred[160], chash[65];
-    mtd_policy pol;
-    if (mtd_store_token_role(tn->store, hash, &role) != 0 || role != MTD_ROLE_ENROLL) {
-        mtd_resp_error(rs, 401, "unauthorized", "enrollment token is not valid (revoked or unknown)");
-    } else if (mtd_token_new("dev", tenant, cred, sizeof cred, chash) != 0 ||
-               mtd_store_cred_add(tn->store, chash) != 0 ||
-               mtd_store_policy_get(tn->store, &pol) != 0) {
-        mtd_resp_error(rs, 500, "store_error", "could not register the device");
-    } else {
-        char key[65];
-        mtd_tenant_key_to_hex(&tn->key, key);
-        /* who: the enrollment token (its ID as token list shows it); what: the
-         * credential, whose device device.bind names at its first batch */
-        char actor[32], d[128];
-        snprintf(actor, sizeof actor, "enroll:%.12s", hash);
-        snprintf(d, sizeof d, "issued credential %.12s; device.bind names its device at its first upload", chash);
-        mtd_store_audit(tn->store, actor, "device.enroll", d);
-        mtd_resp_json(rs, 200, json_pack("{s:s,s:s,s:s,s:s,s:o}", "tenant_id", tenant,
-                                         "org_id", tn->org_id, "device_credential", cred,
-                                         "tenant_key", key, "policy", mtd_policy_to_json(&pol)));
-    }
-    mtd_tenants_put(c->tenants, tn);
+    mtd_tenant_key_to_hex(&rq->tn->key, key);
+    mtd_resp_json(rs, 200, json_pack("{s:s,s:s,s:s,s:o}", "tenant_id", rq->tn->id, "org_id",
+                                     rq->tn->org_id, "tenant_key", key, "policy", mtd_policy_to_json(&pol)));
 }
 
 void mtd_handle_policy_device(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
-    mtd_tenant *tn;
-    char hash[65], dev[64];
-    if (mtd_auth_device(c, rq, rs, &tn, hash, dev, sizeof dev) != 0)
-        return;
     mtd_policy p;
-    if (mtd_store_policy_get(tn->store, &p) != 0)
+    if (mtd_store_policy_get(rq->tn->store, &p) != 0)
         mtd_resp_error(rs, 500, "store_error", "could not read the policy");
     else
         mtd_resp_json(rs, 200, mtd_policy_to_json(&p));
-    mtd_tenants_put(c->tenants, tn);
 }
 
 static void operator_create(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
@@ -127,10 +208,9 @@ static void operator_create(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     json_decref(j);
 }
 
-void mtd_handle_operator(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char *sub)
+void mtd_handle_operator(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
-    if (mtd_auth_operator(c, rq, rs) != 0)
-        return;
+    const char *sub = rq->path + strlen("/v1/operator/");
     if (!strcmp(sub, "tenants") && !strcmp(rq->method, "POST")) {
         operator_create(c, rq, rs);
     } else if (!strcmp(sub, "tenants") && !strcmp(rq->method, "GET")) {

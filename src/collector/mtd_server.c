@@ -1,5 +1,8 @@
-/* mtd_server: libmicrohttpd glue: listening, body caps, dispatch, logging. */
+/* mtd_server: libmicrohttpd glue: listening, admission from the request head, body
+ * reading under the route limit and the memory budget, dispatch, logging. */
 #include "collector/mtd_server.h"
+#include "collector/mtd_batch.h"
+#include "collector/mtd_guard.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "collector/mtd_listen.h"
@@ -8,6 +11,7 @@
 #include "common/mtd_util.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +30,14 @@ struct mtd_server {
 typedef struct {
     mtd_req rq;
     int64_t start_ns;
+    int begun;       /* the head has been seen (first call of the access handler) */
+    int bad_uri;     /* the raw request target holds a control character */
+    int refused;     /* answered from the head alone */
+    int too_big;     /* a chunked body ran over the route's limit: dropped, 413 */
+    int over_budget; /* the body outgrew the memory budget: dropped, 503 */
+    size_t held;     /* bytes reserved from the collector's body budget */
+    uint64_t in_bytes;
+    mtd_batch batch; /* MTD_BODY_BATCH routes */
 } req_ctx;
 
 const char *mtd_req_header(const mtd_req *rq, const char *name)
@@ -131,8 +143,169 @@ static void finish(mtd_server *s, req_ctx *x, mtd_resp *rs)
 {
     double ms = (double)(mtd_monotonic_ns() - x->start_ns) / 1e6;
     mtd_metrics_request(&s->c->metrics, x->rq.route ? x->rq.route : "other", rs->status);
-    mtd_log(MTD_LOG_INFO, "http", "method=%s path=%s status=%d ms=%.2f in_bytes=%zu",
-            x->rq.method, x->rq.path, rs->status, ms, x->rq.body.len);
+    mtd_log(MTD_LOG_INFO, "http", "method=%s path=%s status=%d ms=%.2f in_bytes=%llu",
+            x->rq.method, x->rq.path, rs->status, ms, (unsigned long long)x->in_bytes);
+}
+
+/* Called by libmicrohttpd once the request line has arrived, before the headers: the
+ * request's context starts here, with the URI as the client sent it (the handler sees
+ * it percent-decoded, when "%00" has already cut it short and "%0a" become a newline). */
+static void *on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+    req_ctx *x = calloc(1, sizeof *x);
+    if (!x)
+        return NULL;
+    x->start_ns = mtd_monotonic_ns();
+    x->bad_uri = mtd_uri_has_control(uri);
+    return x;
+}
+
+/* A request target with a control character or NUL, raw or percent-encoded: it could
+ * forge a log line or cut a path short behind the checks that read it. */
+int mtd_uri_has_control(const char *u)
+{
+    for (const unsigned char *p = (const unsigned char *)u; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return 1;
+        if (*p == '%' && isxdigit(p[1]) && isxdigit(p[2])) {
+            int v = (int)strtol((char[]){(char)p[1], (char)p[2], 0}, NULL, 16);
+            if (v < 0x20 || v == 0x7f)
+                return 1;
+        }
+    }
+    return 0;
+}
+
+typedef struct {
+    int n_len, n_te;
+    const char *len, *te;
+} framing_scan;
+
+static enum MHD_Result scan_header(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+{
+    framing_scan *f = cls;
+    if (!strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH)) {
+        f->n_len++;
+        f->len = value;
+    } else if (!strcasecmp(key, MHD_HTTP_HEADER_TRANSFER_ENCODING)) {
+        f->n_te++;
+        f->te = value;
+    }
+    return MHD_YES;
+}
+
+/* The body's framing, refused (400) when two headers could disagree on where the body
+ * ends: libmicrohttpd takes the first of two Content-Length headers, and a proxy in
+ * front might take the other. */
+static int check_framing(mtd_req *rq, mtd_resp *rs, mtd_framing *fr)
+{
+    framing_scan f = {0};
+    MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, scan_header, &f);
+    memset(fr, 0, sizeof *fr);
+    if (f.n_len > 1 || f.n_te > 1) {
+        mtd_resp_error(rs, 400, "bad_framing", "more than one %s header",
+                       f.n_len > 1 ? "Content-Length" : "Transfer-Encoding");
+        return MTD_EINVAL;
+    }
+    if (f.n_len && f.n_te) {
+        mtd_resp_error(rs, 400, "bad_framing", "both Content-Length and Transfer-Encoding");
+        return MTD_EINVAL;
+    }
+    if (f.n_te && strcasecmp(f.te, "chunked") != 0) {
+        mtd_resp_error(rs, 400, "bad_framing", "Transfer-Encoding must be chunked");
+        return MTD_EINVAL;
+    }
+    char *end;
+    fr->chunked = f.n_te;
+    if (f.n_len) { /* libmicrohttpd has refused what is not digits */
+        fr->length = strtoull(f.len, &end, 10);
+        if (*end || !isdigit((unsigned char)f.len[0])) {
+            mtd_resp_error(rs, 400, "bad_framing", "Content-Length is not a number");
+            return MTD_EINVAL;
+        }
+    }
+    return 0;
+}
+
+static void client_ip(struct MHD_Connection *conn, char *out, size_t len)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    const struct sockaddr *sa = ci ? ci->client_addr : NULL;
+    snprintf(out, len, "?");
+    if (sa && sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)sa)->sin_addr, out, (socklen_t)len);
+    else if (sa && sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)sa)->sin6_addr, out, (socklen_t)len);
+}
+
+/* Bytes the request's body holds now, and that much kept reserved from the budget:
+ * -1 when the budget has no room for more. */
+static int account(mtd_server *s, req_ctx *x)
+{
+    size_t now = x->rq.body.cap + (x->rq.batch ? mtd_batch_memory(x->rq.batch) : 0);
+    if (now <= x->held)
+        return 0;
+    if (mtd_body_reserve(s->c, now - x->held) != 0)
+        return -1;
+    x->held = now;
+    return 0;
+}
+
+/* The request head has arrived: everything that can be decided from it is decided
+ * now, and a refusal is answered before a byte of the body is read (libmicrohttpd then
+ * closes the connection instead of reading the rest). */
+static int admit(mtd_server *s, req_ctx *x, mtd_resp *rs)
+{
+    mtd_framing fr;
+    if (x->bad_uri) {
+        mtd_resp_error(rs, 400, "bad_path", "the request target holds a control character or NUL");
+        return -1;
+    }
+    if (check_framing(&x->rq, rs, &fr) != 0 || mtd_route_admit(s->c, &x->rq, rs, &fr) != 0)
+        return -1;
+    const mtd_route_def *d = x->rq.def;
+    if (d->body == MTD_BODY_BATCH) {
+        mtd_batch_init(&x->batch);
+        x->rq.batch = &x->batch;
+    }
+    mtd_buf_init(&x->rq.body, d->body == MTD_BODY_BUFFER ? d->max_body : 1);
+    /* what the head announces is reserved at once: a budget without room answers now */
+    size_t want = fr.length < d->max_body ? (size_t)fr.length : d->max_body;
+    if (want && mtd_body_reserve(s->c, want) != 0) {
+        rs->retry_after = 2;
+        mtd_metrics_shed(&s->c->metrics, "body_budget");
+        mtd_resp_error(rs, 503, "busy", "the collector holds as many request bodies as it may; retry");
+        return -1;
+    }
+    x->held = want;
+    return 0;
+}
+
+static void take_body(mtd_server *s, req_ctx *x, const char *data, size_t n)
+{
+    x->in_bytes += n;
+    if (x->over_budget || x->too_big)
+        return; /* dropped unread: the answer is decided */
+    if (x->rq.batch)
+        mtd_batch_feed(x->rq.batch, (const uint8_t *)data, n); /* its error waits for the end */
+    else if (mtd_buf_append(&x->rq.body, data, n) != 0)
+        x->too_big = 1;
+    if (account(s, x) != 0)
+        x->over_budget = 1;
+}
+
+static void respond(mtd_server *s, req_ctx *x, mtd_resp *rs)
+{
+    if (x->over_budget) {
+        rs->retry_after = 2;
+        mtd_metrics_shed(&s->c->metrics, "body_budget");
+        mtd_resp_error(rs, 503, "busy", "the collector holds as many request bodies as it may; retry");
+    } else if (x->too_big) {
+        mtd_resp_error(rs, 413, "too_large", "request body over the %zu bytes %s %s accepts",
+                       x->rq.def->max_body, x->rq.method, x->rq.def->path);
+    } else {
+        mtd_route_run(s->c, &x->rq, rs);
+    }
 }
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
@@ -141,31 +314,26 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
     mtd_server *s = cls;
     req_ctx *x = *con_cls;
-    if (!x) {
-        x = calloc(1, sizeof *x);
-        if (!x)
-            return MHD_NO;
-        x->start_ns = mtd_monotonic_ns();
+    if (!x)
+        return MHD_NO;
+    mtd_resp rs = {0};
+    if (!x->begun) {
+        x->begun = 1;
         x->rq.method = method;
         x->rq.path = url;
         x->rq.conn = conn;
-        mtd_buf_init(&x->rq.body, MTD_MAX_BODY);
-        *con_cls = x;
+        client_ip(conn, x->rq.ip, sizeof x->rq.ip);
         __atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
-        return MHD_YES;
-    }
-    if (*upload_size) {
-        /* over the cap: keep reading but drop, so the client gets a clean 413 */
-        if (!x->rq.too_big && mtd_buf_append(&x->rq.body, upload_data, *upload_size) != 0)
-            x->rq.too_big = 1;
+        if (admit(s, x, &rs) == 0)
+            return MHD_YES;
+        x->refused = 1; /* answered from the head; the body is never read */
+    } else if (*upload_size) {
+        take_body(s, x, upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
+    } else {
+        respond(s, x, &rs);
     }
-    mtd_resp rs = {0};
-    if (x->rq.too_big)
-        mtd_resp_error(&rs, 413, "too_large", "request body over %u bytes", MTD_MAX_BODY);
-    else
-        mtd_route(s->c, &x->rq, &rs);
     if (!rs.status)
         mtd_resp_error(&rs, 500, "internal", "no response");
     enum MHD_Result r = send_resp(conn, &rs);
@@ -181,10 +349,26 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     mtd_server *s = cls;
     if (!x)
         return;
-    __atomic_sub_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
+    if (x->begun)
+        __atomic_sub_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
+    if (x->rq.tn)
+        mtd_tenants_put(s->c->tenants, x->rq.tn);
+    if (x->rq.batch)
+        mtd_batch_free(x->rq.batch);
     mtd_buf_free(&x->rq.body);
+    mtd_body_release(s->c, x->held);
     free(x);
     *con_cls = NULL;
+}
+
+void mtd_metrics_render_front(mtd_collector *c, mtd_buf *out)
+{
+    mtd_buf_printf(out, "# HELP mtd_body_bytes_held Bytes request bodies hold now, of the budget.\n"
+                        "# TYPE mtd_body_bytes_held gauge\nmtd_body_bytes_held %zu\n"
+                        "# HELP mtd_body_bytes_budget Bytes request bodies may hold at once.\n"
+                        "# TYPE mtd_body_bytes_budget gauge\nmtd_body_bytes_budget %zu\n",
+                   __atomic_load_n(&c->body_held, __ATOMIC_RELAXED), c->body_budget);
+    mtd_guard_render(c->guard, out);
 }
 
 /* Parses "ADDR:PORT" / "[ADDR]:PORT" into a socket address. */
@@ -284,6 +468,7 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
                             MHD_OPTION_CONNECTION_LIMIT, 4000,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                            MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                             tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
                             MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
     if (!s->d) {

@@ -1,8 +1,12 @@
 /* mtd_server: the collector's HTTP(S) front, on libmicrohttpd (thread pool + epoll;
- * TLS through GnuTLS). It reads each request body up to MTD_MAX_BODY (marking larger
- * ones so the handler answers 413 without buffering them), hands complete requests to
- * mtd_route(), sends the response, counts it and logs one line per request. Slow or
- * abandoned connections are cut by a connection timeout. */
+ * TLS through GnuTLS). When a request's head has arrived it refuses a request target
+ * with control characters or NUL and ambiguous framing (400), then asks
+ * mtd_route_admit (route, length, authentication, media type) and answers a refusal
+ * before reading any body. An admitted body is read under its route's limit and the
+ * collector's memory budget (a batch streamed into the zstd decoder), then the route's
+ * handler runs; the answer is sent, counted and logged in one line (401 and 429 only in
+ * mtd_guard's summaries). Slow or abandoned connections are cut by a connection
+ * timeout. */
 #ifndef MTD_SERVER_H
 #define MTD_SERVER_H
 
@@ -22,6 +26,9 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
                      char *why, size_t whylen);
 /* The URL clients use, e.g. "https://127.0.0.1:8443". */
 const char *mtd_server_url(const mtd_server *s);
+/* 1 when a raw request target holds a control character or NUL, as such or
+ * percent-encoded. */
+int mtd_uri_has_control(const char *uri);
 /* Stops accepting, waits for requests in flight, frees. */
 void mtd_server_stop(mtd_server *s);
 

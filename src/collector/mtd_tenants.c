@@ -28,6 +28,7 @@ struct mtd_tenants {
     char data[1024];
     int lock_fd; /* DATA/collector.lock, locked while this collector runs */
     char op_hash[65];
+    mtd_store *decoy; /* where a token naming no tenant is looked up (mtd_auth) */
     pthread_mutex_t mu;
     slot slots[MAX_OPEN];
 };
@@ -147,6 +148,9 @@ int mtd_tenants_open(const char *data_dir, mtd_tenants **out, char *why, size_t 
         if (r == 0)
             r = operator_token(t, why, whylen);
     }
+    snprintf(dir, sizeof dir, "%s/decoy", data_dir);
+    if (r == 0 && (r = mtd_mkdir_p(dir, 0700)) == 0)
+        r = mtd_store_open(dir, &t->decoy, why, whylen);
     if (r) {
         mtd_tenants_close(t);
         return r;
@@ -162,6 +166,7 @@ void mtd_tenants_close(mtd_tenants *t)
     for (int i = 0; i < MAX_OPEN; i++)
         if (t->slots[i].used)
             mtd_store_close(t->slots[i].t.store);
+    mtd_store_close(t->decoy);
     if (t->lock_fd >= 0)
         close(t->lock_fd); /* releases the lock */
     pthread_mutex_destroy(&t->mu);
@@ -171,6 +176,16 @@ void mtd_tenants_close(mtd_tenants *t)
 const char *mtd_tenants_data_dir(const mtd_tenants *t)
 {
     return t->data;
+}
+
+void mtd_tenants_decoy_lookup(mtd_tenants *t, const char *hash)
+{
+    mtd_role role;
+    mtd_cred_binding b;
+    if (t->decoy) { /* the reads a real tenant's check makes; both find nothing */
+        mtd_store_token_role(t->decoy, hash, &role);
+        mtd_store_cred_lookup(t->decoy, hash, &b);
+    }
 }
 
 int mtd_tenants_is_operator(mtd_tenants *t, const char *tok)

@@ -4,6 +4,7 @@
  *   DATA/operator.hash    its SHA-256, which is what the collector checks
  *   DATA/tenants/<id>/    one tenant: tenant.json (name, org), tenant.key (0600),
  *                         store.sqlite (mtd_store)
+ *   DATA/decoy/           an empty store, where tokens naming no tenant are looked up
  *
  * There is no shared registry table: listing tenants reads the directories, and
  * deleting one removes its directory, key and store together. Stores are opened on
@@ -54,6 +55,10 @@ int mtd_token_new(const char *kind, const char *tenant, char *tok, size_t toklen
 int mtd_token_parse(const char *tok, char *kind, size_t kindlen, char *tenant, size_t tlen);
 
 const char *mtd_tenants_data_dir(const mtd_tenants *t);
+
+/* The reads of a token check, made in an empty decoy store (DATA/decoy/): a token that
+ * names no tenant costs what one of an existing tenant costs. */
+void mtd_tenants_decoy_lookup(mtd_tenants *t, const char *hash);
 
 /* 1 when tok is the operator token. */
 int mtd_tenants_is_operator(mtd_tenants *t, const char *tok);

@@ -45,9 +45,14 @@ json_t *mtd_store_token_list(mtd_store *s);
 
 /* A device credential, bound to a device pseudonym on its first batch. */
 int mtd_store_cred_add(mtd_store *s, const char *hash);
-/* Finds a live credential; *device_id gets its bound device ("" before the first
- * batch). MTD_EAUTH when unknown or revoked. */
-int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_t len);
+
+/* What a device credential is bound to ("" where nothing is). */
+typedef struct {
+    char device_id[64];
+} mtd_cred_binding;
+
+/* Finds a live credential and its binding. MTD_EAUTH when unknown or revoked. */
+int mtd_store_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b);
 
 /* Whether the tenant knows a device (it has sent a batch) or a package (some device
  * has reported it, installed now or before): 0, MTD_ENOENT, or MTD_EIO. The admin API

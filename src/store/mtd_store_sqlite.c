@@ -668,10 +668,11 @@ int mtd_store_package_known(mtd_store *s, const char *package)
     return r;
 }
 
-int mtd_store_cred_lookup(mtd_store *s, const char *hash, char *device_id, size_t len)
+int mtd_store_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b)
 {
+    memset(b, 0, sizeof *b);
     int r = mtd_sq_read(s, "SELECT coalesce(device_id,'') FROM credentials WHERE hash=?"
-                           " AND revoked_at IS NULL", hash, device_id, len);
+                           " AND revoked_at IS NULL", hash, b->device_id, sizeof b->device_id);
     return r == MTD_ENOENT ? MTD_EAUTH : r;
 }
 

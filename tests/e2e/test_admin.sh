@@ -114,7 +114,11 @@ curl -s "$URL/metrics" >"$WORK/metrics"
 grep -q '^mtd_events_rejected_total{reason="connections_forbidden"} 1$' "$WORK/metrics" || fail "metrics: $(grep rejected "$WORK/metrics")"
 grep -q '^mtd_events_rejected_total{reason="url_forbidden"} 1$' "$WORK/metrics" || fail "url_forbidden not counted"
 grep -q '^mtd_events_rejected_total{reason="optional_data_forbidden"} 1$' "$WORK/metrics" || fail "optional_data_forbidden not counted"
-grep -q '^mtd_ingest_seconds_count ' "$WORK/metrics" && grep -q "^mtd_store_bytes{tenant=\"$T\"} " "$WORK/metrics" || fail "metrics lack latency or store size"
+grep -q '^mtd_ingest_seconds_count ' "$WORK/metrics" || fail "metrics lack the ingest latency"
+# the public endpoint names no tenant; the operator's shows each tenant's store size
+! grep -q "$T" "$WORK/metrics" || fail "the public /metrics names a tenant: $(grep "$T" "$WORK/metrics")"
+curl -s -H "Authorization: Bearer $OPERATOR_TOKEN" "$URL/metrics" | grep -q "^mtd_store_bytes{tenant=\"$T\"} " || fail "the operator's /metrics lacks the store size"
+assert_eq 401 "$(http_status GET /metrics "$ADMIN")" "/metrics with a token that is not the operator's"
 ok "the collector refuses and counts what the policy forbids"
 
 # consent: optional data only with consent; revocation deletes it

@@ -152,9 +152,9 @@ static void ingest_is_idempotent_and_binds_the_credential(void **state)
     assert_int_equal(ingest(f, "cred1", "key-0002", batch, &stored), 0);
     assert_int_equal(stored, 1);
     assert_int_equal(count(f, "usage.action"), 2);
-    char dev[64];
-    assert_int_equal(mtd_store_cred_lookup(f->s, "cred1", dev, sizeof dev), 0);
-    assert_string_equal(dev, DEV);
+    mtd_cred_binding b;
+    assert_int_equal(mtd_store_cred_lookup(f->s, "cred1", &b), 0);
+    assert_string_equal(b.device_id, DEV);
     json_decref(batch);
 }
 

@@ -1,0 +1,347 @@
+/* mtd_guard: counters of failed authentication per address and per token prefix, a
+ * cache of tokens known good, and the summaries written to the log and to the tenants'
+ * audit logs. Fixed-size tables (a flood of addresses evicts the stalest entries, it
+ * cannot grow memory), one mutex, touched once per authentication. */
+#include "collector/mtd_guard.h"
+#include "common/mtd_err.h"
+#include "common/mtd_log.h"
+#include "common/mtd_util.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define NCOUNT 4096
+#define NGOOD 4096
+#define NPEND 256
+#define PROBE 8
+#define GOOD_TTL_S 3600
+
+typedef struct {
+    char key[72];
+    int64_t win;           /* start of its window */
+    uint32_t fails;        /* in that window */
+    int64_t blocked_until;
+} counter;
+
+typedef struct {
+    char h[33]; /* the first 32 hex digits of the token's SHA-256 */
+    int64_t t;
+} good;
+
+enum { KIND_AUTH, KIND_REFUSED };
+
+typedef struct {
+    char tenant[MTD_TENANT_ID_LEN + 1];
+    int kind;
+    uint64_t n;            /* not yet written */
+    int64_t first;         /* of those */
+    int64_t written;       /* when its last line was written */
+    char ips[3][48];
+    int nips;
+    char sample[200];
+} pending;
+
+struct mtd_guard {
+    pthread_mutex_t mu;
+    mtd_tenants *t;
+    counter ip[NCOUNT], pre[NCOUNT];
+    good ok[NGOOD];
+    pending p[NPEND];
+    uint64_t failed_total, limited_total, blocked_total, dropped_pending;
+    uint64_t failed_since, limited_since; /* since the last summary line */
+    pthread_t th;
+    int stop;
+};
+
+static uint32_t fnv(const char *s)
+{
+    uint32_t h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 16777619u;
+    return h;
+}
+
+/* The entry of key, made (over the stalest of its probe slots) when create is set. */
+static counter *find(counter *tab, const char *key, int create, int64_t now)
+{
+    uint32_t h = fnv(key);
+    counter *victim = NULL;
+    for (int i = 0; i < PROBE; i++) {
+        counter *c = &tab[(h + (uint32_t)i) % NCOUNT];
+        if (!strcmp(c->key, key))
+            return c;
+        if (!victim || c->win < victim->win)
+            victim = c;
+    }
+    if (!create || (victim->key[0] && victim->blocked_until > now))
+        return NULL; /* a blocked entry is not evicted by a flood of new ones */
+    memset(victim, 0, sizeof *victim);
+    mtd_strlcpy(victim->key, key, sizeof victim->key);
+    victim->win = now;
+    return victim;
+}
+
+/* "<kind>.<tenant>" of a token, or "" when it has no such shape. */
+static void prefix_of(const char *tok, char *out, size_t len)
+{
+    const char *d1 = tok ? strchr(tok, '.') : NULL;
+    const char *d2 = d1 ? strchr(d1 + 1, '.') : NULL;
+    out[0] = 0;
+    if (d2 && (size_t)(d2 - tok) < len)
+        snprintf(out, len, "%.*s", (int)(d2 - tok), tok);
+}
+
+static good *good_slot(mtd_guard *g, const char *hash)
+{
+    char k[33];
+    snprintf(k, sizeof k, "%.32s", hash);
+    return &g->ok[fnv(k) % NGOOD];
+}
+
+static int is_good(mtd_guard *g, const char *tok, int64_t now)
+{
+    char hash[65];
+    mtd_sha256_hex(tok, strlen(tok), hash);
+    pthread_mutex_lock(&g->mu);
+    good *e = good_slot(g, hash);
+    int ok = !strncmp(e->h, hash, 32) && now - e->t < GOOD_TTL_S;
+    pthread_mutex_unlock(&g->mu);
+    return ok;
+}
+
+int mtd_guard_check(mtd_guard *g, mtd_req *rq, mtd_resp *rs)
+{
+    if (!g)
+        return 0;
+    int64_t now = (int64_t)time(NULL), until = 0;
+    const char *tok = mtd_req_bearer(rq);
+    char pre[72];
+    prefix_of(tok, pre, sizeof pre);
+    pthread_mutex_lock(&g->mu);
+    counter *c = find(g->ip, rq->ip, 0, now);
+    if (c && c->blocked_until > now)
+        until = c->blocked_until;
+    if (pre[0] && (c = find(g->pre, pre, 0, now)) != NULL && c->blocked_until > until)
+        until = c->blocked_until;
+    pthread_mutex_unlock(&g->mu);
+    if (until <= now || (tok && is_good(g, tok, now)))
+        return 0;
+    pthread_mutex_lock(&g->mu);
+    g->limited_total++;
+    g->limited_since++;
+    pthread_mutex_unlock(&g->mu);
+    rs->retry_after = (long)(until - now);
+    mtd_resp_error(rs, 429, "too_many_failures", "too many failed authentications; retry after %ld s",
+                   rs->retry_after);
+    return MTD_EBUSY;
+}
+
+static void count_fail(mtd_guard *g, counter *c, uint32_t limit, int64_t now)
+{
+    if (!c)
+        return;
+    if (now - c->win >= GUARD_WINDOW_S) {
+        c->win = now;
+        c->fails = 0;
+    }
+    if (++c->fails == limit + 1) {
+        c->blocked_until = now + GUARD_WINDOW_S;
+        g->blocked_total++;
+    }
+}
+
+/* Adds one event to the tenant's pending summary of that kind. */
+static void pend(mtd_guard *g, const char *tenant, int kind, const char *ip, const char *sample, int64_t now)
+{
+    pending *free_p = NULL, *e = NULL;
+    for (int i = 0; i < NPEND && !e; i++) {
+        pending *p = &g->p[i];
+        if (p->tenant[0] && p->kind == kind && !strcmp(p->tenant, tenant))
+            e = p;
+        else if (!free_p && (!p->tenant[0] || (!p->n && now - p->written >= GUARD_AUDIT_S)))
+            free_p = p;
+    }
+    if (!e && !(e = free_p)) {
+        g->dropped_pending++;
+        return;
+    }
+    if (e == free_p) { /* a new entry, or a stale one taken over */
+        memset(e, 0, sizeof *e);
+        mtd_strlcpy(e->tenant, tenant, sizeof e->tenant);
+        e->kind = kind;
+    }
+    if (!e->n) {
+        e->first = now;
+        e->nips = 0;
+        mtd_strlcpy(e->sample, sample, sizeof e->sample);
+    }
+    e->n++;
+    int known = 0;
+    for (int i = 0; i < e->nips; i++)
+        known |= !strcmp(e->ips[i], ip);
+    if (!known && e->nips < 3)
+        mtd_strlcpy(e->ips[e->nips++], ip, sizeof e->ips[0]);
+}
+
+void mtd_guard_failed(mtd_guard *g, const mtd_req *rq, const char *tok)
+{
+    if (!g)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    char pre[72], kind[8], tenant[32], sample[160], hash[65];
+    prefix_of(tok, pre, sizeof pre);
+    pthread_mutex_lock(&g->mu);
+    g->failed_total++;
+    g->failed_since++;
+    count_fail(g, find(g->ip, rq->ip, 1, now), GUARD_FAILS_PER_IP, now);
+    if (pre[0])
+        count_fail(g, find(g->pre, pre, 1, now), GUARD_FAILS_PER_PREFIX, now);
+    if (tok && mtd_token_parse(tok, kind, sizeof kind, tenant, sizeof tenant) == 0 && tenant[0]) {
+        mtd_sha256_hex(tok, strlen(tok), hash);
+        snprintf(sample, sizeof sample, "%s %s with a %s token id %.12s", rq->method, rq->path, kind, hash);
+        pend(g, tenant, KIND_AUTH, rq->ip, sample, now);
+    }
+    pthread_mutex_unlock(&g->mu);
+}
+
+void mtd_guard_passed(mtd_guard *g, const mtd_req *rq)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->mu);
+    good *e = good_slot(g, rq->cred);
+    snprintf(e->h, sizeof e->h, "%.32s", rq->cred);
+    e->t = (int64_t)time(NULL);
+    pthread_mutex_unlock(&g->mu);
+}
+
+void mtd_guard_refused(mtd_guard *g, const mtd_req *rq, const char *what, const char *why)
+{
+    if (!g || !rq->tn)
+        return;
+    char sample[200];
+    snprintf(sample, sizeof sample, "%s %s: %s", rq->actor, what, why);
+    pthread_mutex_lock(&g->mu);
+    pend(g, rq->tn->id, KIND_REFUSED, rq->ip, sample, (int64_t)time(NULL));
+    pthread_mutex_unlock(&g->mu);
+}
+
+/* One audit line of a pending summary. */
+static void write_pending(mtd_guard *g, const pending *p, int64_t now)
+{
+    mtd_tenant *tn;
+    if (mtd_tenants_get(g->t, p->tenant, &tn) != 0)
+        return; /* a token naming no tenant: nobody's audit log */
+    char ips[160] = "", detail[600];
+    for (int i = 0; i < p->nips; i++)
+        snprintf(ips + strlen(ips), sizeof ips - strlen(ips), "%s%s", i ? ", " : "", p->ips[i]);
+    snprintf(detail, sizeof detail, "%llu %s in %llds from %s%s; first: %s",
+             (unsigned long long)p->n,
+             p->kind == KIND_AUTH ? "failed sign-ins (401)" : "refused calls (403)",
+             (long long)(now - p->first + 1), ips, p->nips == 3 ? " and others" : "", p->sample);
+    mtd_store_audit(tn->store, "collector", p->kind == KIND_AUTH ? "auth.failed" : "call.refused", detail);
+    mtd_tenants_put(g->t, tn);
+}
+
+void mtd_guard_flush(mtd_guard *g, int force)
+{
+    if (!g)
+        return;
+    int64_t now = (int64_t)time(NULL);
+    pending due[16];
+    int nd;
+    do { /* a few at a time, written outside the lock */
+        nd = 0;
+        pthread_mutex_lock(&g->mu);
+        for (int i = 0; i < NPEND && nd < 16; i++) {
+            pending *p = &g->p[i];
+            if (p->tenant[0] && p->n && (force || !p->written || now - p->written >= GUARD_AUDIT_S)) {
+                due[nd++] = *p;
+                p->n = 0;
+                p->written = now;
+            }
+        }
+        pthread_mutex_unlock(&g->mu);
+        for (int i = 0; i < nd; i++)
+            write_pending(g, &due[i], now);
+    } while (nd == 16);
+}
+
+static void summary(mtd_guard *g)
+{
+    pthread_mutex_lock(&g->mu);
+    uint64_t f = g->failed_since, l = g->limited_since;
+    g->failed_since = g->limited_since = 0;
+    const counter *top = NULL;
+    for (int i = 0; i < NCOUNT; i++)
+        if (g->ip[i].key[0] && (!top || g->ip[i].fails > top->fails))
+            top = &g->ip[i];
+    char who[100] = "";
+    if (top && top->fails)
+        snprintf(who, sizeof who, "; most from %s (%u in its window)", top->key, top->fails);
+    pthread_mutex_unlock(&g->mu);
+    if (f || l)
+        mtd_log(MTD_LOG_WARN, "auth", "failed=%llu limited_429=%llu in the last %d s%s",
+                (unsigned long long)f, (unsigned long long)l, GUARD_SUMMARY_S, who);
+}
+
+static void *run(void *arg)
+{
+    mtd_guard *g = arg;
+    for (unsigned tick = 1; !__atomic_load_n(&g->stop, __ATOMIC_SEQ_CST); tick++) {
+        sleep(1);
+        mtd_guard_flush(g, 0);
+        if (tick % GUARD_SUMMARY_S == 0)
+            summary(g);
+    }
+    return NULL;
+}
+
+int mtd_guard_create(mtd_tenants *t, mtd_guard **out)
+{
+    mtd_guard *g = calloc(1, sizeof *g);
+    if (!g)
+        return MTD_ENOMEM;
+    g->t = t;
+    pthread_mutex_init(&g->mu, NULL);
+    if (pthread_create(&g->th, NULL, run, g) != 0) {
+        pthread_mutex_destroy(&g->mu);
+        free(g);
+        return MTD_EIO;
+    }
+    *out = g;
+    return 0;
+}
+
+void mtd_guard_destroy(mtd_guard *g)
+{
+    if (!g)
+        return;
+    __atomic_store_n(&g->stop, 1, __ATOMIC_SEQ_CST);
+    pthread_join(g->th, NULL);
+    mtd_guard_flush(g, 1);
+    summary(g);
+    pthread_mutex_destroy(&g->mu);
+    free(g);
+}
+
+void mtd_guard_render(mtd_guard *g, mtd_buf *out)
+{
+    if (!g)
+        return;
+    pthread_mutex_lock(&g->mu);
+    mtd_buf_printf(out, "# HELP mtd_auth_failures_total Failed authentications (401).\n"
+                        "# TYPE mtd_auth_failures_total counter\nmtd_auth_failures_total %llu\n"
+                        "# HELP mtd_auth_limited_total Requests refused (429) from an address or at a"
+                        " token prefix with too many failures.\n"
+                        "# TYPE mtd_auth_limited_total counter\nmtd_auth_limited_total %llu\n"
+                        "# HELP mtd_auth_blocks_total Times an address or token prefix was blocked.\n"
+                        "# TYPE mtd_auth_blocks_total counter\nmtd_auth_blocks_total %llu\n",
+                   (unsigned long long)g->failed_total, (unsigned long long)g->limited_total,
+                   (unsigned long long)g->blocked_total);
+    pthread_mutex_unlock(&g->mu);
+}

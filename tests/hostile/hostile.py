@@ -1,0 +1,284 @@
+#!/usr/bin/env python3
+"""The collector against hostile clients, on loopback.
+
+Each attack runs against a collector this script starts (its own data directory, a free
+port) and asserts the defended outcome; the legitimate traffic that must keep working
+beside it is checked too. Clients spread over 127.0.0.0/8 source addresses, as devices
+behind many addresses would come.
+
+    hostile.py [--full] [ATTACK...]      MTD_BIN must point to build/bin
+
+Without --full the combined run is scaled down to fit `make check` on a small machine;
+--full runs it at the size of issue 14 (1,000 devices, 4,000 slow connections, 300
+unauthenticated large bodies), as `make bench` does. Every attack is bounded in time.
+"""
+import base64
+import json
+import os
+import resource
+import selectors
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+
+BIN = os.environ.get("MTD_BIN")
+PASSED = 0
+
+
+def fail(msg):
+    print("FAIL: " + msg, file=sys.stderr)
+    sys.exit(1)
+
+
+def ok(msg):
+    global PASSED
+    PASSED += 1
+    print("ok - " + msg, flush=True)
+
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+class Collector:
+    """A collector on 127.0.0.1:0 with its own data directory; stopped by stop()."""
+
+    def __init__(self, *args):
+        self.work = tempfile.mkdtemp(prefix="mtd-hostile-")
+        self.data = os.path.join(self.work, "data")
+        self.log = open(os.path.join(self.work, "collector.log"), "wb")
+        env = dict(os.environ, MTD_LOG=os.environ.get("MTD_LOG", "info"))
+        self.proc = subprocess.Popen([os.path.join(BIN, "mtd-collector"), "--data", self.data,
+                                      "--listen", "127.0.0.1:0"] + list(args),
+                                     stdout=subprocess.DEVNULL, stderr=self.log, env=env)
+        url_file = os.path.join(self.data, "collector.url")
+        for _ in range(200):
+            if os.path.exists(url_file) and os.path.getsize(url_file):
+                break
+            time.sleep(0.05)
+        else:
+            fail("collector did not start: " + self.log_text())
+        self.url = open(url_file).read().strip()
+        self.port = int(self.url.rsplit(":", 1)[1])
+        self.op = open(os.path.join(self.data, "operator.token")).read().strip()
+
+    def log_text(self):
+        self.log.flush()
+        return open(os.path.join(self.work, "collector.log"), errors="replace").read()
+
+    def status(self, key):
+        """A field of /proc/PID/status in kB (VmRSS, VmHWM)."""
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+        return 0
+
+    def alive(self):
+        return self.proc.poll() is None
+
+    def stop(self):
+        if self.alive():
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+        subprocess.run(["rm", "-rf", self.work])
+
+
+def http(col, method, path, token=None, body=None, headers=None, timeout=30, src="127.0.0.1"):
+    """One request on its own connection: (status, body bytes)."""
+    s = socket.create_connection(("127.0.0.1", col.port), timeout=timeout, source_address=(src, 0))
+    h = {"Host": "127.0.0.1", "Connection": "close"}
+    if token:
+        h["Authorization"] = "Bearer " + token
+    if body is not None:
+        h["Content-Length"] = str(len(body))
+    h.update(headers or {})
+    req = "%s %s HTTP/1.1\r\n" % (method, path) + "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+    s.sendall(req.encode() + (body or b""))
+    data = b""
+    while True:
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        if not d:
+            break
+        data += d
+    s.close()
+    head, _, rest = data.partition(b"\r\n\r\n")
+    try:
+        status = int(head.split(b" ", 2)[1])
+    except (IndexError, ValueError):
+        status = 0
+    return status, rest
+
+
+def http_json(col, method, path, token=None, obj=None, **kw):
+    st, body = http(col, method, path, token, json.dumps(obj).encode() if obj is not None else None,
+                    {"Content-Type": "application/json"} if obj is not None else None, **kw)
+    try:
+        return st, json.loads(body or b"null")
+    except ValueError:
+        return st, body
+
+
+def tenant(col, name="hostile"):
+    st, t = http_json(col, "POST", "/v1/operator/tenants", col.op, {"name": name})
+    if st != 201:
+        fail("tenant create: %s %s" % (st, t))
+    return t
+
+
+def pseudonym(i, tag="d"):
+    raw = ("%s%012d" % (tag, i)).encode()[:16].ljust(16, b"0")
+    return "ps_" + base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def enroll(col, t, device, **ids):
+    body = dict(device_id=device, **ids)
+    st, r = http_json(col, "POST", "/v1/enroll", t["enroll_token"], body)
+    if st != 200:
+        fail("enroll %s: %s %s" % (device, st, r))
+    return r["device_credential"]
+
+
+def zstd(payloads):
+    """Compresses each bytes object with the zstd tool."""
+    d = tempfile.mkdtemp(prefix="mtd-hostile-z-")
+    names = []
+    for i, p in enumerate(payloads):
+        n = os.path.join(d, "b%d" % i)
+        with open(n, "wb") as f:
+            f.write(p)
+        names.append(n)
+    for k in range(0, len(names), 500):
+        subprocess.run(["zstd", "-q", "-1", "--rm"] + names[k:k + 500], check=True)
+    out = [open(n + ".zst", "rb").read() for n in names]
+    subprocess.run(["rm", "-rf", d])
+    return out
+
+
+def batch_lines(t, device, n, tag):
+    return "".join(
+        json.dumps({"event": "usage.action", "schema": 1, "event_id": "%s%09d" % (tag, i),
+                    "time": "2026-11-24T10:00:00Z", "tenant_id": t["tenant_id"], "device_id": device,
+                    "action": "scan_started"}) + "\n" for i in range(n)).encode()
+
+
+def stored(col, t, like):
+    out = subprocess.run(["sqlite3", os.path.join(col.data, "tenants", t["tenant_id"], "store.sqlite"),
+                          "select count(*) from ev_usage_action where event_id like '%s%%'" % like],
+                         capture_output=True, text=True)
+    return int(out.stdout.strip() or 0)
+
+
+def src_addr(group, i):
+    """A loopback source address: 127.<group>.<i/250>.<i%250+1>."""
+    return "127.%d.%d.%d" % (group, i // 250, i % 250 + 1)
+
+
+# --- the attacks -------------------------------------------------------------------
+
+
+def open_large_bodies(col, n, group, token=None):
+    """n connections that announce a 16 MiB body, send its first 64 KiB and stall.
+    Returns the sockets and how many got an answer before the body was sent."""
+    socks = []
+    head = ("POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\n"
+            "Idempotency-Key: large-body-0001\r\nContent-Length: %d\r\n%s\r\n"
+            % ((16 << 20) - 100, "Authorization: Bearer %s\r\n" % token if token else "")).encode()
+    for i in range(n):
+        s = socket.socket()
+        s.bind((src_addr(group, i), 0))
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", col.port))
+        socks.append(s)
+    sel = selectors.DefaultSelector()
+    for s in socks:
+        sel.register(s, selectors.EVENT_WRITE)
+    pending = {s: head + b"\0" * 65536 for s in socks}
+    answers = {}
+    deadline = time.time() + 20
+    while (pending or len(answers) < n) and time.time() < deadline:
+        for key, ev in sel.select(0.2):
+            s = key.fileobj
+            if ev & selectors.EVENT_WRITE and s in pending:
+                try:
+                    k = s.send(pending[s])
+                    pending[s] = pending[s][k:]
+                except (BlockingIOError, InterruptedError):
+                    continue
+                except OSError:
+                    pending.pop(s, None)
+                if s in pending and not pending[s]:
+                    pending.pop(s)
+                    sel.modify(s, selectors.EVENT_READ)
+            if ev & selectors.EVENT_READ:
+                try:
+                    d = s.recv(4096)
+                except (BlockingIOError, OSError):
+                    d = b""
+                answers[s] = answers.get(s, b"") + d
+                sel.unregister(s)
+    sel.close()
+    return socks, answers
+
+
+def attack_large_bodies(col, t, n=300):
+    """Issue 14.1: unauthenticated 16 MiB bodies are refused from the head, unread."""
+    rss0 = col.status("VmRSS")
+    socks, answers = open_large_bodies(col, n, 10)
+    codes = [a.split(b" ", 2)[1] if a.startswith(b"HTTP/1.1 ") else b"-" for a in answers.values()]
+    if len(answers) != n or any(c != b"401" for c in codes):
+        fail("large unauthenticated bodies: %d of %d answered, codes %s" % (len(answers), n, sorted(set(codes))))
+    grown = (col.status("VmRSS") - rss0) // 1024
+    for s in socks:
+        s.close()
+    if grown > 64:
+        fail("the collector grew %d MiB for %d unauthenticated bodies" % (grown, n))
+    ok("%d unauthenticated 16 MiB bodies answered 401 from the head, unread (RSS grew %d MiB)" % (n, grown))
+
+
+ATTACKS = {
+    "large_bodies": attack_large_bodies,
+}
+
+
+def main():
+    global BIN
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    full = "--full" in sys.argv
+    if not BIN:
+        fail("MTD_BIN must point to build/bin")
+    raise_nofile()
+    names = args or list(ATTACKS)
+    for name in names:
+        if name not in ATTACKS:
+            fail("unknown attack %s (known: %s)" % (name, ", ".join(ATTACKS)))
+    signal.alarm(1500 if full else 600)  # bounded: a hang fails the run
+    for name in names:
+        col = Collector()
+        try:
+            t = tenant(col)
+            ATTACKS[name](col, t, full=full) if name == "combined" else ATTACKS[name](col, t)
+            if not col.alive():
+                fail("%s: the collector died: %s" % (name, col.log_text()[-2000:]))
+        finally:
+            col.stop()
+    print("%d passed, 0 failed" % PASSED)
+
+
+if __name__ == "__main__":
+    main()
