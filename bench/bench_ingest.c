@@ -40,6 +40,7 @@
 typedef struct {
     char cred[200];
     char device[32];
+    char src[32];    /* its own loopback address, as devices come from many */
     int sent;
     CURL *h;
     struct curl_slist *hdrs;
@@ -158,6 +159,7 @@ static int enroll_all(device *d, const char *data)
             return -1;
         snprintf(d[i].cred, sizeof d[i].cred, "%s", c);
         snprintf(d[i].device, sizeof d[i].device, "ps_dev%019d", i);
+        snprintf(d[i].src, sizeof d[i].src, "127.1.%d.%d", i / 250, i % 250 + 1);
         json_decref(e);
     }
     return 0;
@@ -187,6 +189,7 @@ static void submit(CURLM *m, device *d, blob *bl, int idx)
     curl_easy_setopt(d->h, CURLOPT_WRITEFUNCTION, sink);
     curl_easy_setopt(d->h, CURLOPT_PRIVATE, d);
     curl_easy_setopt(d->h, CURLOPT_NOSIGNAL, 1L); /* else libcurl swaps SIGPIPE handlers per call */
+    curl_easy_setopt(d->h, CURLOPT_INTERFACE, d->src); /* the collector limits connections per address */
     d->t0 = mtd_monotonic_ns();
     curl_multi_add_handle(m, d->h);
 }

@@ -27,11 +27,13 @@
 #define MTD_MAX_BATCH_EVENTS 50000
 
 typedef struct mtd_guard mtd_guard;
+typedef struct mtd_server mtd_server;
 
 typedef struct mtd_collector {
     mtd_tenants *tenants;
     mtd_metrics metrics;
     mtd_guard *guard;          /* failed-authentication limits (mtd_guard.h); may be NULL */
+    mtd_server *server;        /* the HTTP front serving it (set by mtd_server_start) */
     int inflight;              /* batches being ingested (for 429 under overload) */
     int max_inflight;
     size_t body_budget;        /* bytes all request bodies may hold at once */

@@ -2,6 +2,7 @@
  * reading under the route limit and the memory budget, dispatch, logging. */
 #include "collector/mtd_server.h"
 #include "collector/mtd_batch.h"
+#include "collector/mtd_conns.h"
 #include "collector/mtd_guard.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
@@ -22,6 +23,7 @@
 struct mtd_server {
     struct MHD_Daemon *d;
     mtd_collector *c;
+    mtd_conns *conns;
     char url[300];
     uint8_t *cert, *key;
     int active; /* requests begun and not completed */
@@ -281,6 +283,25 @@ static int admit(mtd_server *s, req_ctx *x, mtd_resp *rs)
     return 0;
 }
 
+static mtd_conn *conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                          enum MHD_ConnectionNotificationCode code)
+{
+    mtd_server *s = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+        *socket_context = ci ? mtd_conns_opened(s->conns, ci->connect_fd) : NULL;
+    } else {
+        mtd_conns_closed(s->conns, *socket_context);
+        *socket_context = NULL;
+    }
+}
+
 static void take_body(mtd_server *s, req_ctx *x, const char *data, size_t n)
 {
     x->in_bytes += n;
@@ -324,14 +345,18 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         x->rq.conn = conn;
         client_ip(conn, x->rq.ip, sizeof x->rq.ip);
         __atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
-        if (admit(s, x, &rs) == 0)
+        if (admit(s, x, &rs) == 0) { /* the body, if any, must now come in time */
+            mtd_conns_phase(s->conns, conn_of(conn), x->rq.def->body != MTD_BODY_NONE ? MTD_CONN_BODY : MTD_CONN_WORK);
             return MHD_YES;
+        }
+        mtd_conns_phase(s->conns, conn_of(conn), MTD_CONN_WORK);
         x->refused = 1; /* answered from the head; the body is never read */
     } else if (*upload_size) {
         take_body(s, x, upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     } else {
+        mtd_conns_phase(s->conns, conn_of(conn), MTD_CONN_WORK);
         respond(s, x, &rs);
     }
     if (!rs.status)
@@ -351,6 +376,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (x->begun)
         __atomic_sub_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
+    mtd_conns_phase(s->conns, conn_of(conn), MTD_CONN_HEAD); /* kept alive: the next head is due */
     if (x->rq.tn)
         mtd_tenants_put(s->c->tenants, x->rq.tn);
     if (x->rq.batch)
@@ -369,6 +395,19 @@ void mtd_metrics_render_front(mtd_collector *c, mtd_buf *out)
                         "# TYPE mtd_body_bytes_budget gauge\nmtd_body_bytes_budget %zu\n",
                    __atomic_load_n(&c->body_held, __ATOMIC_RELAXED), c->body_budget);
     mtd_guard_render(c->guard, out);
+    if (c->server)
+        mtd_server_render(c->server, out);
+}
+
+void mtd_server_render(mtd_server *s, mtd_buf *out)
+{
+    unsigned open, pending;
+    mtd_conns_count(s->conns, &open, &pending);
+    mtd_buf_printf(out, "# HELP mtd_connections_open Connections open now.\n"
+                        "# TYPE mtd_connections_open gauge\nmtd_connections_open %u\n"
+                        "# HELP mtd_connections_waiting_for_head Connections whose request head has"
+                        " not arrived yet.\n# TYPE mtd_connections_waiting_for_head gauge\n"
+                        "mtd_connections_waiting_for_head %u\n", open, pending);
 }
 
 /* Parses "ADDR:PORT" / "[ADDR]:PORT" into a socket address. */
@@ -461,11 +500,23 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
     unsigned threads = o->threads ? o->threads : ncpu * 8 > 16 ? ncpu * 8 : 16;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
+    unsigned maxc = o->max_connections ? o->max_connections : 4000;
+    mtd_conns_opts co = {.max_pending = maxc - maxc / 10, /* a tenth is kept for admitted requests */
+                         .head_timeout_s = o->head_timeout ? o->head_timeout : 10,
+                         .body_timeout_s = o->body_timeout ? o->body_timeout : 60};
+    if (mtd_conns_start(&co, &c->metrics, &s->conns) != 0) {
+        snprintf(why, whylen, "cannot start the connection reaper");
+        mtd_server_stop(s);
+        return MTD_EIO;
+    }
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_THREAD_POOL_SIZE, threads < 1 ? 1 : threads,
                             MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout ? o->conn_timeout : 30,
-                            MHD_OPTION_CONNECTION_LIMIT, 4000,
+                            MHD_OPTION_CONNECTION_LIMIT, maxc,
+                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
+                            MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+                            MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
@@ -481,6 +532,7 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
     snprintf(host, sizeof host, "%.*s", (int)(strrchr(o->listen, ':') - o->listen), o->listen);
     snprintf(s->url, sizeof s->url, "%s://%s:%u", tls ? "https" : "http", host,
              di ? di->port : 0);
+    c->server = s;
     *out = s;
     return 0;
 }
@@ -496,6 +548,8 @@ void mtd_server_stop(mtd_server *s)
 {
     if (!s)
         return;
+    if (s->c->server == s)
+        s->c->server = NULL;
     if (s->d) {
         MHD_socket ls = MHD_quiesce_daemon(s->d);
         if (ls != MHD_INVALID_SOCKET)
@@ -504,6 +558,7 @@ void mtd_server_stop(mtd_server *s)
             usleep(100 * 1000);
         MHD_stop_daemon(s->d);
     }
+    mtd_conns_stop(s->conns);
     free(s->cert);
     free(s->key);
     free(s);

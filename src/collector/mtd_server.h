@@ -12,7 +12,6 @@
 
 #include "collector/mtd_collector.h"
 
-typedef struct mtd_server mtd_server;
 
 typedef struct {
     const char *listen;    /* "ADDR:PORT" or "[ADDR]:PORT"; port 0 picks a free one */
@@ -20,12 +19,18 @@ typedef struct {
     const char *tls_key;
     unsigned threads;      /* thread pool size; 0 = number of CPUs */
     unsigned conn_timeout; /* seconds idle before a connection is closed */
+    unsigned max_connections; /* open at once (default 4000; a tenth kept for admitted ones) */
+    unsigned max_per_ip;   /* from one address (0: no limit) */
+    unsigned head_timeout; /* seconds for a request head to arrive (default 10) */
+    unsigned body_timeout; /* seconds for an admitted body to arrive (default 60) */
 } mtd_server_opts;
 
 int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **out,
                      char *why, size_t whylen);
 /* The URL clients use, e.g. "https://127.0.0.1:8443". */
 const char *mtd_server_url(const mtd_server *s);
+/* The connection series of /metrics. */
+void mtd_server_render(mtd_server *s, mtd_buf *out);
 /* 1 when a raw request target holds a control character or NUL, as such or
  * percent-encoded. */
 int mtd_uri_has_control(const char *uri);

@@ -251,8 +251,102 @@ def attack_large_bodies(col, t, n=300):
     ok("%d unauthenticated 16 MiB bodies answered 401 from the head, unread (RSS grew %d MiB)" % (n, grown))
 
 
+class Slowloris(threading.Thread):
+    """n connections from n/100 addresses, each trickling one byte of a request head
+    every `every` seconds; a connection the collector closes is opened again, so the
+    pool stays full for as long as the attack lasts."""
+
+    HEAD = b"POST /v1/batches HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nX-Slow: " + b"a" * 4000
+
+    def __init__(self, col, n, group, every=5.0):
+        super().__init__(daemon=True)
+        self.col, self.n, self.group, self.every = col, n, group, every
+        self.stop_ev = threading.Event()
+        self.reopened = 0
+        self.open_now = 0
+        self.ready = threading.Event()
+
+    def connect(self, i):
+        s = socket.socket()
+        s.bind((src_addr(self.group, i // 100), 0))
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", self.col.port))
+        return s
+
+    def run(self):
+        socks = [self.connect(i) for i in range(self.n)]
+        pos = [0] * self.n
+        self.ready.set()
+        while not self.stop_ev.is_set():
+            t0 = time.time()
+            alive = 0
+            for i, s in enumerate(socks):
+                try:
+                    if s.send(self.HEAD[pos[i] % len(self.HEAD):][:1]) == 1:
+                        pos[i] += 1
+                    alive += 1
+                except (BlockingIOError, InterruptedError):
+                    alive += 1
+                except OSError:  # closed by the collector: the attacker comes back
+                    s.close()
+                    socks[i] = self.connect(i)
+                    pos[i] = 0
+                    self.reopened += 1
+            self.open_now = alive
+            self.stop_ev.wait(max(0.0, self.every - (time.time() - t0)))
+        for s in socks:
+            s.close()
+
+
+def metric(col, name, token=None):
+    st, body = http(col, "GET", "/metrics", token, src="127.0.0.9")
+    total = 0.0
+    for line in body.decode().splitlines():
+        if line.startswith(name) and not line.startswith("#"):
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def attack_slow_headers(col, t, n=4100):
+    """Issue 14.2: 4,100 connections trickling header bytes lock nobody out."""
+    loris = Slowloris(col, n, 20, every=2.0)
+    loris.start()
+    loris.ready.wait(30)
+    time.sleep(3)
+    lat = []
+    for i in range(20):
+        t0 = time.time()
+        st, _ = http(col, "GET", "/healthz", src=src_addr(30, i), timeout=10)
+        lat.append(time.time() - t0)
+        if st != 200:
+            fail("a request beside %d slow connections: status %s" % (n, st))
+        dev = pseudonym(i, "slow")
+        cred = enroll(col, t, dev)
+        body = zstd([batch_lines(t, dev, 5, "slow%02d" % i)])[0]
+        st, r = http(col, "POST", "/v1/batches", cred, body,
+                     {"Content-Type": "application/x-ndjson", "Idempotency-Key": "slow-key-%04d" % i},
+                     src=src_addr(30, i), timeout=10)
+        if st != 200:
+            fail("a batch beside %d slow connections: %s %s" % (n, st, r[:200]))
+        time.sleep(0.4)
+    time.sleep(8)  # past the head deadline: the first ones are cut
+    shed = metric(col, "mtd_shed_total")
+    loris.stop_ev.set()
+    loris.join(30)
+    if stored(col, t, "slow") != 100:
+        fail("batches stored beside the slow connections: %d of 100" % stored(col, t, "slow"))
+    if shed < 1:
+        fail("no connection shed while %d slow ones were open" % n)
+    if "shed in the last 10 s" not in col.log_text():
+        fail("the shedding was not logged")
+    lat.sort()
+    ok("%d slow connections lock nobody out: 20 requests and 20 batches served (slowest %.0f ms),"
+       " %d connections shed and counted, summary logged" % (n, lat[-1] * 1000, shed))
+
+
 ATTACKS = {
     "large_bodies": attack_large_bodies,
+    "slow_headers": attack_slow_headers,
 }
 
 
