@@ -23,7 +23,7 @@
 
 #include "collector/mtd_collector.h"
 
-#define MTD_FEED_MAX_BYTES (64u << 20) /* a push: its row of the route table (mtd_routes.c) */
+#define MTD_FEED_MAX_BYTES (16u << 20) /* a push: its own row of the route table (mtd_routes.c) */
 
 /* /v1/admin/feeds and /v1/admin/feeds/NAME (sub is the part after "/v1/admin/"). */
 void mtd_handle_feeds_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char *sub);
