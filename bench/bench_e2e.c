@@ -61,11 +61,19 @@ static pid_t setup(const char *bin, const char *data, mtd_state *st)
     FILE *f = popen(cmd, "r");
     json_t *t = json_loadf(f, 0, NULL);
     pclose(f);
-    json_t *resp = NULL;
-    if (mtd_uplink_enroll(url, json_string_value(json_object_get(t, "enroll_token")), NULL, NULL, &resp, why, sizeof why) != 0) {
+    json_t *key = NULL, *resp = NULL;
+    const char *enr = json_string_value(json_object_get(t, "enroll_token"));
+    mtd_tenant_key k;
+    char dev[MTD_PSEUDO_LEN + 1], body[200];
+    if (mtd_uplink_enroll(url, enr, NULL, NULL, NULL, &key, why, sizeof why) != 0 ||
+        mtd_tenant_key_from_hex(&k, json_string_value(json_object_get(key, "tenant_key"))) != 0 ||
+        mtd_pseudo(&k, "device", "02:42:ac:11:00:02", 17, dev) != 0 ||
+        snprintf(body, sizeof body, "{\"device_id\":\"%s\"}", dev) < 0 ||
+        mtd_uplink_enroll(url, enr, NULL, NULL, body, &resp, why, sizeof why) != 0) {
         fprintf(stderr, "bench_e2e: enroll: %s\n", why);
         exit(1);
     }
+    json_decref(key);
     memset(st, 0, sizeof *st);
     snprintf(st->dir, sizeof st->dir, "%s-agent", data);
     mtd_rm_rf(st->dir);

@@ -28,7 +28,7 @@ ms() { local t0 t1; t0=$(date +%s%N); "$@" >/dev/null; t1=$(date +%s%N); echo $(
 start
 "$BIN/mtdctl" --server "$URL" --token "$(cat "$W/data/operator.token")" tenant create Bench --json >"$W/t.json"
 T=$(jq -r .tenant_id "$W/t.json"); ADMIN=$(jq -r .admin_token "$W/t.json"); ENR=$(jq -r .enroll_token "$W/t.json")
-CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
+CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{"device_id":"ps_AAAAAAAAAAAAAAAAAAAAAA"}' "$URL/v1/enroll" | jq -r .device_credential)
 for b in $(seq 1 "$BATCHES"); do
     seq 50000 | awk -v T="$T" -v b="$b" '{ printf "{\"event\":\"usage.action\",\"schema\":1,\"event_id\":\"u%d-%d\",\"time\":\"2026-11-24T12:00:00Z\",\"tenant_id\":\"%s\",\"device_id\":\"ps_AAAAAAAAAAAAAAAAAAAAAA\",\"action\":\"ledger_viewed\"}\n", b, $1, T }' |
         zstd -q -c >"$W/b.zst"

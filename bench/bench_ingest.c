@@ -152,14 +152,16 @@ static int enroll_all(device *d, const char *data)
     char enr[200];
     snprintf(enr, sizeof enr, "%s", json_string_value(json_object_get(t, "enroll_token")) ?: "");
     json_decref(t);
-    for (int i = 0; i < n_dev; i++) {
-        json_t *e = http_json("POST", "/v1/enroll", enr, "{}");
+    for (int i = 0; i < n_dev; i++) { /* each credential bound to its device at enrollment */
+        char body[80];
+        snprintf(d[i].device, sizeof d[i].device, "ps_dev%019d", i);
+        snprintf(d[i].src, sizeof d[i].src, "127.1.%d.%d", i / 250, i % 250 + 1);
+        snprintf(body, sizeof body, "{\"device_id\":\"%s\"}", d[i].device);
+        json_t *e = http_json("POST", "/v1/enroll", enr, body);
         const char *c = json_string_value(json_object_get(e, "device_credential"));
         if (!c)
             return -1;
         snprintf(d[i].cred, sizeof d[i].cred, "%s", c);
-        snprintf(d[i].device, sizeof d[i].device, "ps_dev%019d", i);
-        snprintf(d[i].src, sizeof d[i].src, "127.1.%d.%d", i / 250, i % 250 + 1);
         json_decref(e);
     }
     return 0;

@@ -1,6 +1,7 @@
-/* cmd_enroll: `mtd-agent enroll`: trade an enrollment token for a device credential,
- * the tenant key and the policy, then pseudonymize the device and user identities with
- * that key. Only pseudonyms are written to the state directory. */
+/* cmd_enroll: `mtd-agent enroll`: an enrollment token traded for the tenant key and the
+ * policy, the device and user identities pseudonymized with that key, and then a device
+ * credential bound by the collector to those pseudonyms. Only pseudonyms are sent and
+ * written to the state directory. */
 #include "agent/mtd_agent.h"
 #include "usage/mtd_actions.h"
 #include "android/mtd_snapshot.h"
@@ -87,23 +88,46 @@ static void carry_over(mtd_state *st, const mtd_state *old, const mtd_args *a)
                 mtd_args_get(a, "--user") && strcmp(st->upn, old->upn) ? "replaced" : "kept");
 }
 
-/* Fills the state from the collector's answer. */
+/* Fills the state from the collector's first answer (GET /v1/enroll): the key the
+ * pseudonyms are made with. */
 static int adopt(mtd_state *st, json_t *resp, char *why, size_t wl)
 {
     const char *tid = json_string_value(json_object_get(resp, "tenant_id"));
-    const char *cred = json_string_value(json_object_get(resp, "device_credential"));
     const char *key = json_string_value(json_object_get(resp, "tenant_key"));
     const char *org = json_string_value(json_object_get(resp, "org_id"));
-    if (!tid || !cred || !key || mtd_tenant_key_from_hex(&st->key, key) != 0) {
-        snprintf(why, wl, "enrollment answer lacks tenant_id, device_credential or a valid tenant_key");
+    if (!tid || !key || mtd_tenant_key_from_hex(&st->key, key) != 0) {
+        snprintf(why, wl, "enrollment answer lacks tenant_id or a valid tenant_key");
         return MTD_EPROTO;
     }
     mtd_strlcpy(st->tenant_id, tid, sizeof st->tenant_id);
-    mtd_strlcpy(st->credential, cred, sizeof st->credential);
     mtd_strlcpy(st->org_id, org ? org : "", sizeof st->org_id);
     mtd_policy_default(&st->policy);
     json_t *p = json_object_get(resp, "policy");
     return p ? mtd_policy_from_json(&st->policy, p, why, wl) : 0;
+}
+
+/* POST /v1/enroll: a credential bound to the device's pseudonyms, which only then
+ * exist (they are made with the tenant key the first answer carried). */
+static int bind_credential(mtd_state *st, const char *token, const char *ca_file, const char *pin,
+                           char *why, size_t wl)
+{
+    json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "device_id", st->device_id, "upn", st->upn,
+                             "dir_device_id", st->dir_device_id, "org_id", st->org_id), *resp = NULL;
+    char *txt = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    int r = txt ? mtd_uplink_enroll(st->server, token, ca_file, pin, txt, &resp, why, wl) : MTD_ENOMEM;
+    free(txt);
+    if (r)
+        return r;
+    const char *cred = json_string_value(json_object_get(resp, "device_credential"));
+    if (!cred) {
+        snprintf(why, wl, "enrollment answer lacks device_credential");
+        r = MTD_EPROTO;
+    } else {
+        mtd_strlcpy(st->credential, cred, sizeof st->credential);
+    }
+    json_decref(resp);
+    return r;
 }
 
 /* The raw identifier: the snapshot's Android ID or the iOS device's Wi-Fi MAC, or
@@ -203,8 +227,8 @@ int mtd_cmd_enroll(int argc, char **argv)
         fprintf(stderr, "mtd-agent: warning: %s is already enrolled (tenant %s, device %s); enrolling again\n",
                 old->dir, old->tenant_id, old->device_id);
     json_t *resp = NULL;
-    r = mtd_uplink_enroll(st.server, token, st.ca_file[0] ? st.ca_file : NULL,
-                          st.pin_sha256[0] ? st.pin_sha256 : NULL, &resp, why, sizeof why);
+    const char *ca_file = st.ca_file[0] ? st.ca_file : NULL, *pin = st.pin_sha256[0] ? st.pin_sha256 : NULL;
+    r = mtd_uplink_enroll(st.server, token, ca_file, pin, NULL, &resp, why, sizeof why);
     if (r == 0)
         r = adopt(&st, resp, why, sizeof why);
     json_decref(resp);
@@ -219,6 +243,8 @@ int mtd_cmd_enroll(int argc, char **argv)
         return mtd_agent_fail("enroll: an identifier is too long to pseudonymize");
     memset(raw, 0, sizeof raw);
     carry_over(&st, old, &a);
+    if ((r = bind_credential(&st, token, ca_file, pin, why, sizeof why)) != 0)
+        return mtd_agent_fail("enroll: %s", why);
     if ((r = mtd_state_save(&st)) != 0)
         return mtd_agent_fail("enroll: cannot write the state in %s: %s", dir, mtd_strerror(r));
     mtd_actions_record(st.dir, MTD_ACTION_ENROLL);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef struct {
     mtd_collector *c;
@@ -129,16 +130,24 @@ static void tokens_post(admin_call *a)
     const char *label = json_string_value(json_object_get(j, "label"));
     static const char *kinds[] = {"adm", "ana", "prv", "enr"};
     char tok[160], hash[65];
+    json_t *exp = json_object_get(j, "expires_in"), *uses = json_object_get(j, "max_uses");
+    json_int_t expires_in = json_integer_value(exp), max_uses = json_integer_value(uses);
     if (!rname || mtd_role_parse(rname, &role) != 0) {
         mtd_resp_error(a->rs, 400, "bad_request", "\"role\" must be admin, analyst, privacy or enroll");
     } else if (label && (strlen(label) > 128 || !mtd_text_is_plain(label))) {
         mtd_resp_error(a->rs, 400, "bad_request", "\"label\" is at most 128 bytes, without a control character");
+    } else if (exp && (!json_is_integer(exp) || expires_in < 60 || expires_in > 31536000)) {
+        mtd_resp_error(a->rs, 400, "bad_request", "\"expires_in\" must be an integer of seconds from 60 to 31536000");
+    } else if (uses && (!json_is_integer(uses) || max_uses < 1 || max_uses > 1000000 || role != MTD_ROLE_ENROLL)) {
+        mtd_resp_error(a->rs, 400, "bad_request", "\"max_uses\" must be an integer from 1 to 1000000, for an enroll token");
     } else if (mtd_token_new(kinds[role], a->tn->id, tok, sizeof tok, hash) != 0 ||
-               mtd_store_token_add(a->tn->store, hash, role, label ? label : "") != 0) {
+               mtd_store_token_add_limited(a->tn->store, hash, role, label ? label : "",
+                                           exp ? (int64_t)time(NULL) + expires_in : 0, max_uses) != 0) {
         mtd_resp_error(a->rs, 500, "store_error", "could not create the token");
     } else {
-        char d[160];
-        snprintf(d, sizeof d, "role=%s id=%.12s", rname, hash);
+        char d[200];
+        snprintf(d, sizeof d, "role=%s id=%.12s expires_in=%lld max_uses=%lld", rname, hash,
+                 (long long)expires_in, (long long)max_uses);
         mtd_store_audit(a->tn->store, a->actor, "token.create", d);
         mtd_resp_json(a->rs, 201, json_pack("{s:s,s:s,s:s%}", "token", tok, "role", rname, "id", hash, (size_t)12));
     }
@@ -149,12 +158,24 @@ static void tokens_delete(admin_call *a, const char *id)
 {
     if (!require_admin(a))
         return;
+    const char *creds = mtd_req_arg(a->rq, "credentials");
+    if (creds && strcmp(creds, "unused") != 0) {
+        mtd_resp_error(a->rs, 400, "bad_request", "credentials must be \"unused\" (the token's never-used credentials)");
+        return;
+    }
     if (mtd_store_token_revoke(a->tn->store, id) != 0) {
         mtd_resp_error(a->rs, 404, "not_found", "no live token with id %.20s", id);
         return;
     }
-    mtd_store_audit(a->tn->store, a->actor, "token.revoke", id);
-    mtd_resp_json(a->rs, 200, json_pack("{s:s,s:b}", "id", id, "revoked", 1));
+    int n = 0;
+    char d[120];
+    if (creds && mtd_store_token_revoke_unused(a->tn->store, id, &n) != 0) {
+        mtd_resp_error(a->rs, 500, "store_error", "token %.12s revoked, its unused credentials not", id);
+        return;
+    }
+    snprintf(d, sizeof d, "%.12s%s", id, creds ? " and its unused credentials" : "");
+    mtd_store_audit(a->tn->store, a->actor, "token.revoke", d);
+    mtd_resp_json(a->rs, 200, json_pack("{s:s,s:b,s:i}", "id", id, "revoked", 1, "credentials_revoked", n));
 }
 
 /* The audit entry of a user export: how much it gave, under a request ID the answer

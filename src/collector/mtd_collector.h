@@ -136,6 +136,7 @@ int mtd_route_admit(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const mtd_frami
 void mtd_route_run(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_enroll_key(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
+void mtd_handle_credentials(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_policy_device(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs);

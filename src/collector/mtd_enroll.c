@@ -1,23 +1,184 @@
-/* mtd_enroll: POST /v1/enroll, an enrollment token traded for a device credential. */
+/* mtd_enroll: enrollment and the credentials it issues.
+ *
+ *   GET  /v1/enroll          enrollment token -> tenant key, org ID, policy: what the
+ *                            agent needs to compute its pseudonyms
+ *   POST /v1/enroll          enrollment token + {"device_id", "upn", "dir_user_id",
+ *                            "dir_device_id", "org_id"} (pseudonyms) -> a credential
+ *                            bound to exactly those, in one row written once
+ *   GET    /v1/admin/credentials[?device=D]   admin: every credential, used or not
+ *   DELETE /v1/admin/credentials/ID           admin: revoke one (audited)
+ *   POST   /v1/admin/credentials/approve      admin: {"device_id"}: let a device that had
+ *                                             a credential enroll once more (audited)
+ *
+ * Anyone holding an enrollment token holds the tenant key and can compute any device's
+ * pseudonym from its MAC, so the pseudonym proves nothing: what protects a device is
+ * that its ID can be bound once. A device with a live credential is refused (409); one
+ * that had a credential returns after an admin revoked it, or with an admin's
+ * approval, as the tenant's policy (reenroll) says. */
+#include "collector/mtd_auth.h"
 #include "collector/mtd_collector.h"
+#include "collector/mtd_guard.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
+#include "privacy/mtd_pseudo.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+/* A pseudonym field of the enrollment body: absent or "" is none; else the shape the
+ * agent's pseudonyms have, so no raw identifier is ever bound or stored. */
+static int pseudonym_field(json_t *j, const char *key, int required, const char **out, mtd_resp *rs)
+{
+    json_t *v = json_object_get(j, key);
+    const char *s = json_string_value(v);
+    *out = s ? s : "";
+    if ((v && !s) || (required && !(*out)[0]) || ((*out)[0] && !mtd_pseudo_is_valid(*out))) {
+        mtd_resp_error(rs, 400, "bad_request", "\"%s\" must be %s pseudonym (ps_ and 22 base64url characters)",
+                       key, required ? "the device's" : "a");
+        return -1;
+    }
+    return 0;
+}
+
+static void refused(mtd_collector *c, mtd_req *rq, mtd_resp *rs, int status, const char *error, const char *why)
+{
+    if (status == 403 || status == 409)
+        mtd_guard_refused(c->guard, rq, "POST /v1/enroll", why);
+    mtd_resp_error(rs, status, error, "%s", why);
+}
 
 void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
     mtd_tenant *tn = rq->tn;
-    char cred[160], chash[65], key[65];
+    json_t *j = mtd_req_json(rq, rs);
+    if (!j)
+        return;
+    mtd_enroll_req e = {.token_hash = rq->cred, .org_id = tn->org_id};
+    const char *org;
     mtd_policy pol;
-    if (mtd_token_new("dev", tn->id, cred, sizeof cred, chash) != 0 ||
-        mtd_store_cred_add(tn->store, chash) != 0 || mtd_store_policy_get(tn->store, &pol) != 0) {
-        mtd_resp_error(rs, 500, "store_error", "could not register the device");
+    if (pseudonym_field(j, "device_id", 1, &e.device_id, rs) || pseudonym_field(j, "upn", 0, &e.upn, rs) ||
+        pseudonym_field(j, "dir_user_id", 0, &e.dir_user_id, rs) ||
+        pseudonym_field(j, "dir_device_id", 0, &e.dir_device_id, rs)) {
+        json_decref(j);
         return;
     }
-    mtd_tenant_key_to_hex(&tn->key, key);
-    mtd_store_audit(tn->store, rq->actor, "device.enroll", chash);
-    mtd_resp_json(rs, 200, json_pack("{s:s,s:s,s:s,s:s,s:o}", "tenant_id", tn->id, "org_id", tn->org_id,
-                                     "device_credential", cred, "tenant_key", key, "policy",
-                                     mtd_policy_to_json(&pol)));
+    org = json_string_value(json_object_get(j, "org_id"));
+    char cred[160], chash[65], why[300];
+    if (org && strcmp(org, tn->org_id) != 0) {
+        refused(c, rq, rs, 403, "wrong_org", "\"org_id\" is not this tenant's organization");
+    } else if (mtd_store_policy_get(tn->store, &pol) != 0 ||
+               mtd_token_new("dev", tn->id, cred, sizeof cred, chash) != 0) {
+        mtd_resp_error(rs, 500, "store_error", "could not register the device");
+    } else {
+        e.cred_hash = chash;
+        e.approval_policy = pol.reenroll == MTD_REENROLL_APPROVAL;
+        mtd_enroll_out out;
+        int r = mtd_store_enroll(tn->store, &e, &out);
+        if (r == MTD_EEXIST) {
+            snprintf(why, sizeof why, "device %s is enrolled already: an admin must revoke its credential"
+                     " first (mtdctl credential revoke %s)", e.device_id, out.live_id);
+            refused(c, rq, rs, 409, "device_enrolled", why);
+        } else if (r == MTD_EPERM) {
+            snprintf(why, sizeof why, "device %s was enrolled before: an admin must approve its return"
+                     " (mtdctl credential approve %s)", e.device_id, e.device_id);
+            refused(c, rq, rs, 403, "approval_required", why);
+        } else if (r == MTD_EAUTH) {
+            mtd_resp_error(rs, 401, "unauthorized", "the token is not valid (unknown, revoked or expired)");
+        } else if (r) {
+            mtd_resp_error(rs, 500, "store_error", "could not register the device: %s", mtd_strerror(r));
+        } else {
+            char key[65], detail[400];
+            snprintf(detail, sizeof detail, "device %s (%s) credential %.12s upn %s token %.12s", e.device_id,
+                     out.how, chash, e.upn[0] ? e.upn : "-", rq->cred);
+            mtd_store_audit_device(tn->store, rq->actor, "device.enroll", e.device_id, detail);
+            mtd_tenant_key_to_hex(&tn->key, key);
+            mtd_resp_json(rs, 200, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "tenant_id", tn->id, "org_id",
+                                             tn->org_id, "device_id", e.device_id, "device_credential", cred,
+                                             "tenant_key", key, "policy", mtd_policy_to_json(&pol)));
+        }
+    }
+    json_decref(j);
+}
+
+/* The admin's credential calls; require_admin as in mtd_admin.c. */
+static int admin_only(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    if (rq->role == MTD_ROLE_ADMIN)
+        return 1;
+    char why[120], what[160];
+    snprintf(why, sizeof why, "the %s role may not do this; an admin token is needed", mtd_role_name(rq->role));
+    snprintf(what, sizeof what, "%s %.120s", rq->method, rq->path);
+    mtd_guard_refused(c->guard, rq, what, why);
+    mtd_resp_error(rs, 403, "forbidden", "%s", why);
+    return 0;
+}
+
+static void cred_list(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    mtd_page pg = {.limit = 10000};
+    json_t *rows = mtd_store_cred_list(rq->tn->store, mtd_req_arg(rq, "device"), &pg);
+    if (!rows) {
+        mtd_resp_error(rs, 500, "store_error", "could not read the credentials");
+        return;
+    }
+    mtd_store_audit(rq->tn->store, rq->actor, "credential.list", NULL);
+    json_t *o = json_pack("{s:o}", "credentials", rows);
+    if (pg.more)
+        json_object_set_new(o, "truncated", json_true());
+    mtd_resp_json(rs, 200, o);
+}
+
+static void cred_revoke(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char *id)
+{
+    char dev[64], detail[160];
+    int r = mtd_store_cred_revoke(rq->tn->store, id, "revoked", dev, sizeof dev);
+    if (r == MTD_ENOENT) {
+        mtd_resp_error(rs, 404, "not_found", "no live credential with id %.20s", id);
+        return;
+    }
+    if (r) {
+        mtd_resp_error(rs, 500, "store_error", "%s", mtd_strerror(r));
+        return;
+    }
+    snprintf(detail, sizeof detail, "credential %.12s of device %s", id, dev[0] ? dev : "(unbound)");
+    mtd_store_audit(rq->tn->store, rq->actor, "credential.revoke", detail);
+    mtd_resp_json(rs, 200, json_pack("{s:s,s:s,s:b}", "id", id, "device_id", dev, "revoked", 1));
+}
+
+static void cred_approve(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    json_t *j = mtd_req_json(rq, rs);
+    if (!j)
+        return;
+    const char *dev = json_string_value(json_object_get(j, "device_id"));
+    char detail[120];
+    int r = dev && mtd_pseudo_is_valid(dev) ? mtd_store_reenroll_approve(rq->tn->store, dev, rq->actor) : MTD_EINVAL;
+    if (r == MTD_EINVAL) {
+        mtd_resp_error(rs, 400, "bad_request", "\"device_id\" must be a device pseudonym");
+    } else if (r == MTD_ENOENT) {
+        mtd_resp_error(rs, 404, "not_found", "no device %.40s was ever enrolled in this tenant", dev);
+    } else if (r) {
+        mtd_resp_error(rs, 500, "store_error", "%s", mtd_strerror(r));
+    } else {
+        snprintf(detail, sizeof detail, "device %s may enroll once more within 7 days", dev);
+        mtd_store_audit(rq->tn->store, rq->actor, "credential.approve", detail);
+        mtd_resp_json(rs, 200, json_pack("{s:s,s:b}", "device_id", dev, "approved", 1));
+    }
+    json_decref(j);
+}
+
+void mtd_handle_credentials(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    const char *sub = rq->path + strlen("/v1/admin/credentials");
+    if (!admin_only(c, rq, rs))
+        return;
+    if (!sub[0] && !strcmp(rq->method, "GET"))
+        cred_list(c, rq, rs);
+    else if (!strcmp(sub, "/approve") && !strcmp(rq->method, "POST"))
+        cred_approve(c, rq, rs);
+    else if (sub[0] == '/' && !strcmp(rq->method, "DELETE"))
+        cred_revoke(c, rq, rs, sub + 1);
+    else
+        mtd_resp_error(rs, 404, "not_found", "no admin route %s %.100s", rq->method, rq->path);
 }

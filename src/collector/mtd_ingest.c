@@ -22,6 +22,7 @@ typedef struct {
     mtd_tenant *tn;
     char cred[65];
     char device[64];
+    const mtd_cred_binding *bound;
     mtd_policy policy;
     int consent;
 } batch_ctx;
@@ -43,6 +44,30 @@ static int reject(batch_ctx *b, int status, const char *reason, size_t nevents, 
     return MTD_EINVAL;
 }
 
+/* An envelope identity of the event against the one bound at enrollment: absent, or
+ * equal to it (a device set upn and org_id to anything, and `user export` listed its
+ * events under the victim). */
+static int same_identity(const mtd_event *e, const char *field, const char *bound)
+{
+    size_t n;
+    const char *v = mtd_event_str(e, field, &n);
+    return !v || (n == strlen(bound) && !memcmp(v, bound, n));
+}
+
+static int check_identity(batch_ctx *b, const mtd_event *e, size_t idx, size_t n)
+{
+    static const char *const fields[] = {"upn", "dir_user_id", "dir_device_id", "org_id"};
+    const mtd_cred_binding *bd = b->bound;
+    const char *want[] = {bd->upn, bd->dir_user_id, bd->dir_device_id, bd->org_id};
+    char why[120];
+    for (int i = 0; i < 4; i++)
+        if (!same_identity(e, fields[i], want[i])) {
+            snprintf(why, sizeof why, "%s is not the one the credential was bound to at enrollment", fields[i]);
+            return reject(b, 403, "wrong_identity", n, "event %zu: %s", why, idx);
+        }
+    return 0;
+}
+
 /* Checks that one event belongs to the calling device and tenant and obeys policy. */
 static int check_event(batch_ctx *b, const mtd_event *e, size_t idx, size_t n)
 {
@@ -52,12 +77,10 @@ static int check_event(batch_ctx *b, const mtd_event *e, size_t idx, size_t n)
     const char *dev = mtd_event_str(e, "device_id", &dl);
     if (tl != strlen(b->tn->id) || memcmp(tid, b->tn->id, tl) != 0)
         return reject(b, 403, "wrong_tenant", n, "event %zu: %s", "tenant_id is not the credential's tenant", idx);
-    if (b->device[0] && (dl != strlen(b->device) || memcmp(dev, b->device, dl) != 0))
+    if (dl != strlen(b->device) || memcmp(dev, b->device, dl) != 0)
         return reject(b, 403, "wrong_device", n, "event %zu: %s", "device_id is not the credential's device", idx);
-    if (!b->device[0]) { /* the first event binds the batch; its consent is the stored one */
-        snprintf(b->device, sizeof b->device, "%.*s", (int)dl, dev);
-        mtd_store_device_consent(b->tn->store, b->device, &b->consent);
-    }
+    if (check_identity(b, e, idx, n) != 0)
+        return MTD_EPOLICY;
     const char *reason;
     mtd_fieldview view = mtd_fieldview_event(e);
     if (mtd_policy_check_event(&b->policy, b->consent, e->type, &view, &reason, why, sizeof why) != 0)
@@ -94,6 +117,8 @@ static void store_batch(batch_ctx *b, const char *key, const mtd_batch *bt, int6
     } else if (r) {
         mtd_resp_error(b->rs, 500, "store_error", "batch not stored: %s", mtd_strerror(r));
     } else {
+        if (!b->bound->used) /* what revoking an enrollment token's unused credentials spares */
+            mtd_store_cred_used(b->tn->store, b->cred);
         mtd_metrics_ingest(&b->c->metrics, secs, (uint64_t)stored, 0);
         mtd_resp_json(b->rs, 200, json_pack("{s:s,s:b,s:i,s:i}", "idempotency_key", key,
                                             "replayed", 0, "accepted", (int)bt->n, "stored", stored));
@@ -129,11 +154,16 @@ static void ingest(batch_ctx *b, mtd_req *rq)
 
 void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
-    batch_ctx b = {.c = c, .rs = rs, .tn = rq->tn};
+    batch_ctx b = {.c = c, .rs = rs, .tn = rq->tn, .bound = &rq->bound};
     mtd_strlcpy(b.cred, rq->cred, sizeof b.cred);
     mtd_strlcpy(b.device, rq->bound.device_id, sizeof b.device);
-    if (b.device[0])
-        mtd_store_device_consent(b.tn->store, b.device, &b.consent);
+    if (!b.device[0]) { /* made before credentials were bound at enrollment */
+        mtd_metrics_rejected(&c->metrics, "unbound_credential", 1);
+        mtd_resp_error(rs, 403, "unbound_credential", "this credential predates device binding; enroll the"
+                       " device again (mtd-agent enroll)");
+        return;
+    }
+    mtd_store_device_consent(b.tn->store, b.device, &b.consent);
     if (__atomic_add_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST) > c->max_inflight) {
         rs->retry_after = 1;
         mtd_metrics_rejected(&c->metrics, "overloaded", 1);

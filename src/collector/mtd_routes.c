@@ -39,6 +39,8 @@ static const mtd_route_def routes[] = {
     {NULL, "/v1/admin/feeds/*", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, feeds_admin},
     {NULL, "/v1/feeds", "feeds", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, feeds_device},
     {NULL, "/v1/feeds/*", "feeds", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, feeds_device},
+    {NULL, "/v1/admin/credentials", "credentials", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, mtd_handle_credentials},
+    {NULL, "/v1/admin/credentials/*", "credentials", MTD_AUTH_TENANT, MTD_BODY_BUFFER, 4 << 10, NULL, mtd_handle_credentials},
     {NULL, "/v1/admin/*", "admin", MTD_AUTH_TENANT, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_admin},
     {NULL, "/v1/operator/*", "operator", MTD_AUTH_OPERATOR, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_operator},
     {"GET", "/metrics", "metrics", MTD_AUTH_PUBLIC_OR_OPERATOR, MTD_BODY_NONE, 0, NULL, handle_metrics},

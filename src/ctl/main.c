@@ -45,9 +45,16 @@ static const mtd_usage_cmd commands[] = {
     {ADMIN, "user export", "user export UPN", "everything linked to that user, as JSON"},
     {ADMIN, "user delete", "user delete UPN", "delete it from every file of the tenant"},
     {ADMIN, "export", "export [--ocsf]", "every stored event, JSON lines (--ocsf: OCSF)"},
-    {ADMIN, "token create", "token create ROLE [--label L]", "ROLE: admin, analyst, privacy, enroll (admin)"},
+    {ADMIN, "token create", "token create ROLE [--label L] [--expires DAYS] [--uses N]",
+     "ROLE: admin, analyst, privacy, enroll (admin); an\n"
+     "enroll token may be limited to N enrollments"},
     {ADMIN, "token list", "token list", "the tenant's tokens (admin)"},
-    {ADMIN, "token revoke", "token revoke ID", "(admin)"},
+    {ADMIN, "token revoke", "token revoke ID [--unused-credentials]",
+     "(admin) with the option, also the credentials the\n"
+     "token issued that never sent a batch"},
+    {ADMIN, "credential list", "credential list [--device D]", "device credentials, used or not (admin)"},
+    {ADMIN, "credential revoke", "credential revoke ID", "revoke one; its device may enroll again (admin)"},
+    {ADMIN, "credential approve", "credential approve DEVICE_ID", "let a retired device enroll once more (admin)"},
     {ADMIN, "feed push", "feed push NAME FILE",
      "distribute a file to every device (admin): web (the\n"
      "reputation database), indicators, yara, vulns"},
@@ -218,7 +225,16 @@ static int cmd_token(ctl *c, int np, const char **pos)
 {
     json_t *j;
     if (np == 3 && !strcmp(pos[1], "create")) {
+        long long days, uses;
+        char why[200];
+        if (mtd_args_int(&c->a, "--expires", 1, 365, 0, &days, why, sizeof why) != 0 ||
+            mtd_args_int(&c->a, "--uses", 1, 1000000, 0, &uses, why, sizeof why) != 0)
+            return fail("%s", why);
         json_t *b = json_pack("{s:s,s:s}", "role", pos[2], "label", mtd_args_get(&c->a, "--label") ?: "");
+        if (days)
+            json_object_set_new(b, "expires_in", json_integer(days * 86400));
+        if (uses)
+            json_object_set_new(b, "max_uses", json_integer(uses));
         char *body = json_dumps(b, JSON_COMPACT);
         json_decref(b);
         int r = call(c, "POST", "/v1/admin/tokens", body, &j);
@@ -233,10 +249,54 @@ static int cmd_token(ctl *c, int np, const char **pos)
     }
     if (np == 3 && !strcmp(pos[1], "revoke")) {
         char path[200];
-        snprintf(path, sizeof path, "/v1/admin/tokens/%.40s", pos[2]);
+        snprintf(path, sizeof path, "/v1/admin/tokens/%.40s%s", pos[2],
+                 mtd_args_has(&c->a, "--unused-credentials") ? "?credentials=unused" : "");
         return call(c, "DELETE", path, NULL, &j) ? 1 : print(c, j, NULL, NULL, 0);
     }
     return fail("token needs create ROLE, list or revoke ID");
+}
+
+static void add_query(ctl *c, char *q, size_t len, const char *opt, const char *key);
+
+/* credential list [--device D] | revoke ID | approve DEVICE_ID: the device credentials,
+ * each bound to one device at enrollment. */
+static int cmd_credential(ctl *c, int np, const char **pos)
+{
+    json_t *j;
+    char path[300];
+    if (np == 2 && !strcmp(pos[1], "list")) {
+        static const mtd_column cols[] = {{"id", "ID", 12, 0}, {"device_id", "DEVICE", 25, 0},
+                                          {"token_id", "TOKEN", 12, 0}, {"created_at", "CREATED", 0, 1},
+                                          {"first_used", "FIRST USED", 0, 1}, {"revoked_at", "REVOKED", 0, 1},
+                                          {"revoked_reason", "WHY", 13, 0}};
+        snprintf(path, sizeof path, "/v1/admin/credentials");
+        add_query(c, path, sizeof path, "--device", "device");
+        return call(c, "GET", path, NULL, &j) ? 1 : print(c, j, "credentials", cols, 7);
+    }
+    if (np == 3 && !strcmp(pos[1], "revoke")) {
+        snprintf(path, sizeof path, "/v1/admin/credentials/%.40s", pos[2]);
+        if (call(c, "DELETE", path, NULL, &j))
+            return 1;
+        if (c->json)
+            return print(c, j, NULL, NULL, 0);
+        printf("credential %s revoked; device %s may enroll again\n", pos[2],
+               json_string_value(json_object_get(j, "device_id")) ?: "?");
+        json_decref(j);
+        return 0;
+    }
+    if (np == 3 && !strcmp(pos[1], "approve")) {
+        json_t *b = json_pack("{s:s}", "device_id", pos[2]);
+        char *body = json_dumps(b, JSON_COMPACT);
+        json_decref(b);
+        int r = call(c, "POST", "/v1/admin/credentials/approve", body, &j);
+        free(body);
+        if (r || c->json)
+            return r ? r : print(c, j, NULL, NULL, 0);
+        printf("device %s may enroll once more within 7 days\n", pos[2]);
+        json_decref(j);
+        return 0;
+    }
+    return fail("credential needs list, revoke ID or approve DEVICE_ID");
 }
 
 static int cmd_user(ctl *c, int np, const char **pos)
@@ -501,6 +561,8 @@ static int dispatch(ctl *c)
         return cmd_policy(c, np, pos);
     if (!strcmp(pos[0], "token"))
         return cmd_token(c, np, pos);
+    if (!strcmp(pos[0], "credential"))
+        return cmd_credential(c, np, pos);
     if (!strcmp(pos[0], "user"))
         return cmd_user(c, np, pos);
     if (!strcmp(pos[0], "feed"))
@@ -574,7 +636,8 @@ int main(int argc, char **argv)
         {"--ocsf", MTD_ARG_FLAG},  {"--device", MTD_ARG_ONE},
         {"--package", MTD_ARG_ONE}, {"--permission", MTD_ARG_ONE}, {"--status", MTD_ARG_ONE},
         {"--sideloaded", MTD_ARG_FLAG}, {"--events", MTD_ARG_FLAG}, {"--limit", MTD_ARG_ONE}, {"--offset", MTD_ARG_ONE},
-        {"--all", MTD_ARG_FLAG}, {NULL, 0}};
+        {"--all", MTD_ARG_FLAG}, {"--expires", MTD_ARG_ONE}, {"--uses", MTD_ARG_ONE},
+        {"--unused-credentials", MTD_ARG_FLAG}, {NULL, 0}};
     ctl c = {0};
     char why[256];
     if (argc < 2) {

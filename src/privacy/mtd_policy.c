@@ -10,6 +10,7 @@ static const char *const usage_names[] = {"exact", "ldp", NULL};
 static const char *const conn_names[] = {"off", "threats", "all", NULL};
 static const char *const appdet_names[] = {"minimal", "full", NULL};
 static const char *const dnsans_names[] = {"nxdomain", "null_ip", NULL};
+static const char *const reenroll_names[] = {"after_revoke", "approval", NULL};
 
 const char *mtd_url_policy_name(mtd_url_policy v) { return url_names[v]; }
 const char *mtd_conn_policy_name(mtd_conn_policy v) { return conn_names[v]; }
@@ -63,6 +64,7 @@ static const knob knobs[] = {
     {"report_urls", K_ENUM, OFF(report_urls), url_names, 0, 2},
     {"report_connections", K_ENUM, OFF(report_connections), conn_names, 0, 2},
     {"report_app_details", K_ENUM, OFF(report_app_details), appdet_names, 0, 1},
+    {"reenroll", K_ENUM, OFF(reenroll), reenroll_names, 0, 1},
     {"web_protection", K_BOOL, OFF(web_protection), NULL, 0, 1},
     {"app_scanning", K_BOOL, OFF(app_scanning), NULL, 0, 1},
     {"network_reporting", K_BOOL, OFF(network_reporting), NULL, 0, 1},

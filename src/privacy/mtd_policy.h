@@ -21,6 +21,9 @@ typedef enum { MTD_USAGE_EXACT, MTD_USAGE_LDP } mtd_usage_policy;
  * them as feed entries; a bigger list belongs in a pushed `web` feed). */
 #define MTD_POLICY_LIST_BYTES 16384
 #define MTD_POLICY_LIST_ITEMS 1000
+/* How a device that had a credential enrolls again: after an admin revoked that
+ * credential, or only with an admin's approval (mtdctl credential approve). */
+typedef enum { MTD_REENROLL_AFTER_REVOKE, MTD_REENROLL_APPROVAL } mtd_reenroll_policy;
 
 typedef struct {
     int optional_data;              /* diagnostic and feedback data allowed at all */
@@ -41,6 +44,7 @@ typedef struct {
     /* installer packages the tenant trusts, one a line: an app installed by another is
      * sideloaded (the app scanner's heur.sideloaded); default mtd_policy_default_stores */
     char trusted_stores[MTD_POLICY_LIST_BYTES];
+    mtd_reenroll_policy reenroll;   /* the collector's: who may enroll a known device */
 } mtd_policy;
 
 /* Google Play and the major OEMs' stores, NULL-terminated. */

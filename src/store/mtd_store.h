@@ -22,6 +22,12 @@
 
 typedef struct mtd_store mtd_store;
 
+/* One page of a list report (see "Reports" below). */
+typedef struct {
+    int64_t limit, offset; /* in */
+    int more;              /* out */
+} mtd_page;
+
 typedef enum {
     MTD_ROLE_ADMIN,   /* everything in the tenant */
     MTD_ROLE_ANALYST, /* read only */
@@ -36,23 +42,64 @@ int mtd_role_parse(const char *s, mtd_role *r);
 int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen);
 void mtd_store_close(mtd_store *s);
 
-/* Tokens and credentials, stored only as SHA-256 hashes of their secret part. */
+/* Tokens and credentials, stored only as SHA-256 hashes of their secret part. An
+ * enrollment token may expire (expires_at, epoch seconds; 0: never) and have a number
+ * of uses (max_uses; 0: any). */
 int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const char *label);
+int mtd_store_token_add_limited(mtd_store *s, const char *hash, mtd_role role, const char *label,
+                                int64_t expires_at, int64_t max_uses);
+/* The role of a live token: not revoked, not expired, uses left. */
 int mtd_store_token_role(mtd_store *s, const char *hash, mtd_role *role);
 /* Revokes by ID: the first 12 hex digits of the hash, as mtd_store_token_list shows. */
 int mtd_store_token_revoke(mtd_store *s, const char *id);
 json_t *mtd_store_token_list(mtd_store *s);
 
-/* A device credential, bound to a device pseudonym on its first batch. */
-int mtd_store_cred_add(mtd_store *s, const char *hash);
+/* An enrollment: a device credential bound, in the one row written for it, to the
+ * pseudonyms and organization the agent presented. */
+typedef struct {
+    const char *token_hash;     /* the enrollment token's: one of its uses is taken */
+    const char *cred_hash;      /* the new credential's */
+    const char *device_id;      /* pseudonyms; "" where the agent has none */
+    const char *upn, *dir_user_id, *dir_device_id;
+    const char *org_id;
+    int approval_policy;        /* reenroll=approval: a returning device needs approval */
+} mtd_enroll_req;
 
-/* What a device credential is bound to ("" where nothing is). */
+typedef struct {
+    char live_id[16];           /* MTD_EEXIST: the device's live credential */
+    const char *how;            /* "new", "after_revoke", "approved" */
+} mtd_enroll_out;
+
+/* 0; MTD_EAUTH: the token is revoked, expired or used up; MTD_EEXIST: the device has a
+ * live credential (out->live_id); MTD_EPERM: the device had credentials and may come
+ * back only with an admin's approval. Nothing is written unless 0. */
+int mtd_store_enroll(mtd_store *s, const mtd_enroll_req *e, mtd_enroll_out *out);
+
+/* What a device credential is bound to ("" where nothing is; a credential made before
+ * binding existed has no device). */
 typedef struct {
     char device_id[64];
+    char upn[64], dir_user_id[64], dir_device_id[64];
+    char org_id[160];
+    int used;                   /* a batch has been stored with it */
 } mtd_cred_binding;
 
 /* Finds a live credential and its binding. MTD_EAUTH when unknown or revoked. */
 int mtd_store_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b);
+/* Marks a credential used (its first batch stored). */
+int mtd_store_cred_used(mtd_store *s, const char *hash);
+/* Credentials (of one device, or all), oldest first: id (12 hex digits of the hash),
+ * the bound pseudonyms, the enrollment token's id, created_at, first_used, revoked_at,
+ * revoked_reason. */
+json_t *mtd_store_cred_list(mtd_store *s, const char *device_id, mtd_page *pg);
+/* Revokes one live credential by id; device_id gets the device it was bound to.
+ * MTD_ENOENT when there is no such live credential. */
+int mtd_store_cred_revoke(mtd_store *s, const char *id, const char *reason, char *device_id, size_t dlen);
+/* Revokes the credentials an enrollment token issued that never stored a batch. */
+int mtd_store_token_revoke_unused(mtd_store *s, const char *token_id, int *revoked);
+/* Lets a device that had credentials enroll once more (within 7 days). MTD_ENOENT
+ * for a device never enrolled. */
+int mtd_store_reenroll_approve(mtd_store *s, const char *device_id, const char *actor);
 
 /* Whether the tenant knows a device (it has sent a batch) or a package (some device
  * has reported it, installed now or before): 0, MTD_ENOENT, or MTD_EIO. The admin API
@@ -61,12 +108,13 @@ int mtd_store_device_known(mtd_store *s, const char *device_id);
 int mtd_store_package_known(mtd_store *s, const char *package);
 
 /* Revokes every live credential of a device (a lost or retired device); its agent is
- * refused from then on. MTD_ENOENT when it had none. */
+ * refused from then on, and the device enrolls again only with an admin's approval.
+ * MTD_ENOENT when it had none. */
 int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked);
 
 /* Stores one batch all-or-nothing: n events already validated against the schema and
- * the policy (their value slots are bound straight into the INSERTs). The credential is bound to the batch's device on
- * first use. consent.change events update the device's consent; a revocation with
+ * the policy (their value slots are bound straight into the INSERTs); the caller has
+ * checked them against the credential's binding. consent.change events update the device's consent; a revocation with
  * delete_optional deletes the device's optional data in the same transaction and
  * records it in the audit log. MTD_EEXIST: the idempotency key was seen, nothing
  * stored (acknowledge). */
@@ -98,10 +146,6 @@ int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent);
  * skipping offset; more is set when rows follow. A NULL page: every row (for callers
  * inside the collector; the admin API always pages, so that no request can make the
  * collector hold a whole fleet's rows in memory). */
-typedef struct {
-    int64_t limit, offset; /* in */
-    int more;              /* out */
-} mtd_page;
 
 json_t *mtd_store_devices(mtd_store *s, mtd_page *pg);
 

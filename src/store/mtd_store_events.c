@@ -139,16 +139,6 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
                            " CAST(? AS INTEGER), CAST(? AS INTEGER))", 7, pb);
     if (r < 0)
         return r; /* MTD_EEXIST: a repeated key */
-    const char *pc[] = {dev, cred_hash};
-    if ((r = mtd_sq_exec_hot(s, MTD_SQ_HOT_CRED, "UPDATE credentials SET device_id=? WHERE hash=? AND"
-                                          " device_id IS NULL", 2, pc)) < 0)
-        return r;
-    if (r == 1) { /* its first batch: the enrollment's device, named for the admin */
-        char d[96];
-        snprintf(d, sizeof d, "credential %.12s (device.enroll) is this device's", cred_hash);
-        if ((r = mtd_sq_audit_device(s, "device", "device.bind", dev, d)) != 0)
-            return r;
-    }
     if ((r = upsert_device(s, &ev[0], dev, now)) != 0)
         return r;
     int64_t t = (int64_t)time(NULL);
@@ -364,8 +354,11 @@ static int user_delete_locked(mtd_store *s, const char *upn, const char *alt, in
     /* the devices' credentials and batch records go too: they hold the pseudonyms; the
      * audit entries about them keep what was done, not to which device */
     static const char *const rest[] = {
-        "UPDATE audit SET device_id=NULL WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",
-        "DELETE FROM credentials WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",
+        "UPDATE audit SET device_id=NULL WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
+        " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
+        "DELETE FROM reenroll_approvals WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
+        " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
+        "DELETE FROM credentials WHERE upn IN (?1, ?2) OR device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",
         "DELETE FROM batches WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",
         "DELETE FROM devices WHERE upn IN (?1, ?2)"};
     for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)

@@ -378,6 +378,8 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     int r = mtd_sq_connect(s, SQLITE_OPEN_CREATE, &s->db, why, whylen);
     if (r == 0)
         r = create_schema(s, why, whylen);
+    if (r == 0 && (r = mtd_sq_creds_migrate(s)) != 0)
+        snprintf(why, whylen, "store credentials: %s", sqlite3_errmsg(s->db));
     if (r == 0)
         r = mtd_sq_connect(s, 0, &s->rd, why, whylen);
     if (r == 0)
@@ -456,15 +458,25 @@ void mtd_sq_now(char *b, size_t n)
     snprintf(b, n, "%lld", (long long)time(NULL));
 }
 
-int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const char *label)
+int mtd_store_token_add_limited(mtd_store *s, const char *hash, mtd_role role, const char *label,
+                                int64_t expires_at, int64_t max_uses)
 {
-    char now[32];
+    char now[32], exp[24], uses[24];
     mtd_sq_now(now, sizeof now);
-    const char *p[] = {hash, mtd_role_name(role), label ? label : "", now};
+    snprintf(exp, sizeof exp, "%lld", (long long)expires_at);
+    snprintf(uses, sizeof uses, "%lld", (long long)max_uses);
+    const char *p[] = {hash, mtd_role_name(role), label ? label : "", now, expires_at ? exp : NULL,
+                       max_uses ? uses : NULL};
     pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_exec(s, "INSERT INTO tokens(hash, role, label, created_at) VALUES(?,?,?,?)", 4, p);
+    int r = mtd_sq_exec(s, "INSERT INTO tokens(hash, role, label, created_at, expires_at, max_uses)"
+                           " VALUES(?,?,?,?,CAST(? AS INTEGER),CAST(? AS INTEGER))", 6, p);
     pthread_mutex_unlock(&s->mu);
     return r < 0 ? r : 0;
+}
+
+int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const char *label)
+{
+    return mtd_store_token_add_limited(s, hash, role, label, 0, 0);
 }
 
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
@@ -478,8 +490,9 @@ int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, siz
 int mtd_store_token_role(mtd_store *s, const char *hash, mtd_role *role)
 {
     char name[32];
-    int r = mtd_sq_read(s, "SELECT role FROM tokens WHERE hash=? AND revoked_at IS NULL", hash,
-                        name, sizeof name);
+    int r = mtd_sq_read(s, "SELECT role FROM tokens WHERE hash=? AND revoked_at IS NULL"
+                           " AND (expires_at IS NULL OR expires_at>CAST(strftime('%s','now') AS INTEGER))"
+                           " AND (max_uses IS NULL OR uses<max_uses)", hash, name, sizeof name);
     if (r == MTD_ENOENT)
         return MTD_EAUTH;
     return r ? r : mtd_role_parse(name, role);
@@ -625,31 +638,14 @@ void mtd_sq_snapshot_end(mtd_store *s)
 
 json_t *mtd_store_token_list(mtd_store *s)
 {
-    return mtd_sq_report(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at"
-                         " FROM tokens ORDER BY created_at", 0, NULL);
-}
-
-int mtd_store_cred_add(mtd_store *s, const char *hash)
-{
-    char now[32];
-    mtd_sq_now(now, sizeof now);
-    const char *p[] = {hash, now};
-    pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_exec(s, "INSERT INTO credentials(hash, created_at) VALUES(?,?)", 2, p);
-    pthread_mutex_unlock(&s->mu);
-    return r < 0 ? r : 0;
+    return mtd_sq_report(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at,"
+                         " expires_at, max_uses, uses FROM tokens ORDER BY created_at", 0, NULL);
 }
 
 int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked)
 {
-    char now[32];
-    mtd_sq_now(now, sizeof now);
-    const char *p[] = {now, device_id};
-    pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_exec(s, "UPDATE credentials SET revoked_at=? WHERE device_id=? AND revoked_at IS NULL", 2, p);
-    pthread_mutex_unlock(&s->mu);
-    *revoked = r < 0 ? 0 : r;
-    return r < 0 ? r : r == 0 ? MTD_ENOENT : 0;
+    int r = mtd_sq_creds_revoke(s, "device_id=?3", device_id, "retired", revoked);
+    return r < 0 ? r : *revoked == 0 ? MTD_ENOENT : 0;
 }
 
 int mtd_store_device_known(mtd_store *s, const char *device_id)
@@ -666,14 +662,6 @@ int mtd_store_package_known(mtd_store *s, const char *package)
     int r = mtd_sq_read(s, "SELECT 1 FROM ev_app_inventory WHERE package=?1 UNION ALL"
                            " SELECT 1 FROM ev_app_lifecycle WHERE package=?1 LIMIT 1", package, one, sizeof one);
     return r;
-}
-
-int mtd_store_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b)
-{
-    memset(b, 0, sizeof *b);
-    int r = mtd_sq_read(s, "SELECT coalesce(device_id,'') FROM credentials WHERE hash=?"
-                           " AND revoked_at IS NULL", hash, b->device_id, sizeof b->device_id);
-    return r == MTD_ENOENT ? MTD_EAUTH : r;
 }
 
 int mtd_store_policy_get(mtd_store *s, mtd_policy *p)

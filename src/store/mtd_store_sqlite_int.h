@@ -10,7 +10,7 @@
 
 /* The statements of every batch, prepared once (mtd_sq_exec_hot). */
 enum {
-    MTD_SQ_HOT_BATCH, MTD_SQ_HOT_CRED, MTD_SQ_HOT_DEVICE, MTD_SQ_HOT_INFO,
+    MTD_SQ_HOT_BATCH, MTD_SQ_HOT_DEVICE, MTD_SQ_HOT_INFO,
     MTD_SQ_HOT_SAVEPOINT, MTD_SQ_HOT_ROLLBACK_TO, MTD_SQ_HOT_RELEASE, MTD_SQ_HOT_N
 };
 
@@ -91,6 +91,12 @@ json_t *mtd_sq_report_page(mtd_store *s, const char *sql, int n, const char *con
 void mtd_sq_snapshot_begin(mtd_store *s);
 void mtd_sq_snapshot_end(mtd_store *s);
 void mtd_sq_now(char *b, size_t n);
+/* Adds the columns and tables of credential binding to a store made before it
+ * (mtd_store_creds.c); at open. */
+int mtd_sq_creds_migrate(mtd_store *s);
+/* Revokes the live credentials matching where (a condition on parameter ?3), with a
+ * reason; *revoked gets how many (takes s->mu). */
+int mtd_sq_creds_revoke(mtd_store *s, const char *where, const char *param, const char *reason, int *revoked);
 /* Appends to the audit log (caller holds s->mu). */
 int mtd_sq_audit(mtd_store *s, const char *actor, const char *action, const char *detail);
 int mtd_sq_audit_device(mtd_store *s, const char *actor, const char *action, const char *device,

@@ -278,14 +278,15 @@ int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen)
 }
 
 int mtd_uplink_enroll(const char *server, const char *token, const char *ca_file,
-                      const char *pin, json_t **resp_json, char *why, size_t whylen)
+                      const char *pin, const char *body, json_t **resp_json, char *why, size_t whylen)
 {
     char url[700];
     snprintf(url, sizeof url, "%s/v1/enroll", server);
     mtd_http_opts h = {.ca_file = ca_file, .pin = pin, .bearer = token, .timeout_s = 30};
     const char *hdrs[] = {"Content-Type: application/json", NULL};
     mtd_http_resp resp;
-    int r = mtd_http_request(&h, "POST", url, hdrs, "{}", 2, &resp, why, whylen);
+    int r = mtd_http_request(&h, body ? "POST" : "GET", url, body ? hdrs : NULL, body,
+                             body ? strlen(body) : 0, &resp, why, whylen);
     if (r)
         return r;
     if (resp.status != 200) {

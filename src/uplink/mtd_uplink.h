@@ -41,9 +41,11 @@ int mtd_uplink_get_json(mtd_state *st, const char *path, long timeout_s, json_t 
 /* GET /v1/policy into st->policy (and policy.json). */
 int mtd_uplink_fetch_policy(mtd_state *st, char *why, size_t whylen);
 
-/* POST /v1/enroll; *resp gets the JSON answer. */
+/* GET /v1/enroll (body NULL: the tenant key, org ID and policy, to compute the
+ * pseudonyms), then POST /v1/enroll with them (body: a JSON object) for the credential
+ * bound to them; *resp gets the JSON answer. */
 int mtd_uplink_enroll(const char *server, const char *token, const char *ca_file,
-                      const char *pin, json_t **resp, char *why, size_t whylen);
+                      const char *pin, const char *body, json_t **resp_json, char *why, size_t whylen);
 
 /* HTTP options for talking to this state's collector: its CA, pin and credential. */
 #include "uplink/mtd_http.h"

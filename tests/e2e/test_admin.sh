@@ -10,10 +10,11 @@ start_collector "$DATA"
 new_tenant Acme
 
 # two devices enrolled through the API, as an agent does
-enroll() { curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential; }
-CRED1=$(enroll); CRED2=$(enroll)
+# (each credential bound at enrollment to the device and user pseudonyms it presents)
 D1=ps_AAAAAAAAAAAAAAAAAAAAAA; D2=ps_BBBBBBBBBBBBBBBBBBBBBB
 U1=ps_UUUUUUUUUUUUUUUUUUUUUU
+enroll() { curl -s -X POST -H "Authorization: Bearer $ENR" -d "$1" "$URL/v1/enroll" | jq -r .device_credential; }
+CRED1=$(enroll "{\"device_id\":\"$D1\",\"upn\":\"$U1\"}"); CRED2=$(enroll "{\"device_id\":\"$D2\"}")
 N=0
 # event TYPE DEVICE JSON-FIELDS: one event line with a fresh event_id
 event() {

@@ -24,7 +24,8 @@ start=$(date +%s%N)
 assert_eq 200 "$(http_status GET /healthz "")" "a normal request while 200 connections hang"
 ms=$(( ($(date +%s%N) - start) / 1000000 ))
 [ "$ms" -lt 2000 ] || fail "a normal request took $ms ms behind slow clients"
-CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
+DEV=ps_RRRRRRRRRRRRRRRRRRRRRR
+CRED=$(curl -s --interface 127.0.0.2 -X POST -H "Authorization: Bearer $ENR" -d "{\"device_id\":\"$DEV\"}" "$URL/v1/enroll" | jq -r .device_credential)
 [[ "$CRED" == dev.* ]] || fail "enrollment failed while slow clients hang"
 ok "normal requests are served while 200 slow clients hang"
 
@@ -33,7 +34,6 @@ assert_eq 200 "$(cat "$WORK"/slow.* | grep -c closed)" "slow connections closed 
 ok "every abandoned connection was closed by the 2 s timeout"
 
 # a retired device: its credential is refused from then on
-DEV=ps_RRRRRRRRRRRRRRRRRRRRRR
 line=$(printf '{"event":"usage.action","schema":1,"event_id":"retire00000000000000001","time":"2026-11-24T10:00:00Z","tenant_id":"%s","device_id":"%s","action":"enroll"}\n' "$T" "$DEV")
 post() { printf '%s\n' "$line" | zstd -q -c | http_status POST /v1/batches "$CRED" -H 'Content-Type: application/x-ndjson' -H "Idempotency-Key: $1" --data-binary @-; }
 assert_eq 200 "$(post retire-key-0001)" "batch before retirement"
@@ -48,7 +48,7 @@ assert_eq 200 "$(http_status GET /healthz "")" "collector alive"
 
 # graceful shutdown: SIGTERM while a batch is still arriving; the batch completes and
 # is stored, new connections are refused, and the collector exits 0
-CRED2=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
+CRED2=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{"device_id":"ps_GGGGGGGGGGGGGGGGGGGGGG"}' "$URL/v1/enroll" | jq -r .device_credential)
 for i in $(seq 1 3000); do
     printf '{"event":"usage.action","schema":1,"event_id":"graceful%014d","time":"2026-11-24T10:00:00Z","tenant_id":"%s","device_id":"ps_GGGGGGGGGGGGGGGGGGGGGG","action":"scan_requested"}\n' "$i" "$T"
 done | zstd -q -c --no-check -1 >"$WORK/big.zst"

@@ -53,9 +53,18 @@ UPN_PS_A=$(jq -r .upn "$WORK/agent-a/agent.json")
 assert_eq "$UPN_PS_A" "$(jq -r '.devices[0].upn' "$WORK/devs-a.json")" "tenant A's user pseudonym"
 ok "each admin sees exactly its own device with this host's OS and CPU"
 
-# the same host enrolled again (a reinstalled agent): its first batches are new, not
-# replays of the first enrollment's, though its spool numbers start again from 1
+# the same host enrolled again (a reinstalled agent) is refused while its first
+# credential lives: anyone with the enrollment token and the host's MAC could compute
+# its pseudonym (issue 14.3); the admin revokes the old credential, then it enrolls
+expect_fail "enrolling an enrolled device" "$BIN/mtd-agent" enroll --state "$WORK/agent-a2" --server "$URL" --token "$ENR_A" --user "$UPN_A"
+grep -q "is enrolled already: an admin must revoke its credential first (mtdctl credential revoke [0-9a-f]\{12\})" <<<"$LAST_ERR" || fail "refusal: $LAST_ERR"
+CID=$(ctl --token "$ADMIN_A" --json credential list --device "$PS_A" | jq -r '.credentials[] | select(.revoked_at == null) | .id')
+assert_eq "credential $CID revoked; device $PS_A may enroll again" "$(ctl --token "$ADMIN_A" credential revoke "$CID")" "credential revoke"
 "$BIN/mtd-agent" enroll --state "$WORK/agent-a2" --server "$URL" --token "$ENR_A" --user "$UPN_A" >/dev/null
+ctl --token "$ADMIN_A" --json audit | jq -r '.audit[].action' | grep -qx credential.revoke || fail "the revocation is not audited"
+ok "a device with a live credential is not enrolled again until an admin revokes it (audited)"
+# its first batches are new, not replays of the first enrollment's, though its spool
+# numbers start again from 1
 "$BIN/mtd-agent" run --state "$WORK/agent-a2" --once >/dev/null
 assert_eq 2 "$(sqlite3 "$DATA/tenants/$TA/store.sqlite" "select count(*) from ev_device_info where device_id='$PS_A'")" "device records after a re-enrollment"
 ok "a re-enrolled agent's batches are stored, not taken for replays"
@@ -69,7 +78,7 @@ ok "mtdctl devices prints a table"
 SECRET_A=${ADMIN_A##*.}
 assert_eq 401 "$(http_status GET /v1/admin/devices "adm.$TB.$SECRET_A")" "A's secret presented for tenant B"
 assert_eq 401 "$(http_status GET /v1/operator/tenants "$ADMIN_A")" "admin token on the operator API"
-CRED_A=$(cat "$WORK/agent-a/credential")
+CRED_A=$(cat "$WORK/agent-a2/credential") # the live one: agent-a's was revoked
 assert_eq 401 "$(http_status GET /v1/admin/devices "$CRED_A")" "device credential as an admin token"
 assert_eq 401 "$(http_status GET /v1/admin/devices "adm.$TA.forged")" "forged admin token"
 assert_eq 401 "$(http_status GET /v1/admin/devices "")" "no token"

@@ -344,9 +344,69 @@ def attack_slow_headers(col, t, n=4100):
        " %d connections shed and counted, summary logged" % (n, lat[-1] * 1000, shed))
 
 
+def post_batch(col, cred, body, key, src="127.0.0.1"):
+    return http(col, "POST", "/v1/batches", cred, body,
+                {"Content-Type": "application/x-ndjson", "Idempotency-Key": key}, src=src)
+
+
+def attack_takeover(col, t):
+    """Issue 14.3/14.4: an enrollment token and a victim's pseudonym take over nothing."""
+    victim, vupn = pseudonym(1, "victim"), pseudonym(2, "vupn")
+    vcred = enroll(col, t, victim, upn=vupn)
+    st, r = http_json(col, "POST", "/v1/enroll", t["enroll_token"], {"device_id": victim})
+    if st != 409 or r.get("error") != "device_enrolled":
+        fail("enrolling a device that has a live credential: %s %s" % (st, r))
+    # the attacker's own credential, sending as the victim, or under the victim's user
+    mine = enroll(col, t, pseudonym(3, "attacker"))
+    model = "".join(json.dumps({"event": "device.info", "schema": 1, "event_id": "pwned%016d" % i,
+                                "time": "2026-11-24T10:00:00Z", "tenant_id": t["tenant_id"],
+                                "device_id": dev, "os_name": "Android", "os_version": "14", "model": "PWNED",
+                                "device_id_source": "mac", **extra}) + "\n"
+                    for i, (dev, extra) in enumerate([(victim, {})]))
+    st, r = post_batch(col, mine, zstd([model.encode()])[0], "takeover-0001")
+    if st != 403 or b"wrong_device" not in r:
+        fail("a batch as the victim device: %s %s" % (st, r[:200]))
+    line = json.dumps({"event": "usage.action", "schema": 1, "event_id": "upnforged000000001",
+                       "time": "2026-11-24T10:00:00Z", "tenant_id": t["tenant_id"],
+                       "device_id": pseudonym(3, "attacker"), "upn": vupn, "action": "scan_started"}) + "\n"
+    st, r = post_batch(col, mine, zstd([line.encode()])[0], "takeover-0002")
+    if st != 403 or b"wrong_identity" not in r:
+        fail("a batch under the victim's user: %s %s" % (st, r[:200]))
+    st, r = post_batch(col, vcred, zstd([batch_lines(t, victim, 3, "victim")])[0], "victim-0001")
+    if st != 200:
+        fail("the victim's own batch: %s %s" % (st, r[:200]))
+    # 30 enrollments of one new device at once: one credential, 29 refusals
+    dev, results = pseudonym(4, "race"), []
+    def one():
+        results.append(http_json(col, "POST", "/v1/enroll", t["enroll_token"], {"device_id": dev})[0])
+    th = [threading.Thread(target=one) for _ in range(30)]
+    [x.start() for x in th]
+    [x.join() for x in th]
+    if sorted(results) != [200] + [409] * 29:
+        fail("30 concurrent enrollments of one device: %s" % sorted(results))
+    # a token of 3 uses enrolls 3 devices, then nothing
+    st, tok = http_json(col, "POST", "/v1/admin/tokens", t["admin_token"], {"role": "enroll", "max_uses": 3})
+    codes = [http_json(col, "POST", "/v1/enroll", tok["token"], {"device_id": pseudonym(10 + i, "uses")})[0]
+             for i in range(4)]
+    if codes != [200, 200, 200, 401]:
+        fail("a 3-use enrollment token: %s" % codes)
+    # revoking it with its unused credentials: the 3 devices are refused from then on
+    st, r = http_json(col, "DELETE", "/v1/admin/tokens/%s?credentials=unused" % tok["id"], t["admin_token"])
+    if st != 200 or r.get("credentials_revoked") != 3:
+        fail("revoking a token and its unused credentials: %s %s" % (st, r))
+    st, creds = http_json(col, "GET", "/v1/admin/credentials", t["admin_token"])
+    revoked = [c for c in creds["credentials"] if c["revoked_reason"] == "token_revoked"]
+    if len(revoked) != 3 or not all(c["first_used"] is None for c in revoked):
+        fail("credentials after the token's revocation: %s" % creds)
+    ok("no takeover: a bound device is not enrolled again (409), nor written as by another credential"
+       " or under another user (403); 30 racing enrollments give one credential; token uses and"
+       " revocation of its unused credentials hold")
+
+
 ATTACKS = {
     "large_bodies": attack_large_bodies,
     "slow_headers": attack_slow_headers,
+    "takeover": attack_takeover,
 }
 
 

@@ -81,7 +81,7 @@ static int setup(void **state)
     if (mtd_server_start(&w->c, &o, &w->srv, why, sizeof why) != 0)
         return -1;
     mtd_http_resp r;
-    if (post_json(w, "/v1/enroll", enr, "{}", &r) != 0 || r.status != 200)
+    if (post_json(w, "/v1/enroll", enr, "{\"device_id\":\"" DEV "\"}", &r) != 0 || r.status != 200)
         return -1;
     json_t *j = json_loadb((char *)r.body.data, r.body.len, 0, NULL);
     snprintf(w->cred, sizeof w->cred, "%s", json_string_value(json_object_get(j, "device_credential")));

@@ -134,10 +134,22 @@ static void tokens_are_found_by_hash_and_revocable(void **state)
     assert_int_equal(mtd_store_token_revoke(f->s, "aaaabbbbcccc"), MTD_ENOENT);
 }
 
-static void ingest_is_idempotent_and_binds_the_credential(void **state)
+/* A credential of device dev enrolled with a token of its own (any number of uses). */
+static int enroll_dev(fixture *f, const char *cred, const char *dev, const char *upn)
+{
+    char tok[80];
+    snprintf(tok, sizeof tok, "enr-for-%s", cred);
+    assert_int_equal(mtd_store_token_add(f->s, tok, MTD_ROLE_ENROLL, "test"), 0);
+    mtd_enroll_req e = {.token_hash = tok, .cred_hash = cred, .device_id = dev, .upn = upn ? upn : "",
+                        .dir_user_id = "", .dir_device_id = "", .org_id = "org"};
+    mtd_enroll_out out;
+    return mtd_store_enroll(f->s, &e, &out);
+}
+
+static void ingest_is_idempotent(void **state)
 {
     fixture *f = *state;
-    assert_int_equal(mtd_store_cred_add(f->s, "cred1"), 0);
+    assert_int_equal(enroll_dev(f, "cred1", DEV, NULL), 0);
     json_t *batch = json_array();
     json_t *e = ev("usage.action", "EVENT0000000000000001");
     json_object_set_new(e, "action", json_string("enroll"));
@@ -152,10 +164,74 @@ static void ingest_is_idempotent_and_binds_the_credential(void **state)
     assert_int_equal(ingest(f, "cred1", "key-0002", batch, &stored), 0);
     assert_int_equal(stored, 1);
     assert_int_equal(count(f, "usage.action"), 2);
-    mtd_cred_binding b;
-    assert_int_equal(mtd_store_cred_lookup(f->s, "cred1", &b), 0);
-    assert_string_equal(b.device_id, DEV);
     json_decref(batch);
+}
+
+static int enroll_with(fixture *f, const char *tok, const char *cred, const char *dev, int approval, mtd_enroll_out *out)
+{
+    mtd_enroll_req e = {.token_hash = tok, .cred_hash = cred, .device_id = dev, .upn = "ps_UUUUUUUUUUUUUUUUUUUUUU",
+                        .dir_user_id = "", .dir_device_id = "ps_DDDDDDDDDDDDDDDDDDDDDD", .org_id = "org-1",
+                        .approval_policy = approval};
+    return mtd_store_enroll(f->s, &e, out);
+}
+
+/* Issue 14.3: a credential is bound at enrollment, once; a device with a live
+ * credential cannot be enrolled again; one that had a credential comes back only after
+ * a revocation or an approval; tokens run out of uses and expire. */
+static void enrollment_binds_a_device_once(void **state)
+{
+    fixture *f = *state;
+    mtd_enroll_out out;
+    const char *A = "ps_AAAAAAAAAAAAAAAAAAAAAA", *B = "ps_BBBBBBBBBBBBBBBBBBBBBB";
+    assert_int_equal(mtd_store_token_add_limited(f->s, "tok2", MTD_ROLE_ENROLL, "two uses", 0, 2), 0);
+    assert_int_equal(enroll_with(f, "tok2", "a10000000000", A, 0, &out), 0);
+    assert_string_equal(out.how, "new");
+    assert_int_equal(enroll_with(f, "tok2", "a20000000000", A, 0, &out), MTD_EEXIST);
+    assert_string_equal(out.live_id, "a10000000000");
+    assert_int_equal(enroll_with(f, "tok2", "b10000000000", B, 0, &out), 0); /* the refusal took no use */
+    mtd_role role;
+    assert_int_equal(mtd_store_token_role(f->s, "tok2", &role), MTD_EAUTH); /* used up */
+    assert_int_equal(enroll_with(f, "tok2", "c10000000000", "ps_CCCCCCCCCCCCCCCCCCCCCC", 0, &out), MTD_EAUTH);
+    mtd_cred_binding b;
+    assert_int_equal(mtd_store_cred_lookup(f->s, "a10000000000", &b), 0);
+    assert_string_equal(b.device_id, A);
+    assert_string_equal(b.upn, "ps_UUUUUUUUUUUUUUUUUUUUUU");
+    assert_string_equal(b.dir_device_id, "ps_DDDDDDDDDDDDDDDDDDDDDD");
+    assert_string_equal(b.org_id, "org-1");
+    assert_int_equal(b.used, 0);
+    assert_int_equal(mtd_store_cred_lookup(f->s, "a20000000000", &b), MTD_EAUTH);
+
+    assert_int_equal(mtd_store_token_add(f->s, "tokN", MTD_ROLE_ENROLL, "any"), 0);
+    char dev[64];
+    assert_int_equal(mtd_store_cred_revoke(f->s, "a10000000000", "revoked", dev, sizeof dev), 0);
+    assert_string_equal(dev, A);
+    assert_int_equal(enroll_with(f, "tokN", "a30000000000", A, 0, &out), 0); /* after_revoke */
+    assert_string_equal(out.how, "after_revoke");
+    int n;
+    assert_int_equal(mtd_store_device_retire(f->s, A, &n), 0);
+    assert_int_equal(enroll_with(f, "tokN", "a40000000000", A, 0, &out), MTD_EPERM); /* retired */
+    assert_int_equal(mtd_store_reenroll_approve(f->s, A, "admin:x"), 0);
+    assert_int_equal(enroll_with(f, "tokN", "a40000000000", A, 0, &out), 0);
+    assert_string_equal(out.how, "approved");
+    assert_int_equal(mtd_store_reenroll_approve(f->s, "ps_NEVERNEVERNEVERNEVER", "admin:x"), MTD_ENOENT);
+    /* reenroll=approval: a revocation is not enough */
+    assert_int_equal(mtd_store_cred_revoke(f->s, "b10000000000", "revoked", dev, sizeof dev), 0);
+    assert_int_equal(enroll_with(f, "tokN", "b20000000000", B, 1, &out), MTD_EPERM);
+    /* an expired token enrolls nobody */
+    assert_int_equal(mtd_store_token_add_limited(f->s, "tokOld", MTD_ROLE_ENROLL, "old", 1000, 0), 0);
+    assert_int_equal(mtd_store_token_role(f->s, "tokOld", &role), MTD_EAUTH);
+    assert_int_equal(enroll_with(f, "tokOld", "e10000000000", "ps_EEEEEEEEEEEEEEEEEEEEEE", 0, &out), MTD_EAUTH);
+    /* revoking a token revokes the credentials it issued that were never used */
+    assert_int_equal(mtd_store_cred_used(f->s, "a40000000000"), 0);
+    assert_int_equal(enroll_with(f, "tokN", "f10000000000", "ps_FFFFFFFFFFFFFFFFFFFFFF", 0, &out), 0);
+    assert_int_equal(mtd_store_token_revoke_unused(f->s, "tokN", &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(mtd_store_cred_lookup(f->s, "f10000000000", &b), MTD_EAUTH);
+    assert_int_equal(mtd_store_cred_lookup(f->s, "a40000000000", &b), 0);
+    assert_int_equal(b.used, 1);
+    json_t *list = mtd_store_cred_list(f->s, A, NULL);
+    assert_int_equal(json_array_size(list), 3); /* A1 revoked, A3 retired, A4 live; A2 was refused */
+    json_decref(list);
 }
 
 static void consent_revocation_deletes_optional_data(void **state)
@@ -645,7 +721,7 @@ static void user_delete_leaves_nothing_in_any_file(void **state)
     json_object_set_new(d, "device_id_source", json_string("android_id"));
     json_array_append_new(batch, d);
     int stored, rows;
-    assert_int_equal(mtd_store_cred_add(f->s, "cred-del"), 0);
+    assert_int_equal(enroll_dev(f, "cred-del", DEV, UPN), 0);
     assert_int_equal(ingest(f, "cred-del", "key-0020", batch, &stored), 0);
     json_decref(batch);
     json_t *exp = mtd_store_user_export(f->s, UPN, NULL);
@@ -748,7 +824,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(a_field_name_has_one_kind),
         cmocka_unit_test_setup_teardown(tokens_are_found_by_hash_and_revocable, setup, teardown),
-        cmocka_unit_test_setup_teardown(ingest_is_idempotent_and_binds_the_credential, setup, teardown),
+        cmocka_unit_test_setup_teardown(ingest_is_idempotent, setup, teardown),
+        cmocka_unit_test_setup_teardown(enrollment_binds_a_device_once, setup, teardown),
         cmocka_unit_test_setup_teardown(group_stores_each_batch_on_its_own, setup, teardown),
         cmocka_unit_test_setup_teardown(a_store_without_row_ranges_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_prunes_events_then_batches, setup, teardown),
