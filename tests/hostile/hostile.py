@@ -174,7 +174,7 @@ def batch_lines(t, device, n, tag):
     return "".join(
         json.dumps({"event": "usage.action", "schema": 1, "event_id": "%s%09d" % (tag, i),
                     "time": "2026-11-24T10:00:00Z", "tenant_id": t["tenant_id"], "device_id": device,
-                    "action": "scan_started"}) + "\n" for i in range(n)).encode()
+                    "action": "scan_requested"}) + "\n" for i in range(n)).encode()
 
 
 def stored(col, t, like):
@@ -368,7 +368,7 @@ def attack_takeover(col, t):
         fail("a batch as the victim device: %s %s" % (st, r[:200]))
     line = json.dumps({"event": "usage.action", "schema": 1, "event_id": "upnforged000000001",
                        "time": "2026-11-24T10:00:00Z", "tenant_id": t["tenant_id"],
-                       "device_id": pseudonym(3, "attacker"), "upn": vupn, "action": "scan_started"}) + "\n"
+                       "device_id": pseudonym(3, "attacker"), "upn": vupn, "action": "scan_requested"}) + "\n"
     st, r = post_batch(col, mine, zstd([line.encode()])[0], "takeover-0002")
     if st != 403 or b"wrong_identity" not in r:
         fail("a batch under the victim's user: %s %s" % (st, r[:200]))
