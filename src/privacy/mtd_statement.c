@@ -275,6 +275,7 @@ static const struct {
     {"app_scanning", -1, 0, NULL, NULL},
     {"dns_block_answer", -1, 0, NULL, NULL},
     {"security_patch_max_age_days", -1, 0, NULL, NULL},
+    {"reenroll", -1, 0, NULL, NULL}, /* the collector's enrollment rule, nothing the device sends */
     {"spool_max_mb", -1, 0, NULL, NULL},
 };
 #define NSETTINGS (sizeof settings / sizeof settings[0])
