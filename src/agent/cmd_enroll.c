@@ -108,11 +108,14 @@ static int adopt(mtd_state *st, json_t *resp, char *why, size_t wl)
 
 /* POST /v1/enroll: a credential bound to the device's pseudonyms, which only then
  * exist (they are made with the tenant key the first answer carried). */
-static int bind_credential(mtd_state *st, const char *token, const char *ca_file, const char *pin,
-                           char *why, size_t wl)
+static int bind_credential(mtd_state *st, const mtd_state *old, const char *token, const char *ca_file,
+                           const char *pin, char *why, size_t wl)
 {
     json_t *body = json_pack("{s:s,s:s,s:s,s:s}", "device_id", st->device_id, "upn", st->upn,
                              "dir_device_id", st->dir_device_id, "org_id", st->org_id), *resp = NULL;
+    /* enrolling this state again: its credential, which the new one replaces */
+    if (old && !strcmp(old->tenant_id, st->tenant_id) && !strcmp(old->device_id, st->device_id) && old->credential[0])
+        json_object_set_new(body, "credential", json_string(old->credential));
     char *txt = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     int r = txt ? mtd_uplink_enroll(st->server, token, ca_file, pin, txt, &resp, why, wl) : MTD_ENOMEM;
@@ -243,7 +246,7 @@ int mtd_cmd_enroll(int argc, char **argv)
         return mtd_agent_fail("enroll: an identifier is too long to pseudonymize");
     memset(raw, 0, sizeof raw);
     carry_over(&st, old, &a);
-    if ((r = bind_credential(&st, token, ca_file, pin, why, sizeof why)) != 0)
+    if ((r = bind_credential(&st, old, token, ca_file, pin, why, sizeof why)) != 0)
         return mtd_agent_fail("enroll: %s", why);
     if ((r = mtd_state_save(&st)) != 0)
         return mtd_agent_fail("enroll: cannot write the state in %s: %s", dir, mtd_strerror(r));

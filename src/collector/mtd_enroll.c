@@ -4,7 +4,8 @@
  *                            agent needs to compute its pseudonyms
  *   POST /v1/enroll          enrollment token + {"device_id", "upn", "dir_user_id",
  *                            "dir_device_id", "org_id"} (pseudonyms) -> a credential
- *                            bound to exactly those, in one row written once
+ *                            bound to exactly those, in one row written once; with
+ *                            "credential", the device's live one, which it replaces
  *   GET    /v1/admin/credentials[?device=D]   admin: every credential, used or not
  *   DELETE /v1/admin/credentials/ID           admin: revoke one (audited)
  *   POST   /v1/admin/credentials/approve      admin: {"device_id"}: let a device that had
@@ -64,7 +65,12 @@ void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
         return;
     }
     org = json_string_value(json_object_get(j, "org_id"));
-    char cred[160], chash[65], why[300];
+    const char *old = json_string_value(json_object_get(j, "credential"));
+    char cred[160], chash[65], why[300], ohash[65];
+    if (old) { /* the device's own credential, to be replaced */
+        mtd_sha256_hex(old, strlen(old), ohash);
+        e.replaces_hash = ohash;
+    }
     if (org && strcmp(org, tn->org_id) != 0) {
         refused(c, rq, rs, 403, "wrong_org", "\"org_id\" is not this tenant's organization");
     } else if (mtd_store_policy_get(tn->store, &pol) != 0 ||

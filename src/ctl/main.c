@@ -265,10 +265,10 @@ static int cmd_credential(ctl *c, int np, const char **pos)
     json_t *j;
     char path[300];
     if (np == 2 && !strcmp(pos[1], "list")) {
-        static const mtd_column cols[] = {{"id", "ID", 12, 0}, {"device_id", "DEVICE", 25, 0},
-                                          {"token_id", "TOKEN", 12, 0}, {"created_at", "CREATED", 0, 1},
-                                          {"first_used", "FIRST USED", 0, 1}, {"revoked_at", "REVOKED", 0, 1},
-                                          {"revoked_reason", "WHY", 13, 0}};
+        static const mtd_column cols[] = {{"id", "ID", 12, 0, 1}, {"device_id", "DEVICE", 25, 0, 1},
+                                          {"token_id", "TOKEN", 12, 0, 0}, {"created_at", "CREATED", 0, 1, 0},
+                                          {"first_used", "FIRST USED", 0, 1, 0}, {"revoked_at", "REVOKED", 0, 1, 0},
+                                          {"revoked_reason", "WHY", 13, 0, 0}};
         snprintf(path, sizeof path, "/v1/admin/credentials");
         add_query(c, path, sizeof path, "--device", "device");
         return call(c, "GET", path, NULL, &j) ? 1 : print(c, j, "credentials", cols, 7);

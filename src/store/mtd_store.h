@@ -63,15 +63,17 @@ typedef struct {
     const char *upn, *dir_user_id, *dir_device_id;
     const char *org_id;
     int approval_policy;        /* reenroll=approval: a returning device needs approval */
+    const char *replaces_hash;  /* the device's own live credential, presented to be
+                                   replaced (the agent enrolling its state again), or NULL */
 } mtd_enroll_req;
 
 typedef struct {
     char live_id[16];           /* MTD_EEXIST: the device's live credential */
-    const char *how;            /* "new", "after_revoke", "approved" */
+    const char *how;            /* "new", "replaced", "after_revoke", "approved" */
 } mtd_enroll_out;
 
 /* 0; MTD_EAUTH: the token is revoked, expired or used up; MTD_EEXIST: the device has a
- * live credential (out->live_id); MTD_EPERM: the device had credentials and may come
+ * live credential (out->live_id), and it was not the one presented to be replaced; MTD_EPERM: the device had credentials and may come
  * back only with an admin's approval. Nothing is written unless 0. */
 int mtd_store_enroll(mtd_store *s, const mtd_enroll_req *e, mtd_enroll_out *out);
 

@@ -117,12 +117,23 @@ static int enroll_locked(mtd_store *s, const mtd_enroll_req *e, mtd_enroll_out *
     if (sqlite3_step(st) == SQLITE_ROW)
         mtd_strlcpy(live, (const char *)sqlite3_column_text(st, 0), sizeof live);
     sqlite3_finalize(st);
+    out->how = "new";
+    if (live[0] && e->replaces_hash && !strncmp(e->replaces_hash, live, 12)) {
+        /* the holder of the device's credential trades it for a new one */
+        const char *pr[] = {now, e->replaces_hash, e->device_id};
+        if ((r = mtd_sq_exec(s, "UPDATE credentials SET revoked_at=?, revoked_reason='replaced' WHERE hash=?"
+                                " AND device_id=? AND revoked_at IS NULL", 3, pr)) < 0)
+            return r;
+        if (r == 1) {
+            live[0] = 0;
+            out->how = "replaced";
+        }
+    }
     if (live[0]) {
         mtd_strlcpy(out->live_id, live, sizeof out->live_id);
         return MTD_EEXIST;
     }
-    out->how = "new";
-    if (int_of(s, "SELECT count(*) FROM credentials WHERE device_id=?", 1, pd) > 0 &&
+    if (strcmp(out->how, "replaced") && int_of(s, "SELECT count(*) FROM credentials WHERE device_id=?", 1, pd) > 0 &&
         (r = may_return(s, e->device_id, e->approval_policy, now, out)) != 0)
         return r;
     char tid[16];

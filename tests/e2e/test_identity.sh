@@ -22,7 +22,10 @@ DEV1=$(jq -r .device_id "$WORK/a1/agent.json")
 for u in demo.user@example.com Demo.User@Example.com DEMO.USER@EXAMPLE.COM; do
     assert_eq "$DEV1" "$(ctl --token "$ADMIN" user export "$u" --json | jq -r '[.devices[].device_id] | join(" ")')" "user export $u"
 done
-# NFC: "José" typed composed finds the one enrolled decomposed (e + U+0301)
+# NFC: "José" typed composed finds the one enrolled decomposed (e + U+0301). This host is
+# one device: a second state directory enrolls it only after the first's credential is
+# revoked (issue 14.3)
+ctl --token "$ADMIN" credential revoke "$(ctl --token "$ADMIN" --json credential list --device "$DEV1" | jq -r '.credentials[] | select(.revoked_at == null) | .id')" >/dev/null
 enroll a2 --user "$(printf 'Jose\xcc\x81@example.com')" >/dev/null
 "$BIN/mtd-agent" run --state "$WORK/a2" --once >/dev/null
 DEV2=$(jq -r .device_id "$WORK/a2/agent.json")
@@ -56,7 +59,7 @@ ok "the audit log: enrollment by token and credential, the bound device, a user 
 
 # a device enrolled by an older agent carries the pseudonym of the UPN as the MDM gave it
 OLD=$(pseudo upn Old.User@Example.com)
-CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
+CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d "{\"device_id\":\"ps_OLDOLDOLDOLDOLDOLDOLDO\",\"upn\":\"$OLD\"}" "$URL/v1/enroll" | jq -r .device_credential)
 printf '{"event":"usage.action","schema":1,"event_id":"ev00000000000000000001","time":"2026-11-24T10:00:00Z","tenant_id":"%s","device_id":"ps_OLDOLDOLDOLDOLDOLDOLDO","upn":"%s","action":"enroll"}\n' "$T" "$OLD" |
     zstd -q -c | curl -s -o /dev/null -X POST -H "Authorization: Bearer $CRED" -H 'Content-Type: application/x-ndjson' -H 'Idempotency-Key: old-agent-0001' --data-binary @- "$URL/v1/batches"
 ctl --token "$ADMIN" user export Old.User@Example.com --json >"$WORK/old.json"
@@ -81,17 +84,23 @@ assert_eq 400 "$(http_status POST /v1/admin/users/export "$ADMIN" -d '{"upn":"a\
 assert_eq "upn: a user principal name may not hold a control character (a newline, a tab...)" "$(jq -r .detail "$WORK/body")" "why"
 ok "an empty UPN, one with a newline, quotes or spaces, or without a domain is refused"
 
-# item 12: enrolling again over an enrolled state directory
-enroll a1 >"$WORK/re.out" 2>"$WORK/re.err"
-grep -qx "mtd-agent: warning: $WORK/a1 is already enrolled (tenant $T, device $DEV1); enrolling again" "$WORK/re.err" || fail "re-enroll warning: $(cat "$WORK/re.err")"
+# item 12: enrolling again over an enrolled state directory (a2, which holds this host's
+# live credential: it presents it, and the collector replaces it)
+JOSE=$(pseudo upn "$(printf 'jos\xc3\xa9@example.com')")
+enroll a2 >"$WORK/re.out" 2>"$WORK/re.err"
+grep -qx "mtd-agent: warning: $WORK/a2 is already enrolled (tenant $T, device $DEV2); enrolling again" "$WORK/re.err" || fail "re-enroll warning: $(cat "$WORK/re.err")"
 grep -qx "mtd-agent: kept the stored user" "$WORK/re.err" || fail "re-enroll: $(cat "$WORK/re.err")"
-assert_eq "$(pseudo upn demo.user@example.com) $DEV1" "$(jq -r '"\(.upn) \(.device_id)"' "$WORK/a1/agent.json")" "user and device kept"
-expect_fail "re-enroll as another user" enroll a1 --user someone.else@example.com
+assert_eq "$JOSE $DEV2" "$(jq -r '"\(.upn) \(.device_id)"' "$WORK/a2/agent.json")" "user and device kept"
+expect_fail "re-enroll as another user" enroll a2 --user someone.else@example.com
 grep -q "is enrolled for another user; add --replace-user" <<<"$LAST_ERR" || fail "re-enroll as another user: $LAST_ERR"
-enroll a1 --user DEMO.user@example.com >/dev/null 2>&1 || fail "re-enroll as the same user, spelled otherwise"
-enroll a1 --user someone.else@example.com --replace-user >/dev/null 2>"$WORK/re.err"
+enroll a2 --user "$(printf 'JOS\xc3\x89@example.com')" >/dev/null 2>&1 || fail "re-enroll as the same user, spelled otherwise"
+enroll a2 --user someone.else@example.com --replace-user >/dev/null 2>"$WORK/re.err"
 grep -qx "mtd-agent: replaced the stored user" "$WORK/re.err" || fail "replace: $(cat "$WORK/re.err")"
-assert_eq "$(pseudo upn someone.else@example.com) $DEV1" "$(jq -r '"\(.upn) \(.device_id)"' "$WORK/a1/agent.json")" "user replaced, device kept"
+assert_eq "$(pseudo upn someone.else@example.com) $DEV2" "$(jq -r '"\(.upn) \(.device_id)"' "$WORK/a2/agent.json")" "user replaced, device kept"
+assert_eq 1 "$(ctl --token "$ADMIN" --json credential list --device "$DEV2" | jq '[.credentials[] | select(.revoked_at == null)] | length')" "live credentials of the device"
+# a1's credential was revoked: without the live one, the device is not enrolled again
+! enroll a1 >/dev/null 2>"$WORK/re.err" || fail "a1 enrolled again without the live credential"
+tail -n 1 "$WORK/re.err" | grep -q "^mtd-agent: enroll: HTTP 409: device_enrolled: device $DEV1 is enrolled already: an admin must revoke its credential first" || fail "a1: $(cat "$WORK/re.err")"
 ok "enrolling again warns, keeps the stored user, and replaces it only with --replace-user"
 
 # a user's deletion erases the device from the audit entries about it, and only that

@@ -8,8 +8,8 @@ source "$(dirname "$0")/lib.sh"
 DATA=$WORK/data
 start_collector "$DATA"
 new_tenant Acme
-CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d '{}' "$URL/v1/enroll" | jq -r .device_credential)
 D=ps_AAAAAAAAAAAAAAAAAAAAAA
+CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d "{\"device_id\":\"$D\"}" "$URL/v1/enroll" | jq -r .device_credential)
 N=0
 event() {
     N=$((N + 1))
