@@ -42,10 +42,12 @@ static int pseudonym_field(json_t *j, const char *key, int required, const char 
     return 0;
 }
 
+/* The audit log's summary names the refusal, not the device: a user's deletion must
+ * leave no file holding their device's pseudonym, and the log is append-only. */
 static void refused(mtd_collector *c, mtd_req *rq, mtd_resp *rs, int status, const char *error, const char *why)
 {
     if (status == 403 || status == 409)
-        mtd_guard_refused(c->guard, rq, "POST /v1/enroll", why);
+        mtd_guard_refused(c->guard, rq, "POST /v1/enroll", error);
     mtd_resp_error(rs, status, error, "%s", why);
 }
 
@@ -95,8 +97,7 @@ void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
             mtd_resp_error(rs, 500, "store_error", "could not register the device: %s", mtd_strerror(r));
         } else {
             char key[65], detail[400];
-            snprintf(detail, sizeof detail, "device %s (%s) credential %.12s upn %s token %.12s", e.device_id,
-                     out.how, chash, e.upn[0] ? e.upn : "-", rq->cred);
+            snprintf(detail, sizeof detail, "credential %.12s issued (%s) by token %.12s", chash, out.how, rq->cred);
             mtd_store_audit_device(tn->store, rq->actor, "device.enroll", e.device_id, detail);
             mtd_tenant_key_to_hex(&tn->key, key);
             mtd_resp_json(rs, 200, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "tenant_id", tn->id, "org_id",
@@ -147,8 +148,8 @@ static void cred_revoke(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char 
         mtd_resp_error(rs, 500, "store_error", "%s", mtd_strerror(r));
         return;
     }
-    snprintf(detail, sizeof detail, "credential %.12s of device %s", id, dev[0] ? dev : "(unbound)");
-    mtd_store_audit(rq->tn->store, rq->actor, "credential.revoke", detail);
+    snprintf(detail, sizeof detail, "credential %.12s", id);
+    mtd_store_audit_device(rq->tn->store, rq->actor, "credential.revoke", dev[0] ? dev : NULL, detail);
     mtd_resp_json(rs, 200, json_pack("{s:s,s:s,s:b}", "id", id, "device_id", dev, "revoked", 1));
 }
 
@@ -167,8 +168,8 @@ static void cred_approve(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     } else if (r) {
         mtd_resp_error(rs, 500, "store_error", "%s", mtd_strerror(r));
     } else {
-        snprintf(detail, sizeof detail, "device %s may enroll once more within 7 days", dev);
-        mtd_store_audit(rq->tn->store, rq->actor, "credential.approve", detail);
+        snprintf(detail, sizeof detail, "the device may enroll once more within 7 days");
+        mtd_store_audit_device(rq->tn->store, rq->actor, "credential.approve", dev, detail);
         mtd_resp_json(rs, 200, json_pack("{s:s,s:b}", "device_id", dev, "approved", 1));
     }
     json_decref(j);

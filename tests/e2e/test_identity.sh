@@ -36,10 +36,9 @@ ok "a UPN is found however it is typed: case and Unicode composition do not matt
 CID=$(tr -d '\n' <"$WORK/a1/credential" | sha256sum | cut -c1-12)
 ENRID=$(printf '%s' "$ENR" | sha256sum | cut -c1-12)
 ctl --token "$ADMIN" audit --json >"$WORK/audit.json"
-assert_eq "enroll:$ENRID issued credential $CID; device.bind names its device at its first upload" \
-    "$(jq -r --arg c "$CID" '.audit[] | select(.action == "device.enroll" and (.detail | contains($c))) | "\(.actor) \(.detail)"' "$WORK/audit.json")" "device.enroll names the enrollment token and the credential"
-assert_eq "device $DEV1 credential $CID (device.enroll) is this device's" \
-    "$(jq -r --arg d "$DEV1" --arg c "$CID" '.audit[] | select(.action == "device.bind" and .device_id == $d and (.detail | contains($c))) | "\(.actor) \(.device_id) \(.detail)"' "$WORK/audit.json")" "device.bind names the device an admin can look up"
+# (the credential is bound at enrollment, issue 14.3: device.enroll names the device)
+assert_eq "enroll:$ENRID $DEV1 credential $CID issued (new) by token $ENRID" \
+    "$(jq -r --arg c "$CID" '.audit[] | select(.action == "device.enroll" and (.detail | contains($c))) | "\(.actor) \(.device_id) \(.detail)"' "$WORK/audit.json")" "device.enroll names the enrollment token, the device an admin can look up and the credential"
 assert_eq "none" "$(ctl --token "$ADMIN" risk "$DEV1" --json | jq -r .risk)" "the device named by the audit log is one risk knows"
 ctl --token "$ADMIN" user export demo.user@example.com --json >"$WORK/exp.json"
 RID=$(jq -r .request_id "$WORK/exp.json")
@@ -104,13 +103,14 @@ tail -n 1 "$WORK/re.err" | grep -q "^mtd-agent: enroll: HTTP 409: device_enrolle
 ok "enrolling again warns, keeps the stored user, and replaces it only with --replace-user"
 
 # a user's deletion erases the device from the audit entries about it, and only that
-"$BIN/mtd-agent" run --state "$WORK/a1" --once >/dev/null
+# (a2 holds the device's live credential; a1's was revoked above)
+"$BIN/mtd-agent" run --state "$WORK/a2" --once >/dev/null
 [ "$(jq --arg d "$DEV1" '[.audit[] | select(.device_id == $d)] | length' <(ctl --token "$ADMIN" audit --json))" -ge 3 ] || fail "entries about device 1"
 ctl --token "$ADMIN" user delete demo.user@example.com >/dev/null
 ctl --token "$ADMIN" user delete someone.else@example.com >/dev/null
 ctl --token "$ADMIN" audit --json >"$WORK/audit.json"
 assert_eq 0 "$(jq --arg d "$DEV1" '[.audit[] | select(.device_id == $d)] | length' "$WORK/audit.json")" "entries naming the deleted device"
-assert_eq 1 "$(jq '[.audit[] | select(.action == "device.bind" and .device_id == null)] | length >= 1' "$WORK/audit.json" | grep -c true)" "the entries stay"
+assert_eq 1 "$(jq '[.audit[] | select(.action == "device.enroll" and .device_id == null)] | length >= 1' "$WORK/audit.json" | grep -c true)" "the entries stay"
 grep -qaF "$DEV1" "$DATA/tenants/$T/"* && fail "a file of the tenant still holds the deleted device's pseudonym"
 ok "a user's deletion erases their devices from the audit log's entries, which stay"
 
