@@ -98,6 +98,8 @@ ok "a URL without a scheme, MTD_CA, a port in use, bad TLS files, an empty snaps
 chmod 755 "$WORK"
 mkdir "$WORK/ro" && chown 65534:65534 "$WORK/ro"
 nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+# (this host is one device: its live credential is revoked first, issue 14.3)
+"$BIN/mtdctl" --server "$URL" --token "$ADMIN" credential revoke "$("$BIN/mtdctl" --server "$URL" --token "$ADMIN" --json credential list --device "$(jq -r .device_id "$WORK/agent/agent.json")" | jq -r '.credentials[] | select(.revoked_at == null) | .id')" >/dev/null
 nobody "$BIN/mtd-agent" enroll --state "$WORK/ro/a" --server "$URL" --token "$ENR" >/dev/null
 chmod 500 "$WORK/ro/a"
 expect_fail "run in a read-only state directory" nobody "$BIN/mtd-agent" run --state "$WORK/ro/a" --once
