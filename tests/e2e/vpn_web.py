@@ -1,7 +1,8 @@
 """vpn_web.py ROOT CERT KEY ADDR...: the "internet" of the VPN tests: on each address an
 HTTP server (port 80), an HTTPS server (443, the given certificate) serving ROOT, and a
 UDP echo on 443 (plain datagrams come back; a QUIC client gets its bytes echoed too, so
-a test sees whether a datagram reached the server at all)."""
+a test sees whether a datagram reached the server at all), and on TCP port 9 a listener
+that accepts and closes."""
 import http.server
 import socket
 import ssl
@@ -21,8 +22,12 @@ class Handler(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class Server(http.server.ThreadingHTTPServer):
+    request_queue_size = 1024  # the default 5 drops SYNs of a benchmark's connections
+
+
 def serve_http(addr, port, ctx=None):
-    srv = http.server.ThreadingHTTPServer((addr, port), Handler)
+    srv = Server((addr, port), Handler)
     srv.daemon_threads = True
     if ctx:
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
@@ -41,11 +46,28 @@ def echo_udp(addr, port):
     threading.Thread(target=loop, daemon=True).start()
 
 
+def accept_close(addr, port):
+    """Port 9: accepts and closes, as fast as the kernel hands connections over (the
+    benchmark's connection setup times)."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((addr, port))
+    s.listen(4096)
+
+    def loop():
+        while True:
+            c, _ = s.accept()
+            c.close()
+
+    threading.Thread(target=loop, daemon=True).start()
+
+
 ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
 ctx.load_cert_chain(cert, key)
 for a in addrs:
     serve_http(a, 80)
     serve_http(a, 443, ctx)
     echo_udp(a, 443)
+    accept_close(a, 9)
 print("ready", flush=True)
 threading.Event().wait()
