@@ -145,6 +145,8 @@ static void finish(mtd_server *s, req_ctx *x, mtd_resp *rs)
 {
     double ms = (double)(mtd_monotonic_ns() - x->start_ns) / 1e6;
     mtd_metrics_request(&s->c->metrics, x->rq.route ? x->rq.route : "other", rs->status);
+    if (rs->status == 401 || rs->status == 429)
+        return; /* summarized by mtd_guard: a line per guess filled 50 MB of log */
     mtd_log(MTD_LOG_INFO, "http", "method=%s path=%s status=%d ms=%.2f in_bytes=%llu",
             x->rq.method, x->rq.path, rs->status, ms, (unsigned long long)x->in_bytes);
 }

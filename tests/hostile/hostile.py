@@ -403,10 +403,87 @@ def attack_takeover(col, t):
        " revocation of its unused credentials hold")
 
 
+def raw(col, req, src="127.0.0.1", timeout=5):
+    s = socket.create_connection(("127.0.0.1", col.port), timeout=timeout, source_address=(src, 0))
+    s.sendall(req)
+    data = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            data += d
+    except socket.timeout:
+        pass
+    s.close()
+    return data
+
+
+def attack_framing_paths(col, t):
+    """Issue 14.6/14.8: control characters and NUL in paths, ambiguous framing, media types."""
+    cases = [
+        (b"GET /healthz%0d%0aX-Injected:%201 HTTP/1.1\r\nHost: x\r\n\r\n", b"400"),
+        (b"GET /v1/admin/devices%00/../../whatever HTTP/1.1\r\nHost: x\r\n\r\n", b"400"),
+        (("DELETE /v1/operator/tenants/%s%%00 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n"
+          % (t["tenant_id"], col.op)).encode(), b"400"),
+        (b"POST /v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nContent-Length: 5\r\n\r\nabcde", b"400"),
+        (b"POST /v1/enroll HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n", b"400"),
+    ]
+    for req, want in cases:
+        got = raw(col, req)
+        if not got.startswith(b"HTTP/1.1 " + want):
+            fail("%r: %r" % (req[:60], got[:120]))
+    if not os.path.isdir(os.path.join(col.data, "tenants", t["tenant_id"])):
+        fail("a path cut short by %00 deleted the tenant")
+    if any(l.startswith("X-Injected") for l in col.log_text().splitlines()):
+        fail("a percent-encoded CR LF forged a log line")
+    cred = enroll(col, t, pseudonym(1, "media"))
+    st, r = http(col, "POST", "/v1/batches", cred, b"x", {"Content-Type": "application/x-ndjsonFOO", "Idempotency-Key": "media-0001"})
+    if st != 415:
+        fail("Content-Type application/x-ndjsonFOO: %s" % st)
+    ok("control characters and NUL in paths, two Content-Length, CL with TE: 400; a media type"
+       " matched by prefix: 415; the tenant survives and the log holds no forged line")
+
+
+def attack_guessing(col, t):
+    """Issue 14.7/14.9 and 13.8: failed sign-ins are limited, summarized and audited, with one
+    answer whatever was wrong; a good token is not locked out."""
+    bad = [t["admin_token"][:-4] + "AAAA", "adm.%s.x" % ("0" * 16), "adm.zz.x", "garbage"]
+    http_json(col, "GET", "/v1/admin/devices", t["admin_token"])  # the admin at work before the flood
+    answers = set()
+    for b in bad:
+        st, r = http_json(col, "GET", "/v1/admin/devices", b, src="127.0.40.1")
+        answers.add((st, r.get("detail")))
+    if len(answers) != 1 or list(answers)[0][0] != 401:
+        fail("failed tokens are told apart: %s" % answers)
+    codes = [http_json(col, "GET", "/v1/admin/devices", bad[0], src="127.0.40.1")[0] for _ in range(40)]
+    if 429 not in codes:
+        fail("40 more guesses from one address: never 429 (%s)" % sorted(set(codes)))
+    st, _ = http_json(col, "GET", "/v1/admin/devices", t["admin_token"], src="127.0.40.1")
+    if st != 200:
+        fail("the admin's good token from the guessing address: %s" % st)
+    st, pol = http_json(col, "POST", "/v1/admin/tokens", t["admin_token"], {"role": "analyst"})
+    st, _ = http_json(col, "PUT", "/v1/admin/policy", pol["token"], {"optional_data": True})
+    if st != 403:
+        fail("an analyst's policy set: %s" % st)
+    time.sleep(2.5)
+    st, audit = http_json(col, "GET", "/v1/admin/audit", t["admin_token"])
+    acts = [a["action"] for a in audit["audit"]]
+    if acts.count("auth.failed") != 1 or acts.count("call.refused") != 1:
+        fail("audit after 44 failed sign-ins and a refused call: %s" % acts)
+    lines = col.log_text().count("status=401")
+    if lines:
+        fail("%d request lines logged for failed sign-ins" % lines)
+    ok("bad tokens all get one 401 text; guessing gets 429 while the good token still works;"
+       " one auth.failed and one call.refused audit line, no log line per failure")
+
+
 ATTACKS = {
     "large_bodies": attack_large_bodies,
     "slow_headers": attack_slow_headers,
     "takeover": attack_takeover,
+    "framing_paths": attack_framing_paths,
+    "guessing": attack_guessing,
 }
 
 
