@@ -548,6 +548,54 @@ static int wrong_args(const char *cmd)
     return fail("unknown command \"%s\" (see mtdctl --help)", cmd);
 }
 
+/* Does the synopsis name this option ("--device" in "[--device D]", not "--devices")? */
+static int synopsis_has(const char *syn, const char *opt)
+{
+    size_t n = strlen(opt);
+    for (const char *p = strstr(syn, opt); p; p = strstr(p + 1, opt))
+        if (!p[n] || strchr(" ]|=\n", p[n]))
+            return 1;
+    return 0;
+}
+
+/* Every option given must be one the command takes: its synopsis names it, or it is
+ * one of every command's (--server ...), or a list command's paging. mtd_args has
+ * checked that each is some command's option; here an option that does nothing for
+ * this command ("devices --ocsf") is refused rather than silently ignored. */
+static int check_options(ctl *c)
+{
+    static const char *const common[] = {"--server", "--token", "--ca-file", "--json", NULL};
+    static const char *const lists[] = {"devices", "apps", "threats", "connections", "usage", "crashes",
+                                        "diagnostics", "feedback", "audit", NULL};
+    char cmd[128];
+    const mtd_usage_cmd *u = NULL;
+    if (c->a.npos >= 2) { /* two words name it ("token create"), else one */
+        snprintf(cmd, sizeof cmd, "%s %s", c->a.pos[0], c->a.pos[1]);
+        u = mtd_usage_find(&usage, cmd);
+    }
+    if (!u)
+        u = mtd_usage_find(&usage, c->a.pos[0]);
+    if (!u)
+        return 0; /* an unknown command: dispatch says so */
+    int paged = 0;
+    for (const char *const *l = lists; *l; l++)
+        paged |= !strcmp(u->cmd, *l);
+    for (int i = 0; i < c->a.n; i++) {
+        const char *o = c->a.name[i];
+        int ok = synopsis_has(u->synopsis, o);
+        for (const char *const *g = common; *g && !ok; g++)
+            ok = !strcmp(o, *g);
+        if (paged && (!strcmp(o, "--limit") || !strcmp(o, "--offset") || !strcmp(o, "--all")))
+            ok = 1;
+        if (!ok) {
+            char line[512];
+            mtd_usage_line(&usage, u, line, sizeof line);
+            return fail("%s does not take %s (usage: %s)", u->cmd, o, line);
+        }
+    }
+    return 0;
+}
+
 static int dispatch(ctl *c)
 {
     int np = c->a.npos;
@@ -555,6 +603,8 @@ static int dispatch(ctl *c)
     json_t *j;
     if (np == 0)
         return fail("no command (see mtdctl --help)");
+    if (check_options(c))
+        return 1;
     if (!strcmp(pos[0], "tenant"))
         return cmd_tenant(c, np, pos);
     if (!strcmp(pos[0], "policy"))

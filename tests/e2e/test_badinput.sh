@@ -73,6 +73,14 @@ expect_fail "mtdctl --server without a scheme" ctl0 --server "localhost:${URL##*
 assert_eq "mtdctl: --server localhost:${URL##*:}: expected an http:// or https:// URL, e.g. https://127.0.0.1:8443" "$LAST_ERR" "--server without a scheme"
 expect_fail "MTD_CA naming no file" env MTD_CA=/nonexistent/ca.pem "$BIN/mtdctl" --server "$URL" --token "$ADMIN" devices
 assert_eq "mtdctl: MTD_CA /nonexistent/ca.pem: not found" "$LAST_ERR" "MTD_CA naming no file"
+# an option the command does not take is refused, not ignored (devices has no OCSF form)
+expect_fail "devices --ocsf" ctl --token "$ADMIN" devices --ocsf
+assert_eq "mtdctl: devices does not take --ocsf (usage: mtdctl [OPTIONS] devices)" "$LAST_ERR" "devices --ocsf"
+expect_fail "tenant list --org" ctl --token "$OPERATOR_TOKEN" tenant list --org acme
+assert_eq "mtdctl: tenant list does not take --org (usage: mtdctl [OPTIONS] tenant list)" "$LAST_ERR" "tenant list --org"
+expect_fail "export --limit" ctl --token "$ADMIN" export --limit 5
+assert_eq "mtdctl: export does not take --limit (usage: mtdctl [OPTIONS] export [--ocsf])" "$LAST_ERR" "export --limit"
+assert_eq 0 "$(ctl --token "$ADMIN" devices --limit 5 --json | jq '.devices | length' >/dev/null; echo $?)" "a list command keeps its paging options"
 expect_fail "a port in use" "$BIN/mtd-collector" --data "$WORK/other" --listen "127.0.0.1:${URL##*:}"
 assert_eq "mtd-collector: --listen 127.0.0.1:${URL##*:}: address already in use (another collector or program listens there)" "$LAST_ERR" "a port in use"
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 1 -subj /CN=127.0.0.1 \
