@@ -4,21 +4,72 @@
 #include <stdio.h>
 #include <string.h>
 
-/* Prints s, each line after the first starting with indent. */
-static void lines(FILE *out, const char *s, const char *indent)
+enum { WIDTH = 80 }; /* every line of a usage fits a terminal of 80 columns */
+
+/* The length in s of its next unit: a word, or in a synopsis (groups) a bracketed
+ * group with its spaces ("[--state DIR]"), so that a form is not broken inside one. */
+static size_t unit(const char *s, int groups)
 {
-    for (const char *nl; (nl = strchr(s, '\n')) != NULL; s = nl + 1)
-        fprintf(out, "%.*s\n%s", (int)(nl - s), s, indent);
-    fputs(s, out);
+    size_t n = 0;
+    int depth = 0;
+    for (; s[n] && (depth > 0 || (s[n] != ' ' && s[n] != '\n')); n++) {
+        if (groups && (s[n] == '[' || s[n] == '('))
+            depth++;
+        else if (groups && depth > 0 && (s[n] == ']' || s[n] == ')'))
+            depth--;
+    }
+    return n;
+}
+
+/* Prints (when out) the n bytes at s with each run of spaces and line breaks as one
+ * space; returns the columns it takes. */
+static size_t put_unit(FILE *out, const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++, w++) {
+        if (s[i] == ' ' || s[i] == '\n')
+            while (i + 1 < n && (s[i + 1] == ' ' || s[i + 1] == '\n'))
+                i++;
+        if (out)
+            fputc(s[i] == '\n' ? ' ' : s[i], out);
+    }
+    return w;
+}
+
+/* Prints s from column col, filled to WIDTH: the tables' texts are reflowed here, not
+ * wrapped by hand (a line break in them counts as a space), so each line after a break
+ * starts with indent and none passes WIDTH unless one word does. A group too long for
+ * a line of its own is broken between its words. test_docs checks the widths. */
+static void lines(FILE *out, const char *s, const char *indent, size_t col, int groups)
+{
+    size_t in = strlen(indent), start = col;
+    for (;;) {
+        s += strspn(s, " \n");
+        if (!*s)
+            return;
+        size_t n = unit(s, groups);
+        if (groups && in + put_unit(NULL, s, n) > WIDTH)
+            n = unit(s, 0);
+        size_t w = put_unit(NULL, s, n);
+        if (col > start && col + 1 + w > WIDTH) {
+            fprintf(out, "\n%s", indent);
+            col = start = in;
+        } else if (col > start) {
+            fputc(' ', out);
+            col++;
+        }
+        col += put_unit(out, s, n);
+        s += n;
+    }
 }
 
 /* One command in the full list: its form, and what it does beside it when both are
  * short, else on the lines below. */
 static void list_cmd(FILE *out, const mtd_usage_cmd *c)
 {
-    enum { COL = 32, WIDTH = 80 };
+    enum { COL = 32 };
     fputs("  ", out);
-    lines(out, c->synopsis, "  ");
+    lines(out, c->synopsis, "    ", 2, 1);
     if (!c->about) {
         fputc('\n', out);
     } else if (!strchr(c->synopsis, '\n') && !strchr(c->about, '\n') && strlen(c->synopsis) < COL &&
@@ -26,7 +77,7 @@ static void list_cmd(FILE *out, const mtd_usage_cmd *c)
         fprintf(out, "%*s%s\n", COL - (int)strlen(c->synopsis), "", c->about);
     } else {
         fputs("\n      ", out);
-        lines(out, c->about, "      ");
+        lines(out, c->about, "      ", 6, 0);
         fputc('\n', out);
     }
 }
@@ -71,11 +122,11 @@ int mtd_usage_print_cmd(FILE *out, const mtd_usage *u, int nwords, const char *c
         char indent[64];
         snprintf(indent, sizeof indent, "%*s", (int)(strlen("usage:  ") + strlen(u->prog) + strlen(common)), "");
         fprintf(out, "usage: %s %s", u->prog, common);
-        lines(out, c->synopsis, indent);
+        lines(out, c->synopsis, indent, strlen(indent), 1);
         fputc('\n', out);
         if (c->about) {
             fputs("    ", out);
-            lines(out, c->about, "    ");
+            lines(out, c->about, "    ", 4, 0);
             fputc('\n', out);
         }
     } else { /* "inventory --help": each of its commands, as the full usage lists them */

@@ -6,6 +6,7 @@
 #     one line per command, word for word;
 #   - every option --help names is explained in the man page outside its SYNOPSIS, and
 #     every option the man page names is one --help knows;
+#   - every line of every --help fits 80 columns;
 #   - the README's table of binaries names exactly the commands --help lists, and every
 #     command line the README shows is a known command with options it takes.
 source "$(dirname "$0")/lib.sh"
@@ -22,6 +23,10 @@ problems = []
 def run(*args):
     p = subprocess.run(list(args), capture_output=True, text=True, timeout=30)
     assert p.returncode == 0 and p.stderr == '', (args, p.returncode, p.stderr)
+    if '--help' in args:  # usage fits an 80-column terminal (13.7's rule for tables)
+        for l in p.stdout.splitlines():
+            if len(l) > 80:
+                problems.append(f'{" ".join(args[:1] + args[1:])}: a line of {len(l)} columns: {l}')
     return p.stdout
 
 def commands(tool):
