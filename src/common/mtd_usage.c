@@ -114,6 +114,9 @@ int mtd_usage_print_cmd(FILE *out, const mtd_usage *u, int nwords, const char *c
     for (size_t i = 0; i < u->ncmds && n < 256; i++)
         if (starts(u->cmds[i].cmd, w, wl))
             pick[n++] = (int)i;
+    for (int k = 0; k < n; k++) /* "apps" is a command, beside "apps history": that one */
+        if (!strcmp(u->cmds[pick[k]].cmd, w))
+            pick[0] = pick[k], n = 1;
     if (n == 0)
         return -1;
     if (n == 1) { /* its form, then what it does */

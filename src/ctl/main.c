@@ -28,6 +28,8 @@ static const mtd_usage_cmd commands[] = {
     {ADMIN, "devices", "devices", "enrolled devices: OS, model, last seen, risk"},
     {ADMIN, "apps", "apps [--device D] [--package P] [--permission P] [--sideloaded]",
      "current apps per device and across the fleet"},
+    {ADMIN, "apps history", "apps history [--device D]",
+     "apps installed, updated and removed, with the versions, as the agents saw it"},
     {ADMIN, "threats", "threats [--status active|resolved] [--device D]",
      "threats found on the devices, active or resolved"},
     {ADMIN, "risk", "risk DEVICE_ID", "none, low, medium or high, from active threats"},
@@ -565,7 +567,7 @@ static int synopsis_has(const char *syn, const char *opt)
 static int check_options(ctl *c)
 {
     static const char *const common[] = {"--server", "--token", "--ca-file", "--json", NULL};
-    static const char *const lists[] = {"devices", "apps", "threats", "connections", "usage", "crashes",
+    static const char *const lists[] = {"devices", "apps", "apps history", "threats", "connections", "usage", "crashes",
                                         "diagnostics", "feedback", "audit", NULL};
     char cmd[128];
     const mtd_usage_cmd *u = NULL;
@@ -627,6 +629,8 @@ static int dispatch(ctl *c)
     for (const char *const *r = reports; *r; r++)
         if (!strcmp(pos[0], *r) && np == 1)
             return cmd_report(c, *r);
+    if (!strcmp(pos[0], "apps") && np == 2 && !strcmp(pos[1], "history"))
+        return cmd_report(c, "apps/history");
     if (!strcmp(pos[0], "retire") && np == 2) {
         char path[256];
         snprintf(path, sizeof path, "/v1/admin/devices/%.64s", pos[1]);

@@ -160,6 +160,10 @@ assert_eq "org.corp.mail update 4.1 4.2|org.stray.app remove 1.0 null" \
     "$(jq -r '[.["app.lifecycle"][] | "\(.package) \(.action) \(.old_version) \(.new_version)"] | join("|")' "$WORK/h.json")" "app history"
 agent run --state "$WORK/agent" --once >/dev/null
 assert_eq 2 "$(jq '.["app.lifecycle"] | length' <(curl -s -H "Authorization: Bearer $ADMIN" "$URL/v1/admin/apps/history"))" "no new events when nothing changed"
+assert_eq "$(jq -S . "$WORK/h.json")" "$(ctl apps history --json | jq -S .)" "mtdctl apps history --json is the route's answer"
+ctl apps history >"$WORK/h.txt"
+grep -q "org.corp.mail *update *4.1" "$WORK/h.txt" || fail "apps history table lacks the update: $(cat "$WORK/h.txt")"
+grep -q "org.stray.app *remove *1.0" "$WORK/h.txt" || fail "apps history table lacks the removal: $(cat "$WORK/h.txt")"
 ok "the agent reports the snapshot's apps through the gate, then updates and removals as lifecycle events"
 
 expect_fail "adb-pull without a device" "$BIN/mtd-agent" adb-pull "$WORK/pulled"
