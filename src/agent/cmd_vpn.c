@@ -54,7 +54,7 @@ static int parse(const mtd_args *a, mtd_vpn_opts *o, char *why, size_t wl)
     socklen_t sl;
     if (mtd_dns_parse_addr(o->upstream, &ss, &sl) != 0)
         return mtd_agent_fail("vpn: --upstream %s: expected ADDR:PORT, e.g. 198.51.100.53:53", o->upstream);
-    if (mtd_args_int(a, "--mtu", 576, 65535, 1500, &mtu, why, wl) != 0)
+    if (mtd_args_int(a, "--mtu", 576, 65535, MTD_VPN_MTU, &mtu, why, wl) != 0)
         return mtd_agent_fail("vpn: %s", why);
     o->mtu = (int)mtu;
     return routes(a, o);

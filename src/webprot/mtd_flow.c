@@ -12,8 +12,8 @@
  *   blocked             -> a reset to the client and to the server
  *
  * Back-pressure both ways: client bytes are acknowledged to lwIP (tcp_recved, which
- * reopens the client's window) only once written to the socket; the socket is read
- * only as far as lwIP's send buffer has room. */
+ * reopens the client's window) only while the flow's buffer has room for a window
+ * more (UP_CAP); the socket is read only as far as lwIP's send buffer has room. */
 #include "webprot/mtd_vpn_int.h"
 #include "common/mtd_log.h"
 #include "webprot/mtd_sni.h"
@@ -101,19 +101,36 @@ static uint32_t want_events(vpn_flow *f)
     return e;
 }
 
+/* Acknowledges to lwIP the client bytes held, once the buffer has room for a whole
+ * window more. lwIP's window is the 64 KiB it was built with; acknowledging bytes as
+ * they are buffered, before the write to the server, keeps that window open across
+ * the write rather than one round trip behind it. */
+static void ack_held(vpn_flow *f)
+{
+    if (!f->pcb || !f->decided || f->up_end - f->up_start > UP_CAP - TCP_WND)
+        return;
+    while (f->held) {
+        u16_t k = f->held > 0xffff ? 0xffff : (u16_t)f->held;
+        tcp_recved(f->pcb, k);
+        f->held -= k;
+    }
+}
+
 /* Writes what the client sent and was not written yet. -1 when the socket failed. */
 static int flush_up(mtd_vpn *v, vpn_flow *f)
 {
+    ack_held(f);
     while (f->up_end > f->up_start) {
         ssize_t n = send(f->fd, f->up + f->up_start, f->up_end - f->up_start, MSG_NOSIGNAL);
-        if (n < 0)
+        if (n < 0) {
+            ack_held(f);
             return errno == EAGAIN || errno == EINTR ? 0 : -1;
+        }
         f->up_start += (size_t)n;
         f->bytes_out += (uint64_t)n;
-        if (f->pcb)
-            tcp_recved(f->pcb, (u16_t)n);
     }
     f->up_start = f->up_end = 0;
+    ack_held(f);
     if (f->client_eof && !f->up_shut) {
         shutdown(f->fd, SHUT_WR);
         f->up_shut = 1;
@@ -194,6 +211,11 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         if (!f->decided && inspect(v, f, 1) && f->state == S_DEAD)
             return f->aborted ? ERR_ABRT : ERR_OK;
     } else {
+        if (f->up_end + p->tot_len > UP_CAP && f->up_start) { /* room at the front */
+            memmove(f->up, f->up + f->up_start, f->up_end - f->up_start);
+            f->up_end -= f->up_start;
+            f->up_start = 0;
+        }
         if (f->up_end + p->tot_len > UP_CAP) { /* beyond the window lwIP advertised */
             pbuf_free(p);
             mtd_flow_abort(v, f);
@@ -201,6 +223,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         }
         pbuf_copy_partial(p, f->up + f->up_end, p->tot_len, 0);
         f->up_end += p->tot_len;
+        f->held += p->tot_len;
         pbuf_free(p);
         if (!f->decided && inspect(v, f, 0) && f->state == S_DEAD)
             return f->aborted ? ERR_ABRT : ERR_OK;
@@ -244,11 +267,38 @@ void mtd_flow__attach(mtd_vpn *v, vpn_flow *f)
     tcp_sent(f->pcb, on_sent);
     tcp_err(f->pcb, on_err);
     tcp_nagle_disable(f->pcb);
+    /* lwIP caps the MSS it sends with at TCP_MSS (1460) whatever the client offered;
+     * segments of up to a quarter of its send buffer keep four in flight, so the
+     * client's delayed ACK (every second full segment) never stalls the flow */
+    if (f->peer_mss > f->pcb->mss)
+        f->pcb->mss = f->peer_mss < TCP_SND_BUF / 4 ? f->peer_mss : TCP_SND_BUF / 4;
     f->start_ms = mtd_vpn__now_ms();
     mtd_vpn__watch(v, f, want_events(f));
 }
 
 /* ---- the socket side ---- */
+
+/* The MSS option of a SYN (RFC 9293 3.7.1), 536 when it has none. */
+static uint16_t syn_mss(const struct pbuf *p)
+{
+    const uint8_t *b = p->payload;
+    size_t ihl = (size_t)(b[0] & 15) * 4, thl = (size_t)(b[ihl + 12] >> 4) * 4;
+    const uint8_t *t = b + ihl;
+    for (size_t i = 20; i + 4 <= thl && ihl + thl <= p->len;) {
+        if (t[i] == 0)
+            break;
+        if (t[i] == 1) {
+            i++;
+            continue;
+        }
+        if (t[i] == 2 && t[i + 1] == 4)
+            return (uint16_t)(t[i + 2] << 8 | t[i + 3]);
+        if (t[i + 1] < 2)
+            break;
+        i += t[i + 1];
+    }
+    return 536;
+}
 
 void mtd_flow_syn(mtd_vpn *v, struct pbuf *p, uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
                   uint32_t seq)
@@ -261,6 +311,7 @@ void mtd_flow_syn(mtd_vpn *v, struct pbuf *p, uint32_t src, uint32_t dst, uint16
     }
     f->syn = p;
     f->syn_seq = seq;
+    f->peer_mss = syn_mss(p);
     f->packets_out = 1;
     char ip[INET_ADDRSTRLEN];
     inet_ntop(AF_INET, &dst, ip, sizeof ip);

@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,15 +232,55 @@ static void account(mtd_vpn *v, const uint8_t *b, size_t len, int out)
     f->last_ms = mtd_vpn__now_ms();
 }
 
+/* lwIP offers the MSS it was built with (TCP_MSS, 1460) in its SYN-ACKs, whatever the
+ * interface's MTU. The tunnel's MTU is the TUN's (64 KiB by default: no wire is under
+ * it), so the MSS option of a SYN-ACK is raised to MTU - 40 here, with the checksum
+ * adjusted (RFC 1624): the client then sends segments of up to 64 KiB, one read each. */
+static void raise_mss(mtd_vpn *v, uint8_t *b, size_t len)
+{
+    size_t ihl = (size_t)(b[0] & 15) * 4;
+    if (len < ihl + 20 || b[9] != 6 || (b[ihl + 13] & 0x12) != 0x12)
+        return;
+    size_t thl = (size_t)(b[ihl + 12] >> 4) * 4;
+    uint8_t *t = b + ihl;
+    for (size_t i = 20; i + 4 <= thl && ihl + thl <= len;) {
+        if (t[i] == 0)
+            break;
+        if (t[i] == 1) {
+            i++;
+            continue;
+        }
+        if (t[i] == 2 && t[i + 1] == 4) {
+            uint16_t old = (uint16_t)(t[i + 2] << 8 | t[i + 3]), mss = (uint16_t)(v->tun.mtu - 40);
+            if (mss <= old)
+                return;
+            t[i + 2] = (uint8_t)(mss >> 8), t[i + 3] = (uint8_t)mss;
+            uint32_t sum = (uint16_t)~(t[16] << 8 | t[17]);
+            sum += (uint16_t)~old;
+            sum += mss;
+            sum = (sum & 0xffff) + (sum >> 16);
+            sum = (sum & 0xffff) + (sum >> 16);
+            sum = (uint16_t)~sum;
+            t[16] = (uint8_t)(sum >> 8), t[17] = (uint8_t)sum;
+            return;
+        }
+        if (t[i + 1] < 2)
+            break;
+        i += t[i + 1];
+    }
+}
+
 static err_t tun_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
 {
     mtd_vpn *v = n->state;
-    const uint8_t *b = p->payload;
+    uint8_t *b = p->payload;
     size_t len = p->tot_len;
     if (p->next) {
         len = pbuf_copy_partial(p, v->obuf, (u16_t)p->tot_len, 0);
         b = v->obuf;
     }
+    if (len >= 40 && b[9] == 6)
+        raise_mss(v, b, len);
     account(v, b, len, 0);
     if (write(v->tun.fd, b, len) == (ssize_t)len) {
         v->st.packets_in++;
@@ -376,15 +417,14 @@ static void packet_in(mtd_vpn *v, struct pbuf *p)
 static void read_tun(mtd_vpn *v)
 {
     for (int i = 0; i < 256; i++) {
-        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)v->tun.mtu, PBUF_RAM);
+        /* read whole, then a pbuf of its size: most packets are far below the MTU */
+        ssize_t n = read(v->tun.fd, v->ibuf, (size_t)v->tun.mtu);
+        if (n <= 0)
+            return;
+        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
         if (!p)
             return;
-        ssize_t n = read(v->tun.fd, p->payload, (size_t)v->tun.mtu);
-        if (n <= 0) {
-            pbuf_free(p);
-            return;
-        }
-        pbuf_realloc(p, (u16_t)n);
+        memcpy(p->payload, v->ibuf, (size_t)n);
         packet_in(v, p);
     }
 }
@@ -402,6 +442,13 @@ static void tick(mtd_vpn *v, int64_t now)
     }
     if (v->o.connrec)
         mtd_connrec_flush(v->o.connrec, mtd_vpn__wall_ms(), 0);
+    /* a bulk flow leaves malloc's free lists holding its buffers' memory: give it back
+     * once the tunnel is idle, so the agent's resident size falls back with it */
+    if (!v->all && v->busy_since_trim) {
+        malloc_trim(0);
+        v->busy_since_trim = 0;
+    }
+    v->busy_since_trim |= v->all != NULL;
 }
 
 static void *loop(void *arg)
@@ -490,7 +537,7 @@ static int setup(mtd_vpn *v, char *why, size_t wl)
         mtd_log(MTD_LOG_INFO, "vpn", "removed %d rules and routes an earlier run left", removed);
     if ((r = start_dns(v, why, wl)) != 0)
         return r;
-    if ((r = mtd_tun_open(v->o.tun, &v->o.address, v->o.mtu ? v->o.mtu : 1500, &v->tun, why, wl)) != 0)
+    if ((r = mtd_tun_open(v->o.tun, &v->o.address, v->o.mtu ? v->o.mtu : MTD_VPN_MTU, &v->tun, why, wl)) != 0)
         return r;
     mtd_cidr4 dns = {v->o.dns, 32}, all = {0, 0};
     const mtd_cidr4 *routes = v->o.dns_only ? &dns : v->o.nroutes ? v->o.routes : &all;
@@ -502,9 +549,10 @@ static int setup(mtd_vpn *v, char *why, size_t wl)
     v->routed = 1;
     v->rbuf = malloc(65536);
     v->obuf = malloc(65536);
+    v->ibuf = malloc(65536);
     v->ep = epoll_create1(EPOLL_CLOEXEC);
     v->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!v->rbuf || !v->obuf || v->ep < 0 || v->wake < 0) {
+    if (!v->rbuf || !v->obuf || !v->ibuf || v->ep < 0 || v->wake < 0) {
         snprintf(why, wl, "cannot set up the relay: %s", strerror(errno));
         return MTD_ENOMEM;
     }
@@ -605,6 +653,7 @@ void mtd_vpn_stop(mtd_vpn *v)
         close(v->wake);
     free(v->rbuf);
     free(v->obuf);
+    free(v->ibuf);
     pthread_rwlock_destroy(&v->rep_lock);
     free(v);
 }

@@ -35,6 +35,9 @@
 #include <stdint.h>
 
 #define MTD_VPN_MAX_ROUTES 32
+/* The TUN's MTU by default: the largest IP packet. No wire is under a TUN, so big
+ * packets cost nothing and save a read and a write per 1,460 bytes. */
+#define MTD_VPN_MTU 65535
 
 typedef struct {
     const char *tun;           /* device name */
@@ -45,7 +48,7 @@ typedef struct {
     int dns_only;
     const char *upstream;      /* the DNS filter's upstream ADDR:PORT */
     int null_ip;               /* blocked names answered 0.0.0.0 rather than NXDOMAIN */
-    int mtu;                   /* 0: 1500 */
+    int mtu;                   /* 0: MTD_VPN_MTU */
     mtd_webevents *events;     /* NULL: nothing reported */
     mtd_connrec *connrec;      /* NULL: no connection records */
     mtd_netcheck *netcheck;    /* NULL: no certificate probes */

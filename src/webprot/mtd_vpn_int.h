@@ -17,7 +17,7 @@
 #define VPN_BUCKETS 16384
 #define INSPECT_MAX 16384    /* the client's first bytes held for a verdict */
 #define INSPECT_MS 3000      /* then the flow goes on by its address alone */
-#define UP_CAP 65536         /* client bytes not yet written: lwIP's window bounds them */
+#define UP_CAP (256 * 1024) /* client bytes not yet written (a window more than lwIP's) */
 #define UDP_IDLE_MS 60000
 #define DNS_IDLE_MS 10000
 
@@ -36,8 +36,10 @@ struct vpn_flow {
     struct tcp_pcb *pcb;
     struct pbuf *syn;         /* the held SYN while connecting */
     uint32_t syn_seq;
+    uint16_t peer_mss;        /* the MSS option of the client's SYN */
     uint8_t *up;              /* client -> server bytes not yet written */
     size_t up_start, up_end;
+    size_t held;              /* of them, not yet acknowledged to lwIP (tcp_recved) */
     int client_eof, server_eof, up_shut, decided, dns, quic_seen, aborted;
     int64_t start_ms, last_ms, wall_start_ms;
     mtd_proto proto;
@@ -72,8 +74,10 @@ struct mtd_vpn {
     vpn_flow *all, *dead;
     uint8_t *rbuf;                       /* one read buffer: server -> client bytes */
     uint8_t *obuf;                       /* one packet written to the TUN */
+    uint8_t *ibuf;                       /* one packet read from it */
     mtd_vpn_stats st;
     int routed;
+    int busy_since_trim;                 /* flows ran since the last malloc_trim */
 };
 
 int64_t mtd_vpn__now_ms(void);
