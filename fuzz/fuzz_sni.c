@@ -18,5 +18,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     check(mtd_sni_http(data, size, name), name);
     check(mtd_sni_quic(data, size, name), name);
     (void)mtd_sni_sniff(data, size);
+    static mtd_sni_quic_ctx qc; /* two halves as two packets of one connection */
+    memset(qc.seen, 0, sizeof qc.seen);
+    check(mtd_sni_quic_add(&qc, data, size / 2, name), name);
+    check(mtd_sni_quic_add(&qc, data + size / 2, size - size / 2, name), name);
     return 0;
 }

@@ -41,6 +41,17 @@ mtd_sni_result mtd_sni_http(const uint8_t *buf, size_t len, char name[MTD_SNI_NA
  * when the ClientHello continues in a later packet beyond what this one carries. */
 mtd_sni_result mtd_sni_quic(const uint8_t *buf, size_t len, char name[MTD_SNI_NAME_MAX + 1]);
 
+/* The same over the Initials of one connection: a ClientHello too big for one packet
+ * (post-quantum key shares) spans two or more, and a client may put its server_name
+ * in any of them (Chrome spreads CRYPTO frames at random offsets). The context keeps
+ * the CRYPTO bytes seen so far; zero it before the first packet. */
+#define MTD_SNI_QUIC_CRYPTO 4096
+typedef struct {
+    uint8_t crypto[MTD_SNI_QUIC_CRYPTO], seen[MTD_SNI_QUIC_CRYPTO];
+} mtd_sni_quic_ctx;
+mtd_sni_result mtd_sni_quic_add(mtd_sni_quic_ctx *c, const uint8_t *buf, size_t len,
+                                char name[MTD_SNI_NAME_MAX + 1]);
+
 /* What the first bytes of a TCP flow look like, to tell the protocol of a record:
  * 1 a TLS handshake record, 2 an HTTP request line's start, 0 anything else (or too
  * few bytes to tell). */

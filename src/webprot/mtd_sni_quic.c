@@ -12,7 +12,7 @@
 #include <openssl/hmac.h>
 #include <string.h>
 
-#define CRYPTO_MAX 4096 /* the ClientHello bytes gathered from one packet */
+#define CRYPTO_MAX MTD_SNI_QUIC_CRYPTO /* the ClientHello bytes gathered */
 
 static const uint8_t initial_salt[20] = {0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3, 0x4d, 0x17,
                                          0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a};
@@ -130,6 +130,14 @@ static int gather(const uint8_t *p, const uint8_t *end, uint8_t *crypto, uint8_t
 
 mtd_sni_result mtd_sni_quic(const uint8_t *buf, size_t len, char name[MTD_SNI_NAME_MAX + 1])
 {
+    static __thread mtd_sni_quic_ctx c;
+    memset(c.seen, 0, sizeof c.seen);
+    return mtd_sni_quic_add(&c, buf, len, name);
+}
+
+mtd_sni_result mtd_sni_quic_add(mtd_sni_quic_ctx *c, const uint8_t *buf, size_t len,
+                                char name[MTD_SNI_NAME_MAX + 1])
+{
     const uint8_t *p = buf, *end = buf + len;
     uint64_t tlen, plen;
     /* long header, fixed bit, type Initial; version 1 */
@@ -167,13 +175,11 @@ mtd_sni_result mtd_sni_quic(const uint8_t *buf, size_t len, char name[MTD_SNI_NA
     memcpy(nonce, k.iv, 12);
     for (int i = 0; i < 8; i++)
         nonce[11 - i] ^= (uint8_t)(pn >> (8 * i));
-    static __thread uint8_t plain[2048], crypto[CRYPTO_MAX], seen[CRYPTO_MAX];
+    static __thread uint8_t plain[2048];
     size_t clen = total - pn_off - pnl, have = 0;
     if (clen > sizeof plain + 16 || gcm_open(&k, nonce, hdr, pn_off + pnl, buf + pn_off + pnl, clen, plain) != 0)
         return MTD_SNI_INVALID;
-    memset(seen, 0, sizeof seen);
-    if (gather(plain, plain + clen - 16, crypto, seen, &have) != 0)
+    if (gather(plain, plain + clen - 16, c->crypto, c->seen, &have) != 0)
         return MTD_SNI_INVALID;
-    mtd_sni_result r = mtd_sni__client_hello(crypto, have, 0, name);
-    return r;
+    return mtd_sni__client_hello(c->crypto, have, 0, name);
 }

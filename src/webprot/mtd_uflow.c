@@ -2,8 +2,9 @@
  * of its own that bypasses the tunnel, datagrams go through one for one, and the
  * flow ends after a minute without traffic (ten seconds for DNS). Datagrams to the
  * tunnel's DNS address, port 53, go to the agent's DNS filter on loopback. The first
- * datagrams of a flow to port 443 are read as QUIC Initials: one whose ClientHello
- * names a blocked server is dropped, and so is the rest of its flow, so the browser
+ * datagrams of a flow to port 443 are read as QUIC Initials (their CRYPTO bytes
+ * gathered across packets, mtd_sni_quic_add): the one that completes a ClientHello
+ * naming a blocked server is dropped, and so is the rest of its flow, so the browser
  * falls back to TCP, where the same name meets the same verdict. */
 #include "webprot/mtd_vpn_int.h"
 #include "webprot/mtd_sni.h"
@@ -11,6 +12,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -27,13 +29,21 @@ static int quic_check(mtd_vpn *v, vpn_flow *f, const uint8_t *b, size_t n)
         return 0;
     f->quic_seen++;
     char name[MTD_SNI_NAME_MAX + 1];
-    mtd_sni_result r = mtd_sni_quic(b, n, name);
+    if (!f->quic && !(f->quic = calloc(1, sizeof *f->quic)))
+        return 0;
+    mtd_sni_result r = mtd_sni_quic_add(f->quic, b, n, name);
     if (r != MTD_SNI_FOUND) {
         if (r == MTD_SNI_INVALID && f->quic_seen == 1 && !(n && (b[0] & 0x80)))
             f->decided = 1; /* not QUIC's long header: plain UDP */
+        if (f->decided || f->quic_seen >= QUIC_LOOKS) {
+            free(f->quic);
+            f->quic = NULL;
+        }
         return 0;
     }
     f->decided = 1;
+    free(f->quic);
+    f->quic = NULL;
     f->proto = MTD_PROTO_QUIC;
     snprintf(f->name, sizeof f->name, "%s", name);
     mtd_rep_result res;

@@ -144,6 +144,7 @@ static void bury(mtd_vpn *v)
         vpn_flow *f = v->dead;
         v->dead = f->dnext;
         free(f->up);
+        free(f->quic);
         free(f);
     }
 }

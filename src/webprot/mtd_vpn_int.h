@@ -4,6 +4,7 @@
 #define MTD_VPN_INT_H
 
 #include "webprot/mtd_dnsfilter.h"
+#include "webprot/mtd_sni.h"
 #include "webprot/mtd_vpn.h"
 
 #include "lwip/netif.h"
@@ -37,6 +38,7 @@ struct vpn_flow {
     struct pbuf *syn;         /* the held SYN while connecting */
     uint32_t syn_seq;
     uint16_t peer_mss;        /* the MSS option of the client's SYN */
+    mtd_sni_quic_ctx *quic;   /* the CRYPTO bytes of a UDP/443 flow's Initials so far */
     uint8_t *up;              /* client -> server bytes not yet written */
     size_t up_start, up_end;
     size_t held;              /* of them, not yet acknowledged to lwIP (tcp_recved) */

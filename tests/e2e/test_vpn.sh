@@ -73,7 +73,26 @@ PY
 assert_eq echo "$(inc python3 "$WORK/udp.py" $GOOD_IP -)" "a plain UDP datagram through the tunnel"
 assert_eq nothing "$(inc python3 "$WORK/udp.py" $GOOD_IP "$MTD_SRC/tests/data/webprot/quic_rfc9001_a2_client_initial.bin")" "a QUIC Initial naming example.com"
 grep -q "by QUIC server_name (example.com)" "$WORK/vpn.log" || fail "no QUIC block in the log"
-ok "UDP is relayed; a QUIC Initial naming a blocked server is dropped"
+# a ClientHello over two Initials, the name in the one sent first: the first passes
+# (nothing names a server yet), the second completes the name and is dropped, and so
+# is the rest of that flow
+python3 "$(dirname "$0")/quic_initial.py" blocked.test "$WORK"
+cat >"$WORK/udp2.py" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1.5)
+out = []
+for f in sys.argv[2:]:
+    data = open(f, "rb").read() if f != "-" else b"plain datagram"
+    s.sendto(data, (sys.argv[1], 443))
+    try:
+        out.append("echo" if s.recv(65536) == data else "other")
+    except socket.timeout:
+        out.append("nothing")
+print(" ".join(out))
+PY
+assert_eq "echo nothing nothing" "$(inc python3 "$WORK/udp2.py" $GOOD_IP "$WORK/p1.bin" "$WORK/p2.bin" -)" "a ClientHello over two Initials naming blocked.test"
+grep -q "by QUIC server_name (blocked.test)" "$WORK/vpn.log" || fail "no QUIC block of the two-packet ClientHello in the log"
+ok "UDP is relayed; a QUIC Initial naming a blocked server is dropped, also when its ClientHello spans two packets"
 
 inc curl -sf --max-time 60 http://good.test/big.bin | sha256sum >"$WORK/big.got"
 sha256sum <"$WORK/www/big.bin" >"$WORK/big.want"
