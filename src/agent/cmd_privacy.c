@@ -4,6 +4,7 @@
 #include "usage/mtd_actions.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
+#include "posture/mtd_posture.h"
 #include "privacy/mtd_statement.h"
 
 #include <stdint.h>
@@ -57,9 +58,13 @@ static int show_statement(const mtd_args *a)
     mtd_state st;
     if (mtd_args_get(a, "--state") && mtd_agent_state(a, &st))
         return 1;
-    mtd_buf b;
+    mtd_buf b, checks;
     mtd_buf_init(&b, 0);
-    mtd_statement(f, mtd_args_get(a, "--state") ? &st.policy : NULL, &b);
+    mtd_buf_init(&checks, 0);
+    mtd_posture_statement_md(&checks);
+    mtd_buf_append(&checks, "", 1); /* a C string */
+    mtd_statement_with_checks(f, mtd_args_get(a, "--state") ? &st.policy : NULL, (const char *)checks.data, &b);
+    mtd_buf_free(&checks);
     if (mtd_args_get(a, "--state")) /* opened by this enrolled device's user */
         mtd_actions_record(st.dir, MTD_ACTION_STATEMENT_VIEWED);
     fwrite(b.data, 1, b.len, stdout);

@@ -35,6 +35,30 @@ const mtd_posture_check *mtd_posture_check_at(size_t i)
     return NULL;
 }
 
+void mtd_posture_statement_md(mtd_buf *o)
+{
+    static const char *const cats[][2] = {{"integrity", "Integrity: rooting, jailbreaks, debugging"},
+                                          {"os", "The operating system's support and patches"},
+                                          {"network", "Network settings"},
+                                          {"app", "Apps with known vulnerabilities"}};
+    mtd_buf_puts(o, "\n## The checks of your device's security\n\n"
+                    "The agent checks whether this device can be trusted, on the device itself. "
+                    "Each check reads only what it names below, and what it reads is not sent. "
+                    "When a check finds something, your organization gets one threat detection: "
+                    "the check's name, its category and severity, and the evidence (such as the "
+                    "path of a file or the name of an app); when it finds nothing, nothing is "
+                    "sent about it. The detection sets your device's risk level, which your "
+                    "organization may use to allow or refuse access to its services.\n");
+    for (size_t k = 0; k < sizeof cats / sizeof cats[0]; k++) {
+        mtd_buf_printf(o, "\n### %s\n\n", cats[k][1]);
+        const mtd_posture_check *c;
+        for (size_t i = 0; (c = mtd_posture_check_at(i)) != NULL; i++)
+            if (!strcmp(c->category, cats[k][0]))
+                mtd_buf_printf(o, "- **%s** (`%s`, severity %s). Reads: %s. %s\n", c->threat_name, c->id,
+                               c->severity, c->reads, c->explanation);
+    }
+}
+
 const mtd_posture_check *mtd_posture_check_find(const char *id)
 {
     const mtd_posture_check *c;

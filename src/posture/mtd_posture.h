@@ -20,6 +20,7 @@
 
 #include "android/mtd_snapshot.h"
 #include "collect/mtd_threats.h"
+#include "common/mtd_buf.h"
 
 #include <jansson.h>
 #include <stddef.h>
@@ -34,6 +35,11 @@ typedef struct {
     const char *reads;       /* what the check reads, for the privacy statement */
     const char *explanation; /* one paragraph: what it means and why it matters */
 } mtd_posture_check;
+
+/* The privacy statement's account of the checks, appended to out as Markdown: that
+ * they run on the device, what each one reads, what a finding sends, and each
+ * check's explanation, grouped by category (mtd_statement_with_checks). */
+void mtd_posture_statement_md(mtd_buf *out);
 
 size_t mtd_posture_check_count(void);
 const mtd_posture_check *mtd_posture_check_at(size_t i);

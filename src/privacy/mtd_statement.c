@@ -355,7 +355,7 @@ static void md_never(mtd_buf *o, const mtd_policy *p)
                        mtd_stmt_now_text(MTD_WHEN_CONNECTIONS, p));
 }
 
-static void markdown(mtd_buf *o, const mtd_policy *p)
+static void markdown(mtd_buf *o, const mtd_policy *p, const char *checks_md)
 {
     mtd_buf_printf(o,
         "# openmtd privacy statement\n\n"
@@ -388,6 +388,8 @@ static void markdown(mtd_buf *o, const mtd_policy *p)
                    !p ? "" : p->optional_data ? " (it does now)" : " (it does not now)");
     md_section(o, MTD_CAT_DIAGNOSTIC, "Optional: diagnostic", p);
     md_section(o, MTD_CAT_FEEDBACK, "Optional: feedback", p);
+    if (checks_md)
+        mtd_buf_puts(o, checks_md);
     mtd_buf_puts(o, "\n## See for yourself, and ask\n\n"
                     "- `mtd-agent privacy ledger` shows every record that left this device, as sent.\n"
                     "- `mtd-agent privacy queued` shows what waits to be sent.\n"
@@ -398,8 +400,13 @@ static void markdown(mtd_buf *o, const mtd_policy *p)
 
 int mtd_statement(mtd_stmt_format f, const mtd_policy *policy, mtd_buf *out)
 {
+    return mtd_statement_with_checks(f, policy, NULL, out);
+}
+
+int mtd_statement_with_checks(mtd_stmt_format f, const mtd_policy *policy, const char *checks_md, mtd_buf *out)
+{
     switch (f) {
-    case MTD_STMT_MD: markdown(out, policy); break;
+    case MTD_STMT_MD: markdown(out, policy, checks_md); break;
     case MTD_STMT_XCPRIVACY: mtd_stmt_xcprivacy(out, policy); break;
     case MTD_STMT_DATASAFETY: mtd_stmt_datasafety(out, policy); break;
     case MTD_STMT_SCHEMA: mtd_stmt_schema_json(out); break;

@@ -20,5 +20,11 @@ typedef enum { MTD_STMT_MD, MTD_STMT_XCPRIVACY, MTD_STMT_DATASAFETY, MTD_STMT_SC
 int mtd_statement_format_parse(const char *s, mtd_stmt_format *f);
 /* policy may be NULL (the generic statement, as in docs/privacy.md). */
 int mtd_statement(mtd_stmt_format f, const mtd_policy *policy, mtd_buf *out);
+/* The same, with checks_md (Markdown, may be NULL) as the Markdown statement's account
+ * of the device checks: the agent passes mtd_posture_statement_md's, which this
+ * library cannot link (the checks live with the agent). The other formats ignore it:
+ * what a finding sends is a threat.detection, declared like every event. */
+int mtd_statement_with_checks(mtd_stmt_format f, const mtd_policy *policy, const char *checks_md,
+                              mtd_buf *out);
 
 #endif

@@ -82,6 +82,16 @@ assert_eq "Rooted: Magisk files present|high|integrity" \
     "$(jq -r 'select(.check=="android.root_manager_files") | [.threat_name,.severity,.category] | join("|")' "$WORK/r.jsonl")" "Magisk finding"
 jq -se 'map(select(.check=="android.su_binary"))[0].explanation | test("become root")' "$WORK/r.jsonl" >/dev/null || fail "no explanation"
 ok "MVT's root_binaries.json: su, busybox and Magisk, each named with its path"
+# the privacy statement explains each check as its finding does, and says what it reads
+agent privacy statement >"$WORK/statement.md"
+for c in android.su_binary android.busybox android.root_manager_files; do
+    x=$(jq -r "select(.check==\"$c\") | .explanation" "$WORK/r.jsonl")
+    grep -F -- "(\`$c\`, severity " "$WORK/statement.md" | grep -qF -- "$x" ||
+        fail "the statement lacks $c with its finding's explanation"
+done
+grep -F -- '(`android.wifi_insecure`' "$WORK/statement.md" | grep -qF "the network names are not reported" ||
+    fail "the statement does not say what the Wi-Fi check reads"
+ok "the privacy statement explains each check as its finding does, with what it reads"
 
 variant treesu
 mkdir -p "$V/system/xbin" && cp /bin/true "$V/system/xbin/su"
