@@ -128,7 +128,12 @@ assert_eq "ch.icoaching.typewise com.google.Gmail com.google.chrome.ios net.what
     "$(ctl apps --device "$IOSDEV" --json | jq -r '[.apps[].package] | sort | join(" ")')" "its six apps in the apps report"
 ctl devices >"$WORK/devs.txt"
 grep -q "iPhone 7" "$WORK/devs.txt" || fail "mtdctl devices does not show the iPhone: $(cat "$WORK/devs.txt")"
-ok "enroll --ios-backup: the iPhone and its six apps reported beside the host"
+# its posture by mtd-agent run: iOS 14.3 is out of security support (posture's table)
+assert_eq "iOS release out of security support|os|high|device" \
+    "$(ctl threats --device "$IOSDEV" --status active --json | jq -r '.threats[] | [.threat_name,.category,.severity,.source] | join("|")')" \
+    "the iPhone's posture finding in the threats report"
+assert_eq high "$(ctl risk "$IOSDEV" --json | jq -r .risk)" "the iPhone's risk"
+ok "enroll --ios-backup: the iPhone and its six apps reported beside the host, its posture setting its risk"
 
 # the ios-pull snapshot, enrolled: its identifier is the Wi-Fi MAC's pseudonym
 agent enroll --state "$WORK/pulled" --server "$URL" --token "$ENR" --ios-backup "$P" >"$WORK/enroll2.out"
