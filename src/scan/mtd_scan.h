@@ -44,6 +44,7 @@ typedef struct {
     unsigned skipped;       /* entries over a size limit, or unreadable */
     uint64_t bytes;         /* bytes inflated */
     int timed_out;          /* YARA's time for this APK ran out */
+    int64_t inflate_ns, yara_ns; /* time spent inflating entries, and in libyara */
 } mtd_scan_stats;
 
 /* Returns non-zero to stop the scan. */
