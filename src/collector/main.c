@@ -151,9 +151,11 @@ static int parse(int argc, char **argv, opts *o)
         return die("%s", "--data DIR is required (see --help)");
     if (!o->srv.listen)
         return die("%s", "--listen ADDR:PORT is required (see --help)");
-    if (o->store && strncmp(o->store, "sqlite:", 7) != 0)
-        return die("--store %s: only the embedded SQLite store is available in this build "
-                   "(the PostgreSQL backend is not implemented yet)", o->store);
+    mtd_store_kind kind;
+    if (mtd_store_url_kind(o->store, &kind, why, sizeof why) != 0)
+        return die("%s", why);
+    if (kind == MTD_STORE_POSTGRESQL)
+        return die("%s", "--store postgresql://...: the PostgreSQL backend is not in this build yet");
     return 0;
 }
 

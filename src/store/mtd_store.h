@@ -38,7 +38,13 @@ typedef enum {
 const char *mtd_role_name(mtd_role r);
 int mtd_role_parse(const char *s, mtd_role *r);
 
-/* Opens (creating if needed) the tenant store in dir. */
+/* The backends, chosen by mtd-collector --store URL: "sqlite:" or none, the default
+ * (a SQLite file per tenant); "postgresql://..." (or "postgres://..."), a PostgreSQL
+ * cluster. MTD_EINVAL, with why naming the URL, for anything else. */
+typedef enum { MTD_STORE_SQLITE, MTD_STORE_POSTGRESQL } mtd_store_kind;
+int mtd_store_url_kind(const char *url, mtd_store_kind *kind, char *why, size_t whylen);
+
+/* Opens (creating if needed) the SQLite tenant store in dir. */
 int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen);
 void mtd_store_close(mtd_store *s);
 

@@ -146,7 +146,7 @@ static int enroll_locked(mtd_store *s, const mtd_enroll_req *e, mtd_enroll_out *
     return r < 0 ? r : 0;
 }
 
-int mtd_store_enroll(mtd_store *s, const mtd_enroll_req *e, mtd_enroll_out *out)
+int mtd_sqlite_enroll(mtd_store *s, const mtd_enroll_req *e, mtd_enroll_out *out)
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&s->mu);
@@ -162,7 +162,7 @@ int mtd_store_enroll(mtd_store *s, const mtd_enroll_req *e, mtd_enroll_out *out)
     return r;
 }
 
-int mtd_store_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b)
+int mtd_sqlite_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b)
 {
     memset(b, 0, sizeof *b);
     pthread_mutex_lock(&s->rmu);
@@ -190,7 +190,7 @@ int mtd_store_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b)
     return r;
 }
 
-int mtd_store_cred_used(mtd_store *s, const char *hash)
+int mtd_sqlite_cred_used(mtd_store *s, const char *hash)
 {
     char now[32];
     mtd_sq_now(now, sizeof now);
@@ -201,7 +201,7 @@ int mtd_store_cred_used(mtd_store *s, const char *hash)
     return r < 0 ? r : 0;
 }
 
-json_t *mtd_store_cred_list(mtd_store *s, const char *device_id, mtd_page *pg)
+json_t *mtd_sqlite_cred_list(mtd_store *s, const char *device_id, mtd_page *pg)
 {
     const char *p[] = {device_id};
     return mtd_sq_report_page(s, "SELECT substr(hash,1,12) AS id, device_id, upn, dir_user_id, dir_device_id,"
@@ -210,7 +210,7 @@ json_t *mtd_store_cred_list(mtd_store *s, const char *device_id, mtd_page *pg)
                               1, p, pg);
 }
 
-int mtd_store_cred_revoke(mtd_store *s, const char *id, const char *reason, char *device_id, size_t dlen)
+int mtd_sqlite_cred_revoke(mtd_store *s, const char *id, const char *reason, char *device_id, size_t dlen)
 {
     if (strlen(id) != 12 || strspn(id, "0123456789abcdef") != 12)
         return MTD_ENOENT;
@@ -241,12 +241,12 @@ int mtd_sq_creds_revoke(mtd_store *s, const char *where, const char *param, cons
     return r < 0 ? r : 0;
 }
 
-int mtd_store_token_revoke_unused(mtd_store *s, const char *token_id, int *revoked)
+int mtd_sqlite_token_revoke_unused(mtd_store *s, const char *token_id, int *revoked)
 {
     return mtd_sq_creds_revoke(s, "token_id=?3 AND first_used IS NULL", token_id, "token_revoked", revoked);
 }
 
-int mtd_store_reenroll_approve(mtd_store *s, const char *device_id, const char *actor)
+int mtd_sqlite_reenroll_approve(mtd_store *s, const char *device_id, const char *actor)
 {
     char now[32], until[32];
     mtd_sq_now(now, sizeof now);

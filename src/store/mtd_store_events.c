@@ -1,11 +1,11 @@
 /* mtd_store_events: the SQLite backend's event side: batch ingest (all-or-nothing,
  * idempotent), consent changes with the deletions they ask for, and the reports. */
 #include "store/mtd_store_sqlite_int.h"
+#include "store/mtd_store_group.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 #include "schema/mtd_event.h"
 
-#include <semaphore.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +157,7 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
     return 0;
 }
 
-int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent)
+int mtd_sqlite_device_consent(mtd_store *s, const char *device_id, int *consent)
 {
     char v[8];
     int r = mtd_sq_read(s, "SELECT consent FROM devices WHERE device_id=?", device_id, v, sizeof v);
@@ -192,7 +192,7 @@ static void ingest_one(mtd_store *s, mtd_store_batch *b)
 /* Stores a list of batches in one transaction. If the commit fails, none of them is
  * stored, and none may be acknowledged: not even one whose key was a repeat, since
  * the first copy may have been in this same group. */
-void mtd_store_ingest_group(mtd_store *s, mtd_store_batch *head)
+void mtd_sqlite_ingest_group(mtd_store *s, mtd_store_batch *head)
 {
     pthread_mutex_lock(&s->mu);
     int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
@@ -215,81 +215,14 @@ void mtd_store_ingest_group(mtd_store *s, mtd_store_batch *head)
     pthread_mutex_unlock(&s->mu);
 }
 
-/* Up to this many events go into one transaction; the rest wait for the next. */
-#define GROUP_MAX_EVENTS 20000
-
-/* Takes the waiting batches (caller holds s->gmu) as one group. */
-static mtd_store_batch *take_group(mtd_store *s)
+int mtd_sqlite_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
+                      const mtd_event *events, size_t n, int *stored)
 {
-    mtd_store_batch *head = s->gq, *last = head;
-    size_t events = head->n;
-    while (last->next && events + last->next->n <= GROUP_MAX_EVENTS) {
-        last = last->next;
-        events += last->n;
-    }
-    s->gq = last->next;
-    if (!s->gq)
-        s->gtail = &s->gq;
-    last->next = NULL;
-    return head;
+    return mtd_store_group_ingest(&s->group, s, mtd_sqlite_ingest_group, cred_hash, idem_key,
+                                  events, n, stored);
 }
 
-/* Ends a leader's turn: wakes the batch that waits first, if any, to lead next (the
- * next commit starts before the others of this group even get their answers), then
- * each batch of the group it committed. One targeted wake-up each: a broadcast woke
- * every waiting worker to fight for the queue's lock, and preempted the leader, while
- * the next commit waited (bench_ingest: 785 of 2,300 sleeps in 8 s were on that lock). */
-static void hand_over(mtd_store *s, mtd_store_batch *group)
-{
-    pthread_mutex_lock(&s->gmu);
-    mtd_store_batch *heir = s->gq;
-    s->gleader = heir != NULL;
-    pthread_mutex_unlock(&s->gmu);
-    if (heir)
-        sem_post(&heir->wake);
-    for (mtd_store_batch *b = group, *next; b; b = next) {
-        next = b->next; /* b belongs to its thread once done is set */
-        b->done = 1;
-        sem_post(&b->wake);
-    }
-}
-
-static void wait_turn(sem_t *wake)
-{
-    while (sem_wait(wake) != 0) /* only EINTR: a signal handler ran */
-        ;
-}
-
-/* Leader and followers: a caller whose batch arrives while no one commits leads: it
- * takes every waiting batch (its own first among them) and commits them as one group.
- * The others sleep until their batch is done, or until they are woken to lead. */
-int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
-                     const mtd_event *events, size_t n, int *stored)
-{
-    mtd_store_batch me = {.cred_hash = cred_hash, .idem_key = idem_key, .events = events, .n = n};
-    sem_init(&me.wake, 0, 0);
-    pthread_mutex_lock(&s->gmu);
-    *s->gtail = &me;
-    s->gtail = &me.next;
-    int lead = !s->gleader;
-    s->gleader = 1;
-    pthread_mutex_unlock(&s->gmu);
-    if (!lead)
-        wait_turn(&me.wake);
-    if (!me.done) { /* leading: this batch heads the queue */
-        pthread_mutex_lock(&s->gmu);
-        mtd_store_batch *group = take_group(s);
-        pthread_mutex_unlock(&s->gmu);
-        mtd_store_ingest_group(s, group);
-        hand_over(s, group);
-        wait_turn(&me.wake); /* hand_over posted it along with the group */
-    }
-    sem_destroy(&me.wake);
-    *stored = me.stored;
-    return me.result;
-}
-
-json_t *mtd_store_devices(mtd_store *s, mtd_page *pg)
+json_t *mtd_sqlite_devices(mtd_store *s, mtd_page *pg)
 {
     /* risk: the most severe threat whose latest detection is still active */
     char latest[1024], sql[3072];
@@ -312,7 +245,7 @@ json_t *mtd_store_devices(mtd_store *s, mtd_page *pg)
 static const char user_rows[] =
     "device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)) OR upn IN (?1, ?2)";
 
-json_t *mtd_store_user_export(mtd_store *s, const char *upn, const char *alt)
+json_t *mtd_sqlite_user_export(mtd_store *s, const char *upn, const char *alt)
 {
     const char *p[] = {upn, alt};
     mtd_sq_snapshot_begin(s);
@@ -367,7 +300,7 @@ static int user_delete_locked(mtd_store *s, const char *upn, const char *alt, in
     return 0;
 }
 
-int mtd_store_user_delete(mtd_store *s, const char *upn, const char *alt, const char *actor, int *rows)
+int mtd_sqlite_user_delete(mtd_store *s, const char *upn, const char *alt, const char *actor, int *rows)
 {
     *rows = 0;
     pthread_mutex_lock(&s->mu);
@@ -391,7 +324,7 @@ int mtd_store_user_delete(mtd_store *s, const char *upn, const char *alt, const 
     return r;
 }
 
-json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device_id, mtd_page *pg)
+json_t *mtd_sqlite_event_rows(mtd_store *s, const char *event, const char *device_id, mtd_page *pg)
 {
     const mtd_event_type *ev = mtd_schema_event(event);
     if (!ev)
@@ -407,7 +340,7 @@ json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device
     return mtd_sq_report_page(s, sql, device_id ? 1 : 0, p, pg);
 }
 
-json_t *mtd_store_event_rows_after(mtd_store *s, const char *event, int64_t after, int limit)
+json_t *mtd_sqlite_event_rows_after(mtd_store *s, const char *event, int64_t after, int limit)
 {
     const mtd_event_type *ev = mtd_schema_event(event);
     if (!ev)
@@ -435,7 +368,7 @@ static int prune_batches(mtd_store *s, const mtd_policy *p, int64_t now)
     return mtd_sq_exec(s, "DELETE FROM batches WHERE received_at < CAST(? AS INTEGER)", 1, pp);
 }
 
-int mtd_store_event_lines_after(mtd_store *s, const char *event, int64_t after, int limit,
+int mtd_sqlite_event_lines_after(mtd_store *s, const char *event, int64_t after, int limit,
                                 mtd_buf *out, int64_t *last)
 {
     const mtd_event_type *ev = mtd_schema_event(event);
@@ -482,7 +415,7 @@ int mtd_store_event_lines_after(mtd_store *s, const char *event, int64_t after, 
     return rc == SQLITE_DONE ? n : MTD_EIO;
 }
 
-int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted)
+int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted)
 {
     *deleted = 0;
     pthread_mutex_lock(&s->mu);

@@ -47,7 +47,7 @@ static const char stores[] =
     "'com.amazon.venezia','com.sec.android.app.samsungapps','com.huawei.appmarket',"
     "'com.xiaomi.market','org.fdroid.fdroid')";
 
-json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
+json_t *mtd_sqlite_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
 {
     char sql[2048], cur[1024];
     int n = 0;
@@ -85,7 +85,7 @@ int mtd_sq_latest_threats(char *sql, size_t len, int by_device)
                     " JOIN ev_threat_detection t ON t.row = m.r", dev);
 }
 
-json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id, mtd_page *pg)
+json_t *mtd_sqlite_threats(mtd_store *s, const char *status, const char *device_id, mtd_page *pg)
 {
     char sql[2048], latest[1024];
     const char *p[2];
@@ -117,9 +117,9 @@ const char *mtd_risk_from_severity(const char *sev)
     return "low";
 }
 
-int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out)
+int mtd_sqlite_device_risk(mtd_store *s, const char *device_id, json_t **out)
 {
-    json_t *open = mtd_store_threats(s, "active", device_id, NULL);
+    json_t *open = mtd_sqlite_threats(s, "active", device_id, NULL);
     if (!open)
         return MTD_EIO; /* unread threats must not read as no risk */
     char known[8];
@@ -139,7 +139,7 @@ int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out)
 /* Crashes grouped by signature, the way crash tools do: the signal, the top three of
  * the reported frames and the version; the most frequent first. A device with a
  * crash loop counts once in devices and many times in count. */
-json_t *mtd_store_crash_groups(mtd_store *s, const char *device_id, mtd_page *pg)
+json_t *mtd_sqlite_crash_groups(mtd_store *s, const char *device_id, mtd_page *pg)
 {
     char sql[2048], dev[320] = "";
     const char *p[1] = {device_id};
@@ -158,7 +158,7 @@ json_t *mtd_store_crash_groups(mtd_store *s, const char *device_id, mtd_page *pg
 }
 
 /* Actions per action over every usage.action row (a row without a count is one). */
-json_t *mtd_store_action_counts(mtd_store *s)
+json_t *mtd_sqlite_action_counts(mtd_store *s)
 {
     return mtd_sq_report_page(s, "SELECT action, sum(coalesce(count, 1)) AS count,"
                                  " count(DISTINCT device_id) AS devices FROM ev_usage_action"
@@ -168,7 +168,7 @@ json_t *mtd_store_action_counts(mtd_store *s)
 /* LDP reports per day and epsilon: reports (one per device and day, its latest) and,
  * per bit position i < k, how many reported a 1 ("b0", "b1", ...). Reports whose bits
  * are not k characters of 0 and 1 are left out. */
-json_t *mtd_store_ldp_counts(mtd_store *s, int k)
+json_t *mtd_sqlite_ldp_counts(mtd_store *s, int k)
 {
     char sql[4096];
     int n = snprintf(sql, sizeof sql, "SELECT period, epsilon_milli, count(*) AS reports");

@@ -17,20 +17,6 @@
 #include <string.h>
 
 
-static const char *role_names[] = {"admin", "analyst", "privacy", "enroll"};
-
-const char *mtd_role_name(mtd_role r) { return (unsigned)r < 4 ? role_names[r] : "?"; }
-
-int mtd_role_parse(const char *s, mtd_role *r)
-{
-    for (int i = 0; i < 4; i++)
-        if (!strcmp(s, role_names[i])) {
-            *r = (mtd_role)i;
-            return 0;
-        }
-    return MTD_EINVAL;
-}
-
 static const char *base_sql =
     /* larger pages and a 64 MiB cache: a small gain on ingest (bench_ingest) */
     "PRAGMA page_size=16384;"
@@ -295,7 +281,7 @@ static int line_sql(mtd_store *s, const mtd_event_type *ev, char **out)
         if (!strcmp(c, "row") || !strcmp(c, "received_at"))
             continue;
         mtd_buf_printf(&b, "%s'%s', ", n++ ? ", " : "", c);
-        mtd_buf_printf(&b, fmt[mtd_sq_column_kind(c)], c);
+        mtd_buf_printf(&b, fmt[mtd_store_column_kind(c)], c);
     }
     sqlite3_finalize(st);
     mtd_buf_printf(&b, ") FROM %s WHERE row > ? ORDER BY row LIMIT ?", t);
@@ -358,6 +344,14 @@ int mtd_sq_connect(mtd_store *s, int flags, sqlite3 **db, char *why, size_t whyl
     return 0;
 }
 
+static const mtd_store_ops sqlite_ops = {
+#define MTD_SQLITE_OP(ret, name, params, args) .name = mtd_sqlite_##name,
+    MTD_STORE_OPS(MTD_SQLITE_OP)
+#undef MTD_SQLITE_OP
+    .ingest_group = mtd_sqlite_ingest_group,
+    .close = mtd_sqlite_close,
+};
+
 int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
 {
     *out = NULL;
@@ -368,11 +362,11 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_mutex_init(&s->pmu, NULL);
-    pthread_mutex_init(&s->gmu, NULL);
+    mtd_store_group_init(&s->group);
     pthread_mutex_init(&s->ckmu, NULL);
     pthread_mutex_init(&s->ckrun, NULL);
     pthread_cond_init(&s->ckcv, NULL);
-    s->gtail = &s->gq;
+    s->hdr.ops = &sqlite_ops;
     s->info_type = mtd_schema_event("device.info");
     s->consent_type = mtd_schema_event("consent.change");
     int r = mtd_sq_connect(s, SQLITE_OPEN_CREATE, &s->db, why, whylen);
@@ -385,7 +379,7 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     if (r == 0)
         r = mtd_sq_connect(s, 0, &s->rp, why, whylen);
     if (r) {
-        mtd_store_close(s);
+        mtd_sqlite_close(s);
         return r;
     }
     mtd_sq_wal_start(s);
@@ -393,7 +387,7 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     return 0;
 }
 
-void mtd_store_close(mtd_store *s)
+void mtd_sqlite_close(mtd_store *s)
 {
     if (!s)
         return;
@@ -410,7 +404,7 @@ void mtd_store_close(mtd_store *s)
     pthread_mutex_destroy(&s->mu);
     pthread_mutex_destroy(&s->rmu);
     pthread_mutex_destroy(&s->pmu);
-    pthread_mutex_destroy(&s->gmu);
+    mtd_store_group_destroy(&s->group);
     pthread_mutex_destroy(&s->ckmu);
     pthread_mutex_destroy(&s->ckrun);
     pthread_cond_destroy(&s->ckcv);
@@ -458,8 +452,8 @@ void mtd_sq_now(char *b, size_t n)
     snprintf(b, n, "%lld", (long long)time(NULL));
 }
 
-int mtd_store_token_add_limited(mtd_store *s, const char *hash, mtd_role role, const char *label,
-                                int64_t expires_at, int64_t max_uses)
+int mtd_sqlite_token_add_limited(mtd_store *s, const char *hash, mtd_role role, const char *label,
+                                 int64_t expires_at, int64_t max_uses)
 {
     char now[32], exp[24], uses[24];
     mtd_sq_now(now, sizeof now);
@@ -474,11 +468,6 @@ int mtd_store_token_add_limited(mtd_store *s, const char *hash, mtd_role role, c
     return r < 0 ? r : 0;
 }
 
-int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const char *label)
-{
-    return mtd_store_token_add_limited(s, hash, role, label, 0, 0);
-}
-
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
 {
     pthread_mutex_lock(&s->rmu);
@@ -487,7 +476,7 @@ int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, siz
     return r;
 }
 
-int mtd_store_token_role(mtd_store *s, const char *hash, mtd_role *role)
+int mtd_sqlite_token_role(mtd_store *s, const char *hash, mtd_role *role)
 {
     char name[32];
     int r = mtd_sq_read(s, "SELECT role FROM tokens WHERE hash=? AND revoked_at IS NULL"
@@ -498,7 +487,7 @@ int mtd_store_token_role(mtd_store *s, const char *hash, mtd_role *role)
     return r ? r : mtd_role_parse(name, role);
 }
 
-int mtd_store_token_revoke(mtd_store *s, const char *id)
+int mtd_sqlite_token_revoke(mtd_store *s, const char *id)
 {
     char now[32];
     if (strlen(id) != 12 || strspn(id, "0123456789abcdef") != 12)
@@ -510,35 +499,6 @@ int mtd_store_token_revoke(mtd_store *s, const char *id)
                            " AND revoked_at IS NULL", 2, p);
     pthread_mutex_unlock(&s->mu);
     return r < 0 ? r : r == 0 ? MTD_ENOENT : 0;
-}
-
-/* The store's own columns that are not event fields: times kept as Unix seconds, and
- * flags kept as 0/1. */
-static const struct {
-    const char *name;
-    mtd_col_kind kind;
-} own_columns[] = {
-    {"received_at", MTD_COL_TIME}, {"first_seen", MTD_COL_TIME}, {"last_seen", MTD_COL_TIME},
-    {"created_at", MTD_COL_TIME}, {"revoked_at", MTD_COL_TIME}, {"consent_time", MTD_COL_TIME},
-    {"info_time", MTD_COL_TIME}, {"consent", MTD_COL_BOOL},
-};
-
-mtd_col_kind mtd_sq_column_kind(const char *name)
-{
-    for (size_t i = 0; i < sizeof own_columns / sizeof own_columns[0]; i++)
-        if (!strcmp(own_columns[i].name, name))
-            return own_columns[i].kind;
-    for (size_t t = 0; t <= mtd_event_ntypes; t++) {
-        const mtd_field *fs = t < mtd_event_ntypes ? mtd_event_types[t].fields : mtd_envelope_fields;
-        size_t nf = t < mtd_event_ntypes ? mtd_event_types[t].nfields : mtd_envelope_nfields;
-        for (size_t i = 0; i < nf; i++)
-            if (!strcmp(fs[i].name, name))
-                return fs[i].type == MTD_T_TIME      ? MTD_COL_TIME
-                       : fs[i].type == MTD_T_BOOL    ? MTD_COL_BOOL
-                       : fs[i].type == MTD_T_STRLIST ? MTD_COL_LIST
-                                                     : MTD_COL_PLAIN;
-    }
-    return MTD_COL_PLAIN;
 }
 
 /* One stored value as the API answers it: a time as RFC 3339 UTC (the store keeps some
@@ -579,7 +539,7 @@ json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p)
     int ncol = sqlite3_column_count(st);
     mtd_col_kind kinds[128];
     for (int c = 0; c < ncol && c < 128; c++)
-        kinds[c] = mtd_sq_column_kind(sqlite3_column_name(st, c));
+        kinds[c] = mtd_store_column_kind(sqlite3_column_name(st, c));
     json_t *arr = json_array();
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -636,25 +596,25 @@ void mtd_sq_snapshot_end(mtd_store *s)
     pthread_mutex_unlock(&s->pmu);
 }
 
-json_t *mtd_store_token_list(mtd_store *s)
+json_t *mtd_sqlite_token_list(mtd_store *s)
 {
     return mtd_sq_report(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at,"
                          " expires_at, max_uses, uses FROM tokens ORDER BY created_at", 0, NULL);
 }
 
-int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked)
+int mtd_sqlite_device_retire(mtd_store *s, const char *device_id, int *revoked)
 {
     int r = mtd_sq_creds_revoke(s, "device_id=?3", device_id, "retired", revoked);
     return r < 0 ? r : *revoked == 0 ? MTD_ENOENT : 0;
 }
 
-int mtd_store_device_known(mtd_store *s, const char *device_id)
+int mtd_sqlite_device_known(mtd_store *s, const char *device_id)
 {
     char one[4];
     return mtd_sq_read(s, "SELECT 1 FROM devices WHERE device_id=?", device_id, one, sizeof one);
 }
 
-int mtd_store_package_known(mtd_store *s, const char *package)
+int mtd_sqlite_package_known(mtd_store *s, const char *package)
 {
     char one[4];
     /* a scan of the inventory (no index), made only when a report by package came back
@@ -664,7 +624,7 @@ int mtd_store_package_known(mtd_store *s, const char *package)
     return r;
 }
 
-int mtd_store_policy_get(mtd_store *s, mtd_policy *p)
+int mtd_sqlite_policy_get(mtd_store *s, mtd_policy *p)
 {
     char txt[4096];
     mtd_policy_default(p);
@@ -680,7 +640,7 @@ int mtd_store_policy_get(mtd_store *s, mtd_policy *p)
     return r;
 }
 
-int mtd_store_policy_set(mtd_store *s, const mtd_policy *p)
+int mtd_sqlite_policy_set(mtd_store *s, const mtd_policy *p)
 {
     json_t *j = mtd_policy_to_json(p);
     char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
@@ -711,7 +671,7 @@ int mtd_sq_audit(mtd_store *s, const char *actor, const char *action, const char
     return mtd_sq_audit_device(s, actor, action, NULL, detail);
 }
 
-int mtd_store_audit_device(mtd_store *s, const char *actor, const char *action, const char *device,
+int mtd_sqlite_audit_device(mtd_store *s, const char *actor, const char *action, const char *device,
                            const char *detail)
 {
     pthread_mutex_lock(&s->mu);
@@ -720,12 +680,7 @@ int mtd_store_audit_device(mtd_store *s, const char *actor, const char *action, 
     return r;
 }
 
-int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
-{
-    return mtd_store_audit_device(s, actor, action, NULL, detail);
-}
-
-json_t *mtd_store_audit_list(mtd_store *s, mtd_page *pg)
+json_t *mtd_sqlite_audit_list(mtd_store *s, mtd_page *pg)
 {
     return mtd_sq_report_page(s, "SELECT id, time, actor, action, device_id, detail FROM audit ORDER BY id",
                               0, NULL, pg);

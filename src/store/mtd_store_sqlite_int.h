@@ -3,7 +3,8 @@
 #ifndef MTD_STORE_SQLITE_INT_H
 #define MTD_STORE_SQLITE_INT_H
 
-#include "store/mtd_store.h"
+#include "store/mtd_store_group.h"
+#include "store/mtd_store_int.h"
 
 #include <pthread.h>
 #include <sqlite3.h>
@@ -15,6 +16,7 @@ enum {
 };
 
 struct mtd_store {
+    mtd_store_hdr hdr; /* first: the backend's operations (mtd_store_int.h) */
     sqlite3 *db;
     pthread_mutex_t mu;
     sqlite3_stmt *ins[32]; /* per event type, index as in mtd_event_types */
@@ -31,11 +33,8 @@ struct mtd_store {
      * holds up neither the batches nor their credential checks. */
     sqlite3 *rp;
     pthread_mutex_t pmu;
-    /* Group commit: batches waiting for the next transaction, and whether a thread
-     * is committing one now (mtd_store_events.c). */
-    pthread_mutex_t gmu;
-    mtd_store_batch *gq, **gtail;
-    int gleader;
+    /* Group commit: batches waiting for the next transaction (mtd_store_group.h). */
+    mtd_store_group group;
     /* The checkpointer: its connection and thread (mtd_store_wal.c). */
     sqlite3 *ck;
     pthread_t ck_thread;
@@ -49,6 +48,13 @@ struct mtd_store {
     int ck_frames; /* WAL pages after the last commit (writer only) */
     int ck_rewind; /* set by the checkpointer: the next commit copies the WAL's tail */
 };
+
+/* The backend's implementations of the store's operations (mtd_store_int.h). */
+#define MTD_SQLITE_DECL(ret, name, params, args) ret mtd_sqlite_##name params;
+MTD_STORE_OPS(MTD_SQLITE_DECL)
+#undef MTD_SQLITE_DECL
+void mtd_sqlite_ingest_group(mtd_store *s, mtd_store_batch *head);
+void mtd_sqlite_close(mtd_store *s);
 
 /* Opens one more connection to the store's file (the writer's, the reader's, the
  * reports', the checkpointer's): read-write, no SQLite mutex (each has its own lock),
@@ -75,12 +81,6 @@ int mtd_sq_exec_hot(mtd_store *s, int slot, const char *sql, int n, const char *
 /* One row, one text column, on the read connection (takes s->rmu): 0, MTD_ENOENT or
  * MTD_EIO. */
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
-/* How a column is answered (one set of types for the API, mtdctl --json and the
- * export): a time as RFC 3339 UTC, a flag as a boolean, a list as an array; found by
- * the column's name in the schema, or among the store's own columns (devices.first_seen,
- * audit.time, ...). */
-typedef enum { MTD_COL_PLAIN, MTD_COL_TIME, MTD_COL_BOOL, MTD_COL_LIST } mtd_col_kind;
-mtd_col_kind mtd_sq_column_kind(const char *name);
 /* Every row as a JSON array of objects keyed by column name, read on the report
  * connection: mtd_sq_rows when the caller holds s->pmu (several reads in one
  * snapshot, between mtd_sq_snapshot_begin and _end), mtd_sq_report for one read. */

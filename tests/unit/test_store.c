@@ -797,7 +797,7 @@ static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
     assert_false(files_contain(f->dir, "walmarker"));
 }
 
-/* The API types a column by its name (mtd_sq_column_kind): two fields of one name
+/* The API types a column by its name (mtd_store_column_kind): two fields of one name
  * must not be of two kinds, or one of them would be answered as the other. */
 static void a_field_name_has_one_kind(void **st)
 {
@@ -809,14 +809,14 @@ static void a_field_name_has_one_kind(void **st)
                              : fs[i].type == MTD_T_BOOL    ? MTD_COL_BOOL
                              : fs[i].type == MTD_T_STRLIST ? MTD_COL_LIST
                                                            : MTD_COL_PLAIN;
-            if (mtd_sq_column_kind(fs[i].name) != k)
+            if (mtd_store_column_kind(fs[i].name) != k)
                 fail_msg("field %s of %s is typed as another field of its name",
                          fs[i].name, t < mtd_event_ntypes ? mtd_event_types[t].name : "the envelope");
         }
     }
-    assert_int_equal(mtd_sq_column_kind("received_at"), MTD_COL_TIME);
-    assert_int_equal(mtd_sq_column_kind("consent"), MTD_COL_BOOL);
-    assert_int_equal(mtd_sq_column_kind("row"), MTD_COL_PLAIN);
+    assert_int_equal(mtd_store_column_kind("received_at"), MTD_COL_TIME);
+    assert_int_equal(mtd_store_column_kind("consent"), MTD_COL_BOOL);
+    assert_int_equal(mtd_store_column_kind("row"), MTD_COL_PLAIN);
 }
 
 int main(void)

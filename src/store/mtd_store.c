@@ -1,0 +1,103 @@
+/* mtd_store: the store interface's dispatch. Each mtd_store_* call goes to the
+ * operation of the handle's backend (mtd_store_int.h): the SQLite files of
+ * mtd_store_sqlite.c, or PostgreSQL. What does not depend on a backend lives here:
+ * role names, the --store URL, the audit call without a device. */
+#include "store/mtd_store_int.h"
+#include "common/mtd_err.h"
+#include "schema/mtd_schema.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const mtd_store_ops *ops_of(mtd_store *s)
+{
+    return ((const mtd_store_hdr *)(const void *)s)->ops;
+}
+
+#define MTD_STORE_DISPATCH(ret, name, params, args) \
+    ret mtd_store_##name params { return ops_of(s)->name args; }
+MTD_STORE_OPS(MTD_STORE_DISPATCH)
+#undef MTD_STORE_DISPATCH
+
+void mtd_store_ingest_group(mtd_store *s, mtd_store_batch *head)
+{
+    ops_of(s)->ingest_group(s, head);
+}
+
+void mtd_store_close(mtd_store *s)
+{
+    if (s)
+        ops_of(s)->close(s);
+}
+
+int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const char *label)
+{
+    return mtd_store_token_add_limited(s, hash, role, label, 0, 0);
+}
+
+int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail)
+{
+    return mtd_store_audit_device(s, actor, action, NULL, detail);
+}
+
+static const char *role_names[] = {"admin", "analyst", "privacy", "enroll"};
+
+const char *mtd_role_name(mtd_role r) { return (unsigned)r < 4 ? role_names[r] : "?"; }
+
+int mtd_role_parse(const char *s, mtd_role *r)
+{
+    for (int i = 0; i < 4; i++)
+        if (!strcmp(s, role_names[i])) {
+            *r = (mtd_role)i;
+            return 0;
+        }
+    return MTD_EINVAL;
+}
+
+int mtd_store_url_kind(const char *url, mtd_store_kind *kind, char *why, size_t whylen)
+{
+    if (!url || !strcmp(url, "sqlite:")) {
+        *kind = MTD_STORE_SQLITE;
+        return 0;
+    }
+    if (!strncmp(url, "postgresql://", 13) || !strncmp(url, "postgres://", 11)) {
+        *kind = MTD_STORE_POSTGRESQL;
+        return 0;
+    }
+    if (!strncmp(url, "sqlite:", 7))
+        snprintf(why, whylen, "--store %.200s: the SQLite files live under --data DIR; write"
+                 " --store sqlite: (or leave --store out)", url);
+    else
+        snprintf(why, whylen, "--store %.200s: not a store URL (sqlite: or postgresql://...)", url);
+    return MTD_EINVAL;
+}
+
+/* The store's own columns that are not event fields: times kept as Unix seconds, and
+ * flags kept as 0/1. */
+static const struct {
+    const char *name;
+    mtd_col_kind kind;
+} own_columns[] = {
+    {"received_at", MTD_COL_TIME}, {"first_seen", MTD_COL_TIME}, {"last_seen", MTD_COL_TIME},
+    {"created_at", MTD_COL_TIME}, {"revoked_at", MTD_COL_TIME}, {"consent_time", MTD_COL_TIME},
+    {"info_time", MTD_COL_TIME}, {"consent", MTD_COL_BOOL},
+};
+
+mtd_col_kind mtd_store_column_kind(const char *name)
+{
+    for (size_t i = 0; i < sizeof own_columns / sizeof own_columns[0]; i++)
+        if (!strcmp(own_columns[i].name, name))
+            return own_columns[i].kind;
+    for (size_t t = 0; t <= mtd_event_ntypes; t++) {
+        const mtd_field *fs = t < mtd_event_ntypes ? mtd_event_types[t].fields : mtd_envelope_fields;
+        size_t nf = t < mtd_event_ntypes ? mtd_event_types[t].nfields : mtd_envelope_nfields;
+        for (size_t i = 0; i < nf; i++)
+            if (!strcmp(fs[i].name, name))
+                return fs[i].type == MTD_T_TIME      ? MTD_COL_TIME
+                       : fs[i].type == MTD_T_BOOL    ? MTD_COL_BOOL
+                       : fs[i].type == MTD_T_STRLIST ? MTD_COL_LIST
+                                                     : MTD_COL_PLAIN;
+    }
+    return MTD_COL_PLAIN;
+}
+

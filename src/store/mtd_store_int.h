@@ -1,0 +1,102 @@
+/* mtd_store_int: what every store backend shares (not a public interface): the list
+ * of operations behind mtd_store.h, from which the dispatch (mtd_store.c) and each
+ * backend's table of them are made.
+ *
+ * A handle (mtd_store *) is a backend's own struct whose first member is an
+ * mtd_store_hdr naming its operations: mtd_store_token_add(s, ...) calls
+ * s's backend's token_add. A backend implements every operation, as
+ * mtd_<backend>_<op>, or the build fails at link time (the table is made from this
+ * one list, MTD_STORE_OPS). */
+#ifndef MTD_STORE_INT_H
+#define MTD_STORE_INT_H
+
+#include "store/mtd_store.h"
+
+/* X(return type, operation, (parameters), (arguments)): the handle is always s. */
+#define MTD_STORE_OPS(X)                                                                           \
+    X(int, token_add_limited, (mtd_store * s, const char *hash, mtd_role role, const char *label, \
+                               int64_t expires_at, int64_t max_uses),                              \
+      (s, hash, role, label, expires_at, max_uses))                                                \
+    X(int, token_role, (mtd_store * s, const char *hash, mtd_role *role), (s, hash, role))         \
+    X(int, token_revoke, (mtd_store * s, const char *id), (s, id))                                \
+    X(json_t *, token_list, (mtd_store * s), (s))                                                  \
+    X(int, token_revoke_unused, (mtd_store * s, const char *token_id, int *revoked),              \
+      (s, token_id, revoked))                                                                      \
+    X(int, enroll, (mtd_store * s, const mtd_enroll_req *e, mtd_enroll_out *out), (s, e, out))    \
+    X(int, cred_lookup, (mtd_store * s, const char *hash, mtd_cred_binding *b), (s, hash, b))     \
+    X(int, cred_used, (mtd_store * s, const char *hash), (s, hash))                               \
+    X(json_t *, cred_list, (mtd_store * s, const char *device_id, mtd_page *pg),                  \
+      (s, device_id, pg))                                                                          \
+    X(int, cred_revoke, (mtd_store * s, const char *id, const char *reason, char *device_id,      \
+                         size_t dlen),                                                             \
+      (s, id, reason, device_id, dlen))                                                            \
+    X(int, reenroll_approve, (mtd_store * s, const char *device_id, const char *actor),           \
+      (s, device_id, actor))                                                                       \
+    X(int, device_known, (mtd_store * s, const char *device_id), (s, device_id))                  \
+    X(int, package_known, (mtd_store * s, const char *package), (s, package))                     \
+    X(int, device_retire, (mtd_store * s, const char *device_id, int *revoked),                   \
+      (s, device_id, revoked))                                                                     \
+    X(int, ingest, (mtd_store * s, const char *cred_hash, const char *idem_key,                   \
+                    const mtd_event *events, size_t n, int *stored),                               \
+      (s, cred_hash, idem_key, events, n, stored))                                                 \
+    X(int, device_consent, (mtd_store * s, const char *device_id, int *consent),                  \
+      (s, device_id, consent))                                                                     \
+    X(json_t *, devices, (mtd_store * s, mtd_page *pg), (s, pg))                                   \
+    X(json_t *, apps, (mtd_store * s, const mtd_app_query *q, mtd_page *pg), (s, q, pg))           \
+    X(json_t *, threats, (mtd_store * s, const char *status, const char *device_id, mtd_page *pg), \
+      (s, status, device_id, pg))                                                                  \
+    X(int, device_risk, (mtd_store * s, const char *device_id, json_t **out), (s, device_id, out)) \
+    X(json_t *, crash_groups, (mtd_store * s, const char *device_id, mtd_page *pg),               \
+      (s, device_id, pg))                                                                          \
+    X(json_t *, action_counts, (mtd_store * s), (s))                                               \
+    X(json_t *, ldp_counts, (mtd_store * s, int k), (s, k))                                        \
+    X(json_t *, event_rows, (mtd_store * s, const char *event, const char *device_id, mtd_page *pg), \
+      (s, event, device_id, pg))                                                                   \
+    X(json_t *, event_rows_after, (mtd_store * s, const char *event, int64_t after, int limit),   \
+      (s, event, after, limit))                                                                    \
+    X(int, event_lines_after, (mtd_store * s, const char *event, int64_t after, int limit,        \
+                               mtd_buf *out, int64_t *last),                                       \
+      (s, event, after, limit, out, last))                                                         \
+    X(json_t *, user_export, (mtd_store * s, const char *upn, const char *alt), (s, upn, alt))     \
+    X(int, user_delete, (mtd_store * s, const char *upn, const char *alt, const char *actor,      \
+                         int *rows),                                                               \
+      (s, upn, alt, actor, rows))                                                                  \
+    X(int, retention, (mtd_store * s, const mtd_policy *p, int64_t now, int *deleted),            \
+      (s, p, now, deleted))                                                                        \
+    X(int, policy_get, (mtd_store * s, mtd_policy *p), (s, p))                                     \
+    X(int, policy_set, (mtd_store * s, const mtd_policy *p), (s, p))                               \
+    X(int, audit_device, (mtd_store * s, const char *actor, const char *action,                   \
+                          const char *device, const char *detail),                                 \
+      (s, actor, action, device, detail))                                                          \
+    X(json_t *, audit_list, (mtd_store * s, mtd_page *pg), (s, pg))
+
+/* The operations that return nothing, by hand: C allows no "return f();" there. */
+typedef struct mtd_store_ops {
+#define MTD_STORE_OP_MEMBER(ret, name, params, args) ret(*name) params;
+    MTD_STORE_OPS(MTD_STORE_OP_MEMBER)
+#undef MTD_STORE_OP_MEMBER
+    void (*ingest_group)(mtd_store *s, mtd_store_batch *head);
+    void (*close)(mtd_store *s);
+} mtd_store_ops;
+
+/* How a column is answered (one set of types for the API, mtdctl --json and the
+ * export): a time as RFC 3339 UTC, a flag as a boolean, a list as an array; found by
+ * the column's name in the schema, or among the store's own columns (devices.first_seen,
+ * audit.time, ...). */
+typedef enum { MTD_COL_PLAIN, MTD_COL_TIME, MTD_COL_BOOL, MTD_COL_LIST } mtd_col_kind;
+mtd_col_kind mtd_store_column_kind(const char *name);
+
+/* The first member of every backend's handle. */
+typedef struct {
+    const mtd_store_ops *ops;
+} mtd_store_hdr;
+
+/* A backend declares its implementations, mtd_<backend>_<op>, and defines its table:
+ *   #define MTD_SQLITE_DECL(ret, name, params, args) ret mtd_sqlite_##name params;
+ *   MTD_STORE_OPS(MTD_SQLITE_DECL)
+ *   const mtd_store_ops mtd_sqlite_ops = {
+ *   #define MTD_SQLITE_OP(ret, name, params, args) .name = mtd_sqlite_##name,
+ *       MTD_STORE_OPS(MTD_SQLITE_OP) .ingest_group = ..., .close = ...};
+ * so an operation added to the list and missing in a backend fails the build. */
+
+#endif
