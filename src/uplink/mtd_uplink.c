@@ -6,6 +6,7 @@
 #include "common/mtd_log.h"
 #include "common/mtd_util.h"
 #include "privacy/mtd_ledger.h"
+#include "privacy/mtd_policy_check.h"
 #include "uplink/mtd_http.h"
 
 #include <fcntl.h>
@@ -153,6 +154,34 @@ static void ledger_write(mtd_state *st, const mtd_spool_batch *b, const char *ke
     free(lens);
 }
 
+/* Drops the records the tenant's current policy forbids: they were queued under an
+ * earlier one (report_connections was all, now off), the tenant no longer wants them,
+ * and the collector, which checks every event against the current policy, would refuse
+ * the whole batch with them, the allowed records too. Dropping changes neither the
+ * batch's range nor its key, as a consent purge does not. Returns how many. */
+static size_t drop_forbidden(const mtd_state *st, mtd_spool_batch *b)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        json_t *j = json_loadb((const char *)b->recs[i].data, b->recs[i].len, 0, NULL);
+        const mtd_event_type *ev = mtd_schema_event(json_string_value(json_object_get(j, "event")));
+        mtd_fieldview view = mtd_fieldview_json(j);
+        const char *reason;
+        char why[300];
+        /* a record that is not an event of the schema is the collector's to refuse */
+        int forbidden = ev && mtd_policy_check_event(&st->policy, st->consent, ev, &view, &reason, why,
+                                                     sizeof why) == MTD_EPOLICY;
+        json_decref(j);
+        if (forbidden)
+            free(b->recs[i].data);
+        else
+            b->recs[kept++] = b->recs[i];
+    }
+    size_t dropped = b->n - kept;
+    b->n = kept;
+    return dropped;
+}
+
 /* Sends one batch, retrying transient failures. 0 = acknowledged or dead-lettered. */
 static int send_batch(mtd_state *st, mtd_spool *sp, mtd_spool_batch *b,
                       const mtd_uplink_opts *o, mtd_uplink_stats *s, char *why, size_t wl)
@@ -161,6 +190,16 @@ static int send_batch(mtd_state *st, mtd_spool *sp, mtd_spool_batch *b,
     seq_range rg;
     if (pin_range(st, sp, b, &rg, why, wl) != 0)
         return MTD_EIO; /* unpinned, a resend could be re-formed and stored twice */
+    size_t dropped = drop_forbidden(st, b);
+    if (dropped) {
+        mtd_log(MTD_LOG_WARN, "uplink", "%zu queued record%s the tenant's current policy forbids dropped, not sent",
+                dropped, dropped == 1 ? "" : "s");
+        s->policy_dropped += dropped;
+    }
+    if (b->n == 0) { /* nothing left to send: the range is done */
+        mtd_spool_ack(sp, rg.last);
+        return 0;
+    }
     batch_key(st, rg, key);
     snprintf(url, sizeof url, "%s/v1/batches", st->server);
     snprintf(keyhdr, sizeof keyhdr, "Idempotency-Key: %s", key);

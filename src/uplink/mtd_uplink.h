@@ -25,6 +25,7 @@ typedef struct {
 
 typedef struct {
     uint64_t batches, records, replayed, rejected_batches, rejected_records, retries;
+    uint64_t policy_dropped; /* queued under an earlier policy that the current one forbids */
 } mtd_uplink_stats;
 
 void mtd_uplink_opts_default(mtd_uplink_opts *o);
