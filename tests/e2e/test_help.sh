@@ -19,10 +19,15 @@ def commands(tool):
     rc, out, err = run(f'{BIN}/{tool}', '--help')
     assert rc == 0 and err == '', (tool, rc, err)
     found = []
-    for line in out.splitlines():
+    lines = out.splitlines()
+    for i, line in enumerate(lines):
         if not re.match(r'^  [a-z]', line):
             continue
         synopsis = re.split(r'\s{2,}', line.strip())[0]
+        for more in lines[i + 1:]:  # a form too long for a line goes on, indented by 4
+            if not re.match(r'^    \S', more):
+                break
+            synopsis += ' ' + more.strip()
         words = []
         for w in synopsis.split():
             if not re.fullmatch(r'[a-z][a-z-]*', w):
@@ -48,7 +53,9 @@ for tool, common in (('mtd-agent', ''), ('mtdctl', '[OPTIONS] ')):
             rc, out, err = run(f'{BIN}/{tool}', *f)
             assert rc == 0, (tool, f, rc, err)
             assert err == '', (tool, f, err)
-            assert out.splitlines()[0] == want, (tool, f, out.splitlines()[0], want)
+            got = out.splitlines()  # the form, and its lines indented past "usage: "
+            form = ' '.join([got[0]] + [l.strip() for l in got[1:] if l.startswith(' ' * 8)])
+            assert form == want, (tool, f, form, want)
             assert len(out) < len(full), (tool, f, 'printed the whole usage')
             first = first or out
             assert out == first, (tool, f, 'differs from', words + ['--help'])
