@@ -7,6 +7,7 @@
 #include "schema/mtd_schema.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static const mtd_store_ops *ops_of(mtd_store *s)
@@ -101,3 +102,33 @@ mtd_col_kind mtd_store_column_kind(const char *name)
     return MTD_COL_PLAIN;
 }
 
+
+const char *mtd_store_slot(const mtd_event *e, const char *name, char *buf, size_t len)
+{
+    size_t n;
+    const char *s = mtd_event_str(e, name, &n);
+    if (!s)
+        return NULL;
+    snprintf(buf, len, "%.*s", (int)n, s);
+    return buf;
+}
+
+int mtd_store_policy_parse(const char *txt, mtd_policy *p)
+{
+    mtd_policy_default(p);
+    if (!txt)
+        return 0;
+    json_t *j = json_loads(txt, 0, NULL);
+    char why[256];
+    int r = j ? mtd_policy_from_json(p, j, why, sizeof why) : MTD_ECORRUPT;
+    json_decref(j);
+    return r;
+}
+
+char *mtd_store_policy_text(const mtd_policy *p)
+{
+    json_t *j = mtd_policy_to_json(p);
+    char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(j);
+    return txt;
+}

@@ -44,6 +44,47 @@ int mtd_role_parse(const char *s, mtd_role *r);
 typedef enum { MTD_STORE_SQLITE, MTD_STORE_POSTGRESQL } mtd_store_kind;
 int mtd_store_url_kind(const char *url, mtd_store_kind *kind, char *why, size_t whylen);
 
+/* PostgreSQL (mtd_store_pg*.c): a cluster that several collectors share, each tenant
+ * in its own schema reached through its own role (docs/architecture.md). A collector
+ * holds at most pool connections; the tenants themselves (name, org, key), the
+ * operator token's hash and the feeds live in the cluster, so that every collector
+ * serves every tenant the same.
+ * mtd_store_pg_open connects and migrates the cluster's schemas to this build's,
+ * under an advisory lock (collectors starting together migrate once). Every call
+ * answers MTD_EBUSY while the database cannot be reached: retry later. */
+typedef struct mtd_store_cluster mtd_store_cluster;
+int mtd_store_pg_open(const char *url, int pool, mtd_store_cluster **out, char *why, size_t whylen);
+void mtd_store_pg_close(mtd_store_cluster *c);
+/* 1 while the last attempt to connect failed. */
+int mtd_store_pg_down(mtd_store_cluster *c);
+/* A tenant's schema, role and registry row; its key as 64 hex digits. */
+int mtd_store_pg_tenant_create(mtd_store_cluster *c, const char *id, const char *name,
+                               const char *org, const char *key_hex, int64_t created_at);
+/* [{tenant_id, name, org_id, created_at}], NULL when it could not be read. */
+json_t *mtd_store_pg_tenant_list(mtd_store_cluster *c);
+int mtd_store_pg_tenant_load(mtd_store_cluster *c, const char *id, char key_hex[65], char *org,
+                             size_t orglen);
+/* DROP SCHEMA, DROP ROLE and the registry row with the key, in one transaction. */
+int mtd_store_pg_tenant_delete(mtd_store_cluster *c, const char *id);
+/* A handle on one tenant (no round trip: the tenant is known to exist). */
+int mtd_store_pg_open_tenant(mtd_store_cluster *c, const char *id, mtd_store **out);
+/* Operator tokens: each collector's (its DATA/operator.token) is added to the cluster,
+ * and any of them is good on every collector. known: 0, MTD_ENOENT or an error. */
+int mtd_store_pg_operator_add(mtd_store_cluster *c, const char *hash);
+int mtd_store_pg_operator_known(mtd_store_cluster *c, const char *hash);
+/* A tenant's feeds on PostgreSQL (mtd_store_pg_feeds.c): the index as
+ * collector/mtd_feeds.c keeps it ({NAME: {sha256, size, updated}}, NULL when it could
+ * not be read), a version put or removed (MTD_ENOENT: none), and the bytes of one
+ * version (MTD_ENOENT: not that version, or none). */
+json_t *mtd_store_pg_feed_index(mtd_store *s);
+int mtd_store_pg_feed_put(mtd_store *s, const char *name, const char *sha256, const uint8_t *data,
+                          size_t len, const char *updated);
+int mtd_store_pg_feed_remove(mtd_store *s, const char *name);
+int mtd_store_pg_feed_data(mtd_store *s, const char *name, const char *sha256, mtd_buf *out);
+
+/* Pool use, query latency and errors, in Prometheus text format. */
+void mtd_store_pg_metrics(mtd_store_cluster *c, mtd_buf *out);
+
 /* Opens (creating if needed) the SQLite tenant store in dir. */
 int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen);
 void mtd_store_close(mtd_store *s);

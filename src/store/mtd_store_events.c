@@ -37,23 +37,13 @@ static void bind_event(sqlite3_stmt *st, const mtd_event *e, int64_t row, int64_
     }
 }
 
-/* A slot's text as a C string in buf, or NULL. */
-static const char *slot(const mtd_event *e, const char *name, char *buf, size_t len)
-{
-    size_t n;
-    const char *s = mtd_event_str(e, name, &n);
-    if (!s)
-        return NULL;
-    snprintf(buf, len, "%.*s", (int)n, s);
-    return buf;
-}
 
 static int upsert_device(mtd_store *s, const mtd_event *e, const char *dev, const char *now)
 {
     char upn[64], du[64], dd[64], org[160];
-    const char *g[] = {dev, now, now, slot(e, "upn", upn, sizeof upn),
-                       slot(e, "dir_user_id", du, sizeof du), slot(e, "dir_device_id", dd, sizeof dd),
-                       slot(e, "org_id", org, sizeof org)};
+    const char *g[] = {dev, now, now, mtd_store_slot(e, "upn", upn, sizeof upn),
+                       mtd_store_slot(e, "dir_user_id", du, sizeof du), mtd_store_slot(e, "dir_device_id", dd, sizeof dd),
+                       mtd_store_slot(e, "org_id", org, sizeof org)};
     int r = mtd_sq_exec_hot(s, MTD_SQ_HOT_DEVICE, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id,"
                            " dir_device_id, org_id) VALUES(?,?,?,?,?,?,?) ON CONFLICT(device_id) DO"
                            " UPDATE SET last_seen=excluded.last_seen, upn=coalesce(excluded.upn, upn),"
@@ -88,8 +78,8 @@ static int delete_optional(mtd_store *s, const char *dev, int *deleted)
 static int apply_consent(mtd_store *s, const mtd_event *e, const char *now)
 {
     char dev[64], state[16];
-    slot(e, "device_id", dev, sizeof dev);
-    int grant = !strcmp(slot(e, "state", state, sizeof state) ?: "", "granted");
+    mtd_store_slot(e, "device_id", dev, sizeof dev);
+    int grant = !strcmp(mtd_store_slot(e, "state", state, sizeof state) ?: "", "granted");
     const char *p[] = {grant ? "1" : "0", now, dev};
     int r = mtd_sq_exec(s, "UPDATE devices SET consent=?, consent_time=? WHERE device_id=?", 3, p);
     if (r < 0 || grant)
@@ -124,7 +114,7 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
 {
     char now[32], devbuf[64], nev[32], first[24], last[24];
     mtd_sq_now(now, sizeof now);
-    const char *dev = slot(&ev[0], "device_id", devbuf, sizeof devbuf); /* the schema requires it */
+    const char *dev = mtd_store_slot(&ev[0], "device_id", devbuf, sizeof devbuf); /* the schema requires it */
     int64_t row = s->next_row, types = 0;
     for (size_t i = 0; i < n; i++)
         types |= mtd_sq_type_bit(ev[i].type);

@@ -86,6 +86,14 @@ typedef struct mtd_store_ops {
 typedef enum { MTD_COL_PLAIN, MTD_COL_TIME, MTD_COL_BOOL, MTD_COL_LIST } mtd_col_kind;
 mtd_col_kind mtd_store_column_kind(const char *name);
 
+/* A slot's text as a C string in buf, or NULL. */
+const char *mtd_store_slot(const mtd_event *e, const char *name, char *buf, size_t len);
+
+/* The policy as the store keeps it (one JSON text), and back: NULL txt (none stored
+ * yet) gives the default; the text is malloc'd, NULL when out of memory. */
+int mtd_store_policy_parse(const char *txt, mtd_policy *p);
+char *mtd_store_policy_text(const mtd_policy *p);
+
 /* The first member of every backend's handle. */
 typedef struct {
     const mtd_store_ops *ops;

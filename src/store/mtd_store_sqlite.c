@@ -627,24 +627,15 @@ int mtd_sqlite_package_known(mtd_store *s, const char *package)
 int mtd_sqlite_policy_get(mtd_store *s, mtd_policy *p)
 {
     char txt[4096];
-    mtd_policy_default(p);
     int r = mtd_sq_read(s, "SELECT json FROM policy WHERE id=?", "1", txt, sizeof txt);
-    if (r == MTD_ENOENT)
-        return 0;
-    if (r)
-        return r;
-    json_t *j = json_loads(txt, 0, NULL);
-    char why[256];
-    r = j ? mtd_policy_from_json(p, j, why, sizeof why) : MTD_ECORRUPT;
-    json_decref(j);
-    return r;
+    if (r != 0) /* the default, also when the row cannot be read */
+        return mtd_store_policy_parse(NULL, p), r == MTD_ENOENT ? 0 : r;
+    return mtd_store_policy_parse(txt, p);
 }
 
 int mtd_sqlite_policy_set(mtd_store *s, const mtd_policy *p)
 {
-    json_t *j = mtd_policy_to_json(p);
-    char *txt = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    json_decref(j);
+    char *txt = mtd_store_policy_text(p);
     if (!txt)
         return MTD_ENOMEM;
     const char *pp[] = {txt};

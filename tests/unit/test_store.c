@@ -1,7 +1,11 @@
-/* Unit tests of the SQLite tenant store: tokens stored as hashes, idempotent and
- * all-or-nothing ingest, group commit (batches stored together, each on its own, from
- * many threads), consent revocation deleting optional data, and a user delete that
- * leaves nothing of the user in any file of the tenant. */
+/* Unit tests of the tenant store, run against each backend: SQLite (the default) and,
+ * with MTD_TEST_STORE=postgresql, the PostgreSQL cluster of tests/with-postgres.sh
+ * (MTD_PG_URL). Tokens stored as hashes, idempotent and all-or-nothing ingest, group
+ * commit (batches stored together, each on its own, from many threads), consent
+ * revocation deleting optional data, reports, retention, export, and a user delete
+ * that leaves nothing of the user in the tenant's store. Tests of one backend's
+ * machinery (SQLite's WAL and old-store migration; PostgreSQL's roles, row-level
+ * security and exactly-once across collectors) run only on that backend. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +17,7 @@
 #include "store/mtd_store_sqlite_int.h"
 
 #include <dirent.h>
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -25,10 +30,39 @@
 #define DEV "ps_3BFya3ttFnaUX3D61iaoEQ"
 #define UPN "ps_JDUA4_fHcSTK62MKaDrE4Q"
 
+/* The tenant of every test event (ev), and a second one on PostgreSQL. */
+#define TENANT "0123456789abcdef"
+#define TENANT2 "fedcba9876543210"
+#define KEY_HEX "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff"
+
 typedef struct {
     char dir[64];
     mtd_store *s;
+    mtd_store_cluster *pg; /* PostgreSQL: the cluster the store is in */
 } fixture;
+
+static int on_pg(void)
+{
+    const char *b = getenv("MTD_TEST_STORE");
+    return b && !strcmp(b, "postgresql");
+}
+
+static const char *pg_url(void)
+{
+    const char *u = getenv("MTD_PG_URL");
+    if (!u)
+        fail_msg("MTD_TEST_STORE=postgresql runs under tests/with-postgres.sh (no MTD_PG_URL)");
+    return u;
+}
+
+/* (Re)opens the fixture's store: the tenant's handle on PostgreSQL. */
+static int open_store(fixture *f)
+{
+    char why[256];
+    if (f->pg)
+        return mtd_store_pg_open_tenant(f->pg, TENANT, &f->s);
+    return mtd_store_open(f->dir, &f->s, why, sizeof why);
+}
 
 static int setup(void **state)
 {
@@ -37,7 +71,14 @@ static int setup(void **state)
     if (!mkdtemp(f->dir))
         return -1;
     char why[256];
-    if (mtd_store_open(f->dir, &f->s, why, sizeof why) != 0)
+    if (on_pg()) {
+        if (mtd_store_pg_open(pg_url(), 4, &f->pg, why, sizeof why) != 0)
+            fail_msg("%s", why);
+        mtd_store_pg_tenant_delete(f->pg, TENANT); /* a test that failed left it */
+        if (mtd_store_pg_tenant_create(f->pg, TENANT, "test", TENANT, KEY_HEX, time(NULL)) != 0)
+            fail_msg("tenant not created");
+    }
+    if (open_store(f) != 0)
         return -1;
     *state = f;
     return 0;
@@ -47,9 +88,36 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     mtd_store_close(f->s);
+    if (f->pg) {
+        assert_int_equal(mtd_store_pg_tenant_delete(f->pg, TENANT), 0);
+        mtd_store_pg_tenant_delete(f->pg, TENANT2);
+        mtd_store_pg_close(f->pg);
+    }
     mtd_rm_rf(f->dir);
     free(f);
     return 0;
+}
+
+/* A connection of the test's own to the cluster, as the collector's login role. */
+static PGconn *pg_raw(void)
+{
+    PGconn *c = PQconnectdb(pg_url());
+    if (PQstatus(c) != CONNECTION_OK)
+        fail_msg("cannot connect: %s", PQerrorMessage(c));
+    return c;
+}
+
+/* Runs sql on c; NULL when it failed (the error in *err when given). */
+static PGresult *pg_sql(PGconn *c, const char *sql, char *err, size_t errlen)
+{
+    PGresult *r = PQexec(c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK)
+        return r;
+    if (err)
+        snprintf(err, errlen, "%s", PQresultErrorField(r, PG_DIAG_SQLSTATE) ?: "?");
+    PQclear(r);
+    return NULL;
 }
 
 static json_t *ev(const char *type, const char *id)
@@ -431,9 +499,29 @@ static void unprepare(prepared *p)
         free(p->txt[i]);
 }
 
-/* Runs SQL on the store's file behind the store's back. */
+/* On PostgreSQL: a raw connection set to the tenant's role and schema. */
+static PGconn *pg_tenant(void)
+{
+    PGconn *c = pg_raw();
+    PGresult *r = pg_sql(c, "SET ROLE mtd_t_" TENANT "; SET search_path TO t_" TENANT, NULL, 0);
+    assert_non_null(r);
+    PQclear(r);
+    return c;
+}
+
+/* Runs SQL on the store behind the store's back. */
 static void raw_sql(fixture *f, const char *sql)
 {
+    if (f->pg) {
+        PGconn *c = pg_tenant();
+        char err[16];
+        PGresult *r = pg_sql(c, sql, err, sizeof err);
+        if (!r)
+            fail_msg("%s: %s", sql, err);
+        PQclear(r);
+        PQfinish(c);
+        return;
+    }
     char path[128], *err = NULL;
     sqlite3 *db;
     snprintf(path, sizeof path, "%s/store.sqlite", f->dir);
@@ -446,6 +534,15 @@ static void raw_sql(fixture *f, const char *sql)
 /* The first column of a one-row query, on the store's file behind the store's back. */
 static int raw_count(fixture *f, const char *sql)
 {
+    if (f->pg) {
+        PGconn *c = pg_tenant();
+        PGresult *r = pg_sql(c, sql, NULL, 0);
+        assert_non_null(r);
+        int n = atoi(PQgetvalue(r, 0, 0));
+        PQclear(r);
+        PQfinish(c);
+        return n;
+    }
     char path[128];
     sqlite3 *db;
     sqlite3_stmt *st;
@@ -609,7 +706,8 @@ static void rows_of_a_deleted_batch_are_not_renumbered(void **state)
     assert_int_equal(ingest(f, "", "key-n2", b[1], &stored), 0);
     mtd_store_close(f->s);
     raw_sql(f, "DELETE FROM ev_feedback_submission");
-    assert_int_equal(mtd_store_open(f->dir, &f->s, why, sizeof why), 0);
+    assert_int_equal(open_store(f), 0);
+    (void)why;
     assert_int_equal(ingest(f, "", "key-n3", b[2], &stored), 0);
     assert_int_equal(device_rows(f, "feedback.submission", DEV, "N03"), 1);
     for (size_t i = 0; i < 3; i++)
@@ -710,6 +808,18 @@ static int files_contain(const char *dir, const char *needle)
     return system(cmd) == 0;
 }
 
+/* Does the tenant's store hold needle anywhere: any file of its directory (SQLite), or
+ * a dump of its schema read past row-level security (PostgreSQL). */
+static int store_holds(fixture *f, const char *needle)
+{
+    if (!f->pg)
+        return files_contain(f->dir, needle);
+    char cmd[700];
+    snprintf(cmd, sizeof cmd, "runuser -u postgres -- pg_dump -h '%s' -d mtd -n t_" TENANT
+             " | grep -qaF '%s'", getenv("MTD_PG_DIR"), needle);
+    return system(cmd) == 0;
+}
+
 static void user_delete_leaves_nothing_in_any_file(void **state)
 {
     fixture *f = *state;
@@ -728,12 +838,13 @@ static void user_delete_leaves_nothing_in_any_file(void **state)
     assert_int_equal(json_array_size(json_object_get(exp, "devices")), 1);
     assert_int_equal(json_array_size(json_object_get(json_object_get(exp, "events"), "device.info")), 1);
     json_decref(exp);
-    assert_true(files_contain(f->dir, DEV));
+    assert_true(store_holds(f, DEV));
+    assert_true(store_holds(f, "Unique-Model-Marker"));
     assert_int_equal(mtd_store_user_delete(f->s, UPN, NULL, "privacy:test", &rows), 0);
     assert_int_equal(rows, 1);
-    assert_false(files_contain(f->dir, DEV));
-    assert_false(files_contain(f->dir, UPN));
-    assert_false(files_contain(f->dir, "Unique-Model-Marker"));
+    assert_false(store_holds(f, DEV));
+    assert_false(store_holds(f, UPN));
+    assert_false(store_holds(f, "Unique-Model-Marker"));
     json_t *devs = mtd_store_devices(f->s, NULL);
     assert_int_equal(json_array_size(devs), 0);
     json_decref(devs);
@@ -797,6 +908,125 @@ static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
     assert_false(files_contain(f->dir, "walmarker"));
 }
 
+/* PostgreSQL: a tenant's role reaches its own schema only; row-level security hides a
+ * tenant's rows from every other role, even one granted them by mistake, and from the
+ * collector's own role, which owns the tables. */
+static void a_tenant_role_reaches_its_own_schema_only(void **state)
+{
+    fixture *f = *state;
+    json_t *b = json_pack("[o]", ev_at("usage.action", DEV, "F01", "2026-11-24T10:00:00Z", "{\"action\":\"enroll\"}"));
+    int stored;
+    assert_int_equal(ingest(f, "", "key-fence", b, &stored), 0);
+    json_decref(b);
+    assert_int_equal(mtd_store_pg_tenant_create(f->pg, TENANT2, "other", TENANT2, KEY_HEX, time(NULL)), 0);
+    PGconn *c = pg_raw();
+    char err[16];
+    PGresult *r;
+    assert_non_null(r = pg_sql(c, "SET ROLE mtd_t_" TENANT2, err, sizeof err));
+    PQclear(r);
+    assert_null(pg_sql(c, "SELECT count(*) FROM t_" TENANT ".ev_usage_action", err, sizeof err));
+    assert_string_equal(err, "42501"); /* permission denied for schema */
+    assert_non_null(r = pg_sql(c, "RESET ROLE; SELECT count(*) FROM t_" TENANT ".ev_usage_action", err, sizeof err));
+    assert_string_equal(PQgetvalue(r, 0, 0), "0"); /* the owner too: security is forced */
+    PQclear(r);
+    assert_non_null(r = pg_sql(c, "GRANT USAGE ON SCHEMA t_" TENANT " TO mtd_t_" TENANT2 ";"
+                                  "GRANT SELECT, INSERT ON t_" TENANT ".ev_usage_action TO mtd_t_" TENANT2,
+                               err, sizeof err));
+    PQclear(r);
+    assert_non_null(r = pg_sql(c, "SET ROLE mtd_t_" TENANT2 "; SELECT count(*) FROM t_" TENANT ".ev_usage_action",
+                               err, sizeof err));
+    assert_string_equal(PQgetvalue(r, 0, 0), "0"); /* granted by mistake, still no row */
+    PQclear(r);
+    assert_null(pg_sql(c, "INSERT INTO t_" TENANT ".ev_usage_action(\"row\", received_at, tenant_id)"
+                          " VALUES(999999999, 0, '" TENANT2 "')", err, sizeof err));
+    assert_string_equal(err, "42501"); /* new row violates row-level security */
+    assert_non_null(r = pg_sql(c, "SET ROLE mtd_t_" TENANT "; SELECT count(*) FROM t_" TENANT ".ev_usage_action",
+                               err, sizeof err));
+    assert_string_equal(PQgetvalue(r, 0, 0), "1");
+    PQclear(r);
+    /* and the tenant's own role may not write a row naming another tenant */
+    assert_null(pg_sql(c, "INSERT INTO t_" TENANT ".ev_usage_action(\"row\", received_at, tenant_id)"
+                          " VALUES(999999999, 0, '" TENANT2 "')", err, sizeof err));
+    assert_string_equal(err, "42501");
+    PQfinish(c);
+}
+
+typedef struct {
+    mtd_store *s;
+    int ok, replayed, stored;
+} via;
+
+#define SAME_BATCHES 40
+
+static void *send_same(void *arg)
+{
+    via *v = arg;
+    for (int k = 0; k < SAME_BATCHES; k++) {
+        prepared p;
+        char prefix[40], key[40];
+        snprintf(prefix, sizeof prefix, "SAME%03dE000000000", k);
+        snprintf(key, sizeof key, "same-batch-%03d", k);
+        prepare(&p, DEV, prefix, 4);
+        int stored, r = mtd_store_ingest(v->s, "", key, p.ev, p.n, &stored);
+        v->ok += r == 0;
+        v->replayed += r == MTD_EEXIST;
+        v->stored += stored;
+        unprepare(&p);
+    }
+    return NULL;
+}
+
+/* PostgreSQL: two collectors (two pools of their own) given the same batches at the
+ * same time store each one once: one of them stores it, the other acknowledges it as
+ * a repeat. */
+static void the_same_batch_through_two_collectors_is_stored_once(void **state)
+{
+    fixture *f = *state;
+    mtd_store_cluster *other;
+    mtd_store *s2;
+    char why[256];
+    assert_int_equal(mtd_store_pg_open(pg_url(), 4, &other, why, sizeof why), 0);
+    assert_int_equal(mtd_store_pg_open_tenant(other, TENANT, &s2), 0);
+    via a = {.s = f->s}, b = {.s = s2};
+    pthread_t ta, tb;
+    pthread_create(&ta, NULL, send_same, &a);
+    pthread_create(&tb, NULL, send_same, &b);
+    pthread_join(ta, NULL);
+    pthread_join(tb, NULL);
+    assert_int_equal(a.ok + b.ok, SAME_BATCHES);
+    assert_int_equal(a.replayed + b.replayed, SAME_BATCHES);
+    assert_int_equal(a.stored + b.stored, SAME_BATCHES * 4);
+    assert_int_equal(count(f, "usage.action"), SAME_BATCHES * 4);
+    assert_int_equal(raw_count(f, "SELECT count(DISTINCT event_id) FROM ev_usage_action"), SAME_BATCHES * 4);
+    mtd_store_close(s2);
+    mtd_store_pg_close(other);
+}
+
+/* PostgreSQL: deleting a tenant drops its schema and role and its registry row, which
+ * holds its key. */
+static void a_deleted_tenant_leaves_no_schema_role_or_key(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(mtd_store_pg_tenant_create(f->pg, TENANT2, "other", TENANT2, KEY_HEX, time(NULL)), 0);
+    const char *q = "SELECT (SELECT count(*) FROM pg_namespace WHERE nspname = 't_" TENANT2 "') || ' ' ||"
+                    " (SELECT count(*) FROM pg_roles WHERE rolname = 'mtd_t_" TENANT2 "') || ' ' ||"
+                    " (SELECT count(*) FROM mtd.tenants WHERE id = '" TENANT2 "')";
+    PGconn *c = pg_raw();
+    PGresult *r = pg_sql(c, q, NULL, 0);
+    assert_string_equal(PQgetvalue(r, 0, 0), "1 1 1");
+    PQclear(r);
+    char key[65], org[64];
+    assert_int_equal(mtd_store_pg_tenant_load(f->pg, TENANT2, key, org, sizeof org), 0);
+    assert_string_equal(key, KEY_HEX);
+    assert_int_equal(mtd_store_pg_tenant_delete(f->pg, TENANT2), 0);
+    r = pg_sql(c, q, NULL, 0);
+    assert_string_equal(PQgetvalue(r, 0, 0), "0 0 0");
+    PQclear(r);
+    assert_int_equal(mtd_store_pg_tenant_load(f->pg, TENANT2, key, org, sizeof org), MTD_ENOENT);
+    assert_int_equal(mtd_store_pg_tenant_delete(f->pg, TENANT2), MTD_ENOENT);
+    PQfinish(c);
+}
+
 /* The API types a column by its name (mtd_store_column_kind): two fields of one name
  * must not be of two kinds, or one of them would be answered as the other. */
 static void a_field_name_has_one_kind(void **st)
@@ -821,13 +1051,13 @@ static void a_field_name_has_one_kind(void **st)
 
 int main(void)
 {
-    const struct CMUnitTest tests[] = {
+    /* every backend */
+    const struct CMUnitTest common[] = {
         cmocka_unit_test(a_field_name_has_one_kind),
         cmocka_unit_test_setup_teardown(tokens_are_found_by_hash_and_revocable, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(enrollment_binds_a_device_once, setup, teardown),
         cmocka_unit_test_setup_teardown(group_stores_each_batch_on_its_own, setup, teardown),
-        cmocka_unit_test_setup_teardown(a_store_without_row_ranges_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_prunes_events_then_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(export_lines_are_the_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(rows_of_a_deleted_batch_are_not_renumbered, setup, teardown),
@@ -835,7 +1065,22 @@ int main(void)
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_use_the_latest_row, setup, teardown),
         cmocka_unit_test_setup_teardown(user_delete_leaves_nothing_in_any_file, setup, teardown),
+    };
+    /* SQLite's own machinery: stores of older versions, the WAL */
+    const struct CMUnitTest sqlite[] = {
+        cmocka_unit_test_setup_teardown(a_store_without_row_ranges_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_is_copied_rewound_and_truncated_after_a_delete, setup, teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    /* PostgreSQL's: roles and row-level security, collectors sharing a cluster */
+    const struct CMUnitTest pg[] = {
+        cmocka_unit_test_setup_teardown(a_tenant_role_reaches_its_own_schema_only, setup, teardown),
+        cmocka_unit_test_setup_teardown(the_same_batch_through_two_collectors_is_stored_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_deleted_tenant_leaves_no_schema_role_or_key, setup, teardown),
+    };
+    int failed = cmocka_run_group_tests_name("store", common, NULL, NULL);
+    if (on_pg())
+        failed += cmocka_run_group_tests_name("postgresql", pg, NULL, NULL);
+    else
+        failed += cmocka_run_group_tests_name("sqlite", sqlite, NULL, NULL);
+    return failed;
 }

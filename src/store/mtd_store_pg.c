@@ -1,0 +1,440 @@
+/* mtd_store_pg: the PostgreSQL backend's cluster: a bounded pool of connections that
+ * every tenant of this collector shares, the query helpers and their metrics.
+ *
+ * Several collectors share one cluster; each keeps at most `pool` connections, so the
+ * cluster sees at most collectors x pool. A caller waits up to 5 s for a connection,
+ * then gets MTD_EBUSY, which the collector answers 503 with Retry-After: the agent
+ * keeps its spool and retries. A lost connection (the server restarted, failed over)
+ * is closed when given back and made again on the next use. */
+#include "store/mtd_store_pg_int.h"
+#include "common/mtd_err.h"
+#include "common/mtd_log.h"
+#include "common/mtd_util.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define ACQUIRE_WAIT_S 5
+
+/* Upper bounds (seconds) of the query latency histogram. */
+static const double lat_bounds[MTD_PG_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                                      0.025, 0.1, 0.5, 1, 5};
+
+/* Server notices ("relation already exists, skipping") are not for the log. */
+static void quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+static int connect_one(mtd_store_cluster *cl, mtd_pg_conn *k)
+{
+    /* the URL comes last: what it says overrides these defaults */
+    const char *kw[] = {"connect_timeout", "application_name", "dbname", NULL};
+    const char *val[] = {"5", "mtd-collector", cl->conninfo, NULL};
+    k->c = PQconnectdbParams(kw, val, 1);
+    k->tenant[0] = 0;
+    int ok = k->c && PQstatus(k->c) == CONNECTION_OK;
+    if (ok) {
+        PQsetNoticeProcessor(k->c, quiet, NULL);
+        /* a batch key held by another collector's open transaction waits for it; a
+         * collector that vanished without closing its socket must not hold it forever */
+        PGresult *r = PQexec(k->c, "SET lock_timeout = '30s'; SET client_min_messages = warning");
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+    }
+    pthread_mutex_lock(&cl->mu);
+    cl->connects++;
+    if (!ok)
+        cl->connect_failures++;
+    int was_down = cl->down;
+    cl->down = !ok;
+    pthread_mutex_unlock(&cl->mu);
+    if (!ok) {
+        if (!was_down)
+            mtd_log(MTD_LOG_ERROR, "store", "cannot connect to PostgreSQL: %s",
+                    k->c ? PQerrorMessage(k->c) : "out of memory");
+        PQfinish(k->c);
+        k->c = NULL;
+        return MTD_EBUSY;
+    }
+    if (was_down)
+        mtd_log(MTD_LOG_INFO, "store", "connected to PostgreSQL again");
+    return 0;
+}
+
+/* SET ROLE and search_path to the tenant's: its role reaches its own schema only. */
+static int set_tenant(mtd_store_cluster *cl, mtd_pg_conn *k, const char *tenant)
+{
+    char sql[160];
+    if (tenant)
+        snprintf(sql, sizeof sql, "SET ROLE mtd_t_%s; SET search_path TO t_%s", tenant, tenant);
+    else
+        snprintf(sql, sizeof sql, "RESET ROLE; SET search_path TO mtd");
+    int r = mtd_pg_query(cl, k, sql, 0, NULL, NULL);
+    if (r == 0)
+        snprintf(k->tenant, sizeof k->tenant, "%s", tenant ? tenant : "");
+    else
+        k->tenant[0] = '?'; /* unknown: set it again next time */
+    return r;
+}
+
+static int deadline_passed(const struct timespec *dl)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    return now.tv_sec > dl->tv_sec || (now.tv_sec == dl->tv_sec && now.tv_nsec >= dl->tv_nsec);
+}
+
+/* A free connection, preferring one already set to the tenant, then a connected one
+ * (caller holds cl->mu). */
+static mtd_pg_conn *pick(mtd_store_cluster *cl, const char *tenant)
+{
+    mtd_pg_conn *any = NULL, *open = NULL;
+    for (int i = 0; i < cl->n; i++) {
+        mtd_pg_conn *k = &cl->conns[i];
+        if (k->busy)
+            continue;
+        if (k->c && !strcmp(k->tenant, tenant ? tenant : ""))
+            return k;
+        if (k->c && !open)
+            open = k;
+        if (!any)
+            any = k;
+    }
+    return open ? open : any;
+}
+
+int mtd_pg_acquire(mtd_store_cluster *cl, const char *tenant, mtd_pg_conn **out)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_REALTIME, &dl);
+    dl.tv_sec += ACQUIRE_WAIT_S;
+    pthread_mutex_lock(&cl->mu);
+    mtd_pg_conn *k;
+    int waited = 0;
+    while ((k = pick(cl, tenant)) == NULL) {
+        if (!waited++)
+            cl->waits++;
+        cl->waiting++;
+        int rc = pthread_cond_timedwait(&cl->cv, &cl->mu, &dl);
+        cl->waiting--;
+        if (rc == ETIMEDOUT || deadline_passed(&dl)) {
+            k = pick(cl, tenant);
+            if (k)
+                break;
+            cl->timeouts++;
+            pthread_mutex_unlock(&cl->mu);
+            return MTD_EBUSY;
+        }
+    }
+    k->busy = 1;
+    cl->in_use++;
+    cl->acquired++;
+    pthread_mutex_unlock(&cl->mu);
+    int r = 0;
+    if (k->c && PQstatus(k->c) != CONNECTION_OK) {
+        PQfinish(k->c);
+        k->c = NULL;
+    }
+    if (!k->c)
+        r = connect_one(cl, k);
+    if (r == 0 && strcmp(k->tenant, tenant ? tenant : "") != 0)
+        r = set_tenant(cl, k, tenant);
+    if (r) {
+        mtd_pg_release(cl, k);
+        return r;
+    }
+    *out = k;
+    return 0;
+}
+
+void mtd_pg_release(mtd_store_cluster *cl, mtd_pg_conn *k)
+{
+    if (k->c && PQstatus(k->c) == CONNECTION_OK && PQtransactionStatus(k->c) != PQTRANS_IDLE) {
+        PGresult *r = PQexec(k->c, "ROLLBACK");
+        PQclear(r);
+    }
+    if (k->c && (PQstatus(k->c) != CONNECTION_OK || PQtransactionStatus(k->c) != PQTRANS_IDLE)) {
+        PQfinish(k->c);
+        k->c = NULL;
+    }
+    pthread_mutex_lock(&cl->mu);
+    k->busy = 0;
+    cl->in_use--;
+    pthread_cond_signal(&cl->cv);
+    pthread_mutex_unlock(&cl->mu);
+}
+
+/* Errors a caller should retry later rather than report as a failure. */
+static int transient(const char *state)
+{
+    static const char *const codes[] = {"40001", "40P01", "55P03", "53300", "57014",
+                                        "57P01", "57P02", "57P03", "58000", NULL};
+    if (!state)
+        return 1; /* no SQLSTATE: libpq's own failure, the connection */
+    if (!strncmp(state, "08", 2))
+        return 1;
+    for (int i = 0; codes[i]; i++)
+        if (!strcmp(state, codes[i]))
+            return 1;
+    return 0;
+}
+
+static void count_query(mtd_store_cluster *cl, double s, int failed)
+{
+    pthread_mutex_lock(&cl->mu);
+    int b = 0;
+    while (b < MTD_PG_LAT_BUCKETS && s > lat_bounds[b])
+        b++;
+    cl->lat_bucket[b]++;
+    cl->lat_sum += s;
+    cl->lat_count++;
+    cl->errors += failed != 0;
+    pthread_mutex_unlock(&cl->mu);
+}
+
+int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
+                 const char *const *p, PGresult **res)
+{
+    int64_t t0 = mtd_monotonic_ns();
+    PGresult *r = n ? PQexecParams(k->c, sql, n, NULL, p, NULL, NULL, 0) : PQexec(k->c, sql);
+    ExecStatusType st = PQresultStatus(r);
+    int rc = 0;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+        const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+        if (state && !strcmp(state, "23505"))
+            rc = MTD_EEXIST;
+        else if (PQstatus(k->c) != CONNECTION_OK || transient(state))
+            rc = MTD_EBUSY;
+        else
+            rc = MTD_EIO;
+        if (rc != MTD_EEXIST)
+            mtd_log(rc == MTD_EBUSY ? MTD_LOG_WARN : MTD_LOG_ERROR, "store", "PostgreSQL %s: %.60s...: %s",
+                    state ? state : "connection", sql, PQerrorMessage(k->c));
+        PQclear(r);
+        r = NULL;
+    }
+    count_query(cl, (double)(mtd_monotonic_ns() - t0) / 1e9, rc != 0 && rc != MTD_EEXIST);
+    if (res)
+        *res = r;
+    else
+        PQclear(r);
+    return rc;
+}
+
+int mtd_pg_run(mtd_pg_store *s, const char *sql, int n, const char *const *p, PGresult **res)
+{
+    mtd_pg_conn *k;
+    int r = mtd_pg_acquire(s->cl, s->id, &k);
+    if (r)
+        return r;
+    r = mtd_pg_query(s->cl, k, sql, n, p, res);
+    mtd_pg_release(s->cl, k);
+    return r;
+}
+
+int mtd_pg_exec(mtd_pg_store *s, const char *sql, int n, const char *const *p)
+{
+    PGresult *res;
+    int r = mtd_pg_run(s, sql, n, p, &res);
+    if (r)
+        return r;
+    int changed = atoi(PQcmdTuples(res));
+    PQclear(res);
+    return changed;
+}
+
+int mtd_pg_read(mtd_pg_store *s, const char *sql, const char *param, char *out, size_t len)
+{
+    PGresult *res;
+    const char *p[] = {param};
+    int r = mtd_pg_run(s, sql, param ? 1 : 0, p, &res);
+    if (r)
+        return r;
+    if (PQntuples(res) < 1) {
+        PQclear(res);
+        return MTD_ENOENT;
+    }
+    mtd_strlcpy(out, PQgetisnull(res, 0, 0) ? "" : PQgetvalue(res, 0, 0), len);
+    PQclear(res);
+    return 0;
+}
+
+/* Type OIDs of pg_type.dat that come back as numbers. */
+enum { OID_BOOL = 16, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_NUMERIC = 1700 };
+
+/* One value as the API answers it, as column_value does on SQLite. */
+static json_t *value(const PGresult *res, int row, int c, mtd_col_kind kind)
+{
+    if (PQgetisnull(res, row, c))
+        return json_null();
+    const char *v = PQgetvalue(res, row, c);
+    Oid t = PQftype(res, c);
+    if (t == OID_BOOL)
+        return json_boolean(v[0] == 't');
+    if (t == OID_INT8 || t == OID_INT2 || t == OID_INT4 || t == OID_NUMERIC) {
+        char *end;
+        errno = 0;
+        long long i = strtoll(v, &end, 10);
+        if (*end || errno)
+            return json_real(strtod(v, NULL)); /* an average, say */
+        if (kind == MTD_COL_TIME) {
+            char tm[MTD_TIME_LEN];
+            mtd_time_rfc3339((time_t)i, tm);
+            return json_string(tm);
+        }
+        return kind == MTD_COL_BOOL ? json_boolean(i != 0) : json_integer(i);
+    }
+    if (kind == MTD_COL_LIST) {
+        json_t *arr = json_loads(v, JSON_DECODE_ANY, NULL);
+        if (json_is_array(arr))
+            return arr;
+        json_decref(arr);
+    }
+    return json_string(v);
+}
+
+json_t *mtd_pg_json(const PGresult *res)
+{
+    int nrow = PQntuples(res), ncol = PQnfields(res);
+    mtd_col_kind kinds[128];
+    for (int c = 0; c < ncol && c < 128; c++)
+        kinds[c] = mtd_store_column_kind(PQfname(res, c));
+    json_t *arr = json_array();
+    for (int i = 0; i < nrow; i++) {
+        json_t *o = json_object();
+        for (int c = 0; c < ncol; c++) {
+            json_t *v = value(res, i, c, c < 128 ? kinds[c] : MTD_COL_PLAIN);
+            json_object_set_new(o, PQfname(res, c), v ? v : json_null());
+        }
+        json_array_append_new(arr, o);
+    }
+    return arr;
+}
+
+json_t *mtd_pg_report(mtd_pg_store *s, const char *sql, int n, const char *const *p, mtd_page *pg)
+{
+    char *paged = NULL;
+    if (pg) { /* one row more than the page: whether it comes says whether more follow */
+        size_t len = strlen(sql) + 64;
+        if (!(paged = malloc(len)))
+            return NULL;
+        snprintf(paged, len, "%s LIMIT %lld OFFSET %lld", sql, (long long)pg->limit + 1,
+                 (long long)pg->offset);
+    }
+    PGresult *res;
+    int r = mtd_pg_run(s, paged ? paged : sql, n, p, &res);
+    free(paged);
+    if (r)
+        return NULL;
+    json_t *rows = mtd_pg_json(res);
+    PQclear(res);
+    if (pg) {
+        pg->more = (int64_t)json_array_size(rows) > pg->limit;
+        if (pg->more)
+            json_array_remove(rows, json_array_size(rows) - 1);
+    }
+    return rows;
+}
+
+int mtd_pg_cluster_new(const char *url, int pool, mtd_store_cluster **out)
+{
+    mtd_store_cluster *cl = calloc(1, sizeof *cl);
+    if (!cl || !(cl->conninfo = strdup(url)) || !(cl->conns = calloc((size_t)pool, sizeof *cl->conns))) {
+        if (cl)
+            free(cl->conninfo);
+        free(cl);
+        return MTD_ENOMEM;
+    }
+    cl->n = pool;
+    pthread_mutex_init(&cl->mu, NULL);
+    pthread_cond_init(&cl->cv, NULL);
+    *out = cl;
+    return 0;
+}
+
+void mtd_store_pg_close(mtd_store_cluster *cl)
+{
+    if (!cl)
+        return;
+    for (int i = 0; i < cl->n; i++)
+        PQfinish(cl->conns[i].c);
+    pthread_mutex_destroy(&cl->mu);
+    pthread_cond_destroy(&cl->cv);
+    /* the URL may hold a password */
+    explicit_bzero(cl->conninfo, strlen(cl->conninfo));
+    free(cl->conninfo);
+    free(cl->conns);
+    free(cl);
+}
+
+int mtd_store_pg_down(mtd_store_cluster *cl)
+{
+    pthread_mutex_lock(&cl->mu);
+    int d = cl->down;
+    pthread_mutex_unlock(&cl->mu);
+    return d;
+}
+
+/* Each tenant's tables and indexes, as mtd_store_bytes{tenant} (the SQLite backend's
+ * files are counted by the collector's metrics, whose family these lines join). */
+static void tenant_sizes(mtd_store_cluster *cl, mtd_buf *out)
+{
+    mtd_pg_conn *k;
+    PGresult *res;
+    if (mtd_pg_acquire(cl, NULL, &k) != 0)
+        return;
+    if (mtd_pg_query(cl, k, "SELECT substr(n.nspname, 3), sum(pg_total_relation_size(c.oid))"
+                            " FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+                            " JOIN mtd.tenants t ON n.nspname = 't_' || t.id"
+                            " WHERE c.relkind = 'r' GROUP BY n.nspname ORDER BY 1", 0, NULL, &res) == 0) {
+        for (int i = 0; i < PQntuples(res); i++)
+            mtd_buf_printf(out, "mtd_store_bytes{tenant=\"%s\"} %s\n", PQgetvalue(res, i, 0),
+                           PQgetvalue(res, i, 1));
+        PQclear(res);
+    }
+    mtd_pg_release(cl, k);
+}
+
+void mtd_store_pg_metrics(mtd_store_cluster *cl, mtd_buf *out)
+{
+    tenant_sizes(cl, out);
+    pthread_mutex_lock(&cl->mu);
+    mtd_buf_printf(out, "# HELP mtd_store_pool_connections PostgreSQL connections this collector may hold.\n"
+                        "# TYPE mtd_store_pool_connections gauge\nmtd_store_pool_connections %d\n"
+                        "# HELP mtd_store_pool_in_use Connections lent out now.\n"
+                        "# TYPE mtd_store_pool_in_use gauge\nmtd_store_pool_in_use %d\n"
+                        "# HELP mtd_store_pool_waiting Callers waiting for a connection now.\n"
+                        "# TYPE mtd_store_pool_waiting gauge\nmtd_store_pool_waiting %d\n"
+                        "# TYPE mtd_store_pool_acquired_total counter\nmtd_store_pool_acquired_total %llu\n"
+                        "# TYPE mtd_store_pool_waits_total counter\nmtd_store_pool_waits_total %llu\n"
+                        "# HELP mtd_store_pool_timeouts_total Callers answered busy: no connection in 5 s.\n"
+                        "# TYPE mtd_store_pool_timeouts_total counter\nmtd_store_pool_timeouts_total %llu\n"
+                        "# TYPE mtd_store_connects_total counter\nmtd_store_connects_total %llu\n"
+                        "# TYPE mtd_store_connect_failures_total counter\nmtd_store_connect_failures_total %llu\n"
+                        "# HELP mtd_store_up Whether the last connection attempt to PostgreSQL worked.\n"
+                        "# TYPE mtd_store_up gauge\nmtd_store_up %d\n"
+                        "# HELP mtd_store_query_errors_total Queries that failed (a repeated batch key is not one).\n"
+                        "# TYPE mtd_store_query_errors_total counter\nmtd_store_query_errors_total %llu\n"
+                        "# HELP mtd_store_query_seconds PostgreSQL query latency.\n"
+                        "# TYPE mtd_store_query_seconds histogram\n",
+                   cl->n, cl->in_use, cl->waiting, (unsigned long long)cl->acquired,
+                   (unsigned long long)cl->waits, (unsigned long long)cl->timeouts,
+                   (unsigned long long)cl->connects, (unsigned long long)cl->connect_failures,
+                   !cl->down, (unsigned long long)cl->errors);
+    uint64_t cum = 0;
+    for (int b = 0; b < MTD_PG_LAT_BUCKETS; b++) {
+        cum += cl->lat_bucket[b];
+        mtd_buf_printf(out, "mtd_store_query_seconds_bucket{le=\"%g\"} %llu\n", lat_bounds[b],
+                       (unsigned long long)cum);
+    }
+    cum += cl->lat_bucket[MTD_PG_LAT_BUCKETS];
+    mtd_buf_printf(out, "mtd_store_query_seconds_bucket{le=\"+Inf\"} %llu\nmtd_store_query_seconds_sum %.6f\n"
+                        "mtd_store_query_seconds_count %llu\n",
+                   (unsigned long long)cum, cl->lat_sum, (unsigned long long)cl->lat_count);
+    pthread_mutex_unlock(&cl->mu);
+}

@@ -1,0 +1,95 @@
+/* mtd_store_pg_int: internals shared by the PostgreSQL backend's files (not a public
+ * interface): the cluster (a bounded pool of connections), a tenant's handle, and the
+ * query helpers.
+ *
+ * A connection is lent to one tenant at a time: before it runs a tenant's SQL it is
+ * set to that tenant's role and schema (SET ROLE mtd_t_<id>; search_path t_<id>), and
+ * kept so, so that the next call for the same tenant on it needs no round trip. The
+ * role can reach its own schema only (mtd_store_pg_ddl.c), so a query run for one
+ * tenant cannot read another's tables whatever its SQL says. */
+#ifndef MTD_STORE_PG_INT_H
+#define MTD_STORE_PG_INT_H
+
+#include "store/mtd_store_group.h"
+#include "store/mtd_store_int.h"
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdint.h>
+
+#define MTD_PG_LAT_BUCKETS 10
+
+typedef struct {
+    PGconn *c;
+    char tenant[24]; /* the tenant it is set to ("" none) */
+    int busy;
+} mtd_pg_conn;
+
+struct mtd_store_cluster {
+    char *conninfo;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    mtd_pg_conn *conns;
+    int n, in_use, waiting;
+    /* metrics (under mu) */
+    uint64_t acquired, waits, timeouts, errors, connects, connect_failures;
+    uint64_t lat_bucket[MTD_PG_LAT_BUCKETS + 1];
+    double lat_sum;
+    uint64_t lat_count;
+    int down; /* the last attempt to connect failed */
+};
+
+/* A tenant's store on the cluster. */
+typedef struct {
+    mtd_store_hdr hdr;
+    mtd_store_cluster *cl;
+    char id[24];
+    /* group commit (mtd_store_group.h) */
+    mtd_store_group group;
+} mtd_pg_store;
+
+#define MTD_PG_DECL(ret, name, params, args) ret mtd_pg_##name params;
+MTD_STORE_OPS(MTD_PG_DECL)
+#undef MTD_PG_DECL
+void mtd_pg_ingest_group(mtd_store *s, mtd_store_batch *head);
+void mtd_pg_close(mtd_store *s);
+
+static inline mtd_pg_store *mtd_pg_of(mtd_store *s) { return (mtd_pg_store *)(void *)s; }
+
+/* A cluster object with its empty pool (mtd_store_pg_open connects and migrates). */
+int mtd_pg_cluster_new(const char *url, int pool, mtd_store_cluster **out);
+
+/* Lends a connection set to tenant (NULL: the collector's own role, no schema); waits
+ * up to 5 s for one. MTD_EBUSY when none comes or the database cannot be reached. */
+int mtd_pg_acquire(mtd_store_cluster *cl, const char *tenant, mtd_pg_conn **out);
+/* Gives it back; one left inside a transaction is rolled back, a broken one closed. */
+void mtd_pg_release(mtd_store_cluster *cl, mtd_pg_conn *k);
+
+/* Runs sql with text parameters (NULL binds NULL). Returns 0 with *res (PQclear it;
+ * res may be NULL to discard), or MTD_EEXIST (a unique key), MTD_EBUSY (the
+ * connection was lost, the server is starting or stopping, a deadlock or
+ * serialization failure: retry later), MTD_EIO. Counts its latency. */
+int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
+                 const char *const *p, PGresult **res);
+/* mtd_pg_query on a connection of the handle's tenant, acquired and released. */
+int mtd_pg_run(mtd_pg_store *s, const char *sql, int n, const char *const *p, PGresult **res);
+/* Rows changed by a command (its result), or a negative code. */
+int mtd_pg_exec(mtd_pg_store *s, const char *sql, int n, const char *const *p);
+/* One row, one text column: 0, MTD_ENOENT or an error. */
+int mtd_pg_read(mtd_pg_store *s, const char *sql, const char *param, char *out, size_t len);
+/* Every row of a result as a JSON array of objects typed by column name
+ * (mtd_store_column_kind). */
+json_t *mtd_pg_json(const PGresult *res);
+/* mtd_pg_run + mtd_pg_json; with a page, LIMIT/OFFSET and pg->more (NULL: all). */
+json_t *mtd_pg_report(mtd_pg_store *s, const char *sql, int n, const char *const *p, mtd_page *pg);
+
+/* DDL of a tenant's schema, role grants and row-level security (mtd_store_pg_ddl.c). */
+int mtd_pg_tenant_ddl(const char *id, mtd_buf *out);
+/* "device.info" -> "ev_device_info" */
+void mtd_pg_table(const char *ev, char *out, size_t outlen);
+/* The FROM/WHERE joining a device's batches (parameter $1) to one event table's rows
+ * (as e, batches as b), as mtd_sq_device_join does on SQLite. */
+int mtd_pg_device_join(char *out, size_t len, const char *event);
+int mtd_pg_device_rows(char *out, size_t len, const char *event);
+
+#endif
