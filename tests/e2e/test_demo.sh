@@ -18,6 +18,16 @@ T1=$(tenant); N1=$(ndev)
 [ "$N1" -ge 2 ] || fail "devices after the first demo: $N1"
 ok "a first demo: no notice, no escape codes in a file, $N1 devices"
 
+# the app scanner's detection (issue 16): the tenant's indicator finds the flashlight
+# app on the test phone, and the phone's risk in the tenant's report is high
+(. "$D/env" && "$BIN/mtdctl" threats --status active --json) >"$WORK/threats.json"
+assert_eq "Demo.SmsSpy/malware/high/app/com.example.flashlight" \
+    "$(jq -r '.threats[] | select(.source == "app") | "\(.threat_name)/\(.category)/\(.severity)/\(.source)/\(.package)"' "$WORK/threats.json")" "the demo's app detection"
+PHONE=$(jq -r '.threats[] | select(.threat_name == "Demo.SmsSpy") | .device_id' "$WORK/threats.json")
+assert_eq high "$(. "$D/env" && "$BIN/mtdctl" devices --json | jq -r --arg d "$PHONE" '.devices[] | select(.device_id == $d) | .risk')" "the phone's risk in the report"
+grep -q "^local scan: com.example.flashlight high Demo.SmsSpy \[ioc.apk_sha256\]$" "$WORK/first.log" || fail "the demo shows no local scan finding"
+ok "the demo shows an app detection from the tenant's indicators and the phone's risk"
+
 demo second
 assert_eq "demo: keeping the previous demo's collector data in $D/data (its tenants, devices" "$(head -1 "$WORK/second.log")" "the second demo's notice"
 grep -q '^== The previous demo.s tenant "Demo Org"' "$WORK/second.log" || fail "the second demo made a new tenant"
