@@ -4,17 +4,26 @@
  * (DESIGN.md section 4): path, package, threat_name, category, severity, evidence,
  * and the finding's fixed rule identifier. Exit 0 whether or not something was found;
  * a bad indicator or rule file stops the command before any scan, naming file and
- * line; an unreadable APK is named at the end, after every other was scanned. */
+ * line; an unreadable APK is named at the end, after every other was scanned.
+ *
+ * With --state DIR the scan is the enrolled device's, asked for by its user: its
+ * snapshot when no PATH is given, the tenant's feeds (indicators, yara) besides the
+ * files given, its trusted_stores policy unless --trusted-store is given; it still
+ * sends nothing (the next `run` reports what the device's scans find), but it counts
+ * as a scan_requested action in the usage the next round reports. */
 #include "agent/mtd_agent.h"
 #include "android/mtd_snapshot.h"
 #include "common/mtd_util.h"
+#include "scan/mtd_appscan.h"
 #include "scan/mtd_scan.h"
+#include "usage/mtd_actions.h"
 
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 typedef struct {
     const char *path;  /* the APK on this host (or the record's device path) */
@@ -234,10 +243,44 @@ static void signer_changes(out_ctx *o)
     }
 }
 
-static int load_indicators(const mtd_args *a, mtd_ioc **ioc, int stats)
+/* The files of one option, and the enrolled device's feed of that kind when it has
+ * one (feed: NULL or a path). */
+static int files_of(const mtd_args *a, const char *opt, const char *feed, const char **out)
+{
+    int n = mtd_args_all(a, opt, out, MTD_ARGS_MAX - 1);
+    if (feed && access(feed, F_OK) == 0)
+        out[n++] = feed;
+    return n;
+}
+
+/* With --state: what the enrolled device's own scans use. */
+typedef struct {
+    mtd_state st;
+    int on;
+    char ioc_feed[1200], yara_feed[1200];
+    char stores[MTD_POLICY_LIST_BYTES];
+    const char *trusted[MTD_APPSCAN_MAX_STORES + 1];
+} device_ctx;
+
+static int load_device(const mtd_args *a, device_ctx *d)
+{
+    d->on = mtd_args_get(a, "--state") != NULL;
+    if (!d->on)
+        return 0;
+    if (mtd_agent_state(a, &d->st))
+        return 1;
+    snprintf(d->ioc_feed, sizeof d->ioc_feed, "%s/feeds/indicators", d->st.dir);
+    snprintf(d->yara_feed, sizeof d->yara_feed, "%s/feeds/yara", d->st.dir);
+    mtd_appscan_trusted(&d->st.policy, d->stores, d->trusted);
+    if (!a->npos && !mtd_args_get(a, "--android-root") && !d->st.android_root[0])
+        return mtd_agent_fail("this device was enrolled without --android-root: scan needs PATH...");
+    return 0;
+}
+
+static int load_indicators(const mtd_args *a, const char *feed, mtd_ioc **ioc, int stats)
 {
     const char *files[MTD_ARGS_MAX];
-    int n = mtd_args_all(a, "--indicators", files, MTD_ARGS_MAX);
+    int n = files_of(a, "--indicators", feed, files);
     *ioc = NULL;
     if (!n)
         return 0;
@@ -264,13 +307,19 @@ int mtd_cmd_scan(int argc, char **argv)
     static const mtd_optspec specs[] = {{"--indicators", MTD_ARG_ONE}, {"--rules", MTD_ARG_ONE},
                                         {"--android-root", MTD_ARG_ONE}, {"--trusted-store", MTD_ARG_ONE},
                                         {"--timeout", MTD_ARG_ONE}, {"--no-heuristics", MTD_ARG_FLAG},
-                                        {"--stats", MTD_ARG_FLAG}, {"--json", MTD_ARG_FLAG}, {NULL, 0}};
+                                        {"--stats", MTD_ARG_FLAG}, {"--json", MTD_ARG_FLAG},
+                                        {"--state", MTD_ARG_ONE}, {NULL, 0}};
     mtd_args a;
     if (mtd_agent_args(argc, argv, specs, &a))
         return 1;
+    static device_ctx dev; /* static: a state holds the policy's lists */
+    if (load_device(&a, &dev))
+        return 1;
     const char *root = mtd_args_get(&a, "--android-root");
+    if (!root && !a.npos && dev.on)
+        root = dev.st.android_root;
     if (!a.npos && !root)
-        return mtd_agent_fail("scan needs PATH... (an APK or a directory) or --android-root DIR");
+        return mtd_agent_fail("scan needs PATH... (an APK or a directory), --android-root DIR or --state DIR");
     int stats = mtd_args_has(&a, "--stats"), timeout = 10;
     if (mtd_args_get(&a, "--timeout")) {
         char *end;
@@ -280,10 +329,10 @@ int mtd_cmd_scan(int argc, char **argv)
         timeout = (int)t;
     }
     mtd_ioc *ioc;
-    if (load_indicators(&a, &ioc, stats))
+    if (load_indicators(&a, dev.on ? dev.ioc_feed : NULL, &ioc, stats))
         return 1;
     const char *rules[MTD_ARGS_MAX];
-    int nrules = mtd_args_all(&a, "--rules", rules, MTD_ARGS_MAX);
+    int nrules = files_of(&a, "--rules", dev.on ? dev.yara_feed : NULL, rules);
     mtd_yara *yara = NULL;
     char why[600];
     if (nrules && mtd_yara_compile(rules, (size_t)nrules, &yara, why, sizeof why) != 0) {
@@ -297,7 +346,7 @@ int mtd_cmd_scan(int argc, char **argv)
     mtd_scan_cfg cfg = {.ioc = ioc, .yara = yara, .heuristics = !mtd_args_has(&a, "--no-heuristics"),
                         .timeout_s = timeout};
     out_ctx o = {.json = mtd_args_has(&a, "--json"), .versions = json_object()};
-    run_ctx r = {.o = &o, .trusted = ntrusted ? trusted : NULL};
+    run_ctx r = {.o = &o, .trusted = ntrusted ? trusted : dev.on ? dev.trusted : NULL};
     int rc = mtd_scanner_new(&cfg, &r.sc) ? mtd_agent_fail("out of memory") : 0;
     int64_t t0 = mtd_monotonic_ns();
     if (rc == 0 && root)
@@ -325,6 +374,8 @@ int mtd_cmd_scan(int argc, char **argv)
     json_decref(o.versions);
     if (rc)
         return rc;
+    if (dev.on) /* the user asked this device for a scan */
+        mtd_actions_record(dev.st.dir, MTD_ACTION_SCAN_REQUESTED);
     if (r.failed == 1)
         return mtd_agent_fail("%s", r.first_error);
     if (r.failed)

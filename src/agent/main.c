@@ -77,11 +77,13 @@ static const mtd_usage_cmd commands[] = {
     {SCAN, "scan",
      "scan [--indicators FILE]... [--rules FILE]... [--android-root DIR] [PATH...]\n"
      "     [--trusted-store PKG]... [--timeout SECONDS] [--no-heuristics] [--stats]\n"
-     "     [--json]",
+     "     [--state DIR] [--json]",
      "threats among apps: PATH is an APK or a directory of them; FILE a plain\n"
      "list (SHA-256, certificate digest or package a line) or a STIX 2.1 bundle;\n"
      "--rules: YARA files; one finding a line (path, package, threat_name,\n"
-     "category, severity, evidence, rule)"},
+     "category, severity, evidence, rule); --state: the enrolled device's scan\n"
+     "(its snapshot, the organization's feeds and trusted stores), counted as a\n"
+     "scan_requested action"},
     {WEBPROT, "vpn",
      "vpn --tun NAME --address CIDR --dns ADDR [--route CIDR...] [--dns-only]\n"
      "    --upstream ADDR:PORT --feed FILE... [--state DIR] [--mtu N] [--window S]\n"

@@ -24,7 +24,7 @@ struct mtd_appscan {
 typedef struct {
     mtd_ioc *ioc;
     mtd_yara *yara;
-    const char *trusted[65];
+    const char *trusted[MTD_APPSCAN_MAX_STORES + 1];
     char stores[MTD_POLICY_LIST_BYTES];
     char digest[200];
     char problem[700];  /* a feed that was refused, for the status */
@@ -51,6 +51,17 @@ static int digest_file(const char *path, const char *name, char *dig, size_t n)
     return there;
 }
 
+void mtd_appscan_trusted(const mtd_policy *p, char buf[MTD_POLICY_LIST_BYTES],
+                         const char *out[MTD_APPSCAN_MAX_STORES + 1])
+{
+    snprintf(buf, MTD_POLICY_LIST_BYTES, "%s", p->trusted_stores);
+    size_t n = 0;
+    char *save = NULL;
+    for (char *t = strtok_r(buf, "\n", &save); t && n < MTD_APPSCAN_MAX_STORES; t = strtok_r(NULL, "\n", &save))
+        out[n++] = t;
+    out[n] = NULL;
+}
+
 static void load_inputs(const mtd_appscan_cfg *c, inputs *in)
 {
     memset(in, 0, sizeof *in);
@@ -73,14 +84,8 @@ static void load_inputs(const mtd_appscan_cfg *c, inputs *in)
             in->yara = NULL;
         }
     }
-    /* the policy's list, one a line, as the heuristic's NULL-terminated array */
     const char *s = c->policy->trusted_stores;
-    snprintf(in->stores, sizeof in->stores, "%s", s);
-    size_t n = 0;
-    char *save = NULL;
-    for (char *p = strtok_r(in->stores, "\n", &save); p && n < 64; p = strtok_r(NULL, "\n", &save))
-        in->trusted[n++] = p;
-    in->trusted[n] = NULL;
+    mtd_appscan_trusted(c->policy, in->stores, in->trusted);
     char h[65];
     mtd_sha256_hex(s, strlen(s), h);
     size_t l = strlen(in->digest);

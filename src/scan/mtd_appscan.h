@@ -45,6 +45,12 @@ int mtd_appscan_round(const mtd_appscan_cfg *c, const json_t *apps, mtd_emit_fn 
 int mtd_appscan_commit(mtd_appscan *a);
 void mtd_appscan_close(mtd_appscan *a);
 
+/* The policy's trusted_stores (one a line) as the heuristics' NULL-terminated list:
+ * out points into buf. */
+#define MTD_APPSCAN_MAX_STORES 64
+void mtd_appscan_trusted(const mtd_policy *p, char buf[MTD_POLICY_LIST_BYTES],
+                         const char *out[MTD_APPSCAN_MAX_STORES + 1]);
+
 /* The last round's status ("full scan of 12 apps: 2 findings", or why it could not
  * run) and its duration in ms; MTD_ENOENT when no scan ran yet. */
 int mtd_appscan_status(const char *state_dir, char *status, size_t statuslen, int64_t *ms);

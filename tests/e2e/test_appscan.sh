@@ -63,7 +63,15 @@ sqlite3 "$DB" "select evidence from ev_threat_detection" | grep -q "org.t." && f
 assert_eq "full scan of 3 apps" "$(jq -r '.status.text' "$S/scan.json" | cut -d: -f1)" "the first round scans everything"
 ok "the tenant's indicators reach the device as a feed; a detection reaches the tenant and the risk is high"
 
+# the user asks the device for a scan: its snapshot, the tenant's feeds and trusted
+# stores, shown locally; the next round reports it as a scan_requested action
+agent scan --state "$S" --json >"$WORK/asked.jsonl" || fail "scan --state: exit $?"
+assert_eq "heur.sideloaded/org.t.side ioc.apk_sha256/org.t.evil/Test.Evil" \
+    "$(jq -r '[.rule, .package, (select(.rule | startswith("ioc.")) | .threat_name)] | join("/")' "$WORK/asked.jsonl" | sort | paste -sd' ')" "the device's own scan"
 round
+assert_eq "scan_requested=1" "$(ctl usage --json | jq -r '.actions[] | select(.action == "scan_requested") | "\(.action)=\(.count)"')" "usage"
+ok "a scan the user asks for uses the device's snapshot, feeds and policy, and is counted as scan_requested"
+
 assert_eq 2 "$(sent)" "an unchanged round sends no detection"
 assert_eq "no app changed; scan of 0 apps" "$(jq -r '.status.text' "$S/scan.json" | cut -d: -f1)" "nothing rescanned"
 device org.t.good good $PLAY 1 org.t.evil evil $PLAY 3 org.t.side side org.shady.market 1 org.t.marked marked $PLAY 1
