@@ -80,6 +80,18 @@ assert_eq "scan of new or updated apps of 1 apps" "$(jq -r '.status.text' "$S/sc
 assert_eq "Sideloaded app/low/app/org.t.side;Test.DexMarker/critical/app/org.t.marked;Test.Evil/high/app/org.t.evil" "$(active)" "a YARA rule's detection in the round that sees the install"
 ok "an app installed since the last round is scanned in that round, and only it"
 
+# every app once a day, or per --scan-interval: the last full scan made older
+age() { jq ".last_full -= $1" "$S/scan.json" >"$WORK/s.json" && cat "$WORK/s.json" >"$S/scan.json"; }
+kind() { jq -r '.status.text' "$S/scan.json" | cut -d: -f1; }
+age 86400; round
+assert_eq "full scan of 4 apps" "$(kind)" "a day after the last full scan"
+assert_eq 3 "$(sent)" "a full scan sends nothing already reported"
+age 120; agent run --state "$S" --once --scan-interval 60 >/dev/null || fail "run --scan-interval"
+assert_eq "full scan of 4 apps" "$(kind)" "two minutes after, with --scan-interval 60"
+age 30; agent run --state "$S" --once --scan-interval 60 >/dev/null || fail "run --scan-interval"
+assert_eq "no app changed; scan of 0 apps" "$(kind)" "30 s after, with --scan-interval 60"
+ok "the whole inventory is scanned once a day, or every --scan-interval seconds; reported findings are not sent again"
+
 device org.t.good good $PLAY 1 org.t.side side org.shady.market 1 org.t.marked marked $PLAY 1
 round
 assert_eq "Sideloaded app/low/app/org.t.side;Test.DexMarker/critical/app/org.t.marked" "$(active)" "the removed app's threat"

@@ -23,6 +23,7 @@ for x in marker plain evil; do
     dexdump -f "$WORK/$x.dex" >/dev/null 2>"$WORK/dexdump.err" || fail "dexdump refuses $x.dex: $(cat "$WORK/dexdump.err")"
 done
 head -c 4096 /dev/urandom >"$WORK/libnative.so"
+head -c 8192 /dev/urandom >"$WORK/libevil.so"
 echo "notes" >"$WORK/note.txt"
 
 ACC='<service android:name=".A" android:permission="android.permission.BIND_ACCESSIBILITY_SERVICE"/>'
@@ -32,6 +33,8 @@ perm() { for p in "$@"; do printf '<uses-permission android:name="android.permis
 build clean org.t.clean 1 a "$(perm INTERNET CAMERA)" classes.dex="$WORK/plain.dex" lib/arm64-v8a/libnative.so="$WORK/libnative.so"
 build byhash org.t.byhash 1 a "" classes.dex="$WORK/plain.dex"
 build byentry org.t.byentry 1 a "" classes.dex="$WORK/evil.dex"
+build bydex2 org.t.bydex2 1 a "" classes.dex="$WORK/plain.dex" classes2.dex="$WORK/evil.dex"
+build bylib org.t.bylib 1 a "" classes.dex="$WORK/plain.dex" lib/armeabi-v7a/libevil.so="$WORK/libevil.so"
 build bycert org.t.bycert 1 b ""
 build bypkg com.t.bypkg 15 a ""
 build marked org.t.marked 1 a "" classes.dex="$WORK/marker.dex"
@@ -88,6 +91,7 @@ PY
 
 H_BYHASH=$(sha256sum "$WORK/byhash.apk" | cut -d' ' -f1)
 H_EVIL=$(sha256sum "$WORK/evil.dex" | cut -d' ' -f1)
+H_LIB=$(sha256sum "$WORK/libevil.so" | cut -d' ' -f1)
 C_B=$(cert_of "$WORK/bycert.apk")
 [ ${#C_B} = 64 ] || fail "apksigner gave no certificate digest"
 C_B_COLONS=$(echo "$C_B" | tr a-f A-F | sed 's/../&:/g; s/:$//')
@@ -97,6 +101,7 @@ $H_BYHASH Test.ByHash
 sha256:$H_EVIL   Test.EvilDex
 cert:$C_B_COLONS Test.StolenKey
 package:com.t.bypkg@10-19 Test.BadVersions
+$H_LIB Test.EvilLib
 EOF
 cat >"$WORK/rules.yar" <<'EOF'
 rule Marker {
@@ -111,20 +116,22 @@ rule Marker {
 }
 rule NativeLib { condition: entry_name matches /^lib\/.*\.so$/ and package == "org.t.clean" and filesize == 4096 }
 EOF
-ALL=(clean byhash byentry bycert bypkg marked smsacc smsadmin overlay dropper debug testonly game social prod v1 v2 v3 v4 tamper janus_built dup)
+ALL=(clean byhash byentry bydex2 bylib bycert bypkg marked smsacc smsadmin overlay dropper debug testonly game social prod v1 v2 v3 v4 tamper janus_built dup)
 scan --indicators "$WORK/list.txt" --rules "$WORK/rules.yar" --json $(for a in "${ALL[@]}"; do echo "$WORK/$a.apk"; done) >"$WORK/all.jsonl" || fail "scan: exit $?"
 want="heur.apk.duplicate_entry@dup.apk heur.apk.janus@janus_built.apk heur.apk.signature_invalid@tamper.apk"
 want="$want heur.debuggable@debug.apk heur.perm.installer_accessibility@dropper.apk heur.perm.overlay_accessibility@overlay.apk"
 want="$want heur.perm.sms_accessibility@smsacc.apk heur.perm.sms_device_admin@smsadmin.apk heur.signer_change@v2.apk"
 want="$want heur.test_only@testonly.apk heur.unneeded_accessibility@game.apk heur.unneeded_device_admin@social.apk"
-want="$want ioc.apk_sha256@byhash.apk ioc.entry_sha256@byentry.apk ioc.package@bypkg.apk ioc.signer@bycert.apk"
+want="$want ioc.apk_sha256@byhash.apk ioc.entry_sha256@bydex2.apk ioc.entry_sha256@byentry.apk ioc.entry_sha256@bylib.apk ioc.package@bypkg.apk ioc.signer@bycert.apk"
 want="$want ioc.signer@v2.apk yara.rules.yar.Marker@marked.apk yara.rules.yar.NativeLib@clean.apk yara.rules.yar.NativeLib@dup.apk"
 assert_eq "$want" "$(found <"$WORK/all.jsonl")" "findings over the built APKs"
 ok "each indicator type, each heuristic and the YARA rules find their fixture and nothing else"
 
 # the keys of the contract, and what each finding says
 check "$WORK/all.jsonl" '.rule=="ioc.apk_sha256"' '.package=="org.t.byhash" and .threat_name=="Test.ByHash" and .category=="malware" and .severity=="high" and (.evidence|test("list.txt:2"))' || fail "APK hash finding: $(grep apk_sha256 "$WORK/all.jsonl")"
-check "$WORK/all.jsonl" '.rule=="ioc.entry_sha256"' '.threat_name=="Test.EvilDex" and (.evidence|test("entry classes.dex")) and (.evidence|test("list.txt:3"))' || fail "entry hash finding"
+check "$WORK/all.jsonl" '.rule=="ioc.entry_sha256" and .package=="org.t.byentry"' '.threat_name=="Test.EvilDex" and (.evidence|test("entry classes.dex ")) and (.evidence|test("list.txt:3"))' || fail "entry hash finding"
+check "$WORK/all.jsonl" '.rule=="ioc.entry_sha256" and .package=="org.t.bydex2"' '.threat_name=="Test.EvilDex" and (.evidence|test("entry classes2.dex "))' || fail "classes2.dex hash finding: $(grep bydex2 "$WORK/all.jsonl")"
+check "$WORK/all.jsonl" '.rule=="ioc.entry_sha256" and .package=="org.t.bylib"' '.threat_name=="Test.EvilLib" and (.evidence|test("entry lib/armeabi-v7a/libevil.so ")) and (.evidence|test("list.txt:6"))' || fail "native library hash finding: $(grep bylib "$WORK/all.jsonl")"
 check "$WORK/all.jsonl" '.rule=="ioc.signer" and .package=="org.t.bycert"' '.threat_name=="Test.StolenKey" and (.evidence|contains($c))' --arg c "$C_B" || fail "signer finding"
 check "$WORK/all.jsonl" '.rule=="ioc.package"' '.threat_name=="Test.BadVersions" and (.evidence|test("version 15"))' || fail "package finding"
 check "$WORK/all.jsonl" '.rule=="yara.rules.yar.Marker" and .package=="org.t.marked"' '.threat_name=="Test.DexMarker" and .category=="spyware" and .severity=="critical" and (.evidence|test("entry classes.dex"))' || fail "YARA finding: $(grep Marker "$WORK/all.jsonl")"
