@@ -13,6 +13,12 @@
  * swung 183k-235k between invocations of the same build; "sustained" is the steady
  * state between them.
  *
+ * Devices connect from 1,000 loopback addresses (127.1.x.y), or all from 127.0.0.1 with
+ * MTD_BENCH_ONE_ADDRESS=1: a fleet behind one NAT address, which the collector's
+ * per-address limit must not refuse. Answers other than 200 are counted by status and
+ * error word, and so are connections the collector closed under a device (libcurl
+ * opens a new one and sends again, which the 200 alone does not show).
+ *
  *   bench_ingest [DEVICES [BATCHES_PER_DEVICE [EVENTS_PER_BATCH]]]   (1000 10 200) */
 #include "collector/mtd_batch.h"
 #include "common/mtd_buf.h"
@@ -41,16 +47,27 @@ typedef struct {
     char cred[200];
     char device[32];
     char src[32];    /* its own loopback address, as devices come from many */
+    char answer[256]; /* the start of the last answer's body */
+    size_t alen;
     int sent;
+    int tried;       /* a transfer of this run has ended (its connection is open) */
     CURL *h;
     struct curl_slist *hdrs;
     int64_t t0;
 } device;
 
 static int n_dev = 1000, n_batch = 10, n_ev = 200;
+static long reconnects; /* connections opened past each device's first */
 static char tenant[32], url[200];
 static double *lat;
 static size_t nlat;
+/* answers other than 200 by status and error word (status 0: the connection closed
+ * without an answer), so that a retry says which limit sent it */
+#define NWHY 16
+static struct {
+    long code, n;
+    char error[40];
+} retry_why[NWHY];
 
 /* Size of the tenant's WAL file: the checkpointer keeps it bounded under load. */
 static double wal_size(const char *data, const char *tn)
@@ -69,7 +86,30 @@ static int cmp_d(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-static size_t sink(char *p, size_t s, size_t n, void *u) { (void)p; (void)u; return s * n; }
+static size_t sink(char *p, size_t s, size_t n, void *u)
+{
+    device *d = u;
+    size_t k = s * n < sizeof d->answer - 1 - d->alen ? s * n : sizeof d->answer - 1 - d->alen;
+    memcpy(d->answer + d->alen, p, k);
+    d->alen += k;
+    d->answer[d->alen] = 0;
+    return s * n;
+}
+
+static void count_retry(long code, const char *answer)
+{
+    char error[40] = "";
+    const char *e = strstr(answer, "\"error\":\"");
+    if (e)
+        sscanf(e + 9, "%39[^\"]", error);
+    for (int i = 0; i < NWHY; i++)
+        if (!retry_why[i].n || (retry_why[i].code == code && !strcmp(retry_why[i].error, error))) {
+            retry_why[i].code = code;
+            snprintf(retry_why[i].error, sizeof retry_why[i].error, "%s", error);
+            retry_why[i].n++;
+            return;
+        }
+}
 
 static size_t to_buf(char *p, size_t s, size_t n, void *u)
 {
@@ -155,7 +195,10 @@ static int enroll_all(device *d, const char *data)
     for (int i = 0; i < n_dev; i++) { /* each credential bound to its device at enrollment */
         char body[80];
         snprintf(d[i].device, sizeof d[i].device, "ps_dev%019d", i);
-        snprintf(d[i].src, sizeof d[i].src, "127.1.%d.%d", i / 250, i % 250 + 1);
+        if (getenv("MTD_BENCH_ONE_ADDRESS") && atoi(getenv("MTD_BENCH_ONE_ADDRESS")))
+            snprintf(d[i].src, sizeof d[i].src, "127.0.0.1");
+        else
+            snprintf(d[i].src, sizeof d[i].src, "127.1.%d.%d", i / 250, i % 250 + 1);
         snprintf(body, sizeof body, "{\"device_id\":\"%s\"}", d[i].device);
         json_t *e = http_json("POST", "/v1/enroll", enr, body);
         const char *c = json_string_value(json_object_get(e, "device_credential"));
@@ -189,6 +232,9 @@ static void submit(CURLM *m, device *d, blob *bl, int idx)
     curl_easy_setopt(d->h, CURLOPT_POSTFIELDS, bl[idx].z);
     curl_easy_setopt(d->h, CURLOPT_POSTFIELDSIZE, (long)bl[idx].zn);
     curl_easy_setopt(d->h, CURLOPT_WRITEFUNCTION, sink);
+    curl_easy_setopt(d->h, CURLOPT_WRITEDATA, d);
+    d->alen = 0;
+    d->answer[0] = 0;
     curl_easy_setopt(d->h, CURLOPT_PRIVATE, d);
     curl_easy_setopt(d->h, CURLOPT_NOSIGNAL, 1L); /* else libcurl swaps SIGPIPE handlers per call */
     curl_easy_setopt(d->h, CURLOPT_INTERFACE, d->src); /* the collector limits connections per address */
@@ -229,15 +275,19 @@ static void reap(CURLM *m, device *d, blob *bl, long *errors, int *left)
     int q;
     while ((msg = curl_multi_info_read(m, &q)) != NULL) {
         device *dv;
-        long code = 0;
+        long code = 0, conns = 0;
         curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&dv);
         curl_easy_getinfo(msg->easy_handle, CURLINFO_RESPONSE_CODE, &code);
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_NUM_CONNECTS, &conns);
+        reconnects += conns - (dv->sent == 0 && !dv->tried); /* a device's first connection is due */
+        dv->tried = 1;
         curl_multi_remove_handle(m, msg->easy_handle);
         if (code == 200) {
             lat[nlat++] = (mtd_monotonic_ns() - dv->t0) / 1e6;
             dv->sent++;
         } else {
             (*errors)++; /* 429/503: the device retries the same batch */
+            count_retry(code, dv->answer);
         }
         if (dv->sent < n_batch)
             submit(m, dv, bl, (int)(dv - d) * n_batch + dv->sent);
@@ -261,6 +311,7 @@ static double upload(device *d, blob *bl, long *errors)
     for (int i = 0; i < n_dev; i++) {
         d[i].h = curl_easy_init();
         d[i].sent = 0;
+        d[i].tried = 0;
         submit(m, &d[i], bl, i * n_batch);
     }
     curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -399,6 +450,11 @@ int main(int argc, char **argv)
     printf("ingest: %d devices x %d batches x %d events over loopback: %.0f events/s stored"
            " (median of %d), batch latency p50 %.1f ms p99 %.1f ms, %ld retried (429/503)\n",
            n_dev, n_batch, n_ev, rate[RUNS / 2], RUNS, p50[RUNS / 2], p99[RUNS / 2], errors);
+    for (int i = 0; i < NWHY && retry_why[i].n; i++)
+        printf("ingest: retried after %ld %s: %ld\n", retry_why[i].code, retry_why[i].error[0] ? retry_why[i].error : "(no answer)",
+               retry_why[i].n);
+    printf("ingest: connections the collector closed under a device (opened again): %ld in %d runs\n",
+           reconnects, RUNS);
     printf("ingest: same rows straight into SQLite: %.0f events/s; collector/direct ratio %.2f"
            " (targets: >= 200000 events/s: %s; ratio >= 0.50: %s)\n", direct[RUNS / 2],
            rate[RUNS / 2] / direct[RUNS / 2], rate[RUNS / 2] >= 200000 ? "met" : "NOT met",

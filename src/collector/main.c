@@ -26,7 +26,7 @@ static const char usage[] =
     "                     [--conn-timeout SECONDS] [--retention-interval SECONDS]\n"
     "                     [--body-budget MIB] [--max-connections N]\n"
     "                     [--max-conn-per-ip N] [--head-timeout SECONDS]\n"
-    "                     [--body-timeout SECONDS]\n"
+    "                     [--body-timeout SECONDS] [--cold-opens N]\n"
     "\n"
     "Receives events from enrolled mtd-agent devices and keeps each tenant in its own\n"
     "store: one SQLite file per tenant under DIR/tenants/. On first start it writes\n"
@@ -57,14 +57,21 @@ static const char usage[] =
     "                     the rest, the oldest connection still sending its request\n"
     "                     head is closed\n"
     "  --max-conn-per-ip N\n"
-    "                     connections from one address, 0 (no limit) to 1000000\n"
-    "                     (default 256)\n"
+    "                     connections from one address that have not authenticated,\n"
+    "                     0 (no limit) to 1000000 (default 256): when connections still\n"
+    "                     sending their head fill half the slots, a new one from an\n"
+    "                     address past this closes that address's oldest such one.\n"
+    "                     None is refused at the door: a fleet behind one NAT gets in\n"
     "  --head-timeout SECONDS\n"
     "                     a request head must arrive within this, 1 to 3600\n"
     "                     (default 10)\n"
     "  --body-timeout SECONDS\n"
     "                     an authenticated request body must arrive within this, 1 to\n"
     "                     86400 (default 60)\n"
+    "  --cold-opens N     tenant stores that requests not yet authenticated may make the\n"
+    "                     collector open, per second, 0 (no limit) to 100000 (default 32;\n"
+    "                     a burst of twice that); past it they are answered 503 with\n"
+    "                     Retry-After\n"
     "\n"
     "The URL it serves is printed on stdout and written to DIR/collector.url.\n"
     "SIGTERM or SIGINT stops it after the requests in flight have finished.\n";
@@ -75,6 +82,7 @@ typedef struct {
     unsigned retention_s;
     int max_inflight;
     unsigned body_budget_mib;
+    unsigned cold_opens;
 } opts;
 
 static int die(const char *fmt, const char *a)
@@ -86,7 +94,7 @@ static int die(const char *fmt, const char *a)
 }
 
 /* The numeric options: each strict and within its range (mtd_parse_int). */
-#define NNUM 9
+#define NNUM 10
 static const struct {
     const char *name;
     long long min, max, def;
@@ -100,6 +108,7 @@ static const struct {
     {"--max-conn-per-ip", 0, 1000000, 256},
     {"--head-timeout", 1, 3600, 10},
     {"--body-timeout", 1, 86400, 60},
+    {"--cold-opens", 0, 100000, 32},
 };
 
 static int parse(int argc, char **argv, opts *o)
@@ -111,7 +120,7 @@ static int parse(int argc, char **argv, opts *o)
         {"--retention-interval", MTD_ARG_ONE}, {"--body-budget", MTD_ARG_ONE},
         {"--max-connections", MTD_ARG_ONE}, {"--max-conn-per-ip", MTD_ARG_ONE},
         {"--head-timeout", MTD_ARG_ONE}, {"--body-timeout", MTD_ARG_ONE},
-        {"--version", MTD_ARG_FLAG},
+        {"--cold-opens", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
         {NULL, 0}};
     static mtd_args a; /* large, and its values are kept in o */
     char why[256];
@@ -147,6 +156,7 @@ static int parse(int argc, char **argv, opts *o)
     o->srv.max_per_ip = (unsigned)v[6];
     o->srv.head_timeout = (unsigned)v[7];
     o->srv.body_timeout = (unsigned)v[8];
+    o->cold_opens = (unsigned)v[9];
     if (!o->data)
         return die("%s", "--data DIR is required (see --help)");
     if (!o->srv.listen)
@@ -188,7 +198,7 @@ int main(int argc, char **argv)
     mtd_metrics_init(&c.metrics);
     if ((r = mtd_tenants_open(o.data, &c.tenants, why, sizeof why)) != 0)
         return die("%s", why);
-    if (mtd_guard_create(c.tenants, &c.guard) != 0)
+    if (mtd_guard_create(c.tenants, o.cold_opens, &c.guard) != 0)
         return die("%s", "cannot start the authentication guard");
     mtd_server *s;
     if ((r = mtd_server_start(&c, &o.srv, &s, why, sizeof why)) != 0) {

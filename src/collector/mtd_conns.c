@@ -10,15 +10,29 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#define NADDR 4096
+
+/* The connections of one client address that have not authenticated, oldest first. */
+typedef struct addr_count {
+    struct addr_count *next; /* in its hash bucket */
+    mtd_conn *first, *last;
+    unsigned n;
+    char ip[48];
+} addr_count;
+
 struct mtd_conn {
     mtd_conn *prev, *next; /* in the list of its phase; NULL when in none */
+    mtd_conn *aprev, *anext; /* in its address's list while addr is set */
     int fd;
     int phase;
     int shed;              /* shut down by us: it is going */
     int64_t since;         /* start of its phase, ns */
+    addr_count *addr;      /* counted there until it authenticates; NULL once it has */
 };
 
 typedef struct {
@@ -31,13 +45,76 @@ struct mtd_conns {
     mtd_conns_opts o;
     mtd_metrics *m;
     conn_list lists[2];    /* MTD_CONN_HEAD, MTD_CONN_BODY */
+    addr_count *addrs[NADDR];
     unsigned open;
-    uint64_t shed[3], shed_logged[3];
+    uint64_t shed[4], shed_logged[4];
     pthread_t th;
     int stop;
 };
 
-static const char *const reasons[3] = {"head_timeout", "slow_head_evicted", "body_timeout"};
+enum { SHED_HEAD_TIMEOUT, SHED_EVICTED, SHED_BODY_TIMEOUT, SHED_PER_ADDRESS };
+static const char *const reasons[4] = {"head_timeout", "slow_head_evicted", "body_timeout",
+                                       "per_address_limit"};
+
+static void shed(mtd_conns *cs, mtd_conn *c, int why);
+
+static addr_count **addr_slot(mtd_conns *cs, const char *ip)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = ip; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    addr_count **a = &cs->addrs[h % NADDR];
+    while (*a && strcmp((*a)->ip, ip))
+        a = &(*a)->next;
+    return a;
+}
+
+/* Caller holds cs->mu. The connection no longer counts against its address. */
+static void uncount(mtd_conns *cs, mtd_conn *c)
+{
+    addr_count *a = c->addr;
+    if (!a)
+        return;
+    *(c->aprev ? &c->aprev->anext : &a->first) = c->anext;
+    *(c->anext ? &c->anext->aprev : &a->last) = c->aprev;
+    c->addr = NULL;
+    c->aprev = c->anext = NULL;
+    if (--a->n)
+        return;
+    addr_count **p = addr_slot(cs, a->ip);
+    *p = a->next;
+    free(a);
+}
+
+/* Caller holds cs->mu. Counts a new connection against its address. When connections
+ * waiting for a head hold half their slots and this address holds max_per_address
+ * unauthenticated ones, its own oldest still waiting makes room: one address flooding
+ * slow heads rotates its own connections out, not other addresses' (the global
+ * eviction takes the oldest of all). Without that pressure nothing is refused: 1,000
+ * devices behind one NAT address connecting at once all got in. */
+static void count(mtd_conns *cs, mtd_conn *c, const char *ip)
+{
+    if (!cs->o.max_per_address || !ip)
+        return;
+    addr_count **p = addr_slot(cs, ip);
+    if (!*p) {
+        if (!(*p = calloc(1, sizeof **p)))
+            return; /* out of memory: not counted rather than refused */
+        mtd_strlcpy((*p)->ip, ip, sizeof (*p)->ip);
+    }
+    addr_count *a = *p;
+    if (a->n >= cs->o.max_per_address && cs->lists[MTD_CONN_HEAD].n >= cs->o.max_pending / 2)
+        for (mtd_conn *o = a->first; o; o = o->anext)
+            if (!o->shed && o->next && o->phase == MTD_CONN_HEAD) {
+                shed(cs, o, SHED_PER_ADDRESS);
+                break;
+            }
+    c->addr = a;
+    c->aprev = a->last;
+    *(a->last ? &a->last->anext : &a->first) = c;
+    a->last = c;
+    a->n++;
+}
 
 static void unlink_conn(mtd_conns *cs, mtd_conn *c)
 {
@@ -71,20 +148,30 @@ static void shed(mtd_conns *cs, mtd_conn *c, int why)
     mtd_metrics_shed(cs->m, reasons[why]);
 }
 
-mtd_conn *mtd_conns_opened(mtd_conns *cs, int fd)
+mtd_conn *mtd_conns_opened(mtd_conns *cs, int fd, const char *ip)
 {
     mtd_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
     c->fd = fd;
     pthread_mutex_lock(&cs->mu);
+    cs->open++;
+    count(cs, c, ip);
     conn_list *h = &cs->lists[MTD_CONN_HEAD];
     if (cs->o.max_pending && h->n >= cs->o.max_pending)
-        shed(cs, h->head.next, 1); /* the oldest still waiting makes room */
+        shed(cs, h->head.next, SHED_EVICTED); /* the oldest still waiting makes room */
     append(cs, c, MTD_CONN_HEAD);
-    cs->open++;
     pthread_mutex_unlock(&cs->mu);
     return c;
+}
+
+void mtd_conns_authenticated(mtd_conns *cs, mtd_conn *c)
+{
+    if (!c)
+        return;
+    pthread_mutex_lock(&cs->mu);
+    uncount(cs, c);
+    pthread_mutex_unlock(&cs->mu);
 }
 
 void mtd_conns_closed(mtd_conns *cs, mtd_conn *c)
@@ -93,6 +180,7 @@ void mtd_conns_closed(mtd_conns *cs, mtd_conn *c)
         return;
     pthread_mutex_lock(&cs->mu);
     unlink_conn(cs, c);
+    uncount(cs, c);
     cs->open--;
     pthread_mutex_unlock(&cs->mu);
     free(c);
@@ -121,6 +209,17 @@ void mtd_conns_count(mtd_conns *cs, unsigned *open, unsigned *pending)
     pthread_mutex_unlock(&cs->mu);
 }
 
+/* 1 when bytes the client sent wait unread in the socket: libmicrohttpd's thread for
+ * this connection has been busy (with another connection's batch being committed), and
+ * the client is not the slow one. Under load a kept-alive device's next head waited
+ * there for seconds and was cut at the head deadline with the batch behind it. A
+ * trickling client gains nothing: once its bytes are read, its deadline applies. */
+static int unread_input(const mtd_conn *c)
+{
+    int n = 0;
+    return ioctl(c->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 /* Sheds the connections of one list whose phase began before the deadline. */
 static void reap(mtd_conns *cs, int phase, unsigned timeout_s, int why, int64_t now)
 {
@@ -128,8 +227,11 @@ static void reap(mtd_conns *cs, int phase, unsigned timeout_s, int why, int64_t 
         return;
     conn_list *l = &cs->lists[phase];
     int64_t limit = now - (int64_t)timeout_s * 1000000000;
-    while (l->n && l->head.next->since < limit)
-        shed(cs, l->head.next, why);
+    for (mtd_conn *c = l->head.next, *next; c != &l->head && c->since < limit; c = next) {
+        next = c->next;
+        if (!unread_input(c))
+            shed(cs, c, why);
+    }
 }
 
 static void *run(void *arg)
@@ -139,20 +241,21 @@ static void *run(void *arg)
         usleep(250 * 1000);
         pthread_mutex_lock(&cs->mu);
         int64_t now = mtd_monotonic_ns();
-        reap(cs, MTD_CONN_HEAD, cs->o.head_timeout_s, 0, now);
-        reap(cs, MTD_CONN_BODY, cs->o.body_timeout_s, 2, now);
-        uint64_t d[3];
-        for (int i = 0; i < 3; i++) {
+        reap(cs, MTD_CONN_HEAD, cs->o.head_timeout_s, SHED_HEAD_TIMEOUT, now);
+        reap(cs, MTD_CONN_BODY, cs->o.body_timeout_s, SHED_BODY_TIMEOUT, now);
+        uint64_t d[4];
+        for (int i = 0; i < 4; i++) {
             d[i] = tick % 40 == 0 ? cs->shed[i] - cs->shed_logged[i] : 0;
             if (tick % 40 == 0)
                 cs->shed_logged[i] = cs->shed[i];
         }
         unsigned open = cs->open, pending = cs->lists[MTD_CONN_HEAD].n;
         pthread_mutex_unlock(&cs->mu);
-        if (d[0] || d[1] || d[2]) /* one line every 10 s, not one per connection */
+        if (d[0] || d[1] || d[2] || d[3]) /* one line every 10 s, not one per connection */
             mtd_log(MTD_LOG_WARN, "conns", "shed in the last 10 s: head_timeout=%llu slow_head_evicted=%llu"
-                    " body_timeout=%llu; open=%u waiting_for_head=%u", (unsigned long long)d[0],
-                    (unsigned long long)d[1], (unsigned long long)d[2], open, pending);
+                    " body_timeout=%llu per_address_limit=%llu; open=%u waiting_for_head=%u",
+                    (unsigned long long)d[0], (unsigned long long)d[1], (unsigned long long)d[2],
+                    (unsigned long long)d[3], open, pending);
     }
     return NULL;
 }
@@ -182,6 +285,11 @@ void mtd_conns_stop(mtd_conns *cs)
         return;
     __atomic_store_n(&cs->stop, 1, __ATOMIC_SEQ_CST);
     pthread_join(cs->th, NULL);
+    for (int i = 0; i < NADDR; i++) /* left by connections never told closed */
+        for (addr_count *a = cs->addrs[i], *n; a; a = n) {
+            n = a->next;
+            free(a);
+        }
     pthread_mutex_destroy(&cs->mu);
     free(cs);
 }

@@ -52,6 +52,10 @@ struct mtd_guard {
     good ok[NGOOD];
     pending p[NPEND];
     uint64_t failed_total, limited_total, blocked_total, dropped_pending;
+    unsigned opens_per_s;  /* stores unauthenticated requests may open, per second */
+    double open_tokens;    /* the bucket of those, up to twice the rate */
+    int64_t open_refill_ns;
+    uint64_t opens_refused;
     uint64_t failed_since, limited_since; /* since the last summary line */
     pthread_t th;
     int stop;
@@ -111,6 +115,40 @@ static int is_good(mtd_guard *g, const char *tok, int64_t now)
     int ok = !strncmp(e->h, hash, 32) && now - e->t < GOOD_TTL_S;
     pthread_mutex_unlock(&g->mu);
     return ok;
+}
+
+int mtd_guard_known_good(mtd_guard *g, const char *tok)
+{
+    return g && tok && is_good(g, tok, (int64_t)time(NULL));
+}
+
+/* Caller holds g->mu. One store open from the bucket: 0, or MTD_EBUSY when empty. */
+static int take_open(mtd_guard *g)
+{
+    if (!g->opens_per_s)
+        return 0;
+    int64_t now = mtd_monotonic_ns();
+    double burst = 2.0 * g->opens_per_s;
+    g->open_tokens += (double)(now - g->open_refill_ns) / 1e9 * g->opens_per_s;
+    if (g->open_tokens > burst)
+        g->open_tokens = burst;
+    g->open_refill_ns = now;
+    if (g->open_tokens < 1)
+        return MTD_EBUSY;
+    g->open_tokens -= 1;
+    return 0;
+}
+
+int mtd_guard_cold_open(mtd_guard *g, const char *tok)
+{
+    if (!g || !g->opens_per_s || mtd_guard_known_good(g, tok))
+        return 0;
+    pthread_mutex_lock(&g->mu);
+    int r = take_open(g);
+    if (r)
+        g->opens_refused++;
+    pthread_mutex_unlock(&g->mu);
+    return r;
 }
 
 int mtd_guard_check(mtd_guard *g, mtd_req *rq, mtd_resp *rs)
@@ -259,7 +297,10 @@ void mtd_guard_flush(mtd_guard *g, int force)
         pthread_mutex_lock(&g->mu);
         for (int i = 0; i < NPEND && nd < 16; i++) {
             pending *p = &g->p[i];
-            if (p->tenant[0] && p->n && (force || !p->written || now - p->written >= GUARD_AUDIT_S)) {
+            /* a summary whose tenant's store is closed waits for an open from the
+             * bucket: failed sign-ins at 30 closed tenants opened all 30 to audit them */
+            if (p->tenant[0] && p->n && (force || !p->written || now - p->written >= GUARD_AUDIT_S) &&
+                (force || mtd_tenants_is_open(g->t, p->tenant) || take_open(g) == 0)) {
                 due[nd++] = *p;
                 p->n = 0;
                 p->written = now;
@@ -301,12 +342,15 @@ static void *run(void *arg)
     return NULL;
 }
 
-int mtd_guard_create(mtd_tenants *t, mtd_guard **out)
+int mtd_guard_create(mtd_tenants *t, unsigned opens_per_s, mtd_guard **out)
 {
     mtd_guard *g = calloc(1, sizeof *g);
     if (!g)
         return MTD_ENOMEM;
     g->t = t;
+    g->opens_per_s = opens_per_s;
+    g->open_tokens = 2.0 * opens_per_s;
+    g->open_refill_ns = mtd_monotonic_ns();
     pthread_mutex_init(&g->mu, NULL);
     if (pthread_create(&g->th, NULL, run, g) != 0) {
         pthread_mutex_destroy(&g->mu);
@@ -340,8 +384,12 @@ void mtd_guard_render(mtd_guard *g, mtd_buf *out)
                         " token prefix with too many failures.\n"
                         "# TYPE mtd_auth_limited_total counter\nmtd_auth_limited_total %llu\n"
                         "# HELP mtd_auth_blocks_total Times an address or token prefix was blocked.\n"
-                        "# TYPE mtd_auth_blocks_total counter\nmtd_auth_blocks_total %llu\n",
+                        "# TYPE mtd_auth_blocks_total counter\nmtd_auth_blocks_total %llu\n"
+                        "# HELP mtd_auth_cold_opens_refused_total Requests answered 503 because"
+                        " checking their token would have opened a store past --cold-opens.\n"
+                        "# TYPE mtd_auth_cold_opens_refused_total counter\n"
+                        "mtd_auth_cold_opens_refused_total %llu\n",
                    (unsigned long long)g->failed_total, (unsigned long long)g->limited_total,
-                   (unsigned long long)g->blocked_total);
+                   (unsigned long long)g->blocked_total, (unsigned long long)g->opens_refused);
     pthread_mutex_unlock(&g->mu);
 }

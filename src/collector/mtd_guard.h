@@ -11,7 +11,12 @@
  * Nothing is logged per failure: a thread writes one summary line to the log every
  * GUARD_SUMMARY_S with what was refused, and records in each tenant's audit log the
  * failed sign-ins (401) and refused calls (403) aimed at it: the first within a second,
- * then one summary line per tenant and kind at most every GUARD_AUDIT_S. */
+ * then one summary line per tenant and kind at most every GUARD_AUDIT_S.
+ *
+ * Checking a token may open its tenant's store (files, descriptors, SQLite's cache,
+ * and the eviction of another tenant's idle store). A request not yet authenticated
+ * may cause at most opens_per_s of those a second (a bucket of twice that): past it,
+ * 503 with Retry-After. A token that authenticated lately is not counted. */
 #ifndef MTD_GUARD_H
 #define MTD_GUARD_H
 
@@ -23,12 +28,17 @@
 #define GUARD_SUMMARY_S 10
 #define GUARD_AUDIT_S 60
 
-int mtd_guard_create(mtd_tenants *t, mtd_guard **out);
+int mtd_guard_create(mtd_tenants *t, unsigned opens_per_s, mtd_guard **out);
 void mtd_guard_destroy(mtd_guard *g);
 
 /* Before authenticating: 0, or a 429 in rs when the address or the token's prefix is
  * blocked and the token is not one known to be good. g may be NULL (no limits). */
 int mtd_guard_check(mtd_guard *g, mtd_req *rq, mtd_resp *rs);
+/* 1 when tok authenticated within the last hour. */
+int mtd_guard_known_good(mtd_guard *g, const char *tok);
+/* Before a token check that would open a store: 0 when it may (a token known good, or
+ * one open from the bucket), MTD_EBUSY when unauthenticated traffic has used them. */
+int mtd_guard_cold_open(mtd_guard *g, const char *tok);
 /* The outcome of an authentication (tok NULL: no token was presented). */
 void mtd_guard_failed(mtd_guard *g, const mtd_req *rq, const char *tok);
 void mtd_guard_passed(mtd_guard *g, const mtd_req *rq);

@@ -24,6 +24,7 @@ int mtd_lifecycle_retention_pass(mtd_tenants *t)
     json_array_foreach(list, i, row) {
         const char *id = json_string_value(json_object_get(row, "tenant_id"));
         mtd_tenant *tn;
+        int was_open = id && mtd_tenants_is_open(t, id);
         if (!id || mtd_tenants_get(t, id, &tn) != 0)
             continue;
         mtd_policy p;
@@ -33,6 +34,8 @@ int mtd_lifecycle_retention_pass(mtd_tenants *t)
             mtd_log(MTD_LOG_INFO, "retention", "tenant=%s deleted=%d", id, deleted);
         total += deleted;
         mtd_tenants_put(t, tn);
+        if (!was_open) /* a pass over every tenant leaves the cache to the active ones */
+            mtd_tenants_close_unused(t, id);
     }
     json_decref(list);
     return total;

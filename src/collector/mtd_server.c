@@ -297,7 +297,9 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     mtd_server *s = cls;
     if (code == MHD_CONNECTION_NOTIFY_STARTED) {
         const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-        *socket_context = ci ? mtd_conns_opened(s->conns, ci->connect_fd) : NULL;
+        char ip[48];
+        client_ip(conn, ip, sizeof ip);
+        *socket_context = ci ? mtd_conns_opened(s->conns, ci->connect_fd, ip) : NULL;
     } else {
         mtd_conns_closed(s->conns, *socket_context);
         *socket_context = NULL;
@@ -347,11 +349,16 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         x->rq.conn = conn;
         client_ip(conn, x->rq.ip, sizeof x->rq.ip);
         __atomic_add_fetch(&s->active, 1, __ATOMIC_SEQ_CST);
+        /* the head is here: the head deadline is over, and admission (a store read,
+         * which may wait behind a commit) is our time, not the client's */
+        mtd_conns_phase(s->conns, conn_of(conn), MTD_CONN_WORK);
         if (admit(s, x, &rs) == 0) { /* the body, if any, must now come in time */
-            mtd_conns_phase(s->conns, conn_of(conn), x->rq.def->body != MTD_BODY_NONE ? MTD_CONN_BODY : MTD_CONN_WORK);
+            if (x->rq.tn || x->rq.operator)
+                mtd_conns_authenticated(s->conns, conn_of(conn));
+            if (x->rq.def->body != MTD_BODY_NONE)
+                mtd_conns_phase(s->conns, conn_of(conn), MTD_CONN_BODY);
             return MHD_YES;
         }
-        mtd_conns_phase(s->conns, conn_of(conn), MTD_CONN_WORK);
         x->refused = 1; /* answered from the head; the body is never read */
     } else if (*upload_size) {
         take_body(s, x, upload_data, *upload_size);
@@ -396,6 +403,14 @@ void mtd_metrics_render_front(mtd_collector *c, mtd_buf *out)
                         "# HELP mtd_body_bytes_budget Bytes request bodies may hold at once.\n"
                         "# TYPE mtd_body_bytes_budget gauge\nmtd_body_bytes_budget %zu\n",
                    __atomic_load_n(&c->body_held, __ATOMIC_RELAXED), c->body_budget);
+    unsigned open;
+    uint64_t opens;
+    mtd_tenants_counts(c->tenants, &open, &opens);
+    mtd_buf_printf(out, "# HELP mtd_stores_open Tenant stores open now.\n"
+                        "# TYPE mtd_stores_open gauge\nmtd_stores_open %u\n"
+                        "# HELP mtd_store_opens_total Tenant stores opened since the start.\n"
+                        "# TYPE mtd_store_opens_total counter\nmtd_store_opens_total %llu\n",
+                   open, (unsigned long long)opens);
     mtd_guard_render(c->guard, out);
     if (c->server)
         mtd_server_render(c->server, out);
@@ -505,7 +520,8 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
     unsigned maxc = o->max_connections ? o->max_connections : 4000;
     mtd_conns_opts co = {.max_pending = maxc - maxc / 10, /* a tenth is kept for admitted requests */
                          .head_timeout_s = o->head_timeout ? o->head_timeout : 10,
-                         .body_timeout_s = o->body_timeout ? o->body_timeout : 60};
+                         .body_timeout_s = o->body_timeout ? o->body_timeout : 60,
+                         .max_per_address = o->max_per_ip};
     if (mtd_conns_start(&co, &c->metrics, &s->conns) != 0) {
         snprintf(why, whylen, "cannot start the connection reaper");
         mtd_server_stop(s);
@@ -516,7 +532,6 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
                             MHD_OPTION_THREAD_POOL_SIZE, threads < 1 ? 1 : threads,
                             MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout ? o->conn_timeout : 30,
                             MHD_OPTION_CONNECTION_LIMIT, maxc,
-                            MHD_OPTION_PER_IP_CONNECTION_LIMIT, o->max_per_ip,
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,

@@ -29,8 +29,17 @@ struct mtd_tenants {
     int lock_fd; /* DATA/collector.lock, locked while this collector runs */
     char op_hash[65];
     mtd_store *decoy; /* where a token naming no tenant is looked up (mtd_auth) */
+    uint64_t opens;   /* stores opened since start */
     pthread_mutex_t mu;
     slot slots[MAX_OPEN];
+    /* tenant IDs named by tokens that name no tenant, "open" as a real tenant's store
+     * would be: the first token naming one costs a store open (of the decoy) and the
+     * cold-open limit, later ones nothing, until it is idle as long as a store. Else
+     * the limit told them apart: an unknown ID was limited every time, a real one once */
+    struct {
+        char id[MTD_TENANT_ID_LEN + 1];
+        time_t last_used;
+    } ghosts[MAX_OPEN];
 };
 
 int mtd_tenant_id_valid(const char *id)
@@ -178,14 +187,16 @@ const char *mtd_tenants_data_dir(const mtd_tenants *t)
     return t->data;
 }
 
-void mtd_tenants_decoy_lookup(mtd_tenants *t, const char *hash)
+void mtd_tenants_decoy_lookup(mtd_tenants *t, const char *hash, int device)
 {
     mtd_role role;
     mtd_cred_binding b;
-    if (t->decoy) { /* the reads a real tenant's check makes; both find nothing */
-        mtd_store_token_role(t->decoy, hash, &role);
+    if (!t->decoy) /* the read a real tenant's check makes, and finds nothing */
+        return;
+    if (device) /* one read, as for a real tenant: two made the 401 ~40 us slower */
         mtd_store_cred_lookup(t->decoy, hash, &b);
-    }
+    else
+        mtd_store_token_role(t->decoy, hash, &role);
 }
 
 int mtd_tenants_is_operator(mtd_tenants *t, const char *tok)
@@ -282,9 +293,16 @@ static slot *find_slot(mtd_tenants *t, const char *id)
     return NULL;
 }
 
-/* Opens a tenant into a free slot (an idle one is closed if all are taken). */
+/* Opens a tenant into a free slot (an idle one is closed if all are taken). A tenant
+ * that does not exist is known before any slot is touched: a token naming a made-up
+ * tenant closed a real tenant's idle store to make room, then found nothing. */
 static int open_slot(mtd_tenants *t, const char *id, slot **out)
 {
+    char dir[1200], path[1300], hex[80], why[256];
+    tenant_dir(t, id, dir, sizeof dir);
+    snprintf(path, sizeof path, "%s/tenant.key", dir);
+    if (mtd_file_read_line(path, hex, sizeof hex) != 0)
+        return MTD_ENOENT;
     slot *free_s = NULL;
     for (int i = 0; i < MAX_OPEN && !free_s; i++)
         if (!t->slots[i].used)
@@ -297,11 +315,6 @@ static int open_slot(mtd_tenants *t, const char *id, slot **out)
         }
     if (!free_s)
         return MTD_EBUSY;
-    char dir[1200], path[1300], hex[80], why[256];
-    tenant_dir(t, id, dir, sizeof dir);
-    snprintf(path, sizeof path, "%s/tenant.key", dir);
-    if (mtd_file_read_line(path, hex, sizeof hex) != 0)
-        return MTD_ENOENT;
     mtd_tenant *tn = &free_s->t;
     if (mtd_tenant_key_from_hex(&tn->key, hex) != 0)
         return MTD_ECORRUPT;
@@ -317,8 +330,38 @@ static int open_slot(mtd_tenants *t, const char *id, slot **out)
     }
     mtd_strlcpy(tn->id, id, sizeof tn->id);
     free_s->used = 1;
+    t->opens++;
     *out = free_s;
     return 0;
+}
+
+/* Caller holds t->mu. The ghost entry of id, or NULL. */
+static int find_ghost(mtd_tenants *t, const char *id)
+{
+    for (int i = 0; i < MAX_OPEN; i++)
+        if (t->ghosts[i].id[0] && !strcmp(t->ghosts[i].id, id))
+            return i;
+    return -1;
+}
+
+/* Caller holds t->mu. A tenant ID that names no tenant: "opened" as a ghost, with the
+ * work of a store open (the decoy's) the first time. */
+static void open_ghost(mtd_tenants *t, const char *id)
+{
+    int g = find_ghost(t, id);
+    if (g < 0) {
+        g = 0;
+        for (int i = 1; i < MAX_OPEN; i++)
+            if (t->ghosts[i].last_used < t->ghosts[g].last_used)
+                g = i;
+        mtd_strlcpy(t->ghosts[g].id, id, sizeof t->ghosts[g].id);
+        char dir[1200], why[256];
+        mtd_store *st;
+        snprintf(dir, sizeof dir, "%s/decoy", t->data);
+        if (mtd_store_open(dir, &st, why, sizeof why) == 0)
+            mtd_store_close(st);
+    }
+    t->ghosts[g].last_used = time(NULL);
 }
 
 int mtd_tenants_get(mtd_tenants *t, const char *id, mtd_tenant **out)
@@ -331,9 +374,30 @@ int mtd_tenants_get(mtd_tenants *t, const char *id, mtd_tenant **out)
     if (r == 0) {
         s->refs++;
         *out = &s->t;
+    } else if (r == MTD_ENOENT) {
+        open_ghost(t, id);
     }
     pthread_mutex_unlock(&t->mu);
     return r;
+}
+
+int mtd_tenants_is_open(mtd_tenants *t, const char *id)
+{
+    pthread_mutex_lock(&t->mu);
+    int open = find_slot(t, id) != NULL || find_ghost(t, id) >= 0;
+    pthread_mutex_unlock(&t->mu);
+    return open;
+}
+
+void mtd_tenants_counts(mtd_tenants *t, unsigned *open, uint64_t *opens)
+{
+    unsigned n = 0;
+    pthread_mutex_lock(&t->mu);
+    for (int i = 0; i < MAX_OPEN; i++)
+        n += t->slots[i].used;
+    *opens = t->opens;
+    pthread_mutex_unlock(&t->mu);
+    *open = n;
 }
 
 void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn)
@@ -342,6 +406,17 @@ void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn)
     slot *s = (slot *)((char *)tn - offsetof(slot, t));
     s->refs--;
     s->last_used = time(NULL);
+    pthread_mutex_unlock(&t->mu);
+}
+
+void mtd_tenants_close_unused(mtd_tenants *t, const char *id)
+{
+    pthread_mutex_lock(&t->mu);
+    slot *s = find_slot(t, id);
+    if (s && s->refs == 0) {
+        mtd_store_close(s->t.store);
+        memset(s, 0, sizeof *s);
+    }
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -357,6 +432,8 @@ int mtd_tenants_close_idle(mtd_tenants *t, int idle_s)
             memset(s, 0, sizeof *s); /* the key goes with the store */
             closed++;
         }
+        if (t->ghosts[i].id[0] && now - t->ghosts[i].last_used >= idle_s)
+            t->ghosts[i].id[0] = 0;
     }
     pthread_mutex_unlock(&t->mu);
     return closed;

@@ -19,6 +19,7 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define MTD_TENANT_ID_LEN 16
 
@@ -44,6 +45,12 @@ int mtd_tenants_delete(mtd_tenants *t, const char *id);
 /* Borrows an open tenant (store, key); release it when done. MTD_ENOENT if unknown. */
 int mtd_tenants_get(mtd_tenants *t, const char *id, mtd_tenant **out);
 void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn);
+/* 1 when the tenant's store is open now (borrowing it would open nothing). */
+int mtd_tenants_is_open(mtd_tenants *t, const char *id);
+/* Stores open now, and opened since start. */
+void mtd_tenants_counts(mtd_tenants *t, unsigned *open, uint64_t *opens);
+/* Closes the tenant's store if it is open and nobody holds it. */
+void mtd_tenants_close_unused(mtd_tenants *t, const char *id);
 /* Closes the stores nobody used for idle_s seconds; returns how many. */
 int mtd_tenants_close_idle(mtd_tenants *t, int idle_s);
 
@@ -56,9 +63,10 @@ int mtd_token_parse(const char *tok, char *kind, size_t kindlen, char *tenant, s
 
 const char *mtd_tenants_data_dir(const mtd_tenants *t);
 
-/* The reads of a token check, made in an empty decoy store (DATA/decoy/): a token that
- * names no tenant costs what one of an existing tenant costs. */
-void mtd_tenants_decoy_lookup(mtd_tenants *t, const char *hash);
+/* The read of a token check, made in an empty decoy store (DATA/decoy/): a token that
+ * names no tenant costs what one of an existing tenant costs. device: a device
+ * credential's lookup, else a token's. */
+void mtd_tenants_decoy_lookup(mtd_tenants *t, const char *hash, int device);
 
 /* 1 when tok is the operator token. */
 int mtd_tenants_is_operator(mtd_tenants *t, const char *tok);

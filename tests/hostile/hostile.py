@@ -50,10 +50,13 @@ def raise_nofile():
 class Collector:
     """A collector on 127.0.0.1:0 with its own data directory; stopped by stop()."""
 
-    def __init__(self, *args):
-        self.work = tempfile.mkdtemp(prefix="mtd-hostile-")
+    def __init__(self, *args, work=None):
+        """work: the directory of a collector stopped with keep=True, started again."""
+        self.work = work or tempfile.mkdtemp(prefix="mtd-hostile-")
         self.data = os.path.join(self.work, "data")
-        self.log = open(os.path.join(self.work, "collector.log"), "wb")
+        self.log = open(os.path.join(self.work, "collector.log"), "ab")
+        if work and os.path.exists(os.path.join(self.data, "collector.url")):
+            os.unlink(os.path.join(self.data, "collector.url"))  # the previous one's
         env = dict(os.environ, MTD_LOG=os.environ.get("MTD_LOG", "info"))
         self.proc = subprocess.Popen([os.path.join(BIN, "mtd-collector"), "--data", self.data,
                                       "--listen", "127.0.0.1:0"] + list(args),
@@ -84,7 +87,7 @@ class Collector:
     def alive(self):
         return self.proc.poll() is None
 
-    def stop(self):
+    def stop(self, keep=False):
         if self.alive():
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -92,8 +95,13 @@ class Collector:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        self.log.close()
-        subprocess.run(["rm", "-rf", self.work])
+        if not self.log.closed:
+            self.log.close()
+        if not keep:
+            subprocess.run(["rm", "-rf", self.work])
+
+    def fds(self):
+        return len(os.listdir("/proc/%d/fd" % self.proc.pid))
 
 
 def http(col, method, path, token=None, body=None, headers=None, timeout=30, src="127.0.0.1"):
@@ -478,12 +486,160 @@ def attack_guessing(col, t):
        " one auth.failed and one call.refused audit line, no log line per failure")
 
 
+def tenants_on_disk(col):
+    return sorted(os.listdir(os.path.join(col.data, "tenants")))
+
+
+def attack_store_opens(col, t, n_tenants=30, n_bogus=300):
+    """Issue 14.5: tokens naming made-up tenants, or real tenants with a wrong secret,
+    open no store past --cold-opens, create nothing, hold no descriptors, evict nothing."""
+    col.stop(keep=True)  # the suite's collector: this attack needs its own options
+    col.__init__("--cold-opens", "1", work=col.work)
+    ids = [tenant(col, "opens%02d" % i)["tenant_id"] for i in range(n_tenants)]
+    col.stop(keep=True)  # started again: no store is open
+    col.__init__("--cold-opens", "1", work=col.work)
+    for _ in range(100):  # the retention pass at start opens each store and closes it again
+        if metric(col, "mtd_store_opens_total") >= n_tenants + 1 and metric(col, "mtd_stores_open") == 0:
+            break
+        time.sleep(0.1)
+    else:
+        fail("the retention pass left %d stores open" % metric(col, "mtd_stores_open"))
+    on_disk = tenants_on_disk(col)
+    opens0, fds0 = metric(col, "mtd_store_opens_total"), col.fds()
+    codes, t0 = {}, time.time()
+    probes = [("adm.%s.%s" % (tid, "A" * 43), tid) for tid in ids] + \
+             [("adm.%016x.%s" % (0xdead00000000 + i, "B" * 43), None) for i in range(n_bogus)]
+    for i, (tok, _) in enumerate(probes):
+        st, _ = http(col, "GET", "/v1/admin/devices", tok, src=src_addr(50, i // 10))
+        codes[st] = codes.get(st, 0) + 1
+    elapsed = time.time() - t0
+    opened = metric(col, "mtd_store_opens_total") - opens0
+    refused = metric(col, "mtd_auth_cold_opens_refused_total")
+    allowed = 2 + 1 * elapsed + 1  # the bucket (twice the rate) and what refilled, +1 for rounding
+    if set(codes) - {401, 429, 503}:
+        fail("answers to bad tokens: %s" % codes)
+    if tenants_on_disk(col) != on_disk:
+        fail("bad tokens created tenant directories: %s" % (set(tenants_on_disk(col)) - set(on_disk)))
+    if opened > allowed:
+        fail("%d bad tokens opened %d stores in %.1f s (at most %.0f allowed)" % (len(probes), opened, elapsed, allowed))
+    if refused < 1 or codes.get(503, 0) < 1:
+        fail("no token check was refused for the store it would open: %s" % codes)
+    fds = col.fds()
+    if fds > fds0 + 8 * opened + 8:
+        fail("descriptors grew from %d to %d for %d stores opened" % (fds0, fds, opened))
+    # a legitimate admin once the flood stops: its store opens, it is served
+    time.sleep(1.5)
+    st, _ = http_json(col, "GET", "/v1/admin/devices", t["admin_token"], src="127.0.51.1")
+    if st != 200:
+        fail("the admin after the flood: %s" % st)
+    ok("%d bad tokens (%d naming real tenants) opened %d stores in %.1f s (--cold-opens 1), created"
+       " nothing, descriptors %d -> %d; answers %s; the admin then served"
+       % (len(probes), n_tenants, opened, elapsed, fds0, fds, dict(sorted(codes.items()))))
+
+
+def attack_metrics(col, t):
+    """Issue 14.5: anonymous /metrics names no tenant; the operator's does."""
+    t2 = tenant(col, "second")
+    st, anon = http(col, "GET", "/metrics", src="127.0.52.1")
+    st2, mine = http(col, "GET", "/metrics", col.op, src="127.0.52.1")
+    if st != 200 or st2 != 200:
+        fail("/metrics: %s anonymous, %s with the operator token" % (st, st2))
+    for x in (t, t2):
+        if x["tenant_id"].encode() in anon:
+            fail("anonymous /metrics names tenant %s" % x["tenant_id"])
+        if x["tenant_id"].encode() not in mine:
+            fail("the operator's /metrics does not name tenant %s" % x["tenant_id"])
+    if b"tenant=" in anon or b"mtd_store_bytes{" not in mine:
+        fail("per-tenant series: anonymous %s, operator %s" % (b"tenant=" in anon, b"mtd_store_bytes{" in mine))
+    st, _ = http(col, "GET", "/metrics", t["admin_token"], src="127.0.52.2")
+    if st != 401:
+        fail("/metrics with a tenant admin's token: %s (only the operator's sees more)" % st)
+    ok("anonymous /metrics names no tenant (%d bytes); the operator's lists both tenants' stores;"
+       " a tenant admin's token is refused" % len(anon))
+
+
+class Timed:
+    """Requests from one address, each timed from its first byte sent to its answer
+    read (the connection is opened before, as the collector closes it after a 401)."""
+
+    def __init__(self, col, src):
+        self.col, self.src, self.s = col, src, None
+
+    def get(self, path, token):
+        if self.s is None:
+            self.s = socket.create_connection(("127.0.0.1", self.col.port), timeout=10,
+                                              source_address=(self.src, 0))
+            self.s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        req = ("GET %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\n\r\n" % (path, token)).encode()
+        t0 = time.perf_counter()
+        self.s.sendall(req)
+        data = b""
+        while b"\r\n\r\n" not in data:
+            d = self.s.recv(65536)
+            if not d:
+                fail("the connection closed before an answer")
+            data += d
+        head, _, body = data.partition(b"\r\n\r\n")
+        n = int([l.split(b":")[1] for l in head.split(b"\r\n") if l.lower().startswith(b"content-length:")][0])
+        while len(body) < n:
+            body += self.s.recv(65536)
+        dt = time.perf_counter() - t0
+        if b"connection: close" in head.lower():
+            self.close()
+        return dt, int(head.split(b" ")[1]), body
+
+    def close(self):
+        if self.s:
+            self.s.close()
+        self.s = None
+
+
+def attack_auth_timing(col, t, n_tenants=8, conns=20, rounds=18):
+    """Issue 14.9: a token naming no tenant costs the collector what one naming a real
+    tenant costs (a decoy store is read the same way), so its 401 comes as fast, no
+    faster: medians of interleaved requests. Each address and
+    token prefix stays under the failure limits, so every answer is a 401 and not a 429."""
+    ids = [t["tenant_id"]] + [tenant(col, "timing%d" % i)["tenant_id"] for i in range(n_tenants - 1)]
+    fake = ["%016x" % (0x5eed0000 + i) for i in range(n_tenants)]
+    secret = "C" * 43
+    real_c = [Timed(col, src_addr(60, i)) for i in range(conns)]
+    fake_c = [Timed(col, src_addr(61, i)) for i in range(conns)]
+    real_t, fake_t, bodies = [], [], set()
+    k = 0
+    for r in range(rounds):
+        for i in range(conns):
+            pair = [(real_c[i], "adm.%s.%s" % (ids[k % n_tenants], secret), real_t),
+                    (fake_c[i], "adm.%s.%s" % (fake[k % n_tenants], secret), fake_t)]
+            for c, tok, out in (pair if k % 2 else pair[::-1]):
+                dt, st, body = c.get("/v1/admin/devices", tok)
+                if st != 401:
+                    fail("a bad token during the timing run: %s %s" % (st, body[:200]))
+                bodies.add(body)
+                out.append(dt)
+            k += 1
+    for c in real_c + fake_c:
+        c.close()
+    if len(bodies) != 1:
+        fail("401 bodies differ: %s" % bodies)
+    real_t.sort()
+    fake_t.sort()
+    mr, mf = real_t[len(real_t) // 2], fake_t[len(fake_t) // 2]
+    if not 0.85 <= mf / mr <= 1.18:
+        fail("a token naming no tenant is answered in %.0f us (median), one naming a real tenant in %.0f us"
+             % (mf * 1e6, mr * 1e6))
+    ok("401 for a token naming no tenant: median %.0f us, naming a real tenant: %.0f us (ratio %.2f,"
+       " %d each, interleaved); one body" % (mf * 1e6, mr * 1e6, mf / mr, len(real_t)))
+
+
 ATTACKS = {
     "large_bodies": attack_large_bodies,
     "slow_headers": attack_slow_headers,
     "takeover": attack_takeover,
     "framing_paths": attack_framing_paths,
     "guessing": attack_guessing,
+    "store_opens": attack_store_opens,
+    "metrics": attack_metrics,
+    "auth_timing": attack_auth_timing,
 }
 
 
