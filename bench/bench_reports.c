@@ -11,7 +11,10 @@
  * device gets a year of history (device_history) and its per-device queries are timed
  * against the same queries through a device_id index.
  *
- *   bench_reports [DEVICES [APPS_PER_DEVICE]]   (5000 300) */
+ *   bench_reports [DEVICES [APPS_PER_DEVICE]]   (5000 300)
+ *   bench_reports --fill DIR [DEVICES [APPS_PER_DEVICE]]
+ *       only stores the fleet into the store in DIR (a tenant's directory of a
+ *       collector's data directory, for bench_console.sh) and exits */
 #include "collector/mtd_batch.h"
 #include "common/mtd_buf.h"
 #include "common/mtd_file.h"
@@ -277,8 +280,43 @@ static void device_history(mtd_store *s, const char *dir, mtd_buf *raw)
            median_of(risk) * 1e3, irisk * 1e3, median_of(page) * 1e3, ipage * 1e3);
 }
 
+/* Stores the fleet of n_dev devices into s. */
+static void store_fleet(mtd_store *s, mtd_buf *raw)
+{
+    int64_t t0 = mtd_monotonic_ns();
+    for (int d = 0; d < n_dev; d++) {
+        char key[32];
+        snprintf(key, sizeof key, "fleet-%d", d);
+        store_device(s, d, -1, key, raw);
+    }
+    printf("reports: fleet of %d devices x %d apps stored in %.1f s\n", n_dev, n_app,
+           (mtd_monotonic_ns() - t0) / 1e9);
+}
+
+/* --fill DIR: the fleet into an existing tenant's store, nothing measured. */
+static int fill_only(const char *dir)
+{
+    mtd_store *s;
+    char why[256];
+    if (mtd_store_open(dir, &s, why, sizeof why) != 0) {
+        fprintf(stderr, "bench_reports: %s\n", why);
+        return 1;
+    }
+    mtd_buf raw;
+    mtd_buf_init(&raw, 0);
+    store_fleet(s, &raw);
+    mtd_buf_free(&raw);
+    mtd_store_close(s);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 2 && !strcmp(argv[1], "--fill")) {
+        if (argc > 3) n_dev = atoi(argv[3]);
+        if (argc > 4) n_app = atoi(argv[4]);
+        return fill_only(argv[2]);
+    }
     if (argc > 1) n_dev = atoi(argv[1]);
     if (argc > 2) n_app = atoi(argv[2]);
     char dir[] = "/tmp/mtd-bench-reports-XXXXXX", why[256];
@@ -291,14 +329,7 @@ int main(int argc, char **argv)
     }
     mtd_buf raw;
     mtd_buf_init(&raw, 0);
-    int64_t t0 = mtd_monotonic_ns();
-    for (int d = 0; d < n_dev; d++) {
-        char key[32];
-        snprintf(key, sizeof key, "fleet-%d", d);
-        store_device(s, d, -1, key, &raw);
-    }
-    printf("reports: fleet of %d devices x %d apps stored in %.1f s\n", n_dev, n_app,
-           (mtd_monotonic_ns() - t0) / 1e9);
+    store_fleet(s, &raw);
     report reports[] = {
         {"apps holding READ_SMS (fleet)", {.permission = "android.permission.READ_SMS"}, 0},
         {"sideloaded apps (fleet)", {.sideloaded = 1}, 0},

@@ -2,6 +2,7 @@
  * store, and serves the admin API (DESIGN.md section 4). */
 #include "collector/mtd_collector.h"
 #include "collector/mtd_guard.h"
+#include "collector/mtd_console.h"
 #include "collector/mtd_lifecycle.h"
 #include "collector/mtd_server.h"
 #include "common/mtd_args.h"
@@ -18,6 +19,9 @@
 #include <sys/stat.h>
 
 #define VERSION "0.1.0"
+#ifndef MTD_CONSOLE_DIR /* set by the build: where it bundles console/ */
+#define MTD_CONSOLE_DIR "/usr/share/openmtd/console"
+#endif
 
 static const char usage[] =
     "usage: mtd-collector --data DIR --listen ADDR:PORT\n"
@@ -27,6 +31,7 @@ static const char usage[] =
     "                     [--body-budget MIB] [--max-connections N]\n"
     "                     [--max-conn-per-ip N] [--head-timeout SECONDS]\n"
     "                     [--body-timeout SECONDS] [--cold-opens N]\n"
+    "                     [--console DIR]\n"
     "\n"
     "Receives events from enrolled mtd-agent devices and keeps each tenant in its own\n"
     "store: one SQLite file per tenant under DIR/tenants/. On first start it writes\n"
@@ -72,12 +77,14 @@ static const char usage[] =
     "                     the collector open per second, 0 (no limit) to 100000\n"
     "                     (default 32, a burst of twice that); past it they are\n"
     "                     answered 503 with Retry-After\n"
+    "  --console DIR      the admin console's files, served at /console (default: the\n"
+    "                     build's, " MTD_CONSOLE_DIR ")\n"
     "\n"
     "The URL it serves is printed on stdout and written to DIR/collector.url.\n"
     "SIGTERM or SIGINT stops it after the requests in flight have finished.\n";
 
 typedef struct {
-    const char *data, *store;
+    const char *data, *store, *console;
     mtd_server_opts srv;
     unsigned retention_s;
     int max_inflight;
@@ -120,7 +127,7 @@ static int parse(int argc, char **argv, opts *o)
         {"--retention-interval", MTD_ARG_ONE}, {"--body-budget", MTD_ARG_ONE},
         {"--max-connections", MTD_ARG_ONE}, {"--max-conn-per-ip", MTD_ARG_ONE},
         {"--head-timeout", MTD_ARG_ONE}, {"--body-timeout", MTD_ARG_ONE},
-        {"--cold-opens", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
+        {"--cold-opens", MTD_ARG_ONE}, {"--console", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
         {NULL, 0}};
     static mtd_args a; /* large, and its values are kept in o */
     char why[256];
@@ -142,6 +149,7 @@ static int parse(int argc, char **argv, opts *o)
     o->srv.tls_cert = mtd_args_get(&a, "--tls-cert");
     o->srv.tls_key = mtd_args_get(&a, "--tls-key");
     o->store = mtd_args_get(&a, "--store");
+    o->console = mtd_args_get(&a, "--console");
     long long v[NNUM];
     for (size_t i = 0; i < NNUM; i++)
         if (mtd_args_int(&a, numeric[i].name, numeric[i].min, numeric[i].max, numeric[i].def, &v[i],
@@ -166,6 +174,21 @@ static int parse(int argc, char **argv, opts *o)
         return die("%s", why);
     if (kind == MTD_STORE_POSTGRESQL)
         return die("%s", "--store postgresql://...: the PostgreSQL backend is not in this build yet");
+    return 0;
+}
+
+/* The console's files: from --console DIR, which must hold them, else from the build's
+ * directory when it has them (a collector without a console still serves devices).
+ * why gets what to log once the collector is up. */
+static int load_console(mtd_collector *c, const char *dir, char *why, size_t wl)
+{
+    int r = mtd_console_load(dir ? dir : MTD_CONSOLE_DIR, &c->console, why, wl);
+    if (r && dir) {
+        die("--console: %s", why);
+        return r;
+    }
+    if (r == 0)
+        snprintf(why, wl, "files=%zu dir=%s", mtd_console_count(c->console), dir ? dir : MTD_CONSOLE_DIR);
     return 0;
 }
 
@@ -200,12 +223,20 @@ int main(int argc, char **argv)
         return die("%s", why);
     if (mtd_guard_create(c.tenants, o.cold_opens, &c.guard) != 0)
         return die("%s", "cannot start the authentication guard");
+    char con_msg[600];
+    if (load_console(&c, o.console, con_msg, sizeof con_msg) != 0) {
+        mtd_guard_destroy(c.guard);
+        mtd_tenants_close(c.tenants);
+        return 2;
+    }
     mtd_server *s;
     if ((r = mtd_server_start(&c, &o.srv, &s, why, sizeof why)) != 0) {
         mtd_guard_destroy(c.guard);
         mtd_tenants_close(c.tenants);
+        mtd_console_free(c.console);
         return die("%s", why);
     }
+    mtd_log(c.console ? MTD_LOG_INFO : MTD_LOG_WARN, "console", "%s%s", c.console ? "" : "not served: ", con_msg);
     mtd_lifecycle *life = NULL;
     if (mtd_lifecycle_start(c.tenants, o.retention_s, &life) != 0)
         mtd_log(MTD_LOG_ERROR, "main", "retention job not started");
@@ -223,5 +254,6 @@ int main(int argc, char **argv)
     mtd_guard_destroy(c.guard);
     mtd_tenants_close(c.tenants);
     mtd_metrics_destroy(&c.metrics);
+    mtd_console_free(c.console);
     return 0;
 }

@@ -2,6 +2,7 @@
  * Every call is answered from the caller's own tenant store and recorded in its
  * append-only audit log. Roles: admin does everything; analyst only reads; the privacy
  * officer reads and handles user export and delete. */
+#include "collector/mtd_admin_console.h"
 #include "collector/mtd_auth.h"
 #include "collector/mtd_collector.h"
 #include "common/mtd_args.h"
@@ -480,15 +481,20 @@ static json_t *usage_actions(admin_call *a)
     return json_pack("{s:o,s:o}", "actions", exact, "ldp", ldp);
 }
 
+static int in_list(const char *s, const char *const *list)
+{
+    for (; list && *list; list++)
+        if (!strcmp(s, *list))
+            return 1;
+    return 0;
+}
+
 /* The reports that take ?device= (risk names its device in the path). */
 static int is_report(const char *sub)
 {
     static const char *const names[] = {"apps", "apps/history", "threats", "connections", "usage",
                                         "crashes", "diagnostics", "feedback", NULL};
-    for (const char *const *n = names; *n; n++)
-        if (!strcmp(sub, *n))
-            return 1;
-    return 0;
+    return in_list(sub, names);
 }
 
 /* r: what mtd_store_*_known said of a device or package a report was asked for. 1 when
@@ -500,6 +506,30 @@ static int known(admin_call *a, const char *what, const char *name, int r)
     else if (r)
         mtd_resp_error(a->rs, 500, "store_error", "could not look the %s up: %s", what, mtd_strerror(r));
     return r == 0;
+}
+
+/* GET threats[?status=][&category=][&severity=][&source=][&device=]: the values the schema
+ * declares for threat.detection, anything else a 400 naming them. */
+static void threats(admin_call *a, const char *dev)
+{
+    static const char *const statuses[] = {"active", "resolved", NULL};
+    const mtd_event_type *ev = mtd_schema_event("threat.detection");
+    mtd_threat_query q = {mtd_req_arg(a->rq, "status"), dev, mtd_req_arg(a->rq, "category"),
+                          mtd_req_arg(a->rq, "severity"), mtd_req_arg(a->rq, "source")};
+    const struct { const char *name, *val; const char *const *allowed; } args[] = {
+        {"status", q.status, statuses},
+        {"category", q.category, mtd_schema_field(ev, "category")->enum_values},
+        {"severity", q.severity, mtd_schema_field(ev, "severity")->enum_values},
+        {"source", q.source, mtd_schema_field(ev, "source")->enum_values}};
+    for (size_t i = 0; i < 4; i++)
+        if (args[i].val && !in_list(args[i].val, args[i].allowed)) {
+            char list[512] = "";
+            for (const char *const *v = args[i].allowed; *v; v++)
+                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", list[0] ? ", " : "", *v);
+            mtd_resp_error(a->rs, 400, "bad_request", "%s must be one of: %s", args[i].name, list);
+            return;
+        }
+    report(a, "report.threats", page_of(a, "threats", mtd_store_threats_where(a->tn->store, &q, &a->page)));
 }
 
 /* The read-only reports. Returns 0 when sub is not one of them. */
@@ -527,11 +557,7 @@ static int reports(admin_call *a, const char *sub)
     } else if (!strcmp(sub, "apps/history")) {
         report(a, "report.apps.history", event_lists(a, lifecycle));
     } else if (!strcmp(sub, "threats")) {
-        const char *st = mtd_req_arg(a->rq, "status");
-        if (st && strcmp(st, "active") && strcmp(st, "resolved"))
-            mtd_resp_error(a->rs, 400, "bad_request", "status must be active or resolved");
-        else
-            report(a, "report.threats", page_of(a, "threats", mtd_store_threats(a->tn->store, st, dev, &a->page)));
+        threats(a, dev);
     } else if (!strncmp(sub, "devices/", 8) && strlen(sub) > 13 && !strcmp(sub + strlen(sub) - 5, "/risk")) {
         char id[64];
         snprintf(id, sizeof id, "%.*s", (int)(strlen(sub) - 13), sub + 8);
@@ -554,6 +580,27 @@ static int reports(admin_call *a, const char *sub)
     return 1;
 }
 
+/* GET devices[?risk=LEVEL][&not_seen_days=N] */
+static void devices(admin_call *a)
+{
+    static const char *const levels[] = {"none", "low", "medium", "high", NULL};
+    mtd_device_query q = {.risk = mtd_req_arg(a->rq, "risk")};
+    const char *ns = mtd_req_arg(a->rq, "not_seen_days");
+    long long days = 0;
+    char why[128];
+    if (q.risk && !in_list(q.risk, levels)) {
+        mtd_resp_error(a->rs, 400, "bad_request", "risk must be none, low, medium or high");
+        return;
+    }
+    if (ns && mtd_parse_int(ns, 1, 3650, &days, "not_seen_days", why, sizeof why) != 0) {
+        mtd_resp_error(a->rs, 400, "bad_request", "%s", why);
+        return;
+    }
+    if (ns)
+        q.seen_before = (int64_t)time(NULL) - days * 86400;
+    report(a, "report.devices", page_of(a, "devices", mtd_store_devices_where(a->tn->store, &q, &a->page)));
+}
+
 static void dispatch(admin_call *a, const char *sub)
 {
     const char *m = a->rq->method;
@@ -561,8 +608,11 @@ static void dispatch(admin_call *a, const char *sub)
         return;
     if (!strcmp(m, "GET") && reports(a, sub))
         return;
+    mtd_admin_ctx x = {a->rq, a->rs, a->tn, a->role, a->actor, &a->page};
+    if (mtd_admin_console_route(&x, sub))
+        return;
     if (!strcmp(sub, "devices") && !strcmp(m, "GET")) {
-        report(a, "report.devices", page_of(a, "devices", mtd_store_devices(a->tn->store, &a->page)));
+        devices(a);
     } else if (!strcmp(sub, "policy") && !strcmp(m, "GET")) {
         mtd_policy p;
         if (mtd_store_policy_get(a->tn->store, &p) == 0)

@@ -38,6 +38,7 @@ typedef struct mtd_collector {
     int max_inflight;
     size_t body_budget;        /* bytes all request bodies may hold at once */
     size_t body_held;          /* bytes they hold now (atomic) */
+    struct mtd_console *console; /* the admin console's files, or NULL (mtd_console.h) */
 } mtd_collector;
 
 typedef struct mtd_req mtd_req;
@@ -108,6 +109,11 @@ struct mtd_resp {
     void *stream_ctx;
     uint64_t stream_size;      /* the streamed body's length when known (0 = unknown) */
     char etag[72];             /* an ETag header when set (a feed's "\"sha256\"") */
+    /* set by the console's file handler (mtd_console.c), NULL otherwise */
+    const char *cache;         /* Cache-Control (default no-store) */
+    const char *encoding;      /* Content-Encoding of a precompressed file */
+    const char *vary, *location, *allow;
+    int console;               /* a console file: the console's Content-Security-Policy */
 };
 
 #define MTD_STREAM_END ((ssize_t)-1)

@@ -3,6 +3,7 @@
 #include "collector/mtd_auth.h"
 #include "collector/mtd_batch.h"
 #include "collector/mtd_collector.h"
+#include "collector/mtd_console.h"
 #include "collector/mtd_feeds.h"
 #include "collector/mtd_guard.h"
 #include "common/mtd_err.h"
@@ -45,6 +46,10 @@ static const mtd_route_def routes[] = {
     {NULL, "/v1/operator/*", "operator", MTD_AUTH_OPERATOR, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_operator},
     {"GET", "/metrics", "metrics", MTD_AUTH_PUBLIC_OR_OPERATOR, MTD_BODY_NONE, 0, NULL, handle_metrics},
     {"GET", "/healthz", "healthz", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, handle_healthz},
+    /* the admin console's files; its pages sign in to the API above themselves */
+    {NULL, "/", "console", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_console},
+    {NULL, "/console", "console", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_console},
+    {NULL, "/console/*", "console", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_console},
 };
 
 static const mtd_route_def *find_route(const char *method, const char *path)

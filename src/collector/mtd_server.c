@@ -1,6 +1,7 @@
 /* mtd_server: libmicrohttpd glue: listening, admission from the request head, body
  * reading under the route limit and the memory budget, dispatch, logging. */
 #include "collector/mtd_server.h"
+#include "collector/mtd_console.h"
 #include "collector/mtd_batch.h"
 #include "collector/mtd_conns.h"
 #include "collector/mtd_guard.h"
@@ -117,6 +118,11 @@ static struct MHD_Response *make_resp(mtd_resp *rs)
     return MHD_create_response_from_buffer(len, body, MHD_RESPMEM_MUST_FREE);
 }
 
+static void add_header(void *r, const char *name, const char *value)
+{
+    MHD_add_response_header(r, name, value);
+}
+
 static enum MHD_Result send_resp(struct MHD_Connection *conn, mtd_resp *rs)
 {
     struct MHD_Response *r = make_resp(rs);
@@ -127,8 +133,7 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, mtd_resp *rs)
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                             rs->ctype ? rs->ctype : "application/json");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
+    mtd_security_headers(rs, add_header, r);
     if (rs->etag[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, rs->etag);
     if (rs->retry_after > 0) {

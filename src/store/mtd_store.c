@@ -1,9 +1,11 @@
 /* mtd_store: the store interface's dispatch. Each mtd_store_* call goes to the
  * operation of the handle's backend (mtd_store_int.h): the SQLite files of
  * mtd_store_sqlite.c, or PostgreSQL. What does not depend on a backend lives here:
- * role names, the --store URL, the audit call without a device. */
+ * role names, the --store URL, the audit call without a device, the unfiltered
+ * devices and threats reports. */
 #include "store/mtd_store_int.h"
 #include "common/mtd_err.h"
+#include "common/mtd_util.h"
 #include "schema/mtd_schema.h"
 
 #include <stdio.h>
@@ -34,6 +36,63 @@ void mtd_store_close(mtd_store *s)
 int mtd_store_token_add(mtd_store *s, const char *hash, mtd_role role, const char *label)
 {
     return mtd_store_token_add_limited(s, hash, role, label, 0, 0);
+}
+
+json_t *mtd_store_devices(mtd_store *s, mtd_page *pg)
+{
+    return mtd_store_devices_where(s, NULL, pg);
+}
+
+json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id, mtd_page *pg)
+{
+    mtd_threat_query q = {.status = status, .device_id = device_id};
+    return mtd_store_threats_where(s, &q, pg);
+}
+
+/* {key: count} of a two-column (key, count) query, every key of keys present. */
+static json_t *counts(json_t *rows, const char *const *keys)
+{
+    json_t *o = json_object(), *row;
+    for (; keys && *keys; keys++)
+        json_object_set_new(o, *keys, json_integer(0));
+    size_t i;
+    json_array_foreach(rows, i, row) {
+        const char *k = json_string_value(json_object_get(row, "k"));
+        if (k)
+            json_object_set(o, k, json_object_get(row, "n"));
+    }
+    return o;
+}
+
+void mtd_store_summary_bounds(int64_t now, int stale_days, int days, char before[24], char since[MTD_TIME_LEN])
+{
+    snprintf(before, 24, "%lld", (long long)(now - (int64_t)stale_days * 86400));
+    /* the first day shown starts at midnight UTC, days - 1 days ago */
+    mtd_time_rfc3339((time_t)((now / 86400 - (days - 1)) * 86400), since);
+}
+
+json_t *mtd_store_summary_json(json_t *by_risk, json_t *stale, json_t *open, json_t *per_day, int stale_days,
+                               int days)
+{
+    static const char *const risks[] = {"none", "low", "medium", "high", NULL};
+    static const char *const severities[] = {"low", "medium", "high", "critical", NULL};
+    json_t *out = NULL;
+    if (by_risk && stale && open && per_day) {
+        json_t *r = counts(by_risk, risks), *v;
+        json_int_t total = 0;
+        const char *k;
+        json_object_foreach(r, k, v)
+            total += json_integer_value(v);
+        out = json_pack("{s:I,s:o,s:i,s:O,s:o,s:i,s:O}", "devices", total, "by_risk", r,
+                        "stale_days", stale_days, "stale_devices",
+                        json_object_get(json_array_get(stale, 0), "n"), "open_threats",
+                        counts(open, severities), "days", days, "threats_by_day", per_day);
+    }
+    json_decref(by_risk);
+    json_decref(stale);
+    json_decref(open);
+    json_decref(per_day);
+    return out;
 }
 
 int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail)

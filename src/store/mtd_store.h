@@ -197,6 +197,13 @@ int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent);
  * collector hold a whole fleet's rows in memory). */
 
 json_t *mtd_store_devices(mtd_store *s, mtd_page *pg);
+/* Devices report filters; NULL/0 = any. */
+typedef struct {
+    const char *device_id;
+    const char *risk;    /* none, low, medium or high */
+    int64_t seen_before; /* last seen before this time (seconds since the epoch) */
+} mtd_device_query;
+json_t *mtd_store_devices_where(mtd_store *s, const mtd_device_query *q, mtd_page *pg);
 
 /* App report filters; NULL/0 = any. */
 typedef struct {
@@ -211,6 +218,27 @@ json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg);
 /* Threats, one row per device and threat with its latest state; status "active" or
  * "resolved" or NULL for both; ordered by severity. */
 json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id, mtd_page *pg);
+typedef struct {
+    const char *status, *device_id, *category, *severity, *source; /* NULL = any */
+} mtd_threat_query;
+json_t *mtd_store_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_page *pg);
+
+/* The fleet at a glance, for the console's overview (NULL when a read failed):
+ * {"devices", "by_risk": {none, low, medium, high}, "stale_days", "stale_devices",
+ *  "open_threats": {severity: count}, "days", "threats_by_day": [{day, detected,
+ *  resolved}]} over the days up to now; stale devices were last seen stale_days or
+ * more before now. Every figure is counted in SQL: nothing of the fleet is loaded. */
+json_t *mtd_store_summary(mtd_store *s, int64_t now, int stale_days, int days);
+/* Threat notes: what an admin wrote about one device's threat (threat is its
+ * threat_id, or "threat_name/package" for a detection without one). A user's deletion
+ * deletes the notes on that user's devices. */
+int mtd_store_threat_note_add(mtd_store *s, const char *device_id, const char *threat, const char *actor,
+                              const char *note, int64_t *id);
+/* Notes of a device (of one of its threats when threat is not NULL), oldest first:
+ * id, time, device_id, threat_id, actor, note. */
+json_t *mtd_store_threat_notes(mtd_store *s, const char *device_id, const char *threat, mtd_page *pg);
+/* A device's credentials: how many were issued and how many are still live. */
+int mtd_store_device_credentials(mtd_store *s, const char *device_id, int *issued, int *live);
 /* {"device_id", "risk": none|low|medium|high, "open_threats", "threats"}: the risk is
  * set by the most severe active threat. MTD_ENOENT for an unknown device. */
 int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out);

@@ -212,12 +212,12 @@ int mtd_sqlite_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
                                   events, n, stored);
 }
 
-json_t *mtd_sqlite_devices(mtd_store *s, mtd_page *pg)
+int mtd_sq_devices_select(char *sql, size_t len)
 {
     /* risk: the most severe threat whose latest detection is still active */
-    char latest[1024], sql[3072];
+    char latest[1024];
     mtd_sq_latest_threats(latest, sizeof latest, 0);
-    snprintf(sql, sizeof sql,
+    return snprintf(sql, len,
         "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
         " i.manufacturer, i.model, i.model_id, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
         " i.time AS info_time, d.consent,"
@@ -225,11 +225,32 @@ json_t *mtd_sqlite_devices(mtd_store *s, mtd_page *pg)
         " FROM devices d LEFT JOIN ev_device_info i ON i.row = d.info_row"
         " LEFT JOIN (SELECT device_id, min(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0"
         "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) WHERE status = 'active'"
-        "   GROUP BY device_id) k ON k.device_id = d.device_id"
-        " ORDER BY d.last_seen DESC, d.device_id", latest);
-    return mtd_sq_report_page(s, sql, 0, NULL, pg);
+        "   GROUP BY device_id) k ON k.device_id = d.device_id", latest);
 }
 
+json_t *mtd_sqlite_devices_where(mtd_store *s, const mtd_device_query *q, mtd_page *pg)
+{
+    char base[3072], sql[3584], before[32];
+    const char *p[3];
+    int n = 0;
+    mtd_sq_devices_select(base, sizeof base);
+    int len = snprintf(sql, sizeof sql, "SELECT * FROM (%s) WHERE 1", base);
+    if (q && q->device_id) {
+        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND device_id=?");
+        p[n++] = q->device_id;
+    }
+    if (q && q->risk) {
+        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND risk=?");
+        p[n++] = q->risk;
+    }
+    if (q && q->seen_before) {
+        snprintf(before, sizeof before, "%lld", (long long)q->seen_before);
+        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND last_seen < CAST(? AS INTEGER)");
+        p[n++] = before;
+    }
+    snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY last_seen DESC, device_id");
+    return mtd_sq_report_page(s, sql, n, p, pg);
+}
 
 /* The SQL condition that selects a user's rows in an event table. */
 static const char user_rows[] =
@@ -277,6 +298,8 @@ static int user_delete_locked(mtd_store *s, const char *upn, const char *alt, in
     /* the devices' credentials and batch records go too: they hold the pseudonyms; the
      * audit entries about them keep what was done, not to which device */
     static const char *const rest[] = {
+        "DELETE FROM threat_notes WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
+        " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
         "UPDATE audit SET device_id=NULL WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
         " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
         "DELETE FROM reenroll_approvals WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"

@@ -10,6 +10,7 @@
 #ifndef MTD_STORE_INT_H
 #define MTD_STORE_INT_H
 
+#include "common/mtd_util.h"
 #include "store/mtd_store.h"
 
 /* X(return type, operation, (parameters), (arguments)): the handle is always s. */
@@ -41,10 +42,21 @@
       (s, cred_hash, idem_key, events, n, stored))                                                 \
     X(int, device_consent, (mtd_store * s, const char *device_id, int *consent),                  \
       (s, device_id, consent))                                                                     \
-    X(json_t *, devices, (mtd_store * s, mtd_page *pg), (s, pg))                                   \
+    X(json_t *, devices_where, (mtd_store * s, const mtd_device_query *q, mtd_page *pg),          \
+      (s, q, pg))                                                                                  \
     X(json_t *, apps, (mtd_store * s, const mtd_app_query *q, mtd_page *pg), (s, q, pg))           \
-    X(json_t *, threats, (mtd_store * s, const char *status, const char *device_id, mtd_page *pg), \
-      (s, status, device_id, pg))                                                                  \
+    X(json_t *, threats_where, (mtd_store * s, const mtd_threat_query *q, mtd_page *pg),          \
+      (s, q, pg))                                                                                  \
+    X(json_t *, summary, (mtd_store * s, int64_t now, int stale_days, int days),                  \
+      (s, now, stale_days, days))                                                                  \
+    X(int, threat_note_add, (mtd_store * s, const char *device_id, const char *threat,            \
+                             const char *actor, const char *note, int64_t *id),                    \
+      (s, device_id, threat, actor, note, id))                                                     \
+    X(json_t *, threat_notes, (mtd_store * s, const char *device_id, const char *threat,          \
+                               mtd_page *pg),                                                      \
+      (s, device_id, threat, pg))                                                                  \
+    X(int, device_credentials, (mtd_store * s, const char *device_id, int *issued, int *live),    \
+      (s, device_id, issued, live))                                                                \
     X(int, device_risk, (mtd_store * s, const char *device_id, json_t **out), (s, device_id, out)) \
     X(json_t *, crash_groups, (mtd_store * s, const char *device_id, mtd_page *pg),               \
       (s, device_id, pg))                                                                          \
@@ -85,6 +97,16 @@ typedef struct mtd_store_ops {
  * audit.time, ...). */
 typedef enum { MTD_COL_PLAIN, MTD_COL_TIME, MTD_COL_BOOL, MTD_COL_LIST } mtd_col_kind;
 mtd_col_kind mtd_store_column_kind(const char *name);
+
+/* The console's summary's bounds: devices last seen before `before` (Unix seconds)
+ * are stale; detections are counted per day from `since` (RFC 3339, midnight UTC). */
+void mtd_store_summary_bounds(int64_t now, int stale_days, int days, char before[24], char since[MTD_TIME_LEN]);
+/* The console's summary (mtd_store_summary) from a backend's four reads, which it
+ * takes (any NULL: a read failed, and so the answer is NULL): rows (k = risk, n) of
+ * devices per risk, one row (n) of stale devices, rows (k = severity, n) of open
+ * threats, and rows (day, detected, resolved) per day. */
+json_t *mtd_store_summary_json(json_t *by_risk, json_t *stale, json_t *open, json_t *per_day, int stale_days,
+                               int days);
 
 /* A slot's text as a C string in buf, or NULL. */
 const char *mtd_store_slot(const mtd_event *e, const char *name, char *buf, size_t len);

@@ -82,6 +82,9 @@ static const char base_ddl[] =
     "CREATE TABLE IF NOT EXISTS policy(id bigint PRIMARY KEY CHECK(id=1), json " T " NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit(id bigserial PRIMARY KEY, time bigint NOT NULL,"
     " actor " T " NOT NULL, action " T " NOT NULL, detail " T ", device_id " T ");"
+    /* what admins wrote about a device's threat (how it was handled) */
+    "CREATE TABLE IF NOT EXISTS threat_notes(id bigserial PRIMARY KEY, time bigint NOT NULL,"
+    " device_id " T " NOT NULL, threat_id " T " NOT NULL, actor " T " NOT NULL, note " T " NOT NULL);"
     /* feeds live here, not in a collector's directory, so every collector serves them */
     "CREATE TABLE IF NOT EXISTS feeds(name " T " PRIMARY KEY, sha256 " T " NOT NULL,"
     " size bigint NOT NULL, updated " T " NOT NULL, data bytea NOT NULL);"
@@ -99,7 +102,7 @@ static const char base_ddl[] =
     " EXECUTE FUNCTION audit_guard();";
 
 static const char *const base_tables[] = {"tokens", "credentials", "reenroll_approvals", "devices", "batches",
-                                          "policy", "audit", "feeds"};
+                                          "policy", "audit", "feeds", "threat_notes"};
 
 static const char *col_type(const mtd_field *f)
 {
@@ -161,7 +164,8 @@ int mtd_pg_tenant_ddl(const char *id, mtd_buf *out)
         mtd_pg_table(mtd_event_types[i].name, t, sizeof t);
         fence_ddl(t, id, 1, out);
     }
-    mtd_buf_printf(out, "GRANT USAGE ON SEQUENCE event_rows, audit_id_seq, credentials_seq_seq TO mtd_t_%s;", id);
+    mtd_buf_printf(out, "GRANT USAGE ON SEQUENCE event_rows, audit_id_seq, credentials_seq_seq, threat_notes_id_seq"
+                        " TO mtd_t_%s;", id);
     return mtd_buf_append(out, "", 1);
 }
 

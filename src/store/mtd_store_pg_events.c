@@ -509,6 +509,8 @@ int mtd_pg_user_delete(mtd_store *st, const char *upn, const char *alt, const ch
         snprintf(bufs[i], sizeof bufs[i], "DELETE FROM %s WHERE %s", t, user_rows);
         sql[n++] = bufs[i];
     }
+    sql[n++] = "DELETE FROM threat_notes WHERE device_id IN (SELECT device_id FROM devices"
+               " WHERE upn IN ($1, $2) UNION SELECT device_id FROM credentials WHERE upn IN ($1, $2))";
     sql[n++] = "UPDATE audit SET device_id = NULL WHERE device_id IN (SELECT device_id FROM devices"
                " WHERE upn IN ($1, $2) UNION SELECT device_id FROM credentials WHERE upn IN ($1, $2))";
     sql[n++] = "DELETE FROM reenroll_approvals WHERE device_id IN (SELECT device_id FROM devices"

@@ -83,6 +83,11 @@ json_t *mtd_pg_json(const PGresult *res);
 /* mtd_pg_run + mtd_pg_json; with a page, LIMIT/OFFSET and pg->more (NULL: all). */
 json_t *mtd_pg_report(mtd_pg_store *s, const char *sql, int n, const char *const *p, mtd_page *pg);
 
+/* The devices report's SELECT, unordered, and each threat's latest row (by_device:
+ * parameter $1 is the device), for the console's summary (mtd_store_pg_reports.c). */
+int mtd_pg_devices_select(char *sql, size_t len);
+int mtd_pg_latest_threats(char *sql, size_t len, int by_device);
+
 /* DDL of a tenant's schema, role grants and row-level security (mtd_store_pg_ddl.c). */
 int mtd_pg_tenant_ddl(const char *id, mtd_buf *out);
 /* "device.info" -> "ev_device_info" */

@@ -129,11 +129,12 @@ static int latest_threats(char *sql, size_t len, int by_device)
                     " JOIN ev_threat_detection t ON t.\"row\" = m.r", dev);
 }
 
-json_t *mtd_pg_devices(mtd_store *st, mtd_page *pg)
+/* The devices report's SELECT (one row per device with its risk), unordered. */
+int mtd_pg_devices_select(char *sql, size_t len)
 {
-    char latest[1024], sql[3072];
+    char latest[1024];
     latest_threats(latest, sizeof latest, 0);
-    snprintf(sql, sizeof sql,
+    return snprintf(sql, len,
         "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
         " i.manufacturer, i.model, i.model_id, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
         " i.time AS info_time, d.consent,"
@@ -141,9 +142,31 @@ json_t *mtd_pg_devices(mtd_store *st, mtd_page *pg)
         " FROM devices d LEFT JOIN ev_device_info i ON i.\"row\" = d.info_row"
         " LEFT JOIN (SELECT device_id, min(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0"
         "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) lt WHERE status = 'active'"
-        "   GROUP BY device_id) k ON k.device_id = d.device_id"
-        " ORDER BY d.last_seen DESC, d.device_id", latest);
-    return mtd_pg_report(mtd_pg_of(st), sql, 0, NULL, pg);
+        "   GROUP BY device_id) k ON k.device_id = d.device_id", latest);
+}
+
+json_t *mtd_pg_devices_where(mtd_store *st, const mtd_device_query *q, mtd_page *pg)
+{
+    char base[3072], sql[3584], before[32];
+    const char *p[3];
+    int n = 0;
+    mtd_pg_devices_select(base, sizeof base);
+    int len = snprintf(sql, sizeof sql, "SELECT * FROM (%s) dv WHERE true", base);
+    if (q && q->device_id) {
+        p[n++] = q->device_id;
+        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND device_id=$%d", n);
+    }
+    if (q && q->risk) {
+        p[n++] = q->risk;
+        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND risk=$%d", n);
+    }
+    if (q && q->seen_before) {
+        snprintf(before, sizeof before, "%lld", (long long)q->seen_before);
+        p[n++] = before;
+        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND last_seen < $%d::bigint", n);
+    }
+    snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY last_seen DESC, device_id");
+    return mtd_pg_report(mtd_pg_of(st), sql, n, p, pg);
 }
 
 /* Installers that are app stores (as mtd_store_reports.c). */
@@ -186,29 +209,39 @@ json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
     return mtd_pg_report(mtd_pg_of(st), sql, n, p, pg);
 }
 
-json_t *mtd_pg_threats(mtd_store *st, const char *status, const char *device_id, mtd_page *pg)
+int mtd_pg_latest_threats(char *sql, size_t len, int by_device)
 {
-    char sql[2048], latest[1024], cond[32] = "";
-    const char *p[2];
+    return latest_threats(sql, len, by_device);
+}
+
+json_t *mtd_pg_threats_where(mtd_store *st, const mtd_threat_query *q, mtd_page *pg)
+{
+    char sql[2048], latest[1024];
+    const char *p[5];
     int n = 0;
-    latest_threats(latest, sizeof latest, device_id != NULL);
-    if (device_id)
-        p[n++] = device_id;
-    if (status) {
-        p[n++] = status;
-        snprintf(cond, sizeof cond, " AND status=$%d", n);
-    }
-    snprintf(sql, sizeof sql,
-             "SELECT device_id, threat_name, category, severity, source, evidence, status, package,"
-             " app_sha256, threat_id, first_seen, time AS last_seen FROM (%s) lt WHERE true%s"
+    latest_threats(latest, sizeof latest, q->device_id != NULL);
+    if (q->device_id)
+        p[n++] = q->device_id;
+    int len = snprintf(sql, sizeof sql,
+                       "SELECT device_id, threat_name, category, severity, source, evidence, status, package,"
+                       " app_sha256, threat_id, first_seen, time AS last_seen FROM (%s) lt WHERE true", latest);
+    const struct { const char *col, *val; } filters[] = {
+        {"status", q->status}, {"category", q->category}, {"severity", q->severity}, {"source", q->source}};
+    for (size_t i = 0; i < 4; i++)
+        if (filters[i].val) {
+            p[n++] = filters[i].val;
+            len += snprintf(sql + len, sizeof sql - (size_t)len, " AND %s=$%d", filters[i].col, n);
+        }
+    snprintf(sql + len, sizeof sql - (size_t)len,
              " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
-             " WHEN 'low' THEN 3 ELSE 4 END, last_seen DESC, device_id, \"row\"", latest, cond);
+             " WHEN 'low' THEN 3 ELSE 4 END, last_seen DESC, device_id, \"row\"");
     return mtd_pg_report(mtd_pg_of(st), sql, n, p, pg);
 }
 
 int mtd_pg_device_risk(mtd_store *st, const char *device_id, json_t **out)
 {
-    json_t *open = mtd_pg_threats(st, "active", device_id, NULL);
+    mtd_threat_query q = {.status = "active", .device_id = device_id};
+    json_t *open = mtd_pg_threats_where(st, &q, NULL);
     if (!open)
         return MTD_EIO; /* unread threats must not read as no risk */
     int r = mtd_pg_device_known(st, device_id);

@@ -85,21 +85,24 @@ int mtd_sq_latest_threats(char *sql, size_t len, int by_device)
                     " JOIN ev_threat_detection t ON t.row = m.r", dev);
 }
 
-json_t *mtd_sqlite_threats(mtd_store *s, const char *status, const char *device_id, mtd_page *pg)
+json_t *mtd_sqlite_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_page *pg)
 {
     char sql[2048], latest[1024];
-    const char *p[2];
+    const char *p[5];
     int n = 0;
-    mtd_sq_latest_threats(latest, sizeof latest, device_id != NULL);
-    if (device_id)
-        p[n++] = device_id;
+    mtd_sq_latest_threats(latest, sizeof latest, q->device_id != NULL);
+    if (q->device_id)
+        p[n++] = q->device_id;
     int len = snprintf(sql, sizeof sql, "SELECT device_id, threat_name, category, severity, source,"
                                         " evidence, status, package, app_sha256, threat_id, first_seen,"
                                         " time AS last_seen FROM (%s) WHERE 1", latest);
-    if (status) {
-        len += snprintf(sql + len, sizeof sql - (size_t)len, " AND status=?");
-        p[n++] = status;
-    }
+    const struct { const char *col, *val; } filters[] = {
+        {"status", q->status}, {"category", q->category}, {"severity", q->severity}, {"source", q->source}};
+    for (size_t i = 0; i < 4; i++)
+        if (filters[i].val) {
+            len += snprintf(sql + len, sizeof sql - (size_t)len, " AND %s=?", filters[i].col);
+            p[n++] = filters[i].val;
+        }
     snprintf(sql + len, sizeof sql - (size_t)len,
              " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
              " WHEN 'low' THEN 3 ELSE 4 END, last_seen DESC, device_id, row");
@@ -119,7 +122,8 @@ const char *mtd_risk_from_severity(const char *sev)
 
 int mtd_sqlite_device_risk(mtd_store *s, const char *device_id, json_t **out)
 {
-    json_t *open = mtd_sqlite_threats(s, "active", device_id, NULL);
+    mtd_threat_query q = {.status = "active", .device_id = device_id};
+    json_t *open = mtd_sqlite_threats_where(s, &q, NULL);
     if (!open)
         return MTD_EIO; /* unread threats must not read as no risk */
     char known[8];

@@ -39,6 +39,9 @@ static const char *base_sql =
     " received_at INTEGER NOT NULL, events INTEGER NOT NULL, first_row INTEGER, last_row INTEGER,"
     " types INTEGER NOT NULL DEFAULT -1);"
     "CREATE TABLE IF NOT EXISTS policy(id INTEGER PRIMARY KEY CHECK(id=1), json TEXT NOT NULL);"
+    /* what admins wrote about a device's threat (how it was handled) */
+    "CREATE TABLE IF NOT EXISTS threat_notes(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
+    " device_id TEXT NOT NULL, threat_id TEXT NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
     " actor TEXT NOT NULL, action TEXT NOT NULL, detail TEXT);"
     /* the audit log is append-only: the store itself refuses edits, but for one: a

@@ -104,6 +104,8 @@ int mtd_sq_audit_device(mtd_store *s, const char *actor, const char *action, con
 /* The SELECT of each threat's latest detection row, with its first_seen (the time of
  * its first detection); by_device adds a "device_id=?" parameter (mtd_store_reports.c). */
 int mtd_sq_latest_threats(char *sql, size_t len, int by_device);
+/* The SELECT of the devices report (one row per device with its risk), unordered. */
+int mtd_sq_devices_select(char *sql, size_t len);
 /* The rows of one device (parameter ?1) in the table of one event type, through the
  * device's batches holding that type: a batch's rows are one range, each row's own
  * device_id decides. mtd_sq_device_join gives the FROM/WHERE of a join (rows as e,

@@ -401,6 +401,67 @@ static void assert_devices(fixture *f, const char *dev1_risk)
 
 /* The reports take each app's and each threat's latest row: an update that drops a
  * permission, a removal, a reinstall after it, a threat resolved after it opened. */
+/* The console's reads on the same rows: threats and devices by filter, the summary's
+ * counts and detections per day, threat notes (reports_use_the_latest_row's data). */
+static void console_reads(fixture *f)
+{
+    mtd_threat_query tq = {.severity = "medium", .category = "malware"};
+    json_t *t = mtd_store_threats_where(f->s, &tq, NULL);
+    assert_int_equal(json_array_size(t), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(t, 0), "threat_id")), "thr-2");
+    json_decref(t);
+    tq = (mtd_threat_query){.status = "active", .severity = "high"};
+    t = mtd_store_threats_where(f->s, &tq, NULL);
+    assert_int_equal(json_array_size(t), 0);
+    json_decref(t);
+    tq = (mtd_threat_query){.category = "integrity"};
+    t = mtd_store_threats_where(f->s, &tq, NULL);
+    assert_int_equal(json_array_size(t), 0);
+    json_decref(t);
+
+    mtd_device_query dq = {.risk = "none"};
+    json_t *d = mtd_store_devices_where(f->s, &dq, NULL);
+    assert_int_equal(json_array_size(d), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(d, 0), "device_id")), DEV2);
+    json_decref(d);
+    dq = (mtd_device_query){.seen_before = 1}; /* every device was seen since 1970 */
+    d = mtd_store_devices_where(f->s, &dq, NULL);
+    assert_int_equal(json_array_size(d), 0);
+    json_decref(d);
+
+    /* a day after the last detection (2026-11-25T12:00:00Z), over two days */
+    json_t *sm = mtd_store_summary(f->s, 1795608000, 7, 2);
+    assert_non_null(sm);
+    char *txt = json_dumps(sm, JSON_SORT_KEYS | JSON_COMPACT);
+    assert_string_equal(txt, "{\"by_risk\":{\"high\":0,\"low\":0,\"medium\":1,\"none\":1},\"days\":2,"
+                             "\"devices\":2,\"open_threats\":{\"critical\":0,\"high\":0,\"low\":0,\"medium\":1},"
+                             "\"stale_days\":7,\"stale_devices\":0,\"threats_by_day\":[{\"day\":\"2026-11-24\","
+                             "\"detected\":2,\"resolved\":1}]}");
+    free(txt);
+    json_decref(sm);
+
+    int64_t id1, id2;
+    assert_int_equal(mtd_store_threat_note_add(f->s, DEV, "thr-1", "admin:a", "called <b>alice</b>", &id1), 0);
+    assert_int_equal(mtd_store_threat_note_add(f->s, DEV, "thr-2", "admin:a", "removed", &id2), 0);
+    assert_true(id2 > id1);
+    json_t *n = mtd_store_threat_notes(f->s, DEV, "thr-1", NULL);
+    assert_int_equal(json_array_size(n), 1);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(n, 0), "note")), "called <b>alice</b>");
+    json_decref(n);
+    mtd_page pg = {.limit = 1, .offset = 0};
+    n = mtd_store_threat_notes(f->s, DEV, NULL, &pg);
+    assert_int_equal(json_array_size(n), 1);
+    assert_int_equal(pg.more, 1);
+    json_decref(n);
+    n = mtd_store_threat_notes(f->s, DEV2, NULL, NULL);
+    assert_int_equal(json_array_size(n), 0);
+    json_decref(n);
+    int issued = -1, live = -1;
+    assert_int_equal(mtd_store_device_credentials(f->s, DEV, &issued, &live), 0);
+    assert_int_equal(issued, 0);
+    assert_int_equal(live, 0);
+}
+
 static void reports_use_the_latest_row(void **state)
 {
     fixture *f = *state;
@@ -471,6 +532,7 @@ static void reports_use_the_latest_row(void **state)
     assert_string_equal(json_string_value(json_object_get(r, "risk")), "medium");
     assert_int_equal(json_integer_value(json_object_get(r, "open_threats")), 1);
     json_decref(r);
+    console_reads(f);
 }
 
 /* Events of n usage.action rows of one device, IDs prefix-0..n-1, as store slots. */

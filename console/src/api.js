@@ -1,0 +1,91 @@
+// The admin API as the console uses it. The token lives in sessionStorage only (gone
+// when the tab closes; never a cookie, so no request carries it unless this code adds
+// it, which is what makes the console CSRF-safe) and goes in the Authorization header,
+// never in a URL.
+import { useEffect, useState, useCallback } from 'preact/hooks';
+
+const KEY = 'openmtd.admin_token';
+const SESSION = 'openmtd.session'; // who the token is (GET session), to show a reload at once
+const listeners = new Set();
+
+export const token = {
+  get: () => sessionStorage.getItem(KEY),
+  set(t) { sessionStorage.setItem(KEY, t); listeners.forEach((f) => f()); },
+  clear() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(SESSION); listeners.forEach((f) => f()); },
+  session() { try { return JSON.parse(sessionStorage.getItem(SESSION)); } catch { return null; } },
+  setSession(s) { sessionStorage.setItem(SESSION, JSON.stringify(s)); },
+  onChange(f) { listeners.add(f); return () => listeners.delete(f); },
+};
+
+export class ApiError extends Error {
+  constructor(status, error, detail) {
+    super(detail || error || `HTTP ${status}`);
+    this.status = status;
+    this.error = error;
+  }
+}
+
+// ?a=1&b=2 of the values that are set.
+export function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {}))
+    if (v !== undefined && v !== null && v !== '' && v !== false) q.set(k, v === true ? '1' : String(v));
+  const s = q.toString();
+  return s ? `?${s}` : '';
+}
+
+// One call to /v1/admin/PATH: the parsed JSON (or text with as: 'text').
+export async function api(path, { method = 'GET', body, as = 'json', tok = token.get() } = {}) {
+  const headers = { Authorization: `Bearer ${tok}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const res = await fetch(`/v1/admin/${path}`, {
+    method, headers, body: body === undefined ? undefined : JSON.stringify(body),
+    cache: 'no-store', credentials: 'omit', redirect: 'error',
+  });
+  if (res.status === 401 && tok === token.get()) token.clear(); // revoked or expired: sign in again
+  if (!res.ok) {
+    let e = {};
+    try { e = await res.json(); } catch { /* not JSON */ }
+    throw new ApiError(res.status, e.error, e.detail);
+  }
+  return as === 'text' ? res.text() : res.json();
+}
+
+// Loads path once per change of deps: { data, error, loading, reload } (data is text
+// with as = 'text').
+export function useApi(path, deps = [path], as = 'json') {
+  const [state, set] = useState({ loading: true });
+  const [n, bump] = useState(0);
+  useEffect(() => {
+    if (!path) return undefined;
+    let live = true;
+    set((s) => ({ ...s, loading: true }));
+    api(path, { as }).then((data) => live && set({ data }), (error) => live && set({ error }));
+    return () => { live = false; };
+  }, [...deps, n]);
+  return { ...state, reload: useCallback(() => bump((x) => x + 1), []) };
+}
+
+// One page of a list report at a time. The API answers a page and says where the next
+// begins: "next_cursor" (keyset, when the collector has it) or "next_offset". The
+// positions of the pages seen are kept so that "previous" goes back exactly.
+export function usePaged(path, params, pick, limit = 50) {
+  const key = path + query(params);
+  const [stack, setStack] = useState([{}]);
+  useEffect(() => setStack([{}]), [key]);
+  const pos = stack[stack.length - 1];
+  const url = path + query({ ...params, limit, ...pos });
+  const { data, error, loading, reload } = useApi(url, [url]);
+  const rows = data ? pick(data) || [] : [];
+  const next = data && (data.next_cursor ? { cursor: data.next_cursor }
+    : data.next_offset != null ? { offset: data.next_offset } : null);
+  return {
+    rows, data, error, loading, reload,
+    first: (stack.length - 1) * limit + 1,
+    page: stack.length,
+    hasPrev: stack.length > 1,
+    hasNext: !!next,
+    next: () => next && setStack((s) => [...s, next]),
+    prev: () => setStack((s) => (s.length > 1 ? s.slice(0, -1) : s)),
+  };
+}

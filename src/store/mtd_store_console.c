@@ -1,0 +1,73 @@
+/* mtd_store_console (SQLite backend): what the admin console reads and writes beyond the reports
+ * (mtd_store.h). The fleet at a glance for its overview: devices per risk level,
+ * devices not seen lately, open threats per severity and detections per day, each one
+ * aggregate query, all read in one snapshot, so the overview of a fleet of thousands
+ * costs a few counts, not the fleet's rows. A device's credentials. Threat notes. */
+#include "store/mtd_store_sqlite_int.h"
+#include "common/mtd_err.h"
+#include "common/mtd_util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+json_t *mtd_sqlite_summary(mtd_store *s, int64_t now, int stale_days, int days)
+{
+    char devices[3072], latest[1024], sql[4096], before[24], since[MTD_TIME_LEN];
+    mtd_store_summary_bounds(now, stale_days, days, before, since);
+    const char *pb[] = {before}, *ps[] = {since};
+    mtd_sq_devices_select(devices, sizeof devices);
+    mtd_sq_latest_threats(latest, sizeof latest, 0);
+
+    mtd_sq_snapshot_begin(s);
+    snprintf(sql, sizeof sql, "SELECT risk AS k, count(*) AS n FROM (%s) GROUP BY risk", devices);
+    json_t *by_risk = mtd_sq_rows(s, sql, 0, NULL);
+    json_t *stale = mtd_sq_rows(s, "SELECT count(*) AS n FROM devices WHERE last_seen < CAST(? AS INTEGER)", 1, pb);
+    snprintf(sql, sizeof sql, "SELECT severity AS k, count(*) AS n FROM (%s) WHERE status='active'"
+                              " GROUP BY severity", latest);
+    json_t *open = mtd_sq_rows(s, sql, 0, NULL);
+    json_t *per_day = mtd_sq_rows(s, "SELECT substr(time, 1, 10) AS day, sum(status='active') AS detected,"
+                                     " sum(status='resolved') AS resolved FROM ev_threat_detection"
+                                     " WHERE time >= ? GROUP BY day ORDER BY day", 1, ps);
+    mtd_sq_snapshot_end(s);
+
+    return mtd_store_summary_json(by_risk, stale, open, per_day, stale_days, days);
+}
+
+int mtd_sqlite_device_credentials(mtd_store *s, const char *device_id, int *issued, int *live)
+{
+    const char *p[] = {device_id};
+    json_t *rows = mtd_sq_report(s, "SELECT count(*) AS issued, count(*) - count(revoked_at) AS live"
+                                    " FROM credentials WHERE device_id=?", 1, p);
+    json_t *row = json_array_get(rows, 0);
+    if (!row) {
+        json_decref(rows);
+        return MTD_EIO;
+    }
+    *issued = (int)json_integer_value(json_object_get(row, "issued"));
+    *live = (int)json_integer_value(json_object_get(row, "live"));
+    json_decref(rows);
+    return 0;
+}
+
+int mtd_sqlite_threat_note_add(mtd_store *s, const char *device_id, const char *threat, const char *actor,
+                              const char *note, int64_t *id)
+{
+    char now[32];
+    mtd_sq_now(now, sizeof now);
+    const char *p[] = {now, device_id, threat, actor, note};
+    pthread_mutex_lock(&s->mu);
+    int r = mtd_sq_exec(s, "INSERT INTO threat_notes(time, device_id, threat_id, actor, note) VALUES(?,?,?,?,?)", 5, p);
+    *id = sqlite3_last_insert_rowid(s->db);
+    pthread_mutex_unlock(&s->mu);
+    return r < 0 ? r : 0;
+}
+
+json_t *mtd_sqlite_threat_notes(mtd_store *s, const char *device_id, const char *threat, mtd_page *pg)
+{
+    const char *p[] = {device_id, threat};
+    return mtd_sq_report_page(s, threat ? "SELECT id, time, device_id, threat_id, actor, note FROM threat_notes"
+                                          " WHERE device_id=? AND threat_id=? ORDER BY id"
+                                        : "SELECT id, time, device_id, threat_id, actor, note FROM threat_notes"
+                                          " WHERE device_id=? ORDER BY id",
+                              threat ? 2 : 1, p, pg);
+}
