@@ -1,9 +1,11 @@
 /* fuzz_posture: the outside data the posture checks parse: OSV vulnerability records
  * (and their ranges, evaluated against a few installed apps), `dumpsys` output (the
- * section of one service, `dumpsys adb`, `dumpsys accessibility`). build.prop and
- * getprop are fuzz_devstate's. */
+ * section of one service, `dumpsys adb`, `dumpsys accessibility`), the saved Wi-Fi
+ * networks of a WifiConfigStore.xml (text or ABX). build.prop and getprop are
+ * fuzz_devstate's. */
 #include "android/mtd_dumpsys.h"
 #include "posture/mtd_posture.h"
+#include "posture/mtd_posture_int.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -35,6 +37,9 @@ static void osv(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     osv(data, size);
+    int open, wep;
+    char err[300];
+    mtd_posture_wifi_count(data, size, &open, &wep, err, sizeof err);
     const uint8_t *sec;
     size_t n;
     static const char *const services[] = {"adb", "accessibility", "package"};

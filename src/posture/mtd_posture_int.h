@@ -44,4 +44,8 @@ int mtd_posture_global_settings(const mtd_snapshot *s, mtd_props *out, char *why
 /* Whether an inventory app is a system app; -1 when the package is not in it. */
 int mtd_posture_app_is_system(const json_t *apps, const char *package);
 
+/* The saved networks of a WifiConfigStore.xml (text XML or ABX) that are open or use
+ * WEP; 0, or the parser's code with err naming what was wrong. */
+int mtd_posture_wifi_count(const uint8_t *buf, size_t len, int *open, int *wep, char *err, size_t el);
+
 #endif

@@ -150,8 +150,11 @@ static void wifi_text(void *ctx, const char *s, size_t len)
 }
 
 /* ConfigKey is the quoted SSID and the key management: "\"name\"NONE", "...WEP",
- * "...WPA_PSK", "...SAE", "...OWE" (WifiConfiguration.getKey()); Android 11 and later
- * also list SecurityParams, whose types decide when the key does not. */
+ * "...WPA_PSK", "...SAE", "...OWE" (WifiConfiguration.getKey()). Android 11 and later
+ * also list SecurityParams, and a network that accepts any open type is joined open:
+ * an open network saved on a device that supports OWE lists OPEN and an OWE type added
+ * by the auto-upgrade (isAddedByAutoUpgrade), and still joins a plain open network of
+ * its name. */
 static void wifi_end(void *ctx, const char *name)
 {
     wifi_scan *w = ctx;
@@ -161,11 +164,20 @@ static void wifi_end(void *ctx, const char *name)
         return;
     const char *q = strrchr(w->key, '"');
     const char *mgmt = q ? q + 1 : "";
-    if (!strcmp(mgmt, "WEP") || (!mgmt[0] && w->wep_types))
+    if (!strcmp(mgmt, "WEP") || w->wep_types)
         w->wep++;
-    else if (!strcmp(mgmt, "NONE") ? (w->types == 0 || w->open_types == w->types)
-                                   : (!mgmt[0] && w->types && w->open_types == w->types))
+    else if (w->open_types || (!w->types && !strcmp(mgmt, "NONE")))
         w->open++;
+}
+
+int mtd_posture_wifi_count(const uint8_t *buf, size_t len, int *open, int *wep, char *err, size_t el)
+{
+    wifi_scan w = {0};
+    mtd_xmlev cb = {&w, wifi_start, wifi_end, wifi_text};
+    int r = mtd_xmlev_parse(buf, len, &cb, err, el);
+    *open = r ? 0 : w.open;
+    *wep = r ? 0 : w.wep;
+    return r;
 }
 
 static int wifi(const mtd_snapshot *s, mtd_posture_findings *out, char *why, size_t wl)
@@ -177,24 +189,23 @@ static int wifi(const mtd_snapshot *s, mtd_posture_findings *out, char *why, siz
         size_t len;
         if (mtd_snapshot_read(s, paths[i], &buf, &len) != 0)
             continue;
-        wifi_scan w = {0};
-        mtd_xmlev cb = {&w, wifi_start, wifi_end, wifi_text};
+        int open, wep;
         char err[300];
-        int r = mtd_xmlev_parse(buf, len, &cb, err, sizeof err);
+        int r = mtd_posture_wifi_count(buf, len, &open, &wep, err, sizeof err);
         free(buf);
         if (r != 0) {
             snprintf(why, wl, "%s: %s", paths[i], err);
             return r;
         }
-        if (!w.open && !w.wep)
+        if (!open && !wep)
             return 0;
         char ev[300] = "", item[100];
-        if (w.open) {
-            snprintf(item, sizeof item, "%d open network%s", w.open, w.open == 1 ? "" : "s");
+        if (open) {
+            snprintf(item, sizeof item, "%d open network%s", open, open == 1 ? "" : "s");
             mtd_posture_list_add(ev, sizeof ev, item);
         }
-        if (w.wep) {
-            snprintf(item, sizeof item, "%d WEP network%s", w.wep, w.wep == 1 ? "" : "s");
+        if (wep) {
+            snprintf(item, sizeof item, "%d WEP network%s", wep, wep == 1 ? "" : "s");
             mtd_posture_list_add(ev, sizeof ev, item);
         }
         return mtd_posture_add(out, check("android.wifi_insecure"), NULL, NULL, "%s saved in %s", ev,

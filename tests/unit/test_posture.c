@@ -2,7 +2,8 @@
  * and accessibility services (on MVT's real dumps, and on AOSP's one-line format),
  * SemVer and scheme-free version order, CVSS v3 scores (FIRST's examples), OSV
  * records with SEMVER, ECOSYSTEM and versions-list matches and the errors of bad
- * records, the iOS jailbreak checks on lists, and the check table itself. */
+ * records, the iOS jailbreak checks on lists, the saved Wi-Fi networks counted open or
+ * WEP (WifiConfigStore.xml of Android 10 and of 11+), and the check table itself. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,6 +13,7 @@
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "posture/mtd_posture.h"
+#include "posture/mtd_posture_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -349,6 +351,56 @@ static void every_check_is_declared_once_with_its_explanation(void **state)
     assert_null(mtd_posture_check_find("android.nonsense"));
 }
 
+/* One saved network in the WifiConfigStore layout: its ConfigKey's key management and
+ * the SecurityType values of its SecurityParamsList (none: Android 10's layout). */
+static void wifi_net(char *out, size_t cap, const char *mgmt, const char *types)
+{
+    size_t n = strlen(out);
+    n += (size_t)snprintf(out + n, cap - n,
+                          "<Network><WifiConfiguration><string name=\"ConfigKey\">&quot;net&quot;%s</string>"
+                          "</WifiConfiguration>", mgmt);
+    if (types[0])
+        n += (size_t)snprintf(out + n, cap - n, "<SecurityParamsList>");
+    for (const char *t = types; *t; t++)
+        n += (size_t)snprintf(out + n, cap - n,
+                              "<SecurityParams><int name=\"SecurityType\" value=\"%c\" /></SecurityParams>", *t);
+    if (types[0])
+        n += (size_t)snprintf(out + n, cap - n, "</SecurityParamsList>");
+    snprintf(out + n, cap - n, "</Network>");
+}
+
+static void wifi_expect(const char *mgmt, const char *types, int open, int wep)
+{
+    char xml[2000] = "<?xml version='1.0' encoding='utf-8' standalone='yes' ?><WifiConfigStoreData><NetworkList>";
+    wifi_net(xml, sizeof xml, mgmt, types);
+    strcat(xml, "</NetworkList></WifiConfigStoreData>");
+    int o = -1, w = -1;
+    char err[300];
+    assert_int_equal(mtd_posture_wifi_count((const uint8_t *)xml, strlen(xml), &o, &w, err, sizeof err), 0);
+    if (o != open || w != wep)
+        fail_msg("%s with types \"%s\": %d open, %d WEP; expected %d, %d", mgmt, types, o, w, open, wep);
+}
+
+static void wifi_open_and_wep_networks(void **state)
+{
+    (void)state;
+    wifi_expect("NONE", "", 1, 0);    /* Android 10: the key alone */
+    wifi_expect("WEP", "", 0, 1);
+    wifi_expect("WPA_PSK", "", 0, 0);
+    wifi_expect("NONE", "0", 1, 0);   /* 11+: OPEN */
+    wifi_expect("NONE", "06", 1, 0);  /* OPEN and the OWE its auto-upgrade adds: still joins open */
+    wifi_expect("OWE", "6", 0, 0);
+    wifi_expect("WEP", "1", 0, 1);
+    wifi_expect("WPA_PSK", "24", 0, 0); /* PSK and SAE */
+    wifi_expect("SAE", "4", 0, 0);
+    wifi_expect("WPA_EAP", "3", 0, 0);
+    int o, w;
+    char err[300] = "";
+    static const char bad[] = "<WifiConfigStoreData><NetworkList><Network>";
+    assert_int_not_equal(mtd_posture_wifi_count((const uint8_t *)bad, strlen(bad), &o, &w, err, sizeof err), 0);
+    assert_true(err[0] != 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -361,6 +413,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(osv_ranges_match_installed_versions, setup_empty, teardown_empty),
         cmocka_unit_test(osv_bad_records_are_refused_by_name),
         cmocka_unit_test(ios_jailbreak_apps_and_files),
+        cmocka_unit_test(wifi_open_and_wep_networks),
         cmocka_unit_test(every_check_is_declared_once_with_its_explanation),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
