@@ -75,7 +75,9 @@ head -c 200000 /dev/urandom >"$WORK/web.v2"
 SHA2=$(sha256sum "$WORK/web.v2" | cut -d' ' -f1)
 ctl feed push web "$WORK/web.v2" >/dev/null
 [ ! -e "$DATA/tenants/$TA/feeds/web.$SHA1" ] || fail "the previous version's file was kept on the collector"
-printf 'X' | dd of="$DATA/tenants/$TA/feeds/web.$SHA2" bs=1 seek=1000 conv=notrunc 2>/dev/null
+# flip a byte's bits (writing a fixed byte left the file whole when the random byte was it)
+python3 -c 'import sys; f = open(sys.argv[1], "r+b"); f.seek(1000); b = f.read(1); f.seek(1000); f.write(bytes([b[0] ^ 0xFF]))' \
+    "$DATA/tenants/$TA/feeds/web.$SHA2"
 MTD_LOG=warn "$BIN/mtd-agent" run --state "$ST" --once >/dev/null 2>"$WORK/run.err"
 cmp -s "$ST/feeds/web" "$WORK/web.v1" || fail "a corrupted fetch replaced the previous copy"
 grep -q "feed web: fetched 200000 bytes with SHA-256" "$WORK/run.err" || fail "no warning for the bad fetch: $(cat "$WORK/run.err")"
