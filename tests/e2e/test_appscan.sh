@@ -121,12 +121,16 @@ ok "report_app_details=minimal: the threat is stored without the app's package o
 
 echo "not-an-indicator" >"$WORK/bad.txt"
 ctl feed push indicators "$WORK/bad.txt" >/dev/null
+printf 'rule Broken {\n  condition:\n    $nowhere\n}\n' >"$WORK/bad.yar"
+ctl feed push yara "$WORK/bad.yar" >/dev/null
 device org.t.good good $PLAY 1 org.t.side side org.shady.market 1 org.t.marked marked2 $PLAY 2 org.t.evil evil $PLAY 3
 round
 assert_eq "Sideloaded app/low/app/-" "$(active)" "a refused feed finds nothing and resolves nothing"
 jq -r '.status.text' "$S/scan.json" | grep -q "indicators feed refused (.*feeds/indicators:1: \"not-an-indicator\" is not a SHA-256" \
     || fail "status: $(jq -r .status.text "$S/scan.json")"
-ok "a refused indicator feed is said in the scan status and resolves nothing"
+jq -r '.status.text' "$S/scan.json" | grep -qF "; yara feed refused ($S/feeds/yara:4: undefined string \"\$nowhere\"); " \
+    || fail "status: $(jq -r .status.text "$S/scan.json")"
+ok "a refused indicator or YARA feed is said in the scan status (file, line, libyara's message) and resolves nothing"
 
 echo '{"report_app_details": "minimal", "optional_data": true}' >"$WORK/p3.json"
 ctl policy set "$WORK/p3.json" >/dev/null
