@@ -87,12 +87,7 @@ static void forbid(admin_call *a, const char *why)
 
 static int require_admin(admin_call *a)
 {
-    if (a->role == MTD_ROLE_ADMIN)
-        return 1;
-    char why[120];
-    snprintf(why, sizeof why, "the %s role may not do this; an admin token is needed", mtd_role_name(a->role));
-    forbid(a, why);
-    return 0;
+    return mtd_require_admin(a->c, a->rq, a->rs);
 }
 
 static void policy_put(admin_call *a)

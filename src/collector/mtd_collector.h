@@ -72,6 +72,7 @@ typedef struct {
     size_t max_body;      /* bytes on the wire */
     const char *ctype;    /* media type the body must have, or NULL */
     void (*handle)(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
+    int admin_only;       /* other roles are refused (403) from the head, before the body */
 } mtd_route_def;
 
 struct mtd_batch;
@@ -148,6 +149,9 @@ void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_operator(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 
+/* 1 when the caller holds an admin token; else a 403 in rs, recorded in the tenant's
+ * audit log as a refused call (mtd_guard_refused), and 0. */
+int mtd_require_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 /* The memory budget of request bodies: MTD_EBUSY when bytes more would pass it. */
 int mtd_body_reserve(mtd_collector *c, size_t bytes);
 void mtd_body_release(mtd_collector *c, size_t bytes);

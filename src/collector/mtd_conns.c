@@ -58,6 +58,17 @@ static const char *const reasons[4] = {"head_timeout", "slow_head_evicted", "bod
 
 static void shed(mtd_conns *cs, mtd_conn *c, int why);
 
+/* 1 when bytes the client sent wait unread in the socket: libmicrohttpd's thread for
+ * this connection has been busy (with another connection's batch being committed), and
+ * the client is not the slow one. Under load a kept-alive device's next head waited
+ * there for seconds and was cut at the head deadline with the batch behind it. A
+ * trickling client gains nothing: once its bytes are read, its deadline applies. */
+static int unread_input(const mtd_conn *c)
+{
+    int n = 0;
+    return ioctl(c->fd, FIONREAD, &n) == 0 && n > 0;
+}
+
 static addr_count **addr_slot(mtd_conns *cs, const char *ip)
 {
     uint32_t h = 2166136261u;
@@ -86,6 +97,10 @@ static void uncount(mtd_conns *cs, mtd_conn *c)
     free(a);
 }
 
+/* A connection this young is not taken for a slow one: its client may be about to
+ * send the head it has just connected for (a fleet behind one NAT connecting at once). */
+#define PER_ADDRESS_GRACE_NS 1000000000LL
+
 /* Caller holds cs->mu. Counts a new connection against its address. When connections
  * waiting for a head hold half their slots and this address holds max_per_address
  * unauthenticated ones, its own oldest still waiting makes room: one address flooding
@@ -103,9 +118,10 @@ static void count(mtd_conns *cs, mtd_conn *c, const char *ip)
         mtd_strlcpy((*p)->ip, ip, sizeof (*p)->ip);
     }
     addr_count *a = *p;
+    int64_t young = mtd_monotonic_ns() - PER_ADDRESS_GRACE_NS;
     if (a->n >= cs->o.max_per_address && cs->lists[MTD_CONN_HEAD].n >= cs->o.max_pending / 2)
-        for (mtd_conn *o = a->first; o; o = o->anext)
-            if (!o->shed && o->next && o->phase == MTD_CONN_HEAD) {
+        for (mtd_conn *o = a->first; o && o->since < young; o = o->anext)
+            if (!o->shed && o->next && o->phase == MTD_CONN_HEAD && !unread_input(o)) {
                 shed(cs, o, SHED_PER_ADDRESS);
                 break;
             }
@@ -148,6 +164,17 @@ static void shed(mtd_conns *cs, mtd_conn *c, int why)
     mtd_metrics_shed(cs->m, reasons[why]);
 }
 
+/* The oldest waiting connection whose head is not already in its socket (of the 16
+ * oldest), else the oldest. */
+static mtd_conn *oldest_slow(conn_list *h)
+{
+    mtd_conn *c = h->head.next;
+    for (int i = 0; i < 16 && c != &h->head; i++, c = c->next)
+        if (!unread_input(c))
+            return c;
+    return h->head.next;
+}
+
 mtd_conn *mtd_conns_opened(mtd_conns *cs, int fd, const char *ip)
 {
     mtd_conn *c = calloc(1, sizeof *c);
@@ -159,7 +186,7 @@ mtd_conn *mtd_conns_opened(mtd_conns *cs, int fd, const char *ip)
     count(cs, c, ip);
     conn_list *h = &cs->lists[MTD_CONN_HEAD];
     if (cs->o.max_pending && h->n >= cs->o.max_pending)
-        shed(cs, h->head.next, SHED_EVICTED); /* the oldest still waiting makes room */
+        shed(cs, oldest_slow(h), SHED_EVICTED); /* the oldest still waiting makes room */
     append(cs, c, MTD_CONN_HEAD);
     pthread_mutex_unlock(&cs->mu);
     return c;
@@ -207,17 +234,6 @@ void mtd_conns_count(mtd_conns *cs, unsigned *open, unsigned *pending)
     *open = cs->open;
     *pending = cs->lists[MTD_CONN_HEAD].n;
     pthread_mutex_unlock(&cs->mu);
-}
-
-/* 1 when bytes the client sent wait unread in the socket: libmicrohttpd's thread for
- * this connection has been busy (with another connection's batch being committed), and
- * the client is not the slow one. Under load a kept-alive device's next head waited
- * there for seconds and was cut at the head deadline with the batch behind it. A
- * trickling client gains nothing: once its bytes are read, its deadline applies. */
-static int unread_input(const mtd_conn *c)
-{
-    int n = 0;
-    return ioctl(c->fd, FIONREAD, &n) == 0 && n > 0;
 }
 
 /* Sheds the connections of one list whose phase began before the deadline. */

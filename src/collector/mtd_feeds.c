@@ -186,7 +186,6 @@ static void feed_delete(mtd_collector *c, mtd_resp *rs, mtd_tenant *tn, const ch
 void mtd_handle_feeds_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const char *sub)
 {
     mtd_tenant *tn = rq->tn; /* authenticated from the request head (mtd_route_admit) */
-    mtd_role role = rq->role;
     const char *actor = rq->actor;
     const char *name = !strncmp(sub, "feeds/", 6) ? sub + 6 : NULL;
     int write = !strcmp(rq->method, "PUT") || !strcmp(rq->method, "DELETE");
@@ -198,12 +197,9 @@ void mtd_handle_feeds_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const c
     } else if (!mtd_feed_name_valid(name)) {
         mtd_resp_error(rs, 400, "bad_request",
                        "feed name \"%.40s\" must match [a-z0-9][a-z0-9_-]{0,31}", name);
-    } else if (role != MTD_ROLE_ADMIN) {
-        mtd_resp_error(rs, 403, "forbidden", "the %s role may not change feeds; an admin token is needed",
-                       mtd_role_name(role));
-    } else if (!strcmp(rq->method, "PUT")) {
+    } else if (!strcmp(rq->method, "PUT")) { /* admins only: other roles refused from the head */
         feed_put(c, rq, rs, tn, actor, name);
-    } else {
+    } else if (mtd_require_admin(c, rq, rs)) {
         feed_delete(c, rs, tn, actor, name);
     }
 }

@@ -9,6 +9,7 @@
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,25 +32,25 @@ static void feeds_device(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 /* First match wins: a route with its own body limit goes above the prefix it falls
  * under (e.g. a "PUT /v1/admin/feeds/..." row above the "/v1/admin/..." prefix). */
 static const mtd_route_def routes[] = {
-    {"POST", "/v1/batches", "batches", MTD_AUTH_DEVICE, MTD_BODY_BATCH, MTD_MAX_BATCH_BODY, NDJSON, mtd_handle_batch},
-    {"GET", "/v1/enroll", "enroll", MTD_AUTH_ENROLL, MTD_BODY_NONE, 0, NULL, mtd_handle_enroll_key},
-    {"POST", "/v1/enroll", "enroll", MTD_AUTH_ENROLL, MTD_BODY_BUFFER, 16 << 10, NULL, mtd_handle_enroll},
-    {"GET", "/v1/policy", "policy", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, mtd_handle_policy_device},
-    {"PUT", "/v1/admin/feeds/*", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_BUFFER, MTD_FEED_MAX_BYTES, NULL, feeds_admin},
-    {NULL, "/v1/admin/feeds", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, feeds_admin},
-    {NULL, "/v1/admin/feeds/*", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, feeds_admin},
-    {NULL, "/v1/feeds", "feeds", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, feeds_device},
-    {NULL, "/v1/feeds/*", "feeds", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, feeds_device},
-    {NULL, "/v1/admin/credentials", "credentials", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, mtd_handle_credentials},
-    {NULL, "/v1/admin/credentials/*", "credentials", MTD_AUTH_TENANT, MTD_BODY_BUFFER, 4 << 10, NULL, mtd_handle_credentials},
-    {NULL, "/v1/admin/*", "admin", MTD_AUTH_TENANT, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_admin},
-    {NULL, "/v1/operator/*", "operator", MTD_AUTH_OPERATOR, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_operator},
-    {"GET", "/metrics", "metrics", MTD_AUTH_PUBLIC_OR_OPERATOR, MTD_BODY_NONE, 0, NULL, handle_metrics},
-    {"GET", "/healthz", "healthz", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, handle_healthz},
+    {"POST", "/v1/batches", "batches", MTD_AUTH_DEVICE, MTD_BODY_BATCH, MTD_MAX_BATCH_BODY, NDJSON, mtd_handle_batch, 0},
+    {"GET", "/v1/enroll", "enroll", MTD_AUTH_ENROLL, MTD_BODY_NONE, 0, NULL, mtd_handle_enroll_key, 0},
+    {"POST", "/v1/enroll", "enroll", MTD_AUTH_ENROLL, MTD_BODY_BUFFER, 16 << 10, NULL, mtd_handle_enroll, 0},
+    {"GET", "/v1/policy", "policy", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, mtd_handle_policy_device, 0},
+    {"PUT", "/v1/admin/feeds/*", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_BUFFER, MTD_FEED_MAX_BYTES, NULL, feeds_admin, 1},
+    {NULL, "/v1/admin/feeds", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, feeds_admin, 0},
+    {NULL, "/v1/admin/feeds/*", "feeds_admin", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, feeds_admin, 0},
+    {NULL, "/v1/feeds", "feeds", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, feeds_device, 0},
+    {NULL, "/v1/feeds/*", "feeds", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, feeds_device, 0},
+    {NULL, "/v1/admin/credentials", "credentials", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, mtd_handle_credentials, 1},
+    {NULL, "/v1/admin/credentials/*", "credentials", MTD_AUTH_TENANT, MTD_BODY_BUFFER, 4 << 10, NULL, mtd_handle_credentials, 1},
+    {NULL, "/v1/admin/*", "admin", MTD_AUTH_TENANT, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_admin, 0},
+    {NULL, "/v1/operator/*", "operator", MTD_AUTH_OPERATOR, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_operator, 0},
+    {"GET", "/metrics", "metrics", MTD_AUTH_PUBLIC_OR_OPERATOR, MTD_BODY_NONE, 0, NULL, handle_metrics, 0},
+    {"GET", "/healthz", "healthz", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, handle_healthz, 0},
     /* the admin console's files; its pages sign in to the API above themselves */
-    {NULL, "/", "console", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_console},
-    {NULL, "/console", "console", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_console},
-    {NULL, "/console/*", "console", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_console},
+    {NULL, "/", "console", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_console, 0},
+    {NULL, "/console", "console", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_console, 0},
+    {NULL, "/console/*", "console", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_console, 0},
 };
 
 static const mtd_route_def *find_route(const char *method, const char *path)
@@ -110,6 +111,18 @@ static int check_length(mtd_req *rq, mtd_resp *rs, uint64_t len, int chunked)
     return 0;
 }
 
+int mtd_require_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
+{
+    if (rq->role == MTD_ROLE_ADMIN)
+        return 1;
+    char why[120], what[160];
+    snprintf(why, sizeof why, "the %s role may not do this; an admin token is needed", mtd_role_name(rq->role));
+    snprintf(what, sizeof what, "%s %.120s", rq->method, rq->path);
+    mtd_guard_refused(c->guard, rq, what, why);
+    mtd_resp_error(rs, 403, "forbidden", "%s", why);
+    return 0;
+}
+
 int mtd_body_reserve(mtd_collector *c, size_t bytes)
 {
     size_t held = __atomic_add_fetch(&c->body_held, bytes, __ATOMIC_RELAXED);
@@ -136,6 +149,10 @@ int mtd_route_admit(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const mtd_frami
         return MTD_ETOOBIG;
     if (mtd_guard_check(c->guard, rq, rs) != 0 || authenticate(c, rq, rs) != 0)
         return MTD_EAUTH;
+    /* from the head: an analyst's token made the collector read a 16 MiB feed push
+     * before its handler said 403 */
+    if (rq->def->admin_only && !mtd_require_admin(c, rq, rs))
+        return MTD_EPERM;
     if (rq->def->ctype && !mtd_media_type_is(mtd_req_header(rq, "Content-Type"), rq->def->ctype)) {
         mtd_resp_error(rs, 415, "unsupported_media_type", "Content-Type must be %s%s", rq->def->ctype,
                        rq->def->body == MTD_BODY_BATCH ? " (a zstd-compressed batch)" : "");

@@ -631,6 +631,182 @@ def attack_auth_timing(col, t, n_tenants=8, conns=20, rounds=18):
        " %d each, interleaved); one body" % (mf * 1e6, mr * 1e6, mf / mr, len(real_t)))
 
 
+def shed_by_reason(col):
+    st, body = http(col, "GET", "/metrics", src="127.0.0.9")
+    out = {}
+    for line in body.decode().splitlines():
+        if line.startswith("mtd_shed_total{"):
+            reason = line.split('reason="', 1)[1].split('"', 1)[0]
+            out[reason] = int(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
+class RssPeak(threading.Thread):
+    """The collector's resident size, sampled every 50 ms until stopped."""
+
+    def __init__(self, col):
+        super().__init__(daemon=True)
+        self.col, self.peak, self.stop_ev = col, 0, threading.Event()
+
+    def run(self):
+        while not self.stop_ev.is_set() and self.col.alive():
+            try:
+                self.peak = max(self.peak, self.col.status("VmRSS"))
+            except OSError:  # it has just ended: the attack reports that
+                return
+            self.stop_ev.wait(0.05)
+
+
+def burst(col, src, reqs, timeout=30):
+    """Sends each request on its own connection from src, all at once; their statuses."""
+    sel, socks, data = selectors.DefaultSelector(), {}, {}
+    for r in reqs:
+        s = socket.socket()
+        s.bind((src, 0))
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", col.port))
+        socks[s] = r
+        sel.register(s, selectors.EVENT_WRITE)
+    deadline = time.time() + timeout
+    while socks and time.time() < deadline:
+        for key, ev in sel.select(0.2):
+            s = key.fileobj
+            try:
+                if ev & selectors.EVENT_WRITE:
+                    s.sendall(socks[s])
+                    sel.modify(s, selectors.EVENT_READ)
+                    continue
+                d = s.recv(65536)
+            except (BlockingIOError, InterruptedError):
+                continue
+            except OSError:
+                d = b""
+            data[s] = data.get(s, b"") + d
+            if not d:
+                sel.unregister(s)
+                socks.pop(s)
+                s.close()
+    for s in socks:
+        s.close()
+    return [int(d.split(b" ", 2)[1]) if d.startswith(b"HTTP/1.1 ") else 0 for d in data.values()] + [0] * len(socks)
+
+
+def attack_combined(col, t, full=False):
+    """Issue 14, tests and figures: legitimate devices, all behind one NAT address,
+    upload while slow connections trickle their heads and large unauthenticated bodies
+    arrive, all at once. Every legitimate batch is stored at its first try, the RSS stays
+    under a stated bound; RSS peak, legitimate p99 and what was shed are printed.
+    `make check` runs it at a fifth of issue 14's size with a quarter of the connection
+    slots, so that the slow connections fill them as 4,000 fill 4,000; --full runs it
+    at issue 14's size (make bench)."""
+    n_dev, n_slow, n_big, slots, rss_bound = (1000, 4000, 300, 4000, 384) if full else (200, 1000, 100, 1000, 192)
+    n_batch, n_ev, workers = 3, 20, 48
+    col.stop()
+    col.__init__("--max-connections", str(slots))
+    t = tenant(col)
+    nat = "127.0.70.1"  # the whole fleet behind one address
+    devs = [(pseudonym(i, "comb"), None) for i in range(n_dev)]
+    devs = [(d, enroll(col, t, d)) for d, _ in devs]
+    bodies = zstd([batch_lines(t, d, n_ev, "cb%04d%d" % (i, b)) for i, (d, _) in enumerate(devs) for b in range(n_batch)])
+    jobs = [(i, b) for b in range(n_batch) for i in range(n_dev)]
+    rss = RssPeak(col)
+    rss0 = col.status("VmRSS")
+    rss.start()
+    loris = Slowloris(col, n_slow, 80, every=2.0)
+    loris.start()
+    loris.ready.wait(60)
+    time.sleep(2)
+    lat, bad, lock = [], [], threading.Lock()
+
+    def upload(k):
+        while True:
+            with lock:
+                if not jobs:
+                    return
+                i, b = jobs.pop(0)
+            d, cred = devs[i]
+            t0 = time.time()
+            st, r = http(col, "POST", "/v1/batches", cred, bodies[i * n_batch + b],
+                         {"Content-Type": "application/x-ndjson", "Idempotency-Key": "comb-%05d-%d" % (i, b)},
+                         src=nat, timeout=60)
+            with lock:
+                lat.append(time.time() - t0)
+                if st != 200:
+                    bad.append((st, r[:200]))
+
+    big_answers = []
+
+    def bigs():
+        for _ in range(2):
+            socks, answers = open_large_bodies(col, n_big, 90)
+            big_answers.extend(a.split(b" ", 2)[1] if a.startswith(b"HTTP/1.1 ") else b"-" for a in answers.values())
+            big_answers.extend([b"-"] * (n_big - len(answers)))
+            for s in socks:
+                s.close()
+
+    # the fleet connecting at once, more than one address may hold unauthenticated
+    n_burst = 400
+    codes = burst(col, nat, [("GET /v1/policy HTTP/1.1\r\nHost: x\r\nConnection: close\r\nAuthorization:"
+                              " Bearer %s\r\n\r\n" % devs[i % n_dev][1]).encode() for i in range(n_burst)])
+    if codes.count(200) != n_burst:
+        fail("%d devices connecting at once from one address beside the attack: %d served, answers %s"
+             % (n_burst, codes.count(200), sorted(set(codes))))
+    t0 = time.time()
+    th = [threading.Thread(target=upload, args=(k,)) for k in range(workers)] + [threading.Thread(target=bigs)]
+    [x.start() for x in th]
+    [x.join() for x in th]
+    elapsed = time.time() - t0
+    shed = shed_by_reason(col)
+    loris.stop_ev.set()
+    loris.join(30)
+    rss.stop_ev.set()
+    rss.join()
+    if bad:
+        fail("%d of %d legitimate batches refused beside the attack, e.g. %s" % (len(bad), len(lat), bad[:3]))
+    if stored(col, t, "cb") != n_dev * n_batch * n_ev:
+        fail("events stored: %d of %d" % (stored(col, t, "cb"), n_dev * n_batch * n_ev))
+    if sorted(set(big_answers)) != [b"401"]:
+        fail("large unauthenticated bodies: answers %s" % sorted(set(big_answers)))
+    grown = (rss.peak - rss0) // 1024
+    if grown > rss_bound:
+        fail("the collector's RSS grew %d MiB (bound %d MiB)" % (grown, rss_bound))
+    if sum(shed.values()) < 1:
+        fail("%d slow connections in %d slots, and nothing shed" % (n_slow, slots))
+    lat.sort()
+    p50, p99 = lat[len(lat) // 2], lat[int(len(lat) * 0.99)]
+    ok("combined: %d devices behind one address connecting at once all served; %d devices behind it stored %d batches at the first try in %.1f s (p50 %.0f ms,"
+       " p99 %.0f ms) beside %d slow connections (%d reopened) in %d slots and %d large unauthenticated bodies"
+       " (all 401); RSS peak %d MiB, grew %d MiB (bound %d); shed %s"
+       % (n_burst, n_dev, len(lat), elapsed, p50 * 1000, p99 * 1000, n_slow, loris.reopened, slots, 2 * n_big,
+          rss.peak // 1024, grown, rss_bound, shed))
+
+
+def attack_roles_from_head(col, t):
+    """Kin of issue 14.1 in the routes added since: a feed push (16 MiB) or a
+    credential call with a token of a role that may not make it is refused 403 from
+    its head, before a byte of its body is read, and audited as a refused call."""
+    st, ana = http_json(col, "POST", "/v1/admin/tokens", t["admin_token"], {"role": "analyst"})
+    if st not in (200, 201):
+        fail("an analyst token: %s %s" % (st, ana))
+    for method, path, length in (("PUT", "/v1/admin/feeds/blocklist", (16 << 20) - 100),
+                                 ("POST", "/v1/admin/credentials/approve", 4000)):
+        s = socket.create_connection(("127.0.0.1", col.port), timeout=5, source_address=("127.0.53.1", 0))
+        s.sendall(("%s %s HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\n"
+                   "Content-Length: %d\r\n\r\n" % (method, path, ana["token"], length)).encode())
+        try:
+            got = s.recv(4096)
+        except socket.timeout:
+            got = b"(no answer in 5 s: the collector waits for the body)"
+        s.close()
+        if not got.startswith(b"HTTP/1.1 403"):
+            fail("%s %s with an analyst's token and a %d-byte body unsent: %r" % (method, path, length, got[:120]))
+    time.sleep(2.5)
+    st, audit = http_json(col, "GET", "/v1/admin/audit", t["admin_token"])
+    if [a["action"] for a in audit["audit"]].count("call.refused") != 1:
+        fail("audit after two refused calls: %s" % [a["action"] for a in audit["audit"]])
+    ok("a feed push and a credential call with an analyst's token: 403 from the head, body unread; audited")
+
+
 ATTACKS = {
     "large_bodies": attack_large_bodies,
     "slow_headers": attack_slow_headers,
@@ -640,6 +816,8 @@ ATTACKS = {
     "store_opens": attack_store_opens,
     "metrics": attack_metrics,
     "auth_timing": attack_auth_timing,
+    "roles_from_head": attack_roles_from_head,
+    "combined": attack_combined,
 }
 
 
