@@ -1,5 +1,6 @@
 /* mtd-collector: receives gated events from devices, keeps each tenant in its own
  * store, and serves the admin API (DESIGN.md section 4). */
+#include "alerts/mtd_alerts.h"
 #include "collector/mtd_collector.h"
 #include "collector/mtd_guard.h"
 #include "collector/mtd_console.h"
@@ -31,7 +32,8 @@ static const char usage[] =
     "                     [--body-budget MIB] [--max-connections N]\n"
     "                     [--max-conn-per-ip N] [--head-timeout SECONDS]\n"
     "                     [--body-timeout SECONDS] [--cold-opens N]\n"
-    "                     [--console DIR]\n"
+    "                     [--console DIR] [--alert-allow-net CIDR,...]\n"
+    "                     [--alert-retry-cap SECONDS] [--alert-dead-after SECONDS]\n"
     "\n"
     "Receives events from enrolled mtd-agent devices and keeps each tenant in its own\n"
     "store: one SQLite file per tenant under DIR/tenants/. On first start it writes\n"
@@ -79,6 +81,16 @@ static const char usage[] =
     "                     answered 503 with Retry-After\n"
     "  --console DIR      the admin console's files, served at /console (default: the\n"
     "                     build's, " MTD_CONSOLE_DIR ")\n"
+    "  --alert-allow-net CIDR,...\n"
+    "                     networks alert destinations may be in although\n"
+    "                     loopback, private or link-local (refused otherwise),\n"
+    "                     e.g. 127.0.0.1/32\n"
+    "  --alert-retry-cap SECONDS\n"
+    "                     longest wait before a failed destination is tried\n"
+    "                     again, 1 to 3600 (default 30)\n"
+    "  --alert-dead-after SECONDS\n"
+    "                     a delivery still failing after this becomes a dead\n"
+    "                     letter, 1 to 2678400 (default 86400)\n"
     "\n"
     "The URL it serves is printed on stdout and written to DIR/collector.url.\n"
     "SIGTERM or SIGINT stops it after the requests in flight have finished.\n";
@@ -90,6 +102,7 @@ typedef struct {
     int max_inflight;
     unsigned body_budget_mib;
     unsigned cold_opens;
+    mtd_alerts_opts alerts;
 } opts;
 
 static int die(const char *fmt, const char *a)
@@ -101,7 +114,7 @@ static int die(const char *fmt, const char *a)
 }
 
 /* The numeric options: each strict and within its range (mtd_parse_int). */
-#define NNUM 10
+#define NNUM 12
 static const struct {
     const char *name;
     long long min, max, def;
@@ -116,6 +129,8 @@ static const struct {
     {"--head-timeout", 1, 3600, 10},
     {"--body-timeout", 1, 86400, 60},
     {"--cold-opens", 0, 100000, 32},
+    {"--alert-retry-cap", 1, 3600, 30},
+    {"--alert-dead-after", 1, 2678400, 86400},
 };
 
 static int parse(int argc, char **argv, opts *o)
@@ -127,7 +142,9 @@ static int parse(int argc, char **argv, opts *o)
         {"--retention-interval", MTD_ARG_ONE}, {"--body-budget", MTD_ARG_ONE},
         {"--max-connections", MTD_ARG_ONE}, {"--max-conn-per-ip", MTD_ARG_ONE},
         {"--head-timeout", MTD_ARG_ONE}, {"--body-timeout", MTD_ARG_ONE},
-        {"--cold-opens", MTD_ARG_ONE}, {"--console", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
+        {"--cold-opens", MTD_ARG_ONE}, {"--console", MTD_ARG_ONE},
+        {"--alert-allow-net", MTD_ARG_ONE}, {"--alert-retry-cap", MTD_ARG_ONE},
+        {"--alert-dead-after", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
         {NULL, 0}};
     static mtd_args a; /* large, and its values are kept in o */
     char why[256];
@@ -165,6 +182,9 @@ static int parse(int argc, char **argv, opts *o)
     o->srv.head_timeout = (unsigned)v[7];
     o->srv.body_timeout = (unsigned)v[8];
     o->cold_opens = (unsigned)v[9];
+    o->alerts.retry_cap_s = (unsigned)v[10];
+    o->alerts.dead_after_s = (unsigned)v[11];
+    o->alerts.allow_net = mtd_args_get(&a, "--alert-allow-net");
     if (!o->data)
         return die("%s", "--data DIR is required (see --help)");
     if (!o->srv.listen)
@@ -223,14 +243,18 @@ int main(int argc, char **argv)
         return die("%s", why);
     if (mtd_guard_create(c.tenants, o.cold_opens, &c.guard) != 0)
         return die("%s", "cannot start the authentication guard");
+    if ((r = mtd_alerts_start(c.tenants, &o.alerts, &c.alerts, why, sizeof why)) != 0)
+        return die("%s", why);
     char con_msg[600];
     if (load_console(&c, o.console, con_msg, sizeof con_msg) != 0) {
+        mtd_alerts_stop(c.alerts);
         mtd_guard_destroy(c.guard);
         mtd_tenants_close(c.tenants);
         return 2;
     }
     mtd_server *s;
     if ((r = mtd_server_start(&c, &o.srv, &s, why, sizeof why)) != 0) {
+        mtd_alerts_stop(c.alerts);
         mtd_guard_destroy(c.guard);
         mtd_tenants_close(c.tenants);
         mtd_console_free(c.console);
@@ -250,6 +274,7 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     mtd_log(MTD_LOG_INFO, "main", "signal=%d stopping", sig);
     mtd_server_stop(s);
+    mtd_alerts_stop(c.alerts);
     mtd_lifecycle_stop(life);
     mtd_guard_destroy(c.guard);
     mtd_tenants_close(c.tenants);

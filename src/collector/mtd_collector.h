@@ -34,6 +34,7 @@ typedef struct mtd_collector {
     mtd_metrics metrics;
     mtd_guard *guard;          /* failed-authentication limits (mtd_guard.h); may be NULL */
     mtd_server *server;        /* the HTTP front serving it (set by mtd_server_start) */
+    struct mtd_alerts *alerts; /* alert engine (alerts/mtd_alerts.h); may be NULL */
     int inflight;              /* batches being ingested (for 429 under overload) */
     int max_inflight;
     size_t body_budget;        /* bytes all request bodies may hold at once */

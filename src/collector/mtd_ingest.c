@@ -5,6 +5,7 @@
  * schema (every field declared, every value in bounds, direct identifiers only as
  * pseudonyms) -> tenant and device match the credential -> policy and consent. The
  * batch is stored all-or-nothing; any rejection stores nothing and names the line. */
+#include "alerts/mtd_alerts.h"
 #include "collector/mtd_auth.h"
 #include "collector/mtd_batch.h"
 #include "collector/mtd_collector.h"
@@ -120,6 +121,7 @@ static void store_batch(batch_ctx *b, const char *key, const mtd_batch *bt, int6
         if (!b->bound->used) /* what revoking an enrollment token's unused credentials spares */
             mtd_store_cred_used(b->tn->store, b->cred);
         mtd_metrics_ingest(&b->c->metrics, secs, (uint64_t)stored, 0);
+        mtd_alerts_kick(b->c->alerts, b->tn->id); /* its detections become alerts */
         mtd_resp_json(b->rs, 200, json_pack("{s:s,s:b,s:i,s:i}", "idempotency_key", key,
                                             "replayed", 0, "accepted", (int)bt->n, "stored", stored));
     }

@@ -1,5 +1,6 @@
 /* mtd_routes: the HTTP API of DESIGN.md section 4: one table of routes, and the checks
  * every request passes from its head alone, before a byte of its body is read. */
+#include "alerts/mtd_alerts.h"
 #include "collector/mtd_auth.h"
 #include "collector/mtd_batch.h"
 #include "collector/mtd_collector.h"
@@ -43,6 +44,11 @@ static const mtd_route_def routes[] = {
     {NULL, "/v1/feeds/*", "feeds", MTD_AUTH_DEVICE, MTD_BODY_NONE, 0, NULL, feeds_device, 0},
     {NULL, "/v1/admin/credentials", "credentials", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, mtd_handle_credentials, 1},
     {NULL, "/v1/admin/credentials/*", "credentials", MTD_AUTH_TENANT, MTD_BODY_BUFFER, 4 << 10, NULL, mtd_handle_credentials, 1},
+    {NULL, "/v1/admin/alerts", "alerts", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, mtd_handle_alerts_admin, 0},
+    {NULL, "/v1/admin/alerts/*", "alerts", MTD_AUTH_TENANT, MTD_BODY_BUFFER, 16 << 10, NULL, mtd_handle_alerts_admin, 0},
+    {NULL, "/v1/admin/suppressions*", "alerts", MTD_AUTH_TENANT, MTD_BODY_BUFFER, 16 << 10, NULL, mtd_handle_alerts_admin, 0},
+    {NULL, "/v1/admin/integrations*", "alerts", MTD_AUTH_TENANT, MTD_BODY_BUFFER, 128 << 10, NULL, mtd_handle_alerts_admin, 1},
+    {"GET", "/v1/admin/devices/risk", "alerts", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, mtd_handle_alerts_admin, 0},
     {NULL, "/v1/admin/*", "admin", MTD_AUTH_TENANT, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_admin, 0},
     {NULL, "/v1/operator/*", "operator", MTD_AUTH_OPERATOR, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_operator, 0},
     {"GET", "/metrics", "metrics", MTD_AUTH_PUBLIC_OR_OPERATOR, MTD_BODY_NONE, 0, NULL, handle_metrics, 0},
@@ -179,6 +185,7 @@ static void handle_metrics(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     mtd_buf_init(&b, 0);
     mtd_metrics_render(&c->metrics, rq->operator ? mtd_tenants_data_dir(c->tenants) : NULL, &b);
     mtd_metrics_render_front(c, &b);
+    mtd_alerts_render_metrics(c->alerts, &b);
     rs->status = 200;
     rs->text = mtd_buf_steal(&b, NULL);
     rs->ctype = "text/plain; version=0.0.4";

@@ -268,3 +268,15 @@ int mtd_text_is_plain(const char *s)
             return 0;
     return 1;
 }
+
+int mtd_backoff_ms(int attempt, int base_ms, int cap_ms)
+{
+    long long ceiling = base_ms;
+    for (int i = 0; i < attempt && ceiling < cap_ms; i++)
+        ceiling *= 2;
+    if (ceiling > cap_ms)
+        ceiling = cap_ms;
+    uint32_t r;
+    mtd_random(&r, sizeof r);
+    return (int)(r % (uint32_t)(ceiling + 1));
+}

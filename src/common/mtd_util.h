@@ -46,4 +46,8 @@ int mtd_strlcpy(char *out, const char *in, size_t outlen);
  * (collector/mtd_feeds.h). Checked on both sides before a name becomes a path. */
 int mtd_feed_name_valid(const char *name);
 
+/* Full-jitter exponential backoff: a uniform delay in [0, min(cap, base * 2^attempt)].
+ * The one place retries are spaced (the uplink's, the alert outbox's). */
+int mtd_backoff_ms(int attempt, int base_ms, int cap_ms);
+
 #endif

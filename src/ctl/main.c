@@ -6,6 +6,7 @@
 #include "common/mtd_file.h"
 #include "common/mtd_usage.h"
 #include "common/mtd_util.h"
+#include "ctl/mtd_ctl.h"
 #include "ctl/mtd_table.h"
 #include "uplink/mtd_http.h"
 
@@ -62,6 +63,28 @@ static const mtd_usage_cmd commands[] = {
      "reputation database), indicators, yara, vulns"},
     {ADMIN, "feed list", "feed list", "the files distributed to the devices"},
     {ADMIN, "feed remove", "feed remove NAME", "(admin)"},
+    {ADMIN, "alerts", "alerts [--state S] [--severity S] [--device D]",
+     "the alert queue, newest first; S: new, acknowledged,\n"
+     "resolved, dismissed; severity info ... critical"},
+    {ADMIN, "alert show", "alert show ID", "one alert with its notes"},
+    {ADMIN, "alert ack", "alert ack ID [--note TEXT]", "acknowledge a new alert (admin or analyst)"},
+    {ADMIN, "alert assign", "alert assign ID WHO [--note TEXT]", "assign it to an admin or analyst"},
+    {ADMIN, "alert note", "alert note ID TEXT", "add a note"},
+    {ADMIN, "alert resolve", "alert resolve ID [--note TEXT]", "close it: the threat was dealt with"},
+    {ADMIN, "alert dismiss", "alert dismiss ID [--note TEXT]", "close it: a false positive"},
+    {ADMIN, "suppress add", "suppress add KIND VALUE [--device D] [--expires DAYS] [--reason TEXT]",
+     "(admin) KIND: package, signer, domain, check; keeps\n"
+     "matching findings out of the queue and the risk push"},
+    {ADMIN, "suppress list", "suppress list", "the suppression rules, with their hits"},
+    {ADMIN, "suppress remove", "suppress remove ID", "(admin)"},
+    {ADMIN, "integration add", "integration add KIND TARGET [--secret S] [--hec-token T] [--tls] [--dest-ca PEM] [--index I]",
+     "(admin) webhook URL --secret S, syslog HOST:PORT [--tls],\n"
+     "splunk-hec URL --hec-token T, elastic URL [--index I],\n"
+     "risk-push URL --secret S"},
+    {ADMIN, "integration list", "integration list", "destinations: sent, pending, dead letters, last error (admin)"},
+    {ADMIN, "integration test", "integration test ID", "send a test alert now (admin)"},
+    {ADMIN, "integration remove", "integration remove ID", "(admin) its pending deliveries go with it"},
+    {ADMIN, "risk-changes", "risk-changes [--since SEQ]", "devices whose risk changed after SEQ (what an MDM polls)"},
 };
 
 static const mtd_usage usage = {
@@ -81,11 +104,7 @@ static const mtd_usage usage = {
     .ncmds = sizeof commands / sizeof commands[0],
 };
 
-typedef struct {
-    const char *server, *token, *ca;
-    int json;
-    mtd_args a;
-} ctl;
+typedef mtd_ctl ctl;
 
 /* One line on stderr, escaped: the collector's answer may quote what a device sent. */
 static int fail(const char *fmt, ...)
@@ -619,6 +638,9 @@ static int dispatch(ctl *c)
         return cmd_user(c, np, pos);
     if (!strcmp(pos[0], "feed"))
         return cmd_feed(c, np, pos);
+    int ar = mtd_ctl_alerts(c, np, pos);
+    if (ar >= 0)
+        return ar;
     if (!strcmp(pos[0], "usage") && np == 1 && !mtd_args_has(&c->a, "--events")) {
         if (mtd_args_has(&c->a, "--device")) /* the counts are fleet-wide: not silently */
             return fail("usage: --device D goes with --events (the action counts are the fleet's)");
@@ -682,6 +704,33 @@ static int dispatch(ctl *c)
     return wrong_args(pos[0]);
 }
 
+/* The helpers the command files beside this one use (mtd_ctl.h). */
+int mtd_ctl_fail(const char *msg)
+{
+    return fail("%s", msg);
+}
+
+int mtd_ctl_call(mtd_ctl *c, const char *method, const char *path, const char *body, json_t **out)
+{
+    return call(c, method, path, body, out);
+}
+
+int mtd_ctl_list(mtd_ctl *c, const char *path, const char *key, const mtd_column *cols, size_t n)
+{
+    json_t *j;
+    return get_list(c, path, &j) ? 1 : print_list(c, j, key, cols, n);
+}
+
+int mtd_ctl_print(mtd_ctl *c, json_t *j, const char *key, const mtd_column *cols, size_t n)
+{
+    return print(c, j, key, cols, n);
+}
+
+void mtd_ctl_query(mtd_ctl *c, char *q, size_t len, const char *opt, const char *key)
+{
+    add_query(c, q, len, opt, key);
+}
+
 int main(int argc, char **argv)
 {
     static const mtd_optspec specs[] = {
@@ -691,7 +740,10 @@ int main(int argc, char **argv)
         {"--package", MTD_ARG_ONE}, {"--permission", MTD_ARG_ONE}, {"--status", MTD_ARG_ONE},
         {"--sideloaded", MTD_ARG_FLAG}, {"--events", MTD_ARG_FLAG}, {"--limit", MTD_ARG_ONE}, {"--offset", MTD_ARG_ONE},
         {"--all", MTD_ARG_FLAG}, {"--expires", MTD_ARG_ONE}, {"--uses", MTD_ARG_ONE},
-        {"--unused-credentials", MTD_ARG_FLAG}, {NULL, 0}};
+        {"--unused-credentials", MTD_ARG_FLAG}, {"--state", MTD_ARG_ONE}, {"--severity", MTD_ARG_ONE},
+        {"--note", MTD_ARG_ONE}, {"--reason", MTD_ARG_ONE}, {"--secret", MTD_ARG_ONE},
+        {"--hec-token", MTD_ARG_ONE}, {"--tls", MTD_ARG_FLAG}, {"--dest-ca", MTD_ARG_ONE},
+        {"--index", MTD_ARG_ONE}, {"--since", MTD_ARG_ONE}, {NULL, 0}};
     ctl c = {0};
     char why[256];
     if (argc < 2) {

@@ -27,18 +27,6 @@ void mtd_uplink_opts_default(mtd_uplink_opts *o)
     o->batch_bytes = 4u << 20;
 }
 
-int mtd_backoff_ms(int attempt, int base_ms, int cap_ms)
-{
-    long long ceiling = base_ms;
-    for (int i = 0; i < attempt && ceiling < cap_ms; i++)
-        ceiling *= 2;
-    if (ceiling > cap_ms)
-        ceiling = cap_ms;
-    uint32_t r;
-    mtd_random(&r, sizeof r);
-    return (int)(r % (uint32_t)(ceiling + 1));
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

@@ -51,8 +51,6 @@ int mtd_uplink_enroll(const char *server, const char *token, const char *ca_file
 /* HTTP options for talking to this state's collector: its CA, pin and credential. */
 #include "uplink/mtd_http.h"
 void mtd_uplink_http_opts(const mtd_state *st, mtd_http_opts *h);
-
-/* Full-jitter exponential backoff: a uniform delay in [0, min(cap, base * 2^attempt)]. */
-int mtd_backoff_ms(int attempt, int base_ms, int cap_ms);
+#include "common/mtd_util.h" /* mtd_backoff_ms */
 
 #endif

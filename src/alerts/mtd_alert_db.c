@@ -1,0 +1,141 @@
+/* mtd_alert_db: the tenant's alert file, DATA/tenants/<id>/alerts.sqlite (WAL,
+ * synchronous=FULL: an acknowledged triage change or a moved cursor survives a crash).
+ * It is a file of its own rather than tables in the tenant store so that the alerts
+ * module owns its schema whichever store backend holds the events; it lives in the
+ * tenant's directory, so deleting the tenant deletes it. */
+#include "alerts/mtd_alert_int.h"
+#include "common/mtd_err.h"
+#include "common/mtd_util.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+static const char schema_sql[] =
+    "PRAGMA journal_mode=WAL;"
+    "PRAGMA synchronous=FULL;"
+    "CREATE TABLE IF NOT EXISTS meta(k TEXT PRIMARY KEY, v INTEGER NOT NULL);"
+    /* one alert per (device, threat) episode: a new detection of a threat whose alert
+     * is still open adds an occurrence, it does not make a second alert */
+    "CREATE TABLE IF NOT EXISTS alerts(id INTEGER PRIMARY KEY, device_id TEXT NOT NULL,"
+    " threat_key TEXT NOT NULL, event_id TEXT, state TEXT NOT NULL DEFAULT 'new',"
+    " assignee TEXT, threat_status TEXT NOT NULL DEFAULT 'active', threat_name TEXT,"
+    " category TEXT, severity TEXT, source TEXT, evidence TEXT, package TEXT,"
+    " app_sha256 TEXT, threat_id TEXT, detected_time TEXT, occurrences INTEGER NOT NULL DEFAULT 1,"
+    " created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, payload TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS alerts_open ON alerts(device_id, threat_key)"
+    " WHERE state IN ('new','acknowledged');"
+    "CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL,"
+    " created_at INTEGER NOT NULL, actor TEXT NOT NULL, text TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS suppressions(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+    " value TEXT NOT NULL, device_id TEXT, expires_at INTEGER, reason TEXT,"
+    " created_at INTEGER NOT NULL, actor TEXT NOT NULL, hits INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS integrations(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+    " target TEXT NOT NULL, secret TEXT, tls INTEGER NOT NULL DEFAULT 0, ca_pem TEXT,"
+    " idx TEXT, created_at INTEGER NOT NULL, actor TEXT NOT NULL,"
+    " delivered INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
+    " last_error TEXT, last_ok_at INTEGER, retry_at_ms INTEGER NOT NULL DEFAULT 0,"
+    " backoff INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, integration_id INTEGER NOT NULL,"
+    " alert_id INTEGER, event_id TEXT NOT NULL, severity TEXT, payload TEXT NOT NULL,"
+    " created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
+    " state TEXT NOT NULL DEFAULT 'pending', last_error TEXT);"
+    "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(integration_id, state, id);"
+    /* the device risk as alerts see it (suppressed findings left out), and its changes
+     * for the pull endpoint */
+    "CREATE TABLE IF NOT EXISTS threat_state(device_id TEXT NOT NULL, threat_key TEXT NOT NULL,"
+    " severity TEXT, active INTEGER NOT NULL, suppressed INTEGER NOT NULL,"
+    " PRIMARY KEY(device_id, threat_key));"
+    "CREATE TABLE IF NOT EXISTS risk(device_id TEXT PRIMARY KEY, risk TEXT NOT NULL,"
+    " seq INTEGER NOT NULL, changed_at INTEGER NOT NULL);";
+
+static void db_path(const char *data_dir, const char *tenant_id, char *out, size_t len)
+{
+    snprintf(out, len, "%s/tenants/%s/alerts.sqlite", data_dir, tenant_id);
+}
+
+int mtd_alert_db_exists(const char *data_dir, const char *tenant_id)
+{
+    char p[1200];
+    struct stat st;
+    if (!mtd_tenant_id_valid(tenant_id))
+        return 0;
+    db_path(data_dir, tenant_id, p, sizeof p);
+    return stat(p, &st) == 0;
+}
+
+int mtd_alert_exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
+}
+
+int mtd_alert_db_open(const char *data_dir, const char *tenant_id, sqlite3 **out)
+{
+    char p[1200], dir[1200];
+    struct stat st;
+    if (!mtd_tenant_id_valid(tenant_id))
+        return MTD_EINVAL;
+    snprintf(dir, sizeof dir, "%s/tenants/%s", data_dir, tenant_id);
+    if (stat(dir, &st) != 0) /* a deleted tenant gets no new file */
+        return MTD_ENOENT;
+    db_path(data_dir, tenant_id, p, sizeof p);
+    sqlite3 *db;
+    if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+        sqlite3_close(db);
+        return MTD_EIO;
+    }
+    sqlite3_busy_timeout(db, 10000);
+    if (mtd_alert_exec(db, schema_sql) != 0) {
+        sqlite3_close(db);
+        return MTD_EIO;
+    }
+    *out = db;
+    return 0;
+}
+
+static int ends_with(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+json_t *mtd_alert_rows(sqlite3_stmt *st)
+{
+    json_t *rows = json_array();
+    int r;
+    while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+        json_t *o = json_object();
+        for (int i = 0; i < sqlite3_column_count(st); i++) {
+            const char *name = sqlite3_column_name(st, i);
+            json_t *v;
+            switch (sqlite3_column_type(st, i)) {
+            case SQLITE_NULL: v = json_null(); break;
+            case SQLITE_INTEGER:
+                if (ends_with(name, "_at")) {
+                    char t[MTD_TIME_LEN];
+                    mtd_time_rfc3339((time_t)sqlite3_column_int64(st, i), t);
+                    v = json_string(t);
+                } else {
+                    v = json_integer(sqlite3_column_int64(st, i));
+                }
+                break;
+            default: v = json_string((const char *)sqlite3_column_text(st, i)); break;
+            }
+            json_object_set_new(o, name, v ? v : json_null());
+        }
+        json_array_append_new(rows, o);
+    }
+    if (r != SQLITE_DONE) {
+        json_decref(rows);
+        return NULL;
+    }
+    return rows;
+}
+
+int64_t mtd_alert_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

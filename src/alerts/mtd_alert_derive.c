@@ -1,0 +1,409 @@
+/* mtd_alert_derive: the tenant's new threat.detection rows become alerts.
+ *
+ * A pass reads the rows after the cursor kept in the alert file, and in one transaction
+ * of that file writes the alerts, their outbox rows (one per destination) and the
+ * cursor: a crash before the commit repeats the pass, after it the pass is done, so a
+ * detection makes its alert exactly once. A detection whose (device, threat) already
+ * has an open alert (new or acknowledged) counts as one more occurrence of it; a
+ * resolved detection marks the alert's threat resolved and leaves its triage state to
+ * the analyst. A detection matching a suppression rule makes no alert and does not
+ * count in the device's risk as the alerts see it (table risk; changes of it go to
+ * risk-push destinations and to GET /v1/admin/devices/risk).
+ *
+ * What an alert carries is the stored detection's declared fields (the schema's list,
+ * nothing else) as the tenant's policy lets reports show them: report_app_details
+ * minimal drops the app's package and digest. */
+#include "alerts/mtd_alert_int.h"
+#include "common/mtd_err.h"
+#include "common/mtd_util.h"
+#include "schema/mtd_schema.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PASS_ROWS 500
+
+typedef struct {
+    int64_t id;
+    char kind[16], value[256], device[64];
+} supp;
+
+typedef struct {
+    sqlite3 *db;
+    mtd_tenant *tn;
+    mtd_policy pol;
+    supp *s;
+    size_t ns;
+    int has_signer;
+    int64_t *dest;     /* alert destinations */
+    size_t ndest;
+    int64_t *riskdest; /* risk-push destinations */
+    size_t nriskdest;
+    json_t *devices;   /* devices whose threats changed: {device: true} */
+    int64_t now;
+} pass;
+
+static const char *str(const json_t *row, const char *k)
+{
+    return json_string_value(json_object_get(row, k));
+}
+
+static int64_t meta_get(sqlite3 *db, const char *k)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(db, "SELECT v FROM meta WHERE k=?1", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int meta_set(sqlite3 *db, const char *k, int64_t v)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT INTO meta(k,v) VALUES(?1,?2) ON CONFLICT(k) DO UPDATE SET v=?2", -1, &st,
+                           NULL) != SQLITE_OK)
+        return MTD_EIO;
+    sqlite3_bind_text(st, 1, k, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(st, 2, v);
+    int r = sqlite3_step(st) == SQLITE_DONE ? 0 : MTD_EIO;
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Runs sql with text parameters (NULL binds NULL) and int64 parameters after them. */
+static int run(sqlite3 *db, const char *sql, int ntext, const char *const *t, int nint, const int64_t *iv)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    for (int i = 0; i < ntext; i++)
+        sqlite3_bind_text(st, i + 1, t[i], -1, SQLITE_TRANSIENT);
+    for (int i = 0; i < nint; i++)
+        sqlite3_bind_int64(st, ntext + i + 1, iv[i]);
+    int r = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : MTD_EIO;
+}
+
+static int load_config(pass *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(p->db, "SELECT id, kind, value, coalesce(device_id,'') FROM suppressions"
+                           " WHERE coalesce(expires_at,0)=0 OR expires_at>?1", -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    sqlite3_bind_int64(st, 1, p->now);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        supp *n = realloc(p->s, (p->ns + 1) * sizeof *n);
+        if (!n)
+            break;
+        p->s = n;
+        supp *x = &p->s[p->ns++];
+        x->id = sqlite3_column_int64(st, 0);
+        mtd_strlcpy(x->kind, (const char *)sqlite3_column_text(st, 1), sizeof x->kind);
+        mtd_strlcpy(x->value, (const char *)sqlite3_column_text(st, 2), sizeof x->value);
+        mtd_strlcpy(x->device, (const char *)sqlite3_column_text(st, 3), sizeof x->device);
+        p->has_signer |= !strcmp(x->kind, "signer");
+    }
+    sqlite3_finalize(st);
+    if (sqlite3_prepare_v2(p->db, "SELECT id, kind FROM integrations ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    p->dest = calloc(MTD_ALERT_MAX_INTEGRATIONS * 4, sizeof *p->dest);
+    p->riskdest = calloc(MTD_ALERT_MAX_INTEGRATIONS * 4, sizeof *p->riskdest);
+    while (p->dest && p->riskdest && sqlite3_step(st) == SQLITE_ROW && p->ndest + p->nriskdest < MTD_ALERT_MAX_INTEGRATIONS * 4) {
+        int64_t id = sqlite3_column_int64(st, 0);
+        if (!strcmp((const char *)sqlite3_column_text(st, 1), "risk-push"))
+            p->riskdest[p->nriskdest++] = id;
+        else
+            p->dest[p->ndest++] = id;
+    }
+    sqlite3_finalize(st);
+    return p->dest && p->riskdest ? 0 : MTD_ENOMEM;
+}
+
+/* The host a web or network detection names: the evidence's last word ("... listed
+ * host evil.example"). */
+static const char *evidence_host(const json_t *row)
+{
+    const char *ev = str(row, "evidence");
+    if (!ev)
+        return NULL;
+    const char *sp = strrchr(ev, ' ');
+    return sp ? sp + 1 : ev;
+}
+
+static int has_signer(pass *p, const json_t *row, const char *signer)
+{
+    const char *pkg = str(row, "package");
+    if (!pkg)
+        return 0;
+    mtd_app_query q = {str(row, "device_id"), pkg, NULL, 0};
+    mtd_page pg = {.limit = 1};
+    json_t *apps = mtd_store_apps(p->tn->store, &q, &pg), *sig;
+    size_t i;
+    int found = 0;
+    json_array_foreach(json_object_get(json_array_get(apps, 0), "signer_sha256"), i, sig)
+        found |= json_string_value(sig) && !strcmp(json_string_value(sig), signer);
+    json_decref(apps);
+    return found;
+}
+
+static int rule_matches(pass *p, const supp *s, const json_t *row)
+{
+    if (s->device[0] && (!str(row, "device_id") || strcmp(s->device, str(row, "device_id"))))
+        return 0;
+    if (!strcmp(s->kind, "package"))
+        return str(row, "package") && !strcmp(str(row, "package"), s->value);
+    if (!strcmp(s->kind, "check")) {
+        const char *id = str(row, "threat_id"), *name = str(row, "threat_name");
+        size_t n = strlen(s->value);
+        return (id && (!strcmp(id, s->value) || (!strncmp(id, s->value, n) && id[n] == '/'))) ||
+               (name && !strcmp(name, s->value));
+    }
+    if (!strcmp(s->kind, "domain")) {
+        const char *src = str(row, "source"), *h = evidence_host(row);
+        if (!src || (strcmp(src, "web") && strcmp(src, "network")) || !h)
+            return 0;
+        size_t hl = strlen(h), vl = strlen(s->value);
+        return !strcasecmp(h, s->value) || (hl > vl && h[hl - vl - 1] == '.' && !strcasecmp(h + hl - vl, s->value));
+    }
+    return !strcmp(s->kind, "signer") && has_signer(p, row, s->value);
+}
+
+static int64_t suppressed_by(pass *p, const json_t *row)
+{
+    for (size_t i = 0; i < p->ns; i++)
+        if (rule_matches(p, &p->s[i], row))
+            return p->s[i].id;
+    return 0;
+}
+
+/* threat_id when the device gave one, else a digest of what names the finding. */
+static void threat_key(const json_t *row, char out[65])
+{
+    const char *id = str(row, "threat_id");
+    if (id) {
+        mtd_strlcpy(out, id, 65);
+        return;
+    }
+    char buf[800];
+    int n = snprintf(buf, sizeof buf, "%s%c%s%c%s", str(row, "threat_name") ?: "", 0, str(row, "source") ?: "", 0,
+                     str(row, "package") ?: "");
+    char hex[65];
+    mtd_sha256_hex(buf, (size_t)n, hex);
+    snprintf(out, 65, "k:%.32s", hex);
+}
+
+/* The alert as destinations get it. */
+static json_t *alert_payload(pass *p, const json_t *row, int64_t alert_id)
+{
+    const mtd_event_type *ev = mtd_schema_event("threat.detection");
+    json_t *o = json_pack("{s:I,s:s,s:O,s:O,s:O,s:O}", "alert_id", (json_int_t)alert_id, "tenant_id", p->tn->id,
+                          "event_id", json_object_get(row, "event_id") ?: json_null(), "device_id",
+                          json_object_get(row, "device_id") ?: json_null(), "time",
+                          json_object_get(row, "time") ?: json_null(), "received_at",
+                          json_object_get(row, "received_at") ?: json_null());
+    for (size_t i = 0; i < ev->nfields; i++) {
+        const mtd_field *f = &ev->fields[i];
+        json_t *v = json_object_get(row, f->name);
+        if (!v || json_is_null(v))
+            continue;
+        if (f->policy == MTD_POL_APP_DETAILS && p->pol.report_app_details == MTD_APPDET_MINIMAL)
+            continue;
+        json_object_set(o, f->name, v);
+    }
+    return o;
+}
+
+static int enqueue(pass *p, const int64_t *dest, size_t n, int64_t alert_id, const char *event_id,
+                   const char *sev, const char *payload)
+{
+    for (size_t i = 0; i < n; i++) {
+        const char *t[] = {event_id, sev, payload};
+        int64_t iv[] = {dest[i], alert_id, p->now};
+        if (run(p->db, "INSERT INTO outbox(event_id, severity, payload, integration_id, alert_id, created_at)"
+                " VALUES(?1,?2,?3,?4,nullif(?5,0),?6)", 3, t, 3, iv) != 0)
+            return MTD_EIO;
+    }
+    return 0;
+}
+
+static int64_t open_alert(pass *p, const char *dev, const char *key)
+{
+    sqlite3_stmt *st;
+    int64_t id = 0;
+    if (sqlite3_prepare_v2(p->db, "SELECT id FROM alerts WHERE device_id=?1 AND threat_key=?2 AND state IN"
+                           " ('new','acknowledged') ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        id = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return id;
+}
+
+static int new_alert(pass *p, const json_t *row, const char *key)
+{
+    const char *t[] = {str(row, "device_id"), key, str(row, "event_id"), str(row, "threat_name"),
+                       str(row, "category"), str(row, "severity"), str(row, "source"), str(row, "evidence"),
+                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(row, "package"),
+                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(row, "app_sha256"),
+                       str(row, "threat_id"), str(row, "time")};
+    int64_t iv[] = {p->now};
+    if (run(p->db, "INSERT INTO alerts(device_id, threat_key, event_id, threat_name, category, severity, source,"
+            " evidence, package, app_sha256, threat_id, detected_time, created_at, updated_at, payload)"
+            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13,'{}')", 12, t, 1, iv) != 0)
+        return MTD_EIO;
+    int64_t id = sqlite3_last_insert_rowid(p->db);
+    json_t *pl = alert_payload(p, row, id);
+    char *txt = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(pl);
+    if (!txt)
+        return MTD_ENOMEM;
+    const char *t2[] = {txt};
+    int64_t iv2[] = {id};
+    int r = run(p->db, "UPDATE alerts SET payload=?1 WHERE id=?2", 1, t2, 1, iv2);
+    if (r == 0)
+        r = enqueue(p, p->dest, p->ndest, id, str(row, "event_id") ?: "", str(row, "severity"), txt);
+    free(txt);
+    return r;
+}
+
+static int one_row(pass *p, const json_t *row, int *created, int *suppressed)
+{
+    const char *dev = str(row, "device_id"), *status = str(row, "status"), *sev = str(row, "severity");
+    if (!dev || !status)
+        return 0;
+    char key[65];
+    threat_key(row, key);
+    int active = !strcmp(status, "active");
+    int64_t supp_id = active ? suppressed_by(p, row) : 0;
+    const char *t[] = {dev, key, sev};
+    int64_t iv[] = {active, supp_id != 0};
+    if (run(p->db, "INSERT INTO threat_state(device_id, threat_key, severity, active, suppressed) VALUES(?1,?2,?3,?4,?5)"
+            " ON CONFLICT(device_id, threat_key) DO UPDATE SET severity=?3, active=?4, suppressed=?5", 3, t, 2, iv) != 0)
+        return MTD_EIO;
+    json_object_set_new(p->devices, dev, json_true());
+    int64_t open = open_alert(p, dev, key);
+    if (open < 0)
+        return MTD_EIO;
+    if (!active) {
+        int64_t iv2[] = {p->now, open};
+        return open ? run(p->db, "UPDATE alerts SET threat_status='resolved', updated_at=?1 WHERE id=?2", 0, NULL, 2, iv2) : 0;
+    }
+    if (supp_id) {
+        (*suppressed)++;
+        int64_t iv2[] = {supp_id};
+        return run(p->db, "UPDATE suppressions SET hits=hits+1 WHERE id=?1", 0, NULL, 1, iv2);
+    }
+    if (open) {
+        const char *t2[] = {sev, str(row, "evidence")};
+        int64_t iv2[] = {p->now, open};
+        return run(p->db, "UPDATE alerts SET occurrences=occurrences+1, severity=coalesce(?1,severity),"
+                   " evidence=coalesce(?2,evidence), threat_status='active', updated_at=?3 WHERE id=?4", 2, t2, 2, iv2);
+    }
+    (*created)++;
+    return new_alert(p, row, key);
+}
+
+/* The risk of each device whose threats changed, as alerts see it; a change is
+ * recorded with the next sequence number and pushed. */
+static int update_risk(pass *p)
+{
+    const char *dev;
+    json_t *v;
+    json_object_foreach(p->devices, dev, v) {
+        sqlite3_stmt *st;
+        const char *risk = "none";
+        char prev[16] = "";
+        static const char sql[] =
+            "SELECT (SELECT max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2"
+            " ELSE 1 END) FROM threat_state WHERE device_id=?1 AND active=1 AND suppressed=0),"
+            " (SELECT risk FROM risk WHERE device_id=?1)";
+        if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK)
+            return MTD_EIO;
+        sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+            int lvl = sqlite3_column_int(st, 0);
+            risk = lvl >= 3 ? "high" : lvl == 2 ? "medium" : lvl == 1 ? "low" : "none";
+            if (sqlite3_column_type(st, 1) != SQLITE_NULL)
+                mtd_strlcpy(prev, (const char *)sqlite3_column_text(st, 1), sizeof prev);
+        }
+        sqlite3_finalize(st);
+        if (!strcmp(risk, prev[0] ? prev : "none"))
+            continue;
+        int64_t seq = meta_get(p->db, "risk_seq") + 1;
+        const char *t[] = {dev, risk};
+        int64_t iv[] = {seq, p->now};
+        if (meta_set(p->db, "risk_seq", seq) != 0 ||
+            run(p->db, "INSERT INTO risk(device_id, risk, seq, changed_at) VALUES(?1,?2,?3,?4) ON CONFLICT(device_id)"
+                " DO UPDATE SET risk=?2, seq=?3, changed_at=?4", 2, t, 2, iv) != 0)
+            return MTD_EIO;
+        char at[MTD_TIME_LEN], eid[120];
+        mtd_time_rfc3339((time_t)p->now, at);
+        snprintf(eid, sizeof eid, "risk-%s-%lld", dev, (long long)seq);
+        json_t *pl = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "type", "device.risk", "tenant_id", p->tn->id,
+                               "device_id", dev, "risk", risk, "previous", prev[0] ? prev : "none", "seq",
+                               (json_int_t)seq, "changed_at", at);
+        char *txt = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(pl);
+        int r = txt ? enqueue(p, p->riskdest, p->nriskdest, 0, eid, NULL, txt) : MTD_ENOMEM;
+        free(txt);
+        if (r)
+            return r;
+    }
+    return 0;
+}
+
+static int derive_rows(pass *p, json_t *rows, int *created, int *suppressed)
+{
+    int r = load_config(p);
+    size_t i;
+    json_t *row;
+    int64_t last = 0;
+    json_array_foreach(rows, i, row) {
+        if (r == 0)
+            r = one_row(p, row, created, suppressed);
+        last = json_integer_value(json_object_get(row, "row"));
+    }
+    if (r == 0)
+        r = update_risk(p);
+    if (r == 0)
+        r = meta_set(p->db, "cursor", last);
+    return r;
+}
+
+int mtd_alert_derive(sqlite3 *db, mtd_tenant *tn, int *created, int *suppressed, int *more)
+{
+    *created = *suppressed = *more = 0;
+    int64_t cursor = meta_get(db, "cursor");
+    json_t *rows = mtd_store_event_rows_after(tn->store, "threat.detection", cursor, PASS_ROWS);
+    if (!rows)
+        return MTD_EIO;
+    if (!json_array_size(rows)) {
+        json_decref(rows);
+        return 0;
+    }
+    *more = json_array_size(rows) == PASS_ROWS;
+    pass p = {.db = db, .tn = tn, .devices = json_object(), .now = (int64_t)time(NULL)};
+    if (mtd_store_policy_get(tn->store, &p.pol) != 0)
+        mtd_policy_default(&p.pol);
+    int r = mtd_alert_exec(db, "BEGIN IMMEDIATE");
+    if (r == 0)
+        r = derive_rows(&p, rows, created, suppressed);
+    r = r == 0 ? mtd_alert_exec(db, "COMMIT") : (mtd_alert_exec(db, "ROLLBACK"), r);
+    json_decref(rows);
+    json_decref(p.devices);
+    free(p.s);
+    free(p.dest);
+    free(p.riskdest);
+    if (r)
+        *created = *suppressed = *more = 0;
+    return r;
+}

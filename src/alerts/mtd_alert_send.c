@@ -1,0 +1,399 @@
+/* mtd_alert_send: the transports to a tenant's destinations, all through libcurl (one
+ * handle per destination, kept between passes so connections are reused):
+ *
+ *   webhook, risk-push  one POST per message: the JSON body, X-Openmtd-Event-Id,
+ *                       X-Openmtd-Timestamp (also "timestamp" in the body, which the
+ *                       signature covers) and X-Openmtd-Signature: sha256=HEX, the
+ *                       HMAC-SHA256 of the body under the destination's secret;
+ *   splunk-hec          one POST of the batch's events as OCSF, HEC JSON, "Splunk TOKEN";
+ *   elastic             one POST to _bulk of index actions (_id = event ID) and OCSF docs;
+ *   syslog              RFC 5424 messages, octet-counted (RFC 6587 / RFC 5425), over a TCP
+ *                       or TLS connection that curl opens (CONNECT_ONLY) and keeps.
+ *
+ * Every socket is opened by open_socket, which refuses an address the policy does not
+ * allow (mtd_alert_addr_allowed), whatever name led to it. Redirects are not followed. */
+#include "alerts/mtd_alert_int.h"
+#include "common/mtd_buf.h"
+#include "common/mtd_err.h"
+#include "common/mtd_util.h"
+#include "schema/mtd_ocsf.h"
+
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RESP_MAX (64 << 10)
+
+struct mtd_alert_conn {
+    CURL *h;
+    int syslog_up;              /* a syslog connection is open */
+    const mtd_alert_nets *allow;
+    char refused[64];           /* the address open_socket refused, if any */
+    mtd_buf resp;
+};
+
+static curl_socket_t open_socket(void *cp, curlsocktype purpose, struct curl_sockaddr *a)
+{
+    mtd_alert_conn *c = cp;
+    if (!mtd_alert_addr_allowed(c->allow, &a->addr)) {
+        const void *ip = a->family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&a->addr)->sin6_addr
+                                               : (const void *)&((struct sockaddr_in *)&a->addr)->sin_addr;
+        if (!inet_ntop(a->family, ip, c->refused, sizeof c->refused))
+            mtd_strlcpy(c->refused, "?", sizeof c->refused);
+        return CURL_SOCKET_BAD;
+    }
+    return socket(a->family, a->socktype, a->protocol);
+}
+
+static size_t on_body(char *p, size_t sz, size_t n, void *cp)
+{
+    mtd_alert_conn *c = cp;
+    if (c->resp.len + sz * n <= RESP_MAX)
+        mtd_buf_append(&c->resp, p, sz * n);
+    return sz * n;
+}
+
+static mtd_alert_conn *conn_get(mtd_alert_conn **cp, const mtd_alert_dest *d, const mtd_alert_nets *allow)
+{
+    if (*cp)
+        return *cp;
+    mtd_alert_conn *c = calloc(1, sizeof *c);
+    if (!c || !(c->h = curl_easy_init())) {
+        free(c);
+        return NULL;
+    }
+    c->allow = allow;
+    mtd_buf_init(&c->resp, 0);
+    *cp = c;
+    return c;
+}
+
+void mtd_alert_conn_free(mtd_alert_conn *c)
+{
+    if (!c)
+        return;
+    curl_easy_cleanup(c->h);
+    mtd_buf_free(&c->resp);
+    free(c);
+}
+
+/* The options every transfer of a destination has. */
+static void common_opts(mtd_alert_conn *c, const mtd_alert_dest *d)
+{
+    CURL *h = c->h;
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETFUNCTION, open_socket);
+    curl_easy_setopt(h, CURLOPT_OPENSOCKETDATA, c);
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_PROXY, ""); /* never through an environment proxy */
+    if (d->ca_pem) {
+        struct curl_blob b = {.data = d->ca_pem, .len = strlen(d->ca_pem), .flags = CURL_BLOB_COPY};
+        curl_easy_setopt(h, CURLOPT_CAINFO_BLOB, &b);
+    }
+    c->refused[0] = 0;
+}
+
+static void curl_why(mtd_alert_conn *c, CURLcode rc, char *why, size_t whylen)
+{
+    if (c->refused[0])
+        snprintf(why, whylen, "refused to connect to %s: a loopback, private or link-local address"
+                 " (--alert-allow-net)", c->refused);
+    else
+        snprintf(why, whylen, "%s", curl_easy_strerror(rc));
+}
+
+/* One POST; *status gets the HTTP status, c->resp the body (capped). */
+static int post(mtd_alert_conn *c, const mtd_alert_dest *d, const char *url, struct curl_slist *hdrs,
+                const char *body, size_t len, long *status, char *why, size_t whylen)
+{
+    common_opts(c, d);
+    c->resp.len = 0;
+    CURL *h = c->h;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_POST, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 10000L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, c);
+    CURLcode rc = curl_easy_perform(h);
+    if (rc != CURLE_OK) {
+        curl_why(c, rc, why, whylen);
+        return MTD_ENET;
+    }
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, status);
+    if (*status < 200 || *status > 299) {
+        snprintf(why, whylen, "HTTP %ld", *status);
+        return MTD_EPROTO;
+    }
+    return 0;
+}
+
+static void hmac_hex(const char *key, const char *body, size_t len, char out[65])
+{
+    uint8_t mac[32];
+    unsigned int ml = sizeof mac;
+    HMAC(EVP_sha256(), key, (int)strlen(key), (const uint8_t *)body, len, mac, &ml);
+    mtd_hex(mac, 32, out);
+}
+
+/* webhook and risk-push: {"type", "timestamp", "event_id", "data": payload}, signed. */
+static int send_webhook(mtd_alert_conn *c, const mtd_alert_dest *d, const mtd_alert_msg *m, char *why, size_t whylen)
+{
+    long now = (long)time(NULL);
+    json_t *data = json_loads(m->payload, 0, NULL);
+    json_t *o = json_pack("{s:s,s:I,s:s,s:o}", "type", !strcmp(d->kind, "risk-push") ? "device.risk" : "alert",
+                          "timestamp", (json_int_t)now, "event_id", m->event_id, "data", data ? data : json_null());
+    char *body = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(o);
+    if (!body)
+        return MTD_ENOMEM;
+    char sig[65], h1[300], h2[100], h3[120];
+    hmac_hex(d->secret, body, strlen(body), sig);
+    snprintf(h1, sizeof h1, "X-Openmtd-Event-Id: %.200s", m->event_id);
+    snprintf(h2, sizeof h2, "X-Openmtd-Timestamp: %ld", now);
+    snprintf(h3, sizeof h3, "X-Openmtd-Signature: sha256=%s", sig);
+    struct curl_slist *hd = curl_slist_append(NULL, "Content-Type: application/json");
+    hd = curl_slist_append(hd, h1);
+    hd = curl_slist_append(hd, h2);
+    hd = curl_slist_append(hd, h3);
+    hd = curl_slist_append(hd, "Expect:");
+    long st;
+    int r = post(c, d, d->target, hd, body, strlen(body), &st, why, whylen);
+    curl_slist_free_all(hd);
+    free(body);
+    return r;
+}
+
+/* The alert as an OCSF Detection Finding, with its alert ID. */
+static json_t *ocsf_of(const mtd_alert_msg *m)
+{
+    json_t *row = json_loads(m->payload, 0, NULL);
+    if (!row)
+        return NULL;
+    json_t *o = mtd_ocsf_event(mtd_schema_event("threat.detection"), row, NULL);
+    if (o) {
+        json_t *un = json_object_get(o, "unmapped");
+        if (!json_is_object(un))
+            json_object_set_new(o, "unmapped", un = json_object());
+        json_object_set(un, "alert_id", json_object_get(row, "alert_id"));
+    }
+    json_decref(row);
+    return o;
+}
+
+static int send_siem(mtd_alert_conn *c, const mtd_alert_dest *d, const mtd_alert_msg *m, size_t n,
+                     char *why, size_t whylen)
+{
+    int hec = !strcmp(d->kind, "splunk-hec");
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    for (size_t i = 0; i < n; i++) {
+        json_t *doc = ocsf_of(&m[i]);
+        if (!doc)
+            continue; /* not an alert payload: nothing a SIEM can take */
+        json_t *line;
+        if (hec) {
+            json_t *t = json_object_get(doc, "time");
+            line = json_pack("{s:f,s:s,s:s,s:s,s:o}", "time", json_is_integer(t) ? (double)json_integer_value(t) / 1000 : (double)time(NULL),
+                             "host", "openmtd", "source", "openmtd", "sourcetype", "ocsf:detection_finding", "event", doc);
+        } else {
+            line = json_pack("{s:{s:s,s:s}}", "index", "_index", d->index, "_id", m[i].event_id);
+            char *a = json_dumps(line, JSON_COMPACT);
+            json_decref(line);
+            mtd_buf_append(&b, a, strlen(a));
+            mtd_buf_append(&b, "\n", 1);
+            free(a);
+            line = doc;
+        }
+        char *s = json_dumps(line, JSON_COMPACT);
+        json_decref(line);
+        mtd_buf_append(&b, s, strlen(s));
+        mtd_buf_append(&b, "\n", 1);
+        free(s);
+    }
+    char url[1200], auth[400];
+    size_t tl = strlen(d->target);
+    snprintf(url, sizeof url, "%s%s", d->target,
+             hec || (tl >= 6 && !strcmp(d->target + tl - 6, "/_bulk")) ? "" : d->target[tl - 1] == '/' ? "_bulk" : "/_bulk");
+    snprintf(auth, sizeof auth, "Authorization: Splunk %s", d->secret);
+    struct curl_slist *hd = curl_slist_append(NULL, hec ? "Content-Type: application/json" : "Content-Type: application/x-ndjson");
+    if (hec)
+        hd = curl_slist_append(hd, auth);
+    hd = curl_slist_append(hd, "Expect:");
+    long st;
+    int r = b.len ? post(c, d, url, hd, (const char *)b.data, b.len, &st, why, whylen) : 0;
+    curl_slist_free_all(hd);
+    mtd_buf_free(&b);
+    if (r || !n)
+        return r;
+    json_t *ans = json_loadb((const char *)c->resp.data, c->resp.len, 0, NULL);
+    int ok = hec ? json_integer_value(json_object_get(ans, "code")) == 0 && json_object_get(ans, "code")
+                 : json_is_false(json_object_get(ans, "errors"));
+    json_decref(ans);
+    if (!ok) {
+        snprintf(why, whylen, "%s answered without success: %.200s", hec ? "Splunk HEC" : "Elasticsearch _bulk",
+                 c->resp.len ? (const char *)c->resp.data : "(empty)");
+        return MTD_EPROTO;
+    }
+    return 0;
+}
+
+/* An SD-PARAM value: '"', '\' and ']' escaped (RFC 5424 6.3.3). */
+static void sd_value(mtd_buf *b, const char *v)
+{
+    for (; v && *v; v++) {
+        if (*v == '"' || *v == '\\' || *v == ']')
+            mtd_buf_append(b, "\\", 1);
+        mtd_buf_append(b, v, 1);
+    }
+}
+
+/* PRI: facility 4 (security/authorization messages), severity from the alert's. */
+static int syslog_pri(const char *sev)
+{
+    int s = !sev ? 5 : !strcmp(sev, "critical") ? 2 : !strcmp(sev, "high") ? 3 : !strcmp(sev, "medium") ? 4
+          : !strcmp(sev, "low") ? 5 : 6;
+    return 4 * 8 + s;
+}
+
+static void syslog_frame(mtd_buf *out, const char *tenant, const mtd_alert_msg *m)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    struct tm tm;
+    gmtime_r(&ts.tv_sec, &tm);
+    char host[256] = "-", head[600];
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0] || strpbrk(host, " \t"))
+        strcpy(host, "-");
+    json_t *p = json_loads(m->payload, 0, NULL);
+    char alert_id[32];
+    snprintf(alert_id, sizeof alert_id, "%lld", (long long)json_integer_value(json_object_get(p, "alert_id")));
+    json_decref(p);
+    snprintf(head, sizeof head, "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %.255s openmtd - alert [openmtd@32473 tenant=\"",
+             syslog_pri(m->severity), tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+             ts.tv_nsec / 1000000, host);
+    mtd_buf msg;
+    mtd_buf_init(&msg, 0);
+    mtd_buf_append(&msg, head, strlen(head));
+    sd_value(&msg, tenant);
+    mtd_buf_append(&msg, "\" alert_id=\"", 12);
+    sd_value(&msg, alert_id);
+    mtd_buf_append(&msg, "\" event_id=\"", 12);
+    sd_value(&msg, m->event_id);
+    mtd_buf_append(&msg, "\" severity=\"", 12);
+    sd_value(&msg, m->severity ? m->severity : "-");
+    mtd_buf_append(&msg, "\"] ", 3);
+    mtd_buf_append(&msg, m->payload, strlen(m->payload));
+    char len[24];
+    int ln = snprintf(len, sizeof len, "%zu ", msg.len);
+    mtd_buf_append(out, len, (size_t)ln);
+    mtd_buf_append(out, msg.data, msg.len);
+    mtd_buf_free(&msg);
+}
+
+static int syslog_connect(mtd_alert_conn *c, const mtd_alert_dest *d, char *why, size_t whylen)
+{
+    char url[1200];
+    snprintf(url, sizeof url, "%s://%s", d->tls ? "https" : "http", d->target);
+    common_opts(c, d);
+    curl_easy_setopt(c->h, CURLOPT_URL, url);
+    curl_easy_setopt(c->h, CURLOPT_CONNECT_ONLY, 1L);
+    CURLcode rc = curl_easy_perform(c->h);
+    if (rc != CURLE_OK) {
+        curl_why(c, rc, why, whylen);
+        return MTD_ENET;
+    }
+    c->syslog_up = 1;
+    return 0;
+}
+
+/* The receiver closed the connection (a read finds its end) or it broke. */
+static int syslog_dead(mtd_alert_conn *c)
+{
+    char buf[256];
+    size_t n = 0;
+    CURLcode rc = curl_easy_recv(c->h, buf, sizeof buf, &n);
+    return !(rc == CURLE_AGAIN || (rc == CURLE_OK && n > 0));
+}
+
+static int syslog_write(mtd_alert_conn *c, const uint8_t *p, size_t len, char *why, size_t whylen)
+{
+    curl_socket_t fd;
+    curl_easy_getinfo(c->h, CURLINFO_ACTIVESOCKET, &fd);
+    while (len) {
+        size_t n = 0;
+        CURLcode rc = curl_easy_send(c->h, p, len, &n);
+        if (rc == CURLE_AGAIN) {
+            struct pollfd pf = {.fd = fd, .events = POLLOUT};
+            if (poll(&pf, 1, 10000) <= 0) {
+                snprintf(why, whylen, "syslog receiver did not read for 10 s");
+                return MTD_ENET;
+            }
+            continue;
+        }
+        if (rc != CURLE_OK) {
+            snprintf(why, whylen, "syslog: %s", curl_easy_strerror(rc));
+            return MTD_ENET;
+        }
+        p += n;
+        len -= n;
+    }
+    return 0;
+}
+
+static int send_syslog(mtd_alert_conn *c, const mtd_alert_dest *d, const char *tenant, const mtd_alert_msg *m,
+                       size_t n, char *why, size_t whylen)
+{
+    if (c->syslog_up && syslog_dead(c))
+        c->syslog_up = 0;
+    if (!c->syslog_up && syslog_connect(c, d, why, whylen) != 0)
+        return MTD_ENET;
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    for (size_t i = 0; i < n; i++)
+        syslog_frame(&b, tenant, &m[i]);
+    int r = syslog_write(c, b.data, b.len, why, whylen);
+    mtd_buf_free(&b);
+    if (r)
+        c->syslog_up = 0;
+    return r;
+}
+
+int mtd_alert_send(mtd_alert_conn **conn, const mtd_alert_dest *d, const mtd_alert_nets *allow,
+                   const char *tenant_id, const mtd_alert_msg *msgs, size_t n, size_t *sent,
+                   char *why, size_t whylen)
+{
+    *sent = 0;
+    mtd_alert_conn *c = conn_get(conn, d, allow);
+    if (!c)
+        return MTD_ENOMEM;
+    if (!strcmp(d->kind, "syslog")) {
+        int r = send_syslog(c, d, tenant_id, msgs, n, why, whylen);
+        *sent = r ? 0 : n; /* all or none: a half-written batch is sent again */
+        return r;
+    }
+    if (!strcmp(d->kind, "splunk-hec") || !strcmp(d->kind, "elastic")) {
+        int r = send_siem(c, d, msgs, n, why, whylen);
+        *sent = r ? 0 : n;
+        return r;
+    }
+    for (size_t i = 0; i < n; i++) {
+        int r = send_webhook(c, d, &msgs[i], why, whylen);
+        if (r)
+            return r;
+        (*sent)++;
+    }
+    return 0;
+}
