@@ -47,7 +47,7 @@ struct mtd_alerts {
     int stop;
     tslot *ts;
     size_t nts;
-    cslot *cs;
+    cslot **cs;      /* each its own allocation: callers hold &cs[i]->conn across additions */
     size_t ncs;
     uint64_t created, suppressed, delivered, failed, dead;
 };
@@ -96,16 +96,17 @@ void mtd_alerts_kick(mtd_alerts *a, const char *tenant_id)
 static mtd_alert_conn **conn_for(mtd_alerts *a, const char *tenant, int64_t integ, int64_t created)
 {
     for (size_t i = 0; i < a->ncs; i++)
-        if (!strcmp(a->cs[i].tenant, tenant) && a->cs[i].integ == integ && a->cs[i].created == created) {
-            a->cs[i].used = 1;
-            return &a->cs[i].conn;
+        if (!strcmp(a->cs[i]->tenant, tenant) && a->cs[i]->integ == integ && a->cs[i]->created == created) {
+            a->cs[i]->used = 1;
+            return &a->cs[i]->conn;
         }
-    cslot *n = realloc(a->cs, (a->ncs + 1) * sizeof *n);
+    cslot **n = realloc(a->cs, (a->ncs + 1) * sizeof *n), *c;
     if (!n)
         return NULL;
     a->cs = n;
-    cslot *c = &a->cs[a->ncs++];
-    memset(c, 0, sizeof *c);
+    if (!(c = calloc(1, sizeof *c)))
+        return NULL;
+    a->cs[a->ncs++] = c;
     mtd_strlcpy(c->tenant, tenant, sizeof c->tenant);
     c->integ = integ;
     c->created = created;
@@ -119,13 +120,15 @@ static void conns_sweep(mtd_alerts *a, const char *tenant)
 {
     size_t k = 0;
     for (size_t i = 0; i < a->ncs; i++) {
-        if (!strcmp(a->cs[i].tenant, tenant) && !a->cs[i].used) {
-            mtd_alert_conn_free(a->cs[i].conn);
+        cslot *c = a->cs[i];
+        if (!strcmp(c->tenant, tenant) && !c->used) {
+            mtd_alert_conn_free(c->conn);
+            free(c);
             continue;
         }
-        if (!strcmp(a->cs[i].tenant, tenant))
-            a->cs[i].used = 0;
-        a->cs[k++] = a->cs[i];
+        if (!strcmp(c->tenant, tenant))
+            c->used = 0;
+        a->cs[k++] = c;
     }
     a->ncs = k;
 }
@@ -255,17 +258,23 @@ static void deliver(mtd_alerts *a, sqlite3 *db, const char *tenant, int64_t *due
     }
     sqlite3_finalize(st);
     int64_t now = mtd_alert_now_ms();
+    int more[MTD_ALERT_MAX_INTEGRATIONS];
+    mtd_alert_conn **c[MTD_ALERT_MAX_INTEGRATIONS];
     for (int i = 0; i < nd; i++) {
-        if (retry[i] > now) {
-            if (!*due || retry[i] < *due)
-                *due = retry[i];
-        } else {
-            mtd_alert_conn **c = conn_for(a, tenant, d[i].id, created[i]);
-            int k = 0, more = 1;
-            while (c && more && k++ < CHUNKS_PER_PASS && !a->stop)
-                more = deliver_chunk(a, db, tenant, &d[i], c, backoff[i], due);
-            *again |= more;
-        }
+        more[i] = retry[i] <= now && (c[i] = conn_for(a, tenant, d[i].id, created[i])) != NULL;
+        if (retry[i] > now && (!*due || retry[i] < *due))
+            *due = retry[i];
+    }
+    /* a chunk of each destination in turn, so a slow one delays the others by a
+     * chunk, not by its whole backlog */
+    for (int k = 0, any = 1; any && k < CHUNKS_PER_PASS && !a->stop; k++) {
+        any = 0;
+        for (int i = 0; i < nd; i++)
+            if (more[i])
+                any |= more[i] = deliver_chunk(a, db, tenant, &d[i], c[i], backoff[i], due);
+    }
+    for (int i = 0; i < nd; i++) {
+        *again |= more[i];
         mtd_alert_dest_free(&d[i]);
     }
     conns_sweep(a, tenant);
@@ -422,8 +431,10 @@ void mtd_alerts_stop(mtd_alerts *a)
     pthread_cond_signal(&a->cv);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->th, NULL);
-    for (size_t i = 0; i < a->ncs; i++)
-        mtd_alert_conn_free(a->cs[i].conn);
+    for (size_t i = 0; i < a->ncs; i++) {
+        mtd_alert_conn_free(a->cs[i]->conn);
+        free(a->cs[i]);
+    }
     free(a->cs);
     free(a->ts);
     pthread_mutex_destroy(&a->mu);

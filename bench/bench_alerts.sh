@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# bench_alerts (issue 22): 10,000 threat detections ingested (10 batches of 1,000, as
+# fast as curl posts them) and fanned out as alerts to a webhook (the test receiver,
+# Python's threading HTTP server, verifying each signature) and to rsyslog over TCP,
+# both on loopback. Reports the ingest rate and each destination's delivery rate in the
+# same run (their ratio: the target is >= 1), the delay from the end of a detection's
+# batch upload to its arrival (p50, p99; target p99 < 2 s), then the same with the
+# webhook answering 503 for MTD_BENCH_ALERT_DOWN_S (60) seconds: how long after it
+# returns until every alert has arrived (target < 60 s). Exits 1 when an alert is
+# missing.
+set -euo pipefail
+BIN=${MTD_BIN:?}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+N=${MTD_BENCH_ALERTS:-10000}
+DOWN=${MTD_BENCH_ALERT_DOWN_S:-60}
+W=$(mktemp -d /tmp/mtd-bench-alerts.XXXXXX)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$W"' EXIT
+free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
+now_ms() { date +%s%3N; }
+
+SP=$(free_port)
+cat >"$W/rsyslog.conf" <<CONF
+global(workDirectory="$W")
+module(load="imtcp")
+template(name="t" type="string" string="%timegenerated:::date-rfc3339% %structured-data%\n")
+ruleset(name="r") { action(type="omfile" file="$W/syslog.log" template="t" asyncWriting="on" flushOnTXEnd="on") }
+input(type="imtcp" address="127.0.0.1" port="$SP" ruleset="r")
+CONF
+rsyslogd -n -f "$W/rsyslog.conf" -i "$W/rsyslogd.pid" >"$W/rsyslog.out" 2>&1 &
+PIDS+=($!)
+mkdir -p "$W/recv"
+SEC=bench-webhook-secret-0123456789
+python3 "$ROOT/tests/e2e/alert_receiver.py" --out "$W/recv" --port-file "$W/recv.port" --secret "W=$SEC" &
+PIDS+=($!)
+for _ in $(seq 100); do [ -s "$W/recv.port" ] && break; sleep 0.05; done
+PORT=$(free_port)
+URL=http://127.0.0.1:$PORT
+"$BIN/mtd-collector" --data "$W/data" --listen "127.0.0.1:$PORT" --alert-allow-net 127.0.0.1/32 >"$W/collector.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do curl -s -o /dev/null "$URL/healthz" && break; sleep 0.1; done
+"$BIN/mtdctl" --server "$URL" --token "$(cat "$W/data/operator.token")" tenant create Bench --json >"$W/t.json"
+T=$(jq -r .tenant_id "$W/t.json"); ADMIN=$(jq -r .admin_token "$W/t.json"); ENR=$(jq -r .enroll_token "$W/t.json")
+ctl() { "$BIN/mtdctl" --server "$URL" --token "$ADMIN" "$@"; }
+ctl integration add webhook "http://127.0.0.1:$(cat "$W/recv.port")/hook/W" --secret "$SEC" >/dev/null
+ctl integration add syslog "127.0.0.1:$SP" >/dev/null
+D=ps_AAAAAAAAAAAAAAAAAAAAAA
+CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d "{\"device_id\":\"$D\"}" "$URL/v1/enroll" | jq -r .device_credential)
+
+# make ROUND: the batches of one round, each 1,000 detections with event IDs r<ROUND>b<B>n<I>
+make_batches() {
+    for b in $(seq 1 $((N / 1000))); do
+        seq 1000 | awk -v T="$T" -v D="$D" -v r="$1" -v b="$b" '{ printf "{\"event\":\"threat.detection\",\"schema\":1,\"event_id\":\"r%db%02dn%04d\",\"time\":\"2026-12-01T10:00:00Z\",\"tenant_id\":\"%s\",\"device_id\":\"%s\",\"threat_name\":\"Bench.%d\",\"category\":\"malware\",\"severity\":\"high\",\"source\":\"app\",\"evidence\":\"bench\",\"status\":\"active\",\"threat_id\":\"bench-%d-%d-%d\"}\n", r, b, $1, T, D, $1, r, b, $1 }' |
+            zstd -q -c >"$W/r$1-b$b.zst"
+    done
+}
+# upload ROUND: posts the batches, writing "B END_MS" per batch to $W/posted-ROUND
+upload() {
+    : >"$W/posted-$1"
+    for b in $(seq 1 $((N / 1000))); do
+        code=$(curl -s -o "$W/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $CRED" -H 'Content-Type: application/x-ndjson' \
+            -H "Idempotency-Key: bench-alerts-$1-$b" --data-binary @"$W/r$1-b$b.zst" "$URL/v1/batches")
+        [ "$code" = 200 ] || { echo "bench_alerts: batch answered $code: $(cat "$W/body")"; exit 1; }
+        echo "$b $(now_ms)" >>"$W/posted-$1"
+    done
+}
+# wait_all ROUND TIMEOUT_S: until both destinations have every alert of the round
+count_hook() { cat "$W/recv/W.jsonl" 2>/dev/null | grep -c "\"r$1b" || true; }
+count_syslog() { cat "$W/syslog.log" 2>/dev/null | grep -c "event_id=\"r$1b" || true; }
+wait_all() {
+    local end=$(( $(date +%s) + $2 ))
+    while [ "$(count_hook "$1")" -lt "$N" ] || [ "$(count_syslog "$1")" -lt "$N" ]; do
+        [ "$(date +%s)" -lt "$end" ] || { echo "bench_alerts: round $1: webhook $(count_hook "$1"), syslog $(count_syslog "$1") of $N after $2 s"; tail -5 "$W/collector.log"; exit 1; }
+        sleep 0.2
+    done
+}
+# report ROUND START_MS: rates and delays of the round
+report() {
+    python3 - "$W" "$1" "$2" "$N" <<'PY'
+import json, sys, datetime, re
+w, r, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+posted = {}
+for line in open(f"{w}/posted-{r}"):
+    b, t = line.split(); posted[int(b)] = int(t) / 1000
+ingest = n / (max(posted.values()) - start / 1000)
+def batch(eid): return int(re.match(r"r\d+b(\d+)n", eid).group(1))
+hook = {}
+for line in open(f"{w}/recv/W.jsonl"):
+    o = json.loads(line)
+    if o["event_id"].startswith(f"r{r}b"): hook.setdefault(o["event_id"], o["t"])
+sys_ = {}
+for line in open(f"{w}/syslog.log"):
+    m = re.search(r'event_id="(r' + r + r'b[^"]+)"', line)
+    if m: sys_.setdefault(m.group(1), datetime.datetime.fromisoformat(line.split()[0]).timestamp())
+def pct(v, p): v = sorted(v); return v[min(len(v) - 1, int(len(v) * p))]
+for name, got in (("webhook", hook), ("syslog", sys_)):
+    if len(got) != n: print(f"bench_alerts: {name} has {len(got)} of {n} distinct alerts"); sys.exit(1)
+    d = [got[e] - posted[batch(e)] for e in got]
+    rate = n / (max(got.values()) - start / 1000)
+    print(f"  {name}: {rate:,.0f} alerts/s = {rate / ingest:.2f} x ingest ({ingest:,.0f} detections/s); "
+          f"delay after upload p50 {pct(d, .5):.3f} s, p99 {pct(d, .99):.3f} s")
+PY
+}
+
+make_batches 1
+t0=$(now_ms); upload 1; wait_all 1 600
+echo "round 1: $N detections, both destinations up"
+report 1 "$t0"
+
+make_batches 2
+touch "$W/recv/down"
+t0=$(now_ms); upload 2
+sleep "$DOWN"
+rm "$W/recv/down"; back=$(now_ms)
+wait_all 2 600
+last=$(python3 -c "import json;print(max(json.loads(l)['t'] for l in open('$W/recv/W.jsonl') if '\"r2b' in l))")
+echo "round 2: the webhook answered 503 for $DOWN s; every alert arrived $(python3 -c "print(f'{$last - $back / 1000:.1f}')") s after it returned"
+echo "  (syslog stayed up: $(count_syslog 2) of $N; $(ctl integration list --json | jq -r '[.integrations[] | "\(.kind): \(.delivered) sent, \(.pending) pending, \(.dead) dead"] | join("; ")'))"
