@@ -236,6 +236,30 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
     return r == 0 && n == CHUNK;
 }
 
+typedef struct {
+    mtd_alerts *a;
+    const char *tenant;
+    const mtd_alert_dest *d;
+    mtd_alert_conn **conn;
+    int backoff, more, started;
+    int64_t due;
+    pthread_t th;
+} dest_run;
+
+/* Up to CHUNKS_PER_PASS chunks of one destination. */
+static void *run_dest(void *arg)
+{
+    dest_run *r = arg;
+    sqlite3 *db;
+    r->more = 1;
+    if (mtd_alert_db_open(r->a->data_dir, r->tenant, &db) != 0)
+        return NULL;
+    for (int k = 0; r->more && k < CHUNKS_PER_PASS && !r->a->stop; k++)
+        r->more = deliver_chunk(r->a, db, r->tenant, r->d, r->conn, r->backoff, &r->due);
+    sqlite3_close(db);
+    return NULL;
+}
+
 /* Every destination of the tenant whose retry time has come; *due: the next retry. */
 static void deliver(mtd_alerts *a, sqlite3 *db, const char *tenant, int64_t *due, int *again)
 {
@@ -258,25 +282,30 @@ static void deliver(mtd_alerts *a, sqlite3 *db, const char *tenant, int64_t *due
     }
     sqlite3_finalize(st);
     int64_t now = mtd_alert_now_ms();
-    int more[MTD_ALERT_MAX_INTEGRATIONS];
-    mtd_alert_conn **c[MTD_ALERT_MAX_INTEGRATIONS];
+    dest_run r[MTD_ALERT_MAX_INTEGRATIONS];
+    int nr = 0;
     for (int i = 0; i < nd; i++) {
-        more[i] = retry[i] <= now && (c[i] = conn_for(a, tenant, d[i].id, created[i])) != NULL;
-        if (retry[i] > now && (!*due || retry[i] < *due))
+        mtd_alert_conn **c = retry[i] <= now ? conn_for(a, tenant, d[i].id, created[i]) : NULL;
+        if (c)
+            r[nr++] = (dest_run){.a = a, .tenant = tenant, .d = &d[i], .conn = c, .backoff = backoff[i]};
+        else if (!*due || retry[i] < *due)
             *due = retry[i];
     }
-    /* a chunk of each destination in turn, so a slow one delays the others by a
-     * chunk, not by its whole backlog */
-    for (int k = 0, any = 1; any && k < CHUNKS_PER_PASS && !a->stop; k++) {
-        any = 0;
-        for (int i = 0; i < nd; i++)
-            if (more[i])
-                any |= more[i] = deliver_chunk(a, db, tenant, &d[i], c[i], backoff[i], due);
+    /* each destination on a thread of its own, over its own connection to the file, so
+     * a slow receiver holds up none of the others */
+    for (int i = 0; i < nr; i++)
+        r[i].started = nr > 1 && pthread_create(&r[i].th, NULL, run_dest, &r[i]) == 0;
+    for (int i = 0; i < nr; i++) {
+        if (r[i].started)
+            pthread_join(r[i].th, NULL);
+        else
+            run_dest(&r[i]);
+        *again |= r[i].more;
+        if (r[i].due && (!*due || r[i].due < *due))
+            *due = r[i].due;
     }
-    for (int i = 0; i < nd; i++) {
-        *again |= more[i];
+    for (int i = 0; i < nd; i++)
         mtd_alert_dest_free(&d[i]);
-    }
     conns_sweep(a, tenant);
 }
 
