@@ -5,7 +5,8 @@
  * order, a chunk at a time. A failed destination waits a random time up to
  * min(cap, 0.5 s * 2^failures) ("full jitter", so destinations that failed together do
  * not retry together), and its rows older than --alert-dead-after become dead letters.
- * At start every tenant is dirty, so what was stored or queued before a crash goes on. */
+ * At start every tenant with an alert file is dirty, so what was stored or queued before
+ * a crash goes on. */
 #include "alerts/mtd_alert_int.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
@@ -437,9 +438,13 @@ int mtd_alerts_start(mtd_tenants *t, const mtd_alerts_opts *o, mtd_alerts **out,
     pthread_cond_init(&a->cv, &ca); /* CLOCK_REALTIME, as mtd_alert_now_ms */
     json_t *list = mtd_tenants_list(t), *row;
     size_t i;
-    json_array_foreach(list, i, row) /* what a crash left undone goes on */
-        if (json_string_value(json_object_get(row, "tenant_id")))
-            mtd_alerts_kick(a, json_string_value(json_object_get(row, "tenant_id")));
+    /* what a crash left undone goes on: the tenants with an alert file (a stat each;
+     * opening every tenant's store at start would keep them all open until idle) */
+    json_array_foreach(list, i, row) {
+        const char *id = json_string_value(json_object_get(row, "tenant_id"));
+        if (id && mtd_alert_db_exists(a->data_dir, id))
+            mtd_alerts_kick(a, id);
+    }
     json_decref(list);
     if (pthread_create(&a->th, NULL, run, a) != 0) {
         snprintf(why, whylen, "cannot start the alert thread");
