@@ -157,6 +157,7 @@ assert_eq 200 "$(post "$CREDA" alerts-a-burst <"$WORK/burst")" "20 detections wh
 for _ in $(seq 100); do [ "$(ctl --token "$ADMA" integration list --json | jq ".integrations[0].pending")" = 20 ] && break; sleep 0.05; done
 ctl --token "$ADMA" integration list --json >"$WORK/il.json"
 assert_eq "20 HTTP 503" "$(jq -r '.integrations[0] | "\(.pending) \(.last_error)"' "$WORK/il.json")" "pending while the receiver is down"
+for _ in $(seq 50); do curl -s "$URL/metrics" | grep -q '^mtd_alert_outbox_pending 20$' && break; sleep 0.1; done # set after the engine's pass
 curl -s "$URL/metrics" | grep -q '^mtd_alert_outbox_pending 20$' || fail "/metrics does not show 20 pending: $(curl -s "$URL/metrics" | grep alert)"
 kill -9 "$COLLECTOR_PID"; wait "$COLLECTOR_PID" 2>/dev/null || true; COLLECTOR_PID=""
 rm "$OUT/down"
