@@ -31,7 +31,9 @@ typedef struct {
 typedef struct {
     uint64_t records;        /* live records after recovery */
     uint64_t torn_bytes;     /* bytes dropped from a torn tail */
-    uint64_t corrupt_records;/* records skipped for a bad checksum (not at the tail) */
+    uint64_t corrupt_records;/* records skipped for a bad checksum or tag (not at the tail) */
+    uint64_t decrypted;      /* records opened to check them: the first live one (the key
+                              * check), and any whose checksum does not cover the payload */
     char detail[256];        /* human text when anything was dropped, else "" */
 } mtd_spool_recovery;
 
@@ -52,6 +54,7 @@ typedef struct {
     uint64_t required_records, optional_records;
     uint64_t evicted_required, evicted_optional; /* by the disk cap, since creation */
     uint64_t purged_optional;              /* by consent revocation, since creation */
+    uint64_t corrupt_dropped;  /* failed their tag when a peek read them, since this open */
 } mtd_spool_stats;
 
 int mtd_spool_open(const char *dir, const mtd_spool_opts *opts, mtd_spool **out,
