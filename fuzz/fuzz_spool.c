@@ -1,6 +1,7 @@
 /* fuzz_spool: spool recovery over whatever bytes a crash, a full disk or a bad sector
- * left in spool.log. Opening must never crash or hang; what it recovers must be
- * readable, and a second open must find the rewritten log clean. */
+ * left in a segment (or, when the first byte is odd, in a spool.log from before
+ * segments). Opening must never crash or hang; what it recovers must be readable, and
+ * a second open must find the segments cut and compacted clean. */
 #include "common/mtd_file.h"
 #include "spool/mtd_spool.h"
 
@@ -25,11 +26,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         mtd_mkdir_p(dir, 0700);
         atexit(remove_dir);
     }
-    char log[128], ack[128];
-    snprintf(log, sizeof log, "%s/spool.log", dir);
-    snprintf(ack, sizeof ack, "%s/spool.ack", dir);
-    unlink(ack);
-    mtd_file_write_atomic(log, data, size, 0600);
+    if (size == 0)
+        return 0;
+    char log[128];
+    mtd_rm_rf(dir); /* each input alone: no segment of an earlier one */
+    mtd_mkdir_p(dir, 0700);
+    snprintf(log, sizeof log, "%s/%s", dir, data[0] & 1 ? "spool.log" : "seg-0000000001.log");
+    mtd_file_write_atomic(log, data + 1, size - 1, 0600);
     mtd_spool_opts o = {0};
     mtd_spool *s;
     mtd_spool_recovery rec;
