@@ -1,7 +1,8 @@
 /* mtd_ingest: POST /v1/batches, where every byte comes from a device and is treated as
  * hostile. Order of checks: credential (in its own tenant only, from the request head,
  * before the body is read: mtd_route_admit) -> zstd frame, decompressed under a cap as
- * it arrives -> idempotency key -> overload -> one JSON object per line ->
+ * it arrives -> overload (the collector's, the tenant's, the device's batches in flight:
+ * 429 at once) -> idempotency key -> one JSON object per line ->
  * schema (every field declared, every value in bounds, direct identifiers only as
  * pseudonyms) -> tenant and device match the credential -> policy and consent. The
  * batch is stored all-or-nothing; any rejection stores nothing and names the line. */
@@ -9,6 +10,7 @@
 #include "collector/mtd_auth.h"
 #include "collector/mtd_batch.h"
 #include "collector/mtd_collector.h"
+#include "collector/mtd_inflight.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 #include "privacy/mtd_policy_check.h"
@@ -154,6 +156,31 @@ static void ingest(batch_ctx *b, mtd_req *rq)
     }
 }
 
+static void overloaded(mtd_collector *c, mtd_resp *rs, const char *reason, const char *what)
+{
+    rs->retry_after = 1;
+    mtd_metrics_rejected(&c->metrics, reason, 1);
+    mtd_resp_error(rs, 429, reason, "%s; retry after 1 s", what);
+}
+
+/* Within the collector's bound, the tenant's and the device's (mtd_inflight.h). */
+static void ingest_fairly(batch_ctx *b, mtd_req *rq)
+{
+    switch (mtd_inflight_enter(b->tn->id, b->device, b->c->max_inflight)) {
+    case MTD_INFLIGHT_TENANT:
+        overloaded(b->c, b->rs, "tenant_overloaded", "too many batches of this tenant in flight");
+        return;
+    case MTD_INFLIGHT_DEVICE:
+        overloaded(b->c, b->rs, "device_overloaded", "too many batches of this device in flight");
+        return;
+    case MTD_INFLIGHT_OK:
+        break;
+    }
+    mtd_store_device_consent(b->tn->store, b->device, &b->consent); /* counted: it may wait */
+    ingest(b, rq);
+    mtd_inflight_leave(b->tn->id, b->device);
+}
+
 void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
     batch_ctx b = {.c = c, .rs = rs, .tn = rq->tn, .bound = &rq->bound};
@@ -165,13 +192,9 @@ void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
                        " device again (mtd-agent enroll)");
         return;
     }
-    mtd_store_device_consent(b.tn->store, b.device, &b.consent);
-    if (__atomic_add_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST) > c->max_inflight) {
-        rs->retry_after = 1;
-        mtd_metrics_rejected(&c->metrics, "overloaded", 1);
-        mtd_resp_error(rs, 429, "overloaded", "too many batches in flight; retry after 1 s");
-    } else {
-        ingest(&b, rq);
-    }
+    if (__atomic_add_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST) > c->max_inflight)
+        overloaded(c, rs, "overloaded", "too many batches in flight");
+    else
+        ingest_fairly(&b, rq);
     __atomic_sub_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST);
 }
