@@ -27,7 +27,7 @@
 static const char usage[] =
     "usage: mtd-collector --data DIR --listen ADDR:PORT\n"
     "                     [--tls-cert FILE --tls-key FILE] [--store URL]\n"
-    "                     [--threads N] [--max-inflight N]\n"
+    "                     [--store-pool N] [--threads N] [--max-inflight N]\n"
     "                     [--conn-timeout SECONDS] [--retention-interval SECONDS]\n"
     "                     [--body-budget MIB] [--max-connections N]\n"
     "                     [--max-conn-per-ip N] [--head-timeout SECONDS]\n"
@@ -36,7 +36,8 @@ static const char usage[] =
     "                     [--alert-retry-cap SECONDS] [--alert-dead-after SECONDS]\n"
     "\n"
     "Receives events from enrolled mtd-agent devices and keeps each tenant in its own\n"
-    "store: one SQLite file per tenant under DIR/tenants/. On first start it writes\n"
+    "store: one SQLite file per tenant under DIR/tenants/, or with --store\n"
+    "postgresql://... a schema per tenant in PostgreSQL. On first start it writes\n"
     "the operator token to DIR/operator.token (mode 0600); use it with\n"
     "`mtdctl tenant create`.\n"
     "\n"
@@ -45,7 +46,11 @@ static const char usage[] =
     "                     non-loopback address requires TLS.\n"
     "  --tls-cert FILE    PEM certificate (with --tls-key): serve HTTPS\n"
     "  --tls-key FILE     PEM private key\n"
-    "  --store URL        store backend; default: SQLite file per tenant\n"
+    "  --store URL        sqlite: (the default: a SQLite file per tenant under DIR)\n"
+    "                     or postgresql://USER@HOST/DB: a PostgreSQL cluster that\n"
+    "                     several collectors share (tenants, keys, feeds live there)\n"
+    "  --store-pool N     connections to PostgreSQL this collector holds, 1 to 1024\n"
+    "                     (default 8)\n"
     "  --threads N        HTTP worker threads, 1 to 1024 (default, or 0: 8 per CPU,\n"
     "                     at least 16)\n"
     "  --max-inflight N   batches ingested at once before answering 429, 0 to 100000\n"
@@ -100,6 +105,7 @@ typedef struct {
     const char *data, *store, *console;
     mtd_server_opts srv;
     unsigned retention_s;
+    int store_pool;
     int max_inflight;
     unsigned body_budget_mib;
     unsigned cold_opens;
@@ -115,7 +121,7 @@ static int die(const char *fmt, const char *a)
 }
 
 /* The numeric options: each strict and within its range (mtd_parse_int). */
-#define NNUM 12
+#define NNUM 13
 static const struct {
     const char *name;
     long long min, max, def;
@@ -132,6 +138,7 @@ static const struct {
     {"--cold-opens", 0, 100000, 32},
     {"--alert-retry-cap", 1, 3600, 30},
     {"--alert-dead-after", 1, 2678400, 86400},
+    {"--store-pool", 1, 1024, 8},
 };
 
 static int parse(int argc, char **argv, opts *o)
@@ -145,7 +152,8 @@ static int parse(int argc, char **argv, opts *o)
         {"--head-timeout", MTD_ARG_ONE}, {"--body-timeout", MTD_ARG_ONE},
         {"--cold-opens", MTD_ARG_ONE}, {"--console", MTD_ARG_ONE},
         {"--alert-allow-net", MTD_ARG_ONE}, {"--alert-retry-cap", MTD_ARG_ONE},
-        {"--alert-dead-after", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
+        {"--alert-dead-after", MTD_ARG_ONE}, {"--store-pool", MTD_ARG_ONE},
+        {"--version", MTD_ARG_FLAG},
         {NULL, 0}};
     static mtd_args a; /* large, and its values are kept in o */
     char why[256];
@@ -186,6 +194,7 @@ static int parse(int argc, char **argv, opts *o)
     o->alerts.retry_cap_s = (unsigned)v[10];
     o->alerts.dead_after_s = (unsigned)v[11];
     o->alerts.allow_net = mtd_args_get(&a, "--alert-allow-net");
+    o->store_pool = (int)v[12];
     if (!o->data)
         return die("%s", "--data DIR is required (see --help)");
     if (!o->srv.listen)
@@ -193,8 +202,6 @@ static int parse(int argc, char **argv, opts *o)
     mtd_store_kind kind;
     if (mtd_store_url_kind(o->store, &kind, why, sizeof why) != 0)
         return die("%s", why);
-    if (kind == MTD_STORE_POSTGRESQL)
-        return die("%s", "--store postgresql://...: the PostgreSQL backend is not in this build yet");
     return 0;
 }
 
@@ -240,7 +247,7 @@ int main(int argc, char **argv)
     mtd_collector c = {.max_inflight = o.max_inflight, .body_budget = (size_t)o.body_budget_mib << 20};
     char why[512];
     mtd_metrics_init(&c.metrics);
-    if ((r = mtd_tenants_open(o.data, &c.tenants, why, sizeof why)) != 0)
+    if ((r = mtd_tenants_open_store(o.data, o.store, o.store_pool, &c.tenants, why, sizeof why)) != 0)
         return die("%s", why);
     if (mtd_guard_create(c.tenants, o.cold_opens, &c.guard) != 0)
         return die("%s", "cannot start the authentication guard");

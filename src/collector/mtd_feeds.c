@@ -19,13 +19,30 @@
  * name from each deleting the other's file. */
 static pthread_mutex_t g_index_lock = PTHREAD_MUTEX_INITIALIZER;
 
-static void feeds_dir(mtd_collector *c, const mtd_tenant *tn, char *out, size_t len)
+/* On PostgreSQL the feeds live in the tenant's schema (mtd_store_pg_feeds.c), and
+ * this collector's directory keeps only copies of the versions it serves. */
+static int in_cluster(mtd_collector *c)
 {
-    snprintf(out, len, "%s/tenants/%s/feeds", mtd_tenants_data_dir(c->tenants), tn->id);
+    return mtd_tenants_cluster(c->tenants) != NULL;
 }
 
+static void feeds_dir(mtd_collector *c, const mtd_tenant *tn, char *out, size_t len)
+{
+    if (in_cluster(c))
+        snprintf(out, len, "%s/feedcache/%s", mtd_tenants_data_dir(c->tenants), tn->id);
+    else
+        snprintf(out, len, "%s/tenants/%s/feeds", mtd_tenants_data_dir(c->tenants), tn->id);
+}
+
+static json_t *index_load_dir(const char *dir);
+
 /* The index as a JSON object ({} when there is none yet); NULL when it is unreadable. */
-static json_t *index_load(const char *dir)
+static json_t *index_load(mtd_collector *c, mtd_tenant *tn, const char *dir)
+{
+    return in_cluster(c) ? mtd_store_pg_feed_index(tn->store) : index_load_dir(dir);
+}
+
+static json_t *index_load_dir(const char *dir)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/index.json", dir);
@@ -45,7 +62,7 @@ static json_t *index_load(const char *dir)
     return j;
 }
 
-static int index_save(const char *dir, const json_t *idx)
+static int index_save_dir(const char *dir, const json_t *idx)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/index.json", dir);
@@ -55,6 +72,12 @@ static int index_save(const char *dir, const json_t *idx)
     int r = mtd_file_write_atomic(path, s, strlen(s), 0600);
     free(s);
     return r;
+}
+
+/* In the cluster the put or delete itself changed the index. */
+static int index_save(mtd_collector *c, const char *dir, const json_t *idx)
+{
+    return in_cluster(c) ? 0 : index_save_dir(dir, idx);
 }
 
 /* {"feeds": [{name, sha256, size, updated}, ...]} in name order. */
@@ -90,7 +113,7 @@ static void answer_list(mtd_collector *c, mtd_tenant *tn, mtd_resp *rs)
     char dir[1100];
     feeds_dir(c, tn, dir, sizeof dir);
     pthread_mutex_lock(&g_index_lock);
-    json_t *idx = index_load(dir);
+    json_t *idx = index_load(c, tn, dir);
     pthread_mutex_unlock(&g_index_lock);
     if (!idx) {
         mtd_resp_error(rs, 500, "store_error", "the feed index could not be read");
@@ -110,7 +133,8 @@ static void feed_put(mtd_collector *c, mtd_req *rq, mtd_resp *rs, mtd_tenant *tn
     }
     char dir[1100], path[1300], sha[65], t[MTD_TIME_LEN];
     feeds_dir(c, tn, dir, sizeof dir);
-    if (mkdir(dir, 0700) != 0 && errno != EEXIST) { /* never the tenant's own directory */
+    if (in_cluster(c) ? mtd_mkdir_p(dir, 0700) != 0 : mkdir(dir, 0700) != 0 && errno != EEXIST) {
+        /* never the tenant's own directory */
         mtd_resp_error(rs, 500, "store_error", "cannot create the tenant's feed directory");
         return;
     }
@@ -122,15 +146,27 @@ static void feed_put(mtd_collector *c, mtd_req *rq, mtd_resp *rs, mtd_tenant *tn
         return;
     }
     mtd_time_now_rfc3339(t);
+    char prev[65] = ""; /* in the cluster, the version this one replaces */
+    if (in_cluster(c)) {
+        json_t *pi = index_load(c, tn, dir);
+        snprintf(prev, sizeof prev, "%s",
+                 json_string_value(json_object_get(json_object_get(pi, name), "sha256")) ?: "");
+        json_decref(pi);
+    }
+    if (in_cluster(c) && (r = mtd_store_pg_feed_put(tn->store, name, sha, rq->body.data, rq->body.len, t)) != 0) {
+        unlink(path);
+        mtd_resp_error(rs, 500, "store_error", "feed %s not stored: %s", name, mtd_strerror(r));
+        return;
+    }
     pthread_mutex_lock(&g_index_lock);
-    json_t *idx = index_load(dir);
+    json_t *idx = index_load(c, tn, dir);
     char old[65] = "";
     if (idx) {
         snprintf(old, sizeof old, "%s",
                  json_string_value(json_object_get(json_object_get(idx, name), "sha256")) ?: "");
         json_object_set_new(idx, name, json_pack("{s:s,s:I,s:s}", "sha256", sha, "size",
                                                  (json_int_t)rq->body.len, "updated", t));
-        r = index_save(dir, idx);
+        r = index_save(c, dir, idx);
     }
     pthread_mutex_unlock(&g_index_lock);
     if (!idx || r) {
@@ -139,6 +175,8 @@ static void feed_put(mtd_collector *c, mtd_req *rq, mtd_resp *rs, mtd_tenant *tn
         mtd_resp_error(rs, 500, "store_error", "feed %s not stored: the index could not be written", name);
         return;
     }
+    if (in_cluster(c))
+        snprintf(old, sizeof old, "%s", prev);
     if (old[0] && strcmp(old, sha) != 0) {
         snprintf(path, sizeof path, "%s/%s.%s", dir, name, old);
         unlink(path);
@@ -157,13 +195,13 @@ static void feed_delete(mtd_collector *c, mtd_resp *rs, mtd_tenant *tn, const ch
     char dir[1100], path[1300], sha[65] = "";
     feeds_dir(c, tn, dir, sizeof dir);
     pthread_mutex_lock(&g_index_lock);
-    json_t *idx = index_load(dir);
+    json_t *idx = index_load(c, tn, dir);
     json_t *e = idx ? json_object_get(idx, name) : NULL;
     int r = MTD_ENOENT;
     if (e) {
         snprintf(sha, sizeof sha, "%s", json_string_value(json_object_get(e, "sha256")) ?: "");
         json_object_del(idx, name);
-        r = index_save(dir, idx);
+        r = in_cluster(c) ? mtd_store_pg_feed_remove(tn->store, name) : index_save(c, dir, idx);
     }
     pthread_mutex_unlock(&g_index_lock);
     json_decref(idx);
@@ -243,6 +281,22 @@ static void file_free(void *ctx)
     free(f);
 }
 
+/* In the cluster: this collector's copy of one version of a feed, fetched from the
+ * database the first time it is served (an fd, or -1). */
+static int cache_feed(mtd_collector *c, mtd_tenant *tn, const char *name, const char *sha, const char *path)
+{
+    char dir[1100];
+    feeds_dir(c, tn, dir, sizeof dir);
+    mtd_buf b;
+    mtd_buf_init(&b, MTD_FEED_MAX_BYTES);
+    int fd = -1;
+    if (mtd_mkdir_p(dir, 0700) == 0 && mtd_store_pg_feed_data(tn->store, name, sha, &b) == 0 &&
+        mtd_file_write_atomic(path, b.data, b.len, 0600) == 0)
+        fd = open(path, O_RDONLY | O_CLOEXEC);
+    mtd_buf_free(&b);
+    return fd;
+}
+
 /* The bytes of one feed, streamed from its file (a database can be tens of MB and
  * many devices fetch at once: none of it is held in memory). */
 static void feed_get(mtd_collector *c, mtd_req *rq, mtd_resp *rs, mtd_tenant *tn, const char *name)
@@ -250,7 +304,7 @@ static void feed_get(mtd_collector *c, mtd_req *rq, mtd_resp *rs, mtd_tenant *tn
     char dir[1100], path[1300], sha[65] = "";
     feeds_dir(c, tn, dir, sizeof dir);
     pthread_mutex_lock(&g_index_lock);
-    json_t *idx = index_load(dir);
+    json_t *idx = index_load(c, tn, dir);
     const char *s = json_string_value(json_object_get(json_object_get(idx, name), "sha256"));
     if (s)
         snprintf(sha, sizeof sha, "%s", s);
@@ -261,6 +315,8 @@ static void feed_get(mtd_collector *c, mtd_req *rq, mtd_resp *rs, mtd_tenant *tn
     }
     pthread_mutex_unlock(&g_index_lock);
     json_decref(idx);
+    if (sha[0] && fd < 0 && in_cluster(c))
+        fd = cache_feed(c, tn, name, sha, path);
     struct stat st;
     file_stream *f = NULL;
     if (!sha[0]) {

@@ -186,6 +186,8 @@ static void handle_metrics(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     mtd_metrics_render(&c->metrics, rq->operator ? mtd_tenants_data_dir(c->tenants) : NULL, &b);
     mtd_metrics_render_front(c, &b);
     mtd_alerts_render_metrics(c->alerts, &b);
+    if (rq->operator && mtd_tenants_cluster(c->tenants)) /* pool use, latency, each tenant's size */
+        mtd_store_pg_metrics(mtd_tenants_cluster(c->tenants), &b);
     rs->status = 200;
     rs->text = mtd_buf_steal(&b, NULL);
     rs->ctype = "text/plain; version=0.0.4";

@@ -27,6 +27,7 @@ typedef struct {
 struct mtd_tenants {
     char data[1024];
     int lock_fd; /* DATA/collector.lock, locked while this collector runs */
+    mtd_store_cluster *pg; /* --store postgresql://...: tenants live there, not in DATA */
     char op_hash[65];
     mtd_store *decoy; /* where a token naming no tenant is looked up (mtd_auth) */
     uint64_t opens;   /* stores opened since start */
@@ -88,7 +89,17 @@ int mtd_token_parse(const char *tok, char *kind, size_t kindlen, char *tenant, s
 }
 
 /* First start: create the operator token (0600) and remember only its hash. */
+static int local_operator_token(mtd_tenants *t, char *why, size_t wl);
 static int operator_token(mtd_tenants *t, char *why, size_t wl)
+{
+    int r = local_operator_token(t, why, wl);
+    /* on PostgreSQL every collector's token is good on all of them */
+    if (r == 0 && t->pg && (r = mtd_store_pg_operator_add(t->pg, t->op_hash)) != 0)
+        snprintf(why, wl, "PostgreSQL: cannot record the operator token (%s)", mtd_strerror(r));
+    return r;
+}
+
+static int local_operator_token(mtd_tenants *t, char *why, size_t wl)
 {
     char hp[1200], tp[1200];
     snprintf(hp, sizeof hp, "%s/operator.hash", t->data);
@@ -140,6 +151,16 @@ static int lock_data_dir(mtd_tenants *t, char *why, size_t wl)
 
 int mtd_tenants_open(const char *data_dir, mtd_tenants **out, char *why, size_t whylen)
 {
+    return mtd_tenants_open_store(data_dir, NULL, 0, out, why, whylen);
+}
+
+int mtd_tenants_open_store(const char *data_dir, const char *store_url, int pool, mtd_tenants **out,
+                           char *why, size_t whylen)
+{
+    mtd_store_kind kind;
+    int r = mtd_store_url_kind(store_url, &kind, why, whylen);
+    if (r)
+        return r;
     mtd_tenants *t = calloc(1, sizeof *t);
     if (!t)
         return MTD_ENOMEM;
@@ -148,12 +169,14 @@ int mtd_tenants_open(const char *data_dir, mtd_tenants **out, char *why, size_t 
     t->lock_fd = -1;
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/tenants", data_dir);
-    int r = mtd_mkdir_p(dir, 0700);
+    r = mtd_mkdir_p(dir, 0700);
     if (r) {
         snprintf(why, whylen, "cannot create %s: %s", dir, mtd_strerror(r));
     } else {
         chmod(data_dir, 0700);
         r = lock_data_dir(t, why, whylen);
+        if (r == 0 && kind == MTD_STORE_POSTGRESQL)
+            r = mtd_store_pg_open(store_url, pool > 0 ? pool : 8, &t->pg, why, whylen);
         if (r == 0)
             r = operator_token(t, why, whylen);
     }
@@ -176,6 +199,7 @@ void mtd_tenants_close(mtd_tenants *t)
         if (t->slots[i].used)
             mtd_store_close(t->slots[i].t.store);
     mtd_store_close(t->decoy);
+    mtd_store_pg_close(t->pg);
     if (t->lock_fd >= 0)
         close(t->lock_fd); /* releases the lock */
     pthread_mutex_destroy(&t->mu);
@@ -199,11 +223,18 @@ void mtd_tenants_decoy_lookup(mtd_tenants *t, const char *hash, int device)
         mtd_store_token_role(t->decoy, hash, &role);
 }
 
+mtd_store_cluster *mtd_tenants_cluster(const mtd_tenants *t)
+{
+    return t->pg;
+}
+
 int mtd_tenants_is_operator(mtd_tenants *t, const char *tok)
 {
     char h[65];
     mtd_sha256_hex(tok, strlen(tok), h);
-    return mtd_ct_equal(h, t->op_hash, 64);
+    if (mtd_ct_equal(h, t->op_hash, 64))
+        return 1;
+    return t->pg && strncmp(tok, "op.", 3) == 0 && mtd_store_pg_operator_known(t->pg, h) == 0;
 }
 
 static int write_tenant_files(const char *dir, const char *name, const char *org,
@@ -234,10 +265,20 @@ int mtd_tenants_create(mtd_tenants *t, const char *name, const char *org, char *
     if ((r = mtd_random(rnd, sizeof rnd)) != 0 || (r = mtd_tenant_key_generate(&key)) != 0)
         return r;
     mtd_hex(rnd, sizeof rnd, id_out);
-    char dir[1200];
-    tenant_dir(t, id_out, dir, sizeof dir);
-    if ((r = mtd_mkdir_p(dir, 0700)) != 0 ||
-        (r = write_tenant_files(dir, name, org && org[0] ? org : id_out, &key)) != 0)
+    if (t->pg) {
+        char hex[65];
+        mtd_tenant_key_to_hex(&key, hex);
+        r = mtd_store_pg_tenant_create(t->pg, id_out, name, org && org[0] ? org : id_out, hex,
+                                       (int64_t)time(NULL));
+        explicit_bzero(hex, sizeof hex);
+    } else {
+        char dir[1200];
+        tenant_dir(t, id_out, dir, sizeof dir);
+        if ((r = mtd_mkdir_p(dir, 0700)) == 0)
+            r = write_tenant_files(dir, name, org && org[0] ? org : id_out, &key);
+    }
+    explicit_bzero(&key, sizeof key);
+    if (r)
         return r;
     mtd_tenant *tn;
     if ((r = mtd_tenants_get(t, id_out, &tn)) != 0)
@@ -257,6 +298,8 @@ int mtd_tenants_create(mtd_tenants *t, const char *name, const char *org, char *
 
 json_t *mtd_tenants_list(mtd_tenants *t)
 {
+    if (t->pg)
+        return mtd_store_pg_tenant_list(t->pg);
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/tenants", t->data);
     json_t *arr = json_array();
@@ -293,16 +336,61 @@ static slot *find_slot(mtd_tenants *t, const char *id)
     return NULL;
 }
 
-/* Opens a tenant into a free slot (an idle one is closed if all are taken). A tenant
- * that does not exist is known before any slot is touched: a token naming a made-up
- * tenant closed a real tenant's idle store to make room, then found nothing. */
-static int open_slot(mtd_tenants *t, const char *id, slot **out)
+/* A tenant of the PostgreSQL cluster: its key and org from the registry. */
+static int open_cluster_tenant(mtd_tenants *t, const char *id, mtd_tenant *tn)
+{
+    char hex[80];
+    int r = mtd_store_pg_tenant_load(t->pg, id, hex, tn->org_id, sizeof tn->org_id);
+    if (r == 0 && mtd_tenant_key_from_hex(&tn->key, hex) != 0)
+        r = MTD_ECORRUPT;
+    explicit_bzero(hex, sizeof hex);
+    return r ? r : mtd_store_pg_open_tenant(t->pg, id, &tn->store);
+}
+
+/* A tenant directory: tenant.key, tenant.json and the SQLite store. */
+static int open_dir_tenant(mtd_tenants *t, const char *id, mtd_tenant *tn)
 {
     char dir[1200], path[1300], hex[80], why[256];
     tenant_dir(t, id, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/tenant.key", dir);
     if (mtd_file_read_line(path, hex, sizeof hex) != 0)
         return MTD_ENOENT;
+    if (mtd_tenant_key_from_hex(&tn->key, hex) != 0)
+        return MTD_ECORRUPT;
+    snprintf(path, sizeof path, "%s/tenant.json", dir);
+    json_t *j = json_load_file(path, 0, NULL);
+    mtd_strlcpy(tn->org_id, json_string_value(json_object_get(j, "org_id")) ?: id, sizeof tn->org_id);
+    json_decref(j);
+    int r = mtd_store_open(dir, &tn->store, why, sizeof why);
+    if (r)
+        mtd_log(MTD_LOG_ERROR, "tenants", "open tenant=%s: %s", id, why);
+    return r;
+}
+
+/* Opens a tenant into a free slot (an idle one is closed if all are taken). A tenant
+ * that does not exist is known before any slot is touched: a token naming a made-up
+ * tenant closed a real tenant's idle store to make room, then found nothing. */
+/* Whether a tenant exists: its key file, or its row in the cluster's registry. */
+static int tenant_exists(mtd_tenants *t, const char *id)
+{
+    char dir[1200], path[1300], hex[80], org[160];
+    int r;
+    if (t->pg) {
+        r = mtd_store_pg_tenant_load(t->pg, id, hex, org, sizeof org);
+    } else {
+        tenant_dir(t, id, dir, sizeof dir);
+        snprintf(path, sizeof path, "%s/tenant.key", dir);
+        r = mtd_file_read_line(path, hex, sizeof hex) != 0 ? MTD_ENOENT : 0;
+    }
+    explicit_bzero(hex, sizeof hex);
+    return r;
+}
+
+static int open_slot(mtd_tenants *t, const char *id, slot **out)
+{
+    int r = tenant_exists(t, id);
+    if (r)
+        return r;
     slot *free_s = NULL;
     for (int i = 0; i < MAX_OPEN && !free_s; i++)
         if (!t->slots[i].used)
@@ -316,15 +404,8 @@ static int open_slot(mtd_tenants *t, const char *id, slot **out)
     if (!free_s)
         return MTD_EBUSY;
     mtd_tenant *tn = &free_s->t;
-    if (mtd_tenant_key_from_hex(&tn->key, hex) != 0)
-        return MTD_ECORRUPT;
-    snprintf(path, sizeof path, "%s/tenant.json", dir);
-    json_t *j = json_load_file(path, 0, NULL);
-    mtd_strlcpy(tn->org_id, json_string_value(json_object_get(j, "org_id")) ?: id, sizeof tn->org_id);
-    json_decref(j);
-    int r = mtd_store_open(dir, &tn->store, why, sizeof why);
+    r = t->pg ? open_cluster_tenant(t, id, tn) : open_dir_tenant(t, id, tn);
     if (r) {
-        mtd_log(MTD_LOG_ERROR, "tenants", "open tenant=%s: %s", id, why);
         memset(free_s, 0, sizeof *free_s);
         return r;
     }
@@ -451,14 +532,19 @@ int mtd_tenants_delete(mtd_tenants *t, const char *id)
     int r = 0;
     if (s && s->refs > 0)
         r = MTD_EBUSY;
-    else if (stat(dir, &st) != 0)
+    else if (!t->pg && stat(dir, &st) != 0)
         r = MTD_ENOENT;
     if (r == 0) {
         if (s) {
             mtd_store_close(s->t.store);
             memset(s, 0, sizeof *s);
         }
-        r = mtd_rm_rf(dir); /* key, store, WAL and all */
+        /* key, store, WAL and all; on PostgreSQL the schema, role and key */
+        r = t->pg ? mtd_store_pg_tenant_delete(t->pg, id) : mtd_rm_rf(dir);
+        if (r == 0 && t->pg) { /* this collector's copies of the tenant's feeds */
+            snprintf(dir, sizeof dir, "%s/feedcache/%s", t->data, id);
+            mtd_rm_rf(dir);
+        }
     }
     pthread_mutex_unlock(&t->mu);
     return r;

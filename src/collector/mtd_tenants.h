@@ -33,6 +33,15 @@ typedef struct {
 } mtd_tenant;
 
 int mtd_tenants_open(const char *data_dir, mtd_tenants **out, char *why, size_t whylen);
+/* The same with the store URL of --store (NULL: SQLite files under data_dir) and, for
+ * PostgreSQL, the connections the collector may hold (0: 8). On PostgreSQL the tenants
+ * (name, org, key) and the operator token's hash live in the cluster, and data_dir
+ * holds only this collector's lock, URL and, if it was the cluster's first, the
+ * operator token. */
+int mtd_tenants_open_store(const char *data_dir, const char *store_url, int pool, mtd_tenants **out,
+                           char *why, size_t whylen);
+/* The PostgreSQL cluster, or NULL on SQLite. */
+mtd_store_cluster *mtd_tenants_cluster(const mtd_tenants *t);
 void mtd_tenants_close(mtd_tenants *t);
 int mtd_tenant_id_valid(const char *id);
 
