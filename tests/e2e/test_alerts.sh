@@ -157,8 +157,8 @@ assert_eq 200 "$(post "$CREDA" alerts-a-burst <"$WORK/burst")" "20 detections wh
 for _ in $(seq 100); do [ "$(ctl --token "$ADMA" integration list --json | jq ".integrations[0].pending")" = 20 ] && break; sleep 0.05; done
 ctl --token "$ADMA" integration list --json >"$WORK/il.json"
 assert_eq "20 HTTP 503" "$(jq -r '.integrations[0] | "\(.pending) \(.last_error)"' "$WORK/il.json")" "pending while the receiver is down"
-for _ in $(seq 50); do curl -s "$URL/metrics" | grep -q '^mtd_alert_outbox_pending 20$' && break; sleep 0.1; done # set after the engine's pass
-curl -s "$URL/metrics" | grep -q '^mtd_alert_outbox_pending 20$' || fail "/metrics does not show 20 pending: $(curl -s "$URL/metrics" | grep alert)"
+for _ in $(seq 50); do grep -q '^mtd_alert_outbox_pending 20$' <(curl -s "$URL/metrics") && break; sleep 0.1; done # set after the engine's pass
+grep -q '^mtd_alert_outbox_pending 20$' <(curl -s "$URL/metrics") || fail "/metrics does not show 20 pending: $(curl -s "$URL/metrics" | grep alert)"
 kill -9 "$COLLECTOR_PID"; wait "$COLLECTOR_PID" 2>/dev/null || true; COLLECTOR_PID=""
 rm "$OUT/down"
 start_collector "$DATA" --alert-allow-net 127.0.0.1/32 --alert-retry-cap 1
@@ -180,9 +180,9 @@ ctl --token "$ADMB" integration list --json >"$WORK/ilb.json"
 assert_eq "1 0" "$(jq -r '.integrations[1] | "\(.dead) \(.pending)"' "$WORK/ilb.json")" "the dead letter"
 case $(jq -r '.integrations[1].last_error' "$WORK/ilb.json") in *"onnect"*) ;; *) fail "last error: $(jq -r '.integrations[1].last_error' "$WORK/ilb.json")" ;; esac
 wait_lines "$OUT/B.jsonl" 2
-ctl --token "$ADMB" integration list | grep -q "^ID" || fail "integration list table"
-for _ in $(seq 50); do curl -s "$URL/metrics" | grep -q '^mtd_alert_dead_letters 1$' && break; sleep 0.1; done
-curl -s "$URL/metrics" | grep -q '^mtd_alert_dead_letters 1$' || fail "/metrics dead letters: $(curl -s "$URL/metrics" | grep alert)"
+grep -q "^ID" <(ctl --token "$ADMB" integration list) || fail "integration list table"
+for _ in $(seq 50); do grep -q '^mtd_alert_dead_letters 1$' <(curl -s "$URL/metrics") && break; sleep 0.1; done
+grep -q '^mtd_alert_dead_letters 1$' <(curl -s "$URL/metrics") || fail "/metrics dead letters: $(curl -s "$URL/metrics" | grep alert)"
 IDB=$(jq -r '.integrations[1].id' "$WORK/ilb.json")
 ctl --token "$ADMB" integration remove "$IDB" >/dev/null
 assert_eq 1 "$(ctl --token "$ADMB" integration list --json | jq '.integrations|length')" "after remove"
