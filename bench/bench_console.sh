@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench_console: the admin console in Chromium over a tenant of 5,000 devices x 300 apps
 # (the store bench_reports --fill makes): the fleet overview and the device list, from
-# navigation to their data shown, median of 5 (console/test/bench.mjs), against the
+# navigation to their data shown on the page's own clock, median of 5 reloads
+# (console/test/bench.mjs; loads in a new tab are shown too), against the
 # same admin API calls made by curl (the peer: the data without the page), median of 5.
 # Targets: the page adds at most 200 ms to its API call; the console's own files weigh
 # at most 300 KB on the wire (gzip). Prints the figures, the ratios and met / not met.
@@ -56,8 +57,10 @@ for p in overview devices; do
     ok=$([ "$added" -le 200 ] && echo 1 || echo 0)
     [ "$ok" = 1 ] || fails=1
     ratio=$(awk -v a="$page" -v b="$api" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }')
-    printf 'console: %-8s page %5d ms (runs %s), its API call by curl %5d ms: the page adds %d ms (%sx the call); target +200 ms: %s\n' \
+    printf 'console: %-8s page %5d ms (reloads %s), its API call by curl %5d ms: the page adds %d ms (%sx the call); target +200 ms: %s\n' \
         "$p" "$page" "$(jq -c ".$p.ms" "$W/page.json")" "$api" "$added" "$ratio" "$(verdict "$ok")"
+    printf 'console: %-8s in a new tab %5d ms (runs %s), the renderer process start included\n' \
+        "$p" "$(jq ".$p.tab_median_ms" "$W/page.json")" "$(jq -c ".$p.tab_ms" "$W/page.json")"
 done
 files=$(jq '.overview.files_bytes' "$W/page.json")
 total=$(jq '.overview.total_bytes' "$W/page.json")

@@ -2,7 +2,7 @@
 // when the tab closes; never a cookie, so no request carries it unless this code adds
 // it, which is what makes the console CSRF-safe) and goes in the Authorization header,
 // never in a URL.
-import { useEffect, useState, useCallback } from 'preact/hooks';
+import { useEffect, useRef, useState, useCallback } from 'preact/hooks';
 
 const KEY = 'openmtd.admin_token';
 const SESSION = 'openmtd.session'; // who the token is (GET session), to show a reload at once
@@ -52,18 +52,24 @@ export async function api(path, { method = 'GET', body, as = 'json', tok = token
 }
 
 // Loads path once per change of deps: { data, error, loading, reload } (data is text
-// with as = 'text').
+// with as = 'text'; while a new request runs, the last answer stays shown). The
+// request starts while the page renders and its answer is taken as soon as it comes,
+// not in an effect: Preact runs effects only after the next frame is painted, which
+// would put a frame or two between a page's first render and its data.
 export function useApi(path, deps = [path], as = 'json') {
-  const [state, set] = useState({ loading: true });
+  const [state, set] = useState({});
   const [n, bump] = useState(0);
-  useEffect(() => {
-    if (!path) return undefined;
-    let live = true;
-    set((s) => ({ ...s, loading: true }));
-    api(path, { as }).then((data) => live && set({ data }), (error) => live && set({ error }));
-    return () => { live = false; };
-  }, [...deps, n]);
-  return { ...state, reload: useCallback(() => bump((x) => x + 1), []) };
+  const req = useRef(null);
+  const key = JSON.stringify([...deps, n]);
+  if (path && req.current?.key !== key) {
+    if (req.current) req.current.live = false; // an answer to an older request is dropped
+    const r = { key, live: true };
+    req.current = r;
+    api(path, { as }).then((data) => r.live && set({ key, data }), (error) => r.live && set({ key, error }));
+  }
+  useEffect(() => () => { if (req.current) req.current.live = false; }, []);
+  const reload = useCallback(() => bump((x) => x + 1), []);
+  return { data: state.data, error: state.key === key ? state.error : undefined, loading: state.key !== key, reload };
 }
 
 // One page of a list report at a time. The API answers a page and says where the next

@@ -3,7 +3,6 @@
 // ever carries the token.
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import 'uplot/dist/uPlot.min.css';
 import './style.css';
 import { api, token } from './api.js';
 import { html, ErrorBox } from './ui.js';
