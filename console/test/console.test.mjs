@@ -144,7 +144,7 @@ async function main() {
   await tiles.getByText('Devices', { exact: true }).waitFor();
   const tileText = (await tiles.innerText()).replace(/\s+/g, ' ');
   check(/^2 Devices 1 High risk 0 Medium risk 0 Low risk 1 No risk 0 Not seen for 7\+ days$/.test(tileText), `overview tiles: ${tileText}`);
-  check(await page.locator('.chart canvas').count() >= 1, 'the threats chart is drawn');
+  await page.locator('.chart canvas').first().waitFor(); // uPlot is loaded when the chart is first drawn
   ok('overview: devices by risk, the threats chart, devices not seen for 7 days');
 
   // every page: opens, screenshot, axe
@@ -229,10 +229,14 @@ async function main() {
   await page.getByRole('button', { name: 'Retire device…' }).click();
   await page.getByRole('button', { name: 'Retire', exact: true }).click();
   await page.getByText('Retired', { exact: true }).waitFor();
+  const life = page.getByRole('region', { name: 'Lifecycle history' });
+  await life.getByRole('cell', { name: 'credential revoked' }).waitFor();
+  eq(['enrolled', 'credential revoked'], await life.locator('tbody td:nth-child(2)').allTextContents(), 'the lifecycle after retirement');
+  eq(['—', 'retired'], await life.locator('tbody td:nth-child(4)').allTextContents(), 'the revocation\'s reason');
   await snap(page, 'retired');
   const refused = runAgent();
   check(refused.code !== 0 || /401|unauthori|revoked/i.test(refused.err), `the retired device's agent was not refused: ${refused.code} ${refused.err}`);
-  ok('retire: the device shows as retired and its agent is refused');
+  ok('retire: the device shows as retired, its lifecycle the revocation, and its agent is refused');
   await noProblems(page, 'admin session');
 
   // an analyst sees no write control, and the API refuses writes anyway

@@ -56,14 +56,65 @@ static void summary(const mtd_admin_ctx *x)
     audited(x, "report.summary", NULL, d, mtd_store_summary(x->tn->store, (int64_t)time(NULL), (int)stale, (int)days));
 }
 
-/* One device's row of the devices report, and whether it was retired (every
- * credential it was given is revoked). */
+typedef struct {
+    const char *time, *event, *credential, *reason;
+    size_t seq; /* ties: in the order they were made */
+} life_entry;
+
+/* The store answers times as RFC 3339 UTC strings of one width: their order is the
+ * order of time. */
+static int by_time(const void *a, const void *b)
+{
+    const life_entry *x = a, *y = b;
+    int c = strcmp(x->time, y->time);
+    return c ? c : (x->seq > y->seq) - (x->seq < y->seq);
+}
+
+/* A device's lifecycle from its credentials, oldest first: the first is its
+ * enrollment, each later one a re-enrollment, each revocation its own entry with its
+ * reason (replaced, revoked, retired: a retirement revokes them all). Sets how many
+ * were issued and are live. */
+static json_t *lifecycle(const json_t *creds, int *issued, int *live)
+{
+    size_t n = json_array_size(creds), k = 0, i;
+    life_entry *v = calloc(2 * n + 1, sizeof *v);
+    json_t *c, *out = json_array();
+    *issued = (int)n;
+    *live = 0;
+    if (!v)
+        return out;
+    json_array_foreach(creds, i, c) {
+        const char *made = json_string_value(json_object_get(c, "created_at"));
+        const char *revoked = json_string_value(json_object_get(c, "revoked_at"));
+        const char *id = json_string_value(json_object_get(c, "id"));
+        if (made) {
+            v[k] = (life_entry){made, i ? "re-enrolled" : "enrolled", id, NULL, k};
+            k++;
+        }
+        if (revoked) {
+            v[k] = (life_entry){revoked, "credential revoked", id,
+                                json_string_value(json_object_get(c, "revoked_reason")), k};
+            k++;
+        } else {
+            (*live)++;
+        }
+    }
+    qsort(v, k, sizeof *v, by_time);
+    for (i = 0; i < k; i++)
+        json_array_append_new(out, json_pack("{s:s,s:s,s:s?,s:s?}", "time", v[i].time, "event", v[i].event,
+                                             "credential", v[i].credential, "reason", v[i].reason));
+    free(v);
+    return out;
+}
+
+/* One device's row of the devices report, its lifecycle, and whether it was retired
+ * (every credential it was given is revoked). */
 static void device(const mtd_admin_ctx *x, const char *id)
 {
     mtd_device_query q = {.device_id = id};
     json_t *rows = mtd_store_devices_where(x->tn->store, &q, NULL);
-    int issued = 0, live = 0;
-    if (!rows || mtd_store_device_credentials(x->tn->store, id, &issued, &live) != 0) {
+    json_t *creds = rows ? mtd_store_cred_list(x->tn->store, id, NULL) : NULL;
+    if (!creds) {
         json_decref(rows);
         mtd_resp_error(x->rs, 500, "store_error", "the device could not be read; retry");
         return;
@@ -71,9 +122,13 @@ static void device(const mtd_admin_ctx *x, const char *id)
     json_t *d = json_incref(json_array_get(rows, 0));
     json_decref(rows);
     if (!d) {
+        json_decref(creds);
         mtd_resp_error(x->rs, 404, "not_found", "no device %.64s in this tenant", id);
         return;
     }
+    int issued, live;
+    json_object_set_new(d, "lifecycle", lifecycle(creds, &issued, &live));
+    json_decref(creds);
     json_object_set_new(d, "credentials_issued", json_integer(issued));
     json_object_set_new(d, "credentials_live", json_integer(live));
     json_object_set_new(d, "retired", json_boolean(issued > 0 && live == 0));

@@ -237,8 +237,6 @@ int mtd_store_threat_note_add(mtd_store *s, const char *device_id, const char *t
 /* Notes of a device (of one of its threats when threat is not NULL), oldest first:
  * id, time, device_id, threat_id, actor, note. */
 json_t *mtd_store_threat_notes(mtd_store *s, const char *device_id, const char *threat, mtd_page *pg);
-/* A device's credentials: how many were issued and how many are still live. */
-int mtd_store_device_credentials(mtd_store *s, const char *device_id, int *issued, int *live);
 /* {"device_id", "risk": none|low|medium|high, "open_threats", "threats"}: the risk is
  * set by the most severe active threat. MTD_ENOENT for an unknown device. */
 int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out);

@@ -55,8 +55,6 @@
     X(json_t *, threat_notes, (mtd_store * s, const char *device_id, const char *threat,          \
                                mtd_page *pg),                                                      \
       (s, device_id, threat, pg))                                                                  \
-    X(int, device_credentials, (mtd_store * s, const char *device_id, int *issued, int *live),    \
-      (s, device_id, issued, live))                                                                \
     X(int, device_risk, (mtd_store * s, const char *device_id, json_t **out), (s, device_id, out)) \
     X(json_t *, crash_groups, (mtd_store * s, const char *device_id, mtd_page *pg),               \
       (s, device_id, pg))                                                                          \

@@ -35,22 +35,6 @@ json_t *mtd_pg_summary(mtd_store *st, int64_t now, int stale_days, int days)
     return mtd_store_summary_json(by_risk, stale, open, per_day, stale_days, days);
 }
 
-int mtd_pg_device_credentials(mtd_store *st, const char *device_id, int *issued, int *live)
-{
-    const char *p[] = {device_id};
-    json_t *rows = mtd_pg_report(mtd_pg_of(st), "SELECT count(*) AS issued, count(*) - count(revoked_at) AS live"
-                                                " FROM credentials WHERE device_id=$1", 1, p, NULL);
-    json_t *row = json_array_get(rows, 0);
-    if (!row) {
-        json_decref(rows);
-        return MTD_EIO;
-    }
-    *issued = (int)json_integer_value(json_object_get(row, "issued"));
-    *live = (int)json_integer_value(json_object_get(row, "live"));
-    json_decref(rows);
-    return 0;
-}
-
 int mtd_pg_threat_note_add(mtd_store *st, const char *device_id, const char *threat, const char *actor,
                            const char *note, int64_t *id)
 {

@@ -148,6 +148,9 @@ assert_eq "1 1" "$(jq -r '"\(.open_threats.high) \(.open_threats.medium)"' "$WOR
 assert_eq 400 "$(api "$ADMIN" 'summary?stale_days=0')" "stale_days=0"
 assert_eq 200 "$(api "$ADMIN" "devices/$DB")" "one device"
 assert_eq "high 1 1 false" "$(jq -r '"\(.risk) \(.credentials_issued) \(.credentials_live) \(.retired)"' "$WORK/body")" "the phone's record"
+jq -r '[.lifecycle[] | "\(.event) \(.credential) \(.reason)"] | join(",")' "$WORK/body" >"$WORK/life"
+CRED_ID=$(ctl --token "$ADMIN" credential list --device "$DB" --json | jq -r '.credentials[0].id')
+assert_eq "enrolled $CRED_ID null" "$(cat "$WORK/life")" "the phone's lifecycle"
 assert_eq 404 "$(api "$ADMIN" devices/ps_ZZZZZZZZZZZZZZZZZZZZZZ)" "an unknown device"
 assert_eq 200 "$(api "$ADMIN" 'devices?risk=high')" "devices at high risk"
 assert_eq "$DB" "$(jq -r '[.devices[].device_id] | join(" ")' "$WORK/body")" "the high-risk device"
@@ -197,7 +200,59 @@ ctl --token "$ADMIN" audit --json --all >"$WORK/audit.json"
 jq -e '[.audit[] | select(.action == "device.retire")] | length == 1' "$WORK/audit.json" >/dev/null || fail "the retirement is not audited once"
 jq -e '[.audit[] | select(.action == "policy.set")] | length == 2' "$WORK/audit.json" >/dev/null || fail "the console's policy change is not audited"
 jq -e '[.audit[] | select(.action == "threat.note")] | length == 2' "$WORK/audit.json" >/dev/null || fail "the console's note is not audited"
+assert_eq 200 "$(api "$ADMIN" "devices/$DA")" "the retired device"
+assert_eq "enrolled null,credential revoked retired" "$(jq -r '[.lifecycle[] | "\(.event) \(.reason)"] | join(",")' "$WORK/body")" "the retired device's lifecycle"
 ok "the console's retirement, policy change and note are in the audit log"
+
+# --- tenants never see each other's data, through any console route ----------------
+ctl --token "$OPERATOR_TOKEN" tenant create "Other Org" --json >"$WORK/t2.json"
+T2=$(jq -r .tenant_id "$WORK/t2.json"); ADMIN2=$(jq -r .admin_token "$WORK/t2.json"); ENR2=$(jq -r .enroll_token "$WORK/t2.json")
+DC=ps_CCCCCCCCCCCCCCCCCCCCCC
+CRED2=$(curl -s -X POST -H "Authorization: Bearer $ENR2" -d "{\"device_id\":\"$DC\"}" "$URL/v1/enroll" | jq -r .device_credential)
+{
+    T=$T2 DB=$DC event device.info '{"os_name":"Android","os_version":"15","manufacturer":"Other","model":"Phone","device_id_source":"android_id"}'
+    T=$T2 DB=$DC event threat.detection '{"threat_name":"Other.Org.Threat","category":"malware","severity":"medium","source":"app","evidence":"x","status":"active","package":"org.other","threat_id":"thr-o"}'
+} | zstd -q -c >"$WORK/b2.zst"
+code=$(curl -s -o "$WORK/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $CRED2" -H 'Content-Type: application/x-ndjson' \
+    -H 'Idempotency-Key: console-other-1' --data-binary @"$WORK/b2.zst" "$URL/v1/batches")
+assert_eq 200 "$code" "the other tenant's batch ($(cat "$WORK/body"))"
+notes() { sqlite3 "$DATA/tenants/$1/store.sqlite" "SELECT count(*) FROM threat_notes"; }
+NOTES_T=$(notes "$T")
+# each admin, asked about the other tenant's devices, finds nothing (the answers are
+# those for a device that does not exist: no oracle of another tenant's devices), can
+# write nothing on them, and sees its own fleet only in the lists and the summary
+cross() { # admin token, its own device, the other tenant's devices...
+    local tok=$1 own=$2; shift 2
+    for d in "$@"; do
+        assert_eq 404 "$(api "$tok" "devices/$d")" "another tenant's device $d"
+        assert_eq 404 "$(api "$tok" "threats/notes?device=$d")" "notes of another tenant's device $d"
+        assert_eq 404 "$(note "$tok" "{\"device_id\":\"$d\",\"threat_id\":\"thr-1\",\"note\":\"x\"}")" "a note on another tenant's device $d"
+        assert_eq 404 "$(curl -s -o "$WORK/body" -w '%{http_code}' -X DELETE -H "Authorization: Bearer $tok" "$URL/v1/admin/devices/$d")" "retiring another tenant's device $d"
+        for r in threats apps connections apps/history crashes; do # as if it did not exist
+            code=$(api "$tok" "$r?device=$d")
+            sed "s/$d/DEVICE/g" "$WORK/body" >"$WORK/other"
+            assert_eq "$(api "$tok" "$r?device=ps_ZZZZZZZZZZZZZZZZZZZZZZ")" "$code" "$r of another tenant's device $d"
+            sed "s/ps_ZZZZZZZZZZZZZZZZZZZZZZ/DEVICE/g" "$WORK/body" | cmp -s - "$WORK/other" ||
+                fail "$r of another tenant's device $d differs from an unknown device's: $(cat "$WORK/other")"
+            [ "$code" = 404 ] || assert_eq 0 "$(jq '[.[] | arrays | .[]] | length' "$WORK/other")" "rows of $r for $d"
+        done
+    done
+    assert_eq 200 "$(api "$tok" devices)" "devices"
+    assert_eq "$own" "$(jq -r '[.devices[].device_id] | sort | join(" ")' "$WORK/body")" "the fleet an admin sees"
+    assert_eq 200 "$(api "$tok" 'summary?stale_days=7&days=30')" "summary"
+    assert_eq "$(wc -w <<<"$own")" "$(jq -r .devices "$WORK/body")" "devices in the summary"
+}
+cross "$ADMIN2" "$DC" "$DA" "$DB"
+assert_eq 200 "$(api "$ADMIN2" threats)" "the other tenant's threats"
+assert_eq "Other.Org.Threat" "$(jq -r '[.threats[].threat_name] | join(",")' "$WORK/body")" "its own threat only"
+cross "$ADMIN" "$(printf '%s\n' "$DA" "$DB" | sort | tr '\n' ' ' | sed 's/ $//')" "$DC"
+assert_eq "$NOTES_T" "$(notes "$T")" "notes in the first tenant after the other's attempts"
+assert_eq 0 "$(notes "$T2")" "notes in the other tenant after the first's attempts"
+assert_eq 200 "$(api "$ADMIN" "devices/$DB")" "the phone after the other tenant tried to retire it"
+assert_eq "1 false" "$(jq -r '"\(.credentials_live) \(.retired)"' "$WORK/body")" "the phone is not retired"
+assert_eq 200 "$(api "$ADMIN2" "devices/$DC")" "the other tenant's device after the first tried to retire it"
+assert_eq "1 false" "$(jq -r '"\(.credentials_live) \(.retired)"' "$WORK/body")" "the other tenant's device is not retired"
+ok "two tenants' admins: no device, note, threat, app or connection of the other's through any console route, nothing written across"
 
 # deleting a user deletes the notes on the user's devices
 ctl --token "$PRIV" user delete alice@example.com >/dev/null

@@ -456,10 +456,6 @@ static void console_reads(fixture *f)
     n = mtd_store_threat_notes(f->s, DEV2, NULL, NULL);
     assert_int_equal(json_array_size(n), 0);
     json_decref(n);
-    int issued = -1, live = -1;
-    assert_int_equal(mtd_store_device_credentials(f->s, DEV, &issued, &live), 0);
-    assert_int_equal(issued, 0);
-    assert_int_equal(live, 0);
 }
 
 static void reports_use_the_latest_row(void **state)

@@ -1,10 +1,10 @@
 // Devices: the fleet list (filtered by risk or by how long a device has been silent)
-// and one device's page: its record, apps, threats, posture, connections and app
-// history, each a paged list of its own.
+// and one device's page: its record and lifecycle, apps, threats, posture, connections
+// and app history, each a paged list of its own.
 import { useState } from 'preact/hooks';
 import { api, useApi, usePaged } from '../api.js';
 import {
-  html, go, Card, ErrorBox, Loading, PagedTable, Select, Input, Badge, Status, DeviceLink, Facts,
+  html, go, Card, ErrorBox, Loading, PagedTable, Table, Select, Input, Badge, Status, DeviceLink, Facts,
   when, ago, text, list, yesno,
 } from '../ui.js';
 
@@ -143,6 +143,19 @@ function Notes({ id, canWrite }) {
     </form>` : null}`;
 }
 
+// Enrollments, re-enrollments and revocations of the device's credentials, oldest
+// first (the collector reads them from its credentials; a handful per device).
+function Lifecycle({ items }) {
+  return html`<${Table} rows=${items || []} caption="Lifecycle history"
+    empty="This device was never enrolled with a credential."
+    columns=${[
+      { label: 'Time', render: (r) => when(r.time) },
+      { label: 'Event', key: 'event', cls: 'strong' },
+      { label: 'Credential', key: 'credential', cls: 'mono' },
+      { label: 'Reason', key: 'reason' },
+    ]} />`;
+}
+
 function Retire({ id, onDone }) {
   const [confirming, setConfirming] = useState(false);
   const [error, setError] = useState(null);
@@ -188,6 +201,7 @@ export function Device({ id, session }) {
           ['Credentials', `${d.credentials_live} live of ${d.credentials_issued}`],
         ]} />
       <//>
+      <${Card} title="Lifecycle" id="life-h"><${Lifecycle} items=${d.lifecycle} /><//>
       <${Card} title="Active threats" id="act-h"><${DeviceThreats} id=${id} status="active" /><//>
       <${Card} title="Posture" id="pos-h"><${Posture} id=${id} /><//>
       <${Card} title="Apps" id="apps-h"><${DeviceApps} id=${id} /><//>
