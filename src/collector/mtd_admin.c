@@ -51,26 +51,37 @@ static int parse_page(admin_call *a)
             return -1;
         }
     }
-    a->page = (mtd_page){.limit = v[0], .offset = v[1]};
+    a->page = (mtd_page){.limit = v[0], .offset = v[1], .cursor = mtd_req_arg(a->rq, "cursor")};
+    if (a->page.cursor && (!a->page.cursor[0] || strlen(a->page.cursor) >= MTD_CURSOR_MAX)) {
+        mtd_resp_error(a->rs, 400, "bad_request", "cursor must be a next_cursor of this report");
+        return -1;
+    }
     return 0;
 }
 
-/* {key: rows} of a list report, with "next_offset" when more rows follow; NULL when
+
+/* {key: rows} of a list report, with "next_offset" and "next_cursor" when more rows
+ * follow (the cursor: null when the last row's keys are too long for one); NULL when
  * the rows could not be read. */
 static json_t *page_of(admin_call *a, const char *key, json_t *rows)
 {
     if (!rows)
         return NULL;
     json_t *o = json_pack("{s:o}", key, rows);
-    if (a->page.more)
+    if (a->page.more) {
         json_object_set_new(o, "next_offset", json_integer(a->page.offset + a->page.limit));
+        json_object_set_new(o, "next_cursor", a->page.next_cursor[0] ? json_string(a->page.next_cursor) : json_null());
+    }
     return o;
 }
 
-/* A report's answer, or a 500 when its rows could not be read. */
+/* A report's answer, or a 500 when its rows could not be read (a 400 for a cursor
+ * the store refused). */
 static void answer(admin_call *a, json_t *body)
 {
-    if (body)
+    if (!body && a->page.bad_cursor)
+        mtd_resp_error(a->rs, 400, "bad_request", "cursor must be a next_cursor of this report");
+    else if (body)
         mtd_resp_json(a->rs, 200, body);
     else
         mtd_resp_error(a->rs, 500, "store_error", "the report could not be read; retry");
@@ -361,29 +372,64 @@ static void export_events(admin_call *a)
     a->rs->stream_ctx = x;
 }
 
+/* The cursor of several lists is theirs joined with '.', in the report's order (not
+ * a character of base64url): "" for a list to read from its start, "~" for one
+ * already read to its end. Piece i of cursor into out; 0, or -1 when there is none. */
+static int cursor_piece(const char *cursor, int i, char *out, size_t len)
+{
+    for (; i > 0 && cursor; i--)
+        if ((cursor = strchr(cursor, '.')))
+            cursor++;
+    if (!cursor)
+        return -1;
+    size_t n = strcspn(cursor, ".");
+    if (n >= len)
+        return -1;
+    memcpy(out, cursor, n);
+    out[n] = 0;
+    return 0;
+}
+
 /* Rows of several event types under their names, e.g. {"net.dns": [...], ...}. */
 static json_t *event_lists(admin_call *a, const char *const *types)
 {
     json_t *o = json_object(), *more = json_array();
-    const char *dev = mtd_req_arg(a->rq, "device");
-    for (; *types; types++) {
-        json_t *rows = mtd_store_event_rows(a->tn->store, *types, dev, &a->page);
+    const char *dev = mtd_req_arg(a->rq, "device"), *cursor = a->page.cursor;
+    mtd_buf next;
+    mtd_buf_init(&next, 0);
+    for (int i = 0; types[i]; i++) {
+        char piece[MTD_CURSOR_MAX];
+        json_t *rows = NULL;
+        if (cursor && cursor_piece(cursor, i, piece, sizeof piece) != 0) {
+            a->page.bad_cursor = 1;
+        } else if (cursor && !strcmp(piece, "~")) { /* this list ended on an earlier page */
+            rows = json_array();
+            a->page.more = 0;
+        } else {
+            a->page.cursor = cursor && piece[0] ? piece : NULL;
+            rows = mtd_store_event_rows(a->tn->store, types[i], dev, &a->page);
+        }
+        a->page.cursor = cursor;
         if (!rows) {
             json_decref(o);
             json_decref(more);
+            mtd_buf_free(&next);
             return NULL;
         }
-        json_object_set_new(o, *types, rows);
+        json_object_set_new(o, types[i], rows);
         if (a->page.more)
-            json_array_append_new(more, json_string(*types));
+            json_array_append_new(more, json_string(types[i]));
+        mtd_buf_printf(&next, "%s%s", i ? "." : "", a->page.more ? a->page.next_cursor : "~");
     }
     if (json_array_size(more)) { /* the next page of each list starts there; "more" says
                                   * which lists have rows past this page */
         json_object_set_new(o, "next_offset", json_integer(a->page.offset + a->page.limit));
+        json_object_set_new(o, "next_cursor", json_string((const char *)next.data));
         json_object_set_new(o, "more", more);
     } else {
         json_decref(more);
     }
+    mtd_buf_free(&next);
     return o;
 }
 
@@ -393,7 +439,8 @@ static void report(admin_call *a, const char *name, json_t *body)
 {
     static const char *const keys[] = {"package", "permission", "sideloaded", "status", "events"};
     char d[512];
-    int n = snprintf(d, sizeof d, "limit=%lld offset=%lld", (long long)a->page.limit, (long long)a->page.offset);
+    int n = snprintf(d, sizeof d, "limit=%lld offset=%lld%s", (long long)a->page.limit, (long long)a->page.offset,
+                     a->page.cursor ? " cursor" : "");
     for (size_t i = 0; i < sizeof keys / sizeof keys[0] && n < (int)sizeof d; i++) {
         const char *v = mtd_req_arg(a->rq, keys[i]);
         if (v)

@@ -189,9 +189,15 @@ static void notes_get(const mtd_admin_ctx *x)
         return;
     }
     json_t *rows = mtd_store_threat_notes(x->tn->store, dev, thr, x->page);
+    if (!rows && x->page->bad_cursor) {
+        mtd_resp_error(x->rs, 400, "bad_request", "cursor must be a next_cursor of this report");
+        return;
+    }
     json_t *o = rows ? json_pack("{s:o}", "notes", rows) : NULL;
-    if (o && x->page->more)
+    if (o && x->page->more) {
         json_object_set_new(o, "next_offset", json_integer(x->page->offset + x->page->limit));
+        json_object_set_new(o, "next_cursor", x->page->next_cursor[0] ? json_string(x->page->next_cursor) : json_null());
+    }
     audited(x, "report.threat_notes", dev, thr ? "one threat" : NULL, o);
 }
 

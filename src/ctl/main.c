@@ -99,7 +99,7 @@ static const mtd_usage usage = {
             "\n"
             "The lists (devices, apps, threats, connections ... feedback, audit) come a page\n"
             "at a time: the first 1,000 rows, or --limit N (at most 10,000) from --offset K;\n"
-            "--all fetches every page.\n",
+            "--all fetches every page, following each page's next_cursor.\n",
     .cmds = commands,
     .ncmds = sizeof commands / sizeof commands[0],
 };
@@ -368,10 +368,12 @@ static void add_query(ctl *c, char *q, size_t len, const char *opt, const char *
 
 /* GET a list report: the page that --limit/--offset name (the collector's default:
  * the first 1,000 rows), or with --all every page from --offset on (of --limit rows,
- * 10,000 unless given), merged. */
+ * 10,000 unless given), merged. --all follows each page's next_cursor (the collector
+ * then starts the next page where this one ended, without counting the rows before
+ * it), and next_offset only where a page has no cursor. */
 static int get_list(ctl *c, const char *path, json_t **out)
 {
-    char p[1200];
+    char p[2400], cursor[2048] = "";
     if (!mtd_args_has(&c->a, "--all")) {
         snprintf(p, sizeof p, "%s", path);
         add_query(c, p, sizeof p, "--limit", "limit");
@@ -385,7 +387,9 @@ static int get_list(ctl *c, const char *path, json_t **out)
         char num[24];
         snprintf(p, sizeof p, "%s", path);
         add_param(p, sizeof p, "limit", mtd_args_get(&c->a, "--limit") ?: "10000");
-        if (off < 0) {
+        if (cursor[0]) {
+            add_param(p, sizeof p, "cursor", cursor);
+        } else if (off < 0) {
             add_query(c, p, sizeof p, "--offset", "offset");
         } else {
             snprintf(num, sizeof num, "%lld", off);
@@ -406,8 +410,9 @@ static int get_list(ctl *c, const char *path, json_t **out)
             else if (json_is_array(v))
                 json_object_set(all, k, v);
         }
-        json_t *next = json_object_get(j, "next_offset");
+        json_t *next = json_object_get(j, "next_offset"), *cur = json_object_get(j, "next_cursor");
         off = json_is_integer(next) ? json_integer_value(next) : -1;
+        snprintf(cursor, sizeof cursor, "%s", json_is_string(cur) ? json_string_value(cur) : "");
         json_decref(j);
         if (off < 0)
             break;
@@ -424,6 +429,7 @@ static int print_list(ctl *c, json_t *j, const char *list_key, const mtd_column 
     if (!c->json && !list_key) { /* event lists: a table per type */
         json_t *more = json_incref(json_object_get(j, "more"));
         json_object_del(j, "next_offset");
+        json_object_del(j, "next_cursor");
         json_object_del(j, "more");
         mtd_table_print_events(stdout, j, more);
         json_decref(more);

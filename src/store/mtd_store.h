@@ -22,10 +22,17 @@
 
 typedef struct mtd_store mtd_store;
 
-/* One page of a list report (see "Reports" below). */
+/* One page of a list report (see "Reports" below). A page starts after the row that a
+ * cursor names (the previous page's next_cursor: opaque to clients, the last row's
+ * sort key), then skips offset rows; a cursor never makes the store run the whole
+ * report, an offset does. */
+#define MTD_CURSOR_MAX 1024
 typedef struct {
     int64_t limit, offset; /* in */
+    const char *cursor;    /* in: a next_cursor of the same report, or NULL */
     int more;              /* out */
+    int bad_cursor;        /* out: the cursor was not one of this report's (rows: NULL) */
+    char next_cursor[MTD_CURSOR_MAX]; /* out: where the next page starts; "" when none */
 } mtd_page;
 
 typedef enum {

@@ -49,9 +49,9 @@ int mtd_sqlite_threat_note_add(mtd_store *s, const char *device_id, const char *
 json_t *mtd_sqlite_threat_notes(mtd_store *s, const char *device_id, const char *threat, mtd_page *pg)
 {
     const char *p[] = {device_id, threat};
-    return mtd_sq_report_page(s, threat ? "SELECT id, time, device_id, threat_id, actor, note FROM threat_notes"
-                                          " WHERE device_id=? AND threat_id=? ORDER BY id"
-                                        : "SELECT id, time, device_id, threat_id, actor, note FROM threat_notes"
-                                          " WHERE device_id=? ORDER BY id",
-                              threat ? 2 : 1, p, pg);
+    return mtd_sq_report_keyed(s, threat ? "SELECT id, time, device_id, threat_id, actor, note FROM threat_notes"
+                                           " WHERE device_id=? AND threat_id=?"
+                                         : "SELECT id, time, device_id, threat_id, actor, note FROM threat_notes"
+                                           " WHERE device_id=?",
+                               &mtd_id_keys, threat ? 2 : 1, p, pg);
 }

@@ -248,8 +248,7 @@ json_t *mtd_sqlite_devices_where(mtd_store *s, const mtd_device_query *q, mtd_pa
         len += snprintf(sql + len, sizeof sql - (size_t)len, " AND last_seen < CAST(? AS INTEGER)");
         p[n++] = before;
     }
-    snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY last_seen DESC, device_id");
-    return mtd_sq_report_page(s, sql, n, p, pg);
+    return mtd_sq_report_keyed(s, sql, &mtd_device_keys, n, p, pg);
 }
 
 /* The SQL condition that selects a user's rows in an event table. */
@@ -346,11 +345,11 @@ json_t *mtd_sqlite_event_rows(mtd_store *s, const char *event, const char *devic
     mtd_sq_table(ev->name, t, sizeof t);
     mtd_sq_device_join(join, sizeof join, ev->name);
     if (device_id) /* the device's batches in row order, each batch's rows in row order */
-        snprintf(sql, sizeof sql, "SELECT e.* FROM %s ORDER BY b.first_row, e.row", join);
+        snprintf(sql, sizeof sql, "SELECT e.* FROM %s", join);
     else
-        snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY row", t);
+        snprintf(sql, sizeof sql, "SELECT * FROM %s", t);
     const char *p[] = {device_id};
-    return mtd_sq_report_page(s, sql, device_id ? 1 : 0, p, pg);
+    return mtd_sq_report_keyed(s, sql, &mtd_row_keys, device_id ? 1 : 0, p, pg);
 }
 
 json_t *mtd_sqlite_event_rows_after(mtd_store *s, const char *event, int64_t after, int limit)

@@ -106,6 +106,25 @@ void mtd_store_summary_bounds(int64_t now, int stale_days, int days, char before
 json_t *mtd_store_summary_json(json_t *by_risk, json_t *stale, json_t *open, json_t *per_day, int stale_days,
                                int days);
 
+/* Keyset paging (mtd_store_page.c), for both backends. A report is its SELECT
+ * without ORDER BY and its sort keys: expressions over the SELECT's columns, together
+ * unique per row, none NULL (coalesce them), each ascending or descending, text or
+ * integer. mtd_keyset_sql writes the paged query ("?N" parameters for SQLite, "$N"
+ * for PostgreSQL) after the n parameters in p, adding the cursor's values to p
+ * (their text in cv); MTD_EINVAL and pg->bad_cursor set for a cursor that is not
+ * base64url of [tag, key...] with this report's tag and keys. A NULL pg: every row,
+ * ordered. mtd_keyset_done drops the key columns from the rows and sets pg->more and
+ * pg->next_cursor; a column whose name starts with _ is dropped
+ * too (a report selects it only to sort by). */
+typedef struct { const char *expr; int desc, integer; } mtd_sort_key;
+typedef struct { const char *tag; int n; mtd_sort_key k[6]; } mtd_keyset;
+typedef struct { char txt[6][512]; } mtd_cursor_vals;
+/* The reports' orders, the same on both backends (mtd_store_page.c). */
+extern const mtd_keyset mtd_apps_keys, mtd_threat_keys, mtd_crash_keys, mtd_device_keys, mtd_id_keys, mtd_row_keys;
+int mtd_keyset_sql(mtd_buf *out, const char *sql, const mtd_keyset *ks, mtd_page *pg, int pgsql, int *n,
+                   const char **p, mtd_cursor_vals *cv);
+void mtd_keyset_done(json_t *rows, const mtd_keyset *ks, mtd_page *pg);
+
 /* A slot's text as a C string in buf, or NULL. */
 const char *mtd_store_slot(const mtd_event *e, const char *name, char *buf, size_t len);
 

@@ -55,10 +55,10 @@ int mtd_pg_threat_note_add(mtd_store *st, const char *device_id, const char *thr
 json_t *mtd_pg_threat_notes(mtd_store *st, const char *device_id, const char *threat, mtd_page *pg)
 {
     const char *p[] = {device_id, threat};
-    return mtd_pg_report(mtd_pg_of(st),
+    return mtd_pg_report_keyed(mtd_pg_of(st),
                          threat ? "SELECT id, time, device_id, threat_id, actor, note FROM threat_notes"
-                                  " WHERE device_id=$1 AND threat_id=$2 ORDER BY id"
+                                  " WHERE device_id=$1 AND threat_id=$2"
                                 : "SELECT id, time, device_id, threat_id, actor, note FROM threat_notes"
-                                  " WHERE device_id=$1 ORDER BY id",
-                         threat ? 2 : 1, p, pg);
+                                  " WHERE device_id=$1",
+                         &mtd_id_keys, threat ? 2 : 1, p, pg);
 }

@@ -622,11 +622,11 @@ json_t *mtd_pg_event_rows(mtd_store *st, const char *event, const char *device_i
     mtd_pg_table(ev->name, t, sizeof t);
     mtd_pg_device_join(join, sizeof join, ev->name);
     if (device_id)
-        snprintf(sql, sizeof sql, "SELECT e.* FROM %s ORDER BY b.first_row, e.\"row\"", join);
+        snprintf(sql, sizeof sql, "SELECT e.* FROM %s", join);
     else
-        snprintf(sql, sizeof sql, "SELECT * FROM %s ORDER BY \"row\"", t);
+        snprintf(sql, sizeof sql, "SELECT * FROM %s", t);
     const char *p[] = {device_id};
-    return mtd_pg_report(mtd_pg_of(st), sql, device_id ? 1 : 0, p, pg);
+    return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_row_keys, device_id ? 1 : 0, p, pg);
 }
 
 json_t *mtd_pg_event_rows_after(mtd_store *st, const char *event, int64_t after, int limit)

@@ -82,6 +82,10 @@ int mtd_pg_read(mtd_pg_store *s, const char *sql, const char *param, char *out, 
 json_t *mtd_pg_json(const PGresult *res);
 /* mtd_pg_run + mtd_pg_json; with a page, LIMIT/OFFSET and pg->more (NULL: all). */
 json_t *mtd_pg_report(mtd_pg_store *s, const char *sql, int n, const char *const *p, mtd_page *pg);
+/* One page of a report given as its SELECT without ORDER BY and its sort keys
+ * (mtd_keyset_sql): at most 10 parameters of its own. */
+json_t *mtd_pg_report_keyed(mtd_pg_store *s, const char *sql, const mtd_keyset *ks, int n, const char *const *p,
+                            mtd_page *pg);
 
 /* The devices report's SELECT, unordered, and each threat's latest row (by_device:
  * parameter $1 is the device), for the console's summary (mtd_store_pg_reports.c). */

@@ -111,8 +111,8 @@ int mtd_pg_audit_device(mtd_store *st, const char *actor, const char *action, co
 
 json_t *mtd_pg_audit_list(mtd_store *st, mtd_page *pg)
 {
-    return mtd_pg_report(mtd_pg_of(st), "SELECT id, time, actor, action, device_id, detail FROM audit"
-                                        " ORDER BY id", 0, NULL, pg);
+    return mtd_pg_report_keyed(mtd_pg_of(st), "SELECT id, time, actor, action, device_id, detail FROM audit",
+                               &mtd_id_keys, 0, NULL, pg);
 }
 
 /* The latest row of each (device, threat), its first_seen the time of the first
@@ -165,8 +165,7 @@ json_t *mtd_pg_devices_where(mtd_store *st, const mtd_device_query *q, mtd_page 
         p[n++] = before;
         len += snprintf(sql + len, sizeof sql - (size_t)len, " AND last_seen < $%d::bigint", n);
     }
-    snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY last_seen DESC, device_id");
-    return mtd_pg_report(mtd_pg_of(st), sql, n, p, pg);
+    return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_device_keys, n, p, pg);
 }
 
 /* Installers that are app stores (as mtd_store_reports.c). */
@@ -202,11 +201,11 @@ json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
              " LEFT JOIN (SELECT device_id, package, max(time) AS t FROM ev_app_lifecycle"
              " WHERE action = 'remove'%s GROUP BY device_id, package) x"
              " ON x.device_id = a.device_id AND x.package = a.package"
-             " WHERE x.t IS NULL OR x.t < a.time) cur WHERE true%s%s%s ORDER BY package, device_id",
+             " WHERE x.t IS NULL OR x.t < a.time) cur WHERE true%s%s%s",
              inv, pkg, life, perm,
              q && q->sideloaded ? " AND coalesce(is_system, 0) = 0 AND coalesce(install_source, '') NOT IN " : "",
              q && q->sideloaded ? stores : "");
-    return mtd_pg_report(mtd_pg_of(st), sql, n, p, pg);
+    return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_apps_keys, n, p, pg);
 }
 
 int mtd_pg_latest_threats(char *sql, size_t len, int by_device)
@@ -224,7 +223,7 @@ json_t *mtd_pg_threats_where(mtd_store *st, const mtd_threat_query *q, mtd_page 
         p[n++] = q->device_id;
     int len = snprintf(sql, sizeof sql,
                        "SELECT device_id, threat_name, category, severity, source, evidence, status, package,"
-                       " app_sha256, threat_id, first_seen, time AS last_seen FROM (%s) lt WHERE true", latest);
+                       " app_sha256, threat_id, first_seen, time AS last_seen, \"row\" AS _row FROM (%s) lt WHERE true", latest);
     const struct { const char *col, *val; } filters[] = {
         {"status", q->status}, {"category", q->category}, {"severity", q->severity}, {"source", q->source}};
     for (size_t i = 0; i < 4; i++)
@@ -232,10 +231,7 @@ json_t *mtd_pg_threats_where(mtd_store *st, const mtd_threat_query *q, mtd_page 
             p[n++] = filters[i].val;
             len += snprintf(sql + len, sizeof sql - (size_t)len, " AND %s=$%d", filters[i].col, n);
         }
-    snprintf(sql + len, sizeof sql - (size_t)len,
-             " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
-             " WHEN 'low' THEN 3 ELSE 4 END, last_seen DESC, device_id, \"row\"");
-    return mtd_pg_report(mtd_pg_of(st), sql, n, p, pg);
+    return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_threat_keys, n, p, pg);
 }
 
 int mtd_pg_device_risk(mtd_store *st, const char *device_id, json_t **out)
@@ -269,8 +265,8 @@ json_t *mtd_pg_crash_groups(mtd_store *st, const char *device_id, mtd_page *pg)
              "  coalesce(frames::jsonb->>0, '?') || coalesce(' < ' || (frames::jsonb->>1), '')"
              "  || coalesce(' < ' || (frames::jsonb->>2), '') END AS top_frames"
              "  FROM ev_usage_crash WHERE true%s) c"
-             " GROUP BY signal, top_frames, version ORDER BY count DESC, last_seen DESC, signature", dev);
-    return mtd_pg_report(mtd_pg_of(st), sql, device_id ? 1 : 0, p, pg);
+             " GROUP BY signal, top_frames, version", dev);
+    return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_crash_keys, device_id ? 1 : 0, p, pg);
 }
 
 json_t *mtd_pg_action_counts(mtd_store *st)

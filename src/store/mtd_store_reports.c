@@ -66,8 +66,7 @@ json_t *mtd_sqlite_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
     if (q && q->sideloaded)
         len += snprintf(sql + len, sizeof sql - (size_t)len,
                         " AND coalesce(is_system,0)=0 AND coalesce(install_source,'') NOT IN %s", stores);
-    snprintf(sql + len, sizeof sql - (size_t)len, " ORDER BY package, device_id");
-    return mtd_sq_report_page(s, sql, n, p, pg);
+    return mtd_sq_report_keyed(s, sql, &mtd_apps_keys, n, p, pg);
 }
 
 /* Threats with their latest state: one row per (device, threat key), found in one
@@ -95,7 +94,7 @@ json_t *mtd_sqlite_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_pa
         p[n++] = q->device_id;
     int len = snprintf(sql, sizeof sql, "SELECT device_id, threat_name, category, severity, source,"
                                         " evidence, status, package, app_sha256, threat_id, first_seen,"
-                                        " time AS last_seen FROM (%s) WHERE 1", latest);
+                                        " time AS last_seen, row AS _row FROM (%s) WHERE 1", latest);
     const struct { const char *col, *val; } filters[] = {
         {"status", q->status}, {"category", q->category}, {"severity", q->severity}, {"source", q->source}};
     for (size_t i = 0; i < 4; i++)
@@ -103,10 +102,7 @@ json_t *mtd_sqlite_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_pa
             len += snprintf(sql + len, sizeof sql - (size_t)len, " AND %s=?", filters[i].col);
             p[n++] = filters[i].val;
         }
-    snprintf(sql + len, sizeof sql - (size_t)len,
-             " ORDER BY CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2"
-             " WHEN 'low' THEN 3 ELSE 4 END, last_seen DESC, device_id, row");
-    return mtd_sq_report_page(s, sql, n, p, pg);
+    return mtd_sq_report_keyed(s, sql, &mtd_threat_keys, n, p, pg);
 }
 
 const char *mtd_risk_from_severity(const char *sev)
@@ -157,8 +153,8 @@ json_t *mtd_sqlite_crash_groups(mtd_store *s, const char *device_id, mtd_page *p
              "  coalesce(json_extract(frames, '$[0]'), '?') || coalesce(' < ' || json_extract(frames, '$[1]'), '')"
              "  || coalesce(' < ' || json_extract(frames, '$[2]'), '') ELSE '?' END AS top_frames"
              "  FROM ev_usage_crash WHERE 1%s)"
-             " GROUP BY signal, top_frames, version ORDER BY count DESC, last_seen DESC, signature", dev);
-    return mtd_sq_report_page(s, sql, device_id ? 1 : 0, p, pg);
+             " GROUP BY signal, top_frames, version", dev);
+    return mtd_sq_report_keyed(s, sql, &mtd_crash_keys, device_id ? 1 : 0, p, pg);
 }
 
 /* Actions per action over every usage.action row (a row without a count is one). */

@@ -587,6 +587,23 @@ json_t *mtd_sq_report_page(mtd_store *s, const char *sql, int n, const char *con
     return rows;
 }
 
+json_t *mtd_sq_report_keyed(mtd_store *s, const char *sql, const mtd_keyset *ks, int n, const char *const *p,
+                            mtd_page *pg)
+{
+    const char *all[16];
+    mtd_cursor_vals cv;
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    for (int i = 0; i < n && i < 10; i++)
+        all[i] = p[i];
+    json_t *rows = NULL;
+    if (mtd_keyset_sql(&b, sql, ks, pg, 0, &n, all, &cv) == 0 && b.data)
+        rows = mtd_sq_report(s, (const char *)b.data, n, all);
+    mtd_buf_free(&b);
+    mtd_keyset_done(rows, ks, pg);
+    return rows;
+}
+
 void mtd_sq_snapshot_begin(mtd_store *s)
 {
     pthread_mutex_lock(&s->pmu);
@@ -676,6 +693,6 @@ int mtd_sqlite_audit_device(mtd_store *s, const char *actor, const char *action,
 
 json_t *mtd_sqlite_audit_list(mtd_store *s, mtd_page *pg)
 {
-    return mtd_sq_report_page(s, "SELECT id, time, actor, action, device_id, detail FROM audit ORDER BY id",
-                              0, NULL, pg);
+    return mtd_sq_report_keyed(s, "SELECT id, time, actor, action, device_id, detail FROM audit", &mtd_id_keys,
+                               0, NULL, pg);
 }

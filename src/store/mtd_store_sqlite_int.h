@@ -88,6 +88,10 @@ json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p);
 json_t *mtd_sq_report(mtd_store *s, const char *sql, int n, const char *const *p);
 /* mtd_sq_report for one page of a list report (NULL: every row). */
 json_t *mtd_sq_report_page(mtd_store *s, const char *sql, int n, const char *const *p, mtd_page *pg);
+/* One page of a report given as its SELECT without ORDER BY and its sort keys
+ * (mtd_keyset_sql): at most 10 parameters of its own. */
+json_t *mtd_sq_report_keyed(mtd_store *s, const char *sql, const mtd_keyset *ks, int n, const char *const *p,
+                            mtd_page *pg);
 void mtd_sq_snapshot_begin(mtd_store *s);
 void mtd_sq_snapshot_end(mtd_store *s);
 void mtd_sq_now(char *b, size_t n);

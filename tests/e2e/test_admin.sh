@@ -65,6 +65,24 @@ jq -r .detail "$WORK/body" | grep -qx 'limit must be an integer from 1 to 10000'
 assert_eq 400 "$(http_status GET "/v1/admin/usage?offset=-5" "$ADMIN")" "offset=-5"
 ok "list reports come in pages: --limit, --offset, next_offset, --all; bad page arguments are a 400"
 
+# keyset pages: next_cursor, given back as ?cursor=, starts the next page after the last
+# row; a cursor that is not one of the report's own is a 400 naming it
+b64url() { printf '%s' "$1" | base64 -w0 | tr '+/' '-_' | tr -d '='; }
+http_status GET "/v1/admin/apps?limit=1" "$ADMIN" >/dev/null
+C1=$(jq -r .next_cursor "$WORK/body")
+assert_eq "com.evil.flashlight 1 true" "$(jq -r '"\([.apps[].package] | join(" ")) \(.next_offset) \(.next_cursor | test("^[A-Za-z0-9_-]+$"))"' "$WORK/body")" "first page has a base64url next_cursor"
+assert_eq 200 "$(http_status GET "/v1/admin/apps?limit=1&cursor=$C1" "$ADMIN")" "page after the cursor"
+assert_eq "com.whatsapp null null" "$(jq -r '"\([.apps[].package] | join(" ")) \(.next_cursor) \(.next_offset)"' "$WORK/body")" "the page after the cursor is the last"
+for bad in x AAAA "$(b64url '["apps","com.whatsapp"]')" "$(b64url '["threats","com.whatsapp","x"]')" \
+           "$(b64url '["apps",1,2]')" "$(b64url '["apps","a","b","c"]')" "$(b64url '{"apps":1}')" \
+           "%27%29%20OR%201%3D1%20--" "$(head -c 2000 /dev/zero | tr '\0' A)"; do
+    assert_eq 400 "$(http_status GET "/v1/admin/apps?limit=1&cursor=$bad" "$ADMIN")" "cursor=${bad:0:40}"
+    assert_eq "cursor must be a next_cursor of this report" "$(jq -r .detail "$WORK/body")" "bad cursor named"
+done
+assert_eq 400 "$(http_status GET "/v1/admin/usage?cursor=$C1" "$ADMIN")" "an apps cursor given to the usage report"
+assert_eq 400 "$(http_status GET "/v1/admin/audit?cursor=$C1" "$ADMIN")" "an apps cursor given to the audit log"
+ok "keyset pages: next_cursor, ?cursor= continues after the last row, a bad cursor is a 400"
+
 ctl --token "$ADMIN" threats --status active --json >"$WORK/thr.json"
 assert_eq "Android.Trojan.SMSThief" "$(jq -r '[.threats[].threat_name] | join(" ")' "$WORK/thr.json")" "active threats"
 assert_eq "resolved" "$(ctl --token "$ADMIN" threats --status resolved --json | jq -r '.threats[0].status')" "resolved threats"
@@ -169,6 +187,8 @@ done
 assert_eq "$ROWS" "$(wc -l <"$WORK/raw.jsonl")" "export lines = event rows stored"
 assert_eq "1000 1000" "$(ctl --token "$ADMIN" usage --events --json | jq -r '"\(.["usage.action"] | length) \(.next_offset)"')" "first page of the usage report"
 assert_eq "2500 null" "$(ctl --token "$ADMIN" usage --events --all --json | jq -r '"\(.["usage.action"] | length) \(.next_offset)"')" "every page of the usage report"
+ctl --token "$ADMIN" audit --all --json >"$WORK/audit.json"
+assert_eq true "$(jq -r '[.audit[] | select(.action == "report.usage") | .detail] | any(endswith(" cursor"))' "$WORK/audit.json")" "--all asked for the next pages by cursor"
 ok "export streams every row once, in chunks; the usage report pages 2,500 rows"
 
 # user export of a user who has no device here: an empty answer, not an error (the
