@@ -1,7 +1,7 @@
 /* mtd_alert_api: the admin routes of alerts, from the caller's own tenant only (the
  * alert file is opened from the tenant the token named):
  *
- *   GET    /v1/admin/alerts[?state=&severity=&device=]   the queue, newest first
+ *   GET    /v1/admin/alerts[?state=&severity=&device=&group=]   the queue, newest first
  *   GET    /v1/admin/alerts/ID                           one alert with its notes
  *   POST   /v1/admin/alerts/ID  {"action": ack|assign|note|resolve|dismiss, ...}
  *   GET|POST /v1/admin/suppressions, DELETE /v1/admin/suppressions/ID
@@ -100,19 +100,40 @@ static void alerts_list(call *k)
     static const char *const states[] = {"new", "acknowledged", "resolved", "dismissed", NULL};
     static const char *const sevs[] = {"info", "low", "medium", "high", "critical", NULL};
     const char *state = mtd_req_arg(k->rq, "state"), *sev = mtd_req_arg(k->rq, "severity");
-    const char *dev = mtd_req_arg(k->rq, "device");
+    const char *dev = mtd_req_arg(k->rq, "device"), *grp = mtd_req_arg(k->rq, "group");
     long long limit, offset;
+    if (grp && !mtd_group_name_valid(grp))
+        return mtd_resp_error(k->rs, 400, "bad_request", "group must be 1 to %d characters of A-Z a-z 0-9 . _ -",
+                              MTD_GROUP_NAME_MAX);
     if (state && !one_of(state, states))
         return mtd_resp_error(k->rs, 400, "bad_request", "state must be new, acknowledged, resolved or dismissed");
     if (sev && !one_of(sev, sevs))
         return mtd_resp_error(k->rs, 400, "bad_request", "severity must be info, low, medium, high or critical");
     if (page_args(k, &limit, &offset) != 0)
         return;
+    /* the group's members come from the tenant store (an admin may move a device at
+     * any time), as one JSON array that the alert file's query reads */
+    char *members = NULL;
+    if (grp) {
+        json_t *rows = mtd_store_group_devices(k->rq->tn->store, grp), *ids = json_array(), *row;
+        size_t i;
+        json_array_foreach(rows, i, row)
+            json_array_append(ids, json_object_get(row, "device_id"));
+        members = rows ? json_dumps(ids, JSON_COMPACT) : NULL;
+        json_decref(rows);
+        json_decref(ids);
+        if (!members)
+            return store_error(k);
+    }
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(k->db, "SELECT " ALERT_COLS " FROM alerts WHERE (?1 IS NULL OR state=?1) AND"
-                           " (?2 IS NULL OR severity=?2) AND (?3 IS NULL OR device_id=?3) ORDER BY id DESC"
-                           " LIMIT ?4 OFFSET ?5", -1, &st, NULL) != SQLITE_OK)
+                           " (?2 IS NULL OR severity=?2) AND (?3 IS NULL OR device_id=?3) AND (?6 IS NULL OR"
+                           " device_id IN (SELECT value FROM json_each(?6))) ORDER BY id DESC"
+                           " LIMIT ?4 OFFSET ?5", -1, &st, NULL) != SQLITE_OK) {
+        free(members);
         return store_error(k);
+    }
+    sqlite3_bind_text(st, 6, members, -1, free);
     sqlite3_bind_text(st, 1, state, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, sev, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
@@ -128,8 +149,9 @@ static void alerts_list(call *k)
         json_object_set_new(o, "next_offset", json_integer(offset + limit));
     }
     json_object_set_new(o, "alerts", rows);
-    audit(k, "report.alerts", dev && mtd_pseudo_is_valid(dev) ? dev : NULL, "limit=%lld offset=%lld%s%s%s%s", limit,
-          offset, state ? " state=" : "", state ? state : "", sev ? " severity=" : "", sev ? sev : "");
+    audit(k, "report.alerts", dev && mtd_pseudo_is_valid(dev) ? dev : NULL, "limit=%lld offset=%lld%s%s%s%s%s%s",
+          limit, offset, state ? " state=" : "", state ? state : "", sev ? " severity=" : "", sev ? sev : "",
+          grp ? " group=" : "", grp ? grp : "");
     mtd_resp_json(k->rs, 200, o);
 }
 

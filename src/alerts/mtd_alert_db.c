@@ -7,6 +7,7 @@
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -77,8 +78,14 @@ int mtd_alert_db_open(const char *data_dir, const char *tenant_id, sqlite3 **out
     if (!mtd_tenant_id_valid(tenant_id))
         return MTD_EINVAL;
     snprintf(dir, sizeof dir, "%s/tenants/%s", data_dir, tenant_id);
-    if (stat(dir, &st) != 0) /* a deleted tenant gets no new file */
-        return MTD_ENOENT;
+    /* every caller holds the tenant borrowed (mtd_tenants_get), which no deletion
+     * passes, so the directory is made only for a live tenant: one on PostgreSQL has
+     * none until its alert file (mtd_tenants_delete removes it with the tenant) */
+    if (stat(dir, &st) != 0) {
+        snprintf(p, sizeof p, "%s/tenants", data_dir);
+        if ((mkdir(p, 0700) != 0 && errno != EEXIST) || (mkdir(dir, 0700) != 0 && errno != EEXIST))
+            return MTD_EIO;
+    }
     db_path(data_dir, tenant_id, p, sizeof p);
     sqlite3 *db;
     if (sqlite3_open_v2(p, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {

@@ -142,7 +142,7 @@ static int has_signer(pass *p, const json_t *row, const char *signer)
     const char *pkg = str(row, "package");
     if (!pkg)
         return 0;
-    mtd_app_query q = {str(row, "device_id"), pkg, NULL, 0};
+    mtd_app_query q = {str(row, "device_id"), pkg, NULL, 0, NULL};
     mtd_page pg = {.limit = 1};
     json_t *apps = mtd_store_apps(p->tn->store, &q, &pg), *sig;
     size_t i;

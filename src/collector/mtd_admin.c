@@ -3,6 +3,7 @@
  * append-only audit log. Roles: admin does everything; analyst only reads; the privacy
  * officer reads and handles user export and delete. */
 #include "collector/mtd_admin_console.h"
+#include "collector/mtd_admin_groups.h"
 #include "collector/mtd_auth.h"
 #include "collector/mtd_collector.h"
 #include "common/mtd_args.h"
@@ -139,6 +140,8 @@ static void tokens_post(admin_call *a)
     char tok[160], hash[65];
     json_t *exp = json_object_get(j, "expires_in"), *uses = json_object_get(j, "max_uses");
     json_int_t expires_in = json_integer_value(exp), max_uses = json_integer_value(uses);
+    json_t *g = json_object_get(j, "group");
+    const char *grp = json_string_value(g);
     if (!rname || mtd_role_parse(rname, &role) != 0) {
         mtd_resp_error(a->rs, 400, "bad_request", "\"role\" must be admin, analyst, privacy or enroll");
     } else if (label && (strlen(label) > 128 || !mtd_text_is_plain(label))) {
@@ -147,16 +150,24 @@ static void tokens_post(admin_call *a)
         mtd_resp_error(a->rs, 400, "bad_request", "\"expires_in\" must be an integer of seconds from 60 to 31536000");
     } else if (uses && (!json_is_integer(uses) || max_uses < 1 || max_uses > 1000000 || role != MTD_ROLE_ENROLL)) {
         mtd_resp_error(a->rs, 400, "bad_request", "\"max_uses\" must be an integer from 1 to 1000000, for an enroll token");
+    } else if (g && (!mtd_group_name_valid(grp) || role != MTD_ROLE_ENROLL)) {
+        mtd_resp_error(a->rs, 400, "bad_request", "\"group\" must be a group name (1 to %d characters of"
+                       " A-Z a-z 0-9 . _ -), for an enroll token", MTD_GROUP_NAME_MAX);
     } else if (mtd_token_new(kinds[role], a->tn->id, tok, sizeof tok, hash) != 0 ||
+               /* the group first: a token is usable only once added, and then has it */
+               (grp && mtd_store_token_group_set(a->tn->store, hash, grp) != 0) ||
                mtd_store_token_add_limited(a->tn->store, hash, role, label ? label : "",
                                            exp ? (int64_t)time(NULL) + expires_in : 0, max_uses) != 0) {
         mtd_resp_error(a->rs, 500, "store_error", "could not create the token");
     } else {
         char d[200];
-        snprintf(d, sizeof d, "role=%s id=%.12s expires_in=%lld max_uses=%lld", rname, hash,
-                 (long long)expires_in, (long long)max_uses);
+        snprintf(d, sizeof d, "role=%s id=%.12s expires_in=%lld max_uses=%lld%s%s", rname, hash,
+                 (long long)expires_in, (long long)max_uses, grp ? " group=" : "", grp ? grp : "");
         mtd_store_audit(a->tn->store, a->actor, "token.create", d);
-        mtd_resp_json(a->rs, 201, json_pack("{s:s,s:s,s:s%}", "token", tok, "role", rname, "id", hash, (size_t)12));
+        json_t *out = json_pack("{s:s,s:s,s:s%}", "token", tok, "role", rname, "id", hash, (size_t)12);
+        if (grp)
+            json_object_set_new(out, "group", json_string(grp));
+        mtd_resp_json(a->rs, 201, out);
     }
     json_decref(j);
 }
@@ -437,7 +448,7 @@ static json_t *event_lists(admin_call *a, const char *const *types)
  * column, so a user's deletion can erase it), the other filters and the page. */
 static void report(admin_call *a, const char *name, json_t *body)
 {
-    static const char *const keys[] = {"package", "permission", "sideloaded", "status", "events"};
+    static const char *const keys[] = {"package", "permission", "sideloaded", "status", "events", "group"};
     char d[512];
     int n = snprintf(d, sizeof d, "limit=%lld offset=%lld%s", (long long)a->page.limit, (long long)a->page.offset,
                      a->page.cursor ? " cursor" : "");
@@ -557,7 +568,7 @@ static void threats(admin_call *a, const char *dev)
     static const char *const statuses[] = {"active", "resolved", NULL};
     const mtd_event_type *ev = mtd_schema_event("threat.detection");
     mtd_threat_query q = {mtd_req_arg(a->rq, "status"), dev, mtd_req_arg(a->rq, "category"),
-                          mtd_req_arg(a->rq, "severity"), mtd_req_arg(a->rq, "source")};
+                          mtd_req_arg(a->rq, "severity"), mtd_req_arg(a->rq, "source"), mtd_req_arg(a->rq, "group")};
     const struct { const char *name, *val; const char *const *allowed; } args[] = {
         {"status", q.status, statuses},
         {"category", q.category, mtd_schema_field(ev, "category")->enum_values},
@@ -582,13 +593,15 @@ static int reports(admin_call *a, const char *sub)
     static const char *const diagnostics[] = {"diag.bundle", NULL};
     static const char *const feedback[] = {"feedback.submission", NULL};
     static const char *const lifecycle[] = {"app.lifecycle", NULL};
-    const char *dev = mtd_req_arg(a->rq, "device");
+    const char *dev = mtd_req_arg(a->rq, "device"), *grp;
     if (dev && is_report(sub) && !known(a, "device", dev, mtd_store_device_known(a->tn->store, dev)))
+        return 1;
+    if (is_report(sub) && mtd_admin_group_arg(a->rq, a->rs, &grp) != 0)
         return 1;
     if (!strcmp(sub, "apps")) {
         const char *side = mtd_req_arg(a->rq, "sideloaded");
         mtd_app_query q = {dev, mtd_req_arg(a->rq, "package"), mtd_req_arg(a->rq, "permission"),
-                           side && !strcmp(side, "1")};
+                           side && !strcmp(side, "1"), mtd_req_arg(a->rq, "group")};
         json_t *rows = mtd_store_apps(a->tn->store, &q, &a->page);
         if (rows && !json_array_size(rows) && q.package &&
             !known(a, "package", q.package, mtd_store_package_known(a->tn->store, q.package))) {
@@ -627,6 +640,8 @@ static void devices(admin_call *a)
 {
     static const char *const levels[] = {"none", "low", "medium", "high", NULL};
     mtd_device_query q = {.risk = mtd_req_arg(a->rq, "risk")};
+    if (mtd_admin_group_arg(a->rq, a->rs, &q.group) != 0)
+        return;
     const char *ns = mtd_req_arg(a->rq, "not_seen_days");
     long long days = 0;
     char why[128];
@@ -651,7 +666,7 @@ static void dispatch(admin_call *a, const char *sub)
     if (!strcmp(m, "GET") && reports(a, sub))
         return;
     mtd_admin_ctx x = {a->rq, a->rs, a->tn, a->role, a->actor, &a->page};
-    if (mtd_admin_console_route(&x, sub))
+    if (mtd_admin_console_route(&x, sub) || mtd_admin_groups_route(a->c, &x, sub))
         return;
     if (!strcmp(sub, "devices") && !strcmp(m, "GET")) {
         devices(a);

@@ -20,6 +20,7 @@
 #include "collector/mtd_collector.h"
 #include "collector/mtd_guard.h"
 #include "common/mtd_err.h"
+#include "common/mtd_log.h"
 #include "common/mtd_util.h"
 #include "privacy/mtd_pseudo.h"
 
@@ -51,6 +52,15 @@ static void refused(mtd_collector *c, mtd_req *rq, mtd_resp *rs, int status, con
     mtd_resp_error(rs, status, error, "%s", why);
 }
 
+/* The group an enrollment token gives its devices ("" when none): 0 or an error. */
+static int token_group(mtd_store *s, const char *hash, char *grp, size_t len)
+{
+    int r = mtd_store_token_group_get(s, hash, grp, len);
+    if (r == MTD_ENOENT)
+        grp[0] = 0;
+    return r == MTD_ENOENT ? 0 : r;
+}
+
 void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
     mtd_tenant *tn = rq->tn;
@@ -68,14 +78,15 @@ void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     }
     org = json_string_value(json_object_get(j, "org_id"));
     const char *old = json_string_value(json_object_get(j, "credential"));
-    char cred[160], chash[65], why[300], ohash[65];
+    char cred[160], chash[65], why[300], ohash[65], grp[MTD_GROUP_NAME_MAX + 1] = "";
     if (old) { /* the device's own credential, to be replaced */
         mtd_sha256_hex(old, strlen(old), ohash);
         e.replaces_hash = ohash;
     }
     if (org && strcmp(org, tn->org_id) != 0) {
         refused(c, rq, rs, 403, "wrong_org", "\"org_id\" is not this tenant's organization");
-    } else if (mtd_store_policy_get(tn->store, &pol) != 0 ||
+    } else if (token_group(tn->store, rq->cred, grp, sizeof grp) != 0 ||
+               mtd_store_policy_of_group(tn->store, grp[0] ? grp : NULL, &pol) != 0 ||
                mtd_token_new("dev", tn->id, cred, sizeof cred, chash) != 0) {
         mtd_resp_error(rs, 500, "store_error", "could not register the device");
     } else {
@@ -97,7 +108,12 @@ void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
             mtd_resp_error(rs, 500, "store_error", "could not register the device: %s", mtd_strerror(r));
         } else {
             char key[65], detail[400];
-            snprintf(detail, sizeof detail, "credential %.12s issued (%s) by token %.12s", chash, out.how, rq->cred);
+            /* after the enrollment, not in its transaction: a crash between the two
+             * leaves the device in no group, which an admin or a new enrollment mends */
+            if (grp[0] && mtd_store_group_set(tn->store, e.device_id, grp) != 0)
+                mtd_log(MTD_LOG_ERROR, "enroll", "tenant=%s the device's group %s was not set", tn->id, grp);
+            snprintf(detail, sizeof detail, "credential %.12s issued (%s) by token %.12s%s%s", chash, out.how,
+                     rq->cred, grp[0] ? " into group " : "", grp);
             mtd_store_audit_device(tn->store, rq->actor, "device.enroll", e.device_id, detail);
             mtd_tenant_key_to_hex(&tn->key, key);
             mtd_resp_json(rs, 200, json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "tenant_id", tn->id, "org_id",

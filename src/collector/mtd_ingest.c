@@ -139,7 +139,8 @@ static void ingest(batch_ctx *b, mtd_req *rq)
                        "header Idempotency-Key must be 8 to 128 characters of [A-Za-z0-9._-]");
         return;
     }
-    if (mtd_store_policy_get(b->tn->store, &b->policy) != 0) {
+    /* the device's group's policy: what it was given is what it is held to */
+    if (mtd_store_policy_of_device(b->tn->store, b->device, &b->policy, NULL, 0) != 0) {
         mtd_resp_error(b->rs, 500, "store_error", "could not read the policy");
         return;
     }

@@ -198,8 +198,9 @@ static void handle_metrics(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 void mtd_handle_enroll_key(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
     mtd_policy pol;
-    char key[65];
-    if (mtd_store_policy_get(rq->tn->store, &pol) != 0) {
+    char key[65], grp[MTD_GROUP_NAME_MAX + 1] = "";
+    int r = mtd_store_token_group_get(rq->tn->store, rq->cred, grp, sizeof grp);
+    if ((r && r != MTD_ENOENT) || mtd_store_policy_of_group(rq->tn->store, grp[0] ? grp : NULL, &pol) != 0) {
         mtd_resp_error(rs, 500, "store_error", "could not read the policy");
         return;
     }
@@ -208,10 +209,11 @@ void mtd_handle_enroll_key(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
                                      rq->tn->org_id, "tenant_key", key, "policy", mtd_policy_to_json(&pol)));
 }
 
+/* GET /v1/policy: the device's effective policy (its group's overrides applied). */
 void mtd_handle_policy_device(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
     mtd_policy p;
-    if (mtd_store_policy_get(rq->tn->store, &p) != 0)
+    if (mtd_store_policy_of_device(rq->tn->store, rq->bound.device_id, &p, NULL, 0) != 0)
         mtd_resp_error(rs, 500, "store_error", "could not read the policy");
     else
         mtd_resp_json(rs, 200, mtd_policy_to_json(&p));

@@ -541,7 +541,8 @@ int mtd_tenants_delete(mtd_tenants *t, const char *id)
         }
         /* key, store, WAL and all; on PostgreSQL the schema, role and key */
         r = t->pg ? mtd_store_pg_tenant_delete(t->pg, id) : mtd_rm_rf(dir);
-        if (r == 0 && t->pg) { /* this collector's copies of the tenant's feeds */
+        if (r == 0 && t->pg) { /* this collector's copies of the tenant's feeds, its alert file */
+            mtd_rm_rf(dir);
             snprintf(dir, sizeof dir, "%s/feedcache/%s", t->data, id);
             mtd_rm_rf(dir);
         }

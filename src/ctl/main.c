@@ -26,12 +26,12 @@ static const mtd_usage_cmd commands[] = {
     {OPERATOR, "tenant create", "tenant create NAME [--org ID]", "prints tenant_id, enroll_token, admin_token"},
     {OPERATOR, "tenant list", "tenant list", "every tenant: ID, name, organization, created"},
     {OPERATOR, "tenant delete", "tenant delete TENANT_ID", "deletes the tenant's key and store"},
-    {ADMIN, "devices", "devices", "enrolled devices: OS, model, last seen, risk"},
-    {ADMIN, "apps", "apps [--device D] [--package P] [--permission P] [--sideloaded]",
+    {ADMIN, "devices", "devices [--group G]", "enrolled devices: OS, model, last seen, risk"},
+    {ADMIN, "apps", "apps [--device D] [--group G] [--package P] [--permission P] [--sideloaded]",
      "current apps per device and across the fleet"},
     {ADMIN, "apps history", "apps history [--device D]",
      "apps installed, updated and removed, with the versions, as the agents saw it"},
-    {ADMIN, "threats", "threats [--status active|resolved] [--device D]",
+    {ADMIN, "threats", "threats [--status active|resolved] [--device D] [--group G]",
      "threats found on the devices, active or resolved"},
     {ADMIN, "risk", "risk DEVICE_ID", "none, low, medium or high, from active threats"},
     {ADMIN, "retire", "retire DEVICE_ID", "revoke a lost device's credentials (admin)"},
@@ -42,15 +42,22 @@ static const mtd_usage_cmd commands[] = {
     {ADMIN, "crashes", "crashes [--device D]", "crash reports grouped by signature, with counts"},
     {ADMIN, "diagnostics", "diagnostics [--device D]", "diagnostic bundles sent with feedback"},
     {ADMIN, "feedback", "feedback [--device D]", "feedback the users sent"},
-    {ADMIN, "policy get", "policy get", "the tenant's privacy policy"},
-    {ADMIN, "policy set", "policy set FILE", "a JSON object of policy keys (admin)"},
+    {ADMIN, "policy get", "policy get [--group G]", "the tenant's privacy policy, or a group's"},
+    {ADMIN, "policy set", "policy set [--group G] FILE|KEY=VALUE...",
+     "(admin) a JSON object of policy keys, or keys given\n"
+     "one by one; with --group, the group's overrides of the\n"
+     "tenant's (KEY=null removes one)"},
+    {ADMIN, "group list", "group list", "device groups: devices, policy overrides"},
+    {ADMIN, "device group", "device group DEVICE_ID GROUP", "put a device in a group (admin)"},
+    {ADMIN, "device ungroup", "device ungroup DEVICE_ID", "take a device out of its group (admin)"},
     {ADMIN, "audit", "audit", "the tenant's audit log"},
     {ADMIN, "user export", "user export UPN", "everything linked to that user, as JSON"},
     {ADMIN, "user delete", "user delete UPN", "delete it from every file of the tenant"},
     {ADMIN, "export", "export [--ocsf]", "every stored event, JSON lines (--ocsf: OCSF)"},
-    {ADMIN, "token create", "token create ROLE [--label L] [--expires DAYS] [--uses N]",
+    {ADMIN, "token create", "token create ROLE [--label L] [--expires DAYS] [--uses N] [--group G]",
      "ROLE: admin, analyst, privacy, enroll (admin); an\n"
-     "enroll token may be limited to N enrollments"},
+     "enroll token may be limited to N enrollments, and put\n"
+     "the devices it enrolls in group G"},
     {ADMIN, "token list", "token list", "the tenant's tokens (admin)"},
     {ADMIN, "token revoke", "token revoke ID [--unused-credentials]",
      "(admin) with the option, also the credentials the\n"
@@ -63,7 +70,7 @@ static const mtd_usage_cmd commands[] = {
      "reputation database), indicators, yara, vulns"},
     {ADMIN, "feed list", "feed list", "the files distributed to the devices"},
     {ADMIN, "feed remove", "feed remove NAME", "(admin)"},
-    {ADMIN, "alerts", "alerts [--state S] [--severity S] [--device D]",
+    {ADMIN, "alerts", "alerts [--state S] [--severity S] [--device D] [--group G]",
      "the alert queue, newest first; S: new, acknowledged,\n"
      "resolved, dismissed; severity info ... critical"},
     {ADMIN, "alert show", "alert show ID", "one alert with its notes"},
@@ -218,30 +225,47 @@ static int cmd_tenant(ctl *c, int np, const char **pos)
     return fail("tenant needs create NAME, list or delete TENANT_ID");
 }
 
+/* policy get | set FILE | set KEY=VALUE...: the tenant's, or with --group G the
+ * group's overrides (get shows them with the policy they make). */
 static int cmd_policy(ctl *c, int np, const char **pos)
 {
     json_t *j;
+    const char *grp = mtd_args_get(&c->a, "--group");
+    char path[200] = "/v1/admin/policy";
+    if (grp)
+        snprintf(path, sizeof path, "/v1/admin/groups/%.64s/policy", grp);
     if (np == 2 && !strcmp(pos[1], "get"))
-        return call(c, "GET", "/v1/admin/policy", NULL, &j) ? 1 : print(c, j, NULL, NULL, 0);
-    if (np != 3 || strcmp(pos[1], "set"))
-        return fail("policy needs get or set FILE");
-    uint8_t *data;
-    size_t len;
-    int r = mtd_file_read(pos[2], 1 << 20, &data, &len);
-    if (r)
-        return fail("policy set %s: %s", pos[2], mtd_strerror(r));
-    json_error_t e;
-    json_t *chk = json_loadb((char *)data, len, 0, &e);
-    if (!chk) {
-        free(data);
-        return fail("policy set %s: not JSON: %s at line %d", pos[2], e.text, e.line);
+        return call(c, "GET", path, NULL, &j) ? 1 : print(c, j, NULL, NULL, 0);
+    if (np < 3 || strcmp(pos[1], "set"))
+        return fail("policy needs get or set FILE|KEY=VALUE...");
+    char *body;
+    json_t *keys = strchr(pos[2], '=') ? mtd_ctl_policy_keys(np - 2, pos + 2) : NULL;
+    if (strchr(pos[2], '=') && !keys)
+        return fail("policy set: give a FILE or KEY=VALUE words, each with its '='");
+    if (keys) {
+        body = json_dumps(keys, JSON_COMPACT);
+        json_decref(keys);
+    } else {
+        uint8_t *data;
+        size_t len;
+        if (np != 3)
+            return fail("policy set takes one FILE");
+        int r = mtd_file_read(pos[2], 1 << 20, &data, &len);
+        if (r)
+            return fail("policy set %s: %s", pos[2], mtd_strerror(r));
+        json_error_t e;
+        json_t *chk = json_loadb((char *)data, len, 0, &e);
+        if (!chk) {
+            free(data);
+            return fail("policy set %s: not JSON: %s at line %d", pos[2], e.text, e.line);
+        }
+        json_decref(chk);
+        body = (char *)data; /* NUL-terminated by mtd_file_read */
     }
-    json_decref(chk);
-    r = call(c, "PUT", "/v1/admin/policy", (char *)data, &j);
-    free(data);
+    int r = call(c, "PUT", path, body, &j);
+    free(body);
     return r ? r : print(c, j, NULL, NULL, 0);
 }
-
 static int cmd_token(ctl *c, int np, const char **pos)
 {
     json_t *j;
@@ -256,6 +280,8 @@ static int cmd_token(ctl *c, int np, const char **pos)
             json_object_set_new(b, "expires_in", json_integer(days * 86400));
         if (uses)
             json_object_set_new(b, "max_uses", json_integer(uses));
+        if (mtd_args_get(&c->a, "--group"))
+            json_object_set_new(b, "group", json_string(mtd_args_get(&c->a, "--group")));
         char *body = json_dumps(b, JSON_COMPACT);
         json_decref(b);
         int r = call(c, "POST", "/v1/admin/tokens", body, &j);
@@ -464,6 +490,7 @@ static int cmd_report(ctl *c, const char *name)
     char path[1024];
     snprintf(path, sizeof path, "/v1/admin/%s", name);
     add_query(c, path, sizeof path, "--device", "device");
+    add_query(c, path, sizeof path, "--group", "group");
     add_query(c, path, sizeof path, "--package", "package");
     add_query(c, path, sizeof path, "--permission", "permission");
     add_query(c, path, sizeof path, "--status", "status");
@@ -645,6 +672,8 @@ static int dispatch(ctl *c)
     if (!strcmp(pos[0], "feed"))
         return cmd_feed(c, np, pos);
     int ar = mtd_ctl_alerts(c, np, pos);
+    if (ar < 0)
+        ar = mtd_ctl_groups(c, np, pos);
     if (ar >= 0)
         return ar;
     if (!strcmp(pos[0], "usage") && np == 1 && !mtd_args_has(&c->a, "--events")) {
@@ -695,7 +724,9 @@ static int dispatch(ctl *c)
             {"device_id", "DEVICE", 0, 0, 1}, {"risk", "RISK", 6, 0, 0}, {"last_seen", "LAST SEEN", 0, 1, 1},
             {"model", "MODEL", 14, 0, 0}, {"os", "OS", 14, 0, 0}, {"manufacturer", "MAKER", 16, 0, 0},
             {"agent_version", "AGENT", 8, 0, 0}, {"cpu", "CPU", 40, 0, 0}};
-        if (get_list(c, "/v1/admin/devices", &j))
+        char path[200] = "/v1/admin/devices";
+        add_query(c, path, sizeof path, "--group", "group");
+        if (get_list(c, path, &j))
             return 1;
         if (!c->json) /* one column for people: "Android 14" */
             join_os(json_object_get(j, "devices"));
@@ -749,7 +780,7 @@ int main(int argc, char **argv)
         {"--unused-credentials", MTD_ARG_FLAG}, {"--state", MTD_ARG_ONE}, {"--severity", MTD_ARG_ONE},
         {"--note", MTD_ARG_ONE}, {"--reason", MTD_ARG_ONE}, {"--secret", MTD_ARG_ONE},
         {"--hec-token", MTD_ARG_ONE}, {"--tls", MTD_ARG_FLAG}, {"--dest-ca", MTD_ARG_ONE},
-        {"--index", MTD_ARG_ONE}, {"--since", MTD_ARG_ONE}, {NULL, 0}};
+        {"--index", MTD_ARG_ONE}, {"--since", MTD_ARG_ONE}, {"--group", MTD_ARG_ONE}, {NULL, 0}};
     ctl c = {0};
     char why[256];
     if (argc < 2) {

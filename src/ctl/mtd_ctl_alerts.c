@@ -44,6 +44,7 @@ static int cmd_alerts(mtd_ctl *c)
     mtd_ctl_query(c, path, sizeof path, "--state", "state");
     mtd_ctl_query(c, path, sizeof path, "--severity", "severity");
     mtd_ctl_query(c, path, sizeof path, "--device", "device");
+    mtd_ctl_query(c, path, sizeof path, "--group", "group");
     return mtd_ctl_list(c, path, "alerts", alert_cols, sizeof alert_cols / sizeof alert_cols[0]);
 }
 

@@ -191,3 +191,68 @@ char *mtd_store_policy_text(const mtd_policy *p)
     json_decref(j);
     return txt;
 }
+
+int mtd_group_name_valid(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    return n >= 1 && n <= MTD_GROUP_NAME_MAX &&
+           strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+json_t *mtd_store_group_rows(json_t *rows)
+{
+    size_t i;
+    json_t *row;
+    json_array_foreach(rows, i, row) {
+        json_t *pol = json_loads(json_string_value(json_object_get(row, "policy")) ?: "{}", 0, NULL);
+        json_object_set_new(row, "policy", json_is_object(pol) ? pol : json_object());
+        if (pol && !json_is_object(pol))
+            json_decref(pol);
+    }
+    return rows;
+}
+
+/* A group's overrides as kept: a policy's JSON keys; an override may hold the lists
+ * (16 KiB each), so the buffer is the heap's. */
+#define GROUP_POLICY_MAX (6 * MTD_POLICY_LIST_BYTES + 4096)
+
+int mtd_store_policy_of_group(mtd_store *s, const char *grp, mtd_policy *p)
+{
+    int r = mtd_store_policy_get(s, p);
+    if (r || !grp || !grp[0])
+        return r;
+    char *txt = malloc(GROUP_POLICY_MAX), why[200];
+    if (!txt)
+        return MTD_ENOMEM;
+    r = mtd_store_group_policy_get(s, grp, txt, GROUP_POLICY_MAX);
+    if (r == 0) {
+        json_t *o = json_loads(txt, 0, NULL);
+        /* the overrides were checked when set; a key this build no longer knows is
+         * left at the tenant's value rather than failing every batch of the group */
+        if (o && mtd_policy_from_json(p, o, why, sizeof why) != 0) {
+            const char *k;
+            json_t *v;
+            json_object_foreach(o, k, v) {
+                json_t *one = json_pack("{s:O}", k, v);
+                mtd_policy_from_json(p, one, why, sizeof why);
+                json_decref(one);
+            }
+        }
+        json_decref(o);
+    }
+    free(txt);
+    return r == MTD_ENOENT ? 0 : r;
+}
+
+int mtd_store_policy_of_device(mtd_store *s, const char *device_id, mtd_policy *p, char *grp, size_t len)
+{
+    char g[MTD_GROUP_NAME_MAX + 1] = "";
+    int r = device_id && device_id[0] ? mtd_store_group_get(s, device_id, g, sizeof g) : MTD_ENOENT;
+    if (r && r != MTD_ENOENT) {
+        mtd_store_policy_get(s, p);
+        return r;
+    }
+    if (grp)
+        mtd_strlcpy(grp, g, len);
+    return mtd_store_policy_of_group(s, g[0] ? g : NULL, p);
+}

@@ -209,6 +209,7 @@ typedef struct {
     const char *device_id;
     const char *risk;    /* none, low, medium or high */
     int64_t seen_before; /* last seen before this time (seconds since the epoch) */
+    const char *group;   /* devices of this group */
 } mtd_device_query;
 json_t *mtd_store_devices_where(mtd_store *s, const mtd_device_query *q, mtd_page *pg);
 
@@ -218,6 +219,7 @@ typedef struct {
     const char *package;     /* who has package X */
     const char *permission;  /* apps holding permission P */
     int sideloaded;          /* user apps not installed by a known app store */
+    const char *group;       /* on the devices of this group */
 } mtd_app_query;
 
 /* Current apps (latest inventory per device and package, not removed since). */
@@ -227,6 +229,7 @@ json_t *mtd_store_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg);
 json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_id, mtd_page *pg);
 typedef struct {
     const char *status, *device_id, *category, *severity, *source; /* NULL = any */
+    const char *group;       /* of the devices of this group */
 } mtd_threat_query;
 json_t *mtd_store_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_page *pg);
 
@@ -287,6 +290,30 @@ int mtd_store_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *del
 
 int mtd_store_policy_get(mtd_store *s, mtd_policy *p);
 int mtd_store_policy_set(mtd_store *s, const mtd_policy *p);
+
+/* Device groups. A device is in at most one group: the one its enrollment token
+ * carried, or the one an admin put it in. A group's policy is a JSON object of policy
+ * keys that override the tenant's, key by key; a device's effective policy is the
+ * tenant's with its group's keys applied. Names: MTD_GROUP_NAME_MAX bytes of
+ * [A-Za-z0-9._-] (mtd_group_name_valid). grp NULL removes the device from its group.
+ * The getters answer 0, MTD_ENOENT (no group, no such token or group) or an error. */
+#define MTD_GROUP_NAME_MAX 64
+int mtd_group_name_valid(const char *name);
+int mtd_store_group_set(mtd_store *s, const char *device_id, const char *grp);
+int mtd_store_group_get(mtd_store *s, const char *device_id, char *grp, size_t len);
+int mtd_store_token_group_set(mtd_store *s, const char *hash, const char *grp);
+int mtd_store_token_group_get(mtd_store *s, const char *hash, char *grp, size_t len);
+int mtd_store_group_policy_get(mtd_store *s, const char *grp, char *json, size_t len);
+int mtd_store_group_policy_set(mtd_store *s, const char *grp, const char *json);
+/* [{name, devices, policy}] of every group with a policy or a device, by name. */
+json_t *mtd_store_group_list(mtd_store *s);
+/* [{device_id}] of one group's devices. */
+json_t *mtd_store_group_devices(mtd_store *s, const char *grp);
+/* The policy of a group (the tenant's with its overrides; grp NULL: the tenant's). */
+int mtd_store_policy_of_group(mtd_store *s, const char *grp, mtd_policy *p);
+/* The policy a device gets and is checked against: its group's (grp, when not NULL,
+ * gets the group's name, "" when none). */
+int mtd_store_policy_of_device(mtd_store *s, const char *device_id, mtd_policy *p, char *grp, size_t len);
 
 /* Appends to the audit log: who (actor) did what (action) to which device (device_id,
  * NULL when none; a user's deletion erases it from the entry) and how (detail). */

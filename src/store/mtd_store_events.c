@@ -231,7 +231,7 @@ int mtd_sq_devices_select(char *sql, size_t len)
 json_t *mtd_sqlite_devices_where(mtd_store *s, const mtd_device_query *q, mtd_page *pg)
 {
     char base[3072], sql[3584], before[32];
-    const char *p[3];
+    const char *p[4];
     int n = 0;
     mtd_sq_devices_select(base, sizeof base);
     int len = snprintf(sql, sizeof sql, "SELECT * FROM (%s) WHERE 1", base);
@@ -247,6 +247,10 @@ json_t *mtd_sqlite_devices_where(mtd_store *s, const mtd_device_query *q, mtd_pa
         snprintf(before, sizeof before, "%lld", (long long)q->seen_before);
         len += snprintf(sql + len, sizeof sql - (size_t)len, " AND last_seen < CAST(? AS INTEGER)");
         p[n++] = before;
+    }
+    if (q && q->group) {
+        len += snprintf(sql + len, sizeof sql - (size_t)len, "%s", MTD_SQ_IN_GROUP);
+        p[n++] = q->group;
     }
     return mtd_sq_report_keyed(s, sql, &mtd_device_keys, n, p, pg);
 }
@@ -302,6 +306,8 @@ static int user_delete_locked(mtd_store *s, const char *upn, const char *alt, in
         "UPDATE audit SET device_id=NULL WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
         " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
         "DELETE FROM reenroll_approvals WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
+        " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
+        "DELETE FROM device_groups WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
         " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
         "DELETE FROM credentials WHERE upn IN (?1, ?2) OR device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",
         "DELETE FROM batches WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",

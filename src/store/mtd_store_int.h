@@ -78,7 +78,18 @@
     X(int, audit_device, (mtd_store * s, const char *actor, const char *action,                   \
                           const char *device, const char *detail),                                 \
       (s, actor, action, device, detail))                                                          \
-    X(json_t *, audit_list, (mtd_store * s, mtd_page *pg), (s, pg))
+    X(json_t *, audit_list, (mtd_store * s, mtd_page *pg), (s, pg))                              \
+    X(int, group_set, (mtd_store * s, const char *device_id, const char *grp), (s, device_id, grp)) \
+    X(int, group_get, (mtd_store * s, const char *device_id, char *grp, size_t len),              \
+      (s, device_id, grp, len))                                                                    \
+    X(int, token_group_set, (mtd_store * s, const char *hash, const char *grp), (s, hash, grp))    \
+    X(int, token_group_get, (mtd_store * s, const char *hash, char *grp, size_t len),             \
+      (s, hash, grp, len))                                                                         \
+    X(int, group_policy_get, (mtd_store * s, const char *grp, char *json, size_t len),            \
+      (s, grp, json, len))                                                                         \
+    X(int, group_policy_set, (mtd_store * s, const char *grp, const char *json), (s, grp, json))   \
+    X(json_t *, group_list, (mtd_store * s), (s))                                                  \
+    X(json_t *, group_devices, (mtd_store * s, const char *grp), (s, grp))
 
 /* The operations that return nothing, by hand: C allows no "return f();" there. */
 typedef struct mtd_store_ops {
@@ -132,6 +143,9 @@ const char *mtd_store_slot(const mtd_event *e, const char *name, char *buf, size
  * yet) gives the default; the text is malloc'd, NULL when out of memory. */
 int mtd_store_policy_parse(const char *txt, mtd_policy *p);
 char *mtd_store_policy_text(const mtd_policy *p);
+/* The rows of a backend's group_list (name, devices, policy as text), the policy made
+ * an object; takes rows, NULL when it is. */
+json_t *mtd_store_group_rows(json_t *rows);
 
 /* The first member of every backend's handle. */
 typedef struct {

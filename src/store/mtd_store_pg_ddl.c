@@ -80,6 +80,11 @@ static const char base_ddl[] =
     " types bigint NOT NULL DEFAULT -1);"
     "CREATE INDEX IF NOT EXISTS batches_device ON batches(device_id, first_row, last_row, types);"
     "CREATE TABLE IF NOT EXISTS policy(id bigint PRIMARY KEY CHECK(id=1), json " T " NOT NULL);"
+    /* device groups (mtd_store_pg_groups.c) */
+    "CREATE TABLE IF NOT EXISTS groups(name " T " PRIMARY KEY, policy " T " NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS device_groups(device_id " T " PRIMARY KEY, grp " T " NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS device_groups_grp ON device_groups(grp);"
+    "CREATE TABLE IF NOT EXISTS token_groups(hash " T " PRIMARY KEY, grp " T " NOT NULL);"
     "CREATE TABLE IF NOT EXISTS audit(id bigserial PRIMARY KEY, time bigint NOT NULL,"
     " actor " T " NOT NULL, action " T " NOT NULL, detail " T ", device_id " T ");"
     /* what admins wrote about a device's threat (how it was handled) */
@@ -102,7 +107,8 @@ static const char base_ddl[] =
     " EXECUTE FUNCTION audit_guard();";
 
 static const char *const base_tables[] = {"tokens", "credentials", "reenroll_approvals", "devices", "batches",
-                                          "policy", "audit", "feeds", "threat_notes"};
+                                          "policy", "audit", "feeds", "threat_notes",
+                                          "groups", "device_groups", "token_groups"};
 
 static const char *col_type(const mtd_field *f)
 {

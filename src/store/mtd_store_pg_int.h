@@ -75,6 +75,8 @@ int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
 int mtd_pg_run(mtd_pg_store *s, const char *sql, int n, const char *const *p, PGresult **res);
 /* Rows changed by a command (its result), or a negative code. */
 int mtd_pg_exec(mtd_pg_store *s, const char *sql, int n, const char *const *p);
+/* A report's condition "of the devices of group $N" (a format: N). */
+#define MTD_PG_IN_GROUP " AND device_id IN (SELECT device_id FROM device_groups WHERE grp=$%d)"
 /* One row, one text column: 0, MTD_ENOENT or an error. */
 int mtd_pg_read(mtd_pg_store *s, const char *sql, const char *param, char *out, size_t len);
 /* Every row of a result as a JSON array of objects typed by column name

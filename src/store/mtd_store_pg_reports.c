@@ -148,7 +148,7 @@ int mtd_pg_devices_select(char *sql, size_t len)
 json_t *mtd_pg_devices_where(mtd_store *st, const mtd_device_query *q, mtd_page *pg)
 {
     char base[3072], sql[3584], before[32];
-    const char *p[3];
+    const char *p[4];
     int n = 0;
     mtd_pg_devices_select(base, sizeof base);
     int len = snprintf(sql, sizeof sql, "SELECT * FROM (%s) dv WHERE true", base);
@@ -165,6 +165,10 @@ json_t *mtd_pg_devices_where(mtd_store *st, const mtd_device_query *q, mtd_page 
         p[n++] = before;
         len += snprintf(sql + len, sizeof sql - (size_t)len, " AND last_seen < $%d::bigint", n);
     }
+    if (q && q->group) {
+        p[n++] = q->group;
+        len += snprintf(sql + len, sizeof sql - (size_t)len, MTD_PG_IN_GROUP, n);
+    }
     return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_device_keys, n, p, pg);
 }
 
@@ -177,8 +181,8 @@ static const char stores[] =
 json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
 {
     int by_dev = q && q->device_id, n = 0;
-    const char *p[3];
-    char inv[320] = "", life[320] = "", pkg[48] = "", perm[80] = "";
+    const char *p[4];
+    char inv[320] = "", life[320] = "", pkg[48] = "", perm[80] = "", grp[96] = "";
     if (by_dev) { /* the device is $1 */
         p[n++] = q->device_id;
         mtd_pg_device_rows(inv, sizeof inv, "app.inventory");
@@ -192,6 +196,10 @@ json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
         p[n++] = q->permission;
         snprintf(perm, sizeof perm, " AND permissions::jsonb ? $%d", n);
     }
+    if (q && q->group) {
+        p[n++] = q->group;
+        snprintf(grp, sizeof grp, MTD_PG_IN_GROUP, n);
+    }
     char sql[3072];
     snprintf(sql, sizeof sql,
              "SELECT device_id, package, version_code, version_name, install_source, apk_path, apk_size,"
@@ -201,8 +209,8 @@ json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
              " LEFT JOIN (SELECT device_id, package, max(time) AS t FROM ev_app_lifecycle"
              " WHERE action = 'remove'%s GROUP BY device_id, package) x"
              " ON x.device_id = a.device_id AND x.package = a.package"
-             " WHERE x.t IS NULL OR x.t < a.time) cur WHERE true%s%s%s",
-             inv, pkg, life, perm,
+             " WHERE x.t IS NULL OR x.t < a.time) cur WHERE true%s%s%s%s",
+             inv, pkg, life, perm, grp,
              q && q->sideloaded ? " AND coalesce(is_system, 0) = 0 AND coalesce(install_source, '') NOT IN " : "",
              q && q->sideloaded ? stores : "");
     return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_apps_keys, n, p, pg);
@@ -216,7 +224,7 @@ int mtd_pg_latest_threats(char *sql, size_t len, int by_device)
 json_t *mtd_pg_threats_where(mtd_store *st, const mtd_threat_query *q, mtd_page *pg)
 {
     char sql[2048], latest[1024];
-    const char *p[5];
+    const char *p[6];
     int n = 0;
     latest_threats(latest, sizeof latest, q->device_id != NULL);
     if (q->device_id)
@@ -231,6 +239,10 @@ json_t *mtd_pg_threats_where(mtd_store *st, const mtd_threat_query *q, mtd_page 
             p[n++] = filters[i].val;
             len += snprintf(sql + len, sizeof sql - (size_t)len, " AND %s=$%d", filters[i].col, n);
         }
+    if (q->group) {
+        p[n++] = q->group;
+        len += snprintf(sql + len, sizeof sql - (size_t)len, MTD_PG_IN_GROUP, n);
+    }
     return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_threat_keys, n, p, pg);
 }
 

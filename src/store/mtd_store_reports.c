@@ -51,7 +51,7 @@ json_t *mtd_sqlite_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
 {
     char sql[2048], cur[1024];
     int n = 0;
-    const char *p[3];
+    const char *p[4];
     current_apps(cur, sizeof cur, q, p, &n);
     int len = snprintf(sql, sizeof sql,
                        "SELECT device_id, package, version_code, version_name, install_source,"
@@ -66,6 +66,10 @@ json_t *mtd_sqlite_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
     if (q && q->sideloaded)
         len += snprintf(sql + len, sizeof sql - (size_t)len,
                         " AND coalesce(is_system,0)=0 AND coalesce(install_source,'') NOT IN %s", stores);
+    if (q && q->group) {
+        len += snprintf(sql + len, sizeof sql - (size_t)len, "%s", MTD_SQ_IN_GROUP);
+        p[n++] = q->group;
+    }
     return mtd_sq_report_keyed(s, sql, &mtd_apps_keys, n, p, pg);
 }
 
@@ -87,7 +91,7 @@ int mtd_sq_latest_threats(char *sql, size_t len, int by_device)
 json_t *mtd_sqlite_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_page *pg)
 {
     char sql[2048], latest[1024];
-    const char *p[5];
+    const char *p[6];
     int n = 0;
     mtd_sq_latest_threats(latest, sizeof latest, q->device_id != NULL);
     if (q->device_id)
@@ -102,6 +106,10 @@ json_t *mtd_sqlite_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_pa
             len += snprintf(sql + len, sizeof sql - (size_t)len, " AND %s=?", filters[i].col);
             p[n++] = filters[i].val;
         }
+    if (q->group) {
+        len += snprintf(sql + len, sizeof sql - (size_t)len, "%s", MTD_SQ_IN_GROUP);
+        p[n++] = q->group;
+    }
     return mtd_sq_report_keyed(s, sql, &mtd_threat_keys, n, p, pg);
 }
 

@@ -39,6 +39,12 @@ static const char *base_sql =
     " received_at INTEGER NOT NULL, events INTEGER NOT NULL, first_row INTEGER, last_row INTEGER,"
     " types INTEGER NOT NULL DEFAULT -1);"
     "CREATE TABLE IF NOT EXISTS policy(id INTEGER PRIMARY KEY CHECK(id=1), json TEXT NOT NULL);"
+    /* device groups (mtd_store_groups.c): a group's policy overrides, each device's
+     * group, the group an enrollment token gives its devices */
+    "CREATE TABLE IF NOT EXISTS groups(name TEXT PRIMARY KEY, policy TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS device_groups(device_id TEXT PRIMARY KEY, grp TEXT NOT NULL);"
+    "CREATE INDEX IF NOT EXISTS device_groups_grp ON device_groups(grp);"
+    "CREATE TABLE IF NOT EXISTS token_groups(hash TEXT PRIMARY KEY, grp TEXT NOT NULL);"
     /* what admins wrote about a device's threat (how it was handled) */
     "CREATE TABLE IF NOT EXISTS threat_notes(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
     " device_id TEXT NOT NULL, threat_id TEXT NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL);"

@@ -74,6 +74,8 @@ int mtd_sq_wal_truncate(mtd_store *s);
 /* Runs one statement with text parameters (NULL binds NULL); returns the number of
  * changed rows, or MTD_EEXIST on a constraint violation, MTD_EIO otherwise. */
 int mtd_sq_exec(mtd_store *s, const char *sql, int n, const char *const *p);
+/* A report's condition "of the devices of group ?" (its parameter the last). */
+#define MTD_SQ_IN_GROUP " AND device_id IN (SELECT device_id FROM device_groups WHERE grp=?)"
 /* mtd_sq_exec for a statement that runs for every batch: prepared on first use and
  * kept in s->hot[slot] (each slot always gets the same SQL). */
 int mtd_sq_exec_hot(mtd_store *s, int slot, const char *sql, int n, const char *const *p);
