@@ -100,6 +100,18 @@ static void policy_put(mtd_collector *c, const mtd_admin_ctx *x, const char *grp
     json_decref(j);
 }
 
+/* A device that sent a batch, or was given a credential (it may not have sent yet). */
+static int enrolled(mtd_store *s, const char *dev)
+{
+    if (mtd_store_device_known(s, dev) == 0)
+        return 1;
+    mtd_page pg = {.limit = 1};
+    json_t *creds = mtd_store_cred_list(s, dev, &pg);
+    int n = (int)json_array_size(creds);
+    json_decref(creds);
+    return n > 0;
+}
+
 static void device_group(mtd_collector *c, const mtd_admin_ctx *x, const char *dev)
 {
     if (!mtd_require_admin(c, x->rq, x->rs))
@@ -109,13 +121,10 @@ static void device_group(mtd_collector *c, const mtd_admin_ctx *x, const char *d
         return;
     json_t *g = json_object_get(j, "group");
     const char *grp = json_string_value(g);
-    int issued = 0, live = 0;
     if (!g || (!json_is_null(g) && !mtd_group_name_valid(grp))) {
         mtd_resp_error(x->rs, 400, "bad_request", "\"group\" must be a group name (1 to %d characters of"
                        " A-Z a-z 0-9 . _ -) or null", MTD_GROUP_NAME_MAX);
-    } else if (!mtd_pseudo_is_valid(dev) ||
-               (mtd_store_device_known(x->tn->store, dev) != 0 &&
-                (mtd_store_device_credentials(x->tn->store, dev, &issued, &live) != 0 || !issued))) {
+    } else if (!mtd_pseudo_is_valid(dev) || !enrolled(x->tn->store, dev)) {
         mtd_resp_error(x->rs, 404, "not_found", "no device %.40s in this tenant", dev);
     } else if (mtd_store_group_set(x->tn->store, dev, grp) != 0) {
         mtd_resp_error(x->rs, 500, "store_error", "could not set the device's group");
