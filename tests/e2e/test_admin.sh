@@ -100,7 +100,7 @@ assert_eq "none none" "$(ctl --token "$ADMIN" devices --json | jq -r '[.devices[
 expect_fail "risk without a device" ctl --token "$ADMIN" risk
 assert_eq "mtdctl: usage: mtdctl [OPTIONS] risk DEVICE_ID" "$LAST_ERR" "risk without a device"
 expect_fail "apps with a stray word" ctl --token "$ADMIN" apps com.evil.flashlight
-assert_eq "mtdctl: usage: mtdctl [OPTIONS] apps [--device D] [--package P] [--permission P] [--sideloaded]" "$LAST_ERR" "apps with a stray word"
+assert_eq "mtdctl: usage: mtdctl [OPTIONS] apps [--device D] [--group G] [--package P] [--permission P] [--sideloaded]" "$LAST_ERR" "apps with a stray word"
 expect_fail "a made-up command" ctl --token "$ADMIN" frobnicate
 assert_eq 'mtdctl: unknown command "frobnicate" (see mtdctl --help)' "$LAST_ERR" "a made-up command"
 ok "threats open and resolved; risk follows the most severe active threat"

@@ -75,7 +75,7 @@ expect_fail "MTD_CA naming no file" env MTD_CA=/nonexistent/ca.pem "$BIN/mtdctl"
 assert_eq "mtdctl: MTD_CA /nonexistent/ca.pem: not found" "$LAST_ERR" "MTD_CA naming no file"
 # an option the command does not take is refused, not ignored (devices has no OCSF form)
 expect_fail "devices --ocsf" ctl --token "$ADMIN" devices --ocsf
-assert_eq "mtdctl: devices does not take --ocsf (usage: mtdctl [OPTIONS] devices)" "$LAST_ERR" "devices --ocsf"
+assert_eq "mtdctl: devices does not take --ocsf (usage: mtdctl [OPTIONS] devices [--group G])" "$LAST_ERR" "devices --ocsf"
 expect_fail "tenant list --org" ctl --token "$OPERATOR_TOKEN" tenant list --org acme
 assert_eq "mtdctl: tenant list does not take --org (usage: mtdctl [OPTIONS] tenant list)" "$LAST_ERR" "tenant list --org"
 expect_fail "export --limit" ctl --token "$ADMIN" export --limit 5
