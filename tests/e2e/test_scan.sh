@@ -197,7 +197,7 @@ assert_eq "" "$(cat "$WORK/big.jsonl")" "an entry over the size limit is not sca
 grep -q "1 entries over a limit" "$WORK/big.err" || fail "size limit not reported: $(cat "$WORK/big.err")"
 head -c $((24 << 20)) /dev/urandom >"$WORK/slow.bin"
 build slow org.t.slow 1 a "" assets/slow.bin="$WORK/slow.bin"
-printf 'rule Slow { condition: for all i in (0..filesize - 1) : (uint8(i) == uint8(i)) }\n' >"$WORK/slow.yar"
+printf 'rule Slow { condition: for all i in (0..filesize - 1) : (for all j in (0..15) : (uint8(i) == uint8(i))) }\n' >"$WORK/slow.yar"
 t0=$(date +%s)
 scan --no-heuristics --rules "$WORK/slow.yar" --timeout 1 --stats --json "$WORK/slow.apk" >"$WORK/slow.jsonl" 2>"$WORK/slow.err"
 [ $(( $(date +%s) - t0 )) -le 10 ] || fail "the time limit did not stop the scan"
