@@ -135,6 +135,14 @@ extern const mtd_keyset mtd_apps_keys, mtd_threat_keys, mtd_crash_keys, mtd_devi
 int mtd_keyset_sql(mtd_buf *out, const char *sql, const mtd_keyset *ks, mtd_page *pg, int pgsql, int *n,
                    const char **p, mtd_cursor_vals *cv);
 void mtd_keyset_done(json_t *rows, const mtd_keyset *ks, mtd_page *pg);
+/* One page of a list report on either backend: the paged query written by
+ * mtd_keyset_sql, run by run(ctx, sql, n, p) (the backend's one-read report), the
+ * keys dropped by mtd_keyset_done. At most MTD_KEYSET_MAXP parameters in p: more is a
+ * bug in a report and answers NULL rather than being cut short. */
+#define MTD_KEYSET_MAXP 10
+typedef json_t *(*mtd_report_run)(void *ctx, const char *sql, int n, const char *const *p);
+json_t *mtd_keyset_report(const char *sql, const mtd_keyset *ks, int n, const char *const *p, mtd_page *pg,
+                          int pgsql, mtd_report_run run, void *ctx);
 
 /* A slot's text as a C string in buf, or NULL. */
 const char *mtd_store_slot(const mtd_event *e, const char *name, char *buf, size_t len);

@@ -191,3 +191,23 @@ void mtd_keyset_done(json_t *rows, const mtd_keyset *ks, mtd_page *pg)
                 json_object_del(o, name);
     }
 }
+
+json_t *mtd_keyset_report(const char *sql, const mtd_keyset *ks, int n, const char *const *p, mtd_page *pg,
+                          int pgsql, mtd_report_run run, void *ctx)
+{
+    /* the caller's parameters, then one per sort key for the cursor */
+    const char *all[MTD_KEYSET_MAXP + 6];
+    if (n < 0 || n > MTD_KEYSET_MAXP)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        all[i] = p[i];
+    mtd_cursor_vals cv;
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    json_t *rows = NULL;
+    if (mtd_keyset_sql(&b, sql, ks, pg, pgsql, &n, all, &cv) == 0 && b.data)
+        rows = run(ctx, (const char *)b.data, n, all);
+    mtd_buf_free(&b);
+    mtd_keyset_done(rows, ks, pg);
+    return rows;
+}

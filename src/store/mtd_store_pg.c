@@ -341,21 +341,15 @@ json_t *mtd_pg_report(mtd_pg_store *s, const char *sql, int n, const char *const
     return rows;
 }
 
+static json_t *pg_run_report(void *s, const char *sql, int n, const char *const *p)
+{
+    return mtd_pg_report(s, sql, n, p, NULL);
+}
+
 json_t *mtd_pg_report_keyed(mtd_pg_store *s, const char *sql, const mtd_keyset *ks, int n, const char *const *p,
                             mtd_page *pg)
 {
-    const char *all[16];
-    mtd_cursor_vals cv;
-    mtd_buf b;
-    mtd_buf_init(&b, 0);
-    for (int i = 0; i < n && i < 10; i++)
-        all[i] = p[i];
-    json_t *rows = NULL;
-    if (mtd_keyset_sql(&b, sql, ks, pg, 1, &n, all, &cv) == 0 && b.data)
-        rows = mtd_pg_report(s, (const char *)b.data, n, all, NULL);
-    mtd_buf_free(&b);
-    mtd_keyset_done(rows, ks, pg);
-    return rows;
+    return mtd_keyset_report(sql, ks, n, p, pg, 1, pg_run_report, s);
 }
 
 int mtd_pg_cluster_new(const char *url, int pool, mtd_store_cluster **out)

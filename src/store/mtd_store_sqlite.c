@@ -593,21 +593,15 @@ json_t *mtd_sq_report_page(mtd_store *s, const char *sql, int n, const char *con
     return rows;
 }
 
+static json_t *sq_run_report(void *s, const char *sql, int n, const char *const *p)
+{
+    return mtd_sq_report(s, sql, n, p);
+}
+
 json_t *mtd_sq_report_keyed(mtd_store *s, const char *sql, const mtd_keyset *ks, int n, const char *const *p,
                             mtd_page *pg)
 {
-    const char *all[16];
-    mtd_cursor_vals cv;
-    mtd_buf b;
-    mtd_buf_init(&b, 0);
-    for (int i = 0; i < n && i < 10; i++)
-        all[i] = p[i];
-    json_t *rows = NULL;
-    if (mtd_keyset_sql(&b, sql, ks, pg, 0, &n, all, &cv) == 0 && b.data)
-        rows = mtd_sq_report(s, (const char *)b.data, n, all);
-    mtd_buf_free(&b);
-    mtd_keyset_done(rows, ks, pg);
-    return rows;
+    return mtd_keyset_report(sql, ks, n, p, pg, 0, sq_run_report, s);
 }
 
 void mtd_sq_snapshot_begin(mtd_store *s)

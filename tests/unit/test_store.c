@@ -1107,11 +1107,42 @@ static void a_field_name_has_one_kind(void **st)
     assert_int_equal(mtd_store_column_kind("row"), MTD_COL_PLAIN);
 }
 
+static json_t *run_never(void *ctx, const char *sql, int n, const char *const *p)
+{
+    (void)ctx, (void)sql, (void)n, (void)p;
+    fail_msg("a report with too many parameters was run");
+    return NULL;
+}
+
+static json_t *run_count(void *ctx, const char *sql, int n, const char *const *p)
+{
+    (void)sql, (void)p;
+    *(int *)ctx = n;
+    return json_array();
+}
+
+/* A report passing more parameters than a page holds is a bug: refused, not cut short. */
+static void a_page_of_too_many_parameters_is_refused(void **st)
+{
+    (void)st;
+    const char *p[MTD_KEYSET_MAXP + 1];
+    for (int i = 0; i <= MTD_KEYSET_MAXP; i++)
+        p[i] = "x";
+    mtd_page pg = {.limit = 10};
+    assert_null(mtd_keyset_report("SELECT 1 AS id", &mtd_id_keys, MTD_KEYSET_MAXP + 1, p, &pg, 0, run_never, NULL));
+    int seen = -1;
+    json_t *rows = mtd_keyset_report("SELECT 1 AS id", &mtd_id_keys, MTD_KEYSET_MAXP, p, &pg, 0, run_count, &seen);
+    assert_non_null(rows);
+    assert_int_equal(seen, MTD_KEYSET_MAXP);
+    json_decref(rows);
+}
+
 int main(void)
 {
     /* every backend */
     const struct CMUnitTest common[] = {
         cmocka_unit_test(a_field_name_has_one_kind),
+        cmocka_unit_test(a_page_of_too_many_parameters_is_refused),
         cmocka_unit_test_setup_teardown(tokens_are_found_by_hash_and_revocable, setup, teardown),
         cmocka_unit_test_setup_teardown(ingest_is_idempotent, setup, teardown),
         cmocka_unit_test_setup_teardown(enrollment_binds_a_device_once, setup, teardown),
