@@ -6,8 +6,9 @@ FUZZ_BUILD ?= build-fuzz
 JOBS       ?= $(shell nproc)
 DEMO_DIR   ?= $(CURDIR)/.demo
 DEMO_RESET ?= 0
+DEMO_SCALE_DIR ?= $(CURDIR)/.demo-scale
 
-.PHONY: all deps build check test test-asan bench fuzz fuzz-smoke demo demo-stop clean
+.PHONY: all deps build check test test-asan bench fuzz fuzz-smoke demo demo-scale demo-stop clean
 
 all: build
 
@@ -58,8 +59,16 @@ demo:
 	@$(MAKE) --no-print-directory build
 	@DEMO_RESET=$(DEMO_RESET) scripts/demo $(BUILD) $(DEMO_DIR)
 
+# The scale-out set-up: PostgreSQL, three collectors, nginx in front, a few agents.
+demo-scale:
+	@scripts/install-deps --scale
+	@$(MAKE) --no-print-directory build
+	@scripts/demo-scale $(BUILD) $(DEMO_SCALE_DIR)
+
+# Stops both demos (each says whether it was running).
 demo-stop:
 	@scripts/demo-stop $(DEMO_DIR)
+	@scripts/demo-scale stop $(DEMO_SCALE_DIR)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
