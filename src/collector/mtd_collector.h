@@ -131,6 +131,11 @@ const char *mtd_req_bearer(const mtd_req *rq);
 void mtd_resp_json(mtd_resp *rs, int status, json_t *body);
 void mtd_resp_error(mtd_resp *rs, int status, const char *error, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+/* A store failure that says nothing about the request, answered as one: the database
+ * cannot be reached (MTD_EUNAVAIL) or is too busy (MTD_EBUSY) gives 503 with
+ * Retry-After, so that an agent keeps its batch and a client retries; 1 then, 0 (rs
+ * untouched) for any other code. Never a 401 or 404: an agent takes those as final. */
+int mtd_resp_retry_later(mtd_resp *rs, int err);
 
 /* Routes. mtd_route_admit runs once the request head has arrived: it finds the route,
  * checks the framing and the declared length, authenticates and reserves memory for

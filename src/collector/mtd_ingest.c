@@ -114,9 +114,8 @@ static void store_batch(batch_ctx *b, const char *key, const mtd_batch *bt, int6
         mtd_metrics_ingest(&b->c->metrics, secs, 0, 1);
         mtd_resp_json(b->rs, 200, json_pack("{s:s,s:b,s:i}", "idempotency_key", key,
                                             "replayed", 1, "stored", 0));
-    } else if (r == MTD_EBUSY) {
-        b->rs->retry_after = 1;
-        mtd_resp_error(b->rs, 503, "busy", "the tenant store is busy; retry");
+    } else if (mtd_resp_retry_later(b->rs, r)) {
+        /* 503: the agent keeps the batch and sends it again (requests_total counts it) */
     } else if (r) {
         mtd_resp_error(b->rs, 500, "store_error", "batch not stored: %s", mtd_strerror(r));
     } else {

@@ -249,7 +249,11 @@ void mtd_handle_operator(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
     if (!strcmp(sub, "tenants") && !strcmp(rq->method, "POST")) {
         operator_create(c, rq, rs);
     } else if (!strcmp(sub, "tenants") && !strcmp(rq->method, "GET")) {
-        mtd_resp_json(rs, 200, json_pack("{s:o}", "tenants", mtd_tenants_list(c->tenants)));
+        json_t *list = mtd_tenants_list(c->tenants);
+        if (list)
+            mtd_resp_json(rs, 200, json_pack("{s:o}", "tenants", list));
+        else
+            mtd_resp_error(rs, 500, "store_error", "the tenants could not be read; retry");
     } else if (!strncmp(sub, "tenants/", 8) && !strcmp(rq->method, "DELETE")) {
         int r = mtd_tenants_delete(c->tenants, sub + 8);
         if (r == MTD_ENOENT)

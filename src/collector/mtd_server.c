@@ -78,6 +78,34 @@ void mtd_resp_error(mtd_resp *rs, int status, const char *error, const char *fmt
     mtd_resp_json(rs, status, json_pack("{s:s,s:s}", "error", error, "detail", detail));
 }
 
+#define UNAVAIL_RETRY_S 5 /* a database restart or failover takes seconds */
+
+int mtd_resp_retry_later(mtd_resp *rs, int err)
+{
+    if (err == MTD_EUNAVAIL) {
+        rs->retry_after = UNAVAIL_RETRY_S;
+        mtd_resp_error(rs, 503, "unavailable", "the database cannot be reached; retry");
+    } else if (err == MTD_EBUSY) {
+        rs->retry_after = 1;
+        mtd_resp_error(rs, 503, "busy", "the store is busy; retry");
+    }
+    return err == MTD_EUNAVAIL || err == MTD_EBUSY;
+}
+
+/* A handler's 5xx while the database cannot be reached was the outage's doing, whatever
+ * the handler could tell (a report read returns NULL, not why): it is answered 503 with
+ * Retry-After, on every route, in this one place. */
+static void store_down_answer(mtd_server *s, mtd_resp *rs)
+{
+    mtd_store_cluster *cl = mtd_tenants_cluster(s->c->tenants);
+    if (rs->status < 500 || rs->status == 503 || !cl || !mtd_store_pg_down(cl))
+        return;
+    free(rs->text);
+    rs->text = NULL;
+    rs->ctype = NULL;
+    mtd_resp_retry_later(rs, MTD_EUNAVAIL);
+}
+
 json_t *mtd_req_json(const mtd_req *rq, mtd_resp *rs)
 {
     json_error_t e;
@@ -375,6 +403,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     }
     if (!rs.status)
         mtd_resp_error(&rs, 500, "internal", "no response");
+    if (!rs.stream)
+        store_down_answer(s, &rs);
     enum MHD_Result r = send_resp(conn, &rs);
     finish(s, x, &rs);
     json_decref(rs.json);

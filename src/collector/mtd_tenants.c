@@ -233,8 +233,11 @@ int mtd_tenants_is_operator(mtd_tenants *t, const char *tok)
     char h[65];
     mtd_sha256_hex(tok, strlen(tok), h);
     if (mtd_ct_equal(h, t->op_hash, 64))
-        return 1;
-    return t->pg && strncmp(tok, "op.", 3) == 0 && mtd_store_pg_operator_known(t->pg, h) == 0;
+        return 0;
+    if (!t->pg || strncmp(tok, "op.", 3) != 0)
+        return MTD_EAUTH;
+    int r = mtd_store_pg_operator_known(t->pg, h);
+    return r == MTD_ENOENT ? MTD_EAUTH : r;
 }
 
 static int write_tenant_files(const char *dir, const char *name, const char *org,

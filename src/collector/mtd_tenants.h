@@ -51,7 +51,9 @@ int mtd_tenants_create(mtd_tenants *t, const char *name, const char *org, char *
 json_t *mtd_tenants_list(mtd_tenants *t);
 int mtd_tenants_delete(mtd_tenants *t, const char *id);
 
-/* Borrows an open tenant (store, key); release it when done. MTD_ENOENT if unknown. */
+/* Borrows an open tenant (store, key); release it when done. MTD_ENOENT if unknown;
+ * MTD_EBUSY when every slot is borrowed, or the store's error opening it (MTD_EUNAVAIL
+ * while the cluster cannot be reached). */
 int mtd_tenants_get(mtd_tenants *t, const char *id, mtd_tenant **out);
 void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn);
 /* 1 when the tenant's store is open now (borrowing it would open nothing). */
@@ -77,7 +79,9 @@ const char *mtd_tenants_data_dir(const mtd_tenants *t);
  * credential's lookup, else a token's. */
 void mtd_tenants_decoy_lookup(mtd_tenants *t, const char *hash, int device);
 
-/* 1 when tok is the operator token. */
+/* 0 when tok is an operator token (this collector's, or on PostgreSQL any collector's
+ * of the cluster), MTD_EAUTH when it is not, or the store's error (MTD_EUNAVAIL: the
+ * cluster could not say). */
 int mtd_tenants_is_operator(mtd_tenants *t, const char *tok);
 
 #endif

@@ -23,6 +23,7 @@ const char *mtd_strerror(int err)
     case MTD_ECORRUPT: return "corrupt data";
     case MTD_EUNSUP: return "unsupported";
     case MTD_EACCES: return "permission denied";
+    case MTD_EUNAVAIL: return "the database cannot be reached";
     }
     return "unknown error";
 }

@@ -26,6 +26,8 @@ enum {
     MTD_ECORRUPT = -16, /* checksum or structure mismatch in stored data */
     MTD_EUNSUP = -17,   /* valid input we do not support */
     MTD_EACCES = -18,   /* the file system refused: permission denied or read-only */
+    MTD_EUNAVAIL = -19, /* a service we depend on (the database) cannot be reached now;
+                           not an answer about the request: retry later */
 };
 
 const char *mtd_strerror(int err);

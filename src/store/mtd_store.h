@@ -58,11 +58,14 @@ int mtd_store_url_kind(const char *url, mtd_store_kind *kind, char *why, size_t 
  * serves every tenant the same.
  * mtd_store_pg_open connects and migrates the cluster's schemas to this build's,
  * under an advisory lock (collectors starting together migrate once). Every call
- * answers MTD_EBUSY while the database cannot be reached: retry later. */
+ * answers MTD_EUNAVAIL while the database cannot be reached, MTD_EBUSY when no
+ * connection of the pool came free in time: both mean retry later, neither says
+ * anything about the tenant, token or row asked for. */
 typedef struct mtd_store_cluster mtd_store_cluster;
 int mtd_store_pg_open(const char *url, int pool, mtd_store_cluster **out, char *why, size_t whylen);
 void mtd_store_pg_close(mtd_store_cluster *c);
-/* 1 while the last attempt to connect failed. */
+/* 1 while the database cannot be reached: the last attempt to connect failed, or a
+ * connection broke, and none has been made since. */
 int mtd_store_pg_down(mtd_store_cluster *c);
 /* A tenant's schema, role and registry row; its key as 64 hex digits. */
 int mtd_store_pg_tenant_create(mtd_store_cluster *c, const char *id, const char *name,

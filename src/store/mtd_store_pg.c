@@ -3,21 +3,26 @@
  *
  * Several collectors share one cluster; each keeps at most `pool` connections, so the
  * cluster sees at most collectors x pool. A caller waits up to 5 s for a connection,
- * then gets MTD_EBUSY, which the collector answers 503 with Retry-After: the agent
- * keeps its spool and retries. A lost connection (the server restarted, failed over)
- * is closed when given back and made again on the next use. */
+ * then gets MTD_EBUSY; while the database cannot be reached every call gets
+ * MTD_EUNAVAIL at once. The collector answers both 503 with Retry-After: the agent
+ * keeps its spool and retries. A connection the server closed (it restarted, failed
+ * over) is noticed when it is next lent out and made again then, so the collector
+ * recovers by itself once the database is back; while it is down, one attempt to
+ * connect is made per FAIL_FAST_MS, not one per request. */
 #include "store/mtd_store_pg_int.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
 #include "common/mtd_util.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #define ACQUIRE_WAIT_S 5
+#define FAIL_FAST_MS 250
 
 /* Upper bounds (seconds) of the query latency histogram. */
 static const double lat_bounds[MTD_PG_LAT_BUCKETS] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
@@ -48,8 +53,10 @@ static int connect_one(mtd_store_cluster *cl, mtd_pg_conn *k)
     }
     pthread_mutex_lock(&cl->mu);
     cl->connects++;
-    if (!ok)
+    if (!ok) {
         cl->connect_failures++;
+        cl->down_at_ns = mtd_monotonic_ns();
+    }
     int was_down = cl->down;
     cl->down = !ok;
     pthread_mutex_unlock(&cl->mu);
@@ -59,7 +66,7 @@ static int connect_one(mtd_store_cluster *cl, mtd_pg_conn *k)
                     k->c ? PQerrorMessage(k->c) : "out of memory");
         PQfinish(k->c);
         k->c = NULL;
-        return MTD_EBUSY;
+        return MTD_EUNAVAIL;
     }
     if (was_down)
         mtd_log(MTD_LOG_INFO, "store", "connected to PostgreSQL again");
@@ -108,6 +115,42 @@ static mtd_pg_conn *pick(mtd_store_cluster *cl, const char *tenant)
     return open ? open : any;
 }
 
+/* Whether an idle connection is no longer usable: the server closed it. An idle
+ * connection has nothing to read, so a readable socket is the news: the termination
+ * message a shutting-down server sends (which libpq takes in without changing the
+ * connection's status), then the end of file that does. */
+static int broken(PGconn *c)
+{
+    if (PQstatus(c) != CONNECTION_OK || PQsocket(c) < 0)
+        return 1;
+    for (int i = 0; i < 4; i++) {
+        struct pollfd p = {.fd = PQsocket(c), .events = POLLIN};
+        if (poll(&p, 1, 0) <= 0)
+            return 0;
+        if (!PQconsumeInput(c) || PQstatus(c) != CONNECTION_OK)
+            return 1;
+    }
+    return 1; /* still talking unasked: not a connection to lend */
+}
+
+/* The database was found unreachable less than FAIL_FAST_MS ago: during an outage a
+ * request is answered at once instead of each trying to connect (up to the 5 s
+ * connect_timeout on a failed-over address). */
+static int recently_down(mtd_store_cluster *cl)
+{
+    pthread_mutex_lock(&cl->mu);
+    int r = cl->down && mtd_monotonic_ns() - cl->down_at_ns < (int64_t)FAIL_FAST_MS * 1000000;
+    pthread_mutex_unlock(&cl->mu);
+    return r;
+}
+
+static void count_unavailable(mtd_store_cluster *cl)
+{
+    pthread_mutex_lock(&cl->mu);
+    cl->unavailable++;
+    pthread_mutex_unlock(&cl->mu);
+}
+
 int mtd_pg_acquire(mtd_store_cluster *cl, const char *tenant, mtd_pg_conn **out)
 {
     struct timespec dl;
@@ -136,16 +179,21 @@ int mtd_pg_acquire(mtd_store_cluster *cl, const char *tenant, mtd_pg_conn **out)
     cl->acquired++;
     pthread_mutex_unlock(&cl->mu);
     int r = 0;
-    if (k->c && PQstatus(k->c) != CONNECTION_OK) {
+    if (k->c && broken(k->c)) {
         PQfinish(k->c);
         k->c = NULL;
+        pthread_mutex_lock(&cl->mu);
+        cl->reconnects++;
+        pthread_mutex_unlock(&cl->mu);
     }
     if (!k->c)
-        r = connect_one(cl, k);
+        r = recently_down(cl) ? MTD_EUNAVAIL : connect_one(cl, k);
     if (r == 0 && strcmp(k->tenant, tenant ? tenant : "") != 0)
         r = set_tenant(cl, k, tenant);
     if (r) {
         mtd_pg_release(cl, k);
+        if (r == MTD_EUNAVAIL)
+            count_unavailable(cl);
         return r;
     }
     *out = k;
@@ -169,19 +217,32 @@ void mtd_pg_release(mtd_store_cluster *cl, mtd_pg_conn *k)
     pthread_mutex_unlock(&cl->mu);
 }
 
-/* Errors a caller should retry later rather than report as a failure. */
-static int transient(const char *state)
+/* A failed query's code: the database gone (the connection, the server shutting down
+ * or starting: MTD_EUNAVAIL), a state worth retrying (serialization, deadlock, lock
+ * or statement timeout, too many connections: MTD_EBUSY), or a failure (MTD_EIO). */
+static int failure_code(PGconn *c, const char *state)
 {
-    static const char *const codes[] = {"40001", "40P01", "55P03", "53300", "57014",
-                                        "57P01", "57P02", "57P03", "58000", NULL};
-    if (!state)
-        return 1; /* no SQLSTATE: libpq's own failure, the connection */
-    if (!strncmp(state, "08", 2))
-        return 1;
-    for (int i = 0; codes[i]; i++)
-        if (!strcmp(state, codes[i]))
-            return 1;
-    return 0;
+    static const char *const gone[] = {"57P01", "57P02", "57P03", "58000", NULL};
+    static const char *const retry[] = {"40001", "40P01", "55P03", "53300", "57014", NULL};
+    if (!state || PQstatus(c) != CONNECTION_OK || !strncmp(state, "08", 2))
+        return MTD_EUNAVAIL; /* no SQLSTATE: libpq's own failure, the connection */
+    for (int i = 0; gone[i]; i++)
+        if (!strcmp(state, gone[i]))
+            return MTD_EUNAVAIL;
+    for (int i = 0; retry[i]; i++)
+        if (!strcmp(state, retry[i]))
+            return MTD_EBUSY;
+    return MTD_EIO;
+}
+
+/* A connection broke under a query: the database is taken as down until a connection
+ * is made again (the collector's 5xx answers become 503 meanwhile). */
+static void mark_down(mtd_store_cluster *cl)
+{
+    pthread_mutex_lock(&cl->mu);
+    cl->down = 1;
+    cl->unavailable++;
+    pthread_mutex_unlock(&cl->mu);
 }
 
 static void count_query(mtd_store_cluster *cl, double s, int failed)
@@ -206,14 +267,11 @@ int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
         const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
-        if (state && !strcmp(state, "23505"))
-            rc = MTD_EEXIST;
-        else if (PQstatus(k->c) != CONNECTION_OK || transient(state))
-            rc = MTD_EBUSY;
-        else
-            rc = MTD_EIO;
+        rc = state && !strcmp(state, "23505") ? MTD_EEXIST : failure_code(k->c, state);
+        if (rc == MTD_EUNAVAIL)
+            mark_down(cl);
         if (rc != MTD_EEXIST)
-            mtd_log(rc == MTD_EBUSY ? MTD_LOG_WARN : MTD_LOG_ERROR, "store", "PostgreSQL %s: %.60s...: %s",
+            mtd_log(rc == MTD_EIO ? MTD_LOG_ERROR : MTD_LOG_WARN, "store", "PostgreSQL %s: %.60s...: %s",
                     state ? state : "connection", sql, PQerrorMessage(k->c));
         PQclear(r);
         r = NULL;
@@ -427,7 +485,13 @@ void mtd_store_pg_metrics(mtd_store_cluster *cl, mtd_buf *out)
                         "# TYPE mtd_store_pool_timeouts_total counter\nmtd_store_pool_timeouts_total %llu\n"
                         "# TYPE mtd_store_connects_total counter\nmtd_store_connects_total %llu\n"
                         "# TYPE mtd_store_connect_failures_total counter\nmtd_store_connect_failures_total %llu\n"
-                        "# HELP mtd_store_up Whether the last connection attempt to PostgreSQL worked.\n"
+                        "# HELP mtd_store_reconnects_total Pooled connections found closed by the server"
+                        " and made again.\n"
+                        "# TYPE mtd_store_reconnects_total counter\nmtd_store_reconnects_total %llu\n"
+                        "# HELP mtd_store_unavailable_total Store calls answered \"database unavailable\" (503).\n"
+                        "# TYPE mtd_store_unavailable_total counter\nmtd_store_unavailable_total %llu\n"
+                        "# HELP mtd_store_up Whether PostgreSQL can be reached (0 from a failed connection"
+                        " attempt or a broken connection until one is made again).\n"
                         "# TYPE mtd_store_up gauge\nmtd_store_up %d\n"
                         "# HELP mtd_store_query_errors_total Queries that failed (a repeated batch key is not one).\n"
                         "# TYPE mtd_store_query_errors_total counter\nmtd_store_query_errors_total %llu\n"
@@ -436,7 +500,7 @@ void mtd_store_pg_metrics(mtd_store_cluster *cl, mtd_buf *out)
                    cl->n, cl->in_use, cl->waiting, (unsigned long long)cl->acquired,
                    (unsigned long long)cl->waits, (unsigned long long)cl->timeouts,
                    (unsigned long long)cl->connects, (unsigned long long)cl->connect_failures,
-                   !cl->down, (unsigned long long)cl->errors);
+                   (unsigned long long)cl->reconnects, (unsigned long long)cl->unavailable, !cl->down, (unsigned long long)cl->errors);
     uint64_t cum = 0;
     for (int b = 0; b < MTD_PG_LAT_BUCKETS; b++) {
         cum += cl->lat_bucket[b];

@@ -405,13 +405,13 @@ static int commit_list(mtd_pg_store *s, mtd_store_batch *head)
 
 /* If the commit fails, none of the group is stored or acknowledged (not even a
  * repeat: its first copy may have been in this same group). A failure that is not the
- * database's state (MTD_EBUSY) may be one batch's doing: each is then tried alone, so
- * that it does not take the others down with it on every retry. */
+ * database's state (MTD_EBUSY, MTD_EUNAVAIL) may be one batch's doing: each is then
+ * tried alone, so that it does not take the others down with it on every retry. */
 void mtd_pg_ingest_group(mtd_store *st, mtd_store_batch *head)
 {
     mtd_pg_store *s = mtd_pg_of(st);
     int r = commit_list(s, head);
-    if (r && r != MTD_EBUSY && head->next) {
+    if (r && r != MTD_EBUSY && r != MTD_EUNAVAIL && head->next) {
         for (mtd_store_batch *b = head; b; b = b->next) {
             mtd_store_batch *next = b->next;
             b->next = NULL;

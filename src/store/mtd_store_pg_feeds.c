@@ -42,7 +42,7 @@ int mtd_store_pg_feed_put(mtd_store *st, const char *name, const char *sha, cons
                                        " sha256 = excluded.sha256, size = excluded.size,"
                                        " updated = excluded.updated, data = excluded.data",
                                  5, NULL, p, lens, fmts, 0);
-    r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : PQstatus(k->c) == CONNECTION_OK ? MTD_EIO : MTD_EBUSY;
+    r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : PQstatus(k->c) == CONNECTION_OK ? MTD_EIO : MTD_EUNAVAIL;
     PQclear(res);
     mtd_pg_release(s->cl, k);
     return r;
@@ -67,7 +67,7 @@ int mtd_store_pg_feed_data(mtd_store *st, const char *name, const char *sha, mtd
     PGresult *res = PQexecParams(k->c, "SELECT data FROM feeds WHERE name = $1 AND sha256 = $2", 2, NULL, p,
                                  NULL, NULL, 1);
     if (PQresultStatus(res) != PGRES_TUPLES_OK)
-        r = PQstatus(k->c) == CONNECTION_OK ? MTD_EIO : MTD_EBUSY;
+        r = PQstatus(k->c) == CONNECTION_OK ? MTD_EIO : MTD_EUNAVAIL;
     else if (PQntuples(res) != 1)
         r = MTD_ENOENT; /* replaced since the index was read */
     else

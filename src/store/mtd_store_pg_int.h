@@ -33,10 +33,15 @@ struct mtd_store_cluster {
     int n, in_use, waiting;
     /* metrics (under mu) */
     uint64_t acquired, waits, timeouts, errors, connects, connect_failures;
+    uint64_t reconnects;  /* pooled connections found broken at checkout and replaced */
+    uint64_t unavailable; /* calls answered MTD_EUNAVAIL */
     uint64_t lat_bucket[MTD_PG_LAT_BUCKETS + 1];
     double lat_sum;
     uint64_t lat_count;
-    int down; /* the last attempt to connect failed */
+    int down;             /* the database could not be reached: the last connection
+                             attempt failed, or a connection broke; a connection made
+                             clears it */
+    int64_t down_at_ns;   /* when the last attempt failed (monotonic) */
 };
 
 /* A tenant's store on the cluster. */
@@ -60,15 +65,19 @@ static inline mtd_pg_store *mtd_pg_of(mtd_store *s) { return (mtd_pg_store *)(vo
 int mtd_pg_cluster_new(const char *url, int pool, mtd_store_cluster **out);
 
 /* Lends a connection set to tenant (NULL: the collector's own role, no schema); waits
- * up to 5 s for one. MTD_EBUSY when none comes or the database cannot be reached. */
+ * up to 5 s for one. MTD_EBUSY when none comes, MTD_EUNAVAIL when the database cannot
+ * be reached. A pooled connection is checked at checkout (its socket polled): one the
+ * server closed (a restart, a failover) is made again here, not found broken by the
+ * caller's query. */
 int mtd_pg_acquire(mtd_store_cluster *cl, const char *tenant, mtd_pg_conn **out);
 /* Gives it back; one left inside a transaction is rolled back, a broken one closed. */
 void mtd_pg_release(mtd_store_cluster *cl, mtd_pg_conn *k);
 
 /* Runs sql with text parameters (NULL binds NULL). Returns 0 with *res (PQclear it;
- * res may be NULL to discard), or MTD_EEXIST (a unique key), MTD_EBUSY (the
- * connection was lost, the server is starting or stopping, a deadlock or
- * serialization failure: retry later), MTD_EIO. Counts its latency. */
+ * res may be NULL to discard), or MTD_EEXIST (a unique key), MTD_EUNAVAIL (the
+ * connection was lost, the server is starting or stopping: the database is not
+ * there), MTD_EBUSY (a deadlock, serialization failure, lock or statement timeout, too
+ * many connections: retry later), MTD_EIO. Counts its latency. */
 int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
                  const char *const *p, PGresult **res);
 /* mtd_pg_query on a connection of the handle's tenant, acquired and released. */
