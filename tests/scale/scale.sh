@@ -75,7 +75,10 @@ scale_kill9() {
 
 # The upstream: every collector; a batch a collector failed to answer goes to the
 # next one (non_idempotent: POST /v1/batches is idempotent by its batch key, which is
-# what this set-up tests), and a collector that failed is left out for 2 s.
+# what this set-up tests). No collector is ever marked down (max_fails=0): with the
+# database down every collector answers 503 with Retry-After, and marking them all
+# down turned that into nginx's own 502 without it; a killed one costs a refused
+# connect on loopback.
 scale_nginx_conf() {
     local dir=$1 n=$2 port=$3 i
     local user="" # nginx run as root drops its workers to nobody, who cannot enter DIR
@@ -100,7 +103,7 @@ http {
     upstream collectors {
 CONF
         for i in $(seq 1 "$n"); do
-            echo "        server 127.0.0.1:$(cat "$dir/c$i/port") max_fails=1 fail_timeout=2s;"
+            echo "        server 127.0.0.1:$(cat "$dir/c$i/port") max_fails=0;"
         done
         cat <<CONF
         keepalive 64;

@@ -11,11 +11,6 @@
 #
 #   with-postgres.sh bash test_scale.sh     (ctest: scale/test_scale)
 #   MTD_SCALE_AGENTS (200), MTD_SCALE_ROUNDS (8): smaller for a quick look
-#
-# Not yet in ctest: while PostgreSQL restarts, the collector answers a batch 401 (its
-# credential lookup fails) and the agent moves the batch to rejected.jsonl, so events
-# are lost (issue 21.4: 503 with Retry-After while the database is down). It is
-# registered once that lands; without the restart it passes (5600 events, 200 agents).
 MTD_TEST_STORE=postgresql
 export LC_ALL=C # sort and comm in the order PostgreSQL (initdb --no-locale) sorts
 source "$(dirname "$0")/../e2e/lib.sh"
