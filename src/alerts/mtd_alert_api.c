@@ -272,24 +272,23 @@ static void alert_act(call *k, int64_t id)
     json_decref(j);
 }
 
+/* The store's rules, each with its hits from the alert file. */
 static void supp_list(call *k)
 {
+    json_t *rows = mtd_store_supp_list(k->rq->tn->store), *r;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(k->db, "SELECT id, kind, value, device_id, reason, hits, actor, created_at, expires_at,"
-                           " CASE WHEN coalesce(expires_at,0)=0 OR expires_at>?1 THEN 1 ELSE 0 END AS active"
-                           " FROM suppressions ORDER BY id", -1, &st, NULL) != SQLITE_OK)
-        return store_error(k);
-    sqlite3_bind_int64(st, 1, (int64_t)time(NULL));
-    json_t *rows = mtd_alert_rows(st);
-    sqlite3_finalize(st);
     size_t i;
-    json_t *r;
-    json_array_foreach(rows, i, r) {
-        json_object_set_new(r, "active", json_boolean(json_integer_value(json_object_get(r, "active"))));
-        if (json_integer_value(json_object_get(r, "expires_at")) == 0 && !json_is_string(json_object_get(r, "expires_at")))
-            json_object_set_new(r, "expires_at", json_null());
+    if (!rows || sqlite3_prepare_v2(k->db, "SELECT hits FROM supp_hits WHERE id=?1", -1, &st, NULL) != SQLITE_OK) {
+        json_decref(rows);
+        return store_error(k);
     }
-    rows ? mtd_resp_json(k->rs, 200, json_pack("{s:o}", "suppressions", rows)) : store_error(k);
+    json_array_foreach(rows, i, r) {
+        sqlite3_reset(st);
+        sqlite3_bind_int64(st, 1, json_integer_value(json_object_get(r, "id")));
+        json_object_set_new(r, "hits", json_integer(sqlite3_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0));
+    }
+    sqlite3_finalize(st);
+    mtd_resp_json(k->rs, 200, json_pack("{s:o}", "suppressions", rows));
 }
 
 static int64_t count_of(call *k, const char *sql)
@@ -309,41 +308,57 @@ static void supp_add(call *k)
     json_t *j = mtd_req_json(k->rq, k->rs);
     if (!j)
         return;
-    char kind[16], value[256], dev[64], reason[300], why[200];
-    int64_t exp;
-    sqlite3_stmt *st;
-    if (mtd_alert_supp_parse(j, kind, value, sizeof value, dev, &exp, reason, sizeof reason, why, sizeof why) != 0) {
+    char kind[16], value[256], dev[64], grp[MTD_GROUP_NAME_MAX + 1], reason[300], why[200];
+    int64_t exp, id = 0;
+    int r;
+    if (mtd_alert_supp_parse(j, kind, value, sizeof value, dev, grp, &exp, reason, sizeof reason, why,
+                             sizeof why) != 0) {
         mtd_resp_error(k->rs, 400, "bad_suppression", "%s", why);
-    } else if (count_of(k, "SELECT count(*) FROM suppressions") >= MTD_ALERT_MAX_SUPPRESSIONS) {
+    } else if ((r = mtd_store_supp_add(k->rq->tn->store,
+                                       &(mtd_supp_rule){kind, value, dev[0] ? dev : NULL, grp[0] ? grp : NULL, exp,
+                                                        reason[0] ? reason : NULL, k->rq->actor},
+                                       &id)) == MTD_ENOSPC) {
         mtd_resp_error(k->rs, 409, "too_many", "a tenant has at most %d suppression rules; remove one first",
-                       MTD_ALERT_MAX_SUPPRESSIONS);
-    } else if (sqlite3_prepare_v2(k->db, "INSERT INTO suppressions(kind, value, device_id, expires_at, reason,"
-                                  " created_at, actor) VALUES(?1,?2,nullif(?3,''),nullif(?4,0),nullif(?5,''),?6,?7)",
-                                  -1, &st, NULL) != SQLITE_OK) {
-        store_error(k);
+                       MTD_SUPP_MAX);
+    } else if (r) {
+        mtd_resp_error(k->rs, 500, "store_error", "the suppression rule could not be stored; retry");
     } else {
-        sqlite3_bind_text(st, 1, kind, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, value, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, dev, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, exp);
-        sqlite3_bind_text(st, 5, reason, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
-        sqlite3_bind_text(st, 7, k->rq->actor, -1, SQLITE_STATIC);
-        int ok = sqlite3_step(st) == SQLITE_DONE;
-        sqlite3_finalize(st);
-        if (!ok) {
-            store_error(k);
-        } else {
-            int64_t id = sqlite3_last_insert_rowid(k->db);
-            audit(k, "suppression.add", dev[0] ? dev : NULL, "suppression %lld: %s %s%s%s", (long long)id, kind, value,
-                  exp ? " expires " : "", exp ? "set" : "");
-            mtd_resp_json(k->rs, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "kind", kind, "value", value));
-        }
+        char until[MTD_TIME_LEN] = "";
+        if (exp)
+            mtd_time_rfc3339((time_t)exp, until);
+        audit(k, "suppression.add", dev[0] ? dev : NULL, "suppression %lld: %s %s%s%s%s%s", (long long)id, kind,
+              value, grp[0] ? " for group " : "", grp, exp ? " until " : "", until);
+        /* every device's risk may have changed: the engine reads them again */
+        mtd_alerts_recheck(k->c->alerts, k->rq->tn->id);
+        mtd_resp_json(k->rs, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "kind", kind, "value", value));
     }
     json_decref(j);
 }
 
-/* DELETE of a suppression or an integration. */
+static void supp_remove(call *k, const char *idtxt)
+{
+    if (!role_may(k, 0))
+        return;
+    int64_t id = path_id(k, idtxt, "suppression");
+    if (!id)
+        return;
+    int r = mtd_store_supp_remove(k->rq->tn->store, id);
+    if (r == MTD_ENOENT)
+        return mtd_resp_error(k->rs, 404, "not_found", "no suppression %lld in this tenant", (long long)id);
+    if (r)
+        return mtd_resp_error(k->rs, 500, "store_error", "the suppression rule could not be removed; retry");
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(k->db, "DELETE FROM supp_hits WHERE id=?1", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_bind_int64(st, 1, id);
+        sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    audit(k, "suppression.remove", NULL, "suppression %lld removed", (long long)id);
+    mtd_alerts_recheck(k->c->alerts, k->rq->tn->id);
+    mtd_resp_json(k->rs, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "removed", 1));
+}
+
+/* DELETE of an integration, with its outbox. */
 static void remove_row(call *k, const char *table, const char *what, const char *idtxt)
 {
     if (!role_may(k, 0))
@@ -551,7 +566,7 @@ static void route(call *k, const char *sub)
     if (!strcmp(sub, "suppressions") && (get || post))
         return get ? supp_list(k) : supp_add(k);
     if (!strncmp(sub, "suppressions/", 13) && del)
-        return remove_row(k, "suppressions", "suppression", sub + 13);
+        return supp_remove(k, sub + 13);
     if (!strcmp(sub, "integrations") && (get || post))
         return get ? integ_list(k) : integ_add(k);
     size_t n = strlen(sub);

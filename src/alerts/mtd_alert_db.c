@@ -29,9 +29,9 @@ static const char schema_sql[] =
     " WHERE state IN ('new','acknowledged');"
     "CREATE TABLE IF NOT EXISTS notes(id INTEGER PRIMARY KEY, alert_id INTEGER NOT NULL,"
     " created_at INTEGER NOT NULL, actor TEXT NOT NULL, text TEXT NOT NULL);"
-    "CREATE TABLE IF NOT EXISTS suppressions(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
-    " value TEXT NOT NULL, device_id TEXT, expires_at INTEGER, reason TEXT,"
-    " created_at INTEGER NOT NULL, actor TEXT NOT NULL, hits INTEGER NOT NULL DEFAULT 0);"
+    /* the suppression rules live in the tenant store (which matches them when it answers
+     * a risk); here, how many detections each kept out of the queue */
+    "CREATE TABLE IF NOT EXISTS supp_hits(id INTEGER PRIMARY KEY, hits INTEGER NOT NULL);"
     "CREATE TABLE IF NOT EXISTS integrations(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
     " target TEXT NOT NULL, secret TEXT, tls INTEGER NOT NULL DEFAULT 0, ca_pem TEXT,"
     " idx TEXT, created_at INTEGER NOT NULL, actor TEXT NOT NULL,"
@@ -43,11 +43,8 @@ static const char schema_sql[] =
     " created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
     " state TEXT NOT NULL DEFAULT 'pending', last_error TEXT);"
     "CREATE INDEX IF NOT EXISTS outbox_due ON outbox(integration_id, state, id);"
-    /* the device risk as alerts see it (suppressed findings left out), and its changes
-     * for the pull endpoint */
-    "CREATE TABLE IF NOT EXISTS threat_state(device_id TEXT NOT NULL, threat_key TEXT NOT NULL,"
-    " severity TEXT, active INTEGER NOT NULL, suppressed INTEGER NOT NULL,"
-    " PRIMARY KEY(device_id, threat_key));"
+    /* each device's risk as last recorded (the store's, suppressed findings left out),
+     * numbered by change for the pull endpoint */
     "CREATE TABLE IF NOT EXISTS risk(device_id TEXT PRIMARY KEY, risk TEXT NOT NULL,"
     " seq INTEGER NOT NULL, changed_at INTEGER NOT NULL);";
 

@@ -6,9 +6,12 @@
  * detection makes its alert exactly once. A detection whose (device, threat) already
  * has an open alert (new or acknowledged) counts as one more occurrence of it; a
  * resolved detection marks the alert's threat resolved and leaves its triage state to
- * the analyst. A detection matching a suppression rule makes no alert and does not
- * count in the device's risk as the alerts see it (table risk; changes of it go to
- * risk-push destinations and to GET /v1/admin/devices/risk).
+ * the analyst. A detection matching a suppression rule (the store's, mtd_store_supp_match)
+ * makes no alert and counts in the rule's hits. The risk of each device whose threats
+ * changed is read from the store, which leaves suppressed findings out, and a change
+ * of it is recorded (table risk, for GET /v1/admin/devices/risk) and goes to risk-push
+ * destinations; mtd_alert_risk_recheck does the same for every device when the rules
+ * changed.
  *
  * What an alert carries is the stored detection's declared fields (the schema's list,
  * nothing else) as the tenant's policy lets reports show them: report_app_details
@@ -26,17 +29,10 @@
 #define PASS_ROWS 500
 
 typedef struct {
-    int64_t id;
-    char kind[16], value[256], device[64];
-} supp;
-
-typedef struct {
     sqlite3 *db;
     mtd_tenant *tn;
     mtd_policy pol;
-    supp *s;
-    size_t ns;
-    int has_signer;
+    int rules;         /* the tenant has an active suppression rule */
     int64_t *dest;     /* alert destinations */
     size_t ndest;
     int64_t *riskdest; /* risk-push destinations */
@@ -94,23 +90,13 @@ static int run(sqlite3 *db, const char *sql, int ntext, const char *const *t, in
 static int load_config(pass *p)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(p->db, "SELECT id, kind, value, coalesce(device_id,'') FROM suppressions"
-                           " WHERE coalesce(expires_at,0)=0 OR expires_at>?1", -1, &st, NULL) != SQLITE_OK)
+    json_t *rules = mtd_store_supp_list(p->tn->store), *r;
+    size_t i;
+    if (!rules)
         return MTD_EIO;
-    sqlite3_bind_int64(st, 1, p->now);
-    while (sqlite3_step(st) == SQLITE_ROW) {
-        supp *n = realloc(p->s, (p->ns + 1) * sizeof *n);
-        if (!n)
-            break;
-        p->s = n;
-        supp *x = &p->s[p->ns++];
-        x->id = sqlite3_column_int64(st, 0);
-        mtd_strlcpy(x->kind, (const char *)sqlite3_column_text(st, 1), sizeof x->kind);
-        mtd_strlcpy(x->value, (const char *)sqlite3_column_text(st, 2), sizeof x->value);
-        mtd_strlcpy(x->device, (const char *)sqlite3_column_text(st, 3), sizeof x->device);
-        p->has_signer |= !strcmp(x->kind, "signer");
-    }
-    sqlite3_finalize(st);
+    json_array_foreach(rules, i, r)
+        p->rules |= json_is_true(json_object_get(r, "active"));
+    json_decref(rules);
     if (sqlite3_prepare_v2(p->db, "SELECT id, kind FROM integrations ORDER BY id", -1, &st, NULL) != SQLITE_OK)
         return MTD_EIO;
     p->dest = calloc(MTD_ALERT_MAX_INTEGRATIONS * 4, sizeof *p->dest);
@@ -126,61 +112,10 @@ static int load_config(pass *p)
     return p->dest && p->riskdest ? 0 : MTD_ENOMEM;
 }
 
-/* The host a web or network detection names: the evidence's last word ("... listed
- * host evil.example"). */
-static const char *evidence_host(const json_t *row)
-{
-    const char *ev = str(row, "evidence");
-    if (!ev)
-        return NULL;
-    const char *sp = strrchr(ev, ' ');
-    return sp ? sp + 1 : ev;
-}
-
-static int has_signer(pass *p, const json_t *row, const char *signer)
-{
-    const char *pkg = str(row, "package");
-    if (!pkg)
-        return 0;
-    mtd_app_query q = {str(row, "device_id"), pkg, NULL, 0, NULL};
-    mtd_page pg = {.limit = 1};
-    json_t *apps = mtd_store_apps(p->tn->store, &q, &pg), *sig;
-    size_t i;
-    int found = 0;
-    json_array_foreach(json_object_get(json_array_get(apps, 0), "signer_sha256"), i, sig)
-        found |= json_string_value(sig) && !strcmp(json_string_value(sig), signer);
-    json_decref(apps);
-    return found;
-}
-
-static int rule_matches(pass *p, const supp *s, const json_t *row)
-{
-    if (s->device[0] && (!str(row, "device_id") || strcmp(s->device, str(row, "device_id"))))
-        return 0;
-    if (!strcmp(s->kind, "package"))
-        return str(row, "package") && !strcmp(str(row, "package"), s->value);
-    if (!strcmp(s->kind, "check")) {
-        const char *id = str(row, "threat_id"), *name = str(row, "threat_name");
-        size_t n = strlen(s->value);
-        return (id && (!strcmp(id, s->value) || (!strncmp(id, s->value, n) && id[n] == '/'))) ||
-               (name && !strcmp(name, s->value));
-    }
-    if (!strcmp(s->kind, "domain")) {
-        const char *src = str(row, "source"), *h = evidence_host(row);
-        if (!src || (strcmp(src, "web") && strcmp(src, "network")) || !h)
-            return 0;
-        size_t hl = strlen(h), vl = strlen(s->value);
-        return !strcasecmp(h, s->value) || (hl > vl && h[hl - vl - 1] == '.' && !strcasecmp(h + hl - vl, s->value));
-    }
-    return !strcmp(s->kind, "signer") && has_signer(p, row, s->value);
-}
-
 static int64_t suppressed_by(pass *p, const json_t *row)
 {
-    for (size_t i = 0; i < p->ns; i++)
-        if (rule_matches(p, &p->s[i], row))
-            return p->s[i].id;
-    return 0;
+    int64_t id = 0;
+    return p->rules && mtd_store_supp_match(p->tn->store, row, &id) == 0 ? id : 0;
 }
 
 /* threat_id when the device gave one, else a digest of what names the finding. */
@@ -284,11 +219,6 @@ static int one_row(pass *p, const json_t *row, int *created, int *suppressed)
     threat_key(row, key);
     int active = !strcmp(status, "active");
     int64_t supp_id = active ? suppressed_by(p, row) : 0;
-    const char *t[] = {dev, key, sev};
-    int64_t iv[] = {active, supp_id != 0};
-    if (run(p->db, "INSERT INTO threat_state(device_id, threat_key, severity, active, suppressed) VALUES(?1,?2,?3,?4,?5)"
-            " ON CONFLICT(device_id, threat_key) DO UPDATE SET severity=?3, active=?4, suppressed=?5", 3, t, 2, iv) != 0)
-        return MTD_EIO;
     json_object_set_new(p->devices, dev, json_true());
     int64_t open = open_alert(p, dev, key);
     if (open < 0)
@@ -300,7 +230,8 @@ static int one_row(pass *p, const json_t *row, int *created, int *suppressed)
     if (supp_id) {
         (*suppressed)++;
         int64_t iv2[] = {supp_id};
-        return run(p->db, "UPDATE suppressions SET hits=hits+1 WHERE id=?1", 0, NULL, 1, iv2);
+        return run(p->db, "INSERT INTO supp_hits(id, hits) VALUES(?1, 1) ON CONFLICT(id) DO UPDATE SET hits=hits+1",
+                   0, NULL, 1, iv2);
     }
     if (open) {
         const char *t2[] = {sev, str(row, "evidence")};
@@ -312,49 +243,54 @@ static int one_row(pass *p, const json_t *row, int *created, int *suppressed)
     return new_alert(p, row, key);
 }
 
-/* The risk of each device whose threats changed, as alerts see it; a change is
- * recorded with the next sequence number and pushed. */
+/* Records dev's risk when it is not the one last recorded: the next sequence number,
+ * and a message to each risk-push destination. */
+static int risk_record(pass *p, const char *dev, const char *risk)
+{
+    sqlite3_stmt *st;
+    char prev[16] = "";
+    if (sqlite3_prepare_v2(p->db, "SELECT risk FROM risk WHERE device_id=?1", -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        mtd_strlcpy(prev, (const char *)sqlite3_column_text(st, 0), sizeof prev);
+    sqlite3_finalize(st);
+    if (!strcmp(risk, prev[0] ? prev : "none"))
+        return 0;
+    int64_t seq = meta_get(p->db, "risk_seq") + 1;
+    const char *t[] = {dev, risk};
+    int64_t iv[] = {seq, p->now};
+    if (meta_set(p->db, "risk_seq", seq) != 0 ||
+        run(p->db, "INSERT INTO risk(device_id, risk, seq, changed_at) VALUES(?1,?2,?3,?4) ON CONFLICT(device_id)"
+            " DO UPDATE SET risk=?2, seq=?3, changed_at=?4", 2, t, 2, iv) != 0)
+        return MTD_EIO;
+    char at[MTD_TIME_LEN], eid[120];
+    mtd_time_rfc3339((time_t)p->now, at);
+    snprintf(eid, sizeof eid, "risk-%s-%lld", dev, (long long)seq);
+    json_t *pl = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "type", "device.risk", "tenant_id", p->tn->id,
+                           "device_id", dev, "risk", risk, "previous", prev[0] ? prev : "none", "seq",
+                           (json_int_t)seq, "changed_at", at);
+    char *txt = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(pl);
+    int r = txt ? enqueue(p, p->riskdest, p->nriskdest, 0, eid, NULL, txt) : MTD_ENOMEM;
+    free(txt);
+    return r;
+}
+
+/* The risk of each device whose threats changed, as the store answers it (suppressed
+ * findings left out). */
 static int update_risk(pass *p)
 {
     const char *dev;
     json_t *v;
     json_object_foreach(p->devices, dev, v) {
-        sqlite3_stmt *st;
-        const char *risk = "none";
-        char prev[16] = "";
-        static const char sql[] =
-            "SELECT (SELECT max(CASE severity WHEN 'critical' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2"
-            " ELSE 1 END) FROM threat_state WHERE device_id=?1 AND active=1 AND suppressed=0),"
-            " (SELECT risk FROM risk WHERE device_id=?1)";
-        if (sqlite3_prepare_v2(p->db, sql, -1, &st, NULL) != SQLITE_OK)
+        mtd_device_query q = {.device_id = dev};
+        json_t *rows = mtd_store_devices_where(p->tn->store, &q, NULL);
+        if (!rows)
             return MTD_EIO;
-        sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW) {
-            int lvl = sqlite3_column_int(st, 0);
-            risk = lvl >= 3 ? "high" : lvl == 2 ? "medium" : lvl == 1 ? "low" : "none";
-            if (sqlite3_column_type(st, 1) != SQLITE_NULL)
-                mtd_strlcpy(prev, (const char *)sqlite3_column_text(st, 1), sizeof prev);
-        }
-        sqlite3_finalize(st);
-        if (!strcmp(risk, prev[0] ? prev : "none"))
-            continue;
-        int64_t seq = meta_get(p->db, "risk_seq") + 1;
-        const char *t[] = {dev, risk};
-        int64_t iv[] = {seq, p->now};
-        if (meta_set(p->db, "risk_seq", seq) != 0 ||
-            run(p->db, "INSERT INTO risk(device_id, risk, seq, changed_at) VALUES(?1,?2,?3,?4) ON CONFLICT(device_id)"
-                " DO UPDATE SET risk=?2, seq=?3, changed_at=?4", 2, t, 2, iv) != 0)
-            return MTD_EIO;
-        char at[MTD_TIME_LEN], eid[120];
-        mtd_time_rfc3339((time_t)p->now, at);
-        snprintf(eid, sizeof eid, "risk-%s-%lld", dev, (long long)seq);
-        json_t *pl = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:s}", "type", "device.risk", "tenant_id", p->tn->id,
-                               "device_id", dev, "risk", risk, "previous", prev[0] ? prev : "none", "seq",
-                               (json_int_t)seq, "changed_at", at);
-        char *txt = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        json_decref(pl);
-        int r = txt ? enqueue(p, p->riskdest, p->nriskdest, 0, eid, NULL, txt) : MTD_ENOMEM;
-        free(txt);
+        const char *risk = json_string_value(json_object_get(json_array_get(rows, 0), "risk"));
+        int r = risk_record(p, dev, risk ? risk : "none");
+        json_decref(rows);
         if (r)
             return r;
     }
@@ -400,10 +336,41 @@ int mtd_alert_derive(sqlite3 *db, mtd_tenant *tn, int *created, int *suppressed,
     r = r == 0 ? mtd_alert_exec(db, "COMMIT") : (mtd_alert_exec(db, "ROLLBACK"), r);
     json_decref(rows);
     json_decref(p.devices);
-    free(p.s);
     free(p.dest);
     free(p.riskdest);
     if (r)
         *created = *suppressed = *more = 0;
+    return r;
+}
+
+int mtd_alert_risk_recheck(sqlite3 *db, mtd_tenant *tn, int64_t *next_expiry)
+{
+    *next_expiry = 0;
+    pass p = {.db = db, .tn = tn, .now = (int64_t)time(NULL)};
+    json_t *devs = mtd_store_devices_where(tn->store, NULL, NULL), *rules = mtd_store_supp_list(tn->store), *d;
+    size_t i;
+    int r = devs && rules ? load_config(&p) : MTD_EIO;
+    if (r == 0)
+        r = mtd_alert_exec(db, "BEGIN IMMEDIATE");
+    if (r == 0) {
+        json_array_foreach(devs, i, d) {
+            const char *risk = json_string_value(json_object_get(d, "risk"));
+            if (r == 0 && json_string_value(json_object_get(d, "device_id")))
+                r = risk_record(&p, json_string_value(json_object_get(d, "device_id")), risk ? risk : "none");
+        }
+        r = r == 0 ? mtd_alert_exec(db, "COMMIT") : (mtd_alert_exec(db, "ROLLBACK"), r);
+    }
+    /* the next expiry of an active rule (the list gives it as RFC 3339) */
+    json_array_foreach(rules, i, d) {
+        time_t t;
+        const char *e = json_string_value(json_object_get(d, "expires_at"));
+        if (json_is_true(json_object_get(d, "active")) && e && mtd_time_parse(e, &t) == 0 &&
+            (!*next_expiry || t < *next_expiry))
+            *next_expiry = t;
+    }
+    json_decref(devs);
+    json_decref(rules);
+    free(p.dest);
+    free(p.riskdest);
     return r;
 }

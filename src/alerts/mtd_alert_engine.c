@@ -26,6 +26,8 @@
 typedef struct {
     char id[MTD_TENANT_ID_LEN + 1];
     int dirty;
+    int recheck;             /* every device's risk is to be read again */
+    int64_t expiry_s;        /* a suppression rule expires then (0: none) */
     int64_t due_ms;          /* a retry is due then (0: none) */
     int64_t pending, dead;   /* the outbox, as of the last pass */
 } tslot;
@@ -89,6 +91,19 @@ void mtd_alerts_kick(mtd_alerts *a, const char *tenant_id)
     tslot *s = slot(a, tenant_id);
     if (s && !s->dirty) {
         s->dirty = 1;
+        pthread_cond_signal(&a->cv);
+    }
+    pthread_mutex_unlock(&a->mu);
+}
+
+void mtd_alerts_recheck(mtd_alerts *a, const char *tenant_id)
+{
+    if (!a || !mtd_tenant_id_valid(tenant_id))
+        return;
+    pthread_mutex_lock(&a->mu);
+    tslot *s = slot(a, tenant_id);
+    if (s && !s->recheck) {
+        s->recheck = 1;
         pthread_cond_signal(&a->cv);
     }
     pthread_mutex_unlock(&a->mu);
@@ -324,9 +339,23 @@ static void outbox_counts(sqlite3 *db, int64_t *pending, int64_t *dead)
     sqlite3_finalize(st);
 }
 
+/* After the tenant's rules changed or one expired (*expiry_s passed): every device's
+ * risk again, and the next expiry. */
+static void recheck(sqlite3 *db, mtd_tenant *tn, int64_t *expiry_s, int64_t *due)
+{
+    if (mtd_alert_risk_recheck(db, tn, expiry_s) != 0) {
+        mtd_log(MTD_LOG_ERROR, "alerts", "tenant=%s reading the devices' risk failed; retrying", tn->id);
+        *expiry_s = (int64_t)time(NULL) + 1;
+    }
+    if (*expiry_s && (!*due || *expiry_s * 1000 < *due))
+        *due = *expiry_s * 1000;
+}
+
 /* One tenant's turn. Returns the time its next retry is due (0: none), *again when
- * work is left now. */
-static int64_t serve(mtd_alerts *a, const char *id, int dirty, int *again, int64_t *pending, int64_t *dead)
+ * work is left now. *expiry_s: when a suppression rule expires (0: none), kept
+ * between turns. */
+static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_t *expiry_s, int *again,
+                     int64_t *pending, int64_t *dead)
 {
     mtd_tenant *tn;
     int64_t due = 0;
@@ -352,6 +381,10 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int *again, int64
             __atomic_add_fetch(&a->suppressed, (uint64_t)supp, __ATOMIC_RELAXED);
         }
         *again = more;
+        if (check || (*expiry_s && *expiry_s <= (int64_t)time(NULL)))
+            recheck(db, tn, expiry_s, &due);
+        else if (*expiry_s && (!due || *expiry_s * 1000 < due))
+            due = *expiry_s * 1000;
         int64_t ddue;
         int dagain;
         deliver(a, db, id, &ddue, &dagain);
@@ -372,7 +405,7 @@ static tslot *next_work(mtd_alerts *a, int64_t now, int64_t *wait_until)
     *wait_until = now + 1000;
     for (size_t i = 0; i < a->nts; i++) {
         tslot *s = &a->ts[i];
-        if (s->dirty)
+        if (s->dirty || s->recheck)
             return s;
         if (s->due_ms && s->due_ms <= now && (!best || s->due_ms < best->due_ms))
             best = s;
@@ -395,16 +428,18 @@ static void *run(void *arg)
             continue;
         }
         char id[MTD_TENANT_ID_LEN + 1];
-        int dirty = s->dirty, again;
+        int dirty = s->dirty, check = s->recheck, again;
+        int64_t expiry = s->expiry_s;
         mtd_strlcpy(id, s->id, sizeof id);
-        s->dirty = 0;
+        s->dirty = s->recheck = 0;
         s->due_ms = 0;
         pthread_mutex_unlock(&a->mu);
         int64_t pending = 0, dead = 0;
-        int64_t due = serve(a, id, dirty, &again, &pending, &dead);
+        int64_t due = serve(a, id, dirty, check, &expiry, &again, &pending, &dead);
         pthread_mutex_lock(&a->mu);
         if ((s = slot(a, id))) {
             s->dirty |= again;
+            s->expiry_s = expiry;
             if (due && (!s->due_ms || due < s->due_ms))
                 s->due_ms = due;
             s->pending = pending;
@@ -442,8 +477,11 @@ int mtd_alerts_start(mtd_tenants *t, const mtd_alerts_opts *o, mtd_alerts **out,
      * opening every tenant's store at start would keep them all open until idle) */
     json_array_foreach(list, i, row) {
         const char *id = json_string_value(json_object_get(row, "tenant_id"));
-        if (id && mtd_alert_db_exists(a->data_dir, id))
+        if (id && mtd_alert_db_exists(a->data_dir, id)) {
+            /* and a rule may have expired, or been changed just before a crash */
             mtd_alerts_kick(a, id);
+            mtd_alerts_recheck(a, id);
+        }
     }
     json_decref(list);
     if (pthread_create(&a->th, NULL, run, a) != 0) {

@@ -11,7 +11,6 @@
 #include <sys/socket.h>
 
 #define MTD_ALERT_MAX_INTEGRATIONS 16
-#define MTD_ALERT_MAX_SUPPRESSIONS 1000
 #define MTD_ALERT_NOTE_MAX 2000
 
 /* Opens (creating it and its tables) DATA/tenants/<id>/alerts.sqlite. 0 or MTD_E*. */
@@ -54,9 +53,11 @@ int mtd_alert_dest_parse(const json_t *j, const mtd_alert_nets *allow, mtd_alert
 /* The same, read back from the tenant's file (row of integrations). */
 void mtd_alert_dest_free(mtd_alert_dest *d);
 
-/* A suppression rule: kind package | signer | domain | check, its value, an optional
- * device scope and expiry (Unix seconds, 0 = none). */
-int mtd_alert_supp_parse(const json_t *j, char *kind, char *value, size_t vlen, char *device,
+/* A suppression rule as an admin asks for it: kind package | signer | domain | check,
+ * its value, an optional scope (device[64] or group[MTD_GROUP_NAME_MAX + 1], "" when
+ * none) and expiry (Unix seconds, 0 = none). The rules live in the tenant store
+ * (mtd_store_supp_*), which matches them when it answers a risk. */
+int mtd_alert_supp_parse(const json_t *j, char *kind, char *value, size_t vlen, char *device, char *group,
                          int64_t *expires_at, char *reason, size_t rlen, char *why, size_t whylen);
 
 /* One message to deliver: the outbox row. */
@@ -79,6 +80,10 @@ void mtd_alert_conn_free(mtd_alert_conn *c);
 /* Derives alerts from the tenant's new threat.detection rows (mtd_alert_derive.c).
  * *created and *suppressed count what this pass did. 0 or MTD_E*. */
 int mtd_alert_derive(sqlite3 *db, mtd_tenant *tn, int *created, int *suppressed, int *more);
+/* Every device's risk read again from the store, each change recorded and pushed as
+ * a pass records it (after a rule was added, removed or expired, or a device changed
+ * group). *next_expiry: when the next active rule expires (Unix seconds, 0: none). */
+int mtd_alert_risk_recheck(sqlite3 *db, mtd_tenant *tn, int64_t *next_expiry);
 
 /* The engine's address policy, for the admin routes' checks and test deliveries. */
 const mtd_alert_nets *mtd_alerts_allow(const mtd_alerts *a);

@@ -285,7 +285,7 @@ void mtd_alert_dest_free(mtd_alert_dest *d)
     d->ca_pem = NULL;
 }
 
-int mtd_alert_supp_parse(const json_t *j, char *kind, char *value, size_t vlen, char *device,
+int mtd_alert_supp_parse(const json_t *j, char *kind, char *value, size_t vlen, char *device, char *group,
                          int64_t *expires_at, char *reason, size_t rlen, char *why, size_t whylen)
 {
     static const char *const kinds[] = {"package", "signer", "domain", "check", NULL};
@@ -293,7 +293,8 @@ int mtd_alert_supp_parse(const json_t *j, char *kind, char *value, size_t vlen, 
     const char *v = json_string_value(json_object_get(j, "value"));
     const char *dev = json_string_value(json_object_get(j, "device_id"));
     const char *why_s = json_string_value(json_object_get(j, "reason"));
-    json_t *days = json_object_get(j, "expires_in_days");
+    const char *grp = json_string_value(json_object_get(j, "group"));
+    json_t *days = json_object_get(j, "expires_in_days"), *secs = json_object_get(j, "expires_in_seconds");
     int ok = 0;
     for (int i = 0; k && kinds[i]; i++)
         ok |= !strcmp(k, kinds[i]);
@@ -313,8 +314,23 @@ int mtd_alert_supp_parse(const json_t *j, char *kind, char *value, size_t vlen, 
         snprintf(why, whylen, "\"device_id\" must be a device pseudonym (ps_...)");
         return MTD_EINVAL;
     }
+    if (json_object_get(j, "group") && !mtd_group_name_valid(grp)) {
+        snprintf(why, whylen, "\"group\" must be a group name (1 to %d characters of A-Z a-z 0-9 . _ -)",
+                 MTD_GROUP_NAME_MAX);
+        return MTD_EINVAL;
+    }
+    if (dev && grp) {
+        snprintf(why, whylen, "a rule is for one device or for one group, not both");
+        return MTD_EINVAL;
+    }
     if (days && (!json_is_integer(days) || json_integer_value(days) < 1 || json_integer_value(days) > 3650)) {
         snprintf(why, whylen, "\"expires_in_days\" must be an integer from 1 to 3650");
+        return MTD_EINVAL;
+    }
+    if (secs && (days || !json_is_integer(secs) || json_integer_value(secs) < 1 ||
+                 json_integer_value(secs) > 3650 * 86400)) {
+        snprintf(why, whylen, "\"expires_in_seconds\" must be an integer from 1 to %d, without expires_in_days",
+                 3650 * 86400);
         return MTD_EINVAL;
     }
     if (why_s && (strlen(why_s) >= rlen || !mtd_text_is_plain(why_s))) {
@@ -324,7 +340,10 @@ int mtd_alert_supp_parse(const json_t *j, char *kind, char *value, size_t vlen, 
     strcpy(kind, k);
     mtd_strlcpy(value, v, vlen);
     mtd_strlcpy(device, dev ? dev : "", 64);
+    mtd_strlcpy(group, grp ? grp : "", MTD_GROUP_NAME_MAX + 1);
     mtd_strlcpy(reason, why_s ? why_s : "", rlen);
-    *expires_at = days ? (int64_t)time(NULL) + json_integer_value(days) * 86400 : 0;
+    *expires_at = days   ? (int64_t)time(NULL) + json_integer_value(days) * 86400
+                  : secs ? (int64_t)time(NULL) + json_integer_value(secs)
+                         : 0;
     return 0;
 }

@@ -32,6 +32,9 @@ int mtd_alerts_start(mtd_tenants *t, const mtd_alerts_opts *o, mtd_alerts **out,
 void mtd_alerts_stop(mtd_alerts *a);
 /* A batch of tenant_id was stored: its new detections are turned into alerts soon. */
 void mtd_alerts_kick(mtd_alerts *a, const char *tenant_id);
+/* The tenant's suppression rules or a device's group changed: every device's risk is
+ * read again soon, and each change recorded and pushed. */
+void mtd_alerts_recheck(mtd_alerts *a, const char *tenant_id);
 /* The engine's series for /metrics (no tenant named). */
 void mtd_alerts_render_metrics(mtd_alerts *a, mtd_buf *out);
 

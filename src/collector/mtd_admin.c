@@ -568,7 +568,7 @@ static void threats(admin_call *a, const char *dev)
     static const char *const statuses[] = {"active", "resolved", NULL};
     const mtd_event_type *ev = mtd_schema_event("threat.detection");
     mtd_threat_query q = {mtd_req_arg(a->rq, "status"), dev, mtd_req_arg(a->rq, "category"),
-                          mtd_req_arg(a->rq, "severity"), mtd_req_arg(a->rq, "source"), mtd_req_arg(a->rq, "group")};
+                          mtd_req_arg(a->rq, "severity"), mtd_req_arg(a->rq, "source"), mtd_req_arg(a->rq, "group"), 0};
     const struct { const char *name, *val; const char *const *allowed; } args[] = {
         {"status", q.status, statuses},
         {"category", q.category, mtd_schema_field(ev, "category")->enum_values},

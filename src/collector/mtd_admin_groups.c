@@ -10,6 +10,7 @@
  * An enrollment token made with a group (POST tokens {"group"}) puts every device it
  * enrolls in that group (mtd_enroll.c). The reports and the alert queue take ?group=. */
 #include "collector/mtd_admin_groups.h"
+#include "alerts/mtd_alerts.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 #include "privacy/mtd_pseudo.h"
@@ -132,6 +133,7 @@ static void device_group(mtd_collector *c, const mtd_admin_ctx *x, const char *d
         char d[100];
         snprintf(d, sizeof d, "group=%s", grp ? grp : "(none)");
         mtd_store_audit_device(x->tn->store, x->actor, "device.group", dev, d);
+        mtd_alerts_recheck(c->alerts, x->tn->id); /* a group's suppression rules now hold for it */
         mtd_resp_json(x->rs, 200, json_pack("{s:s,s:O}", "device_id", dev, "group", g));
     }
     json_decref(j);

@@ -33,7 +33,8 @@ static const mtd_usage_cmd commands[] = {
      "apps installed, updated and removed, with the versions, as the agents saw it"},
     {ADMIN, "threats", "threats [--status active|resolved] [--device D] [--group G]",
      "threats found on the devices, active or resolved"},
-    {ADMIN, "risk", "risk DEVICE_ID", "none, low, medium or high, from active threats"},
+    {ADMIN, "risk", "risk DEVICE_ID", "none, low, medium or high, from active threats\n"
+                                    "that no suppression rule matches"},
     {ADMIN, "retire", "retire DEVICE_ID", "revoke a lost device's credentials (admin)"},
     {ADMIN, "connections", "connections [--device D]", "blocked web pages, connections, DNS lookups"},
     {ADMIN, "usage", "usage [--events [--device D]]",
@@ -79,9 +80,12 @@ static const mtd_usage_cmd commands[] = {
     {ADMIN, "alert note", "alert note ID TEXT", "add a note"},
     {ADMIN, "alert resolve", "alert resolve ID [--note TEXT]", "close it: the threat was dealt with"},
     {ADMIN, "alert dismiss", "alert dismiss ID [--note TEXT]", "close it: a false positive"},
-    {ADMIN, "suppress add", "suppress add KIND VALUE [--device D] [--expires DAYS] [--reason TEXT]",
+    {ADMIN, "suppress add", "suppress add KIND VALUE [--device D | --group G] [--expires N[s|m|h|d]] [--reason TEXT]",
      "(admin) KIND: package, signer, domain, check; keeps\n"
-     "matching findings out of the queue and the risk push"},
+     "matching findings out of the queue and out of every\n"
+     "risk (reports, console, risk pull and push), for the\n"
+     "tenant, one device or one group's devices, until it\n"
+     "expires (N alone: days)"},
     {ADMIN, "suppress list", "suppress list", "the suppression rules, with their hits"},
     {ADMIN, "suppress remove", "suppress remove ID", "(admin)"},
     {ADMIN, "integration add", "integration add KIND TARGET [--secret S] [--hec-token T] [--tls] [--dest-ca PEM] [--index I]",
@@ -708,8 +712,12 @@ static int dispatch(ctl *c)
         if (c->json)
             return print(c, j, NULL, NULL, 0);
         /* a person gets the level in a line, then the open threats that set it */
-        printf("%s: risk %s (open threats: %lld)\n", pos[1], json_string_value(json_object_get(j, "risk")) ?: "?",
+        long long supp = json_integer_value(json_object_get(j, "suppressed_threats"));
+        printf("%s: risk %s (open threats: %lld", pos[1], json_string_value(json_object_get(j, "risk")) ?: "?",
                (long long)json_integer_value(json_object_get(j, "open_threats")));
+        if (supp)
+            printf("; suppressed by a rule, not counted: %lld", supp);
+        printf(")\n");
         if (json_array_size(json_object_get(j, "threats")))
             mtd_table_print(stdout, json_object_get(j, "threats"), risk_cols, 7);
         json_decref(j);

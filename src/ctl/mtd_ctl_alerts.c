@@ -111,15 +111,30 @@ static int cmd_alert(mtd_ctl *c, int np, const char **pos)
     return 0;
 }
 
-/* suppress add KIND VALUE [--device D] [--expires DAYS] [--reason TEXT] | list | remove ID */
+/* --expires N[s|m|h|d] (N alone: days) as seconds, or 0 with a message. */
+static long long expiry_seconds(const char *v)
+{
+    char *end;
+    long long n = strtoll(v, &end, 10), unit = 86400;
+    if (end == v || n < 1)
+        return 0;
+    if (*end && !end[1])
+        unit = *end == 's' ? 1 : *end == 'm' ? 60 : *end == 'h' ? 3600 : *end == 'd' ? 86400 : 0;
+    else if (*end)
+        unit = 0;
+    return unit && n <= 3650LL * 86400 / unit ? n * unit : 0;
+}
+
+/* suppress add KIND VALUE [--device D | --group G] [--expires N[s|m|h|d]] [--reason TEXT] | list | remove ID */
 static int cmd_suppress(mtd_ctl *c, int np, const char **pos)
 {
     json_t *j;
     if (np == 2 && !strcmp(pos[1], "list")) {
         static const mtd_column cols[] = {
             {"id", "ID", 0, 0, 1}, {"kind", "KIND", 8, 0, 0}, {"value", "VALUE", 40, 0, 0},
-            {"device_id", "DEVICE", 0, 0, 0}, {"active", "ACTIVE", 6, 0, 0}, {"expires_at", "EXPIRES", 0, 1, 0},
-            {"hits", "HITS", 6, 0, 0}, {"actor", "BY", 20, 0, 0}, {"reason", "REASON", 30, 0, 0}};
+            {"device_id", "DEVICE", 0, 0, 0}, {"group", "GROUP", 16, 0, 0}, {"active", "ACTIVE", 6, 0, 0},
+            {"expires_at", "EXPIRES", 0, 1, 0}, {"hits", "HITS", 6, 0, 0}, {"actor", "BY", 20, 0, 0},
+            {"reason", "REASON", 30, 0, 0}};
         return mtd_ctl_call(c, "GET", "/v1/admin/suppressions", NULL, &j) ? 1
              : mtd_ctl_print(c, j, "suppressions", cols, sizeof cols / sizeof cols[0]);
     }
@@ -138,26 +153,27 @@ static int cmd_suppress(mtd_ctl *c, int np, const char **pos)
         return fail("suppress needs add KIND VALUE (KIND: package, signer, domain, check), list or remove ID");
     json_t *b = json_pack("{s:s,s:s}", "kind", pos[2], "value", pos[3]);
     const char *dev = mtd_args_get(&c->a, "--device"), *why = mtd_args_get(&c->a, "--reason");
-    const char *exp = mtd_args_get(&c->a, "--expires");
+    const char *exp = mtd_args_get(&c->a, "--expires"), *grp = mtd_args_get(&c->a, "--group");
     if (dev)
         json_object_set_new(b, "device_id", json_string(dev));
+    if (grp)
+        json_object_set_new(b, "group", json_string(grp));
     if (why)
         json_object_set_new(b, "reason", json_string(why));
     if (exp) {
-        long long d;
-        char e[128];
-        if (mtd_parse_int(exp, 1, 3650, &d, "--expires", e, sizeof e) != 0) {
+        long long secs = expiry_seconds(exp);
+        if (!secs) {
             json_decref(b);
-            return fail("%s", e);
+            return fail("--expires %s: a duration N[s|m|h|d] (N alone: days) up to 3650 days", exp);
         }
-        json_object_set_new(b, "expires_in_days", json_integer(d));
+        json_object_set_new(b, "expires_in_seconds", json_integer(secs));
     }
     if (post(c, "POST", "/v1/admin/suppressions", b, &j))
         return 1;
     if (c->json)
         return mtd_ctl_print(c, j, NULL, NULL, 0);
-    printf("suppression %lld: %s %s%s%s\n", (long long)json_integer_value(json_object_get(j, "id")), pos[2], pos[3],
-           dev ? " on device " : "", dev ? dev : "");
+    printf("suppression %lld: %s %s%s%s%s%s\n", (long long)json_integer_value(json_object_get(j, "id")), pos[2],
+           pos[3], dev ? " on device " : "", dev ? dev : "", grp ? " for group " : "", grp ? grp : "");
     json_decref(j);
     return 0;
 }

@@ -233,6 +233,7 @@ json_t *mtd_store_threats(mtd_store *s, const char *status, const char *device_i
 typedef struct {
     const char *status, *device_id, *category, *severity, *source; /* NULL = any */
     const char *group;       /* of the devices of this group */
+    int unsuppressed;        /* only the threats no suppression rule matches */
 } mtd_threat_query;
 json_t *mtd_store_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_page *pg);
 
@@ -250,8 +251,10 @@ int mtd_store_threat_note_add(mtd_store *s, const char *device_id, const char *t
 /* Notes of a device (of one of its threats when threat is not NULL), oldest first:
  * id, time, device_id, threat_id, actor, note. */
 json_t *mtd_store_threat_notes(mtd_store *s, const char *device_id, const char *threat, mtd_page *pg);
-/* {"device_id", "risk": none|low|medium|high, "open_threats", "threats"}: the risk is
- * set by the most severe active threat. MTD_ENOENT for an unknown device. */
+/* {"device_id", "risk": none|low|medium|high, "open_threats", "suppressed_threats",
+ * "threats"}: the risk is set by the most severe active threat that no suppression
+ * rule matches; threats lists those, suppressed_threats counts the active ones a rule
+ * matches. MTD_ENOENT for an unknown device. */
 int mtd_store_device_risk(mtd_store *s, const char *device_id, json_t **out);
 const char *mtd_risk_from_severity(const char *severity);
 /* usage.crash grouped by signature (signal, top three frames, version): signature,
@@ -312,6 +315,30 @@ int mtd_store_group_policy_set(mtd_store *s, const char *grp, const char *json);
 json_t *mtd_store_group_list(mtd_store *s);
 /* [{device_id}] of one group's devices. */
 json_t *mtd_store_group_devices(mtd_store *s, const char *grp);
+/* Suppression rules: known-good findings kept out of the alert queue and out of every
+ * device risk the store answers (the devices report and its ?risk=, a device's risk,
+ * the console's summary). A rule names a package, a signer (the app's certificate
+ * SHA-256 in its latest inventory), a domain (the host a web or network detection's
+ * evidence ends with, or a sub-domain of it) or a check (a threat ID, one of its
+ * "ID/..." children, or a threat name); it holds for the tenant, one device or the
+ * devices of one group, until expires_at (Unix seconds, 0: never). A rule is matched
+ * when a report is read, against the database's clock, so a rule added, removed or
+ * expired changes every risk at once. At most MTD_SUPP_MAX rules (MTD_ENOSPC). */
+#define MTD_SUPP_MAX 1000
+typedef struct {
+    const char *kind, *value;
+    const char *device_id, *group; /* NULL: any */
+    int64_t expires_at;
+    const char *reason, *actor;
+} mtd_supp_rule;
+int mtd_store_supp_add(mtd_store *s, const mtd_supp_rule *r, int64_t *id);
+/* [{id, kind, value, device_id, group, reason, actor, created_at, expires_at, active}] by id. */
+json_t *mtd_store_supp_list(mtd_store *s);
+/* 0, MTD_ENOENT or an error. */
+int mtd_store_supp_remove(mtd_store *s, int64_t id);
+/* The first active rule a detection (a threat.detection row: device_id, package,
+ * threat_id, threat_name, source, evidence) matches: *rule_id, 0 when none. */
+int mtd_store_supp_match(mtd_store *s, const json_t *detection, int64_t *rule_id);
 /* The policy of a group (the tenant's with its overrides; grp NULL: the tenant's). */
 int mtd_store_policy_of_group(mtd_store *s, const char *grp, mtd_policy *p);
 /* The policy a device gets and is checked against: its group's (grp, when not NULL,

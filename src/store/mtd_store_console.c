@@ -12,18 +12,19 @@
 
 json_t *mtd_sqlite_summary(mtd_store *s, int64_t now, int stale_days, int days)
 {
-    char devices[3072], latest[1024], sql[4096], before[24], since[MTD_TIME_LEN];
+    char devices[6144], latest[1024], none[2560], sql[8192], before[24], since[MTD_TIME_LEN];
     mtd_store_summary_bounds(now, stale_days, days, before, since);
     const char *pb[] = {before}, *ps[] = {since};
     mtd_sq_devices_select(devices, sizeof devices);
     mtd_sq_latest_threats(latest, sizeof latest, 0);
+    mtd_supp_none_sql(none, sizeof none, 0, "lt");
 
     mtd_sq_snapshot_begin(s);
     snprintf(sql, sizeof sql, "SELECT risk AS k, count(*) AS n FROM (%s) GROUP BY risk", devices);
     json_t *by_risk = mtd_sq_rows(s, sql, 0, NULL);
     json_t *stale = mtd_sq_rows(s, "SELECT count(*) AS n FROM devices WHERE last_seen < CAST(? AS INTEGER)", 1, pb);
-    snprintf(sql, sizeof sql, "SELECT severity AS k, count(*) AS n FROM (%s) WHERE status='active'"
-                              " GROUP BY severity", latest);
+    snprintf(sql, sizeof sql, "SELECT severity AS k, count(*) AS n FROM (%s) lt WHERE status='active'%s"
+                              " GROUP BY severity", latest, none);
     json_t *open = mtd_sq_rows(s, sql, 0, NULL);
     json_t *per_day = mtd_sq_rows(s, "SELECT substr(time, 1, 10) AS day, sum(status='active') AS detected,"
                                      " sum(status='resolved') AS resolved FROM ev_threat_detection"

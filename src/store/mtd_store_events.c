@@ -215,8 +215,9 @@ int mtd_sqlite_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
 int mtd_sq_devices_select(char *sql, size_t len)
 {
     /* risk: the most severe threat whose latest detection is still active */
-    char latest[1024];
+    char latest[1024], none[2560];
     mtd_sq_latest_threats(latest, sizeof latest, 0);
+    mtd_supp_none_sql(none, sizeof none, 0, "lt");
     return snprintf(sql, len,
         "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
         " i.manufacturer, i.model, i.model_id, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
@@ -224,13 +225,13 @@ int mtd_sq_devices_select(char *sql, size_t len)
         " CASE k.level WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'none' END AS risk"
         " FROM devices d LEFT JOIN ev_device_info i ON i.row = d.info_row"
         " LEFT JOIN (SELECT device_id, min(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0"
-        "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) WHERE status = 'active'"
-        "   GROUP BY device_id) k ON k.device_id = d.device_id", latest);
+        "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) lt WHERE status = 'active'%s"
+        "   GROUP BY device_id) k ON k.device_id = d.device_id", latest, none);
 }
 
 json_t *mtd_sqlite_devices_where(mtd_store *s, const mtd_device_query *q, mtd_page *pg)
 {
-    char base[3072], sql[3584], before[32];
+    char base[6144], sql[6656], before[32];
     const char *p[4];
     int n = 0;
     mtd_sq_devices_select(base, sizeof base);
@@ -308,6 +309,9 @@ static int user_delete_locked(mtd_store *s, const char *upn, const char *alt, in
         "DELETE FROM reenroll_approvals WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
         " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
         "DELETE FROM device_groups WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
+        " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
+        /* a rule for one of the user's devices names it */
+        "DELETE FROM suppressions WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2)"
         " UNION SELECT device_id FROM credentials WHERE upn IN (?1, ?2))",
         "DELETE FROM credentials WHERE upn IN (?1, ?2) OR device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",
         "DELETE FROM batches WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN (?1, ?2))",

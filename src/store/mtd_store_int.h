@@ -89,7 +89,12 @@
       (s, grp, json, len))                                                                         \
     X(int, group_policy_set, (mtd_store * s, const char *grp, const char *json), (s, grp, json))   \
     X(json_t *, group_list, (mtd_store * s), (s))                                                  \
-    X(json_t *, group_devices, (mtd_store * s, const char *grp), (s, grp))
+    X(json_t *, group_devices, (mtd_store * s, const char *grp), (s, grp))                        \
+    X(int, supp_add, (mtd_store * s, const mtd_supp_rule *r, int64_t *id), (s, r, id))            \
+    X(json_t *, supp_list, (mtd_store * s), (s))                                                   \
+    X(int, supp_remove, (mtd_store * s, int64_t id), (s, id))                                      \
+    X(int, supp_match, (mtd_store * s, const json_t *detection, int64_t *rule_id),                \
+      (s, detection, rule_id))
 
 /* The operations that return nothing, by hand: C allows no "return f();" there. */
 typedef struct mtd_store_ops {
@@ -143,6 +148,24 @@ void mtd_keyset_done(json_t *rows, const mtd_keyset *ks, mtd_page *pg);
 typedef json_t *(*mtd_report_run)(void *ctx, const char *sql, int n, const char *const *p);
 json_t *mtd_keyset_report(const char *sql, const mtd_keyset *ks, int n, const char *const *p, mtd_page *pg,
                           int pgsql, mtd_report_run run, void *ctx);
+
+/* The condition that rule r (the suppressions table as r) holds now for the threat
+ * row whose columns are alias.device_id, .package, .threat_id, .threat_name, .source,
+ * .evidence (mtd_store_supp.c); pgsql: PostgreSQL's dialect, else SQLite's. And
+ * " AND NOT EXISTS (...)" of it, for a report's WHERE. */
+int mtd_supp_match_sql(char *out, size_t len, int pgsql, const char *alias);
+int mtd_supp_none_sql(char *out, size_t len, int pgsql, const char *alias);
+/* The rows of a rule list as the API answers them (active a boolean, no expiry null). */
+json_t *mtd_supp_rows(json_t *rows);
+/* A rule's columns as the INSERT's text parameters (kind, value, device_id, grp,
+ * expires_at, reason, created_at = now, actor), and a detection's as the probe's
+ * (device_id, package, threat_id, threat_name, source, evidence). */
+void mtd_supp_rule_params(const mtd_supp_rule *r, char exp[24], char now[24], const char *p[8]);
+void mtd_supp_probe_params(const json_t *d, const char *p[6]);
+
+/* A device's risk (mtd_store_device_risk) from its open threats no rule suppresses
+ * and all its open threats (ordered by severity), which it takes. */
+json_t *mtd_store_risk_json(const char *device_id, json_t *open, json_t *all);
 
 /* A slot's text as a C string in buf, or NULL. */
 const char *mtd_store_slot(const mtd_event *e, const char *name, char *buf, size_t len);

@@ -16,16 +16,17 @@
 json_t *mtd_pg_summary(mtd_store *st, int64_t now, int stale_days, int days)
 {
     mtd_pg_store *s = mtd_pg_of(st);
-    char devices[3072], latest[1024], sql[4096], before[24], since[MTD_TIME_LEN];
+    char devices[6144], latest[1024], none[2560], sql[8192], before[24], since[MTD_TIME_LEN];
     mtd_store_summary_bounds(now, stale_days, days, before, since);
     const char *pb[] = {before}, *ps[] = {since};
     mtd_pg_devices_select(devices, sizeof devices);
     mtd_pg_latest_threats(latest, sizeof latest, 0);
+    mtd_supp_none_sql(none, sizeof none, 1, "lt");
     snprintf(sql, sizeof sql, "SELECT risk AS k, count(*) AS n FROM (%s) dv GROUP BY risk", devices);
     json_t *by_risk = mtd_pg_report(s, sql, 0, NULL, NULL);
     json_t *stale = mtd_pg_report(s, "SELECT count(*) AS n FROM devices WHERE last_seen < $1::bigint", 1, pb, NULL);
-    snprintf(sql, sizeof sql, "SELECT severity AS k, count(*) AS n FROM (%s) lt WHERE status='active'"
-                              " GROUP BY severity", latest);
+    snprintf(sql, sizeof sql, "SELECT severity AS k, count(*) AS n FROM (%s) lt WHERE status='active'%s"
+                              " GROUP BY severity", latest, none);
     json_t *open = mtd_pg_report(s, sql, 0, NULL, NULL);
     json_t *per_day = mtd_pg_report(s, "SELECT substr(time, 1, 10) AS day,"
                                        " count(*) FILTER (WHERE status='active') AS detected,"

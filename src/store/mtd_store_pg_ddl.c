@@ -90,6 +90,10 @@ static const char base_ddl[] =
     /* what admins wrote about a device's threat (how it was handled) */
     "CREATE TABLE IF NOT EXISTS threat_notes(id bigserial PRIMARY KEY, time bigint NOT NULL,"
     " device_id " T " NOT NULL, threat_id " T " NOT NULL, actor " T " NOT NULL, note " T " NOT NULL);"
+    /* suppression rules (mtd_store_pg_supp.c) */
+    "CREATE TABLE IF NOT EXISTS suppressions(id bigserial PRIMARY KEY, kind " T " NOT NULL,"
+    " value " T " NOT NULL, device_id " T ", grp " T ", expires_at bigint, reason " T ","
+    " created_at bigint NOT NULL, actor " T " NOT NULL);"
     /* feeds live here, not in a collector's directory, so every collector serves them */
     "CREATE TABLE IF NOT EXISTS feeds(name " T " PRIMARY KEY, sha256 " T " NOT NULL,"
     " size bigint NOT NULL, updated " T " NOT NULL, data bytea NOT NULL);"
@@ -108,7 +112,7 @@ static const char base_ddl[] =
 
 static const char *const base_tables[] = {"tokens", "credentials", "reenroll_approvals", "devices", "batches",
                                           "policy", "audit", "feeds", "threat_notes",
-                                          "groups", "device_groups", "token_groups"};
+                                          "groups", "device_groups", "token_groups", "suppressions"};
 
 static const char *col_type(const mtd_field *f)
 {
@@ -170,8 +174,8 @@ int mtd_pg_tenant_ddl(const char *id, mtd_buf *out)
         mtd_pg_table(mtd_event_types[i].name, t, sizeof t);
         fence_ddl(t, id, 1, out);
     }
-    mtd_buf_printf(out, "GRANT USAGE ON SEQUENCE event_rows, audit_id_seq, credentials_seq_seq, threat_notes_id_seq"
-                        " TO mtd_t_%s;", id);
+    mtd_buf_printf(out, "GRANT USAGE ON SEQUENCE event_rows, audit_id_seq, credentials_seq_seq, threat_notes_id_seq,"
+                        " suppressions_id_seq TO mtd_t_%s;", id);
     return mtd_buf_append(out, "", 1);
 }
 

@@ -517,6 +517,8 @@ int mtd_pg_user_delete(mtd_store *st, const char *upn, const char *alt, const ch
                " WHERE upn IN ($1, $2) UNION SELECT device_id FROM credentials WHERE upn IN ($1, $2))";
     sql[n++] = "DELETE FROM device_groups WHERE device_id IN (SELECT device_id FROM devices"
                " WHERE upn IN ($1, $2) UNION SELECT device_id FROM credentials WHERE upn IN ($1, $2))";
+    sql[n++] = "DELETE FROM suppressions WHERE device_id IN (SELECT device_id FROM devices"
+               " WHERE upn IN ($1, $2) UNION SELECT device_id FROM credentials WHERE upn IN ($1, $2))";
     sql[n++] = "DELETE FROM credentials WHERE upn IN ($1, $2) OR device_id IN (SELECT device_id FROM devices"
                " WHERE upn IN ($1, $2))";
     sql[n++] = "DELETE FROM batches WHERE device_id IN (SELECT device_id FROM devices WHERE upn IN ($1, $2))";

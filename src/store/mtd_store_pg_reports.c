@@ -132,8 +132,9 @@ static int latest_threats(char *sql, size_t len, int by_device)
 /* The devices report's SELECT (one row per device with its risk), unordered. */
 int mtd_pg_devices_select(char *sql, size_t len)
 {
-    char latest[1024];
+    char latest[1024], none[2560];
     latest_threats(latest, sizeof latest, 0);
+    mtd_supp_none_sql(none, sizeof none, 1, "lt");
     return snprintf(sql, len,
         "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
         " i.manufacturer, i.model, i.model_id, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
@@ -141,13 +142,13 @@ int mtd_pg_devices_select(char *sql, size_t len)
         " CASE k.level WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'none' END AS risk"
         " FROM devices d LEFT JOIN ev_device_info i ON i.\"row\" = d.info_row"
         " LEFT JOIN (SELECT device_id, min(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0"
-        "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) lt WHERE status = 'active'"
-        "   GROUP BY device_id) k ON k.device_id = d.device_id", latest);
+        "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) lt WHERE status = 'active'%s"
+        "   GROUP BY device_id) k ON k.device_id = d.device_id", latest, none);
 }
 
 json_t *mtd_pg_devices_where(mtd_store *st, const mtd_device_query *q, mtd_page *pg)
 {
-    char base[3072], sql[3584], before[32];
+    char base[6144], sql[6656], before[32];
     const char *p[4];
     int n = 0;
     mtd_pg_devices_select(base, sizeof base);
@@ -223,15 +224,18 @@ int mtd_pg_latest_threats(char *sql, size_t len, int by_device)
 
 json_t *mtd_pg_threats_where(mtd_store *st, const mtd_threat_query *q, mtd_page *pg)
 {
-    char sql[2048], latest[1024];
+    char sql[4096], latest[1024], none[2560] = "";
     const char *p[6];
     int n = 0;
     latest_threats(latest, sizeof latest, q->device_id != NULL);
+    if (q->unsuppressed)
+        mtd_supp_none_sql(none, sizeof none, 1, "lt");
     if (q->device_id)
         p[n++] = q->device_id;
     int len = snprintf(sql, sizeof sql,
                        "SELECT device_id, threat_name, category, severity, source, evidence, status, package,"
-                       " app_sha256, threat_id, first_seen, time AS last_seen, \"row\" AS _row FROM (%s) lt WHERE true", latest);
+                       " app_sha256, threat_id, first_seen, time AS last_seen, \"row\" AS _row FROM (%s) lt WHERE true%s",
+                       latest, none);
     const struct { const char *col, *val; } filters[] = {
         {"status", q->status}, {"category", q->category}, {"severity", q->severity}, {"source", q->source}};
     for (size_t i = 0; i < 4; i++)
@@ -248,18 +252,21 @@ json_t *mtd_pg_threats_where(mtd_store *st, const mtd_threat_query *q, mtd_page 
 
 int mtd_pg_device_risk(mtd_store *st, const char *device_id, json_t **out)
 {
-    mtd_threat_query q = {.status = "active", .device_id = device_id};
+    mtd_threat_query q = {.status = "active", .device_id = device_id, .unsuppressed = 1};
     json_t *open = mtd_pg_threats_where(st, &q, NULL);
-    if (!open)
+    q.unsuppressed = 0;
+    json_t *all = open ? mtd_pg_threats_where(st, &q, NULL) : NULL;
+    if (!all) {
+        json_decref(open);
         return MTD_EIO; /* unread threats must not read as no risk */
+    }
     int r = mtd_pg_device_known(st, device_id);
     if (r) {
         json_decref(open);
+        json_decref(all);
         return r;
     }
-    const char *sev = json_string_value(json_object_get(json_array_get(open, 0), "severity"));
-    *out = json_pack("{s:s,s:s,s:i,s:o}", "device_id", device_id, "risk", mtd_risk_from_severity(sev),
-                     "open_threats", (int)json_array_size(open), "threats", open);
+    *out = mtd_store_risk_json(device_id, open, all);
     return 0;
 }
 

@@ -90,15 +90,17 @@ int mtd_sq_latest_threats(char *sql, size_t len, int by_device)
 
 json_t *mtd_sqlite_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_page *pg)
 {
-    char sql[2048], latest[1024];
+    char sql[4096], latest[1024], none[2560] = "";
     const char *p[6];
     int n = 0;
     mtd_sq_latest_threats(latest, sizeof latest, q->device_id != NULL);
+    if (q->unsuppressed)
+        mtd_supp_none_sql(none, sizeof none, 0, "lt");
     if (q->device_id)
         p[n++] = q->device_id;
     int len = snprintf(sql, sizeof sql, "SELECT device_id, threat_name, category, severity, source,"
                                         " evidence, status, package, app_sha256, threat_id, first_seen,"
-                                        " time AS last_seen, row AS _row FROM (%s) WHERE 1", latest);
+                                        " time AS last_seen, row AS _row FROM (%s) lt WHERE 1%s", latest, none);
     const struct { const char *col, *val; } filters[] = {
         {"status", q->status}, {"category", q->category}, {"severity", q->severity}, {"source", q->source}};
     for (size_t i = 0; i < 4; i++)
@@ -126,21 +128,22 @@ const char *mtd_risk_from_severity(const char *sev)
 
 int mtd_sqlite_device_risk(mtd_store *s, const char *device_id, json_t **out)
 {
-    mtd_threat_query q = {.status = "active", .device_id = device_id};
+    mtd_threat_query q = {.status = "active", .device_id = device_id, .unsuppressed = 1};
     json_t *open = mtd_sqlite_threats_where(s, &q, NULL);
-    if (!open)
+    q.unsuppressed = 0;
+    json_t *all = open ? mtd_sqlite_threats_where(s, &q, NULL) : NULL;
+    if (!all) {
+        json_decref(open);
         return MTD_EIO; /* unread threats must not read as no risk */
+    }
     char known[8];
     int r = mtd_sq_read(s, "SELECT 1 FROM devices WHERE device_id=?", device_id, known, sizeof known);
     if (r) {
         json_decref(open);
+        json_decref(all);
         return r;
     }
-    /* threats are ordered by severity: the first open one sets the level */
-    const char *sev = json_string_value(json_object_get(json_array_get(open, 0), "severity"));
-    *out = json_pack("{s:s,s:s,s:i,s:o}", "device_id", device_id, "risk",
-                     mtd_risk_from_severity(sev), "open_threats", (int)json_array_size(open),
-                     "threats", open);
+    *out = mtd_store_risk_json(device_id, open, all);
     return 0;
 }
 

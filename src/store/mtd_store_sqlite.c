@@ -45,6 +45,10 @@ static const char *base_sql =
     "CREATE TABLE IF NOT EXISTS device_groups(device_id TEXT PRIMARY KEY, grp TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS device_groups_grp ON device_groups(grp);"
     "CREATE TABLE IF NOT EXISTS token_groups(hash TEXT PRIMARY KEY, grp TEXT NOT NULL);"
+    /* suppression rules (mtd_store_supp.c) */
+    "CREATE TABLE IF NOT EXISTS suppressions(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
+    " value TEXT NOT NULL, device_id TEXT, grp TEXT, expires_at INTEGER, reason TEXT,"
+    " created_at INTEGER NOT NULL, actor TEXT NOT NULL);"
     /* what admins wrote about a device's threat (how it was handled) */
     "CREATE TABLE IF NOT EXISTS threat_notes(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
     " device_id TEXT NOT NULL, threat_id TEXT NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL);"
