@@ -11,9 +11,10 @@
  *   allowed             -> held bytes written, then relayed both ways (S_RELAY)
  *   blocked             -> a reset to the client and to the server
  *
- * Back-pressure both ways: client bytes are acknowledged to lwIP (tcp_recved, which
- * reopens the client's window) only while the flow's buffer has room for a window
- * more (UP_CAP); the socket is read only as far as lwIP's send buffer has room. */
+ * Back-pressure both ways: client bytes are acknowledged to lwIP (which reopens the
+ * client's window) once written to the socket, so the bytes the flow holds are at most
+ * the window; the socket is read only as far as lwIP's send buffer has room. Client
+ * bytes go from lwIP's pbuf to the socket directly while nothing is held before them. */
 #include "webprot/mtd_vpn_int.h"
 #include "common/mtd_log.h"
 #include "webprot/mtd_sni.h"
@@ -95,42 +96,57 @@ static uint32_t want_events(vpn_flow *f)
     uint32_t e = 0;
     if (f->up_end > f->up_start && f->decided)
         e |= EPOLLOUT;
-    if (!f->server_eof && f->pcb && tcp_sndbuf(f->pcb) >= TCP_MSS &&
+    if (!f->server_eof && f->pcb && f->pcb->snd_buf >= TCP_MSS &&
         tcp_sndqueuelen(f->pcb) + 4 < TCP_SND_QUEUELEN)
         e |= EPOLLIN;
     return e;
 }
 
-/* Acknowledges to lwIP the client bytes held, once the buffer has room for a whole
- * window more. lwIP's window is the 64 KiB it was built with; acknowledging bytes as
- * they are buffered, before the write to the server, keeps that window open across
- * the write rather than one round trip behind it. */
-static void ack_held(vpn_flow *f)
+/* The client's window reopened by n bytes written to the server: tcp_recved, less its
+ * cap at lwIP's compiled TCP_WND for a pcb with the wider window. */
+static void recved(vpn_flow *f, size_t n)
 {
-    if (!f->pcb || !f->decided || f->up_end - f->up_start > UP_CAP - TCP_WND)
+    struct tcp_pcb *pcb = f->pcb;
+    if (!pcb || !n)
         return;
-    while (f->held) {
-        u16_t k = f->held > 0xffff ? 0xffff : (u16_t)f->held;
-        tcp_recved(f->pcb, k);
-        f->held -= k;
+    if (!f->wide) {
+        while (n) {
+            u16_t k = n > 0xffff ? 0xffff : (u16_t)n;
+            tcp_recved(pcb, k);
+            n -= k;
+        }
+        return;
     }
+    pcb->rcv_wnd = pcb->rcv_wnd + n > VPN_WND ? VPN_WND : (tcpwnd_size_t)(pcb->rcv_wnd + n);
+    if (tcp_update_rcv_ann_wnd(pcb) >= VPN_WND / 8) { /* else the next ACK tells the client */
+        tcp_ack_now(pcb);
+        tcp_output(pcb);
+    }
+}
+
+/* Sends client bytes to the server; what it took, or -1 when the socket failed. */
+static ssize_t send_up(vpn_flow *f, const struct iovec *iov, int n)
+{
+    struct msghdr m = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)n};
+    ssize_t k = sendmsg(f->fd, &m, MSG_NOSIGNAL);
+    if (k < 0)
+        return errno == EAGAIN || errno == EINTR ? 0 : -1;
+    f->bytes_out += (uint64_t)k;
+    recved(f, (size_t)k);
+    return k;
 }
 
 /* Writes what the client sent and was not written yet. -1 when the socket failed. */
 static int flush_up(mtd_vpn *v, vpn_flow *f)
 {
-    ack_held(f);
     while (f->up_end > f->up_start) {
-        ssize_t n = send(f->fd, f->up + f->up_start, f->up_end - f->up_start, MSG_NOSIGNAL);
-        if (n < 0) {
-            ack_held(f);
-            return errno == EAGAIN || errno == EINTR ? 0 : -1;
-        }
+        struct iovec iov = {f->up + f->up_start, f->up_end - f->up_start};
+        ssize_t n = send_up(f, &iov, 1);
+        if (n <= 0)
+            return (int)n;
         f->up_start += (size_t)n;
-        f->bytes_out += (uint64_t)n;
     }
     f->up_start = f->up_end = 0;
-    ack_held(f);
     if (f->client_eof && !f->up_shut) {
         shutdown(f->fd, SHUT_WR);
         f->up_shut = 1;
@@ -143,7 +159,7 @@ static int flush_up(mtd_vpn *v, vpn_flow *f)
 /* The URL of an HTTP request line: "http://" host path, for URL entries of a feed. */
 static void http_url(const vpn_flow *f, char *url, size_t cap)
 {
-    const char *b = (const char *)f->up, *sp = memchr(b, ' ', f->up_end);
+    const char *b = (const char *)f->up, *sp = b ? memchr(b, ' ', f->up_end) : NULL;
     const char *path = sp ? sp + 1 : NULL;
     const char *end = path ? memchr(path, ' ', f->up_end - (size_t)(path - b)) : NULL;
     if (!end || path[0] != '/')
@@ -156,7 +172,8 @@ static void http_url(const vpn_flow *f, char *url, size_t cap)
  * 0 wait for more. */
 static int inspect(mtd_vpn *v, vpn_flow *f, int final)
 {
-    const uint8_t *b = f->up;
+    static const uint8_t none[1];
+    const uint8_t *b = f->up ? f->up : none;
     size_t n = f->up_end;
     int kind = mtd_sni_sniff(b, n);
     mtd_sni_result r = MTD_SNI_INVALID;
@@ -197,6 +214,47 @@ static int inspect(mtd_vpn *v, vpn_flow *f, int final)
 
 /* ---- lwIP callbacks ---- */
 
+/* Writes a pbuf chain of client bytes to the server as it is, with nothing held before
+ * it: what the socket took, or -1. */
+static ssize_t send_pbuf(vpn_flow *f, struct pbuf *p)
+{
+    struct iovec iov[16];
+    int n = 0;
+    for (struct pbuf *q = p; q && n < 16; q = q->next)
+        if (q->len)
+            iov[n++] = (struct iovec){q->payload, q->len};
+    return send_up(f, iov, n);
+}
+
+/* Keeps the bytes of p from off on that the socket did not take, growing the buffer as
+ * needed. -1 beyond UP_CAP (more than the window lwIP advertised) or out of memory. */
+static int hold(vpn_flow *f, struct pbuf *p, size_t off)
+{
+    size_t n = p->tot_len - off, have = f->up_end - f->up_start;
+    if (!n)
+        return 0;
+    if (f->up_end + n > f->up_cap && f->up_start) { /* room at the front */
+        memmove(f->up, f->up + f->up_start, have);
+        f->up_end = have;
+        f->up_start = 0;
+    }
+    if (f->up_end + n > f->up_cap) {
+        size_t cap = f->up_cap ? f->up_cap : UP_FIRST;
+        while (cap < f->up_end + n)
+            cap *= 2;
+        if (cap > UP_CAP)
+            return -1;
+        uint8_t *b = realloc(f->up, cap);
+        if (!b)
+            return -1;
+        f->up = b;
+        f->up_cap = cap;
+    }
+    pbuf_copy_partial(p, f->up + f->up_end, (u16_t)n, (u16_t)off);
+    f->up_end += n;
+    return 0;
+}
+
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
     vpn_flow *f = arg;
@@ -211,19 +269,14 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
         if (!f->decided && inspect(v, f, 1) && f->state == S_DEAD)
             return f->aborted ? ERR_ABRT : ERR_OK;
     } else {
-        if (f->up_end + p->tot_len > UP_CAP && f->up_start) { /* room at the front */
-            memmove(f->up, f->up + f->up_start, f->up_end - f->up_start);
-            f->up_end -= f->up_start;
-            f->up_start = 0;
-        }
-        if (f->up_end + p->tot_len > UP_CAP) { /* beyond the window lwIP advertised */
+        ssize_t sent = 0;
+        if (f->decided && f->up_end == f->up_start)
+            sent = send_pbuf(f, p);
+        if (sent < 0 || hold(f, p, (size_t)sent) != 0) {
             pbuf_free(p);
             mtd_flow_abort(v, f);
             return ERR_ABRT;
         }
-        pbuf_copy_partial(p, f->up + f->up_end, p->tot_len, 0);
-        f->up_end += p->tot_len;
-        f->held += p->tot_len;
         pbuf_free(p);
         if (!f->decided && inspect(v, f, 0) && f->state == S_DEAD)
             return f->aborted ? ERR_ABRT : ERR_OK;
@@ -256,22 +309,34 @@ static void on_err(void *arg, err_t err)
     mtd_vpn__end(mtd_flow__vpn, f);
 }
 
+/* The windows past lwIP's compiled ones (VPN_WND): the SYN-ACK offered the client
+ * scale VPN_WND_SHIFT (mtd_vpn.c), so the pcb scales by it too, from its first segment
+ * after the handshake, which is after this. A client that does not scale windows keeps
+ * lwIP's 64 KiB. The send buffer and slow-start threshold are raised alike: the path
+ * to the client is a TUN queue in this host's memory, not a network to probe. */
+static void widen(vpn_flow *f)
+{
+    struct tcp_pcb *pcb = f->pcb;
+    /* lwIP caps the MSS it sends with at TCP_MSS (1460) whatever the client offered */
+    if (f->peer_mss > pcb->mss)
+        pcb->mss = f->peer_mss < VPN_SEG ? f->peer_mss : VPN_SEG;
+    if (!(pcb->flags & TF_WND_SCALE) || pcb->rcv_scale != TCP_RCV_SCALE)
+        return;
+    pcb->rcv_scale = VPN_WND_SHIFT;
+    pcb->rcv_wnd = pcb->rcv_ann_wnd = VPN_WND;
+    pcb->snd_buf = VPN_WND;
+    pcb->ssthresh = VPN_WND;
+    f->wide = 1;
+}
+
 void mtd_flow__attach(mtd_vpn *v, vpn_flow *f)
 {
     mtd_flow__vpn = v;
-    if (!f->up && !(f->up = malloc(UP_CAP))) {
-        mtd_flow_abort(v, f);
-        return;
-    }
     tcp_recv(f->pcb, on_recv);
     tcp_sent(f->pcb, on_sent);
     tcp_err(f->pcb, on_err);
     tcp_nagle_disable(f->pcb);
-    /* lwIP caps the MSS it sends with at TCP_MSS (1460) whatever the client offered;
-     * segments of up to a quarter of its send buffer keep four in flight, so the
-     * client's delayed ACK (every second full segment) never stalls the flow */
-    if (f->peer_mss > f->pcb->mss)
-        f->pcb->mss = f->peer_mss < TCP_SND_BUF / 4 ? f->peer_mss : TCP_SND_BUF / 4;
+    widen(f);
     f->start_ms = mtd_vpn__now_ms();
     mtd_vpn__watch(v, f, want_events(f));
 }
@@ -359,7 +424,7 @@ static void connected(mtd_vpn *v, vpn_flow *f)
 static void read_server(mtd_vpn *v, vpn_flow *f)
 {
     while (f->pcb && f->state != S_DEAD) {
-        size_t room = tcp_sndbuf(f->pcb);
+        size_t room = f->pcb->snd_buf;
         int segs = TCP_SND_QUEUELEN - tcp_sndqueuelen(f->pcb) - 4;
         size_t mss = tcp_mss(f->pcb) ? tcp_mss(f->pcb) : 536;
         if (segs <= 0)
@@ -368,8 +433,8 @@ static void read_server(mtd_vpn *v, vpn_flow *f)
             room = (size_t)segs * mss;
         if (room < mss)
             break;
-        if (room > 65536)
-            room = 65536;
+        if (room > 65535) /* tcp_write takes a u16_t */
+            room = 65535;
         ssize_t n = recv(f->fd, v->rbuf, room, 0);
         if (n < 0 && (errno == EAGAIN || errno == EINTR))
             break;

@@ -233,40 +233,54 @@ static void account(mtd_vpn *v, const uint8_t *b, size_t len, int out)
     f->last_ms = mtd_vpn__now_ms();
 }
 
-/* lwIP offers the MSS it was built with (TCP_MSS, 1460) in its SYN-ACKs, whatever the
- * interface's MTU. The tunnel's MTU is the TUN's (64 KiB by default: no wire is under
- * it), so the MSS option of a SYN-ACK is raised to MTU - 40 here, with the checksum
- * adjusted (RFC 1624): the client then sends segments of up to 64 KiB, one read each. */
-static void raise_mss(mtd_vpn *v, uint8_t *b, size_t len)
+/* Sets byte k of a TCP segment t, its checksum (t[16..17]) adjusted by the 16-bit word
+ * the byte sits in (RFC 1624). */
+static void set_byte(uint8_t *t, size_t k, uint8_t val)
+{
+    size_t w = k & ~(size_t)1;
+    uint16_t old = (uint16_t)(t[w] << 8 | t[w + 1]);
+    t[k] = val;
+    uint32_t sum = (uint16_t)~(t[16] << 8 | t[17]);
+    sum += (uint16_t)~old;
+    sum += (uint16_t)(t[w] << 8 | t[w + 1]);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (sum & 0xffff) + (sum >> 16);
+    sum = (uint16_t)~sum;
+    t[16] = (uint8_t)(sum >> 8), t[17] = (uint8_t)sum;
+}
+
+/* lwIP's SYN-ACKs carry the options it was built with, whatever the interface: its
+ * TCP_MSS (1460) and window scale 1 (TCP_RCV_SCALE). The tunnel's MTU is the TUN's (64
+ * KiB by default: no wire is under it), so the MSS option is raised to MTU - 40, and the
+ * scale to VPN_WND_SHIFT, which mtd_flow__attach gives the pcb when lwIP accepts: the
+ * client then sends segments of up to 64 KiB into a 1 MiB window. Checksum adjusted. */
+static void fix_synack(mtd_vpn *v, uint8_t *b, size_t len)
 {
     size_t ihl = (size_t)(b[0] & 15) * 4;
     if (len < ihl + 20 || b[9] != 6 || (b[ihl + 13] & 0x12) != 0x12)
         return;
     size_t thl = (size_t)(b[ihl + 12] >> 4) * 4;
     uint8_t *t = b + ihl;
-    for (size_t i = 20; i + 4 <= thl && ihl + thl <= len;) {
+    if (ihl + thl > len)
+        return;
+    for (size_t i = 20; i + 1 < thl;) {
         if (t[i] == 0)
             break;
         if (t[i] == 1) {
             i++;
             continue;
         }
+        if (t[i + 1] < 2 || i + t[i + 1] > thl)
+            break;
         if (t[i] == 2 && t[i + 1] == 4) {
             uint16_t old = (uint16_t)(t[i + 2] << 8 | t[i + 3]), mss = (uint16_t)(v->tun.mtu - 40);
-            if (mss <= old)
-                return;
-            t[i + 2] = (uint8_t)(mss >> 8), t[i + 3] = (uint8_t)mss;
-            uint32_t sum = (uint16_t)~(t[16] << 8 | t[17]);
-            sum += (uint16_t)~old;
-            sum += mss;
-            sum = (sum & 0xffff) + (sum >> 16);
-            sum = (sum & 0xffff) + (sum >> 16);
-            sum = (uint16_t)~sum;
-            t[16] = (uint8_t)(sum >> 8), t[17] = (uint8_t)sum;
-            return;
+            if (mss > old) {
+                set_byte(t, i + 2, (uint8_t)(mss >> 8));
+                set_byte(t, i + 3, (uint8_t)mss);
+            }
+        } else if (t[i] == 3 && t[i + 1] == 3 && t[i + 2] == TCP_RCV_SCALE) {
+            set_byte(t, i + 2, VPN_WND_SHIFT);
         }
-        if (t[i + 1] < 2)
-            break;
         i += t[i + 1];
     }
 }
@@ -281,7 +295,7 @@ static err_t tun_output(struct netif *n, struct pbuf *p, const ip4_addr_t *dst)
         b = v->obuf;
     }
     if (len >= 40 && b[9] == 6)
-        raise_mss(v, b, len);
+        fix_synack(v, b, len);
     account(v, b, len, 0);
     if (write(v->tun.fd, b, len) == (ssize_t)len) {
         v->st.packets_in++;
@@ -415,17 +429,30 @@ static void packet_in(mtd_vpn *v, struct pbuf *p)
     mtd_vpn__lwip_input(v, p, dst);
 }
 
+/* Packets are read into an MTU-sized pbuf: a large one (a client's bulk segment) goes
+ * into lwIP as it is, with no copy; a small one (an ACK, a SYN, a datagram) is copied
+ * into a pbuf of its own size, since lwIP may hold it (a held SYN, reassembly) and the
+ * MTU-sized one would be held with it. */
+#define COPY_BELOW 2048
+
 static void read_tun(mtd_vpn *v)
 {
     for (int i = 0; i < 256; i++) {
-        /* read whole, then a pbuf of its size: most packets are far below the MTU */
-        ssize_t n = read(v->tun.fd, v->ibuf, (size_t)v->tun.mtu);
+        if (!v->spare && !(v->spare = pbuf_alloc(PBUF_RAW, (u16_t)v->tun.mtu, PBUF_RAM)))
+            return;
+        ssize_t n = read(v->tun.fd, v->spare->payload, (size_t)v->tun.mtu);
         if (n <= 0)
             return;
-        struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM);
-        if (!p)
+        struct pbuf *p;
+        if (n >= COPY_BELOW) {
+            p = v->spare;
+            v->spare = NULL;
+            pbuf_realloc(p, (u16_t)n);
+        } else if ((p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM)) != NULL) {
+            memcpy(p->payload, v->spare->payload, (size_t)n);
+        } else {
             return;
-        memcpy(p->payload, v->ibuf, (size_t)n);
+        }
         packet_in(v, p);
     }
 }
@@ -550,10 +577,9 @@ static int setup(mtd_vpn *v, char *why, size_t wl)
     v->routed = 1;
     v->rbuf = malloc(65536);
     v->obuf = malloc(65536);
-    v->ibuf = malloc(65536);
     v->ep = epoll_create1(EPOLL_CLOEXEC);
     v->wake = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (!v->rbuf || !v->obuf || !v->ibuf || v->ep < 0 || v->wake < 0) {
+    if (!v->rbuf || !v->obuf || v->ep < 0 || v->wake < 0) {
         snprintf(why, wl, "cannot set up the relay: %s", strerror(errno));
         return MTD_ENOMEM;
     }
@@ -654,7 +680,8 @@ void mtd_vpn_stop(mtd_vpn *v)
         close(v->wake);
     free(v->rbuf);
     free(v->obuf);
-    free(v->ibuf);
+    if (v->spare)
+        pbuf_free(v->spare);
     pthread_rwlock_destroy(&v->rep_lock);
     free(v);
 }

@@ -18,7 +18,16 @@
 #define VPN_BUCKETS 16384
 #define INSPECT_MAX 16384    /* the client's first bytes held for a verdict */
 #define INSPECT_MS 3000      /* then the flow goes on by its address alone */
-#define UP_CAP (256 * 1024) /* client bytes not yet written (a window more than lwIP's) */
+/* lwIP's receive window and send buffer per flow. Debian's lwIP is compiled with 64 KiB
+ * (TCP_WND, TCP_SND_BUF) and window scale 1, which held a client's upload to 64 KiB per
+ * round trip through the relay's thread; the pcb's fields are set past them instead:
+ * the SYN-ACK's scale option is rewritten to VPN_WND_SHIFT (mtd_vpn.c) and the pcb's
+ * rcv_scale, windows and send buffer set to match when lwIP accepts (mtd_flow.c). */
+#define VPN_WND (1024 * 1024)
+#define VPN_WND_SHIFT 5       /* 1 MiB >> 5 fits the 16-bit window field */
+#define VPN_SEG (32 * 1024)   /* the largest segment lwIP sends the client */
+#define UP_CAP VPN_WND        /* client bytes not yet written: at most the window */
+#define UP_FIRST 16384        /* the client bytes' buffer starts at this, grows to UP_CAP */
 #define UDP_IDLE_MS 60000
 #define DNS_IDLE_MS 10000
 
@@ -39,9 +48,9 @@ struct vpn_flow {
     uint32_t syn_seq;
     uint16_t peer_mss;        /* the MSS option of the client's SYN */
     mtd_sni_quic_ctx *quic;   /* the CRYPTO bytes of a UDP/443 flow's Initials so far */
-    uint8_t *up;              /* client -> server bytes not yet written */
-    size_t up_start, up_end;
-    size_t held;              /* of them, not yet acknowledged to lwIP (tcp_recved) */
+    uint8_t *up;              /* client -> server bytes not yet written (not acknowledged) */
+    size_t up_start, up_end, up_cap;
+    int wide;                 /* the pcb has VPN_WND windows (the client scales windows) */
     int client_eof, server_eof, up_shut, decided, dns, quic_seen, aborted;
     int64_t start_ms, last_ms, wall_start_ms;
     mtd_proto proto;
@@ -76,7 +85,7 @@ struct mtd_vpn {
     vpn_flow *all, *dead;
     uint8_t *rbuf;                       /* one read buffer: server -> client bytes */
     uint8_t *obuf;                       /* one packet written to the TUN */
-    uint8_t *ibuf;                       /* one packet read from it */
+    struct pbuf *spare;                  /* the next packet read from it, MTU-sized */
     mtd_vpn_stats st;
     int routed;
     int busy_since_trim;                 /* flows ran since the last malloc_trim */

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The self-looping VPN in network namespaces the test makes (netns.sh): curl in the
 # client namespace reaches the test internet through the agent's TUN. An allowed
-# site arrives byte for byte (HTTP and HTTPS, 100 MB too), a blocked name fails at DNS,
+# site arrives byte for byte (HTTP and HTTPS, 100 MB each way too), a blocked name fails at DNS,
 # a blocked name reached by its IP gets a reset on its TLS server_name and its HTTP
 # Host, a blocked IP is refused at the SYN, a closed port is refused as it would be
 # directly, a QUIC Initial naming a blocked server is dropped while other datagrams
@@ -98,6 +98,9 @@ inc curl -sf --max-time 60 http://good.test/big.bin | sha256sum >"$WORK/big.got"
 sha256sum <"$WORK/www/big.bin" >"$WORK/big.want"
 cmp -s "$WORK/big.got" "$WORK/big.want" || fail "the 100 MB download differs: $(cat "$WORK/big.got")"
 ok "a 100 MB download through the tunnel is intact"
+inc curl -sf --max-time 60 -T "$WORK/www/big.bin" http://good.test/upload >"$WORK/up.got" || fail "the 100 MB upload through the tunnel"
+assert_eq "$(cut -d' ' -f1 "$WORK/big.want")" "$(cat "$WORK/up.got")" "the SHA-256 the server computed of the 100 MB upload"
+ok "a 100 MB upload through the tunnel is intact"
 
 stop_vpn || fail "vpn exited with $? on SIGTERM"
 assert_eq "0 0 0" "$(vpn_leftovers | tr '\n' ' ' | sed 's/ $//')" "rule, routes and device after SIGTERM"

@@ -1,8 +1,10 @@
 """vpn_web.py ROOT CERT KEY ADDR...: the "internet" of the VPN tests: on each address an
-HTTP server (port 80), an HTTPS server (443, the given certificate) serving ROOT, and a
+HTTP server (port 80), an HTTPS server (443, the given certificate) serving ROOT (a PUT
+is answered with the SHA-256 of its body, so an upload is checked byte for byte), and a
 UDP echo on 443 (plain datagrams come back; a QUIC client gets its bytes echoed too, so
 a test sees whether a datagram reached the server at all), and on TCP port 9 a listener
 that accepts and closes."""
+import hashlib
 import http.server
 import socket
 import ssl
@@ -20,6 +22,20 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     def log_message(self, *a):
         pass
+
+    def do_PUT(self):
+        left, h = int(self.headers.get("Content-Length", "0")), hashlib.sha256()
+        while left > 0:
+            b = self.rfile.read(min(left, 1 << 20))
+            if not b:
+                break
+            h.update(b)
+            left -= len(b)
+        body = h.hexdigest().encode() + b"\n"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
 
 
 class Server(http.server.ThreadingHTTPServer):
