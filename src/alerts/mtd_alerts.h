@@ -35,6 +35,10 @@ void mtd_alerts_kick(mtd_alerts *a, const char *tenant_id);
 /* The tenant's suppression rules or a device's group changed: every device's risk is
  * read again soon, and each change recorded and pushed. */
 void mtd_alerts_recheck(mtd_alerts *a, const char *tenant_id);
+/* The Markdown section of the tenant's privacy statement that names each configured
+ * destination (its kind and host, never a secret, token or path) and what it gets
+ * under policy p, appended to out; nothing when the tenant has none. 0 or MTD_E*. */
+int mtd_alerts_statement_md(const char *data_dir, const char *tenant_id, const mtd_policy *p, mtd_buf *out);
 /* The engine's series for /metrics (no tenant named). */
 void mtd_alerts_render_metrics(mtd_alerts *a, mtd_buf *out);
 

@@ -665,7 +665,7 @@ static void dispatch(admin_call *a, const char *sub)
         return;
     if (!strcmp(m, "GET") && reports(a, sub))
         return;
-    mtd_admin_ctx x = {a->rq, a->rs, a->tn, a->role, a->actor, &a->page};
+    mtd_admin_ctx x = {a->rq, a->rs, a->tn, a->role, a->actor, &a->page, mtd_tenants_data_dir(a->c->tenants)};
     if (mtd_admin_console_route(&x, sub) || mtd_admin_groups_route(a->c, &x, sub))
         return;
     if (!strcmp(sub, "devices") && !strcmp(m, "GET")) {

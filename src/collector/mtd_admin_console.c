@@ -6,6 +6,7 @@
 #include "common/mtd_util.h"
 #include "posture/mtd_posture.h"
 #include "privacy/mtd_statement.h"
+#include "alerts/mtd_alerts.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -137,7 +138,9 @@ static void device(const mtd_admin_ctx *x, const char *id)
 
 /* The tenant's privacy statement for its policy as it is now: the same generator as
  * `mtd-agent privacy statement --state` on one of its devices (privacy/mtd_statement.c),
- * with the same account of the device checks (posture/, linked for it alone). */
+ * with the same account of the device checks (posture/, linked for it alone), and in
+ * Markdown the systems its alerts go to (mtd_alerts_statement_md; nothing when none,
+ * so a tenant without destinations gets exactly what its agents print). */
 static void statement(const mtd_admin_ctx *x)
 {
     static const char *const ctypes[] = {
@@ -158,8 +161,10 @@ static void statement(const mtd_admin_ctx *x)
     mtd_buf_init(&b, 0);
     mtd_buf_init(&checks, 0);
     mtd_posture_statement_md(&checks);
+    int r = f == MTD_STMT_MD ? mtd_alerts_statement_md(x->data_dir, x->tn->id, &p, &checks) : 0;
     mtd_buf_append(&checks, "", 1); /* a C string */
-    int r = mtd_statement_with_checks(f, &p, (const char *)checks.data, &b);
+    if (r == 0)
+        r = mtd_statement_with_checks(f, &p, (const char *)checks.data, &b);
     mtd_buf_free(&checks);
     if (r != 0) {
         mtd_buf_free(&b);

@@ -17,6 +17,7 @@ typedef struct {
     mtd_role role;
     const char *actor;
     mtd_page *page; /* of a GET: ?limit=&offset= as the dispatcher read them */
+    const char *data_dir; /* the collector's (the tenant's alert file is under it) */
 } mtd_admin_ctx;
 
 /* Answers METHOD sub when it is one of these routes: 1, else 0 (nothing answered). */

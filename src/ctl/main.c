@@ -52,6 +52,9 @@ static const mtd_usage_cmd commands[] = {
     {ADMIN, "device group", "device group DEVICE_ID GROUP", "put a device in a group (admin)"},
     {ADMIN, "device ungroup", "device ungroup DEVICE_ID", "take a device out of its group (admin)"},
     {ADMIN, "audit", "audit", "the tenant's audit log"},
+    {ADMIN, "statement", "statement [--format md|xcprivacy|datasafety|schema]",
+     "the tenant's privacy statement for its policy now; in\n"
+     "Markdown it names each alert destination (kind, host)"},
     {ADMIN, "user export", "user export UPN", "everything linked to that user, as JSON"},
     {ADMIN, "user delete", "user delete UPN", "delete it from every file of the tenant"},
     {ADMIN, "export", "export [--ocsf]", "every stored event, JSON lines (--ocsf: OCSF)"},
@@ -723,6 +726,11 @@ static int dispatch(ctl *c)
         json_decref(j);
         return 0;
     }
+    if (!strcmp(pos[0], "statement") && np == 1) {
+        char path[160] = "/v1/admin/privacy/statement";
+        add_query(c, path, sizeof path, "--format", "format");
+        return request(c, "GET", path, NULL, &j, 1);
+    }
     if (!strcmp(pos[0], "export") && np == 1)
         return request(c, "GET", mtd_args_has(&c->a, "--ocsf") ? "/v1/admin/export?format=ocsf"
                                                                : "/v1/admin/export?format=raw",
@@ -788,7 +796,8 @@ int main(int argc, char **argv)
         {"--unused-credentials", MTD_ARG_FLAG}, {"--state", MTD_ARG_ONE}, {"--severity", MTD_ARG_ONE},
         {"--note", MTD_ARG_ONE}, {"--reason", MTD_ARG_ONE}, {"--secret", MTD_ARG_ONE},
         {"--hec-token", MTD_ARG_ONE}, {"--tls", MTD_ARG_FLAG}, {"--dest-ca", MTD_ARG_ONE},
-        {"--index", MTD_ARG_ONE}, {"--since", MTD_ARG_ONE}, {"--group", MTD_ARG_ONE}, {NULL, 0}};
+        {"--index", MTD_ARG_ONE}, {"--since", MTD_ARG_ONE}, {"--group", MTD_ARG_ONE},
+        {"--format", MTD_ARG_ONE}, {NULL, 0}};
     ctl c = {0};
     char why[256];
     if (argc < 2) {

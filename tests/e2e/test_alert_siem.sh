@@ -55,6 +55,32 @@ expect_fail "elastic with a secret" ctl --token "$ADMIN" integration add elastic
 expect_fail "a bad index" ctl --token "$ADMIN" integration add elastic "$R/es" --index "_All"
 ok "syslog (TCP, TLS with its CA), Splunk HEC, Elasticsearch and risk push configured; an untrusted TLS receiver fails its test"
 
+# the privacy statement names each destination by kind and host, never a secret or path
+WSEC=webhook-secret-0123456789abcdef
+ctl --token "$ADMIN" integration add webhook "http://localhost:$(cat "$WORK/recv.port")/hook/W" --secret "$WSEC" --json >"$WORK/w.json"
+ctl --token "$ADMIN" statement >"$WORK/stmt.md"
+assert_eq 200 "$(http_status GET '/v1/admin/privacy/statement?format=md' "$ADMIN")" "the statement route"
+cmp -s "$WORK/body" "$WORK/stmt.md" || fail "mtdctl statement is not the route's: $(diff "$WORK/body" "$WORK/stmt.md" | head -5)"
+sed -n '/^## Where your organization sends alerts$/,/^## /p' "$WORK/stmt.md" | grep '^- ' | sed 's/`: each alert: .*/`/; s/`: this device.s pseudonym .*/`/' >"$WORK/dests"
+assert_eq "- **Syslog over TCP (not encrypted)** at \`127.0.0.1\`
+- **Syslog over TLS** at \`127.0.0.1\`
+- **Splunk HTTP Event Collector** at \`127.0.0.1\`
+- **Elasticsearch** at \`127.0.0.1\`
+- **Risk push** to \`127.0.0.1\`
+- **Webhook** at \`localhost\`" "$(cat "$WORK/dests")" "the destinations the statement names"
+for secret in "$RSEC" "$HEC" "$WSEC" /hook/ services/collector "$(cat "$WORK/recv.port")"; do
+    ! grep -qF -- "$secret" "$WORK/stmt.md" || fail "the statement shows $secret"
+done
+grep -q "^- \*\*Webhook\*\* at \`localhost\`: each alert: the threat's name, category, severity, source, evidence, status and ID, the app's package and digest, this device's pseudonym and the detection's times.$" "$WORK/stmt.md" ||
+    fail "what a webhook gets: $(grep Webhook "$WORK/stmt.md")"
+ctl --token "$ADMIN" integration remove "$(jq -r .id "$WORK/w.json")" >/dev/null
+ctl --token "$ADMIN" statement >"$WORK/stmt2.md"
+! grep -q "Webhook\|localhost" "$WORK/stmt2.md" || fail "the removed webhook is still in the statement"
+assert_eq 5 "$(grep -c '^- \*\*\(Syslog\|Splunk\|Elasticsearch\|Risk push\)' "$WORK/stmt2.md")" "the destinations after the webhook's removal"
+ctl --token "$ADMIN" statement --format datasafety >"$WORK/ds.csv"
+! grep -q "127.0.0.1" "$WORK/ds.csv" || fail "the Data safety CSV names a destination"
+ok "the privacy statement (route and mtdctl) names each destination by kind and host, never a secret, token or path; a removed one is gone"
+
 D=ps_AAAAAAAAAAAAAAAAAAAAAA
 CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d "{\"device_id\":\"$D\"}" "$URL/v1/enroll" | jq -r .device_credential)
 echo 0 >"$WORK/n"
