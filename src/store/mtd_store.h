@@ -98,6 +98,9 @@ void mtd_store_pg_metrics(mtd_store_cluster *c, mtd_buf *out);
 /* Opens (creating if needed) the SQLite tenant store in dir. */
 int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen);
 void mtd_store_close(mtd_store *s);
+/* Threads running now in the SQLite stores' shared checkpointer pool (at most 4, for
+ * every store of the process; started when a WAL first needs copying, ended when idle). */
+int mtd_store_checkpointer_threads(void);
 
 /* Tokens and credentials, stored only as SHA-256 hashes of their secret part. An
  * enrollment token may expire (expires_at, epoch seconds; 0: never) and have a number

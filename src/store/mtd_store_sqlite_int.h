@@ -35,14 +35,13 @@ struct mtd_store {
     pthread_mutex_t pmu;
     /* Group commit: batches waiting for the next transaction (mtd_store_group.h). */
     mtd_store_group group;
-    /* The checkpointer: its connection and thread (mtd_store_wal.c). */
+    /* The checkpointer's connection; its passes run on the shared pool (mtd_store_wal.c). */
     sqlite3 *ck;
-    pthread_t ck_thread;
-    pthread_mutex_t ckmu;
     pthread_mutex_t ckrun; /* held while a checkpoint runs; lock order: mu, pmu, ckrun */
-    pthread_cond_t ckcv;
-    int ck_want, ck_stop, ck_running, ck_failed;
-    int ck_busy;   /* a pass is running (under ckmu) */
+    struct mtd_store *ck_qnext; /* the next store on the pool's queue */
+    int ck_want;   /* queued for a pass (under the pool's mutex) */
+    int ck_busy;   /* a pass is running (under the pool's mutex) */
+    int ck_failed; /* no checkpointer connection: the commits checkpoint */
     char path[1200];
     int ck_next;   /* WAL pages at which a commit wakes the checkpointer */
     int ck_frames; /* WAL pages after the last commit (writer only) */
@@ -61,11 +60,12 @@ void mtd_sqlite_close(mtd_store *s);
  * 5 s busy timeout. On failure, why (when given) names the file and the error; *db may
  * still need sqlite3_close. */
 int mtd_sq_connect(mtd_store *s, int flags, sqlite3 **db, char *why, size_t whylen);
-/* Hands the WAL checkpoints of an open store to the checkpointer (started when first
- * needed), and stops it (mtd_store_wal.c). */
+/* Hands the WAL checkpoints of an open store to the shared checkpointer pool, and
+ * takes them back (waiting for a pass running) before the store closes
+ * (mtd_store_wal.c). */
 void mtd_sq_wal_start(mtd_store *s);
 void mtd_sq_wal_stop(mtd_store *s);
-/* 1 when the checkpointer has no pass wanted or running (tests wait on it). */
+/* 1 when the store has no pass wanted or running (tests wait on it). */
 int mtd_sq_wal_idle(mtd_store *s);
 /* After a delete (caller holds s->mu): folds the WAL into the database file and
  * truncates it, so no file keeps the deleted rows' old pages. */

@@ -3,8 +3,9 @@
  * SQLite's default checkpoints the WAL inside the commit that crosses 1,000 pages:
  * that commit then copies 16 MiB into the database file and waits for two fsyncs,
  * while every batch queued behind it waits too (bench_ingest measured a third of the
- * ingest time there). Here the commit only signals; a checkpointer thread with its own
- * connection copies the frames while the writer goes on (PASSIVE). The WAL starts over
+ * ingest time there). Here the commit only signals; a thread of the checkpointer pool
+ * (shared by every store, at most 4 threads) copies the frames on the store's own
+ * checkpointer connection while the writer goes on (PASSIVE). The WAL starts over
  * only when a transaction begins with every frame copied, which never happens while a
  * busy writer keeps committing: so once the WAL holds 64 MiB the checkpointer makes
  * more passes, each copying what the writer committed during the last, and when that
@@ -23,7 +24,9 @@
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
 
+#include <errno.h>
 #include <stdio.h>
+#include <time.h>
 
 #define CKPT_SOFT 1024   /* pages in the WAL (16 MiB): wake the checkpointer */
 #define CKPT_REWIND 4096 /* 64 MiB: have the WAL start over */
@@ -70,31 +73,124 @@ static void copy_wal(mtd_store *s)
     __atomic_store_n(&s->ck_next, 0, __ATOMIC_RELAXED);
 }
 
-static void *checkpointer(void *arg)
+/* The checkpointer pool: at most POOL_MAX threads for every store of the process,
+ * where each store had a thread of its own once its WAL first reached 16 MiB (a
+ * collector holding thousands of busy tenants held thousands of threads). A store
+ * wanting a pass is queued once (ck_want); a thread takes it off the queue, makes the
+ * pass, and takes the next. A thread idle for POOL_IDLE_S ends. Lock order: a
+ * store's mu, then pool.mu. */
+#define POOL_MAX 4
+#define POOL_IDLE_S 30
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work; /* a store was queued */
+    pthread_cond_t done; /* a pass ended (mtd_sq_wal_stop waits for its store's) */
+    mtd_store *head, *tail;
+    int threads, idle;
+} pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0};
+
+/* The checkpointer's connection, opened by the pool on the store's first pass. */
+static int open_ck(mtd_store *s)
 {
-    mtd_store *s = arg;
-    pthread_mutex_lock(&s->ckmu);
-    while (!s->ck_stop) {
-        if (!s->ck_want) {
-            pthread_cond_wait(&s->ckcv, &s->ckmu);
+    if (mtd_sq_connect(s, 0, &s->ck, NULL, 0) != 0)
+        return MTD_EIO;
+    /* a connection learns that the database is in WAL mode when it first reads it;
+     * until then its checkpoints do nothing */
+    if (sqlite3_exec(s->ck, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    return 0;
+}
+
+/* One pass for the store s (pool.mu not held). */
+static void pass(mtd_store *s)
+{
+    if (!s->ck && open_ck(s) != 0) {
+        mtd_log(MTD_LOG_WARN, "store", "no checkpointer connection; the commits checkpoint the WAL");
+        __atomic_store_n(&s->ck_failed, 1, __ATOMIC_RELEASE);
+        return;
+    }
+    copy_wal(s);
+}
+
+static void *pool_thread(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&pool.mu);
+    for (;;) {
+        if (!pool.head) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += POOL_IDLE_S;
+            pool.idle++;
+            int rc = pthread_cond_timedwait(&pool.work, &pool.mu, &until);
+            pool.idle--;
+            if (rc == ETIMEDOUT && !pool.head)
+                break;
             continue;
         }
+        mtd_store *s = pool.head;
+        pool.head = s->ck_qnext;
+        if (!pool.head)
+            pool.tail = NULL;
+        s->ck_qnext = NULL;
         s->ck_want = 0;
         s->ck_busy = 1;
-        pthread_mutex_unlock(&s->ckmu);
-        copy_wal(s);
-        pthread_mutex_lock(&s->ckmu);
+        pthread_mutex_unlock(&pool.mu);
+        pass(s);
+        pthread_mutex_lock(&pool.mu);
         s->ck_busy = 0;
+        pthread_cond_broadcast(&pool.done);
     }
-    pthread_mutex_unlock(&s->ckmu);
+    pool.threads--;
+    pthread_mutex_unlock(&pool.mu);
     return NULL;
+}
+
+/* Queues a pass for s (once: a store queued or in a pass is not queued again, and a
+ * pass starts from the WAL as it is then); starts a thread when none is idle and
+ * fewer than POOL_MAX run. 0, or MTD_ENOMEM when no thread runs and none starts. */
+static int pool_want(mtd_store *s)
+{
+    int r = 0;
+    pthread_mutex_lock(&pool.mu);
+    if (!s->ck_want && !s->ck_busy) {
+        s->ck_want = 1;
+        if (pool.tail)
+            pool.tail->ck_qnext = s;
+        else
+            pool.head = s;
+        pool.tail = s;
+    }
+    if (pool.idle == 0 && pool.threads < POOL_MAX) {
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&th, &at, pool_thread, NULL) == 0)
+            pool.threads++;
+        else if (pool.threads == 0)
+            r = MTD_ENOMEM;
+        pthread_attr_destroy(&at);
+    }
+    pthread_cond_signal(&pool.work);
+    pthread_mutex_unlock(&pool.mu);
+    return r;
+}
+
+int mtd_store_checkpointer_threads(void)
+{
+    pthread_mutex_lock(&pool.mu);
+    int n = pool.threads;
+    pthread_mutex_unlock(&pool.mu);
+    return n;
 }
 
 int mtd_sq_wal_idle(mtd_store *s)
 {
-    pthread_mutex_lock(&s->ckmu);
+    pthread_mutex_lock(&pool.mu);
     int idle = !s->ck_want && !s->ck_busy;
-    pthread_mutex_unlock(&s->ckmu);
+    pthread_mutex_unlock(&pool.mu);
     return idle;
 }
 
@@ -110,22 +206,6 @@ int mtd_sq_wal_truncate(mtd_store *s)
         mtd_log(MTD_LOG_WARN, "store", "WAL not truncated after a delete (%s); the next delete retries",
                 sqlite3_errstr(rc));
     return rc == SQLITE_OK ? 0 : MTD_EBUSY;
-}
-
-/* Opens the checkpointer's connection and starts its thread: on the first commit that
- * needs it, so a tenant whose WAL never reaches 16 MiB (most of them) costs no thread. */
-static int start_checkpointer(mtd_store *s)
-{
-    if (mtd_sq_connect(s, 0, &s->ck, NULL, 0) != 0)
-        return MTD_EIO;
-    /* a connection learns that the database is in WAL mode when it first reads it;
-     * until then its checkpoints do nothing */
-    if (sqlite3_exec(s->ck, "SELECT count(*) FROM sqlite_master", NULL, NULL, NULL) != SQLITE_OK)
-        return MTD_EIO;
-    if (pthread_create(&s->ck_thread, NULL, checkpointer, s) != 0)
-        return MTD_ENOMEM;
-    s->ck_running = 1;
-    return 0;
 }
 
 /* The writer's commit hook (it holds s->mu). */
@@ -154,18 +234,12 @@ static int on_commit(void *arg, sqlite3 *db, const char *name, int frames)
         __atomic_store_n(&s->ck_next, CKPT_SOFT, __ATOMIC_RELAXED);
         return SQLITE_OK;
     }
-    if (!s->ck_running && !s->ck_failed && start_checkpointer(s) != 0) {
+    if (!__atomic_load_n(&s->ck_failed, __ATOMIC_ACQUIRE) && pool_want(s) != 0) {
         mtd_log(MTD_LOG_WARN, "store", "no checkpointer thread; the commits checkpoint the WAL");
         s->ck_failed = 1;
     }
-    if (s->ck_failed) {
+    if (__atomic_load_n(&s->ck_failed, __ATOMIC_ACQUIRE))
         checkpoint(s, db, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-    } else {
-        pthread_mutex_lock(&s->ckmu);
-        s->ck_want = 1;
-        pthread_cond_signal(&s->ckcv);
-        pthread_mutex_unlock(&s->ckmu);
-    }
     return SQLITE_OK;
 }
 
@@ -175,16 +249,25 @@ void mtd_sq_wal_start(mtd_store *s)
     sqlite3_wal_hook(s->db, on_commit, s); /* replaces SQLite's own autocheckpoint */
 }
 
+/* Takes the store off the pool's queue, and waits for a pass of it to end. */
 void mtd_sq_wal_stop(mtd_store *s)
 {
-    if (s->ck_running) {
-        pthread_mutex_lock(&s->ckmu);
-        s->ck_stop = 1;
-        pthread_cond_signal(&s->ckcv);
-        pthread_mutex_unlock(&s->ckmu);
-        pthread_join(s->ck_thread, NULL);
-        s->ck_running = 0;
+    pthread_mutex_lock(&pool.mu);
+    if (s->ck_want) {
+        mtd_store **pp = &pool.head, *prev = NULL;
+        while (*pp != s) {
+            prev = *pp;
+            pp = &(*pp)->ck_qnext;
+        }
+        *pp = s->ck_qnext;
+        if (pool.tail == s)
+            pool.tail = prev;
+        s->ck_qnext = NULL;
+        s->ck_want = 0;
     }
+    while (s->ck_busy)
+        pthread_cond_wait(&pool.done, &pool.mu);
+    pthread_mutex_unlock(&pool.mu);
     sqlite3_close(s->ck);
     s->ck = NULL;
 }

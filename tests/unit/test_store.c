@@ -659,7 +659,8 @@ static void a_store_without_row_ranges_is_migrated(void **state)
     }
     mtd_store_close(f->s);
     drop_batch_indexes(f);
-    raw_sql(f, "ALTER TABLE batches DROP COLUMN first_row; ALTER TABLE batches DROP COLUMN types;"
+    /* user_version 0: made before stores recorded their schema (mtd_store_sqlite.c) */
+    raw_sql(f, "PRAGMA user_version=0; ALTER TABLE batches DROP COLUMN first_row; ALTER TABLE batches DROP COLUMN types;"
                " ALTER TABLE batches DROP COLUMN last_row; ALTER TABLE devices DROP COLUMN info_row;"
                " CREATE UNIQUE INDEX ev_usage_action_dev_event ON ev_usage_action(device_id, event_id);"
                " CREATE UNIQUE INDEX ev_device_info_dev_event ON ev_device_info(device_id, event_id);");
@@ -957,7 +958,10 @@ static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
      * it stays near 16 MiB, where it held up to 64 MiB uncopied when the WAL's own
      * restarts left the checkpointer asleep */
     assert_true(file_size(f->dir, "store.sqlite") > 120L << 20);
-    assert_int_equal(threads(), before + 1); /* the checkpointer, started when needed */
+    /* the checkpointer pool's thread, started when needed (one: nothing else wants a
+     * pass), or an earlier test's, still idle */
+    assert_int_equal(mtd_store_checkpointer_threads(), 1);
+    assert_true(threads() <= before + 1);
     assert_true(file_size(f->dir, "store.sqlite-wal") < 40L << 20);
     int rows;
     assert_int_equal(mtd_store_user_delete(f->s, UPN, NULL, "privacy:test", &rows), 0);
