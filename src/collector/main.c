@@ -34,6 +34,7 @@ static const char usage[] =
     "                     [--body-timeout SECONDS] [--cold-opens N]\n"
     "                     [--console DIR] [--alert-allow-net CIDR,...]\n"
     "                     [--alert-retry-cap SECONDS] [--alert-dead-after SECONDS]\n"
+    "                     [--max-open-stores N]\n"
     "\n"
     "Receives events from enrolled mtd-agent devices and keeps each tenant in its own\n"
     "store: one SQLite file per tenant under DIR/tenants/, or with --store\n"
@@ -52,6 +53,11 @@ static const char usage[] =
     "  --store-pool N     connections to PostgreSQL this collector holds, 1 to 1024\n"
     "                     (default 8); while the database cannot be reached every\n"
     "                     request that needs it is answered 503 with Retry-After\n"
+    "  --max-open-stores N\n"
+    "                     tenant stores open at once, 1 to 100000 (default 256);\n"
+    "                     opening one more closes the least recently used one that\n"
+    "                     no request is using. An open SQLite store holds about 7\n"
+    "                     file descriptors\n"
     "  --threads N        HTTP worker threads, 1 to 1024 (default, or 0: 8 per CPU,\n"
     "                     at least 16)\n"
     "  --max-inflight N   batches ingested at once before answering 429, 0 to 100000\n"
@@ -107,6 +113,7 @@ typedef struct {
     mtd_server_opts srv;
     unsigned retention_s;
     int store_pool;
+    int max_open;
     int max_inflight;
     unsigned body_budget_mib;
     unsigned cold_opens;
@@ -122,7 +129,7 @@ static int die(const char *fmt, const char *a)
 }
 
 /* The numeric options: each strict and within its range (mtd_parse_int). */
-#define NNUM 13
+#define NNUM 14
 static const struct {
     const char *name;
     long long min, max, def;
@@ -140,6 +147,7 @@ static const struct {
     {"--alert-retry-cap", 1, 3600, 30},
     {"--alert-dead-after", 1, 2678400, 86400},
     {"--store-pool", 1, 1024, 8},
+    {"--max-open-stores", 1, 100000, MTD_TENANTS_MAX_OPEN},
 };
 
 static int parse(int argc, char **argv, opts *o)
@@ -154,7 +162,7 @@ static int parse(int argc, char **argv, opts *o)
         {"--cold-opens", MTD_ARG_ONE}, {"--console", MTD_ARG_ONE},
         {"--alert-allow-net", MTD_ARG_ONE}, {"--alert-retry-cap", MTD_ARG_ONE},
         {"--alert-dead-after", MTD_ARG_ONE}, {"--store-pool", MTD_ARG_ONE},
-        {"--version", MTD_ARG_FLAG},
+        {"--max-open-stores", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
         {NULL, 0}};
     static mtd_args a; /* large, and its values are kept in o */
     char why[256];
@@ -196,6 +204,7 @@ static int parse(int argc, char **argv, opts *o)
     o->alerts.dead_after_s = (unsigned)v[11];
     o->alerts.allow_net = mtd_args_get(&a, "--alert-allow-net");
     o->store_pool = (int)v[12];
+    o->max_open = (int)v[13];
     if (!o->data)
         return die("%s", "--data DIR is required (see --help)");
     if (!o->srv.listen)
@@ -250,6 +259,8 @@ int main(int argc, char **argv)
     mtd_metrics_init(&c.metrics);
     if ((r = mtd_tenants_open_store(o.data, o.store, o.store_pool, &c.tenants, why, sizeof why)) != 0)
         return die("%s", why);
+    if (mtd_tenants_set_max_open(c.tenants, o.max_open) != 0) /* no store is open yet */
+        return die("%s", "out of memory for --max-open-stores");
     if (mtd_guard_create(c.tenants, o.cold_opens, &c.guard) != 0)
         return die("%s", "cannot start the authentication guard");
     if ((r = mtd_alerts_start(c.tenants, &o.alerts, &c.alerts, why, sizeof why)) != 0)

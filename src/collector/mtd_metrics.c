@@ -175,3 +175,38 @@ void mtd_metrics_render(mtd_metrics *m, const char *data_dir, mtd_buf *out)
     if (data_dir)
         render_store_sizes(data_dir, out);
 }
+
+/* "Threads:" and "VmRSS:" (KiB) of /proc/self/status. */
+static void proc_status(long *threads, long *rss_kib)
+{
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    *threads = *rss_kib = -1;
+    while (f && fgets(line, sizeof line, f)) {
+        sscanf(line, "Threads: %ld", threads);
+        sscanf(line, "VmRSS: %ld", rss_kib);
+    }
+    if (f)
+        fclose(f);
+}
+
+void mtd_process_render(mtd_buf *out)
+{
+    long threads, rss, fds = 0;
+    proc_status(&threads, &rss);
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL)
+        fds += e->d_name[0] != '.';
+    if (d) {
+        closedir(d);
+        fds--; /* the directory's own */
+    }
+    mtd_buf_printf(out, "# HELP mtd_process_threads Threads of the collector process.\n"
+                        "# TYPE mtd_process_threads gauge\nmtd_process_threads %ld\n"
+                        "# HELP mtd_process_open_fds File descriptors the collector holds open.\n"
+                        "# TYPE mtd_process_open_fds gauge\nmtd_process_open_fds %ld\n"
+                        "# HELP mtd_process_resident_bytes Resident memory of the collector.\n"
+                        "# TYPE mtd_process_resident_bytes gauge\nmtd_process_resident_bytes %lld\n",
+                   threads, fds, rss < 0 ? -1LL : (long long)rss * 1024);
+}

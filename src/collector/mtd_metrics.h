@@ -47,5 +47,8 @@ uint64_t mtd_metrics_shed_total(mtd_metrics *m);
 /* Appends the exposition text; data_dir, when given, is scanned for each tenant's
  * store size (a series per tenant: for the operator only). */
 void mtd_metrics_render(mtd_metrics *m, const char *data_dir, mtd_buf *out);
+/* The collector process's threads, open file descriptors and resident memory (from
+ * /proc/self), which many tenants must keep bounded. */
+void mtd_process_render(mtd_buf *out);
 
 #endif

@@ -438,14 +438,23 @@ void mtd_metrics_render_front(mtd_collector *c, mtd_buf *out)
                         "# HELP mtd_body_bytes_budget Bytes request bodies may hold at once.\n"
                         "# TYPE mtd_body_bytes_budget gauge\nmtd_body_bytes_budget %zu\n",
                    __atomic_load_n(&c->body_held, __ATOMIC_RELAXED), c->body_budget);
-    unsigned open;
-    uint64_t opens;
-    mtd_tenants_counts(c->tenants, &open, &opens);
+    mtd_tenants_counts n;
+    mtd_tenants_stats(c->tenants, &n);
     mtd_buf_printf(out, "# HELP mtd_stores_open Tenant stores open now.\n"
                         "# TYPE mtd_stores_open gauge\nmtd_stores_open %u\n"
+                        "# HELP mtd_stores_max_open Tenant stores that may be open at once"
+                        " (--max-open-stores).\n# TYPE mtd_stores_max_open gauge\nmtd_stores_max_open %u\n"
                         "# HELP mtd_store_opens_total Tenant stores opened since the start.\n"
-                        "# TYPE mtd_store_opens_total counter\nmtd_store_opens_total %llu\n",
-                   open, (unsigned long long)opens);
+                        "# TYPE mtd_store_opens_total counter\nmtd_store_opens_total %llu\n"
+                        "# HELP mtd_store_evictions_total Idle tenant stores closed to open another"
+                        " (least recently used first).\n# TYPE mtd_store_evictions_total counter\n"
+                        "mtd_store_evictions_total %llu\n"
+                        "# HELP mtd_store_checkpointer_threads Threads of the SQLite stores' shared"
+                        " checkpointer pool.\n# TYPE mtd_store_checkpointer_threads gauge\n"
+                        "mtd_store_checkpointer_threads %d\n",
+                   n.open, n.max_open, (unsigned long long)n.opens, (unsigned long long)n.evictions,
+                   mtd_store_checkpointer_threads());
+    mtd_process_render(out);
     mtd_guard_render(c->guard, out);
     if (c->server)
         mtd_server_render(c->server, out);

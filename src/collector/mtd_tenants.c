@@ -15,13 +15,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define MAX_OPEN 256
+#define GHOSTS 256
 
 typedef struct {
     mtd_tenant t;
     int refs;
     int used;
     time_t last_used;
+    uint64_t use; /* t->uses when last borrowed or released: the LRU's order */
 } slot;
 
 struct mtd_tenants {
@@ -31,8 +32,11 @@ struct mtd_tenants {
     char op_hash[65];
     mtd_store *decoy; /* where a token naming no tenant is looked up (mtd_auth) */
     uint64_t opens;   /* stores opened since start */
+    uint64_t evictions; /* idle stores closed to open another (LRU) */
+    uint64_t uses;      /* borrows and releases so far */
     pthread_mutex_t mu;
-    slot slots[MAX_OPEN];
+    int max_open;     /* --max-open-stores: slots */
+    slot *slots;
     /* tenant IDs named by tokens that name no tenant, "open" as a real tenant's store
      * would be: the first token naming one costs a store open (of the decoy) and the
      * cold-open limit, later ones nothing, until it is idle as long as a store. Else
@@ -40,7 +44,7 @@ struct mtd_tenants {
     struct {
         char id[MTD_TENANT_ID_LEN + 1];
         time_t last_used;
-    } ghosts[MAX_OPEN];
+    } ghosts[GHOSTS];
 };
 
 int mtd_tenant_id_valid(const char *id)
@@ -166,6 +170,12 @@ int mtd_tenants_open_store(const char *data_dir, const char *store_url, int pool
         return MTD_ENOMEM;
     mtd_strlcpy(t->data, data_dir, sizeof t->data);
     pthread_mutex_init(&t->mu, NULL);
+    t->max_open = MTD_TENANTS_MAX_OPEN;
+    t->slots = calloc((size_t)t->max_open, sizeof *t->slots);
+    if (!t->slots) {
+        free(t);
+        return MTD_ENOMEM;
+    }
     t->lock_fd = -1;
     char dir[1200];
     snprintf(dir, sizeof dir, "%s/tenants", data_dir);
@@ -195,9 +205,10 @@ void mtd_tenants_close(mtd_tenants *t)
 {
     if (!t)
         return;
-    for (int i = 0; i < MAX_OPEN; i++)
+    for (int i = 0; i < t->max_open; i++)
         if (t->slots[i].used)
             mtd_store_close(t->slots[i].t.store);
+    free(t->slots);
     mtd_store_close(t->decoy);
     mtd_store_pg_close(t->pg);
     if (t->lock_fd >= 0)
@@ -333,7 +344,7 @@ json_t *mtd_tenants_list(mtd_tenants *t)
 
 static slot *find_slot(mtd_tenants *t, const char *id)
 {
-    for (int i = 0; i < MAX_OPEN; i++)
+    for (int i = 0; i < t->max_open; i++)
         if (t->slots[i].used && !strcmp(t->slots[i].t.id, id))
             return &t->slots[i];
     return NULL;
@@ -389,21 +400,34 @@ static int tenant_exists(mtd_tenants *t, const char *id)
     return r;
 }
 
-static int open_slot(mtd_tenants *t, const char *id, slot **out)
+/* A free slot, or the least recently used one that nobody holds (none of its batches
+ * is in flight: a request holds its tenant until it is answered), emptied; its store
+ * goes to *evicted, for the caller to close once t->mu is released (a close may copy
+ * the WAL into the database file, and every tenant's lookup waits on t->mu). */
+static slot *free_slot(mtd_tenants *t, mtd_store **evicted)
+{
+    slot *lru = NULL;
+    for (int i = 0; i < t->max_open; i++) {
+        slot *s = &t->slots[i];
+        if (!s->used)
+            return s;
+        if (s->refs == 0 && (!lru || s->use < lru->use))
+            lru = s;
+    }
+    if (lru) {
+        *evicted = lru->t.store;
+        memset(lru, 0, sizeof *lru); /* the key goes with the store */
+        t->evictions++;
+    }
+    return lru;
+}
+
+static int open_slot(mtd_tenants *t, const char *id, slot **out, mtd_store **evicted)
 {
     int r = tenant_exists(t, id);
     if (r)
         return r;
-    slot *free_s = NULL;
-    for (int i = 0; i < MAX_OPEN && !free_s; i++)
-        if (!t->slots[i].used)
-            free_s = &t->slots[i];
-    for (int i = 0; i < MAX_OPEN && !free_s; i++)
-        if (t->slots[i].refs == 0) {
-            mtd_store_close(t->slots[i].t.store);
-            memset(&t->slots[i], 0, sizeof t->slots[i]);
-            free_s = &t->slots[i];
-        }
+    slot *free_s = free_slot(t, evicted);
     if (!free_s)
         return MTD_EBUSY;
     mtd_tenant *tn = &free_s->t;
@@ -422,7 +446,7 @@ static int open_slot(mtd_tenants *t, const char *id, slot **out)
 /* Caller holds t->mu. The ghost entry of id, or NULL. */
 static int find_ghost(mtd_tenants *t, const char *id)
 {
-    for (int i = 0; i < MAX_OPEN; i++)
+    for (int i = 0; i < GHOSTS; i++)
         if (t->ghosts[i].id[0] && !strcmp(t->ghosts[i].id, id))
             return i;
     return -1;
@@ -435,7 +459,7 @@ static void open_ghost(mtd_tenants *t, const char *id)
     int g = find_ghost(t, id);
     if (g < 0) {
         g = 0;
-        for (int i = 1; i < MAX_OPEN; i++)
+        for (int i = 1; i < GHOSTS; i++)
             if (t->ghosts[i].last_used < t->ghosts[g].last_used)
                 g = i;
         mtd_strlcpy(t->ghosts[g].id, id, sizeof t->ghosts[g].id);
@@ -452,16 +476,20 @@ int mtd_tenants_get(mtd_tenants *t, const char *id, mtd_tenant **out)
 {
     if (!mtd_tenant_id_valid(id))
         return MTD_ENOENT;
+    mtd_store *evicted = NULL;
     pthread_mutex_lock(&t->mu);
     slot *s = find_slot(t, id);
-    int r = s ? 0 : open_slot(t, id, &s);
+    int r = s ? 0 : open_slot(t, id, &s, &evicted);
     if (r == 0) {
         s->refs++;
+        s->last_used = time(NULL);
+        s->use = ++t->uses;
         *out = &s->t;
     } else if (r == MTD_ENOENT) {
         open_ghost(t, id);
     }
     pthread_mutex_unlock(&t->mu);
+    mtd_store_close(evicted);
     return r;
 }
 
@@ -473,15 +501,37 @@ int mtd_tenants_is_open(mtd_tenants *t, const char *id)
     return open;
 }
 
-void mtd_tenants_counts(mtd_tenants *t, unsigned *open, uint64_t *opens)
+void mtd_tenants_stats(mtd_tenants *t, mtd_tenants_counts *c)
 {
-    unsigned n = 0;
+    memset(c, 0, sizeof *c);
     pthread_mutex_lock(&t->mu);
-    for (int i = 0; i < MAX_OPEN; i++)
-        n += t->slots[i].used;
-    *opens = t->opens;
+    for (int i = 0; i < t->max_open; i++)
+        c->open += t->slots[i].used;
+    c->max_open = (unsigned)t->max_open;
+    c->opens = t->opens;
+    c->evictions = t->evictions;
     pthread_mutex_unlock(&t->mu);
-    *open = n;
+}
+
+int mtd_tenants_set_max_open(mtd_tenants *t, int n)
+{
+    if (n < 1)
+        return MTD_EINVAL;
+    pthread_mutex_lock(&t->mu);
+    int r = 0;
+    for (int i = 0; i < t->max_open && r == 0; i++)
+        if (t->slots[i].used)
+            r = MTD_EBUSY; /* only before the first store opens */
+    slot *ns = r ? NULL : calloc((size_t)n, sizeof *ns);
+    if (r == 0 && !ns)
+        r = MTD_ENOMEM;
+    if (r == 0) {
+        free(t->slots);
+        t->slots = ns;
+        t->max_open = n;
+    }
+    pthread_mutex_unlock(&t->mu);
+    return r;
 }
 
 void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn)
@@ -490,6 +540,7 @@ void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn)
     slot *s = (slot *)((char *)tn - offsetof(slot, t));
     s->refs--;
     s->last_used = time(NULL);
+    s->use = ++t->uses;
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -509,16 +560,17 @@ int mtd_tenants_close_idle(mtd_tenants *t, int idle_s)
     int closed = 0;
     time_t now = time(NULL);
     pthread_mutex_lock(&t->mu);
-    for (int i = 0; i < MAX_OPEN; i++) {
+    for (int i = 0; i < t->max_open; i++) {
         slot *s = &t->slots[i];
         if (s->used && s->refs == 0 && now - s->last_used >= idle_s) {
             mtd_store_close(s->t.store);
             memset(s, 0, sizeof *s); /* the key goes with the store */
             closed++;
         }
+    }
+    for (int i = 0; i < GHOSTS; i++)
         if (t->ghosts[i].id[0] && now - t->ghosts[i].last_used >= idle_s)
             t->ghosts[i].id[0] = 0;
-    }
     pthread_mutex_unlock(&t->mu);
     return closed;
 }

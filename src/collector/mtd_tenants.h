@@ -9,7 +9,9 @@
  * There is no shared registry table: listing tenants reads the directories, and
  * deleting one removes its directory, key and store together. Stores are opened on
  * demand, cached and reference-counted, and closed when idle (mtd_tenants_close_idle,
- * run by the lifecycle thread); a tenant being deleted is closed first. Tenant IDs are 16
+ * run by the lifecycle thread); at most --max-open-stores are open (each holds a few
+ * file descriptors): opening one more closes the least recently used store that no
+ * request holds. A tenant being deleted is closed first. Tenant IDs are 16
  * lowercase hex digits and are checked before they ever become part of a path. */
 #ifndef MTD_TENANTS_H
 #define MTD_TENANTS_H
@@ -22,6 +24,7 @@
 #include <stdint.h>
 
 #define MTD_TENANT_ID_LEN 16
+#define MTD_TENANTS_MAX_OPEN 256 /* stores open at once, unless set otherwise */
 
 typedef struct mtd_tenants mtd_tenants;
 
@@ -58,8 +61,15 @@ int mtd_tenants_get(mtd_tenants *t, const char *id, mtd_tenant **out);
 void mtd_tenants_put(mtd_tenants *t, mtd_tenant *tn);
 /* 1 when the tenant's store is open now (borrowing it would open nothing). */
 int mtd_tenants_is_open(mtd_tenants *t, const char *id);
-/* Stores open now, and opened since start. */
-void mtd_tenants_counts(mtd_tenants *t, unsigned *open, uint64_t *opens);
+/* Stores open now and at most, opened since start, and closed to open another. */
+typedef struct {
+    unsigned open, max_open;
+    uint64_t opens, evictions;
+} mtd_tenants_counts;
+void mtd_tenants_stats(mtd_tenants *t, mtd_tenants_counts *c);
+/* The stores that may be open at once (--max-open-stores); only before any is opened.
+ * 0, MTD_EINVAL (n < 1), MTD_EBUSY or MTD_ENOMEM. */
+int mtd_tenants_set_max_open(mtd_tenants *t, int n);
 /* Closes the tenant's store if it is open and nobody holds it. */
 void mtd_tenants_close_unused(mtd_tenants *t, const char *id);
 /* Closes the stores nobody used for idle_s seconds; returns how many. */
