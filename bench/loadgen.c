@@ -16,6 +16,8 @@ long lg_reconnects;
 char lg_tenant[32];
 double *lg_lat;
 size_t lg_nlat;
+double lg_think_ms;
+int lg_round;
 lg_why lg_retry_why[LG_NWHY];
 
 double lg_tv_s(struct timeval t) { return (double)t.tv_sec + t.tv_usec / 1e6; }
@@ -138,7 +140,7 @@ static void lg_submit(CURLM *m, lg_device *d, lg_blob *bl, int idx)
 {
     char key[80], auth[300];
     curl_slist_free_all(d->hdrs);
-    snprintf(key, sizeof key, "Idempotency-Key: %s-%d", d->device, d->sent);
+    snprintf(key, sizeof key, "Idempotency-Key: %s-%d-%d", d->device, lg_round, d->sent);
     snprintf(auth, sizeof auth, "Authorization: Bearer %s", d->cred);
     d->hdrs = curl_slist_append(NULL, "Content-Type: application/x-ndjson");
     d->hdrs = curl_slist_append(d->hdrs, key);
@@ -186,7 +188,30 @@ static int lg_on_timer(CURLM *m, long ms, void *tp)
     return 0;
 }
 
-/* Finished transfers: count, and send the device's next batch. */
+/* A device's pause before its next batch (its first: after the start): uniform in
+ * [0, lg_think_ms], none without pacing. */
+static int64_t think_ns(void)
+{
+    if (lg_think_ms <= 0)
+        return 0;
+    uint32_t r;
+    mtd_random(&r, sizeof r);
+    return (int64_t)((double)r / 4294967296.0 * lg_think_ms * 1e6);
+}
+
+/* Sends the batches whose time has come. */
+static void submit_due(CURLM *m, lg_device *d, lg_blob *bl)
+{
+    int64_t now = mtd_monotonic_ns();
+    for (int i = 0; i < lg_n_dev; i++)
+        if (d[i].waiting && d[i].due <= now) {
+            d[i].waiting = 0;
+            lg_submit(m, &d[i], bl, i * lg_n_batch + d[i].sent);
+        }
+}
+
+/* Finished transfers: count, and send the device's next batch (paced: once its time
+ * comes). */
 static void lg_reap(CURLM *m, lg_device *d, lg_blob *bl, long *errors, int *left)
 {
     CURLMsg *msg;
@@ -200,18 +225,27 @@ static void lg_reap(CURLM *m, lg_device *d, lg_blob *bl, long *errors, int *left
         lg_reconnects += conns - (dv->sent == 0 && !dv->tried); /* a device's first connection is due */
         dv->tried = 1;
         curl_multi_remove_handle(m, msg->easy_handle);
+        int64_t now = mtd_monotonic_ns();
+        curl_off_t wait_s = 0;
         if (code == 200) {
-            lg_lat[lg_nlat++] = (mtd_monotonic_ns() - dv->t0) / 1e6;
+            lg_lat[lg_nlat++] = (now - dv->t0) / 1e6;
             dv->sent++;
-            dv->t0 = mtd_monotonic_ns(); /* the next batch's first attempt */
+            dv->t0 = dv->due = now + think_ns(); /* the next batch's first attempt */
         } else {
-            (*errors)++; /* 429/503: the device retries the same batch */
+            /* 429/503: the device sends the same batch again after the Retry-After the
+             * answer gave, as the agent does (resent at once, 1,000 refused devices
+             * kept a collector busy refusing them) */
+            (*errors)++;
             lg_count_retry(code, dv->answer);
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_RETRY_AFTER, &wait_s);
+            dv->due = now + (int64_t)wait_s * 1000000000;
         }
-        if (dv->sent < lg_n_batch)
+        if (dv->sent >= lg_n_batch)
+            (*left)--;
+        else if (dv->due <= now)
             lg_submit(m, dv, bl, (int)(dv - d) * lg_n_batch + dv->sent);
         else
-            (*left)--;
+            dv->waiting = 1; /* sent by submit_due once its time comes */
     }
 }
 
@@ -231,13 +265,15 @@ double lg_upload(lg_device *d, lg_blob *bl, long *errors)
         d[i].h = curl_easy_init();
         d[i].sent = 0;
         d[i].tried = 0;
-        d[i].t0 = mtd_monotonic_ns();
-        lg_submit(m, &d[i], bl, i * lg_n_batch);
+        d[i].t0 = d[i].due = t0 + think_ns(); /* paced: the first batches spread too */
+        d[i].waiting = 1;
     }
+    submit_due(m, d, bl);
     curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
     while (left > 0) {
         struct epoll_event evs[256];
-        int n = epoll_wait(ep, evs, 256, timeout < 0 || timeout > 100 ? 100 : (int)timeout);
+        int cap = 2; /* a batch paced or sent again after Retry-After may be due */
+        int n = epoll_wait(ep, evs, 256, timeout < 0 || timeout > cap ? cap : (int)timeout);
         if (n <= 0) {
             timeout = -1; /* a one-shot timer: curl sets the next one if it wants one */
             curl_multi_socket_action(m, CURL_SOCKET_TIMEOUT, 0, &running);
@@ -248,6 +284,7 @@ double lg_upload(lg_device *d, lg_blob *bl, long *errors)
                                          (evs[i].events & EPOLLOUT ? CURL_CSELECT_OUT : 0),
                                      &running);
         lg_reap(m, d, bl, errors, &left);
+        submit_due(m, d, bl);
     }
     double secs = (mtd_monotonic_ns() - t0) / 1e9;
     for (int i = 0; i < lg_n_dev; i++) {

@@ -19,6 +19,8 @@ typedef struct {
     int tried;       /* a transfer of this run has ended (its connection is open) */
     CURL *h;
     struct curl_slist *hdrs;
+    int waiting;     /* its next batch waits for due (paced, or after a Retry-After) */
+    int64_t due;
     int64_t t0;      /* the first attempt of the batch being sent: a batch answered 429
                       * and sent again waits from there */
 } lg_device;
@@ -35,6 +37,10 @@ extern char lg_tenant[32];
 /* the batch latencies (ms) of the last upload, room for lg_n_dev * lg_n_batch */
 extern double *lg_lat;
 extern size_t lg_nlat;
+/* 0: every device sends its next batch at once (the collector's capacity); else each
+ * waits a pause uniform in [0, this] first (a given load, for its latency) */
+extern double lg_think_ms;
+extern int lg_round; /* in every batch key: a second upload to one tenant is new batches */
 
 /* answers other than 200 by status and error word (status 0: the connection closed
  * without an answer), so that a retry says which limit sent it */
