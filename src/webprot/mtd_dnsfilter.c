@@ -18,7 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#define SLOTS 16384
+#define SLOTS 16384     /* forwarded queries in flight at most (the ID's low 14 bits) */
+#define SLOTS_FIRST 256 /* the slots taken in turn at first; doubled when all are busy */
 #define BATCH 32
 #define MAX_TCP 64
 #define CANARY "use-application-dns.net"
@@ -45,7 +46,9 @@ struct mtd_dnsfilter {
     const mtd_rep *rep;
     mtd_webevents *events;
     pthread_mutex_t slot_lock;
-    slot *slots;
+    slot *slots;     /* SLOTS, zero pages until used: only the first nslots are */
+    uint32_t nslots; /* so a run of forwarded queries touches as many slots as it has
+                        in flight, not all 16,384 (6.6 MiB) */
     uint32_t next_slot;
     int tcp_active;
     mtd_dnsfilter_stats st;
@@ -155,8 +158,14 @@ static int take_slot(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m,
                      const struct sockaddr_storage *from, socklen_t flen)
 {
     pthread_mutex_lock(&f->slot_lock);
-    for (uint32_t k = 0; k < SLOTS; k++) {
-        uint32_t i = (f->next_slot + k) % SLOTS;
+    for (uint32_t k = 0, n = f->nslots; k < n || n < SLOTS; k++) {
+        if (k == n) { /* every slot taken so far is busy: take twice as many */
+            __atomic_store_n(&f->nslots, n * 2, __ATOMIC_RELEASE);
+            f->next_slot = n;
+            k = 0;
+            n *= 2;
+        }
+        uint32_t i = (f->next_slot + k) % n;
         slot *s = &f->slots[i];
         if (s->used)
             continue;
@@ -246,7 +255,7 @@ static void expire(mtd_dnsfilter *f)
     int64_t now = now_ms();
     uint8_t out[600];
     mtd_dns_msg m;
-    for (uint32_t i = 0; i < SLOTS; i++) {
+    for (uint32_t i = 0, taken = __atomic_load_n(&f->nslots, __ATOMIC_ACQUIRE); i < taken; i++) {
         slot *s = &f->slots[i];
         if (!__atomic_load_n(&s->used, __ATOMIC_RELAXED) || now - s->start_ms < f->timeout_ms)
             continue;
@@ -528,6 +537,7 @@ int mtd_dnsfilter_start(const mtd_dnsfilter_opts *o, const mtd_rep *rep, mtd_dns
         return MTD_ENOMEM;
     }
     f->udp = f->tcp = f->up = -1;
+    f->nslots = SLOTS_FIRST;
     f->rep = rep;
     f->events = o->events;
     f->null_ip = o->null_ip;

@@ -111,6 +111,34 @@ assert_eq "SERVFAIL" "$(dig +tcp +time=3 +tries=1 @127.0.0.1 -p "$F2" www.exampl
 assert_eq "NXDOMAIN" "$(dig +time=2 +tries=1 @127.0.0.1 -p "$F2" evil.example | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" "blocking needs no upstream"
 ok "an upstream that does not answer gives SERVFAIL; blocking goes on without it"
 
+# 1,000 queries in flight at once, more than the 256 slots taken at first: every one
+# waits for its timeout (slots are added as they are needed), none gets SERVFAIL at once
+cat >"$WORK/flight.py" <<'PY'
+import select, socket, struct, sys, time
+# 20 sockets of 50 queries, sent over 200 ms: no receive buffer (the client's, the
+# filter's) overflows, and all 1,000 are in flight before the first one's 300 ms pass
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(20)]
+sent = {}
+for i in range(1000):
+    q = struct.pack(">HHHHHH", i, 0x0100, 1, 0, 0, 0) + b"\x03www\x07example\x04test\x00\x00\x01\x00\x01"
+    sent[i] = time.monotonic()
+    socks[i % 20].sendto(q, ("127.0.0.1", int(sys.argv[1])))
+    if i % 5 == 4:
+        time.sleep(0.001)
+waits, end = [], time.monotonic() + 5
+while len(waits) < 1000 and time.monotonic() < end:
+    for s in select.select(socks, [], [], 0.5)[0]:
+        b = s.recv(600)
+        if b[3] & 15 == 2:  # SERVFAIL
+            waits.append(time.monotonic() - sent[struct.unpack(">H", b[:2])[0]])
+print(len(waits), "answered, the quickest after %d ms" % (min(waits) * 1000 if waits else -1))
+PY
+out=$(python3 "$WORK/flight.py" "$F2")
+[ "${out%% *}" = 1000 ] || fail "1,000 queries in flight to a dead upstream: $out"
+quick=$(echo "$out" | sed 's/.*after \([0-9-]*\) ms/\1/')
+[ "$quick" -ge 250 ] || fail "a query in flight got SERVFAIL before its 300 ms timeout: $out"
+ok "1,000 queries in flight each wait for the upstream (slots grow past the first 256)"
+
 # the browsers' URL check API, on a Unix socket and on loopback HTTP
 F3=$(port)
 "$BIN/mtd-agent" dns-filter --listen "127.0.0.1:$F3" --upstream "127.0.0.1:$UP" --feed "$WORK/web.db" \
