@@ -192,6 +192,36 @@ size_t mtd_dns_answer(const uint8_t *query, const mtd_dns_msg *q, int rcode, int
     return n;
 }
 
+int mtd_dns_answer_addrs(const uint8_t *buf, size_t len, const mtd_dns_msg *r,
+                         char (*addrs)[MTD_DNS_ADDR_TEXT], int max)
+{
+    const char *why;
+    char name[MTD_DNS_NAME_TEXT];
+    size_t nl, off = r->question_end;
+    unsigned an = len >= 12 ? be16(buf + 6) : 0;
+    int n = 0;
+    for (unsigned i = 0; i < an && n < max; i++) {
+        if (read_name(buf, len, &off, name, &nl, &why) != 0 || off + 10 > len)
+            return -1;
+        uint16_t type = be16(buf + off), klass = be16(buf + off + 2);
+        size_t rdlen = be16(buf + off + 8);
+        const uint8_t *rd = buf + off + 10;
+        if (off + 10 + rdlen > len)
+            return -1;
+        off += 10 + rdlen;
+        if (klass != 1)
+            continue;
+        if (type == MTD_DNS_A && rdlen == 4)
+            inet_ntop(AF_INET, rd, addrs[n++], MTD_DNS_ADDR_TEXT);
+        else if (type == MTD_DNS_AAAA && rdlen == 16) {
+            char a6[INET6_ADDRSTRLEN];
+            inet_ntop(AF_INET6, rd, a6, sizeof a6);
+            snprintf(addrs[n++], MTD_DNS_ADDR_TEXT, "[%s]", a6);
+        }
+    }
+    return n;
+}
+
 size_t mtd_dns_formerr(const uint8_t *query, size_t len, uint8_t *out, size_t outlen)
 {
     if (len < 2 || outlen < 12)

@@ -46,6 +46,13 @@ int mtd_dns_parse(const uint8_t *buf, size_t len, mtd_dns_msg *m, const char **w
  * or 0 when out is too small. */
 size_t mtd_dns_answer(const uint8_t *query, const mtd_dns_msg *q, int rcode, int null_ip,
                       uint8_t *out, size_t outlen);
+/* The A and AAAA records of a response's answer section (r from mtd_dns_parse), as the
+ * reputation database keeps IP hosts: "192.0.2.1", "[2001:db8::1]"; at most max of
+ * them. Returns how many, or -1 when the section is malformed. */
+#define MTD_DNS_ADDR_TEXT 48
+int mtd_dns_answer_addrs(const uint8_t *buf, size_t len, const mtd_dns_msg *r,
+                         char (*addrs)[MTD_DNS_ADDR_TEXT], int max);
+
 /* The smallest answer to a message too broken to parse: its ID with FORMERR, or 0
  * when not even a header came. */
 size_t mtd_dns_formerr(const uint8_t *query, size_t len, uint8_t *out, size_t outlen);

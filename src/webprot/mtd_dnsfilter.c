@@ -89,24 +89,69 @@ static int screen(mtd_dnsfilter *f, const uint8_t *q, size_t len, mtd_dns_msg *m
     return m->name_len ? LOOKUP : FORWARD;
 }
 
-/* The verdict v on a looked-up query: reported as the policy allows, then the block
- * answer in out (ANSWERED) or FORWARD. Called under the engine's read lock (rec points
- * into a database). */
-static int apply(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m, int v,
-                 const mtd_rep_record *rec, size_t moff, uint8_t *out, size_t *outlen, size_t outcap)
+/* A blocked query, or an answer pointing at a blocked address: reported, and the block
+ * answer (NXDOMAIN, or 0.0.0.0 / :: per policy) to query q in out. */
+static int block(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m, const mtd_rep_record *rec,
+                 const char *matched, uint8_t *out, size_t *outlen, size_t outcap)
 {
-    if (f->events && (v == 1 || v == 0)) {
-        char tn[16], matched[MTD_DNS_NAME_TEXT + 2] = "";
-        if (v == 1 && moff < m->name_len)
-            snprintf(matched, sizeof matched, "%s/", m->name + moff);
-        mtd_webevents_dns(f->events, m->name, mtd_dns_type_name(m->qtype, tn), v == 1, rec, matched);
+    if (f->events) {
+        char tn[16];
+        mtd_webevents_dns(f->events, m->name, mtd_dns_type_name(m->qtype, tn), 1, rec, matched);
     }
-    if (v != 1)
-        return FORWARD;
     COUNT(f, blocked);
     int null_ip = __atomic_load_n(&f->null_ip, __ATOMIC_RELAXED);
     *outlen = mtd_dns_answer(q, m, null_ip ? MTD_DNS_NOERROR : MTD_DNS_NXDOMAIN, null_ip, out, outcap);
     return *outlen ? ANSWERED : DROP;
+}
+
+/* The verdict v on a looked-up query: the block answer in out (ANSWERED), or FORWARD
+ * (an allowed query is reported, as the policy allows, when its answer is checked).
+ * Called under the engine's read lock (rec points into a database). */
+static int apply(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m, int v,
+                 const mtd_rep_record *rec, size_t moff, uint8_t *out, size_t *outlen, size_t outcap)
+{
+    if (v != 1)
+        return FORWARD;
+    char matched[MTD_DNS_NAME_TEXT + 2] = "";
+    if (moff < m->name_len)
+        snprintf(matched, sizeof matched, "%s/", m->name + moff);
+    return block(f, q, m, rec, matched, out, outlen, outcap);
+}
+
+/* Whether the tenant's allow list or a feed's allow entry names the host (allow wins
+ * over a listed answer address too). The rare path: only once an address is listed. */
+static int allow_listed(mtd_dnsfilter *f, const mtd_dns_msg *r)
+{
+    mtd_rep_result res;
+    const char *why;
+    return mtd_rep_check_host(f->rep, r->name, r->name_len, &res, &why) == 0 && res.listed && !res.block;
+}
+
+/* An upstream answer (r parsed from ans, has_opt as its query's) whose A or AAAA
+ * records point at an address a feed lists (ipv4-addr / ipv6-addr indicators): the
+ * name is blocked as if it were listed itself, so a fresh domain in front of a known
+ * bad server is caught too. ANSWERED with the block answer in out, or FORWARD. */
+static int screen_answer(mtd_dnsfilter *f, const uint8_t *ans, size_t alen, const mtd_dns_msg *r,
+                         uint8_t *out, size_t *outlen, size_t outcap)
+{
+    char addrs[16][MTD_DNS_ADDR_TEXT];
+    int n = mtd_dns_answer_addrs(ans, alen, r, addrs, 16), d = FORWARD;
+    mtd_rep_record rec = {0};
+    pthread_rwlock_rdlock(&f->rep_lock);
+    for (int i = 0; i < n && d == FORWARD; i++) {
+        size_t moff = 0, al = strlen(addrs[i]);
+        if (mtd_rep_host_verdict(f->rep, addrs[i], al, &rec, &moff) == 1 && !allow_listed(f, r)) {
+            char matched[MTD_DNS_ADDR_TEXT + 1];
+            snprintf(matched, sizeof matched, "%s/", addrs[i]);
+            d = block(f, ans, r, &rec, matched, out, outlen, outcap);
+        }
+    }
+    if (d == FORWARD && f->events && r->name_len) {
+        char tn[16];
+        mtd_webevents_dns(f->events, r->name, mtd_dns_type_name(r->qtype, tn), 0, &rec, "");
+    }
+    pthread_rwlock_unlock(&f->rep_lock);
+    return d;
 }
 
 /* One query, start to end (TCP). */
@@ -276,7 +321,8 @@ static void expire(mtd_dnsfilter *f)
     }
 }
 
-/* Relays one upstream answer to its client, when it answers a query we sent. */
+/* Relays one upstream answer to its client, when it answers a query we sent (the
+ * block answer instead when it points at a blocked address). */
 static void relay(mtd_dnsfilter *f, uint8_t *buf, size_t len)
 {
     mtd_dns_msg m;
@@ -294,9 +340,16 @@ static void relay(mtd_dnsfilter *f, uint8_t *buf, size_t len)
     socklen_t tl = s->clen;
     buf[0] = (uint8_t)(s->client_id >> 8);
     buf[1] = (uint8_t)s->client_id;
+    m.has_opt = s->has_opt;
     s->used = 0;
     pthread_mutex_unlock(&f->slot_lock);
-    sendto(f->udp, buf, len, 0, (struct sockaddr *)&to, tl);
+    uint8_t blk[600];
+    size_t bl = 0;
+    int d = screen_answer(f, buf, len, &m, blk, &bl, sizeof blk);
+    if (d == ANSWERED)
+        sendto(f->udp, blk, bl, 0, (struct sockaddr *)&to, tl);
+    else if (d == FORWARD)
+        sendto(f->udp, buf, len, 0, (struct sockaddr *)&to, tl);
     COUNT(f, answered_upstream);
 }
 
@@ -405,6 +458,23 @@ static int wait_query(mtd_dnsfilter *f, int fd)
     return -1;
 }
 
+/* screen_answer for an upstream answer over TCP, replaced in place when blocked. */
+static int answer_checked(mtd_dnsfilter *f, uint8_t *ans, size_t *alen, const mtd_dns_msg *query)
+{
+    mtd_dns_msg r;
+    uint8_t blk[600];
+    size_t bl = 0;
+    if (mtd_dns_parse(ans, *alen, &r, NULL) != 0)
+        return FORWARD; /* passed on as it came, as over UDP */
+    r.has_opt = query->has_opt;
+    int d = screen_answer(f, ans, *alen, &r, blk, &bl, sizeof blk);
+    if (d == ANSWERED) {
+        memcpy(ans, blk, bl);
+        *alen = bl;
+    }
+    return d;
+}
+
 static void *tcp_conn_loop(void *arg)
 {
     tcp_conn *c = arg;
@@ -428,6 +498,7 @@ static void *tcp_conn_loop(void *arg)
                 alen = mtd_dns_answer(q, &m, MTD_DNS_SERVFAIL, 0, ans, 65536);
             } else {
                 COUNT(f, answered_upstream);
+                d = answer_checked(f, ans, &alen, &m);
             }
         }
         if (d == DROP || write_msg(c->fd, ans, alen) != 0)

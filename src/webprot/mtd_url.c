@@ -294,7 +294,21 @@ int mtd_url_from_host(const char *host, size_t len, mtd_url *u, const char **why
             *why = "name over 1024 bytes";
         return MTD_ETOOBIG;
     }
-    int n = snprintf(s, sizeof s, "http://%.*s/", (int)len, host);
+    /* a bare IPv6 address (STIX ipv6-addr values, IP lists) is a host only in brackets */
+    char a6[64];
+    struct in6_addr a;
+    int v6 = len && len < sizeof a6 && host[0] != '[' && memchr(host, ':', len);
+    if (v6) {
+        memcpy(a6, host, len);
+        a6[len] = 0;
+        v6 = inet_pton(AF_INET6, a6, &a) == 1;
+    }
+    if (!v6 && memchr(host, ':', len) && host[0] != '[') { /* "host:port" is no host */
+        if (why)
+            *why = "not a host name (a colon outside an IPv6 address)";
+        return MTD_EINVAL;
+    }
+    int n = snprintf(s, sizeof s, v6 ? "http://[%.*s]/" : "http://%.*s/", (int)len, host);
     if (memchr(host, '/', len) || memchr(host, '?', len) || memchr(host, '#', len) ||
         memchr(host, '@', len)) {
         if (why)

@@ -98,13 +98,27 @@ static void threat_id(const char *name, size_t nl, const char *host, char out[40
     snprintf(out, 40, "web_%.24s", hex);
 }
 
+/* "192.0.2.1/" or "[2001:db8::1]/": an IP host entry. */
+static int is_address(const char *m)
+{
+    if (m[0] == '[')
+        return 1;
+    for (; *m && *m != '/'; m++)
+        if (!(*m == '.' || (*m >= '0' && *m <= '9')))
+            return 0;
+    return 1;
+}
+
 /* The threat.detection of a block; evidence names the host entry, never a path. */
 static void threat(mtd_webevents *we, const mtd_rep_record *rec, const char *host,
                    const char *matched, const char *source)
 {
     char evidence[600], id[40];
     const char *slash = matched ? strchr(matched, '/') : NULL;
-    if (slash && slash[1] == 0) /* a host entry: "evil.example/" */
+    if (slash && slash[1] == 0 && is_address(matched)) /* a DNS answer's listed address */
+        snprintf(evidence, sizeof evidence, "%s blocked: the answer's address %.*s is listed", source,
+                 (int)(strlen(matched) - 1), matched);
+    else if (slash && slash[1] == 0) /* a host entry: "evil.example/" */
         snprintf(evidence, sizeof evidence, "%s blocked: listed host %.*s", source,
                  (int)(strlen(matched) - 1), matched);
     else

@@ -19,19 +19,33 @@ start_unbound "$UP" '    local-zone: "example.test." static
     local-zone: "evil.example." static
     local-data: "evil.example. 300 IN A 203.0.113.66"
     local-zone: "evil.example.net." static
-    local-data: "evil.example.net. 300 IN A 192.0.2.20"'
+    local-data: "evil.example.net. 300 IN A 192.0.2.20"
+    local-zone: "fresh.example." static
+    local-data: "fresh.example. 300 IN A 192.0.2.30"
+    local-data: "fresh.example. 300 IN A 192.0.2.66"
+    local-zone: "fresh6.example." static
+    local-data: "fresh6.example. 300 IN AAAA 2001:db8::66"
+    local-data: "fresh6.example. 300 IN A 192.0.2.31"'
 for _ in $(seq 1 100); do dig +short +time=1 +tries=1 @127.0.0.1 -p "$UP" www.example.test 2>/dev/null | grep -q 192.0.2.10 && break; sleep 0.1; done
 assert_eq "192.0.2.10" "$(dig +short @127.0.0.1 -p "$UP" www.example.test)" "unbound answers its zone"
 assert_eq "REFUSED" "$(dig @127.0.0.1 -p "$UP" www.debian.org | sed -n 's/.*status: \([A-Z]*\).*/\1/p')" "unbound refuses the rest"
 
 printf 'evil.example\ntracker.example\n' >"$WORK/block.txt"
-"$BIN/mtd-agent" feed compile --out "$WORK/web.db" "$WORK/block.txt" --quiet >/dev/null
+# a command-and-control server's addresses, as a STIX bundle gives them (IPv6 unbracketed)
+cat >"$WORK/c2.json" <<'JSON'
+{"type": "bundle", "id": "bundle--c2", "objects": [
+ {"type": "indicator", "spec_version": "2.1", "id": "indicator--c2a", "name": "TestC2",
+  "indicator_types": ["malicious-activity"], "pattern_type": "stix",
+  "pattern": "[ipv4-addr:value = '192.0.2.66'] OR [ipv6-addr:value = '2001:DB8:0::66']",
+  "created": "2026-01-01T00:00:00Z", "modified": "2026-01-01T00:00:00Z", "valid_from": "2026-01-01T00:00:00Z"}]}
+JSON
+"$BIN/mtd-agent" feed compile --out "$WORK/web.db" "$WORK/block.txt" "$WORK/c2.json" --quiet >/dev/null
 "$BIN/mtd-agent" dns-filter --listen "127.0.0.1:$FP" --upstream "127.0.0.1:$UP" --feed "$WORK/web.db" \
     >"$WORK/filter.out" 2>"$WORK/filter.err" &
 PIDS+=($!)
 FPID=$!
 for _ in $(seq 1 100); do grep -q serving "$WORK/filter.out" 2>/dev/null && break; sleep 0.05; done
-grep -q "dns-filter: serving 127.0.0.1:$FP (UDP and TCP), forwarding to 127.0.0.1:$UP, 2 entries; ready in" "$WORK/filter.out" ||
+grep -q "dns-filter: serving 127.0.0.1:$FP (UDP and TCP), forwarding to 127.0.0.1:$UP, 4 entries; ready in" "$WORK/filter.out" ||
     fail "filter did not start: $(cat "$WORK/filter.out" "$WORK/filter.err")"
 
 q() { dig +time=2 +tries=1 @127.0.0.1 -p "$FP" "$@"; }
@@ -53,6 +67,16 @@ q +edns=0 www.example.test >"$WORK/edns2.txt"
 grep -q "EDNS: version: 0" "$WORK/edns2.txt" || fail "EDNS lost on the forwarded path"
 q +noedns evil.example | grep -q "OPT PSEUDOSECTION" && fail "an OPT record in the answer to a query without one"
 ok "TCP answers; EDNS0 passes through and blocked answers keep it"
+
+# a name no feed lists whose answer points at a listed address is blocked as well
+assert_eq "NXDOMAIN" "$(status fresh.example)" "an A answer with a listed IPv4 address, UDP"
+assert_eq "NXDOMAIN" "$(status +tcp fresh.example)" "the same over TCP"
+assert_eq "NXDOMAIN" "$(status fresh6.example AAAA)" "an AAAA answer with a listed IPv6 address"
+assert_eq "192.0.2.31" "$(q +short fresh6.example)" "the same name's A answer, no listed address, forwarded"
+q +edns=0 fresh.example >"$WORK/edns3.txt"
+grep -q "EDNS: version: 0" "$WORK/edns3.txt" || fail "no OPT record in a blocked answer by address: $(cat "$WORK/edns3.txt")"
+assert_eq "http://[2001:db8:0:0::66]/ block TestC2" "$("$BIN/mtd-agent" url-check --feed "$WORK/web.db" 'http://[2001:db8:0:0::66]/' --json | jq -r '"\(.url) \(.verdict) \(.threat_name)"')" "an IPv6 indicator matches its URL in any spelling"
+ok "answers pointing at a listed IPv4 or IPv6 address are blocked over UDP and TCP"
 
 # pipelining: three queries in one write on one TCP connection, three answers in order
 python3 - "$FP" >"$WORK/pipe.txt" <<'PY'

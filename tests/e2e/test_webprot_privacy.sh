@@ -17,7 +17,9 @@ trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/
 start_unbound "$UP" '    local-zone: "site.test." redirect
     local-data: "site.test. 60 IN A 192.0.2.50"
     local-zone: "malware.test." redirect
-    local-data: "malware.test. 60 IN A 203.0.113.99"'
+    local-data: "malware.test. 60 IN A 203.0.113.99"
+    local-zone: "cdn.test." redirect
+    local-data: "cdn.test. 60 IN A 198.51.100.77"'
 for _ in $(seq 1 100); do dig +short +time=1 +tries=1 @127.0.0.1 -p "$UP" a.site.test 2>/dev/null | grep -q 192.0.2.50 && break; sleep 0.1; done
 
 DATA=$WORK/data
@@ -29,7 +31,8 @@ ST=$WORK/agent
 "$BIN/mtd-agent" enroll --state "$ST" --server "$URL" --token "$ENR" >/dev/null
 
 for i in $(seq 0 9); do echo "m$i.malware.test"; done >"$WORK/blocklist.txt"
-"$BIN/mtd-agent" feed compile --out "$WORK/web.db" "$WORK/blocklist.txt" --quiet >/dev/null
+echo 198.51.100.77 >"$WORK/c2-addresses.txt" # a server's address: names resolving to it are blocked
+"$BIN/mtd-agent" feed compile --out "$WORK/web.db" "$WORK/blocklist.txt" "$WORK/c2-addresses.txt" --quiet >/dev/null
 ctl feed push web "$WORK/web.db" >/dev/null
 
 MTD_LOG=info "$BIN/mtd-agent" run --state "$ST" --interval 10 --dns-listen "127.0.0.1:$FP" \
@@ -96,7 +99,7 @@ assert_eq "org.chromium.chrome" "$(sqlite3 "$DATA/tenants/$TID/store.sqlite" "se
 ok "under the default policy none of the 1,000 allowed names left the device; the 10 blocks and the URL (domain only) did"
 
 # report_connections=all: allowed lookups are reported (the search above would see them)
-printf '{"report_connections": "all", "dns_block_answer": "null_ip"}' >"$WORK/pol.json"
+printf '{"report_connections": "all", "dns_block_answer": "null_ip", "web_allow": ["ok.cdn.test"]}' >"$WORK/pol.json"
 ctl policy set "$WORK/pol.json" >/dev/null
 "$BIN/mtd-agent" run --state "$ST" --interval 10 --dns-listen "127.0.0.1:$FP" \
     --dns-upstream "127.0.0.1:$UP" >"$WORK/run2.out" 2>"$WORK/run2.err" &
@@ -113,4 +116,16 @@ for _ in $(seq 1 100); do
 done
 assert_eq 1 "$(sqlite3 "$DATA/tenants/$TID/store.sqlite" "select count(*) from ev_net_dns where verdict='allow' and qname='$ALLOWED'")" "an allowed lookup under report_connections=all"
 ok "with report_connections=all allowed lookups are reported; null_ip answers 0.0.0.0"
+
+# a name no feed lists, answered with a listed address: blocked, and the tenant sees it
+assert_eq "0.0.0.0" "$(dig +short +time=2 +tries=1 @127.0.0.1 -p "$FP" fresh.cdn.test)" "a listed answer address"
+assert_eq "198.51.100.77" "$(dig +short +time=2 +tries=1 @127.0.0.1 -p "$FP" ok.cdn.test)" "the tenant's allow list wins over a listed answer address"
+for _ in $(seq 1 100); do
+    n=$(sqlite3 "$DATA/tenants/$TID/store.sqlite" "select count(*) from ev_threat_detection where evidence like '%198.51.100.77%'")
+    [ "$n" -ge 1 ] && break
+    sleep 0.2
+done
+assert_eq "block" "$(sqlite3 "$DATA/tenants/$TID/store.sqlite" "select verdict from ev_net_dns where qname='fresh.cdn.test' and verdict='block'")" "the block stored"
+assert_eq "network|DNS blocked: the answer's address 198.51.100.77 is listed" "$(sqlite3 "$DATA/tenants/$TID/store.sqlite" "select source || '|' || evidence from ev_threat_detection where evidence like '%198.51.100.77%'")" "its threat detection"
+ok "a name resolving to a listed address is blocked and reaches the tenant as a detection"
 finish

@@ -261,6 +261,14 @@ static void host_expressions_are_the_host_suffixes_with_root_path(void **st)
     }
     assert_int_equal(mtd_url_from_host("a/b", 3, &u, NULL), MTD_EINVAL);
     assert_int_equal(mtd_url_from_host("", 0, &u, NULL), MTD_EINVAL);
+    /* an IPv6 address as STIX and IP lists write it: the host of its URL, in brackets */
+    assert_int_equal(mtd_url_from_host("2001:DB8:0::66", 14, &u, NULL), 0);
+    assert_int_equal(u.host_is_ip, 1);
+    assert_int_equal(mtd_url_host_expressions(&u, e), 1);
+    assert_string_equal(u.buf, "[2001:db8::66]/");
+    assert_int_equal(mtd_url_from_host("[2001:db8::66]", 14, &u, NULL), 0);
+    assert_string_equal(u.buf, "[2001:db8::66]/");
+    assert_int_equal(mtd_url_from_host("2001:db8::zz", 12, &u, NULL), MTD_EINVAL);
 }
 
 static void bad_urls_are_refused_with_a_reason(void **st)
