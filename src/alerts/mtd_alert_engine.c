@@ -1,8 +1,9 @@
 /* mtd_alert_engine: the collector's alert thread. It keeps a list of tenants, each
  * marked dirty when a batch of theirs was stored (mtd_alerts_kick) or due when a
  * destination's retry time has come, and serves one at a time: new detections become
- * alerts (mtd_alert_derive), then each destination's pending outbox rows are sent, in
- * order, a chunk at a time. A failed destination waits a random time up to
+ * alerts (mtd_alert_derive), and after each pass each destination's pending outbox rows
+ * are sent, in order, a chunk at a time, on a thread of the destination's own that the
+ * engine does not wait for (at most one per destination at a time). A failed destination waits a random time up to
  * min(cap, 0.5 s * 2^failures) ("full jitter", so destinations that failed together do
  * not retry together), and its rows older than --alert-dead-after become dead letters.
  * At start every tenant with an alert file is dirty, so what was stored or queued before
@@ -36,6 +37,7 @@ typedef struct {
     char tenant[MTD_TENANT_ID_LEN + 1];
     int64_t integ, created;
     int used;
+    int running;     /* its delivery thread is at work (under mu) */
     mtd_alert_conn *conn;
 } cslot;
 
@@ -48,6 +50,7 @@ struct mtd_alerts {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int stop;
+    int workers;     /* delivery threads running (under mu) */
     tslot *ts;
     size_t nts;
     cslot **cs;      /* each its own allocation: callers hold &cs[i]->conn across additions */
@@ -109,12 +112,14 @@ void mtd_alerts_recheck(mtd_alerts *a, const char *tenant_id)
     pthread_mutex_unlock(&a->mu);
 }
 
-static mtd_alert_conn **conn_for(mtd_alerts *a, const char *tenant, int64_t integ, int64_t created)
+/* The destination's slot (its connection, whether its thread runs), made when absent;
+ * only the engine thread adds or removes slots. */
+static cslot *conn_for(mtd_alerts *a, const char *tenant, int64_t integ, int64_t created)
 {
     for (size_t i = 0; i < a->ncs; i++)
         if (!strcmp(a->cs[i]->tenant, tenant) && a->cs[i]->integ == integ && a->cs[i]->created == created) {
             a->cs[i]->used = 1;
-            return &a->cs[i]->conn;
+            return a->cs[i];
         }
     cslot **n = realloc(a->cs, (a->ncs + 1) * sizeof *n), *c;
     if (!n)
@@ -127,7 +132,7 @@ static mtd_alert_conn **conn_for(mtd_alerts *a, const char *tenant, int64_t inte
     c->integ = integ;
     c->created = created;
     c->used = 1;
-    return &c->conn;
+    return c;
 }
 
 /* Closes the connections of the tenant's destinations that were not used this pass
@@ -135,9 +140,10 @@ static mtd_alert_conn **conn_for(mtd_alerts *a, const char *tenant, int64_t inte
 static void conns_sweep(mtd_alerts *a, const char *tenant)
 {
     size_t k = 0;
+    pthread_mutex_lock(&a->mu);
     for (size_t i = 0; i < a->ncs; i++) {
         cslot *c = a->cs[i];
-        if (!strcmp(c->tenant, tenant) && !c->used) {
+        if (!strcmp(c->tenant, tenant) && !c->used && !c->running) {
             mtd_alert_conn_free(c->conn);
             free(c);
             continue;
@@ -147,6 +153,7 @@ static void conns_sweep(mtd_alerts *a, const char *tenant)
         a->cs[k++] = c;
     }
     a->ncs = k;
+    pthread_mutex_unlock(&a->mu);
 }
 
 /* The wait before a failed destination's next attempt: full jitter over 0.5 s doubling
@@ -252,76 +259,119 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
     return r == 0 && n == CHUNK;
 }
 
+/* One destination's turn on a thread of its own: it owns this (and the copy of the
+ * destination), the slot's connection while cs->running, and a borrow of the tenant. */
 typedef struct {
     mtd_alerts *a;
-    const char *tenant;
-    const mtd_alert_dest *d;
-    mtd_alert_conn **conn;
-    int backoff, more, started;
-    int64_t due;
-    pthread_t th;
+    mtd_tenant *tn;
+    char tenant[MTD_TENANT_ID_LEN + 1];
+    mtd_alert_dest d;
+    cslot *cs;
+    int backoff, more, counted;
+    int64_t due, pending, dead; /* the tenant's outbox after the turn */
 } dest_run;
 
-/* Up to CHUNKS_PER_PASS chunks of one destination. */
-static void *run_dest(void *arg)
+static void outbox_counts(sqlite3 *db, int64_t *pending, int64_t *dead);
+
+/* Up to CHUNKS_PER_PASS chunks of one destination; then the tenant is marked for
+ * another turn when rows are left or a retry is due. */
+static void run_chunks(dest_run *r)
 {
-    dest_run *r = arg;
     sqlite3 *db;
     r->more = 1;
-    if (mtd_alert_db_open(r->a->data_dir, r->tenant, &db) != 0)
-        return NULL;
-    for (int k = 0; r->more && k < CHUNKS_PER_PASS && !r->a->stop; k++)
-        r->more = deliver_chunk(r->a, db, r->tenant, r->d, r->conn, r->backoff, &r->due);
-    sqlite3_close(db);
+    if (mtd_alert_db_open(r->a->data_dir, r->tenant, &db) == 0) {
+        for (int k = 0; r->more && k < CHUNKS_PER_PASS && !r->a->stop; k++)
+            r->more = deliver_chunk(r->a, db, r->tenant, &r->d, &r->cs->conn, r->backoff, &r->due);
+        outbox_counts(db, &r->pending, &r->dead); /* for /metrics: the engine's count is older */
+        r->counted = 1;
+        sqlite3_close(db);
+    }
+}
+
+static void run_done(dest_run *r)
+{
+    mtd_alerts *a = r->a;
+    mtd_tenants_put(a->t, r->tn);
+    pthread_mutex_lock(&a->mu);
+    r->cs->running = 0;
+    a->workers--;
+    tslot *s = slot(a, r->tenant);
+    if (s) {
+        s->dirty |= r->more;
+        if (r->due && (!s->due_ms || r->due < s->due_ms))
+            s->due_ms = r->due;
+        if (r->counted) {
+            s->pending = r->pending;
+            s->dead = r->dead;
+        }
+    }
+    pthread_cond_broadcast(&a->cv);
+    pthread_mutex_unlock(&a->mu);
+    mtd_alert_dest_free(&r->d);
+    free(r);
+}
+
+static void *run_dest(void *arg)
+{
+    run_chunks(arg);
+    run_done(arg);
     return NULL;
 }
 
-/* Every destination of the tenant whose retry time has come; *due: the next retry. */
-static void deliver(mtd_alerts *a, sqlite3 *db, const char *tenant, int64_t *due, int *again)
+/* Starts the turn of every destination of the tenant whose retry time has come and
+ * whose thread is not already at work, each on a thread of its own that the engine
+ * does not wait for: a slow receiver holds up neither the others nor the derivation of
+ * new alerts. *due: the next retry of a destination left waiting. */
+static void deliver(mtd_alerts *a, sqlite3 *db, const char *tenant, int64_t *due)
 {
     sqlite3_stmt *st;
     *due = 0;
-    *again = 0;
     if (sqlite3_prepare_v2(db, "SELECT id, kind, target, secret, tls, ca_pem, idx, retry_at_ms, backoff, created_at"
                            " FROM integrations i WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.integration_id=i.id"
                            " AND o.state='pending') ORDER BY id", -1, &st, NULL) != SQLITE_OK)
         return;
-    mtd_alert_dest d[MTD_ALERT_MAX_INTEGRATIONS];
-    int64_t retry[MTD_ALERT_MAX_INTEGRATIONS], created[MTD_ALERT_MAX_INTEGRATIONS];
-    int backoff[MTD_ALERT_MAX_INTEGRATIONS], nd = 0;
-    while (nd < MTD_ALERT_MAX_INTEGRATIONS && sqlite3_step(st) == SQLITE_ROW) {
-        dest_from_row(st, &d[nd]);
-        retry[nd] = sqlite3_column_int64(st, 7);
-        backoff[nd] = sqlite3_column_int(st, 8);
-        created[nd] = sqlite3_column_int64(st, 9);
-        nd++;
+    int64_t now = mtd_alert_now_ms();
+    for (int nd = 0; nd < MTD_ALERT_MAX_INTEGRATIONS && sqlite3_step(st) == SQLITE_ROW; nd++) {
+        int64_t retry = sqlite3_column_int64(st, 7);
+        cslot *cs = conn_for(a, tenant, sqlite3_column_int64(st, 0), sqlite3_column_int64(st, 9));
+        if (!cs)
+            continue;
+        if (retry > now) {
+            if (!*due || retry < *due)
+                *due = retry;
+            continue;
+        }
+        dest_run *r = calloc(1, sizeof *r);
+        if (!r || mtd_tenants_get(a->t, tenant, &r->tn) != 0) {
+            free(r);
+            continue;
+        }
+        pthread_mutex_lock(&a->mu);
+        int start = !cs->running && !a->stop;
+        if (start) {
+            cs->running = 1;
+            a->workers++;
+        }
+        pthread_mutex_unlock(&a->mu);
+        if (!start) { /* at work already: it marks the tenant when done */
+            mtd_tenants_put(a->t, r->tn);
+            free(r);
+            continue;
+        }
+        r->a = a;
+        r->cs = cs;
+        mtd_strlcpy(r->tenant, tenant, sizeof r->tenant);
+        dest_from_row(st, &r->d);
+        r->backoff = sqlite3_column_int(st, 8);
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&th, &at, run_dest, r) != 0)
+            run_dest(r); /* no thread to be had: this turn on the engine's */
+        pthread_attr_destroy(&at);
     }
     sqlite3_finalize(st);
-    int64_t now = mtd_alert_now_ms();
-    dest_run r[MTD_ALERT_MAX_INTEGRATIONS];
-    int nr = 0;
-    for (int i = 0; i < nd; i++) {
-        mtd_alert_conn **c = retry[i] <= now ? conn_for(a, tenant, d[i].id, created[i]) : NULL;
-        if (c)
-            r[nr++] = (dest_run){.a = a, .tenant = tenant, .d = &d[i], .conn = c, .backoff = backoff[i]};
-        else if (!*due || retry[i] < *due)
-            *due = retry[i];
-    }
-    /* each destination on a thread of its own, over its own connection to the file, so
-     * a slow receiver holds up none of the others */
-    for (int i = 0; i < nr; i++)
-        r[i].started = nr > 1 && pthread_create(&r[i].th, NULL, run_dest, &r[i]) == 0;
-    for (int i = 0; i < nr; i++) {
-        if (r[i].started)
-            pthread_join(r[i].th, NULL);
-        else
-            run_dest(&r[i]);
-        *again |= r[i].more;
-        if (r[i].due && (!*due || r[i].due < *due))
-            *due = r[i].due;
-    }
-    for (int i = 0; i < nd; i++)
-        mtd_alert_dest_free(&d[i]);
     conns_sweep(a, tenant);
 }
 
@@ -371,6 +421,8 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
     sqlite3 *db;
     if (exists && mtd_alert_db_open(a->data_dir, id, &db) == 0) {
         int created = 0, supp = 0, more = dirty;
+        int64_t ddue = 0;
+        /* the destinations start on each pass's alerts while the next pass is derived */
         for (int pass = 0; more && pass < 20; pass++) {
             if (mtd_alert_derive(db, tn, &created, &supp, &more) != 0) {
                 mtd_log(MTD_LOG_ERROR, "alerts", "tenant=%s deriving alerts failed; retrying", id);
@@ -379,16 +431,15 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
             }
             __atomic_add_fetch(&a->created, (uint64_t)created, __ATOMIC_RELAXED);
             __atomic_add_fetch(&a->suppressed, (uint64_t)supp, __ATOMIC_RELAXED);
+            if (created)
+                deliver(a, db, id, &ddue);
         }
         *again = more;
         if (check || (*expiry_s && *expiry_s <= (int64_t)time(NULL)))
             recheck(db, tn, expiry_s, &due);
         else if (*expiry_s && (!due || *expiry_s * 1000 < due))
             due = *expiry_s * 1000;
-        int64_t ddue;
-        int dagain;
-        deliver(a, db, id, &ddue, &dagain);
-        *again |= dagain;
+        deliver(a, db, id, &ddue);
         if (ddue && (!due || ddue < due))
             due = ddue;
         outbox_counts(db, pending, dead);
@@ -413,6 +464,15 @@ static tslot *next_work(mtd_alerts *a, int64_t now, int64_t *wait_until)
             *wait_until = s->due_ms;
     }
     return best;
+}
+
+/* 1 when a delivery thread of the tenant is at work (under mu). */
+static int tenant_busy(mtd_alerts *a, const char *id)
+{
+    for (size_t i = 0; i < a->ncs; i++)
+        if (a->cs[i]->running && !strcmp(a->cs[i]->tenant, id))
+            return 1;
+    return 0;
 }
 
 static void *run(void *arg)
@@ -442,8 +502,10 @@ static void *run(void *arg)
             s->expiry_s = expiry;
             if (due && (!s->due_ms || due < s->due_ms))
                 s->due_ms = due;
-            s->pending = pending;
-            s->dead = dead;
+            if (!tenant_busy(a, id)) { /* else its delivery threads count when done */
+                s->pending = pending;
+                s->dead = dead;
+            }
         }
     }
     pthread_mutex_unlock(&a->mu);
@@ -500,9 +562,14 @@ void mtd_alerts_stop(mtd_alerts *a)
         return;
     pthread_mutex_lock(&a->mu);
     a->stop = 1;
-    pthread_cond_signal(&a->cv);
+    pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
     pthread_join(a->th, NULL);
+    /* the delivery threads end their chunk (each send has its timeouts) */
+    pthread_mutex_lock(&a->mu);
+    while (a->workers > 0)
+        pthread_cond_wait(&a->cv, &a->mu);
+    pthread_mutex_unlock(&a->mu);
     for (size_t i = 0; i < a->ncs; i++) {
         mtd_alert_conn_free(a->cs[i]->conn);
         free(a->cs[i]);
