@@ -27,6 +27,7 @@
 #include <time.h>
 
 #define PASS_ROWS 500
+#define STMT_CACHE 24
 
 typedef struct {
     sqlite3 *db;
@@ -39,6 +40,9 @@ typedef struct {
     size_t nriskdest;
     json_t *devices;   /* devices whose threats changed: {device: true} */
     int64_t now;
+    int64_t next_id;   /* the next alert's ID (0: not read yet) */
+    struct { const char *sql; sqlite3_stmt *st; } sc[STMT_CACHE]; /* prepared once a pass */
+    int nsc;
 } pass;
 
 static const char *str(const json_t *row, const char *k)
@@ -72,18 +76,44 @@ static int meta_set(sqlite3 *db, const char *k, int64_t v)
     return r;
 }
 
-/* Runs sql with text parameters (NULL binds NULL) and int64 parameters after them. */
-static int run(sqlite3 *db, const char *sql, int ntext, const char *const *t, int nint, const int64_t *iv)
+/* The statement of sql (a string constant: its address is its key), prepared on its
+ * first use in the pass and kept until the pass ends (stmts_free): a pass runs each of
+ * its few statements hundreds of times, and preparing them was a good part of its cost. */
+static sqlite3_stmt *prep(pass *p, const char *sql)
 {
+    for (int i = 0; i < p->nsc; i++)
+        if (p->sc[i].sql == sql) {
+            sqlite3_reset(p->sc[i].st);
+            sqlite3_clear_bindings(p->sc[i].st);
+            return p->sc[i].st;
+        }
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+    if (p->nsc == STMT_CACHE || sqlite3_prepare_v3(p->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK)
+        return NULL;
+    p->sc[p->nsc].sql = sql;
+    p->sc[p->nsc++].st = st;
+    return st;
+}
+
+static void stmts_free(pass *p)
+{
+    for (int i = 0; i < p->nsc; i++)
+        sqlite3_finalize(p->sc[i].st);
+    p->nsc = 0;
+}
+
+/* Runs sql with text parameters (NULL binds NULL) and int64 parameters after them. */
+static int run(pass *p, const char *sql, int ntext, const char *const *t, int nint, const int64_t *iv)
+{
+    sqlite3_stmt *st = prep(p, sql);
+    if (!st)
         return MTD_EIO;
     for (int i = 0; i < ntext; i++)
-        sqlite3_bind_text(st, i + 1, t[i], -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i + 1, t[i], -1, SQLITE_STATIC);
     for (int i = 0; i < nint; i++)
         sqlite3_bind_int64(st, ntext + i + 1, iv[i]);
     int r = sqlite3_step(st);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return r == SQLITE_DONE || r == SQLITE_ROW ? 0 : MTD_EIO;
 }
 
@@ -161,7 +191,7 @@ static int enqueue(pass *p, const int64_t *dest, size_t n, int64_t alert_id, con
     for (size_t i = 0; i < n; i++) {
         const char *t[] = {event_id, sev, payload};
         int64_t iv[] = {dest[i], alert_id, p->now};
-        if (run(p->db, "INSERT INTO outbox(event_id, severity, payload, integration_id, alert_id, created_at)"
+        if (run(p, "INSERT INTO outbox(event_id, severity, payload, integration_id, alert_id, created_at)"
                 " VALUES(?1,?2,?3,?4,nullif(?5,0),?6)", 3, t, 3, iv) != 0)
             return MTD_EIO;
     }
@@ -170,40 +200,47 @@ static int enqueue(pass *p, const int64_t *dest, size_t n, int64_t alert_id, con
 
 static int64_t open_alert(pass *p, const char *dev, const char *key)
 {
-    sqlite3_stmt *st;
     int64_t id = 0;
-    if (sqlite3_prepare_v2(p->db, "SELECT id FROM alerts WHERE device_id=?1 AND threat_key=?2 AND state IN"
-                           " ('new','acknowledged') ORDER BY id DESC LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = prep(p, "SELECT id FROM alerts WHERE device_id=?1 AND threat_key=?2 AND state IN"
+                               " ('new','acknowledged') ORDER BY id DESC LIMIT 1");
+    if (!st)
         return -1;
     sqlite3_bind_text(st, 1, dev, -1, SQLITE_STATIC);
     sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
     if (sqlite3_step(st) == SQLITE_ROW)
         id = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
+    sqlite3_reset(st);
     return id;
 }
 
 static int new_alert(pass *p, const json_t *row, const char *key)
 {
-    const char *t[] = {str(row, "device_id"), key, str(row, "event_id"), str(row, "threat_name"),
-                       str(row, "category"), str(row, "severity"), str(row, "source"), str(row, "evidence"),
-                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(row, "package"),
-                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(row, "app_sha256"),
-                       str(row, "threat_id"), str(row, "time")};
-    int64_t iv[] = {p->now};
-    if (run(p->db, "INSERT INTO alerts(device_id, threat_key, event_id, threat_name, category, severity, source,"
-            " evidence, package, app_sha256, threat_id, detected_time, created_at, updated_at, payload)"
-            " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?13,'{}')", 12, t, 1, iv) != 0)
-        return MTD_EIO;
-    int64_t id = sqlite3_last_insert_rowid(p->db);
+    /* the ID is known before the row is written, so the payload (which names it) goes
+     * in with it: the pass holds the file's write lock, no one else adds an alert */
+    if (!p->next_id) {
+        sqlite3_stmt *st = prep(p, "SELECT coalesce(max(id), 0) + 1 FROM alerts");
+        if (!st || sqlite3_step(st) != SQLITE_ROW)
+            return MTD_EIO;
+        p->next_id = sqlite3_column_int64(st, 0);
+        sqlite3_reset(st);
+    }
+    int64_t id = p->next_id;
     json_t *pl = alert_payload(p, row, id);
     char *txt = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(pl);
     if (!txt)
         return MTD_ENOMEM;
-    const char *t2[] = {txt};
-    int64_t iv2[] = {id};
-    int r = run(p->db, "UPDATE alerts SET payload=?1 WHERE id=?2", 1, t2, 1, iv2);
+    const char *t[] = {str(row, "device_id"), key, str(row, "event_id"), str(row, "threat_name"),
+                       str(row, "category"), str(row, "severity"), str(row, "source"), str(row, "evidence"),
+                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(row, "package"),
+                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(row, "app_sha256"),
+                       str(row, "threat_id"), str(row, "time"), txt};
+    int64_t iv[] = {p->now, id};
+    int r = run(p, "INSERT INTO alerts(device_id, threat_key, event_id, threat_name, category, severity, source,"
+                " evidence, package, app_sha256, threat_id, detected_time, payload, created_at, updated_at, id)"
+                " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?14,?15)", 13, t, 2, iv);
+    if (r == 0)
+        p->next_id++;
     if (r == 0)
         r = enqueue(p, p->dest, p->ndest, id, str(row, "event_id") ?: "", str(row, "severity"), txt);
     free(txt);
@@ -225,18 +262,18 @@ static int one_row(pass *p, const json_t *row, int *created, int *suppressed)
         return MTD_EIO;
     if (!active) {
         int64_t iv2[] = {p->now, open};
-        return open ? run(p->db, "UPDATE alerts SET threat_status='resolved', updated_at=?1 WHERE id=?2", 0, NULL, 2, iv2) : 0;
+        return open ? run(p, "UPDATE alerts SET threat_status='resolved', updated_at=?1 WHERE id=?2", 0, NULL, 2, iv2) : 0;
     }
     if (supp_id) {
         (*suppressed)++;
         int64_t iv2[] = {supp_id};
-        return run(p->db, "INSERT INTO supp_hits(id, hits) VALUES(?1, 1) ON CONFLICT(id) DO UPDATE SET hits=hits+1",
+        return run(p, "INSERT INTO supp_hits(id, hits) VALUES(?1, 1) ON CONFLICT(id) DO UPDATE SET hits=hits+1",
                    0, NULL, 1, iv2);
     }
     if (open) {
         const char *t2[] = {sev, str(row, "evidence")};
         int64_t iv2[] = {p->now, open};
-        return run(p->db, "UPDATE alerts SET occurrences=occurrences+1, severity=coalesce(?1,severity),"
+        return run(p, "UPDATE alerts SET occurrences=occurrences+1, severity=coalesce(?1,severity),"
                    " evidence=coalesce(?2,evidence), threat_status='active', updated_at=?3 WHERE id=?4", 2, t2, 2, iv2);
     }
     (*created)++;
@@ -261,7 +298,7 @@ static int risk_record(pass *p, const char *dev, const char *risk)
     const char *t[] = {dev, risk};
     int64_t iv[] = {seq, p->now};
     if (meta_set(p->db, "risk_seq", seq) != 0 ||
-        run(p->db, "INSERT INTO risk(device_id, risk, seq, changed_at) VALUES(?1,?2,?3,?4) ON CONFLICT(device_id)"
+        run(p, "INSERT INTO risk(device_id, risk, seq, changed_at) VALUES(?1,?2,?3,?4) ON CONFLICT(device_id)"
             " DO UPDATE SET risk=?2, seq=?3, changed_at=?4", 2, t, 2, iv) != 0)
         return MTD_EIO;
     char at[MTD_TIME_LEN], eid[120];
@@ -334,6 +371,7 @@ int mtd_alert_derive(sqlite3 *db, mtd_tenant *tn, int *created, int *suppressed,
     if (r == 0)
         r = derive_rows(&p, rows, created, suppressed);
     r = r == 0 ? mtd_alert_exec(db, "COMMIT") : (mtd_alert_exec(db, "ROLLBACK"), r);
+    stmts_free(&p);
     json_decref(rows);
     json_decref(p.devices);
     free(p.dest);
@@ -368,6 +406,7 @@ int mtd_alert_risk_recheck(sqlite3 *db, mtd_tenant *tn, int64_t *next_expiry)
             (!*next_expiry || t < *next_expiry))
             *next_expiry = t;
     }
+    stmts_free(&p);
     json_decref(devs);
     json_decref(rules);
     free(p.dest);
