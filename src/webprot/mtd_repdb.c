@@ -402,6 +402,10 @@ int mtd_repdb_open(const char *path, mtd_repdb **out, char *why, size_t wl)
         mtd_repdb_close(db);
         return r;
     }
+    /* the checks read every page; out of this process's pages they stay in the page
+     * cache, and only the pages lookups touch come back (the VPN's and the DNS filter's
+     * resident size: 10.3 MB for 1,000,000 entries at open otherwise) */
+    madvise(m, db->size, MADV_DONTNEED);
     *out = db;
     return 0;
 }
