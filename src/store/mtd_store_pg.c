@@ -56,6 +56,8 @@ static int connect_one(mtd_store_cluster *cl, mtd_pg_conn *k)
     if (!ok) {
         cl->connect_failures++;
         cl->down_at_ns = mtd_monotonic_ns();
+        mtd_strlcpy(cl->last_error, k->c ? PQerrorMessage(k->c) : "out of memory", sizeof cl->last_error);
+        cl->last_error[strcspn(cl->last_error, "\n")] = 0;
     }
     int was_down = cl->down;
     cl->down = !ok;

@@ -285,7 +285,7 @@ int mtd_store_pg_open(const char *url, int pool, mtd_store_cluster **out, char *
         return r;
     mtd_pg_conn *k;
     if ((r = mtd_pg_acquire(cl, NULL, &k)) != 0) {
-        snprintf(why, wl, "PostgreSQL: cannot connect (is the server up? the URL right?)");
+        snprintf(why, wl, "PostgreSQL: cannot connect: %s", cl->last_error[0] ? cl->last_error : mtd_strerror(r));
         mtd_store_pg_close(cl);
         return r;
     }

@@ -42,6 +42,7 @@ struct mtd_store_cluster {
                              attempt failed, or a connection broke; a connection made
                              clears it */
     int64_t down_at_ns;   /* when the last attempt failed (monotonic) */
+    char last_error[256]; /* libpq's words for it (no password: libpq never says it) */
 };
 
 /* A tenant's store on the cluster. */

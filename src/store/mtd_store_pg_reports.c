@@ -61,7 +61,7 @@ int mtd_pg_token_revoke(mtd_store *st, const char *id)
 json_t *mtd_pg_token_list(mtd_store *st)
 {
     return mtd_pg_report(mtd_pg_of(st), "SELECT substr(hash, 1, 12) AS id, role, label, created_at,"
-                                        " revoked_at, expires_at, max_uses, uses FROM tokens ORDER BY created_at", 0, NULL, NULL);
+                                        " revoked_at, expires_at, max_uses, uses FROM tokens ORDER BY created_at, hash", 0, NULL, NULL);
 }
 
 int mtd_pg_device_known(mtd_store *st, const char *device_id)

@@ -704,7 +704,7 @@ void mtd_sq_snapshot_end(mtd_store *s)
 json_t *mtd_sqlite_token_list(mtd_store *s)
 {
     return mtd_sq_report(s, "SELECT substr(hash,1,12) AS id, role, label, created_at, revoked_at,"
-                         " expires_at, max_uses, uses FROM tokens ORDER BY created_at", 0, NULL);
+                         " expires_at, max_uses, uses FROM tokens ORDER BY created_at, hash", 0, NULL);
 }
 
 int mtd_sqlite_device_retire(mtd_store *s, const char *device_id, int *revoked)
