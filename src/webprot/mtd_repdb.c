@@ -436,24 +436,35 @@ void mtd_repdb_prefetch(const mtd_repdb *db, uint64_t h)
     __builtin_prefetch(db->buckets + (h >> db->shift));
 }
 
+/* Where in its bucket hash h would be: the hashes are uniform and sorted, so the bits
+ * under the bucket index place it (interpolation). The probe starts there and the
+ * prefetch fetches that one cache line rather than the bucket's every line. */
+static uint32_t guess(const mtd_repdb *db, uint64_t h, const uint32_t *b)
+{
+    uint64_t below = db->shift == 64 ? h : h << (64 - db->shift);
+    return b[0] + (uint32_t)(((below >> 32) * (uint64_t)(b[1] - b[0])) >> 32);
+}
+
 void mtd_repdb_prefetch_entries(const mtd_repdb *db, uint64_t h)
 {
     const uint32_t *b = db->buckets + (h >> db->shift);
-    __builtin_prefetch(db->hashes + b[0]);
-    __builtin_prefetch(db->hashes + b[0] + 8);
+    uint32_t i = guess(db, h, b);
+    __builtin_prefetch(db->hashes + i);
+    __builtin_prefetch(db->meta + i); /* read on a hit: half the DNS filter's lookups */
 }
 
 int mtd_repdb_find(const mtd_repdb *db, uint64_t h)
 {
-    size_t k = h >> db->shift;
-    for (uint32_t i = db->buckets[k], end = db->buckets[k + 1]; i < end; i++) {
-        uint64_t v = db->hashes[i];
-        if (v == h)
-            return db->meta[i];
-        if (v > h)
-            break;
+    const uint32_t *b = db->buckets + (h >> db->shift);
+    uint32_t lo = b[0], hi = b[1], i = guess(db, h, b);
+    if (i < hi && db->hashes[i] < h) { /* up from the guess */
+        while (++i < hi && db->hashes[i] < h)
+            ;
+    } else { /* down: to the first hash not below h */
+        while (i > lo && db->hashes[i - 1] >= h)
+            i--;
     }
-    return -1;
+    return i < hi && db->hashes[i] == h ? db->meta[i] : -1;
 }
 
 void mtd_repdb_record(const mtd_repdb *db, int idx, mtd_rep_record *rec)
