@@ -297,29 +297,42 @@ int main(int argc, char **argv)
         printf("run %d: %-25s %7.0f events/s\n", run + 1, "COPY of the same rows", copy[run]);
         fflush(stdout);
     }
-    double cp = median(copy), m[NCFG], q99[NCFG];
+    /* the ratios run by run (same run, same machine state), then their median: the
+     * machine is shared, and a ratio of medians mixes runs under different loads */
+    double m[NCFG], q99[NCFG], vs_copy[NCFG][RUNS], vs_one[RUNS], vs_sqlite[RUNS];
+    for (int run = 0; run < RUNS; run++) { /* before median() sorts the rates */
+        for (int c = 0; c < NCFG; c++)
+            vs_copy[c][run] = rate[c][run] / copy[run];
+        vs_one[run] = rate[3][run] / rate[1][run];
+        vs_sqlite[run] = rate[3][run] / rate[0][run];
+    }
+    double cp = median(copy);
     printf("pg_scale: %d devices x %d batches x %d events at once (capacity), then %d more each, spread to half"
            " that rate (latency); each configuration a fresh tenant; medians of %d runs\n",
            lg_n_dev, lg_n_batch, lg_n_ev, PACED_BATCHES, RUNS);
+    double r[NCFG];
     for (int c = 0; c < NCFG; c++) {
         m[c] = median(rate[c]);
         q99[c] = median(p99[c]);
+        r[c] = median(vs_copy[c]);
         printf("pg_scale: %-25s %7.0f events/s (%.2f of COPY), p99 %.0f ms; at half load p50 %.0f ms, p99 %.0f ms;"
                " CPUs busy: collectors %.2f, load generator %.2f; %ld answers other than 200\n", cfgs[c].name,
-               m[c], m[c] / cp, median(sat99[c]), median(p50[c]), q99[c], median(ccol[c]), median(cgen[c]),
+               m[c], r[c], median(sat99[c]), median(p50[c]), q99[c], median(ccol[c]), median(cgen[c]),
                errors[c]);
     }
+    double one = median(vs_one);
     printf("pg_scale: COPY of the same rows %.0f events/s; SQLite backend (1 collector) %.0f events/s\n", cp, m[0]);
     for (int i = 0; i < LG_NWHY && lg_retry_why[i].n; i++)
         printf("pg_scale: sent again after %ld %s: %ld (all configurations)\n", lg_retry_why[i].code,
                lg_retry_why[i].error[0] ? lg_retry_why[i].error : "(no answer)", lg_retry_why[i].n);
-    printf("pg_scale: target >= 0.50 of COPY: 1 collector %.2f, 2 collectors %.2f, 3 collectors %.2f: %s\n",
-           m[1] / cp, m[2] / cp, m[3] / cp, m[3] / cp >= 0.5 ? "met (3 collectors)" : "NOT met");
-    printf("pg_scale: target 3 collectors > 1 collector: ratio %.2f: %s\n", m[3] / m[1],
-           m[3] > m[1] ? "met" : "NOT met");
+    printf("pg_scale: target >= 0.50 of COPY (medians of each run's ratio): 1 collector %.2f, 2 collectors %.2f,"
+           " 3 collectors %.2f: %s\n", r[1], r[2], r[3], r[3] >= 0.5 ? "met (3 collectors)" : "NOT met");
+    printf("pg_scale: target 3 collectors > 1 collector: ratio %.2f (median of each run's): %s\n", one,
+           one > 1 ? "met" : "NOT met");
     printf("pg_scale: target p99 < 1 s at %d devices (at half load): 1 collector %.0f ms, 2 collectors %.0f ms,"
            " 3 collectors %.0f ms: %s\n", lg_n_dev, q99[1], q99[2], q99[3],
            q99[3] < 1000 ? "met (3 collectors)" : "NOT met");
-    printf("pg_scale: PostgreSQL (3 collectors) / SQLite (1 collector) ratio %.2f\n", m[3] / m[0]);
+    printf("pg_scale: PostgreSQL (3 collectors) / SQLite (1 collector) ratio %.2f (median of each run's)\n",
+           median(vs_sqlite));
     return 0;
 }
