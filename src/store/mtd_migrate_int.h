@@ -57,7 +57,8 @@ typedef struct {
     mtd_buf arena;
     long *off;
     int rows, batch;
-    char *full_sql; /* the INSERT of a whole batch, made once */
+    int prepared;   /* the INSERT of a whole batch is prepared, as stmt */
+    char stmt[112];
 } mig_writer;
 
 /* Runs SQL (no result wanted) on the endpoint's tenant connection: 0 or MTD_EIO. */

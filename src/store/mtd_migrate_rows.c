@@ -300,24 +300,53 @@ static char *insert_sql(const mig_writer *w, int rows)
     return (char *)mtd_buf_steal(&sql, NULL);
 }
 
+/* The whole-batch INSERT, prepared once per table (parsed and planned once, not per
+ * 1,000 rows), run with the held rows' values. */
+static int pg_run_full(mig_writer *w, int n, const char *const *p)
+{
+    PGconn *c = w->e->k->c;
+    PGresult *res;
+    if (!w->prepared) {
+        char *sql = insert_sql(w, w->rows);
+        if (!sql)
+            return MTD_ENOMEM;
+        snprintf(w->stmt, sizeof w->stmt, "mig_%s", w->table);
+        res = PQprepare(c, w->stmt, sql, n, NULL);
+        free(sql);
+        int ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+        if (!ok)
+            mtd_log(MTD_LOG_ERROR, "migrate", "INSERT INTO %s: %s", w->table, PQresultErrorMessage(res));
+        PQclear(res);
+        if (!ok)
+            return PQstatus(c) == CONNECTION_OK ? MTD_EIO : MTD_EUNAVAIL;
+        w->prepared = 1;
+    }
+    res = PQexecPrepared(c, w->stmt, n, p, NULL, NULL, 0);
+    int r = PQresultStatus(res) == PGRES_COMMAND_OK ? 0 : PQstatus(c) == CONNECTION_OK ? MTD_EIO : MTD_EUNAVAIL;
+    if (r)
+        mtd_log(MTD_LOG_ERROR, "migrate", "INSERT INTO %s: %s", w->table, PQresultErrorMessage(res));
+    PQclear(res);
+    return r;
+}
+
 static int pg_flush(mig_writer *w)
 {
     if (!w->rows)
         return 0;
     int n = w->rows * w->cols->n;
     const char **p = malloc(sizeof *p * (size_t)n);
-    char *sql = w->rows == w->batch ? w->full_sql : NULL;
-    if (w->rows == w->batch && !sql)
-        sql = w->full_sql = insert_sql(w, w->rows);
-    else if (!sql)
-        sql = insert_sql(w, w->rows);
-    int r = p && sql ? 0 : MTD_ENOMEM;
-    for (int i = 0; r == 0 && i < n; i++)
+    if (!p)
+        return MTD_ENOMEM;
+    for (int i = 0; i < n; i++)
         p[i] = w->off[i] < 0 ? NULL : (const char *)w->arena.data + w->off[i];
-    if (r == 0)
-        r = mtd_pg_query(w->e->cl, w->e->k, sql, n, p, NULL);
-    if (sql != w->full_sql)
+    int r;
+    if (w->rows == w->batch) {
+        r = pg_run_full(w, n, p);
+    } else { /* the table's last rows: once */
+        char *sql = insert_sql(w, w->rows);
+        r = sql ? mtd_pg_query(w->e->cl, w->e->k, sql, n, p, NULL) : MTD_ENOMEM;
         free(sql);
+    }
     free(p);
     w->rows = 0;
     w->arena.len = 0;
@@ -342,8 +371,12 @@ int mig_writer_close(mig_writer *w, int ok)
     int r = ok && w->e && w->e->kind == MTD_STORE_POSTGRESQL ? pg_flush(w) : 0;
     if (w->st)
         sqlite3_finalize(w->st);
+    if (w->prepared && PQtransactionStatus(w->e->k->c) == PQTRANS_INTRANS) {
+        char sql[128];
+        snprintf(sql, sizeof sql, "DEALLOCATE \"%s\"", w->stmt);
+        PQclear(PQexec(w->e->k->c, sql));
+    }
     free(w->off);
-    free(w->full_sql);
     mtd_buf_free(&w->arena);
     memset(w, 0, sizeof *w);
     return r;

@@ -162,10 +162,37 @@ ok "postgresql -> a fresh sqlite directory: identical, the same reports again, t
 # refusals: a directory in use, a tenant already there, bad URLs, no such tenant
 expect_fail "migrate from a directory a collector runs on" migrate --tenant "$T" --from "sqlite:$D3" --to "sqlite:$WORK/x"
 assert_eq "mtd-collector: migrate: sqlite:$D3 is in use by a running mtd-collector: stop it first" "$LAST_ERR" "directory in use"
+
+# volume: a second device's 6,000 app rows, more than a 1,000-row INSERT or a 5,000-row
+# read of the cursor holds, with
+# text that needs care (quotes, backslashes, a tab, a newline, non-ASCII)
+B=ps_BBBBBBBBBBBBBBBBBBBBBB
+BCRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d "{\"device_id\":\"$B\"}" "$URL/v1/enroll" | jq -r .device_credential)
+python3 - "$T" "$B" >"$WORK/big" <<'PY'
+import json, sys
+t, d = sys.argv[1], sys.argv[2]
+for i in range(6000):
+    print(json.dumps({"event": "app.inventory", "schema": 1, "event_id": "big%017d" % i, "time": "2026-11-24T10:00:00Z",
+                      "tenant_id": t, "device_id": d, "package": "com.example.app%d" % i, "version_code": i,
+                      "version_name": "1.%d \"q\" \\ back\tslash\nline é" % i, "install_source": "com.android.vending",
+                      "permissions": ["android.permission.CAMERA"], "is_system": i % 2 == 0}))
+PY
+assert_eq 200 "$(zstd -q -c "$WORK/big" | http_status POST /v1/batches "$BCRED" -H 'Content-Type: application/x-ndjson' -H 'Idempotency-Key: big-batch-0001' --data-binary @-)" "the big batch ($(cat "$WORK/body"))"
 stop_collector
+migrate --tenant "$T" --from "sqlite:$D3" --to "$PG" --replace >"$WORK/m4.out" 2>&1 || fail "the big tenant to PostgreSQL: $(cat "$WORK/m4.out")"
+grep -q "^verdict: identical" "$WORK/m4.out" || fail "big verdict: $(tail -2 "$WORK/m4.out")"
+NAPP=$(sqlite3 "$D3/tenants/$T/store.sqlite" "select count(*) from ev_app_inventory")
+[ "$NAPP" -gt 6000 ] || fail "app rows in the big tenant: $NAPP"
+assert_eq "$NAPP" "$(rows "$WORK/m4.out" ev_app_inventory)" "app rows in the big verdict"
+assert_eq "$(sqlite3 "$D3/tenants/$T/store.sqlite" "select version_name from ev_app_inventory where package = 'com.example.app7'")" \
+    "$(psql "$PG" -qAtX -c "SET ROLE mtd_t_$T" -c "select version_name from t_$T.ev_app_inventory where package = 'com.example.app7'")" "a value with quotes, a tab and a newline"
+migrate --tenant "$T" --from "$PG" --to "sqlite:$WORK/bigdir" >"$WORK/m5.out" 2>&1 || fail "the big tenant back: $(cat "$WORK/m5.out")"
+grep -q "^verdict: identical" "$WORK/m5.out" || fail "big verdict back: $(tail -2 "$WORK/m5.out")"
+assert_eq "$(awk '$1 == "ev_app_inventory"' "$WORK/m4.out")" "$(awk '$1 == "ev_app_inventory"' "$WORK/m5.out")" "the app table's line, there and back"
+ok "$NAPP app rows (6,000 of one device, in 1,000-row INSERTs, read back 5,000 at a time) identical there and back: $(grep '^copied' "$WORK/m4.out")"
 expect_fail "migrate onto an existing tenant" migrate --tenant "$T" --from "sqlite:$D1" --to "$PG"
 assert_eq "mtd-collector: migrate: tenant $T already exists in postgresql: nothing copied (--replace deletes it first)" "$LAST_ERR" "existing tenant"
-assert_eq "$n2" "$(on_port "$D2" "$PORT" --store "$PG"; ctl --token "$ADMIN" export | wc -l; stop_collector)" "rows in the cluster after the refusal"
+assert_eq "$NAPP" "$(psql "$PG" -qAtX -c "SET ROLE mtd_t_$T" -c "select count(*) from t_$T.ev_app_inventory")" "app rows in the cluster after the refusal"
 migrate --tenant "$T" --from "sqlite:$D1" --to "$PG" --replace >"$WORK/m3.out" 2>&1 || fail "--replace: $(cat "$WORK/m3.out")"
 grep -q "^verdict: identical" "$WORK/m3.out" || fail "--replace verdict: $(tail -2 "$WORK/m3.out")"
 expect_fail "an unknown URL" migrate --tenant "$T" --from "mysql://db/x" --to "$PG"
