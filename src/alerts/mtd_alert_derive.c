@@ -381,9 +381,41 @@ int mtd_alert_derive(sqlite3 *db, mtd_tenant *tn, int *created, int *suppressed,
     return r;
 }
 
+/* An alert file made before the rules moved to the store holds them in a table of its
+ * own: they go to the store (new IDs, their hits with them) and the table is dropped.
+ * A crash between the two copies a rule twice, which only doubles a rule. */
+static int supp_migrate(sqlite3 *db, mtd_tenant *tn)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT kind, value, device_id, coalesce(expires_at, 0), reason, actor, hits"
+                           " FROM suppressions ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+        return 0; /* no such table: nothing to move */
+    int r = 0;
+    while (r == 0 && sqlite3_step(st) == SQLITE_ROW) {
+        const char *c[6];
+        for (int i = 0; i < 6; i++)
+            c[i] = (const char *)sqlite3_column_text(st, i);
+        int64_t id = 0, hits = sqlite3_column_int64(st, 6);
+        mtd_supp_rule rule = {c[0], c[1], c[2], NULL, sqlite3_column_int64(st, 3), c[4], c[5] ? c[5] : "migrated"};
+        r = mtd_store_supp_add(tn->store, &rule, &id);
+        sqlite3_stmt *h;
+        if (r == 0 && sqlite3_prepare_v2(db, "INSERT OR REPLACE INTO supp_hits(id, hits) VALUES(?1, ?2)", -1, &h,
+                                         NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(h, 1, id);
+            sqlite3_bind_int64(h, 2, hits);
+            sqlite3_step(h);
+            sqlite3_finalize(h);
+        }
+    }
+    sqlite3_finalize(st);
+    return r ? r : mtd_alert_exec(db, "DROP TABLE suppressions; DROP TABLE IF EXISTS threat_state");
+}
+
 int mtd_alert_risk_recheck(sqlite3 *db, mtd_tenant *tn, int64_t *next_expiry)
 {
     *next_expiry = 0;
+    if (supp_migrate(db, tn) != 0)
+        return MTD_EIO;
     pass p = {.db = db, .tn = tn, .now = (int64_t)time(NULL)};
     json_t *devs = mtd_store_devices_where(tn->store, NULL, NULL), *rules = mtd_store_supp_list(tn->store), *d;
     size_t i;

@@ -427,6 +427,11 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
     if (exists && mtd_alert_db_open(a->data_dir, id, &db) == 0) {
         int created = 0, supp = 0, more = dirty;
         int64_t ddue = 0;
+        /* first, so that rules an older alert file held are in the store for the passes */
+        if (check || (*expiry_s && *expiry_s <= (int64_t)time(NULL)))
+            recheck(db, tn, expiry_s, &due);
+        else if (*expiry_s && (!due || *expiry_s * 1000 < due))
+            due = *expiry_s * 1000;
         /* the destinations start on each pass's alerts while the next pass is derived */
         for (int pass = 0; more && pass < 20; pass++) {
             if (mtd_alert_derive(db, tn, &created, &supp, &more) != 0) {
@@ -440,10 +445,6 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
                 deliver(a, db, id, &ddue);
         }
         *again = more;
-        if (check || (*expiry_s && *expiry_s <= (int64_t)time(NULL)))
-            recheck(db, tn, expiry_s, &due);
-        else if (*expiry_s && (!due || *expiry_s * 1000 < due))
-            due = *expiry_s * 1000;
         deliver(a, db, id, &ddue);
         if (ddue && (!due || ddue < due))
             due = ddue;

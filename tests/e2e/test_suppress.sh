@@ -169,4 +169,17 @@ grep -qx "suppression $SG: check android.debuggable for group field" "$WORK/adds
 grep -q "^suppression $SE: check android.debuggable until 20" "$WORK/adds" || fail "the expiring rule's audit: $(cat "$WORK/adds")"
 assert_eq "$DA" "$(jq -r '[.audit[] | select(.action == "suppression.add" and .device_id != null) | .device_id] | join(" ")' "$WORK/audit.json")" "a device rule's audit names the device"
 ok "every rule added and removed is audited, with its scope and expiry"
+
+# --- an alert file from before the rules moved to the store: its rules move at start
+stop_collector
+sqlite3 "$DATA/tenants/$T/alerts.sqlite" "CREATE TABLE suppressions(id INTEGER PRIMARY KEY, kind TEXT NOT NULL,
+  value TEXT NOT NULL, device_id TEXT, expires_at INTEGER, reason TEXT, created_at INTEGER NOT NULL,
+  actor TEXT NOT NULL, hits INTEGER NOT NULL DEFAULT 0);
+  INSERT INTO suppressions(kind, value, reason, created_at, actor, hits) VALUES('check', 'android.debuggable', 'old rule', 1, 'admin:old', 5)"
+start_collector "$DATA" --alert-allow-net 127.0.0.1/32 --alert-retry-cap 1
+for _ in $(seq 100); do ctl --token "$ADMIN" suppress list --json | jq -e '.suppressions[] | select(.reason == "old rule")' >/dev/null && break; sleep 0.1; done
+assert_eq "check android.debuggable 5 admin:old" "$(ctl --token "$ADMIN" suppress list --json | jq -r '.suppressions[] | select(.reason == "old rule") | "\(.kind) \(.value) \(.hits) \(.actor)"')" "the old file's rule, moved"
+assert_eq "" "$(sqlite3 "$DATA/tenants/$T/alerts.sqlite" "SELECT name FROM sqlite_master WHERE name = 'suppressions'")" "the old table dropped"
+assert_eq "none none" "$(report_risk)" "the moved rule holds"
+ok "rules an older alert file held move to the store at start, with their hits"
 finish
