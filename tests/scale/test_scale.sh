@@ -10,13 +10,13 @@
 # agent has anything in rejected.jsonl.
 #
 #   with-postgres.sh bash test_scale.sh     (ctest: scale/test_scale)
-#   MTD_SCALE_AGENTS (200), MTD_SCALE_ROUNDS (8): smaller for a quick look
+#   MTD_SCALE_AGENTS (200), MTD_SCALE_ROUNDS (6): smaller for a quick look
 MTD_TEST_STORE=postgresql
 export LC_ALL=C # sort and comm in the order PostgreSQL (initdb --no-locale) sorts
 source "$(dirname "$0")/../e2e/lib.sh"
 source "$(dirname "$0")/scale.sh"
 AGENTS=${MTD_SCALE_AGENTS:-200}
-ROUNDS=${MTD_SCALE_ROUNDS:-8}
+ROUNDS=${MTD_SCALE_ROUNDS:-6}
 S=$WORK/scale
 trap 'scale_stop "$S"; cleanup' EXIT
 
