@@ -231,7 +231,13 @@ static int send_batch(mtd_state *st, mtd_spool *sp, mtd_spool_batch *b,
             r = MTD_ENET;
             break;
         }
-        long delay = retry_after >= 0 ? retry_after * 1000 : mtd_backoff_ms(attempt, o->base_ms, o->cap_ms);
+        /* Retry-After is the least wait; up to half of it again, at random, so that a
+         * fleet turned away together (a database outage ending) does not come back in
+         * one wave */
+        if (retry_after > o->cap_ms / 1000)
+            retry_after = o->cap_ms / 1000; /* a collector's header, not trusted to be sane */
+        long delay = retry_after >= 0 ? retry_after * 1000 + mtd_backoff_ms(0, (int)(retry_after * 500), o->cap_ms)
+                                      : mtd_backoff_ms(attempt, o->base_ms, o->cap_ms);
         s->retries++;
         sleep_ms(delay > o->cap_ms ? o->cap_ms : delay);
         r = 0;

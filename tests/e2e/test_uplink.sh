@@ -49,7 +49,8 @@ assert_eq 1 "$("$BIN/mtdctl" --server "$URL" --token "$ADMIN" --ca-file "$CA" de
 ok "the agent uploads through an HTTP proxy (libcurl's https_proxy), TLS end to end"
 kill "$PROXY_PID"
 
-# 429 with Retry-After: the agent waits as told and keeps its events
+# 429 with Retry-After: the agent waits at least as told (and up to half again, at
+# random, so a fleet does not return in one wave) and keeps its events
 stop_collector
 start_collector "$DATA" --tls-cert "$WORK/cert.pem" --tls-key "$WORK/key.pem" --max-inflight 0
 # the agent stored the old URL: the port changed, so point it at the new one
