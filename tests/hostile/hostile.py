@@ -58,6 +58,10 @@ class Collector:
         if work and os.path.exists(os.path.join(self.data, "collector.url")):
             os.unlink(os.path.join(self.data, "collector.url"))  # the previous one's
         env = dict(os.environ, MTD_LOG=os.environ.get("MTD_LOG", "info"))
+        if env.get("ASAN_OPTIONS"):
+            # the RSS bounds are about the collector's memory, not AddressSanitizer's
+            # quarantine of freed blocks (256 MiB by default), which an attack's churn fills
+            env["ASAN_OPTIONS"] += ":quarantine_size_mb=16"
         self.proc = subprocess.Popen([os.path.join(BIN, "mtd-collector"), "--data", self.data,
                                       "--listen", "127.0.0.1:0"] + list(args),
                                      stdout=subprocess.DEVNULL, stderr=self.log, env=env)
