@@ -26,9 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort(); /* accepted without what every destination needs */
             mtd_alert_dest_free(&d);
         }
-        char kind[16], value[256], dev[64], reason[300];
+        char kind[16], value[256], dev[64], group[MTD_GROUP_NAME_MAX + 1], reason[300];
         int64_t exp;
-        mtd_alert_supp_parse(j, kind, value, sizeof value, dev, &exp, reason, sizeof reason, why, sizeof why);
+        mtd_alert_supp_parse(j, kind, value, sizeof value, dev, group, &exp, reason, sizeof reason, why, sizeof why);
     }
     json_decref(j);
     free(s);
