@@ -1,5 +1,6 @@
 /* mtd_alert_db: the tenant's alert file, DATA/tenants/<id>/alerts.sqlite (WAL,
- * synchronous=FULL: an acknowledged triage change or a moved cursor survives a crash).
+ * synchronous=FULL: an acknowledged triage change survives a crash; the engine's own
+ * writes, which it can make again from the store, run with NORMAL).
  * It is a file of its own rather than tables in the tenant store so that the alerts
  * module owns its schema whichever store backend holds the events; it lives in the
  * tenant's directory, so deleting the tenant deletes it. */
@@ -46,7 +47,9 @@ static const char schema_sql[] =
     /* each device's risk as last recorded (the store's, suppressed findings left out),
      * numbered by change for the pull endpoint */
     "CREATE TABLE IF NOT EXISTS risk(device_id TEXT PRIMARY KEY, risk TEXT NOT NULL,"
-    " seq INTEGER NOT NULL, changed_at INTEGER NOT NULL);";
+    " seq INTEGER NOT NULL, changed_at INTEGER NOT NULL);"
+    /* devices whose threats changed since their risk was last read (mtd_alert_risk_flush) */
+    "CREATE TABLE IF NOT EXISTS risk_dirty(device_id TEXT PRIMARY KEY);";
 
 static void db_path(const char *data_dir, const char *tenant_id, char *out, size_t len)
 {

@@ -7,11 +7,13 @@
  * has an open alert (new or acknowledged) counts as one more occurrence of it; a
  * resolved detection marks the alert's threat resolved and leaves its triage state to
  * the analyst. A detection matching a suppression rule (the store's, mtd_store_supp_match)
- * makes no alert and counts in the rule's hits. The risk of each device whose threats
- * changed is read from the store, which leaves suppressed findings out, and a change
- * of it is recorded (table risk, for GET /v1/admin/devices/risk) and goes to risk-push
- * destinations; mtd_alert_risk_recheck does the same for every device when the rules
- * changed.
+ * makes no alert and counts in the rule's hits. Each device whose threats changed is
+ * marked (table risk_dirty, in the pass's transaction); mtd_alert_risk_flush reads the
+ * marked devices' risk from the store, which leaves suppressed findings out, once after
+ * a run of passes rather than once a pass (a device's risk is a query over all its
+ * threats), and a change of it is recorded (table risk, for GET
+ * /v1/admin/devices/risk) and goes to risk-push destinations; mtd_alert_risk_recheck
+ * does the same for every device when the rules changed.
  *
  * What an alert carries is the stored detection's declared fields (the schema's list,
  * nothing else) as the tenant's policy lets reports show them: report_app_details
@@ -314,22 +316,15 @@ static int risk_record(pass *p, const char *dev, const char *risk)
     return r;
 }
 
-/* The risk of each device whose threats changed, as the store answers it (suppressed
- * findings left out). */
-static int update_risk(pass *p)
+/* Marks each device whose threats changed in the pass for mtd_alert_risk_flush. */
+static int mark_risk(pass *p)
 {
     const char *dev;
     json_t *v;
     json_object_foreach(p->devices, dev, v) {
-        mtd_device_query q = {.device_id = dev};
-        json_t *rows = mtd_store_devices_where(p->tn->store, &q, NULL);
-        if (!rows)
+        const char *t[] = {dev};
+        if (run(p, "INSERT OR IGNORE INTO risk_dirty(device_id) VALUES(?1)", 1, t, 0, NULL) != 0)
             return MTD_EIO;
-        const char *risk = json_string_value(json_object_get(json_array_get(rows, 0), "risk"));
-        int r = risk_record(p, dev, risk ? risk : "none");
-        json_decref(rows);
-        if (r)
-            return r;
     }
     return 0;
 }
@@ -346,7 +341,7 @@ static int derive_rows(pass *p, json_t *rows, int *created, int *suppressed)
         last = json_integer_value(json_object_get(row, "row"));
     }
     if (r == 0)
-        r = update_risk(p);
+        r = mark_risk(p);
     if (r == 0)
         r = meta_set(p->db, "cursor", last);
     return r;
@@ -378,6 +373,58 @@ int mtd_alert_derive(sqlite3 *db, mtd_tenant *tn, int *created, int *suppressed,
     free(p.riskdest);
     if (r)
         *created = *suppressed = *more = 0;
+    return r;
+}
+
+/* The risk of each marked device as the store answers it (suppressed findings left
+ * out), recorded when changed, and the marks cleared, in one transaction. */
+static int flush_marked(pass *p)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(p->db, "SELECT device_id FROM risk_dirty ORDER BY device_id", -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    json_t *devs = mtd_alert_rows(st), *d;
+    sqlite3_finalize(st);
+    size_t i;
+    int r = devs ? 0 : MTD_EIO;
+    json_array_foreach(devs, i, d) {
+        const char *dev = json_string_value(json_object_get(d, "device_id"));
+        mtd_device_query q = {.device_id = dev};
+        json_t *rows = dev && r == 0 ? mtd_store_devices_where(p->tn->store, &q, NULL) : NULL;
+        if (!rows) {
+            r = MTD_EIO;
+            break;
+        }
+        const char *risk = json_string_value(json_object_get(json_array_get(rows, 0), "risk"));
+        r = risk_record(p, dev, risk ? risk : "none");
+        json_decref(rows);
+        if (r)
+            break;
+    }
+    json_decref(devs);
+    return r ? r : mtd_alert_exec(p->db, "DELETE FROM risk_dirty");
+}
+
+int mtd_alert_risk_flush(sqlite3 *db, mtd_tenant *tn)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM risk_dirty LIMIT 1", -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    int marked = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    if (!marked)
+        return 0;
+    pass p = {.db = db, .tn = tn, .now = (int64_t)time(NULL)};
+    int r = load_config(&p);
+    if (r == 0)
+        r = mtd_alert_exec(db, "BEGIN IMMEDIATE");
+    if (r == 0) {
+        r = flush_marked(&p);
+        r = r == 0 ? mtd_alert_exec(db, "COMMIT") : (mtd_alert_exec(db, "ROLLBACK"), r);
+    }
+    stmts_free(&p);
+    free(p.dest);
+    free(p.riskdest);
     return r;
 }
 

@@ -426,6 +426,12 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
     sqlite3 *db;
     if (exists && mtd_alert_db_open(a->data_dir, id, &db) == 0) {
         int created = 0, supp = 0, more = dirty;
+        /* a pass's commit need not reach the disk before the next: one lost to a power
+         * failure (never to a killed collector: WAL keeps it in the page cache) is a
+         * pass made again from the store's detections, the same alerts under the same
+         * IDs and event IDs, which receivers deduplicate; its fsync was a good part of
+         * a pass */
+        mtd_alert_exec(db, "PRAGMA synchronous=NORMAL");
         int64_t ddue = 0;
         /* first, so that rules an older alert file held are in the store for the passes */
         if (check || (*expiry_s && *expiry_s <= (int64_t)time(NULL)))
@@ -445,6 +451,10 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
                 deliver(a, db, id, &ddue);
         }
         *again = more;
+        if (mtd_alert_risk_flush(db, tn) != 0) {
+            mtd_log(MTD_LOG_ERROR, "alerts", "tenant=%s reading the devices' risk failed; retrying", id);
+            due = mtd_alert_now_ms() + 1000;
+        }
         deliver(a, db, id, &ddue);
         if (ddue && (!due || ddue < due))
             due = ddue;

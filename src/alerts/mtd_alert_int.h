@@ -80,6 +80,9 @@ void mtd_alert_conn_free(mtd_alert_conn *c);
 /* Derives alerts from the tenant's new threat.detection rows (mtd_alert_derive.c).
  * *created and *suppressed count what this pass did. 0 or MTD_E*. */
 int mtd_alert_derive(sqlite3 *db, mtd_tenant *tn, int *created, int *suppressed, int *more);
+/* The risk of every device a pass marked read again from the store, each change
+ * recorded and queued for risk-push destinations, the marks cleared. 0 or MTD_E*. */
+int mtd_alert_risk_flush(sqlite3 *db, mtd_tenant *tn);
 /* Every device's risk read again from the store, each change recorded and pushed as
  * a pass records it (after a rule was added, removed or expired, or a device changed
  * group). *next_expiry: when the next active rule expires (Unix seconds, 0: none). */
