@@ -22,6 +22,7 @@
 
 #define CHUNK 100
 #define CHUNKS_PER_PASS 50
+#define RECORD_ROWS 1000 /* sent rows deleted in one transaction */
 #define MAX_TENANTS_TRACKED 100000
 
 typedef struct {
@@ -38,6 +39,7 @@ typedef struct {
     int64_t integ, created;
     int used;
     int running;     /* its delivery thread is at work (under mu) */
+    int again;       /* rows were added while it was: it goes on (under mu) */
     mtd_alert_conn *conn;
 } cslot;
 
@@ -176,8 +178,8 @@ static void dest_from_row(sqlite3_stmt *st, mtd_alert_dest *d)
     mtd_strlcpy(d->index, (const char *)sqlite3_column_text(st, 6) ?: "openmtd-alerts", sizeof d->index);
 }
 
-/* The outcome of one chunk in the file: delivered rows deleted, or the destination's
- * backoff and the dead letters. */
+/* The outcome of a run of chunks in the file: the rows up to last_sent that the
+ * receiver took deleted, or the destination's backoff and the dead letters. */
 static void record(mtd_alerts *a, sqlite3 *db, const mtd_alert_dest *d, int64_t last_sent, size_t sent,
                    int failed, int backoff, const char *why, int64_t *due)
 {
@@ -223,17 +225,25 @@ static void record(mtd_alerts *a, sqlite3 *db, const mtd_alert_dest *d, int64_t 
     }
 }
 
-/* Sends one chunk of a destination's pending rows: 1 when more may follow, 0 when the
- * outbox is empty or the destination failed. */
+/* What a destination's turn has sent and not yet recorded. */
+typedef struct {
+    int64_t last;   /* the last row the receiver took (0: none yet) */
+    size_t sent;    /* rows taken since the last record */
+} sent_mark;
+
+/* Sends the chunk of a destination's pending rows after mk->last: 1 when a full chunk
+ * went (more may follow), 0 when fewer rows were left, -1 when the destination failed
+ * (*why says how). */
 static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const mtd_alert_dest *d,
-                         mtd_alert_conn **conn, int backoff, int64_t *due)
+                         mtd_alert_conn **conn, sent_mark *mk, char *why, size_t whylen)
 {
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(db, "SELECT id, event_id, severity, payload FROM outbox WHERE integration_id=?1"
-                           " AND state='pending' ORDER BY id LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+                           " AND state='pending' AND id>?3 ORDER BY id LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_int64(st, 1, d->id);
     sqlite3_bind_int(st, 2, CHUNK);
+    sqlite3_bind_int64(st, 3, mk->last);
     mtd_alert_msg m[CHUNK];
     char *own[CHUNK * 3];
     size_t n = 0;
@@ -248,15 +258,17 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
     if (!n)
         return 0;
     size_t sent = 0;
-    char why[300] = "";
-    int r = mtd_alert_send(conn, d, &a->allow, tenant, m, n, &sent, why, sizeof why);
+    int r = mtd_alert_send(conn, d, &a->allow, tenant, m, n, &sent, why, whylen);
     if (r)
         mtd_log(MTD_LOG_WARN, "alerts", "tenant=%s integration=%lld kind=%s delivery failed: %s", tenant,
                 (long long)d->id, d->kind, why);
-    record(a, db, d, sent ? m[sent - 1].id : 0, sent, r != 0, backoff, why, due);
+    if (sent) {
+        mk->last = m[sent - 1].id;
+        mk->sent += sent;
+    }
     for (size_t i = 0; i < 3 * n; i++)
         free(own[i]);
-    return r == 0 && n == CHUNK;
+    return r ? -1 : n == CHUNK;
 }
 
 /* One destination's turn on a thread of its own: it owns this (and the copy of the
@@ -273,8 +285,23 @@ typedef struct {
 
 static void outbox_counts(sqlite3 *db, int64_t *pending, int64_t *dead);
 
-/* Up to CHUNKS_PER_PASS chunks of one destination; then the tenant is marked for
- * another turn when rows are left or a retry is due. */
+/* 1 when the engine found rows for the destination while its thread was at work
+ * (and clears the mark): the thread goes on with them rather than ending on an
+ * outbox it read as empty, which left them to the tenant's next kick. */
+static int take_again(dest_run *r)
+{
+    pthread_mutex_lock(&r->a->mu);
+    int again = r->cs->again;
+    r->cs->again = 0;
+    pthread_mutex_unlock(&r->a->mu);
+    return again;
+}
+
+/* Up to CHUNKS_PER_PASS chunks of one destination, the rows the receiver took deleted
+ * every RECORD_ROWS and at the end (a killed collector sends at most those again, which
+ * receivers deduplicate; a transaction per chunk waited on the derivation's write lock
+ * between every two sends); then the tenant is marked for another turn when rows are
+ * left or a retry is due. */
 static void run_chunks(dest_run *r)
 {
     sqlite3 *db;
@@ -285,8 +312,22 @@ static void run_chunks(dest_run *r)
          * page cache) only sends those rows once more, which receivers deduplicate; one
          * fsync per chunk was most of a fast destination's time */
         mtd_alert_exec(db, "PRAGMA synchronous=NORMAL");
-        for (int k = 0; r->more && k < CHUNKS_PER_PASS && !r->a->stop; k++)
-            r->more = deliver_chunk(r->a, db, r->tenant, &r->d, &r->cs->conn, r->backoff, &r->due);
+        sent_mark mk = {0, 0};
+        char why[300] = "";
+        int k = 0, got = 1;
+        while (k < CHUNKS_PER_PASS && !r->a->stop && (got = deliver_chunk(r->a, db, r->tenant, &r->d, &r->cs->conn,
+                                                                           &mk, why, sizeof why)) >= 0) {
+            if (got == 0 && !take_again(r))
+                break;
+            k++;
+            if (mk.sent >= RECORD_ROWS) {
+                record(r->a, db, &r->d, mk.last, mk.sent, 0, r->backoff, why, &r->due);
+                mk.sent = 0;
+            }
+        }
+        r->more = got > 0;
+        if (mk.sent || got < 0)
+            record(r->a, db, &r->d, mk.last, mk.sent, got < 0, r->backoff, why, &r->due);
         outbox_counts(db, &r->pending, &r->dead); /* for /metrics: the engine's count is older */
         r->counted = 1;
         sqlite3_close(db);
@@ -302,7 +343,7 @@ static void run_done(dest_run *r)
     a->workers--;
     tslot *s = slot(a, r->tenant);
     if (s) {
-        s->dirty |= r->more;
+        s->dirty |= r->more || r->cs->again; /* rows found after its last look */
         if (r->due && (!s->due_ms || r->due < s->due_ms))
             s->due_ms = r->due;
         if (r->counted) {
@@ -355,10 +396,13 @@ static void deliver(mtd_alerts *a, sqlite3 *db, const char *tenant, int64_t *due
         int start = !cs->running && !a->stop;
         if (start) {
             cs->running = 1;
+            cs->again = 0;
             a->workers++;
+        } else {
+            cs->again = 1;
         }
         pthread_mutex_unlock(&a->mu);
-        if (!start) { /* at work already: it marks the tenant when done */
+        if (!start) { /* at work already: it takes the new rows, or marks the tenant when done */
             mtd_tenants_put(a->t, r->tn);
             free(r);
             continue;
