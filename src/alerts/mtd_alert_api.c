@@ -494,7 +494,7 @@ static void integ_test(call *k, int64_t id)
                            "evidence", "a test delivery an admin asked for", "status", "active", "test", 1);
     char *txt = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(pl);
-    mtd_alert_msg m = {0, txt, eid, "info"};
+    mtd_alert_msg m = {0, txt, eid, "info", 0};
     mtd_alert_conn *conn = NULL;
     size_t sent = 0;
     int r = mtd_alert_send(&conn, &d, mtd_alerts_allow(k->c->alerts), k->rq->tn->id, &m, 1, &sent, why, sizeof why);

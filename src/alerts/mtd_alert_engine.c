@@ -31,7 +31,8 @@ typedef struct {
     int recheck;             /* every device's risk is to be read again */
     int64_t expiry_s;        /* a suppression rule expires then (0: none) */
     int64_t due_ms;          /* a retry is due then (0: none) */
-    int64_t pending, dead;   /* the outbox, as of the last pass */
+    int64_t pending, dead;   /* the outbox, as of the latest count */
+    uint64_t counted;        /* that count's stamp (count_stamp) */
 } tslot;
 
 typedef struct {
@@ -53,6 +54,7 @@ struct mtd_alerts {
     pthread_cond_t cv;
     int stop;
     int workers;     /* delivery threads running (under mu) */
+    uint64_t count_seq; /* the last stamp count_stamp gave (under mu) */
     tslot *ts;
     size_t nts;
     cslot **cs;      /* each its own allocation: callers hold &cs[i]->conn across additions */
@@ -238,7 +240,7 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
                          mtd_alert_conn **conn, sent_mark *mk, char *why, size_t whylen)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT id, event_id, severity, payload FROM outbox WHERE integration_id=?1"
+    if (sqlite3_prepare_v2(db, "SELECT id, event_id, severity, payload, coalesce(alert_id, 0) FROM outbox WHERE integration_id=?1"
                            " AND state='pending' AND id>?3 ORDER BY id LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_int64(st, 1, d->id);
@@ -251,7 +253,8 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
         own[3 * n] = strdup((const char *)sqlite3_column_text(st, 1));
         own[3 * n + 1] = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : strdup((const char *)sqlite3_column_text(st, 2));
         own[3 * n + 2] = strdup((const char *)sqlite3_column_text(st, 3));
-        m[n] = (mtd_alert_msg){sqlite3_column_int64(st, 0), own[3 * n + 2], own[3 * n], own[3 * n + 1]};
+        m[n] = (mtd_alert_msg){sqlite3_column_int64(st, 0), own[3 * n + 2], own[3 * n], own[3 * n + 1],
+                               sqlite3_column_int64(st, 4)};
         n++;
     }
     sqlite3_finalize(st);
@@ -279,11 +282,34 @@ typedef struct {
     char tenant[MTD_TENANT_ID_LEN + 1];
     mtd_alert_dest d;
     cslot *cs;
-    int backoff, more, counted;
+    int backoff, more;
+    uint64_t stamp;  /* of the outbox count taken at the end (0: none) */
     int64_t due, pending, dead; /* the tenant's outbox after the turn */
 } dest_run;
 
 static void outbox_counts(sqlite3 *db, int64_t *pending, int64_t *dead);
+
+/* The stamp of an outbox count about to be taken: the engine and the delivery threads
+ * each count the tenant's outbox when done, in either order, and only a count taken
+ * later than the one shown replaces it (an older one left /metrics wrong until the
+ * tenant's next turn). */
+static uint64_t count_stamp(mtd_alerts *a)
+{
+    pthread_mutex_lock(&a->mu);
+    uint64_t v = ++a->count_seq;
+    pthread_mutex_unlock(&a->mu);
+    return v;
+}
+
+/* Keeps the count stamped stamp unless a later one is kept already (under mu). */
+static void counts_keep(tslot *s, uint64_t stamp, int64_t pending, int64_t dead)
+{
+    if (stamp > s->counted) {
+        s->counted = stamp;
+        s->pending = pending;
+        s->dead = dead;
+    }
+}
 
 /* 1 when the engine found rows for the destination while its thread was at work
  * (and clears the mark): the thread goes on with them rather than ending on an
@@ -328,8 +354,8 @@ static void run_chunks(dest_run *r)
         r->more = got > 0;
         if (mk.sent || got < 0)
             record(r->a, db, &r->d, mk.last, mk.sent, got < 0, r->backoff, why, &r->due);
-        outbox_counts(db, &r->pending, &r->dead); /* for /metrics: the engine's count is older */
-        r->counted = 1;
+        r->stamp = count_stamp(r->a);
+        outbox_counts(db, &r->pending, &r->dead); /* for /metrics */
         sqlite3_close(db);
     }
 }
@@ -346,10 +372,7 @@ static void run_done(dest_run *r)
         s->dirty |= r->more || r->cs->again; /* rows found after its last look */
         if (r->due && (!s->due_ms || r->due < s->due_ms))
             s->due_ms = r->due;
-        if (r->counted) {
-            s->pending = r->pending;
-            s->dead = r->dead;
-        }
+        counts_keep(s, r->stamp, r->pending, r->dead);
     }
     pthread_cond_broadcast(&a->cv);
     pthread_mutex_unlock(&a->mu);
@@ -452,9 +475,10 @@ static void recheck(sqlite3 *db, mtd_tenant *tn, int64_t *expiry_s, int64_t *due
 
 /* One tenant's turn. Returns the time its next retry is due (0: none), *again when
  * work is left now. *expiry_s: when a suppression rule expires (0: none), kept
- * between turns. */
+ * between turns. *pending, *dead: its outbox at the end, counted under *stamp (left 0
+ * when not counted). */
 static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_t *expiry_s, int *again,
-                     int64_t *pending, int64_t *dead)
+                     int64_t *pending, int64_t *dead, uint64_t *stamp)
 {
     mtd_tenant *tn;
     int64_t due = 0;
@@ -474,8 +498,9 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
          * failure (never to a killed collector: WAL keeps it in the page cache) is a
          * pass made again from the store's detections, the same alerts under the same
          * IDs and event IDs, which receivers deduplicate; its fsync was a good part of
-         * a pass */
-        mtd_alert_exec(db, "PRAGMA synchronous=NORMAL");
+         * a pass; and no pass's commit copies the log into the file (a checkpoint, with
+         * its fsync, every few passes): that is done once after the passes */
+        mtd_alert_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
         int64_t ddue = 0;
         /* first, so that rules an older alert file held are in the store for the passes */
         if (check || (*expiry_s && *expiry_s <= (int64_t)time(NULL)))
@@ -502,7 +527,9 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
         deliver(a, db, id, &ddue);
         if (ddue && (!due || ddue < due))
             due = ddue;
+        *stamp = count_stamp(a);
         outbox_counts(db, pending, dead);
+        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         sqlite3_close(db);
     }
     mtd_tenants_put(a->t, tn);
@@ -526,15 +553,6 @@ static tslot *next_work(mtd_alerts *a, int64_t now, int64_t *wait_until)
     return best;
 }
 
-/* 1 when a delivery thread of the tenant is at work (under mu). */
-static int tenant_busy(mtd_alerts *a, const char *id)
-{
-    for (size_t i = 0; i < a->ncs; i++)
-        if (a->cs[i]->running && !strcmp(a->cs[i]->tenant, id))
-            return 1;
-    return 0;
-}
-
 static void *run(void *arg)
 {
     mtd_alerts *a = arg;
@@ -555,17 +573,15 @@ static void *run(void *arg)
         s->due_ms = 0;
         pthread_mutex_unlock(&a->mu);
         int64_t pending = 0, dead = 0;
-        int64_t due = serve(a, id, dirty, check, &expiry, &again, &pending, &dead);
+        uint64_t stamp = 0;
+        int64_t due = serve(a, id, dirty, check, &expiry, &again, &pending, &dead, &stamp);
         pthread_mutex_lock(&a->mu);
         if ((s = slot(a, id))) {
             s->dirty |= again;
             s->expiry_s = expiry;
             if (due && (!s->due_ms || due < s->due_ms))
                 s->due_ms = due;
-            if (!tenant_busy(a, id)) { /* else its delivery threads count when done */
-                s->pending = pending;
-                s->dead = dead;
-            }
+            counts_keep(s, stamp, pending, dead);
         }
     }
     pthread_mutex_unlock(&a->mu);

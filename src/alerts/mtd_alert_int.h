@@ -66,6 +66,7 @@ typedef struct {
     const char *payload;    /* the alert (or risk change) as JSON */
     const char *event_id;   /* what receivers deduplicate on */
     const char *severity;
+    int64_t alert_id;       /* 0 for a risk change */
 } mtd_alert_msg;
 
 typedef struct mtd_alert_conn mtd_alert_conn;

@@ -314,19 +314,16 @@ static int syslog_pri(const char *sev)
     return 4 * 8 + s;
 }
 
-static void syslog_frame(mtd_buf *out, const char *tenant, const mtd_alert_msg *m)
+/* One message, octet-counted; host is the HOSTNAME field (or "-"). */
+static void syslog_frame(mtd_buf *out, const char *tenant, const char *host, const mtd_alert_msg *m)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     struct tm tm;
     gmtime_r(&ts.tv_sec, &tm);
-    char host[256] = "-", head[600];
-    if (gethostname(host, sizeof host - 1) != 0 || !host[0] || strpbrk(host, " \t"))
-        strcpy(host, "-");
-    json_t *p = json_loads(m->payload, 0, NULL);
+    char head[600];
     char alert_id[32];
-    snprintf(alert_id, sizeof alert_id, "%lld", (long long)json_integer_value(json_object_get(p, "alert_id")));
-    json_decref(p);
+    snprintf(alert_id, sizeof alert_id, "%lld", (long long)m->alert_id);
     snprintf(head, sizeof head, "<%d>1 %04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %.255s openmtd - alert [openmtd@32473 tenant=\"",
              syslog_pri(m->severity), tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
              ts.tv_nsec / 1000000, host);
@@ -406,10 +403,13 @@ static int send_syslog(mtd_alert_conn *c, const mtd_alert_dest *d, const char *t
         c->syslog_up = 0;
     if (!c->syslog_up && syslog_connect(c, d, why, whylen) != 0)
         return MTD_ENET;
+    char host[256] = "-";
+    if (gethostname(host, sizeof host - 1) != 0 || !host[0] || strpbrk(host, " \t"))
+        strcpy(host, "-");
     mtd_buf b;
     mtd_buf_init(&b, 0);
     for (size_t i = 0; i < n; i++)
-        syslog_frame(&b, tenant, &m[i]);
+        syslog_frame(&b, tenant, host, &m[i]);
     int r = syslog_write(c, b.data, b.len, why, whylen);
     mtd_buf_free(&b);
     if (r)
