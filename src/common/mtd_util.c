@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
@@ -166,6 +167,43 @@ void mtd_b64url(const uint8_t *in, size_t len, char *out)
         out[o++] = tb[(v >> 6) & 63];
     }
     out[o] = 0;
+}
+
+static int b64url_value(unsigned char c)
+{
+    if (c >= 'A' && c <= 'Z')
+        return c - 'A';
+    if (c >= 'a' && c <= 'z')
+        return c - 'a' + 26;
+    if (c >= '0' && c <= '9')
+        return c - '0' + 52;
+    return c == '-' ? 62 : c == '_' ? 63 : -1;
+}
+
+/* Strict: the alphabet only (no padding, no whitespace), and the unused low bits of
+ * the last character zero, so that each byte string has exactly one encoding (a
+ * signature or key that decodes the same from two texts is a way to slip one past a
+ * cache or a comparison). */
+int mtd_b64url_decode(const char *in, size_t len, uint8_t *out, size_t outlen)
+{
+    if (len % 4 == 1 || len / 4 * 3 + (len % 4 ? len % 4 - 1 : 0) > outlen || len > INT32_MAX)
+        return -1;
+    size_t o = 0;
+    uint32_t acc = 0;
+    int bits = 0;
+    for (size_t i = 0; i < len; i++) {
+        int v = b64url_value((unsigned char)in[i]);
+        if (v < 0)
+            return -1;
+        acc = (acc << 6 | (uint32_t)v) & 0xffffff;
+        if ((bits += 6) >= 8) {
+            bits -= 8;
+            out[o++] = (uint8_t)(acc >> bits);
+        }
+    }
+    if (bits && (acc & ((1u << bits) - 1)))
+        return -1;
+    return (int)o;
 }
 
 int mtd_random_token(size_t nbytes, char *out, size_t outlen)

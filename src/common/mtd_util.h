@@ -22,6 +22,10 @@ void mtd_hex(const uint8_t *in, size_t len, char *out); /* out: 2*len+1 */
 int mtd_unhex(const char *in, uint8_t *out, size_t outlen);
 /* base64url without padding; out needs 4*ceil(len/3)+1 bytes. */
 void mtd_b64url(const uint8_t *in, size_t len, char *out);
+/* base64url without padding back to bytes (at most outlen): their count, or -1 for a
+ * character outside the alphabet, a length no encoding has, non-zero unused bits, or
+ * more than outlen bytes. */
+int mtd_b64url_decode(const char *in, size_t len, uint8_t *out, size_t outlen);
 /* Random token of nbytes, base64url encoded into out (size >= 4*nbytes/3+4). */
 int mtd_random_token(size_t nbytes, char *out, size_t outlen);
 void mtd_sha256(const void *data, size_t len, uint8_t out[32]);

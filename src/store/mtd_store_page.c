@@ -11,7 +11,6 @@
 #include "common/mtd_buf.h"
 #include "common/mtd_err.h"
 
-#include <openssl/evp.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,36 +30,12 @@ const mtd_keyset mtd_device_keys = {"devices", 2, {{"coalesce(last_seen, 0)", 1,
 const mtd_keyset mtd_id_keys = {"id", 1, {{"id", 0, 1}}};
 const mtd_keyset mtd_row_keys = {"row", 1, {{"\"row\"", 0, 1}}};
 
-/* base64url (no padding) back to bytes; -1 for anything but its alphabet. OpenSSL's
- * decoder takes the standard alphabet with padding, so the text is mapped first. */
-static int b64url_decode(const char *in, uint8_t *out, size_t outlen)
-{
-    size_t n = strlen(in);
-    char std[MTD_CURSOR_MAX + 4];
-    if (n == 0 || n > MTD_CURSOR_MAX || n % 4 == 1 || (n + 3) / 4 * 3 > outlen)
-        return -1;
-    for (size_t i = 0; i < n; i++) {
-        char c = in[i];
-        if (c == '-')
-            c = '+';
-        else if (c == '_')
-            c = '/';
-        else if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-            return -1;
-        std[i] = c;
-    }
-    size_t pad = (4 - n % 4) % 4;
-    memset(std + n, '=', pad);
-    std[n + pad] = 0;
-    int len = EVP_DecodeBlock(out, (const unsigned char *)std, (int)(n + pad));
-    return len < 0 ? -1 : len - (int)pad;
-}
-
 /* The cursor's keys as text parameters, checked against the report's keys. */
 static int cursor_read(const char *cursor, const mtd_keyset *ks, mtd_cursor_vals *cv)
 {
     uint8_t raw[MTD_CURSOR_MAX];
-    int len = b64url_decode(cursor, raw, sizeof raw);
+    size_t n = strlen(cursor);
+    int len = n > MTD_CURSOR_MAX ? -1 : mtd_b64url_decode(cursor, n, raw, sizeof raw);
     if (len <= 0)
         return MTD_EINVAL;
     json_t *a = json_loadb((const char *)raw, (size_t)len, JSON_REJECT_DUPLICATES, NULL);
