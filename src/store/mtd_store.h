@@ -348,6 +348,27 @@ int mtd_store_policy_of_group(mtd_store *s, const char *grp, mtd_policy *p);
  * gets the group's name, "" when none). */
 int mtd_store_policy_of_device(mtd_store *s, const char *device_id, mtd_policy *p, char *grp, size_t len);
 
+/* The tenant's OpenID Connect sign-in (collector/mtd_signin.c): its configuration, one
+ * JSON text the store keeps as given (at most MTD_OIDC_CFG_MAX bytes); get answers 0 or
+ * MTD_ENOENT (none), set with NULL removes it (MTD_ENOENT: there was none). And the
+ * sign-ins begun and not yet finished: the SHA-256 of each one's state with its PKCE
+ * verifier and nonce, taken once (the row deleted as it is read), and only before it
+ * expires: take answers 0 or MTD_ENOENT (unknown, taken or expired). add drops the
+ * expired rows and refuses with MTD_ENOSPC past MTD_OIDC_PENDING_MAX live ones (the
+ * sign-in page is public: a flood of starts cannot grow the store). */
+#define MTD_OIDC_CFG_MAX 8192
+#define MTD_OIDC_PENDING_MAX 1000
+#define MTD_OIDC_SECRET_LEN 64 /* verifier and nonce: base64url, under this */
+typedef struct {
+    const char *state_hash, *verifier, *nonce;
+    int64_t expires_at;
+} mtd_oidc_login;
+int mtd_store_oidc_get(mtd_store *s, char *json, size_t len);
+int mtd_store_oidc_set(mtd_store *s, const char *json);
+int mtd_store_oidc_login_add(mtd_store *s, const mtd_oidc_login *l);
+/* verifier and nonce: MTD_OIDC_SECRET_LEN bytes each. */
+int mtd_store_oidc_login_take(mtd_store *s, const char *state_hash, char *verifier, char *nonce);
+
 /* Appends to the audit log: who (actor) did what (action) to which device (device_id,
  * NULL when none; a user's deletion erases it from the entry) and how (detail). */
 int mtd_store_audit(mtd_store *s, const char *actor, const char *action, const char *detail);

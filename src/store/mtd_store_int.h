@@ -94,7 +94,12 @@
     X(json_t *, supp_list, (mtd_store * s), (s))                                                   \
     X(int, supp_remove, (mtd_store * s, int64_t id), (s, id))                                      \
     X(int, supp_match, (mtd_store * s, const json_t *detection, int64_t *rule_id),                \
-      (s, detection, rule_id))
+      (s, detection, rule_id))                                                                     \
+    X(int, oidc_get, (mtd_store * s, char *json, size_t len), (s, json, len))                     \
+    X(int, oidc_set, (mtd_store * s, const char *json), (s, json))                                 \
+    X(int, oidc_login_add, (mtd_store * s, const mtd_oidc_login *l), (s, l))                       \
+    X(int, oidc_login_take, (mtd_store * s, const char *state_hash, char *verifier, char *nonce), \
+      (s, state_hash, verifier, nonce))
 
 /* The operations that return nothing, by hand: C allows no "return f();" there. */
 typedef struct mtd_store_ops {
@@ -162,6 +167,10 @@ json_t *mtd_supp_rows(json_t *rows);
  * (device_id, package, threat_id, threat_name, source, evidence). */
 void mtd_supp_rule_params(const mtd_supp_rule *r, char exp[24], char now[24], const char *p[8]);
 void mtd_supp_probe_params(const json_t *d, const char *p[6]);
+
+/* A sign-in's "verifier nonce" as both backends read it back, into their buffers of
+ * MTD_OIDC_SECRET_LEN (mtd_store_oidc.c). */
+int mtd_oidc_login_split(const char *both, char *verifier, char *nonce);
 
 /* A device's risk (mtd_store_device_risk) from its open threats no rule suppresses
  * and all its open threats (ordered by severity), which it takes. */

@@ -94,6 +94,10 @@ static const char base_ddl[] =
     "CREATE TABLE IF NOT EXISTS suppressions(id bigserial PRIMARY KEY, kind " T " NOT NULL,"
     " value " T " NOT NULL, device_id " T ", grp " T ", expires_at bigint, reason " T ","
     " created_at bigint NOT NULL, actor " T " NOT NULL);"
+    /* OpenID Connect sign-in (mtd_store_pg_oidc.c) */
+    "CREATE TABLE IF NOT EXISTS oidc(id bigint PRIMARY KEY CHECK(id=1), json " T " NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS oidc_logins(state_hash " T " PRIMARY KEY, verifier " T " NOT NULL,"
+    " nonce " T " NOT NULL, expires_at bigint NOT NULL);"
     /* feeds live here, not in a collector's directory, so every collector serves them */
     "CREATE TABLE IF NOT EXISTS feeds(name " T " PRIMARY KEY, sha256 " T " NOT NULL,"
     " size bigint NOT NULL, updated " T " NOT NULL, data bytea NOT NULL);"
@@ -112,7 +116,8 @@ static const char base_ddl[] =
 
 static const char *const base_tables[] = {"tokens", "credentials", "reenroll_approvals", "devices", "batches",
                                           "policy", "audit", "feeds", "threat_notes",
-                                          "groups", "device_groups", "token_groups", "suppressions"};
+                                          "groups", "device_groups", "token_groups", "suppressions", "oidc",
+                                          "oidc_logins"};
 
 static const char *col_type(const mtd_field *f)
 {

@@ -57,6 +57,10 @@ static const char *base_sql =
     "CREATE TABLE IF NOT EXISTS suppressions(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
     " value TEXT NOT NULL, device_id TEXT, grp TEXT, expires_at INTEGER, reason TEXT,"
     " created_at INTEGER NOT NULL, actor TEXT NOT NULL);"
+    /* OpenID Connect sign-in (mtd_store_oidc.c): the configuration, the sign-ins begun */
+    "CREATE TABLE IF NOT EXISTS oidc(id INTEGER PRIMARY KEY CHECK(id=1), json TEXT NOT NULL);"
+    "CREATE TABLE IF NOT EXISTS oidc_logins(state_hash TEXT PRIMARY KEY, verifier TEXT NOT NULL,"
+    " nonce TEXT NOT NULL, expires_at INTEGER NOT NULL);"
     /* what admins wrote about a device's threat (how it was handled) */
     "CREATE TABLE IF NOT EXISTS threat_notes(id INTEGER PRIMARY KEY AUTOINCREMENT, time INTEGER NOT NULL,"
     " device_id TEXT NOT NULL, threat_id TEXT NOT NULL, actor TEXT NOT NULL, note TEXT NOT NULL);"

@@ -202,6 +202,42 @@ static void tokens_are_found_by_hash_and_revocable(void **state)
     assert_int_equal(mtd_store_token_revoke(f->s, "aaaabbbbcccc"), MTD_ENOENT);
 }
 
+/* The OpenID Connect configuration is one text, kept and removed; a sign-in begun is
+ * taken once, and not after it expires; past MTD_OIDC_PENDING_MAX live ones, none more. */
+static void oidc_sign_ins_are_taken_once(void **state)
+{
+    fixture *f = *state;
+    char txt[64], v[MTD_OIDC_SECRET_LEN], n[MTD_OIDC_SECRET_LEN];
+    assert_int_equal(mtd_store_oidc_get(f->s, txt, sizeof txt), MTD_ENOENT);
+    assert_int_equal(mtd_store_oidc_set(f->s, NULL), MTD_ENOENT);
+    assert_int_equal(mtd_store_oidc_set(f->s, "{\"a\":1}"), 0);
+    assert_int_equal(mtd_store_oidc_set(f->s, "{\"a\":2}"), 0);
+    assert_int_equal(mtd_store_oidc_get(f->s, txt, sizeof txt), 0);
+    assert_string_equal(txt, "{\"a\":2}");
+    assert_int_equal(mtd_store_oidc_set(f->s, NULL), 0);
+    assert_int_equal(mtd_store_oidc_get(f->s, txt, sizeof txt), MTD_ENOENT);
+
+    int64_t now = (int64_t)time(NULL);
+    mtd_oidc_login live = {"h1", "verifier-1", "nonce-1", now + 600}, old = {"h2", "verifier-2", "nonce-2", now - 1};
+    assert_int_equal(mtd_store_oidc_login_add(f->s, &live), 0);
+    assert_int_equal(mtd_store_oidc_login_add(f->s, &old), 0);
+    assert_int_equal(mtd_store_oidc_login_take(f->s, "h2", v, n), MTD_ENOENT); /* expired */
+    assert_int_equal(mtd_store_oidc_login_take(f->s, "h1", v, n), 0);
+    assert_string_equal(v, "verifier-1");
+    assert_string_equal(n, "nonce-1");
+    assert_int_equal(mtd_store_oidc_login_take(f->s, "h1", v, n), MTD_ENOENT); /* taken */
+    char h[16];
+    for (int i = 0; i < MTD_OIDC_PENDING_MAX; i++) {
+        snprintf(h, sizeof h, "p%d", i);
+        mtd_oidc_login l = {h, "v", "n", now + 600};
+        assert_int_equal(mtd_store_oidc_login_add(f->s, &l), 0);
+    }
+    mtd_oidc_login more = {"over", "v", "n", now + 600};
+    assert_int_equal(mtd_store_oidc_login_add(f->s, &more), MTD_ENOSPC);
+    assert_int_equal(mtd_store_oidc_login_take(f->s, "p7", v, n), 0);
+    assert_int_equal(mtd_store_oidc_login_add(f->s, &more), 0); /* one taken, one place */
+}
+
 /* A credential of device dev enrolled with a token of its own (any number of uses). */
 static int enroll_dev(fixture *f, const char *cred, const char *dev, const char *upn)
 {
@@ -1175,5 +1211,11 @@ int main(void)
         failed += cmocka_run_group_tests_name("postgresql", pg, NULL, NULL);
     else
         failed += cmocka_run_group_tests_name("sqlite", sqlite, NULL, NULL);
+    /* last: its thousand commits wake the WAL checkpointer pool, whose threads the
+     * tests above count */
+    const struct CMUnitTest last[] = {
+        cmocka_unit_test_setup_teardown(oidc_sign_ins_are_taken_once, setup, teardown),
+    };
+    failed += cmocka_run_group_tests_name("oidc", last, NULL, NULL);
     return failed;
 }
