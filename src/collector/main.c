@@ -3,6 +3,7 @@
 #include "alerts/mtd_alerts.h"
 #include "collector/mtd_collector.h"
 #include "collector/mtd_guard.h"
+#include "collector/mtd_signin.h"
 #include "collector/mtd_console.h"
 #include "collector/mtd_lifecycle.h"
 #include "collector/mtd_server.h"
@@ -319,7 +320,7 @@ int main(int argc, char **argv)
         return die("%s", why);
     if (mtd_tenants_set_max_open(c.tenants, o.max_open) != 0) /* no store is open yet */
         return die("%s", "out of memory for --max-open-stores");
-    if (mtd_guard_create(c.tenants, o.cold_opens, &c.guard) != 0)
+    if (mtd_guard_create(c.tenants, o.cold_opens, &c.guard) != 0 || mtd_signin_create(&c.signin) != 0)
         return die("%s", "cannot start the authentication guard");
     if ((r = mtd_alerts_start(c.tenants, &o.alerts, &c.alerts, why, sizeof why)) != 0)
         return die("%s", why);
@@ -327,6 +328,7 @@ int main(int argc, char **argv)
     if (load_console(&c, o.console, con_msg, sizeof con_msg) != 0) {
         mtd_alerts_stop(c.alerts);
         mtd_guard_destroy(c.guard);
+        mtd_signin_destroy(c.signin);
         mtd_tenants_close(c.tenants);
         return 2;
     }
@@ -334,6 +336,7 @@ int main(int argc, char **argv)
     if ((r = mtd_server_start(&c, &o.srv, &s, why, sizeof why)) != 0) {
         mtd_alerts_stop(c.alerts);
         mtd_guard_destroy(c.guard);
+        mtd_signin_destroy(c.signin);
         mtd_tenants_close(c.tenants);
         mtd_console_free(c.console);
         return die("%s", why);
@@ -355,6 +358,7 @@ int main(int argc, char **argv)
     mtd_alerts_stop(c.alerts);
     mtd_lifecycle_stop(life);
     mtd_guard_destroy(c.guard);
+    mtd_signin_destroy(c.signin);
     mtd_tenants_close(c.tenants);
     mtd_metrics_destroy(&c.metrics);
     mtd_console_free(c.console);

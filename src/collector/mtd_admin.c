@@ -4,6 +4,7 @@
  * officer reads and handles user export and delete. */
 #include "collector/mtd_admin_console.h"
 #include "collector/mtd_admin_groups.h"
+#include "collector/mtd_signin.h"
 #include "collector/mtd_auth.h"
 #include "collector/mtd_collector.h"
 #include "common/mtd_args.h"
@@ -666,7 +667,8 @@ static void dispatch(admin_call *a, const char *sub)
     if (!strcmp(m, "GET") && reports(a, sub))
         return;
     mtd_admin_ctx x = {a->rq, a->rs, a->tn, a->role, a->actor, &a->page, mtd_tenants_data_dir(a->c->tenants)};
-    if (mtd_admin_console_route(&x, sub) || mtd_admin_groups_route(a->c, &x, sub))
+    if (mtd_admin_console_route(&x, sub) || mtd_admin_groups_route(a->c, &x, sub) ||
+        mtd_signin_admin_route(a->c, &x, sub))
         return;
     if (!strcmp(sub, "devices") && !strcmp(m, "GET")) {
         devices(a);

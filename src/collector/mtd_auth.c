@@ -89,7 +89,11 @@ static int tenant_or_refuse(mtd_collector *c, mtd_req *rq, mtd_resp *rs, const c
 
 int mtd_auth_tenant(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
+    /* a sign-in session (mtd_signin.c) is a token of the tenant like any other, kind
+     * "ses", with the mapped role and an expiry; the console sends it as its cookie */
     const char *tok = mtd_req_bearer(rq);
+    if (!tok)
+        tok = mtd_req_session_cookie(rq);
     if (!tok)
         return refuse(c, rq, rs, NULL);
     if (tenant_or_refuse(c, rq, rs, tok, NULL) != 0)

@@ -40,6 +40,7 @@ typedef struct mtd_collector {
     size_t body_budget;        /* bytes all request bodies may hold at once */
     size_t body_held;          /* bytes they hold now (atomic) */
     struct mtd_console *console; /* the admin console's files, or NULL (mtd_console.h) */
+    struct mtd_signin *signin; /* OpenID Connect sign-in (mtd_signin.h); may be NULL */
 } mtd_collector;
 
 typedef struct mtd_req mtd_req;
@@ -116,6 +117,10 @@ struct mtd_resp {
     const char *encoding;      /* Content-Encoding of a precompressed file */
     const char *vary, *location, *allow;
     int console;               /* a console file: the console's Content-Security-Policy */
+    /* set by the sign-in routes (mtd_signin.c): a Location of their own (malloc'd,
+     * freed once sent) and a Set-Cookie */
+    char *redirect;
+    char cookie[256];
 };
 
 #define MTD_STREAM_END ((ssize_t)-1)
@@ -126,6 +131,10 @@ const char *mtd_req_header(const mtd_req *rq, const char *name);
 const char *mtd_req_arg(const mtd_req *rq, const char *name);
 /* The Bearer token of the request, or NULL. */
 const char *mtd_req_bearer(const mtd_req *rq);
+/* The console's session cookie (mtd_session), or NULL. Only a request that also
+ * carries "X-Openmtd-Console: 1" has one: a form or link of another site cannot add
+ * that header, so a cookie alone never authenticates (SameSite=Strict aside). */
+const char *mtd_req_session_cookie(const mtd_req *rq);
 
 /* Response helpers. */
 void mtd_resp_json(mtd_resp *rs, int status, json_t *body);

@@ -7,6 +7,7 @@
 #include "collector/mtd_console.h"
 #include "collector/mtd_feeds.h"
 #include "collector/mtd_guard.h"
+#include "collector/mtd_signin.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 
@@ -49,6 +50,8 @@ static const mtd_route_def routes[] = {
     {NULL, "/v1/admin/suppressions*", "alerts", MTD_AUTH_TENANT, MTD_BODY_BUFFER, 16 << 10, NULL, mtd_handle_alerts_admin, 0},
     {NULL, "/v1/admin/integrations*", "alerts", MTD_AUTH_TENANT, MTD_BODY_BUFFER, 128 << 10, NULL, mtd_handle_alerts_admin, 1},
     {"GET", "/v1/admin/devices/risk", "alerts", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, mtd_handle_alerts_admin, 0},
+    {NULL, "/v1/auth/oidc/logout", "signin", MTD_AUTH_TENANT, MTD_BODY_NONE, 0, NULL, mtd_handle_signin, 0},
+    {"GET", "/v1/auth/oidc/*", "signin", MTD_AUTH_NONE, MTD_BODY_NONE, 0, NULL, mtd_handle_signin, 0},
     {NULL, "/v1/admin/*", "admin", MTD_AUTH_TENANT, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_admin, 0},
     {NULL, "/v1/operator/*", "operator", MTD_AUTH_OPERATOR, MTD_BODY_BUFFER, MTD_MAX_JSON_BODY, NULL, mtd_handle_operator, 0},
     {"GET", "/metrics", "metrics", MTD_AUTH_PUBLIC_OR_OPERATOR, MTD_BODY_NONE, 0, NULL, handle_metrics, 0},

@@ -61,6 +61,14 @@ const char *mtd_req_bearer(const mtd_req *rq)
     return h + 7;
 }
 
+const char *mtd_req_session_cookie(const mtd_req *rq)
+{
+    const char *h = mtd_req_header(rq, "X-Openmtd-Console");
+    if (!h || strcmp(h, "1"))
+        return NULL;
+    return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, "mtd_session");
+}
+
 void mtd_resp_json(mtd_resp *rs, int status, json_t *body)
 {
     rs->status = status;
@@ -164,6 +172,10 @@ static enum MHD_Result send_resp(struct MHD_Connection *conn, mtd_resp *rs)
     mtd_security_headers(rs, add_header, r);
     if (rs->etag[0])
         MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, rs->etag);
+    if (rs->redirect)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, rs->redirect);
+    if (rs->cookie[0])
+        MHD_add_response_header(r, MHD_HTTP_HEADER_SET_COOKIE, rs->cookie);
     if (rs->retry_after > 0) {
         char ra[32];
         snprintf(ra, sizeof ra, "%ld", rs->retry_after);
@@ -408,6 +420,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     enum MHD_Result r = send_resp(conn, &rs);
     finish(s, x, &rs);
     json_decref(rs.json);
+    free(rs.redirect);
     return r;
 }
 

@@ -30,6 +30,8 @@ void mtd_ctl_query(mtd_ctl *c, char *q, size_t len, const char *opt, const char 
 int mtd_ctl_alerts(mtd_ctl *c, int np, const char **pos);
 /* group list, device group|ungroup (mtd_ctl_groups.c): the exit code, or -1. */
 int mtd_ctl_groups(mtd_ctl *c, int np, const char **pos);
+/* oidc set|show|remove (mtd_ctl_oidc.c): the exit code, or -1. */
+int mtd_ctl_oidc(mtd_ctl *c, int np, const char **pos);
 /* {KEY: VALUE} of KEY=VALUE words (VALUE as JSON when it parses); NULL when a word has
  * no '='. */
 json_t *mtd_ctl_policy_keys(int n, const char **words);

@@ -59,7 +59,7 @@ int mtd_http_request(const mtd_http_opts *o, const char *method, const char *url
 {
     pthread_once(&g_once, global_init);
     memset(resp, 0, sizeof *resp);
-    mtd_buf_init(&resp->body, MTD_HTTP_MAX_BODY);
+    mtd_buf_init(&resp->body, o->max_body ? o->max_body : MTD_HTTP_MAX_BODY);
     resp->retry_after_s = -1;
     CURL *c = curl_easy_init();
     if (!c)

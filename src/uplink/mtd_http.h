@@ -20,6 +20,7 @@ typedef struct {
     const char *bearer;   /* Authorization: Bearer <token> */
     FILE *sink;           /* a 2xx body is written here as it arrives (an export of any
                            * size), not kept in resp->body; NULL = keep it (up to 64 MiB) */
+    size_t max_body;      /* a kept body past this many bytes fails the request; 0 = 64 MiB */
 } mtd_http_opts;
 
 typedef struct {

@@ -1,0 +1,45 @@
+/* mtd_signin: admin sign-in through the tenant's OpenID Connect provider (authorization
+ * code with PKCE; src/oidc/ does the protocol), beside the tokens an admin creates.
+ *
+ *   GET  /v1/auth/oidc/login?tenant=T[&login_hint=H]  302 to the provider, with state,
+ *        nonce and an S256 code challenge; the state's hash, the verifier and the nonce
+ *        are kept in the tenant's store for MTD_SIGNIN_PENDING_S, to be taken once.
+ *   GET  /v1/auth/oidc/callback?state=S&code=C       the code exchanged, the ID token
+ *        checked, its role claim mapped; a session made: a token "ses.T.SECRET" of the
+ *        mapped role that expires after MTD_SIGNIN_SESSION_S, stored as its hash like
+ *        every token, given as the HttpOnly, SameSite=Strict cookie mtd_session (Secure
+ *        over TLS); 302 to /console/, or the token in JSON for "Accept:
+ *        application/json" (a script's sign-in, to use it as a bearer token).
+ *   GET  /v1/auth/oidc/available?tenant=T             {"oidc": true} when T has a
+ *        sign-in configured, 404 otherwise (alike for a tenant that does not exist).
+ *   POST /v1/auth/oidc/logout                          revokes the session presented.
+ *   GET|PUT|DELETE /v1/admin/oidc                      the configuration (admin role).
+ *
+ * Every failed sign-in (bad or replayed state, the provider's error, a bad signature,
+ * audience, nonce or expiry, a role claim that maps to no role) is written to the
+ * tenant's audit log with its reason and the client's address (never a code or token),
+ * and counted against the client's address and tenant: past MTD_SIGNIN_FAILS_CLIENT
+ * from one address for one tenant, or MTD_SIGNIN_FAILS_TENANT for one tenant, in
+ * MTD_SIGNIN_WINDOW_S, sign-ins there are answered 429 with Retry-After until the
+ * window ends. A successful sign-in clears its address's count. */
+#ifndef MTD_SIGNIN_H
+#define MTD_SIGNIN_H
+
+#include "collector/mtd_admin_console.h"
+#include "collector/mtd_collector.h"
+
+#define MTD_SIGNIN_PENDING_S 600
+#define MTD_SIGNIN_SESSION_S (8 * 3600)
+#define MTD_SIGNIN_WINDOW_S 300
+#define MTD_SIGNIN_FAILS_CLIENT 10
+#define MTD_SIGNIN_FAILS_TENANT 100
+
+typedef struct mtd_signin mtd_signin;
+int mtd_signin_create(mtd_signin **out);
+void mtd_signin_destroy(mtd_signin *s);
+
+void mtd_handle_signin(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
+/* The admin routes of the configuration: 1 when sub is one (answered), else 0. */
+int mtd_signin_admin_route(mtd_collector *c, const mtd_admin_ctx *x, const char *sub);
+
+#endif
