@@ -1,17 +1,26 @@
-// The admin API as the console uses it. The token lives in sessionStorage only (gone
-// when the tab closes; never a cookie, so no request carries it unless this code adds
-// it, which is what makes the console CSRF-safe) and goes in the Authorization header,
-// never in a URL.
+// The admin API as the console uses it. A pasted token lives in sessionStorage only
+// (gone when the tab closes) and goes in the Authorization header, never in a URL. A
+// sign-in through the tenant's identity provider (SSO) leaves an HttpOnly cookie this
+// code cannot read: the tab then stores only the word COOKIE, and its calls send the
+// cookie with the header X-Openmtd-Console, without which the collector ignores the
+// cookie; a form or link of another site cannot add the header, so neither way of
+// signing in gives CSRF anything to ride on.
 import { useEffect, useRef, useState, useCallback } from 'preact/hooks';
 
 const KEY = 'openmtd.admin_token';
 const SESSION = 'openmtd.session'; // who the token is (GET session), to show a reload at once
 const listeners = new Set();
+export const COOKIE = 'cookie'; // the session is the collector's HttpOnly cookie
 
 export const token = {
   get: () => sessionStorage.getItem(KEY),
   set(t) { sessionStorage.setItem(KEY, t); listeners.forEach((f) => f()); },
-  clear() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(SESSION); listeners.forEach((f) => f()); },
+  clear() {
+    if (sessionStorage.getItem(KEY) === COOKIE) // the session ends at the collector too
+      fetch('/v1/auth/oidc/logout', { method: 'POST', headers: { 'X-Openmtd-Console': '1' },
+        credentials: 'same-origin', cache: 'no-store', redirect: 'error' }).catch(() => {});
+    sessionStorage.removeItem(KEY); sessionStorage.removeItem(SESSION); listeners.forEach((f) => f());
+  },
   session() { try { return JSON.parse(sessionStorage.getItem(SESSION)); } catch { return null; } },
   setSession(s) { sessionStorage.setItem(SESSION, JSON.stringify(s)); },
   onChange(f) { listeners.add(f); return () => listeners.delete(f); },
@@ -25,6 +34,14 @@ export class ApiError extends Error {
   }
 }
 
+// Whether tenant has a sign-in through its identity provider (GET, no credential).
+export async function ssoAvailable(tenant) {
+  if (!/^[0-9a-f]{16}$/.test(tenant || '')) return false;
+  const res = await fetch(`/v1/auth/oidc/available?tenant=${tenant}`,
+    { cache: 'no-store', credentials: 'omit', redirect: 'error' }).catch(() => null);
+  return !!res && res.ok;
+}
+
 // ?a=1&b=2 of the values that are set.
 export function query(params) {
   const q = new URLSearchParams();
@@ -36,11 +53,12 @@ export function query(params) {
 
 // One call to /v1/admin/PATH: the parsed JSON (or text with as: 'text').
 export async function api(path, { method = 'GET', body, as = 'json', tok = token.get() } = {}) {
-  const headers = { Authorization: `Bearer ${tok}` };
+  const cookie = tok === COOKIE;
+  const headers = cookie ? { 'X-Openmtd-Console': '1' } : { Authorization: `Bearer ${tok}` };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   const res = await fetch(`/v1/admin/${path}`, {
     method, headers, body: body === undefined ? undefined : JSON.stringify(body),
-    cache: 'no-store', credentials: 'omit', redirect: 'error',
+    cache: 'no-store', credentials: cookie ? 'same-origin' : 'omit', redirect: 'error',
   });
   if (res.status === 401 && tok === token.get()) token.clear(); // revoked or expired: sign in again
   if (!res.ok) {

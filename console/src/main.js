@@ -4,7 +4,7 @@
 import { render } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import './style.css';
-import { api, token } from './api.js';
+import { api, token, COOKIE, ssoAvailable } from './api.js';
 import { html, ErrorBox } from './ui.js';
 import { Overview } from './pages/overview.js';
 import { Devices, Device } from './pages/devices.js';
@@ -39,10 +39,16 @@ function useHash() {
   return { parts: path.split('/').map(decodeURIComponent), params: Object.fromEntries(new URLSearchParams(q)) };
 }
 
+// The tenant the page was opened for (/console/?tenant=ID, where the collector sends
+// an admin back after a sign-in through the identity provider), or null.
+const TENANT = new URLSearchParams(location.search).get('tenant');
+
 function SignIn({ onSession }) {
   const [value, setValue] = useState('');
   const [error, setError] = useState(null);
   const [busy, setBusy] = useState(false);
+  const [sso, setSso] = useState(false);
+  useEffect(() => { ssoAvailable(TENANT).then(setSso); }, []);
   async function submit(e) {
     e.preventDefault();
     setBusy(true);
@@ -72,6 +78,8 @@ function SignIn({ onSession }) {
       </div>
       <${ErrorBox} error=${error} />
       <button class="primary" type="submit" disabled=${busy}>${busy ? 'Signing in…' : 'Sign in'}</button>
+      ${sso && html`<p class="muted">or, with your organization's account:</p>
+        <a class="button" href=${`/v1/auth/oidc/login?tenant=${TENANT}`}>Sign in with SSO</a>`}
     </form>
   </main>`;
 }
@@ -112,11 +120,22 @@ function Shell({ session }) {
 // A reload shows the pages at once with the session this tab last saw, and asks the
 // collector again meanwhile: the role only decides what the page offers (the API
 // checks it on every call), and a revoked token signs the tab out.
+// Back from the identity provider (?tenant= and no token in the tab), the session may
+// be the collector's cookie: asked once, and taken when it is the tenant's.
 function App() {
   const [session, setSession] = useState(() => (token.get() ? token.session() : null));
-  const [checking, setChecking] = useState(!!token.get() && !session);
+  const [checking, setChecking] = useState((!!token.get() && !session) || (!token.get() && !!TENANT));
   useEffect(() => token.onChange(() => { if (!token.get()) setSession(null); }), []);
   useEffect(() => {
+    if (!token.get() && TENANT) {
+      api('session', { tok: COOKIE }).then((s) => {
+        if (s.tenant_id !== TENANT) return;
+        token.set(COOKIE);
+        token.setSession(s);
+        setSession(s);
+      }, () => {}).finally(() => setChecking(false)); // no cookie session: the sign-in page
+      return;
+    }
     if (!token.get()) return;
     api('session').then((s) => { token.setSession(s); setSession(s); }, () => {}) // a 401 signs out (api)
       .finally(() => setChecking(false));
