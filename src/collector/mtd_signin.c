@@ -85,27 +85,29 @@ static long blocked_for(mtd_signin *s, const char *ip, const char *tenant)
     long wait = 0;
     keys_of(ip, tenant, ck, tk);
     pthread_mutex_lock(&s->mu);
-    limit_slot *c = slot_of(s, ck, now, 0), *t = slot_of(s, tk, now, 0);
+    limit_slot *c = slot_of(s, ck, now, 0);
     if (c && c->fails >= MTD_SIGNIN_FAILS_CLIENT)
         wait = (long)(c->since + MTD_SIGNIN_WINDOW_S - now);
-    if (t && t->fails >= MTD_SIGNIN_FAILS_TENANT && (long)(t->since + MTD_SIGNIN_WINDOW_S - now) > wait)
-        wait = (long)(t->since + MTD_SIGNIN_WINDOW_S - now);
     pthread_mutex_unlock(&s->mu);
     return wait > 0 ? wait : 0;
 }
 
-static void count(mtd_signin *s, const char *ip, const char *tenant, int failed)
+/* Counts a sign-in (failed or not) of the client for tenant; for a failure, how many
+ * the tenant has had in this window from every address. */
+static int count(mtd_signin *s, const char *ip, const char *tenant, int failed)
 {
     char ck[96], tk[96];
     int64_t now = (int64_t)time(NULL);
+    int n = 0;
     keys_of(ip, tenant, ck, tk);
     pthread_mutex_lock(&s->mu);
     limit_slot *c = slot_of(s, ck, now, failed);
     if (c)
         c->fails = failed ? c->fails + 1 : 0;
     if (failed)
-        slot_of(s, tk, now, 1)->fails++;
+        n = ++slot_of(s, tk, now, 1)->fails;
     pthread_mutex_unlock(&s->mu);
+    return n;
 }
 
 /* One sign-in in progress: the request, the tenant borrowed, its configuration. */
@@ -118,15 +120,20 @@ typedef struct {
     mtd_oidc_cfg cfg;
 } signin;
 
-/* A failed sign-in: audited with its reason (a tenant's), counted, answered. */
+/* A failed sign-in: counted, audited with its reason, answered. Past
+ * MTD_SIGNIN_AUDIT_TENANT failures of the tenant in a window (from many addresses,
+ * each under its own limit), the last entry says so and the rest of the window's are
+ * not written one by one: a flood of forged callbacks cannot grow the audit log
+ * without bound, nor lock the tenant's admins out. */
 static void failed(signin *g, int status, const char *reason)
 {
-    if (g->tn) {
-        char d[600];
-        snprintf(d, sizeof d, "client=%s reason=%s", g->rq->ip, reason);
+    int n = count(g->c->signin, g->rq->ip, g->tenant, 1);
+    if (g->tn && n <= MTD_SIGNIN_AUDIT_TENANT) {
+        char d[700];
+        snprintf(d, sizeof d, "client=%s reason=%s%s", g->rq->ip, reason,
+                 n == MTD_SIGNIN_AUDIT_TENANT ? " (and no more failed sign-ins are written one by one for 5 min)" : "");
         mtd_store_audit(g->tn->store, "oidc", "signin.failed", d);
     }
-    count(g->c->signin, g->rq->ip, g->tenant, 1);
     mtd_resp_error(g->rs, status, "signin_failed", "%s", reason);
 }
 
@@ -330,7 +337,6 @@ static int state_tenant(signin *g)
     const char *state = mtd_req_arg(g->rq, "state");
     const char *dot = state ? strchr(state, '.') : NULL;
     if (!dot || (size_t)(dot - state) > MTD_TENANT_ID_LEN || strlen(state) > 200) {
-        count(g->c->signin, g->rq->ip, "", 1);
         mtd_resp_error(g->rs, 400, "signin_failed", "the callback's state is missing or malformed");
         return MTD_EINVAL;
     }

@@ -19,9 +19,11 @@
  * audience, nonce or expiry, a role claim that maps to no role) is written to the
  * tenant's audit log with its reason and the client's address (never a code or token),
  * and counted against the client's address and tenant: past MTD_SIGNIN_FAILS_CLIENT
- * from one address for one tenant, or MTD_SIGNIN_FAILS_TENANT for one tenant, in
- * MTD_SIGNIN_WINDOW_S, sign-ins there are answered 429 with Retry-After until the
- * window ends. A successful sign-in clears its address's count. */
+ * from one address for one tenant in MTD_SIGNIN_WINDOW_S, its sign-ins there are
+ * answered 429 with Retry-After until the window ends. A successful sign-in clears its
+ * address's count. The tenant has no limit of its own, which would let anyone lock its
+ * admins out; past MTD_SIGNIN_AUDIT_TENANT failures of the tenant in a window, the rest
+ * are refused as ever but not audited one by one. */
 #ifndef MTD_SIGNIN_H
 #define MTD_SIGNIN_H
 
@@ -32,7 +34,7 @@
 #define MTD_SIGNIN_SESSION_S (8 * 3600)
 #define MTD_SIGNIN_WINDOW_S 300
 #define MTD_SIGNIN_FAILS_CLIENT 10
-#define MTD_SIGNIN_FAILS_TENANT 100
+#define MTD_SIGNIN_AUDIT_TENANT 100
 
 typedef struct mtd_signin mtd_signin;
 int mtd_signin_create(mtd_signin **out);

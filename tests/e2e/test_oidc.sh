@@ -185,4 +185,5 @@ assert_eq 17 "$(ctl --token "$ADMIN" audit --json | jq '[.audit[] | select(.acti
 ok "10 failed sign-ins from one address: 429 with Retry-After $RA s"
 
 stop_provider
+stop_collector # exits 0 (under ASan: nothing leaked)
 finish
