@@ -75,7 +75,8 @@ static void start_fleet(const char *bin, int pg, int n, fleet *f)
 {
     f->n = n;
     for (int i = 0; i < n; i++) {
-        snprintf(f->data[i], sizeof f->data[i], "/tmp/mtd-pgscale-c%d", i + 1);
+        /* the pid: two benchmarks at once (helpers, CI) must not share a directory */
+        snprintf(f->data[i], sizeof f->data[i], "/tmp/mtd-pgscale-%d-c%d", (int)getpid(), i + 1);
         mtd_rm_rf(f->data[i]);
         f->pid[i] = fork();
         if (f->pid[i] == 0) {
