@@ -138,9 +138,12 @@ static void ingest(batch_ctx *b, mtd_req *rq)
                        "header Idempotency-Key must be 8 to 128 characters of [A-Za-z0-9._-]");
         return;
     }
-    /* the device's group's policy: what it was given is what it is held to */
-    if (mtd_store_policy_of_device(b->tn->store, b->device, &b->policy, NULL, 0) != 0) {
-        mtd_resp_error(b->rs, 500, "store_error", "could not read the policy");
+    /* the device's group's policy (what it was given is what it is held to) and its
+     * consent, in one read */
+    int r = mtd_store_device_state(b->tn->store, b->device, &b->policy, &b->consent);
+    if (r != 0) {
+        if (!mtd_resp_retry_later(b->rs, r))
+            mtd_resp_error(b->rs, 500, "store_error", "could not read the policy");
         return;
     }
     mtd_batch *bt = rq->batch;
@@ -176,8 +179,7 @@ static void ingest_fairly(batch_ctx *b, mtd_req *rq)
     case MTD_INFLIGHT_OK:
         break;
     }
-    mtd_store_device_consent(b->tn->store, b->device, &b->consent); /* counted: it may wait */
-    ingest(b, rq);
+    ingest(b, rq); /* counted: its reads may wait */
     mtd_inflight_leave(b->tn->id, b->device);
 }
 

@@ -216,30 +216,35 @@ json_t *mtd_store_group_rows(json_t *rows)
  * (16 KiB each), so the buffer is the heap's. */
 #define GROUP_POLICY_MAX (6 * MTD_POLICY_LIST_BYTES + 4096)
 
+void mtd_store_policy_override(mtd_policy *p, const char *txt)
+{
+    char why[200];
+    json_t *o = json_loads(txt, 0, NULL);
+    /* the overrides were checked when set; a key this build no longer knows is left at
+     * the tenant's value rather than failing every batch of the group */
+    if (o && mtd_policy_from_json(p, o, why, sizeof why) != 0) {
+        const char *k;
+        json_t *v;
+        json_object_foreach(o, k, v) {
+            json_t *one = json_pack("{s:O}", k, v);
+            mtd_policy_from_json(p, one, why, sizeof why);
+            json_decref(one);
+        }
+    }
+    json_decref(o);
+}
+
 int mtd_store_policy_of_group(mtd_store *s, const char *grp, mtd_policy *p)
 {
     int r = mtd_store_policy_get(s, p);
     if (r || !grp || !grp[0])
         return r;
-    char *txt = malloc(GROUP_POLICY_MAX), why[200];
+    char *txt = malloc(GROUP_POLICY_MAX);
     if (!txt)
         return MTD_ENOMEM;
     r = mtd_store_group_policy_get(s, grp, txt, GROUP_POLICY_MAX);
-    if (r == 0) {
-        json_t *o = json_loads(txt, 0, NULL);
-        /* the overrides were checked when set; a key this build no longer knows is
-         * left at the tenant's value rather than failing every batch of the group */
-        if (o && mtd_policy_from_json(p, o, why, sizeof why) != 0) {
-            const char *k;
-            json_t *v;
-            json_object_foreach(o, k, v) {
-                json_t *one = json_pack("{s:O}", k, v);
-                mtd_policy_from_json(p, one, why, sizeof why);
-                json_decref(one);
-            }
-        }
-        json_decref(o);
-    }
+    if (r == 0)
+        mtd_store_policy_override(p, txt);
     free(txt);
     return r == MTD_ENOENT ? 0 : r;
 }

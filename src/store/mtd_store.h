@@ -203,6 +203,10 @@ void mtd_store_ingest_group(mtd_store *s, mtd_store_batch *head);
 /* The device's consent to optional data, as its last consent.change said (0 when it
  * never said). */
 int mtd_store_device_consent(mtd_store *s, const char *device_id, int *consent);
+/* What a device's batch is checked against: the policy of its group (as
+ * mtd_store_policy_of_device) and its consent (as mtd_store_device_consent), read
+ * together (on PostgreSQL one round trip, where the two took four). */
+int mtd_store_device_state(mtd_store *s, const char *device_id, mtd_policy *p, int *consent);
 
 /* Reports. A list report answers one page of its rows: at most limit rows, after
  * skipping offset; more is set when rows follow. A NULL page: every row (for callers

@@ -155,6 +155,13 @@ int mtd_sqlite_device_consent(mtd_store *s, const char *device_id, int *consent)
     return r == MTD_ENOENT ? 0 : r;
 }
 
+int mtd_sqlite_device_state(mtd_store *s, const char *device_id, mtd_policy *p, int *consent)
+{
+    int r = mtd_store_policy_of_device(s, device_id, p, NULL, 0);
+    int rc = mtd_sqlite_device_consent(s, device_id, consent);
+    return r ? r : rc;
+}
+
 /* One batch inside the group's transaction, under its own savepoint: a batch that
  * fails (a repeated key, a bad row) is rolled back alone. */
 static void ingest_one(mtd_store *s, mtd_store_batch *b)

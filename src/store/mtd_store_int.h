@@ -42,6 +42,8 @@
       (s, cred_hash, idem_key, events, n, stored))                                                 \
     X(int, device_consent, (mtd_store * s, const char *device_id, int *consent),                  \
       (s, device_id, consent))                                                                     \
+    X(int, device_state, (mtd_store * s, const char *device_id, mtd_policy *p, int *consent),     \
+      (s, device_id, p, consent))                                                                  \
     X(json_t *, devices_where, (mtd_store * s, const mtd_device_query *q, mtd_page *pg),          \
       (s, q, pg))                                                                                  \
     X(json_t *, apps, (mtd_store * s, const mtd_app_query *q, mtd_page *pg), (s, q, pg))           \
@@ -186,6 +188,9 @@ char *mtd_store_policy_text(const mtd_policy *p);
 /* The rows of a backend's group_list (name, devices, policy as text), the policy made
  * an object; takes rows, NULL when it is. */
 json_t *mtd_store_group_rows(json_t *rows);
+/* Applies a group's overrides (its policy JSON, as kept) to p: a key this build does
+ * not know is skipped. */
+void mtd_store_policy_override(mtd_policy *p, const char *txt);
 
 /* The first member of every backend's handle. */
 typedef struct {

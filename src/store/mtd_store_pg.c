@@ -286,6 +286,68 @@ int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
     return rc;
 }
 
+/* A pipeline (libpq's pipeline mode): the statements go out without waiting for each
+ * one's answer, and the answers are read at the end, so a transaction of several
+ * statements costs one round trip. After the first failure the server skips the rest
+ * (PGRES_PIPELINE_ABORTED); that failure's code is what mtd_pg_pipe_end returns. */
+int mtd_pg_pipe_begin(mtd_pg_conn *k)
+{
+    return PQenterPipelineMode(k->c) ? 0 : MTD_EIO;
+}
+
+int mtd_pg_pipe_send(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n, const char *const *p)
+{
+    if (PQsendQueryParams(k->c, sql, n, NULL, p, NULL, NULL, 0))
+        return 0;
+    int rc = failure_code(k->c, NULL);
+    if (rc == MTD_EUNAVAIL)
+        mark_down(cl);
+    mtd_log(MTD_LOG_WARN, "store", "PostgreSQL: %.60s...: %s", sql, PQerrorMessage(k->c));
+    return rc;
+}
+
+/* One statement's results (one, then NULL); the first failure's code into *rc. */
+static void pipe_result(mtd_store_cluster *cl, mtd_pg_conn *k, int *rc)
+{
+    PGresult *r;
+    while ((r = PQgetResult(k->c)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (*rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED) {
+            const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+            *rc = state && !strcmp(state, "23505") ? MTD_EEXIST : failure_code(k->c, state);
+            if (*rc == MTD_EUNAVAIL)
+                mark_down(cl);
+            if (*rc != MTD_EEXIST)
+                mtd_log(*rc == MTD_EIO ? MTD_LOG_ERROR : MTD_LOG_WARN, "store", "PostgreSQL %s in a pipeline: %s",
+                        state ? state : "connection", PQerrorMessage(k->c));
+        }
+        PQclear(r);
+        if (PQstatus(k->c) != CONNECTION_OK)
+            break;
+    }
+}
+
+int mtd_pg_pipe_end(mtd_store_cluster *cl, mtd_pg_conn *k, int nsent, int64_t t0)
+{
+    int rc = PQpipelineSync(k->c) ? 0 : MTD_EUNAVAIL;
+    for (int i = 0; i < nsent && PQstatus(k->c) == CONNECTION_OK; i++)
+        pipe_result(cl, k, &rc);
+    PGresult *r = PQstatus(k->c) == CONNECTION_OK ? PQgetResult(k->c) : NULL;
+    int synced = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
+    PQclear(r);
+    if (!synced || !PQexitPipelineMode(k->c)) { /* answers out of step: not a connection to lend again */
+        if (rc == 0) {
+            rc = PQstatus(k->c) == CONNECTION_OK ? MTD_EIO : MTD_EUNAVAIL;
+            if (rc == MTD_EUNAVAIL)
+                mark_down(cl);
+        }
+        PQfinish(k->c);
+        k->c = NULL;
+    }
+    count_query(cl, (double)(mtd_monotonic_ns() - t0) / 1e9, rc != 0 && rc != MTD_EEXIST);
+    return rc;
+}
+
 int mtd_pg_run(mtd_pg_store *s, const char *sql, int n, const char *const *p, PGresult **res)
 {
     mtd_pg_conn *k;

@@ -93,21 +93,33 @@ static void slot_elem(mtd_buf *a, const mtd_event *e, const char *name)
         arr_null(a);
 }
 
-/* One group in one transaction, on connection k. */
+/* One group in one transaction, on connection k: pipelined (every statement sent,
+ * the answers read at COMMIT) or one statement at a time. */
 typedef struct {
     mtd_pg_store *s;
     mtd_pg_conn *k;
     mtd_store_batch **b; /* the group's batches still to store, sorted by key */
     size_t n;
-    int64_t *first;      /* each one's first row */
+    int64_t *first;      /* each one's first row, from the transaction's base */
     char now[24];
+    int pipe, sent;      /* pipelined; statements sent */
     mtd_buf a[MTD_EVENT_MAX_COLUMNS + 2];
 } group_tx;
 
+/* A statement of the group; pipelined ones have no result to give. */
 static int q(group_tx *g, const char *sql, int n, const char *const *p, PGresult **res)
 {
-    return mtd_pg_query(g->s->cl, g->k, sql, n, p, res);
+    if (!g->pipe)
+        return mtd_pg_query(g->s->cl, g->k, sql, n, p, res);
+    int r = mtd_pg_pipe_send(g->s->cl, g->k, sql, n, p);
+    g->sent += r == 0;
+    return r;
 }
+
+/* The transaction's first row number, taken from event_rows by its nextval (the
+ * sequence counts in steps of 65,536, more rows than a group holds): every row is
+ * numbered from it in the database, so that no statement waits for another's answer. */
+#define BASE "(SELECT currval('event_rows') AS base) AS tx"
 
 static int cmp_key(const void *x, const void *y)
 {
@@ -119,13 +131,21 @@ static const char *batch_device(const mtd_store_batch *b, char *buf, size_t len)
     return mtd_store_slot(&b->events[0], "device_id", buf, len); /* the schema requires it */
 }
 
-/* Inserts the keys; the batches whose key was there already leave g->b as repeats. */
-static int insert_keys(group_tx *g, int64_t base)
+#define INSERT_KEYS                                                                                     \
+    "INSERT INTO batches(idem_key, device_id, received_at, events, first_row, last_row, types)"         \
+    " SELECT k, d, $3::bigint, n, base + f, base + l, t FROM unnest($1::text[], $2::text[], $4::bigint[]," \
+    " $5::bigint[], $6::bigint[], $7::bigint[]) AS u(k, d, n, f, l, t), " BASE " ORDER BY k"
+
+/* Inserts the keys; the batches whose key was there already leave g->b as repeats.
+ * Pipelined, a key that is there already fails the transaction (MTD_EEXIST): the rows
+ * sent after it must not be stored, and the group is then stored statement by
+ * statement (commit_list). */
+static int insert_keys(group_tx *g)
 {
     mtd_buf *a = g->a;
     for (int c = 0; c < 6; c++)
         arr_start(&a[c]);
-    int64_t row = base;
+    int64_t row = 0;
     for (size_t i = 0; i < g->n; i++) {
         mtd_store_batch *b = g->b[i];
         char dev[64];
@@ -144,11 +164,10 @@ static int insert_keys(group_tx *g, int64_t base)
     }
     const char *p[] = {arr_end(&a[0]), arr_end(&a[1]), g->now, arr_end(&a[2]), arr_end(&a[3]),
                        arr_end(&a[4]), arr_end(&a[5])};
+    if (g->pipe)
+        return q(g, INSERT_KEYS, 7, p, NULL);
     PGresult *res;
-    int r = q(g, "INSERT INTO batches(idem_key, device_id, received_at, events, first_row, last_row, types)"
-                 " SELECT k, d, $3::bigint, n, f, l, t FROM unnest($1::text[], $2::text[], $4::bigint[],"
-                 " $5::bigint[], $6::bigint[], $7::bigint[]) AS u(k, d, n, f, l, t) ORDER BY k"
-                 " ON CONFLICT DO NOTHING RETURNING idem_key", 7, p, &res);
+    int r = q(g, INSERT_KEYS " ON CONFLICT DO NOTHING RETURNING idem_key", 7, p, &res);
     if (r)
         return r;
     /* keep only the inserted, in order (RETURNING's order is not promised) */
@@ -240,7 +259,7 @@ static int insert_type(group_tx *g, const mtd_event_type *ev)
     mtd_buf_printf(&sql, "INSERT INTO %s(\"row\", received_at", t);
     for (int c = 0; c < ncol; c++)
         mtd_buf_printf(&sql, ", \"%s\"", mtd_event_column_field(ev, c)->name);
-    mtd_buf_puts(&sql, ") SELECT u.c0, $2::bigint");
+    mtd_buf_puts(&sql, ") SELECT base + u.c0, $2::bigint");
     for (int c = 0; c < ncol; c++)
         mtd_buf_printf(&sql, ", u.c%d", c + 1);
     mtd_buf_puts(&sql, " FROM unnest($1::bigint[]");
@@ -252,7 +271,7 @@ static int insert_type(group_tx *g, const mtd_event_type *ev)
     mtd_buf_puts(&sql, ") AS u(c0");
     for (int c = 0; c < ncol; c++)
         mtd_buf_printf(&sql, ", c%d", c + 1);
-    mtd_buf_append(&sql, ")", 2);
+    mtd_buf_append(&sql, "), " BASE, sizeof "), " BASE);
     const char *p[MTD_EVENT_MAX_COLUMNS + 2];
     p[0] = arr_end(&g->a[0]);
     p[1] = g->now;
@@ -280,8 +299,9 @@ static int note_info(group_tx *g)
     if (!any)
         return 0;
     const char *p[] = {arr_end(&g->a[0]), arr_end(&g->a[1])};
-    return q(g, "UPDATE devices d SET info_row = u.r FROM (SELECT dev, max(r) AS r FROM"
-                " unnest($1::text[], $2::bigint[]) AS x(dev, r) GROUP BY dev) u WHERE d.device_id = u.dev",
+    return q(g, "UPDATE devices d SET info_row = u.r FROM (SELECT dev, base + max(r) AS r FROM"
+                " unnest($1::text[], $2::bigint[]) AS x(dev, r), " BASE " GROUP BY dev, base) u"
+                " WHERE d.device_id = u.dev",
              2, p, NULL);
 }
 
@@ -307,7 +327,7 @@ static int apply_consent(group_tx *g, const mtd_event *e, int64_t row)
         char t[96], rows[320], sql[512];
         mtd_pg_table(optional_events[i], t, sizeof t);
         mtd_pg_device_rows(rows, sizeof rows, optional_events[i]);
-        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE \"row\" < $2::bigint%s", t, rows);
+        snprintf(sql, sizeof sql, "DELETE FROM %s WHERE \"row\" < $2::bigint + currval('event_rows')%s", t, rows);
         const char *pd[] = {dev, rs};
         PGresult *res;
         if ((r = q(g, sql, 2, pd, &res)) != 0)
@@ -334,15 +354,12 @@ static int consents(group_tx *g)
 
 static int store_group(group_tx *g)
 {
-    PGresult *res;
     int r = q(g, "BEGIN", 0, NULL, NULL);
     if (r == 0)
-        r = q(g, "SELECT nextval('event_rows')", 0, NULL, &res);
+        r = q(g, "SELECT nextval('event_rows')", 0, NULL, NULL);
     if (r)
         return r;
-    int64_t base = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    PQclear(res);
-    if ((r = insert_keys(g, base)) != 0 || g->n == 0)
+    if ((r = insert_keys(g)) != 0 || g->n == 0)
         return r ? r : q(g, "COMMIT", 0, NULL, NULL);
     if ((r = upsert_devices(g)) != 0)
         return r;
@@ -355,6 +372,41 @@ static int store_group(group_tx *g)
     if (r == 0)
         r = q(g, "COMMIT", 0, NULL, NULL);
     return r;
+}
+
+static int has_consent(const group_tx *g)
+{
+    const mtd_event_type *consent = mtd_schema_event("consent.change");
+    for (size_t i = 0; i < g->n; i++)
+        for (size_t j = 0; j < g->b[i]->n; j++)
+            if (g->b[i]->events[j].type == consent)
+                return 1;
+    return 0;
+}
+
+/* The group in one round trip: every statement pipelined, the answers read after the
+ * COMMIT. When a key was there already (a batch sent again) that transaction failed
+ * whole, and the group is stored again statement by statement, the repeats left out;
+ * so is a group with a consent change, whose audit line needs the count of rows its
+ * DELETE took. */
+static int store_pipelined(group_tx *g)
+{
+    if (has_consent(g))
+        return store_group(g);
+    int64_t t0 = mtd_monotonic_ns();
+    int r = mtd_pg_pipe_begin(g->k);
+    if (r)
+        return r;
+    g->pipe = 1;
+    r = store_group(g);
+    int e = mtd_pg_pipe_end(g->s->cl, g->k, g->sent, t0);
+    g->pipe = 0;
+    r = r ? r : e;
+    if (r != MTD_EEXIST || !g->k->c)
+        return r;
+    if ((r = q(g, "ROLLBACK", 0, NULL, NULL)) != 0)
+        return r;
+    return store_group(g);
 }
 
 /* Commits the batches of a list as one transaction; each one's result is set. */
@@ -391,7 +443,7 @@ static int commit_list(mtd_pg_store *s, mtd_store_batch *head)
         mtd_buf_init(&g.a[c], 0);
     int r = mtd_pg_acquire(s->cl, s->id, &g.k);
     if (r == 0) {
-        r = store_group(&g);
+        r = store_pipelined(&g);
         mtd_pg_release(s->cl, g.k); /* rolls back a failed one */
     }
     for (size_t i = 0; r == 0 && i < g.n; i++)
@@ -443,6 +495,27 @@ int mtd_pg_device_consent(mtd_store *st, const char *device_id, int *consent)
     int r = mtd_pg_read(mtd_pg_of(st), "SELECT consent FROM devices WHERE device_id=$1", device_id, v, sizeof v);
     *consent = r == 0 && !strcmp(v, "1");
     return r == MTD_ENOENT ? 0 : r;
+}
+
+/* The policy row, the device's group's overrides and its consent in one statement. */
+int mtd_pg_device_state(mtd_store *st, const char *device_id, mtd_policy *p, int *consent)
+{
+    const char *prm[] = {device_id};
+    PGresult *res;
+    *consent = 0;
+    int r = mtd_pg_run(mtd_pg_of(st), "SELECT (SELECT json FROM policy WHERE id=1), (SELECT g.policy FROM"
+                       " device_groups d JOIN groups g ON g.name = d.grp WHERE d.device_id=$1),"
+                       " (SELECT consent FROM devices WHERE device_id=$1)", 1, prm, &res);
+    if (r) { /* the tenant's default, as mtd_pg_policy_get gives on a failed read */
+        mtd_store_policy_parse(NULL, p);
+        return r;
+    }
+    r = mtd_store_policy_parse(PQgetisnull(res, 0, 0) ? NULL : PQgetvalue(res, 0, 0), p);
+    if (r == 0 && !PQgetisnull(res, 0, 1))
+        mtd_store_policy_override(p, PQgetvalue(res, 0, 1));
+    *consent = !PQgetisnull(res, 0, 2) && !strcmp(PQgetvalue(res, 0, 2), "1");
+    PQclear(res);
+    return r;
 }
 
 /* Runs the statements of a delete in one transaction on the tenant's role, each one's

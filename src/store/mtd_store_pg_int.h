@@ -81,6 +81,14 @@ void mtd_pg_release(mtd_store_cluster *cl, mtd_pg_conn *k);
  * many connections: retry later), MTD_EIO. Counts its latency. */
 int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
                  const char *const *p, PGresult **res);
+/* A pipeline on k: begin, send each statement (text parameters, as mtd_pg_query), end
+ * with the number sent and when it began. End syncs, reads every answer and returns
+ * the first failure's code as mtd_pg_query would (0 if none); the server skipped every
+ * statement after it. A connection whose answers came out of step is closed. One
+ * latency sample for the whole. */
+int mtd_pg_pipe_begin(mtd_pg_conn *k);
+int mtd_pg_pipe_send(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n, const char *const *p);
+int mtd_pg_pipe_end(mtd_store_cluster *cl, mtd_pg_conn *k, int nsent, int64_t t0);
 /* mtd_pg_query on a connection of the handle's tenant, acquired and released. */
 int mtd_pg_run(mtd_pg_store *s, const char *sql, int n, const char *const *p, PGresult **res);
 /* Rows changed by a command (its result), or a negative code. */

@@ -338,6 +338,53 @@ static void enrollment_binds_a_device_once(void **state)
     json_decref(list);
 }
 
+/* The policy JSON of a device by device_state, and by the calls it stands for. */
+static void state_of(fixture *f, const char *dev, char **by_state, int *consent, char **by_parts, int *consent2)
+{
+    mtd_policy p;
+    assert_int_equal(mtd_store_device_state(f->s, dev, &p, consent), 0);
+    *by_state = mtd_store_policy_text(&p);
+    assert_int_equal(mtd_store_policy_of_device(f->s, dev, &p, NULL, 0), 0);
+    *by_parts = mtd_store_policy_text(&p);
+    assert_int_equal(mtd_store_device_consent(f->s, dev, consent2), 0);
+}
+
+static void device_state_is_its_groups_policy_and_its_consent(void **state)
+{
+    fixture *f = *state;
+    mtd_policy ten;
+    mtd_policy_default(&ten);
+    ten.optional_data = 1;
+    ten.retention_required_days = 30;
+    assert_int_equal(mtd_store_policy_set(f->s, &ten), 0);
+    assert_int_equal(mtd_store_group_policy_set(f->s, "field", "{\"retention_required_days\":7}"), 0);
+    assert_int_equal(mtd_store_group_set(f->s, DEV, "field"), 0);
+    json_t *batch = json_array(), *c = ev("consent.change", "EVENT0000000000000020");
+    json_object_set_new(c, "state", json_string("granted"));
+    json_array_append_new(batch, c);
+    int stored, consent, consent2;
+    assert_int_equal(ingest(f, "", "key-0020", batch, &stored), 0);
+    json_decref(batch);
+    char *a, *b;
+    state_of(f, DEV, &a, &consent, &b, &consent2);
+    json_t *j = json_loads(a, 0, NULL);
+    assert_int_equal(json_integer_value(json_object_get(j, "retention_required_days")), 7); /* the group's */
+    assert_true(json_is_true(json_object_get(j, "optional_data")));                         /* the tenant's */
+    json_decref(j);
+    assert_string_equal(a, b);
+    assert_int_equal(consent, 1);
+    assert_int_equal(consent2, 1);
+    free(a), free(b);
+    /* a device in no group, never seen: the tenant's policy, no consent */
+    state_of(f, "ps_nogroup0000000000000", &a, &consent, &b, &consent2);
+    char *want = mtd_store_policy_text(&ten);
+    assert_string_equal(a, want);
+    assert_string_equal(b, want);
+    assert_int_equal(consent, 0);
+    assert_int_equal(consent2, 0);
+    free(a), free(b), free(want);
+}
+
 static void consent_revocation_deletes_optional_data(void **state)
 {
     fixture *f = *state;
@@ -1192,6 +1239,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(rows_of_a_deleted_batch_are_not_renumbered, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_batches_are_each_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(device_state_is_its_groups_policy_and_its_consent, setup, teardown),
         cmocka_unit_test_setup_teardown(reports_use_the_latest_row, setup, teardown),
         cmocka_unit_test_setup_teardown(user_delete_leaves_nothing_in_any_file, setup, teardown),
     };
