@@ -382,6 +382,7 @@ static void run_done(dest_run *r)
 
 static void *run_dest(void *arg)
 {
+    pthread_setname_np(pthread_self(), "mtd-alert-send");
     run_chunks(arg);
     run_done(arg);
     return NULL;
@@ -556,6 +557,7 @@ static tslot *next_work(mtd_alerts *a, int64_t now, int64_t *wait_until)
 static void *run(void *arg)
 {
     mtd_alerts *a = arg;
+    pthread_setname_np(pthread_self(), "mtd-alerts");
     pthread_mutex_lock(&a->mu);
     while (!a->stop) {
         int64_t now = mtd_alert_now_ms(), until;
