@@ -5,6 +5,7 @@
 #include "collector/mtd_batch.h"
 #include "collector/mtd_conns.h"
 #include "collector/mtd_guard.h"
+#include "collector/mtd_signin.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "collector/mtd_listen.h"
@@ -469,6 +470,7 @@ void mtd_metrics_render_front(mtd_collector *c, mtd_buf *out)
                    mtd_store_checkpointer_threads());
     mtd_process_render(out);
     mtd_guard_render(c->guard, out);
+    mtd_signin_render(c->signin, out);
     if (c->server)
         mtd_server_render(c->server, out);
 }

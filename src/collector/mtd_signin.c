@@ -25,6 +25,7 @@ struct mtd_signin {
     mtd_oidc_cache *cache;
     pthread_mutex_t mu;
     limit_slot slot[LIMIT_SLOTS];
+    uint64_t ok_total, failed_total, limited_total; /* under mu */
 };
 
 int mtd_signin_create(mtd_signin **out)
@@ -88,6 +89,8 @@ static long blocked_for(mtd_signin *s, const char *ip, const char *tenant)
     limit_slot *c = slot_of(s, ck, now, 0);
     if (c && c->fails >= MTD_SIGNIN_FAILS_CLIENT)
         wait = (long)(c->since + MTD_SIGNIN_WINDOW_S - now);
+    if (wait > 0)
+        s->limited_total++;
     pthread_mutex_unlock(&s->mu);
     return wait > 0 ? wait : 0;
 }
@@ -106,8 +109,27 @@ static int count(mtd_signin *s, const char *ip, const char *tenant, int failed)
         c->fails = failed ? c->fails + 1 : 0;
     if (failed)
         n = ++slot_of(s, tk, now, 1)->fails;
+    if (failed)
+        s->failed_total++;
+    else
+        s->ok_total++;
     pthread_mutex_unlock(&s->mu);
     return n;
+}
+
+void mtd_signin_render(mtd_signin *s, mtd_buf *out)
+{
+    if (!s)
+        return;
+    pthread_mutex_lock(&s->mu);
+    mtd_buf_printf(out, "# HELP mtd_signin_total Sign-ins through OpenID Connect, by outcome: ok (a session"
+                        " made), failed (refused and audited), limited (429: too many failures).\n"
+                        "# TYPE mtd_signin_total counter\n"
+                        "mtd_signin_total{result=\"ok\"} %llu\nmtd_signin_total{result=\"failed\"} %llu\n"
+                        "mtd_signin_total{result=\"limited\"} %llu\n",
+                   (unsigned long long)s->ok_total, (unsigned long long)s->failed_total,
+                   (unsigned long long)s->limited_total);
+    pthread_mutex_unlock(&s->mu);
 }
 
 /* One sign-in in progress: the request, the tenant borrowed, its configuration. */

@@ -41,6 +41,8 @@ int mtd_signin_create(mtd_signin **out);
 void mtd_signin_destroy(mtd_signin *s);
 
 void mtd_handle_signin(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
+/* Its /metrics series: mtd_signin_total{result="ok|failed|limited"}. */
+void mtd_signin_render(mtd_signin *s, mtd_buf *out);
 /* The admin routes of the configuration: 1 when sub is one (answered), else 0. */
 int mtd_signin_admin_route(mtd_collector *c, const mtd_admin_ctx *x, const char *sub);
 

@@ -184,6 +184,12 @@ assert_eq 200 "$(http_status GET /v1/admin/session "$ALICE")" "sessions already 
 assert_eq 17 "$(ctl --token "$ADMIN" audit --json | jq '[.audit[] | select(.action == "signin.failed")] | length')" "failures audited (not the 429s)"
 ok "10 failed sign-ins from one address: 429 with Retry-After $RA s"
 
+M=$(curl -sf "$URL/metrics")
+assert_eq 'mtd_signin_total{result="ok"} 5
+mtd_signin_total{result="failed"} 17
+mtd_signin_total{result="limited"} 2' "$(grep '^mtd_signin_total' <<<"$M")" "the sign-in counters of /metrics"
+ok "/metrics counts the sign-ins: 5 made, 17 refused, 2 limited"
+
 stop_provider
 stop_collector # exits 0 (under ASan: nothing leaked)
 finish
