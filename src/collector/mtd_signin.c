@@ -226,7 +226,7 @@ static char *auth_url(const signin *g, const mtd_oidc_endpoints *e, const char *
                    strchr(e->authorization_endpoint, '?') ? "&" : "?");
     param(&b, "client_id", g->cfg.client_id);
     param(&b, "redirect_uri", ru);
-    param(&b, "scope", "openid email profile");
+    param(&b, "scope", g->cfg.scope);
     param(&b, "state", state);
     param(&b, "nonce", nonce);
     param(&b, "code_challenge", challenge);

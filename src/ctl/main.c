@@ -98,11 +98,13 @@ static const mtd_usage_cmd commands[] = {
     {ADMIN, "integration list", "integration list", "destinations: sent, pending, dead letters, last error (admin)"},
     {ADMIN, "integration test", "integration test ID", "send a test alert now (admin)"},
     {ADMIN, "integration remove", "integration remove ID", "(admin) its pending deliveries go with it"},
-    {ADMIN, "oidc set", "oidc set --issuer URL --client-id ID [--client-secret S] --role-claim CLAIM --role-map VALUE=ROLE[,VALUE=ROLE...] [--redirect-uri URL]",
+    {ADMIN, "oidc set", "oidc set --issuer URL --client-id ID [--client-secret S] --role-claim CLAIM --role-map VALUE=ROLE[,VALUE=ROLE...] [--redirect-uri URL] [--scope SCOPES]",
      "(admin) sign-in through an OpenID Connect provider:\n"
      "an ID-token claim's values mapped to admin, analyst,\n"
      "privacy; the provider registers the collector's\n"
-     "/v1/auth/oidc/callback (or URL) for client ID"},
+     "/v1/auth/oidc/callback (or URL) for client ID; CLAIM\n"
+     "may be a path (realm_access.roles); SCOPES default:\n"
+     "\"openid email profile\""},
     {ADMIN, "oidc show", "oidc show", "the tenant's sign-in configuration (admin)"},
     {ADMIN, "oidc remove", "oidc remove", "(admin) no more sign-ins; sessions run out"},
     {ADMIN, "risk-changes", "risk-changes [--since SEQ]", "devices whose risk changed after SEQ (what an MDM polls)"},
@@ -808,7 +810,7 @@ int main(int argc, char **argv)
         {"--index", MTD_ARG_ONE}, {"--since", MTD_ARG_ONE}, {"--group", MTD_ARG_ONE},
         {"--format", MTD_ARG_ONE}, {"--issuer", MTD_ARG_ONE}, {"--client-id", MTD_ARG_ONE},
         {"--client-secret", MTD_ARG_ONE}, {"--role-claim", MTD_ARG_ONE}, {"--role-map", MTD_ARG_ONE},
-        {"--redirect-uri", MTD_ARG_ONE}, {NULL, 0}};
+        {"--redirect-uri", MTD_ARG_ONE}, {"--scope", MTD_ARG_ONE}, {NULL, 0}};
     ctl c = {0};
     char why[256];
     if (argc < 2) {

@@ -36,10 +36,11 @@ static int show(mtd_ctl *c, json_t *j, const char *what)
 {
     if (c->json)
         return mtd_ctl_print(c, j, NULL, NULL, 0);
-    printf("%sissuer        %s\nclient_id     %s\nclient_secret %s\nrole_claim    %s\nredirect_uri  %s\n", what,
+    printf("%sissuer        %s\nclient_id     %s\nclient_secret %s\nrole_claim    %s\nscope         %s\n"
+           "redirect_uri  %s\n", what,
            json_string_value(json_object_get(j, "issuer")), json_string_value(json_object_get(j, "client_id")),
            json_is_true(json_object_get(j, "client_secret_set")) ? "(set)" : "(none: a public client, PKCE alone)",
-           json_string_value(json_object_get(j, "role_claim")),
+           json_string_value(json_object_get(j, "role_claim")), json_string_value(json_object_get(j, "scope")),
            json_string_value(json_object_get(j, "redirect_uri")) ?: "(the collector's /v1/auth/oidc/callback)");
     const char *k;
     json_t *v;
@@ -59,9 +60,9 @@ static int set(mtd_ctl *c)
     json_t *m = role_map(map, why, sizeof why);
     if (!m)
         return mtd_ctl_fail(why);
-    json_t *b = json_pack("{s:s,s:s,s:s,s:o,s:s?,s:s?}", "issuer", iss, "client_id", id, "role_claim", claim,
+    json_t *b = json_pack("{s:s,s:s,s:s,s:o,s:s?,s:s?,s:s?}", "issuer", iss, "client_id", id, "role_claim", claim,
                           "role_map", m, "client_secret", mtd_args_get(&c->a, "--client-secret"), "redirect_uri",
-                          mtd_args_get(&c->a, "--redirect-uri"));
+                          mtd_args_get(&c->a, "--redirect-uri"), "scope", mtd_args_get(&c->a, "--scope"));
     char *body = json_dumps(b, JSON_COMPACT);
     json_decref(b);
     json_t *j;

@@ -25,6 +25,7 @@
 #define MTD_OIDC_REFETCH_S 30
 #define MTD_OIDC_ROLE_MAP_MAX 32
 #define MTD_OIDC_URL_MAX 512
+#define MTD_OIDC_SCOPE "openid email profile"
 #define MTD_OIDC_FETCH_MAX (64u << 10) /* a discovery document, key set or token answer */
 
 typedef struct {
@@ -36,7 +37,8 @@ typedef struct {
     char issuer[MTD_OIDC_URL_MAX];
     char client_id[256];
     char client_secret[256]; /* "" for a public client (PKCE alone) */
-    char role_claim[64];
+    char role_claim[128];      /* a claim's name, or a path into objects: realm_access.roles */
+    char scope[256];           /* what the authorization request asks; has "openid" */
     char redirect_uri[MTD_OIDC_URL_MAX]; /* "" : the collector's own callback URL */
     mtd_oidc_role_rule map[MTD_OIDC_ROLE_MAP_MAX];
     int nmap;
@@ -44,7 +46,7 @@ typedef struct {
 
 /* A configuration as the admin API takes it and the store keeps it:
  * {"issuer", "client_id", "client_secret"?, "role_claim", "role_map": {VALUE: ROLE},
- * "redirect_uri"?}. 0 or MTD_EINVAL with why naming the member. */
+ * "redirect_uri"?, "scope"? (default MTD_OIDC_SCOPE)}. 0 or MTD_EINVAL with why naming the member. */
 int mtd_oidc_cfg_parse(const json_t *j, mtd_oidc_cfg *c, char *why, size_t wl);
 /* The configuration as stored (secret included), and as shown (the secret only said
  * to be set). New references. */
@@ -53,7 +55,8 @@ json_t *mtd_oidc_cfg_public(const mtd_oidc_cfg *c);
 /* 1 when url is https://, or http:// to 127.0.0.1, [::1] or localhost. */
 int mtd_oidc_url_ok(const char *url);
 
-/* The role the claims give: the claim (a string or an array of strings) mapped
+/* The role the claims give: the claim (a string or an array of strings; found by its
+ * name, or else, for a name with dots, by the path into nested objects) mapped
  * through the rules; of several values that map, the strongest role (admin, then
  * privacy officer, then analyst). 0, or MTD_EPERM with why when nothing maps. */
 int mtd_oidc_map_role(const mtd_oidc_cfg *c, const json_t *claims, mtd_role *role, char *why, size_t wl);

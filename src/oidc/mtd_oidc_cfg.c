@@ -39,6 +39,15 @@ static int text_member(const json_t *j, const char *name, int required, char *ou
     return 0;
 }
 
+/* 1 when the space-separated scope holds "openid". */
+static int has_openid(const char *scope)
+{
+    for (const char *p = scope; (p = strstr(p, "openid")) != NULL; p += 6)
+        if ((p == scope || p[-1] == ' ') && (p[6] == 0 || p[6] == ' '))
+            return 1;
+    return 0;
+}
+
 static int read_map(const json_t *m, mtd_oidc_cfg *c, char *why, size_t wl)
 {
     const char *k;
@@ -79,8 +88,15 @@ int mtd_oidc_cfg_parse(const json_t *j, mtd_oidc_cfg *c, char *why, size_t wl)
         (r = text_member(j, "client_id", 1, c->client_id, sizeof c->client_id, why, wl)) != 0 ||
         (r = text_member(j, "client_secret", 0, c->client_secret, sizeof c->client_secret, why, wl)) != 0 ||
         (r = text_member(j, "role_claim", 1, c->role_claim, sizeof c->role_claim, why, wl)) != 0 ||
-        (r = text_member(j, "redirect_uri", 0, c->redirect_uri, sizeof c->redirect_uri, why, wl)) != 0)
+        (r = text_member(j, "redirect_uri", 0, c->redirect_uri, sizeof c->redirect_uri, why, wl)) != 0 ||
+        (r = text_member(j, "scope", 0, c->scope, sizeof c->scope, why, wl)) != 0)
         return r;
+    if (!c->scope[0])
+        snprintf(c->scope, sizeof c->scope, "%s", MTD_OIDC_SCOPE);
+    if (!has_openid(c->scope)) {
+        snprintf(why, wl, "\"scope\" must hold openid (an OpenID Connect sign-in asks for it)");
+        return MTD_EINVAL;
+    }
     if (!mtd_oidc_url_ok(c->issuer) || (c->redirect_uri[0] && !mtd_oidc_url_ok(c->redirect_uri))) {
         snprintf(why, wl, "\"%s\" must be an https:// URL (http:// only to a loopback address)",
                  mtd_oidc_url_ok(c->issuer) ? "redirect_uri" : "issuer");
@@ -110,9 +126,9 @@ json_t *mtd_oidc_cfg_json(const mtd_oidc_cfg *c)
 
 json_t *mtd_oidc_cfg_public(const mtd_oidc_cfg *c)
 {
-    return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s?}", "issuer", c->issuer, "client_id", c->client_id,
+    return json_pack("{s:s,s:s,s:b,s:s,s:o,s:s?,s:s}", "issuer", c->issuer, "client_id", c->client_id,
                      "client_secret_set", c->client_secret[0] != 0, "role_claim", c->role_claim, "role_map",
-                     map_json(c), "redirect_uri", c->redirect_uri[0] ? c->redirect_uri : NULL);
+                     map_json(c), "redirect_uri", c->redirect_uri[0] ? c->redirect_uri : NULL, "scope", c->scope);
 }
 
 /* Lower is stronger. */
@@ -129,9 +145,29 @@ static int map_one(const mtd_oidc_cfg *c, const char *v, mtd_role *best, int fou
     return found;
 }
 
+/* The claim of that name; else, when the name has dots, the value at that path of
+ * objects (Keycloak's realm_access.roles). A name is tried whole first: some
+ * providers' claim names are URLs, dots and all. */
+static json_t *claim_at(const json_t *claims, const char *name)
+{
+    json_t *v = json_object_get(claims, name);
+    char part[128];
+    for (const char *p = name; !v && p && *p;) {
+        const char *dot = strchr(p, '.');
+        size_t n = dot ? (size_t)(dot - p) : strlen(p);
+        snprintf(part, sizeof part, "%.*s", (int)n, p);
+        if (!(claims = json_object_get(claims, part)))
+            return NULL;
+        if (!dot)
+            return (json_t *)claims;
+        p = dot + 1;
+    }
+    return v;
+}
+
 int mtd_oidc_map_role(const mtd_oidc_cfg *c, const json_t *claims, mtd_role *role, char *why, size_t wl)
 {
-    json_t *v = json_object_get(claims, c->role_claim), *e;
+    json_t *v = claim_at(claims, c->role_claim), *e;
     int found = 0;
     size_t i;
     if (json_is_string(v))

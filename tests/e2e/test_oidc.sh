@@ -49,6 +49,7 @@ assert_eq "issuer        $ISSUER
 client_id     openmtd
 client_secret (set)
 role_claim    groups
+scope         openid email profile
 redirect_uri  (the collector's /v1/auth/oidc/callback)
 role_map      mtd-admins -> admin
 role_map      mtd-analysts -> analyst

@@ -6,6 +6,7 @@
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 #include "oidc/mtd_jwt.h"
+#include "oidc/mtd_oidc.h"
 
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
@@ -274,6 +275,40 @@ static void test_jwks_refuses_weak_and_bad_keys(void **state)
     assert_null(k);
 }
 
+/* A configuration is checked whole; the role claim is found by name, or by its path
+ * into objects; of several values that map, the strongest role. */
+static void role_claims_map_to_the_strongest_role(void **state)
+{
+    char why[300];
+    mtd_oidc_cfg c;
+    mtd_role role;
+    json_t *j = json_pack("{s:s,s:s,s:s,s:{s:s,s:s,s:s}}", "issuer", "https://idp.test", "client_id", "console",
+                          "role_claim", "realm_access.roles", "role_map", "ops", "analyst", "dpo", "privacy",
+                          "root", "admin");
+    assert_int_equal(mtd_oidc_cfg_parse(j, &c, why, sizeof why), 0);
+    assert_string_equal(c.scope, "openid email profile");
+    json_t *cl = json_pack("{s:{s:[s,s]}}", "realm_access", "roles", "ops", "dpo");
+    assert_int_equal(mtd_oidc_map_role(&c, cl, &role, why, sizeof why), 0);
+    assert_int_equal(role, MTD_ROLE_PRIVACY); /* privacy officer over analyst */
+    json_decref(cl);
+    cl = json_pack("{s:[s,s,s]}", "realm_access.roles", "x", "root", "ops"); /* a name with dots, whole */
+    assert_int_equal(mtd_oidc_map_role(&c, cl, &role, why, sizeof why), 0);
+    assert_int_equal(role, MTD_ROLE_ADMIN);
+    json_decref(cl);
+    cl = json_pack("{s:{s:s}}", "realm_access", "other", "root");
+    assert_int_equal(mtd_oidc_map_role(&c, cl, &role, why, sizeof why), MTD_EPERM);
+    assert_string_equal(why, "the token has no \"realm_access.roles\" claim to map to a role");
+    json_decref(cl);
+    json_object_set_new(j, "scope", json_string("email openidx"));
+    assert_int_equal(mtd_oidc_cfg_parse(j, &c, why, sizeof why), MTD_EINVAL);
+    assert_string_equal(why, "\"scope\" must hold openid (an OpenID Connect sign-in asks for it)");
+    json_object_set_new(j, "scope", json_string("openid groups"));
+    assert_int_equal(mtd_oidc_cfg_parse(j, &c, why, sizeof why), 0);
+    json_object_set_new(j, "role_map", json_pack("{s:s}", "x", "enroll"));
+    assert_int_equal(mtd_oidc_cfg_parse(j, &c, why, sizeof why), MTD_EINVAL);
+    json_decref(j);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +319,7 @@ int main(void)
         cmocka_unit_test(test_claims_held_to_the_sign_in),
         cmocka_unit_test(test_b64url_decode_strict),
         cmocka_unit_test(test_jwks_refuses_weak_and_bad_keys),
+        cmocka_unit_test(role_claims_map_to_the_strongest_role),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
