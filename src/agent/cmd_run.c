@@ -21,96 +21,10 @@
 #include <string.h>
 #include <unistd.h>
 
-typedef struct {
-    mtd_gate gate;
-    mtd_spool *spool;
-    int queued;
-    int err;
-    /* event IDs appended and not yet committed, for the debug log (the schema caps an
-     * ID at 32 characters) */
-    char ids[64][33];
-} round_ctx;
-
-/* The emit callback of the sources: the gate, then the spool. */
-static int gate_and_queue(void *vctx, const char *type, json_t *fields)
-{
-    round_ctx *x = vctx;
-    json_t *out;
-    char why[300];
-    int r = mtd_gate_pass(&x->gate, type, fields, &out, why, sizeof why);
-    json_decref(fields);
-    if (r) { /* the policy's refusals are expected; a value a field refuses is a fault */
-        mtd_log(r == MTD_EPOLICY ? MTD_LOG_DEBUG : MTD_LOG_WARN, "gate", "not sent: %s", why);
-        return 0;
-    }
-    const mtd_event_type *ev = mtd_schema_event(type);
-    char *s = json_dumps(out, JSON_COMPACT);
-    json_decref(out);
-    uint64_t seq;
-    r = s ? mtd_spool_append(x->spool, ev->category == MTD_CAT_REQUIRED ? MTD_SPOOL_REQUIRED
-                                                                        : MTD_SPOOL_OPTIONAL,
-                             s, strlen(s), &seq)
-          : MTD_ENOMEM;
-    if (r == 0 && x->queued < 64) {
-        const char *id = strstr(s, "\"event_id\":\"");
-        id = id ? id + 12 : "?";
-        snprintf(x->ids[x->queued], sizeof x->ids[0], "%.*s", (int)strcspn(id, "\""), id);
-    }
-    free(s);
-    if (r)
-        x->err = r;
-    else
-        x->queued++;
-    return r;
-}
-
-int mtd_agent_open_spool(const mtd_state *st, mtd_spool **sp)
-{
-    char dir[1200];
-    mtd_state_path(st, "spool", dir, sizeof dir);
-    mtd_spool_opts o = {.max_bytes = (uint64_t)st->policy.spool_max_mb << 20, .encrypt = 1};
-    mtd_spool_recovery rec;
-    memset(&rec, 0, sizeof rec);
-    int r = mtd_spool_open(dir, &o, sp, &rec);
-    /* the spool writes files of its own (segments, ack) all over: a directory it may
-     * not write is said so, whichever of those failed first */
-    if (r == MTD_EIO && (access(dir, W_OK) != 0 || access(st->dir, W_OK) != 0) &&
-        mtd_errno_code(errno) == MTD_EACCES)
-        r = MTD_EACCES;
-    if (r)
-        return mtd_agent_fail("spool %s: %s", dir, r == MTD_EBUSY ? "in use by another mtd-agent"
-                                                                  : mtd_strerror(r));
-    if (rec.detail[0])
-        mtd_log(MTD_LOG_WARN, "spool", "recovered: %s", rec.detail);
-    return 0;
-}
-
-int mtd_agent_queue_events(mtd_state *st, size_t (*produce)(void *pctx, mtd_emit_fn emit, void *ectx),
-                           void *pctx)
-{
-    mtd_spool *sp;
-    if (mtd_agent_open_spool(st, &sp))
-        return 1;
-    round_ctx x = {.spool = sp};
-    mtd_gate_ctx gctx;
-    mtd_state_gate_ctx(st, &gctx);
-    mtd_gate_init(&x.gate, &gctx);
-    produce(pctx, gate_and_queue, &x);
-    int r = x.err ? x.err : mtd_spool_commit(sp);
-    mtd_spool_close(sp);
-    if (r)
-        return mtd_agent_fail("could not queue events: %s", mtd_strerror(r));
-    mtd_log(MTD_LOG_INFO, "run", "queued=%d refused=%llu", x.queued,
-            (unsigned long long)x.gate.stats.refused);
-    return 0;
-}
-
 static int collect_round(mtd_state *st, mtd_spool *sp, const mtd_args *a)
 {
-    round_ctx x = {.spool = sp};
-    mtd_gate_ctx gctx;
-    mtd_state_gate_ctx(st, &gctx);
-    mtd_gate_init(&x.gate, &gctx);
+    mtd_agent_queue x;
+    mtd_agent_queue_init(&x, st, sp);
     mtd_sources_cfg cfg = {.state_dir = st->dir, .android_root = st->android_root,
                            .ios_backup = st->ios_backup,
                            .usage_ldp = st->policy.usage_privacy == MTD_USAGE_LDP,
@@ -119,13 +33,13 @@ static int collect_round(mtd_state *st, mtd_spool *sp, const mtd_args *a)
                            .device_id_source = st->device_id_source};
     json_t *apps_next = NULL, *apps = NULL;
     cfg.apps_list = &apps;
-    int r = mtd_sources_collect(&cfg, gate_and_queue, &x, &apps_next);
+    int r = mtd_sources_collect(&cfg, mtd_agent_queue_emit, &x, &apps_next);
     mtd_threats *posture = NULL;
     if (r == 0)
-        r = mtd_agent_posture_round(st, a, gate_and_queue, &x, &posture);
+        r = mtd_agent_posture_round(st, a, mtd_agent_queue_emit, &x, &posture);
     mtd_appscan *scan = NULL;
     if (r == 0)
-        r = mtd_agent_appscan_round(st, a, apps, gate_and_queue, &x, &scan);
+        r = mtd_agent_appscan_round(st, a, apps, mtd_agent_queue_emit, &x, &scan);
     json_decref(apps);
     int c = mtd_spool_commit(sp);
     if (r || c) {

@@ -69,24 +69,6 @@ int mtd_cmd_feed(int argc, char **argv)
     return mtd_agent_usage("feed compile");
 }
 
-/* Opens the reputation engine of --feed (and the state's policy lists). */
-int mtd_agent_open_rep(const mtd_args *a, const mtd_policy *pol, mtd_rep **rep)
-{
-    const char *feeds[64];
-    int n = mtd_args_all(a, "--feed", feeds, 64);
-    char why[700];
-    if (n == 0)
-        return mtd_agent_fail("--feed FILE... is required (a database made by feed compile, or feeds)");
-    if (mtd_rep_open(feeds, n, pol, rep, why, sizeof why) != 0)
-        return mtd_agent_fail("--feed %s", why);
-    return 0;
-}
-
-size_t mtd_agent_drain_events(void *we, mtd_emit_fn emit, void *ctx)
-{
-    return mtd_webevents_drain(we, emit, ctx);
-}
-
 /* url-check's --feed takes every word up to the next option, URLs included: the words
  * that name files are feeds, and the URLs start at the first that does not. The first
  * word is a feed whatever it names, so that a mistyped feed is reported as the file

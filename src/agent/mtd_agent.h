@@ -42,6 +42,20 @@ int mtd_agent_appscan_round(const mtd_state *st, const mtd_args *a, const json_t
 #include "spool/mtd_spool.h"
 int mtd_agent_open_spool(const mtd_state *st, mtd_spool **sp);
 
+/* The gate-then-spool path of a collection round: mtd_agent_queue_emit is the emit
+ * callback of the sources (the gate, then the spool); the caller commits the spool. */
+typedef struct {
+    mtd_gate gate;
+    mtd_spool *spool;
+    int queued;
+    int err;
+    /* event IDs appended and not yet committed, for the debug log (the schema caps an
+     * ID at 32 characters) */
+    char ids[64][33];
+} mtd_agent_queue;
+void mtd_agent_queue_init(mtd_agent_queue *q, const mtd_state *st, mtd_spool *sp);
+int mtd_agent_queue_emit(void *q, const char *type, json_t *fields);
+
 /* Opens the spool and passes what produce() emits through the gate into it, then
  * commits (events made outside a collection round: web protection's detections). */
 #include "collect/mtd_sources.h"

@@ -5,13 +5,19 @@
 #include "common/mtd_util.h"
 
 #include <arpa/inet.h>
-#include <curl/curl.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #define MAX_NAMES 64
 #define QUEUE 64
@@ -48,14 +54,6 @@ int mtd_netcheck_wants(const mtd_netcheck *nc, const char *name)
     return 0;
 }
 
-static int set_mark(void *arg, curl_socket_t fd, curlsocktype purpose)
-{
-    mtd_netcheck *nc = arg;
-    if (nc->mark)
-        setsockopt(fd, SOL_SOCKET, SO_MARK, &nc->mark, sizeof nc->mark);
-    return CURL_SOCKOPT_OK;
-}
-
 static void report(mtd_netcheck *nc, const probe *p, const char *ip, const char *err)
 {
     char evidence[700], key[300], hex[65], id[40];
@@ -75,44 +73,82 @@ static void report(mtd_netcheck *nc, const probe *p, const char *ip, const char 
         json_decref(f);
 }
 
+/* A TCP connection to ip:port, marked so that it bypasses the tunnel, within timeout_ms;
+ * then blocking with that timeout on each read and write. -1 when it cannot connect. */
+static int probe_connect(const mtd_netcheck *nc, const probe *p, int timeout_ms)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    if (nc->mark)
+        setsockopt(fd, SOL_SOCKET, SO_MARK, &nc->mark, sizeof nc->mark);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(p->port), .sin_addr.s_addr = p->ip};
+    int soerr = 0;
+    socklen_t sl = sizeof soerr;
+    struct pollfd pf = {.fd = fd, .events = POLLOUT};
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) != 0 &&
+        (errno != EINPROGRESS || poll(&pf, 1, timeout_ms) != 1 ||
+         getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) != 0 || soerr != 0)) {
+        close(fd);
+        return -1;
+    }
+    struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = (timeout_ms % 1000) * 1000};
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    return fd;
+}
+
+/* A TLS handshake with p->name at p->ip, verifying the chain against the trust store
+ * and the certificate against the name. With OpenSSL itself rather than libcurl: all
+ * a probe needs is the handshake, and libcurl (with the libraries it loads) was the
+ * largest part of the VPN's resident memory. */
 static void run_probe(mtd_netcheck *nc, const probe *p)
 {
-    char ip[INET_ADDRSTRLEN], url[400], resolve[400], err[CURL_ERROR_SIZE] = "";
+    char ip[INET_ADDRSTRLEN], err[300] = "";
     inet_ntop(AF_INET, &p->ip, ip, sizeof ip);
-    snprintf(url, sizeof url, "https://%s:%u/", p->name, p->port);
-    snprintf(resolve, sizeof resolve, "%s:%u:%s", p->name, p->port, ip);
-    struct curl_slist *res = curl_slist_append(NULL, resolve);
-    CURL *c = curl_easy_init();
-    if (!c || !res) {
-        curl_slist_free_all(res);
-        curl_easy_cleanup(c);
-        return;
+    SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+    SSL *ssl = NULL;
+    int fd = -1;
+    long verify = X509_V_OK;
+    if (!ctx || (nc->trust ? SSL_CTX_load_verify_locations(ctx, nc->trust, NULL)
+                           : SSL_CTX_set_default_verify_paths(ctx)) != 1) {
+        snprintf(err, sizeof err, "cannot load the trust store");
+        goto out;
     }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_RESOLVE, res);
-    curl_easy_setopt(c, CURLOPT_CONNECT_ONLY, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 1L);
-    curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 2L);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT, 10L);
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
-    curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, set_mark);
-    curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, nc);
-    if (nc->trust)
-        curl_easy_setopt(c, CURLOPT_CAINFO, nc->trust);
-    CURLcode r = curl_easy_perform(c);
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, NULL);
+    if ((fd = probe_connect(nc, p, 10000)) < 0) {
+        snprintf(err, sizeof err, "cannot connect: %s", strerror(errno));
+        goto out;
+    }
+    if (!(ssl = SSL_new(ctx)) || SSL_set_fd(ssl, fd) != 1 || SSL_set_tlsext_host_name(ssl, p->name) != 1 ||
+        SSL_set1_host(ssl, p->name) != 1) {
+        snprintf(err, sizeof err, "cannot set up TLS");
+        goto out;
+    }
+    if (SSL_connect(ssl) != 1) {
+        verify = SSL_get_verify_result(ssl);
+        unsigned long e = ERR_peek_last_error();
+        snprintf(err, sizeof err, "TLS handshake: %s",
+                 e ? ERR_reason_error_string(e) ? ERR_reason_error_string(e) : "failed" : "connection closed");
+    }
+out:
+    ERR_clear_error();
     __atomic_add_fetch(&nc->probes, 1, __ATOMIC_SEQ_CST);
     /* only a chain or name that fails verification counts: an unreachable server
      * says nothing about who is on the path */
-    if (r == CURLE_PEER_FAILED_VERIFICATION) {
+    if (verify != X509_V_OK) {
         __atomic_add_fetch(&nc->failed, 1, __ATOMIC_SEQ_CST);
-        report(nc, p, ip, err[0] ? err : curl_easy_strerror(r));
-    } else if (r != CURLE_OK) {
-        mtd_log(MTD_LOG_INFO, "vpn", "certificate probe of %s at %s: %s", p->name, ip,
-                err[0] ? err : curl_easy_strerror(r));
+        char why[400];
+        snprintf(why, sizeof why, "SSL certificate problem: %s", X509_verify_cert_error_string(verify));
+        report(nc, p, ip, why);
+    } else if (err[0]) {
+        mtd_log(MTD_LOG_INFO, "vpn", "certificate probe of %s at %s: %s", p->name, ip, err);
     }
-    curl_easy_cleanup(c);
-    curl_slist_free_all(res);
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+    if (fd >= 0)
+        close(fd);
 }
 
 static void *worker(void *arg)

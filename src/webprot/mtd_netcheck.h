@@ -6,7 +6,7 @@
  * verify for a name that must verify means someone on the path presents certificates
  * of their own: a suspected interception (threat.detection, category network, source
  * network). Probes run on a thread of their own, each (name, address) at most once per
- * ten minutes; libcurl makes the connection and OpenSSL verifies. */
+ * ten minutes; OpenSSL makes the handshake and verifies. */
 #ifndef MTD_NETCHECK_H
 #define MTD_NETCHECK_H
 

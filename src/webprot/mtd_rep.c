@@ -433,8 +433,11 @@ static int simple_exprs(const char *name, size_t len, char *buf, mtd_url_expr *e
  * once, which is where a lookup's time goes once the database outgrows the caches. */
 static void verdict_group(const mtd_rep *rep, mtd_rep_query *q, size_t n)
 {
-    static __thread char buf[GROUP][260];
-    static __thread uint64_t h[GROUP][MTD_REP_MAX_DBS][MTD_URL_MAX_EXPR];
+    /* on the stack, not in thread-local storage: a thread's TLS is cleared when the
+     * thread starts, which made these 65 KiB resident in every thread of the process,
+     * most of which never look anything up */
+    char buf[GROUP][260];
+    uint64_t h[GROUP][MTD_REP_MAX_DBS][MTD_URL_MAX_EXPR];
     mtd_url_expr e[GROUP][HOST_EXPR];
     int ne[GROUP];
     for (size_t k = 0; k < n; k++) {

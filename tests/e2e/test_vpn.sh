@@ -21,6 +21,12 @@ ini ip addr add 198.51.100.21/32 dev lo
 assert_eq "0 0 0" "$(vpn_leftovers | tr '\n' ' ' | sed 's/ $//')" "nothing of the tunnel before it starts"
 
 start_vpn "$WORK/vpn.log" --feed "$WORK/feed.txt" "$WORK/ips.txt" || fail "vpn did not start"
+# mtd-agent vpn runs on as mtd-agent-vpn (same process), which loads none of the
+# libraries the rest of the agent needs (src/agent/main.c, vpn_exec)
+[ "$(readlink "/proc/$VPN_PID/exe")" = "$BIN/mtd-agent-vpn" ] || fail "the VPN runs as $(readlink "/proc/$VPN_PID/exe"), not mtd-agent-vpn"
+! grep -E 'lib(curl|microhttpd|yara|sqlite3|plist|gnutls)' "/proc/$VPN_PID/maps" >/dev/null ||
+    fail "the VPN process loaded $(grep -oE 'lib(curl|microhttpd|yara|sqlite3|plist|gnutls)[^ ]*' "/proc/$VPN_PID/maps" | sort -u | tr '\n' ' ')"
+ok "mtd-agent vpn runs as mtd-agent-vpn in the same process, without libcurl, libmicrohttpd, libyara, SQLite or libplist"
 assert_eq "1" "$(ip -n "$NS_C" rule | grep -c 'not from all fwmark 0x6d74 lookup 28020')" "the tunnel's rule"
 assert_eq "default dev $TUN proto static scope link" "$(ip -n "$NS_C" route show table 28020 | sed "s/ *$//")" "full mode routes everything"
 
