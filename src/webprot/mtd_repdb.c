@@ -167,6 +167,14 @@ static int cmp_entry(const void *a, const void *b)
     return (int)y->allow - (int)x->allow; /* allow first: it wins the merge */
 }
 
+/* The 48 bits of a hash below its bucket's bits: with the bucket they are what an
+ * entry keeps of the hash (the bucket's bits are implied by where it is), beside its
+ * 16-bit record in one 64-bit word: 8 bytes an entry, one cache line a probe. */
+static uint64_t entry_key(uint64_t h, unsigned bits)
+{
+    return (h << bits) >> 16;
+}
+
 static size_t align8(size_t x)
 {
     return (x + 7) & ~(size_t)7;
@@ -207,19 +215,29 @@ int mtd_repdb_builder_finish(mtd_repdb_builder *b, uint8_t **out, size_t *len)
     unsigned bits = 4;
     while (bits < 30 && ((size_t)16 << bits) < n)
         bits++;
+    /* two hashes may agree on the bits an entry keeps (bucket and key) and differ
+     * below them: the first (allow first) stands for both */
+    size_t m = 0;
+    nallow = 0;
+    for (size_t i = 0; i < n; i++)
+        if (m == 0 || entry_key(b->e[i].h, bits) != entry_key(b->e[m - 1].h, bits) ||
+            b->e[i].h >> (64 - bits) != b->e[m - 1].h >> (64 - bits)) {
+            b->e[m++] = b->e[i];
+            nallow += b->e[i].allow;
+        }
+    n = m;
     size_t nb = ((size_t)1 << bits) + 1, off[6];
     off[0] = HDR;                                  /* buckets */
-    off[1] = align8(off[0] + nb * 4);              /* hashes */
-    off[2] = off[1] + n * 8;                       /* meta */
-    off[3] = align8(off[2] + n * 2);               /* records */
+    off[1] = align8(off[0] + nb * 4);              /* entries: key and record */
+    off[2] = 0;                                    /* version 1's meta: in the entries */
+    off[3] = off[1] + n * 8;                       /* records */
     off[4] = off[3] + b->nrec * 8;                 /* strings */
     size_t total = align8(off[4] + b->slen);
     uint8_t *p = calloc(1, total);
     if (!p)
         return MTD_ENOMEM;
     uint32_t *bk = (uint32_t *)(p + off[0]);
-    uint64_t *hs = (uint64_t *)(p + off[1]);
-    uint16_t *meta = (uint16_t *)(p + off[2]);
+    uint64_t *es = (uint64_t *)(p + off[1]);
     size_t j = 0;
     for (size_t k = 0; k < nb; k++) {
         while (j < n && (b->e[j].h >> (64 - bits)) < k)
@@ -227,10 +245,8 @@ int mtd_repdb_builder_finish(mtd_repdb_builder *b, uint8_t **out, size_t *len)
         bk[k] = (uint32_t)j;
     }
     bk[nb - 1] = (uint32_t)n;
-    for (size_t i = 0; i < n; i++) {
-        hs[i] = b->e[i].h;
-        meta[i] = b->e[i].rec;
-    }
+    for (size_t i = 0; i < n; i++)
+        es[i] = entry_key(b->e[i].h, bits) << 16 | b->e[i].rec;
     for (size_t i = 0; i < b->nrec; i++) {
         uint8_t *r = p + off[3] + i * 8;
         mtd_put_le32(r, b->rec[i].name_off);
@@ -256,8 +272,7 @@ struct mtd_repdb {
     uint64_t seed;
     unsigned shift;
     const uint32_t *buckets;
-    const uint64_t *hashes;
-    const uint16_t *meta;
+    const uint64_t *entries; /* entry_key << 16 | record, sorted */
     const uint8_t *records;
     const char *strings;
     mtd_repdb_info info;
@@ -286,7 +301,7 @@ static int check_header(mtd_repdb *db, uint64_t off[5], uint64_t *slen, char *wh
     if (db->size < HDR || memcmp(p, MTD_REPDB_MAGIC, 8))
         return refuse(why, wl, db->size < HDR ? "shorter than its header" : "no MTDREPDB magic");
     if (mtd_le32(p + H_VERSION) != MTD_REPDB_VERSION)
-        return refuse(why, wl, "format version is not 1 (made by another release: compile it again)");
+        return refuse(why, wl, "format version is not 2 (made by another release: compile it again)");
 #ifndef MTD_FUZZING /* the fuzz target reaches the structure checks past the checksums */
     if (mtd_le32(p + H_CRC_HDR) != mtd_crc32c(0, p, H_CRC_HDR) || mtd_le32(p + H_HDRSIZE) != HDR)
         return refuse(why, wl, "header checksum mismatch");
@@ -310,7 +325,7 @@ static int check_header(mtd_repdb *db, uint64_t off[5], uint64_t *slen, char *wh
     *slen = mtd_le64(p + H_LEN_STR);
     uint64_t n = db->info.entries;
     if (!section_ok(off[0], ((uint64_t)1 << bits) + 1, 4, 4, db->size) ||
-        !section_ok(off[1], n, 8, 8, db->size) || !section_ok(off[2], n, 2, 2, db->size) ||
+        !section_ok(off[1], n, 8, 8, db->size) ||
         !section_ok(off[3], db->info.records, 8, 8, db->size) || !section_ok(off[4], *slen, 1, 1, db->size))
         return refuse(why, wl, "a section lies outside the file");
     return 0;
@@ -320,8 +335,7 @@ static int check_header(mtd_repdb *db, uint64_t off[5], uint64_t *slen, char *wh
 static int check_body(mtd_repdb *db, const uint64_t off[5], uint64_t slen, char *why, size_t wl)
 {
     db->buckets = (const uint32_t *)(db->base + off[0]);
-    db->hashes = (const uint64_t *)(db->base + off[1]);
-    db->meta = (const uint16_t *)(db->base + off[2]);
+    db->entries = (const uint64_t *)(db->base + off[1]);
     db->records = db->base + off[3];
     db->strings = (const char *)db->base + off[4];
     size_t nb = ((size_t)1 << (64 - db->shift)) + 1;
@@ -334,7 +348,7 @@ static int check_body(mtd_repdb *db, const uint64_t off[5], uint64_t slen, char 
     if (db->buckets[0] != 0 || prev != db->info.entries)
         return refuse(why, wl, "bucket index does not cover the entries");
     for (uint32_t i = 0; i < db->info.entries; i++)
-        if (db->meta[i] >= db->info.records)
+        if ((db->entries[i] & 0xffff) >= db->info.records)
             return refuse(why, wl, "an entry names a record that does not exist");
     for (uint32_t i = 0; i < db->info.records; i++) {
         const uint8_t *r = db->records + (size_t)i * 8;
@@ -449,22 +463,22 @@ void mtd_repdb_prefetch_entries(const mtd_repdb *db, uint64_t h)
 {
     const uint32_t *b = db->buckets + (h >> db->shift);
     uint32_t i = guess(db, h, b);
-    __builtin_prefetch(db->hashes + i);
-    __builtin_prefetch(db->meta + i); /* read on a hit: half the DNS filter's lookups */
+    __builtin_prefetch(db->entries + i);
 }
 
 int mtd_repdb_find(const mtd_repdb *db, uint64_t h)
 {
     const uint32_t *b = db->buckets + (h >> db->shift);
     uint32_t lo = b[0], hi = b[1], i = guess(db, h, b);
-    if (i < hi && db->hashes[i] < h) { /* up from the guess */
-        while (++i < hi && db->hashes[i] < h)
+    uint64_t k = entry_key(h, 64 - db->shift);
+    if (i < hi && db->entries[i] >> 16 < k) { /* up from the guess */
+        while (++i < hi && db->entries[i] >> 16 < k)
             ;
-    } else { /* down: to the first hash not below h */
-        while (i > lo && db->hashes[i - 1] >= h)
+    } else { /* down: to the first key not below k */
+        while (i > lo && db->entries[i - 1] >> 16 >= k)
             i--;
     }
-    return i < hi && db->hashes[i] == h ? db->meta[i] : -1;
+    return i < hi && db->entries[i] >> 16 == k ? (int)(db->entries[i] & 0xffff) : -1;
 }
 
 void mtd_repdb_record(const mtd_repdb *db, int idx, mtd_rep_record *rec)
