@@ -607,6 +607,7 @@ static int setup(mtd_vpn *v, char *why, size_t wl)
         snprintf(why, wl, "cannot start the relay's thread");
         return MTD_ENOMEM;
     }
+    pthread_setname_np(v->thread, "vpn-relay"); /* as top -H and /proc show it */
     v->started = 1;
     return 0;
 }
