@@ -131,6 +131,8 @@ const char *mtd_req_header(const mtd_req *rq, const char *name);
 const char *mtd_req_arg(const mtd_req *rq, const char *name);
 /* The Bearer token of the request, or NULL. */
 const char *mtd_req_bearer(const mtd_req *rq);
+/* A cookie of the request, or NULL. */
+const char *mtd_req_cookie(const mtd_req *rq, const char *name);
 /* The console's session cookie (mtd_session), or NULL. Only a request that also
  * carries "X-Openmtd-Console: 1" has one: a form or link of another site cannot add
  * that header, so a cookie alone never authenticates (SameSite=Strict aside). */

@@ -62,12 +62,17 @@ const char *mtd_req_bearer(const mtd_req *rq)
     return h + 7;
 }
 
+const char *mtd_req_cookie(const mtd_req *rq, const char *name)
+{
+    return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, name);
+}
+
 const char *mtd_req_session_cookie(const mtd_req *rq)
 {
     const char *h = mtd_req_header(rq, "X-Openmtd-Console");
     if (!h || strcmp(h, "1"))
         return NULL;
-    return MHD_lookup_connection_value(rq->conn, MHD_COOKIE_KIND, "mtd_session");
+    return mtd_req_cookie(rq, "mtd_session");
 }
 
 void mtd_resp_json(mtd_resp *rs, int status, json_t *body)

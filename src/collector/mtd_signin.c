@@ -238,22 +238,39 @@ static char *auth_url(const signin *g, const mtd_oidc_endpoints *e, const char *
     return mtd_buf_steal(&b, NULL);
 }
 
+/* What the store keeps of a sign-in's state: the SHA-256 of the state and the browser's
+ * binding (its mtd_oidc_bind cookie, set with the redirect). A callback is taken only
+ * from the browser that began the sign-in: someone who began one and sends the victim
+ * its callback URL (login CSRF: the victim would work signed in as someone else) finds
+ * no sign-in, for the victim's browser has no such cookie. */
+static void state_key(const char *state, const char *bind, char out[65])
+{
+    char both[300];
+    snprintf(both, sizeof both, "%s|%s", state, bind ? bind : "");
+    mtd_sha256_hex(both, strlen(both), out);
+}
+
+static int over_tls(const signin *g)
+{
+    return g->c->server && !strncmp(mtd_server_url(g->c->server), "https:", 6);
+}
+
 static void login(signin *g)
 {
     mtd_oidc_endpoints e;
-    char why[600], state[96], rnd[64], verifier[64], nonce[64], hash[65];
+    char why[600], state[96], rnd[64], verifier[64], nonce[64], hash[65], bind[64];
     if (mtd_oidc_discover(g->c->signin->cache, g->cfg.issuer, &e, why, sizeof why) != 0) {
         failed(g, 502, why);
         return;
     }
     if (mtd_random_token(32, rnd, sizeof rnd) || mtd_random_token(32, verifier, sizeof verifier) ||
-        mtd_random_token(24, nonce, sizeof nonce)) {
+        mtd_random_token(24, nonce, sizeof nonce) || mtd_random_token(24, bind, sizeof bind)) {
         mtd_resp_error(g->rs, 500, "internal", "no random bytes");
         return;
     }
     /* the state names its tenant: the callback finds the store by it */
     snprintf(state, sizeof state, "%s.%s", g->tenant, rnd);
-    mtd_sha256_hex(state, strlen(state), hash);
+    state_key(state, bind, hash);
     mtd_oidc_login l = {hash, verifier, nonce, (int64_t)time(NULL) + MTD_SIGNIN_PENDING_S};
     int r = mtd_store_oidc_login_add(g->tn->store, &l);
     if (r == MTD_ENOSPC) {
@@ -268,15 +285,18 @@ static void login(signin *g)
     if (r)
         return;
     g->rs->redirect = auth_url(g, &e, state, nonce, verifier);
+    /* Lax, not Strict: the provider's redirect to the callback is a navigation from
+     * another site, which a Strict cookie would not follow */
+    snprintf(g->rs->cookie, sizeof g->rs->cookie, "mtd_oidc_bind=%s; Path=/v1/auth/oidc/callback; Max-Age=%d;"
+             " HttpOnly; SameSite=Lax%s", bind, MTD_SIGNIN_PENDING_S, over_tls(g) ? "; Secure" : "");
     mtd_resp_json(g->rs, 302, json_pack("{s:s}", "location", g->rs->redirect));
 }
 
 /* The session's cookie; max_age 0 clears it. */
 static void set_cookie(const signin *g, mtd_resp *rs, const char *tok, long max_age)
 {
-    int tls = g->c->server && !strncmp(mtd_server_url(g->c->server), "https:", 6);
     snprintf(rs->cookie, sizeof rs->cookie, "mtd_session=%s; Path=/; Max-Age=%ld; HttpOnly; SameSite=Strict%s",
-             tok, max_age, tls ? "; Secure" : "");
+             tok, max_age, over_tls(g) ? "; Secure" : "");
 }
 
 static int wants_json(const mtd_req *rq)
@@ -322,10 +342,11 @@ static void callback(signin *g)
     char verifier[MTD_OIDC_SECRET_LEN], nonce[MTD_OIDC_SECRET_LEN], hash[65], why[600], ru[MTD_OIDC_URL_MAX];
     const char *state = mtd_req_arg(g->rq, "state"), *code = mtd_req_arg(g->rq, "code");
     const char *perr = mtd_req_arg(g->rq, "error");
-    mtd_sha256_hex(state, strlen(state), hash);
+    state_key(state, mtd_req_cookie(g->rq, "mtd_oidc_bind"), hash);
     int r = mtd_store_oidc_login_take(g->tn->store, hash, verifier, nonce);
     if (r == MTD_ENOENT) {
-        failed(g, 400, "the state is unknown, used already or expired (a replayed or forged callback)");
+        failed(g, 400, "the state is unknown, used already or expired, or this browser did not begin the"
+                       " sign-in (a replayed or forged callback)");
         return;
     }
     if (r && !mtd_resp_retry_later(g->rs, r)) {

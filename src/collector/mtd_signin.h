@@ -2,8 +2,10 @@
  * code with PKCE; src/oidc/ does the protocol), beside the tokens an admin creates.
  *
  *   GET  /v1/auth/oidc/login?tenant=T[&login_hint=H]  302 to the provider, with state,
- *        nonce and an S256 code challenge; the state's hash, the verifier and the nonce
- *        are kept in the tenant's store for MTD_SIGNIN_PENDING_S, to be taken once.
+ *        nonce and an S256 code challenge, and a cookie binding the sign-in to this
+ *        browser; the hash of state and binding, the verifier and the nonce are kept
+ *        in the tenant's store for MTD_SIGNIN_PENDING_S, to be taken once, by the
+ *        browser that began the sign-in only.
  *   GET  /v1/auth/oidc/callback?state=S&code=C       the code exchanged, the ID token
  *        checked, its role claim mapped; a session made: a token "ses.T.SECRET" of the
  *        mapped role that expires after MTD_SIGNIN_SESSION_S, stored as its hash like

@@ -95,6 +95,7 @@ assert_eq 200 "$(signin alice)" "alice signs in ($(cat "$WORK/body"))"
 assert_eq "admin alice $T" "$(jq -r '"\(.role) \(.sub) \(.tenant_id)"' "$WORK/body")" "alice's session"
 ALICE=$(jq -r .session_token "$WORK/body")
 ALICE_CB=$(cat "$WORK/callback")
+cp "$WORK/jar" "$WORK/alice.jar" # with the binding cookie of alice's sign-in
 [[ "$ALICE" =~ ^ses\.$T\. ]] || fail "session token is not ses.TENANT.SECRET: $ALICE"
 COOKIE=$(tr -d '\r' <"$WORK/h" | sed -n 's/^Set-Cookie: \(mtd_session=\)/\1/p')
 assert_eq "mtd_session=$ALICE; Path=/; Max-Age=28800; HttpOnly; SameSite=Strict" "$COOKIE" "the session cookie (no Secure over plain http)"
@@ -140,21 +141,32 @@ mode none
 refused 401 "the token is signed with \"none\"; only RS256 and ES256 are accepted" "alg none"
 mode ok
 USER_HINT=bob refused 403 "no value of the token's \"groups\" claim is mapped to a role" "bob (groups staff, unmapped)"
-assert_eq 400 "$(http_status GET "${ALICE_CB#$URL}" "")" "alice's callback replayed"
-assert_eq "the state is unknown, used already or expired (a replayed or forged callback)" "$(jq -r .detail "$WORK/body")" "replay refused"
+R="the state is unknown, used already or expired, or this browser did not begin the sign-in (a replayed or forged callback)"
+assert_eq 400 "$(http_status GET "${ALICE_CB#$URL}" "" -b "$WORK/alice.jar")" "alice's callback replayed, from her browser"
+assert_eq "$R" "$(jq -r .detail "$WORK/body")" "replay refused"
+# login CSRF: a sign-in begun by one browser, its callback URL sent to another
+rm -f "$WORK/jar"
+u="$URL/v1/auth/oidc/login?tenant=$T&login_hint=carol"
+for _ in $(seq 1 10); do
+    u=$(curl -s -o /dev/null -c "$WORK/jar" -b "$WORK/jar" -w '%{redirect_url}' "$u")
+    [[ "$u" == "$URL/v1/auth/oidc/callback?"* ]] && break
+done
+[[ "$u" == "$URL/v1/auth/oidc/callback?"* ]] || fail "the provider did not redirect to the callback: $u"
+grep -q mtd_oidc_bind "$WORK/jar" || fail "login set no binding cookie"
+assert_eq 400 "$(http_status GET "${u#$URL}" "")" "the callback from a browser that did not begin the sign-in"
+assert_eq "$R" "$(jq -r .detail "$WORK/body")" "login CSRF refused"
 assert_eq 400 "$(http_status GET "/v1/auth/oidc/callback?state=$T.forged&error=access_denied" "")" "a forged state"
 ctl --token "$ADMIN" audit --json >"$WORK/audit.json"
-R="the state is unknown, used already or expired (a replayed or forged callback)"
 assert_eq "$(printf 'client=127.0.0.1 reason=%s\n' "the token's RS256 signature does not verify with the provider's key" \
     "the token's audience is not this client (\"openmtd\")" "the token has expired" \
     "the token is signed with \"none\"; only RS256 and ES256 are accepted" \
-    "no value of the token's \"groups\" claim is mapped to a role" "$R" "$R" | sort)" \
+    "no value of the token's \"groups\" claim is mapped to a role" "$R" "$R" "$R" | sort)" \
     "$(jq -r '.audit[] | select(.action == "signin.failed") | .detail' "$WORK/audit.json" | sort)" \
     "the failed sign-ins in the audit log"
 assert_eq "oidc" "$(jq -r '[.audit[] | select(.action | startswith("signin.")) | .actor] | unique | join(" ")' "$WORK/audit.json")" "the sign-in's actor"
 assert_eq 3 "$(jq '[.audit[] | select(.action == "signin.ok")] | length' "$WORK/audit.json")" "the sign-ins that made a session"
 grep -q "$ALICE\|$CAROL\|code=" "$WORK/audit.json" && fail "a session token or code is in the audit log"
-ok "tampered signature, wrong audience, expiry, alg none, unmapped role, replayed and forged state: refused and audited"
+ok "tampered signature, wrong audience, expiry, alg none, unmapped role, replayed and forged state, login CSRF: refused and audited"
 
 # --- sign-out ---
 assert_eq 400 "$(http_status POST /v1/auth/oidc/logout "$ADMIN")" "an admin token does not sign out"
@@ -182,14 +194,14 @@ RA=$(tr -d '\r' <"$WORK/h" | sed -n 's/^Retry-After: //p')
 [ "$RA" -ge 1 ] && [ "$RA" -le 300 ] || fail "Retry-After is not within the 300 s window: [$RA]"
 assert_eq 429 "$(http_status GET "/v1/auth/oidc/login?tenant=$T" "")" "a new sign-in from that address"
 assert_eq 200 "$(http_status GET /v1/admin/session "$ALICE")" "sessions already made keep working"
-assert_eq 17 "$(ctl --token "$ADMIN" audit --json | jq '[.audit[] | select(.action == "signin.failed")] | length')" "failures audited (not the 429s)"
+assert_eq 18 "$(ctl --token "$ADMIN" audit --json | jq '[.audit[] | select(.action == "signin.failed")] | length')" "failures audited (not the 429s)"
 ok "10 failed sign-ins from one address: 429 with Retry-After $RA s"
 
 M=$(curl -sf "$URL/metrics")
 assert_eq 'mtd_signin_total{result="ok"} 5
-mtd_signin_total{result="failed"} 17
+mtd_signin_total{result="failed"} 18
 mtd_signin_total{result="limited"} 2' "$(grep '^mtd_signin_total' <<<"$M")" "the sign-in counters of /metrics"
-ok "/metrics counts the sign-ins: 5 made, 17 refused, 2 limited"
+ok "/metrics counts the sign-ins: 5 made, 18 refused, 2 limited"
 
 stop_provider
 stop_collector # exits 0 (under ASan: nothing leaked)
