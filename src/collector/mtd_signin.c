@@ -105,8 +105,10 @@ static int count(mtd_signin *s, const char *ip, const char *tenant, int failed)
     keys_of(ip, tenant, ck, tk);
     pthread_mutex_lock(&s->mu);
     limit_slot *c = slot_of(s, ck, now, failed);
-    if (c)
-        c->fails = failed ? c->fails + 1 : 0;
+    if (c && failed)
+        c->fails++;
+    else if (c) /* a success starts the address's window afresh */
+        c->since = now, c->fails = 0;
     if (failed)
         n = ++slot_of(s, tk, now, 1)->fails;
     if (failed)
