@@ -6,6 +6,7 @@
 #include "common/mtd_util.h"
 #include "oidc/mtd_oidc.h"
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -72,9 +73,19 @@ static limit_slot *slot_of(mtd_signin *s, const char *key, int64_t now, int make
     return old;
 }
 
+/* An IPv6 client is counted by its /64, the block one host is given: by its whole
+ * address, one host could try as often as it has addresses. */
 static void keys_of(const char *ip, const char *tenant, char client[96], char all[96])
 {
-    snprintf(client, 96, "%s|%s", ip, tenant);
+    struct in6_addr a;
+    char net[INET6_ADDRSTRLEN];
+    if (strchr(ip, ':') && inet_pton(AF_INET6, ip, &a) == 1) {
+        memset(a.s6_addr + 8, 0, 8);
+        inet_ntop(AF_INET6, &a, net, sizeof net);
+        snprintf(client, 96, "%s/64|%s", net, tenant);
+    } else {
+        snprintf(client, 96, "%s|%s", ip, tenant);
+    }
     snprintf(all, 96, "*|%s", tenant);
 }
 
