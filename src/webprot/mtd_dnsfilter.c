@@ -113,7 +113,7 @@ static int apply(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m, int v
     if (v != 1)
         return FORWARD;
     char matched[MTD_DNS_NAME_TEXT + 2] = "";
-    if (moff < m->name_len)
+    if (f->events && moff < m->name_len) /* only a report names the entry */
         snprintf(matched, sizeof matched, "%s/", m->name + moff);
     return block(f, q, m, rec, matched, out, outlen, outcap);
 }
