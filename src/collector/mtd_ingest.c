@@ -118,9 +118,8 @@ static void store_batch(batch_ctx *b, const char *key, const mtd_batch *bt, int6
         /* 503: the agent keeps the batch and sends it again (requests_total counts it) */
     } else if (r) {
         mtd_resp_error(b->rs, 500, "store_error", "batch not stored: %s", mtd_strerror(r));
-    } else {
-        if (!b->bound->used) /* what revoking an enrollment token's unused credentials spares */
-            mtd_store_cred_used(b->tn->store, b->cred);
+    } else { /* the store marked the credential used (what revoking an enrollment token's
+              * unused credentials spares) in the batch's transaction */
         mtd_metrics_ingest(&b->c->metrics, secs, (uint64_t)stored, 0);
         mtd_alerts_kick(b->c->alerts, b->tn->id); /* its detections become alerts */
         mtd_resp_json(b->rs, 200, json_pack("{s:s,s:b,s:i,s:i}", "idempotency_key", key,

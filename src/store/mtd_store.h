@@ -148,7 +148,8 @@ typedef struct {
 
 /* Finds a live credential and its binding. MTD_EAUTH when unknown or revoked. */
 int mtd_store_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b);
-/* Marks a credential used (its first batch stored). */
+/* Marks a credential used (its first batch stored); mtd_store_ingest does it in the
+ * batch's own transaction. */
 int mtd_store_cred_used(mtd_store *s, const char *hash);
 /* Credentials (of one device, or all), oldest first: id (12 hex digits of the hash),
  * the bound pseudonyms, the enrollment token's id, created_at, first_used, revoked_at,
@@ -178,8 +179,9 @@ int mtd_store_device_retire(mtd_store *s, const char *device_id, int *revoked);
  * the policy (their value slots are bound straight into the INSERTs); the caller has
  * checked them against the credential's binding. consent.change events update the device's consent; a revocation with
  * delete_optional deletes the device's optional data in the same transaction and
- * records it in the audit log. MTD_EEXIST: the idempotency key was seen, nothing
- * stored (acknowledge). */
+ * records it in the audit log. The credential (cred_hash, "" for none) is marked used in
+ * the same transaction. MTD_EEXIST: the idempotency key was seen, nothing stored
+ * (acknowledge). */
 int mtd_store_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
                      const mtd_event *events, size_t n, int *stored);
 

@@ -129,6 +129,11 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
                            " CAST(? AS INTEGER), CAST(? AS INTEGER))", 7, pb);
     if (r < 0)
         return r; /* MTD_EEXIST: a repeated key */
+    const char *pc[] = {now, cred_hash};
+    if (cred_hash && cred_hash[0] &&
+        (r = mtd_sq_exec_hot(s, MTD_SQ_HOT_CRED_USED, "UPDATE credentials SET first_used=? WHERE hash=?"
+                             " AND first_used IS NULL", 2, pc)) < 0)
+        return r;
     if ((r = upsert_device(s, &ev[0], dev, now)) != 0)
         return r;
     int64_t t = (int64_t)time(NULL);

@@ -203,6 +203,21 @@ static int cmp_dev(const void *x, const void *y)
                   batch_device(*(mtd_store_batch *const *)y, b, sizeof b));
 }
 
+/* The stored batches' credentials are used now: in their transaction, so that a
+ * revocation of the token's unused credentials spares exactly those with a batch. */
+static int mark_used(group_tx *g)
+{
+    arr_start(&g->a[0]);
+    for (size_t i = 0; i < g->n; i++)
+        if (g->b[i]->cred_hash && g->b[i]->cred_hash[0])
+            arr_text(&g->a[0], g->b[i]->cred_hash, strlen(g->b[i]->cred_hash));
+    if (g->a[0].len == 1)
+        return 0;
+    const char *p[] = {g->now, arr_end(&g->a[0])};
+    return q(g, "UPDATE credentials SET first_used = $1 WHERE hash = ANY($2::text[]) AND first_used IS NULL",
+             2, p, NULL);
+}
+
 /* Upserts each device once (its last batch's envelope), in device order. */
 static int upsert_devices(group_tx *g)
 {
@@ -361,7 +376,7 @@ static int store_group(group_tx *g)
         return r;
     if ((r = insert_keys(g)) != 0 || g->n == 0)
         return r ? r : q(g, "COMMIT", 0, NULL, NULL);
-    if ((r = upsert_devices(g)) != 0)
+    if ((r = mark_used(g)) != 0 || (r = upsert_devices(g)) != 0)
         return r;
     for (size_t t = 0; t < mtd_event_ntypes && r == 0; t++)
         r = insert_type(g, &mtd_event_types[t]);

@@ -12,7 +12,7 @@
 /* The statements of every batch, prepared once (mtd_sq_exec_hot). */
 enum {
     MTD_SQ_HOT_BATCH, MTD_SQ_HOT_DEVICE, MTD_SQ_HOT_INFO,
-    MTD_SQ_HOT_SAVEPOINT, MTD_SQ_HOT_ROLLBACK_TO, MTD_SQ_HOT_RELEASE, MTD_SQ_HOT_N
+    MTD_SQ_HOT_SAVEPOINT, MTD_SQ_HOT_ROLLBACK_TO, MTD_SQ_HOT_RELEASE, MTD_SQ_HOT_CRED_USED, MTD_SQ_HOT_N
 };
 
 struct mtd_store {

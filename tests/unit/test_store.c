@@ -259,8 +259,13 @@ static void ingest_is_idempotent(void **state)
     json_object_set_new(e, "action", json_string("enroll"));
     json_array_append_new(batch, e);
     int stored;
+    mtd_cred_binding b;
+    assert_int_equal(mtd_store_cred_lookup(f->s, "cred1", &b), 0);
+    assert_int_equal(b.used, 0);
     assert_int_equal(ingest(f, "cred1", "key-0001", batch, &stored), 0);
     assert_int_equal(stored, 1);
+    assert_int_equal(mtd_store_cred_lookup(f->s, "cred1", &b), 0);
+    assert_int_equal(b.used, 1); /* marked by the batch's own transaction */
     assert_int_equal(ingest(f, "cred1", "key-0001", batch, &stored), MTD_EEXIST);
     assert_int_equal(stored, 0);
     /* the key, not the event ID, makes a batch a repeat: the agent resends a batch
