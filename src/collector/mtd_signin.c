@@ -509,6 +509,25 @@ static void config_put(const mtd_admin_ctx *x)
     json_decref(j);
 }
 
+/* Revokes the live sessions signed in through the provider (tokens labelled oidc:SUB):
+ * an admin who removes the sign-in, say after the provider was compromised, means
+ * none of what it vouched for to go on for its 8 hours. Returns how many. */
+static int revoke_sessions(mtd_store *st)
+{
+    json_t *list = mtd_store_token_list(st), *t;
+    size_t i;
+    int n = 0;
+    json_array_foreach(list, i, t) {
+        const char *label = json_string_value(json_object_get(t, "label"));
+        const char *id = json_string_value(json_object_get(t, "id"));
+        if (label && id && !strncmp(label, "oidc:", 5) && json_is_null(json_object_get(t, "revoked_at")) &&
+            mtd_store_token_revoke(st, id) == 0)
+            n++;
+    }
+    json_decref(list);
+    return n;
+}
+
 static void config_delete(const mtd_admin_ctx *x)
 {
     int r = mtd_store_oidc_set(x->tn->store, NULL);
@@ -517,8 +536,11 @@ static void config_delete(const mtd_admin_ctx *x)
     } else if (r) {
         mtd_resp_error(x->rs, 500, "store_error", "the sign-in configuration could not be removed");
     } else {
-        mtd_store_audit(x->tn->store, x->actor, "oidc.remove", "");
-        mtd_resp_json(x->rs, 200, json_pack("{s:b}", "removed", 1));
+        int n = revoke_sessions(x->tn->store);
+        char detail[64];
+        snprintf(detail, sizeof detail, "sessions_revoked=%d", n);
+        mtd_store_audit(x->tn->store, x->actor, "oidc.remove", detail);
+        mtd_resp_json(x->rs, 200, json_pack("{s:b,s:i}", "removed", 1, "sessions_revoked", n));
     }
 }
 

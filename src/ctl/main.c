@@ -106,7 +106,7 @@ static const mtd_usage_cmd commands[] = {
      "may be a path (realm_access.roles); SCOPES default:\n"
      "\"openid email profile\""},
     {ADMIN, "oidc show", "oidc show", "the tenant's sign-in configuration (admin)"},
-    {ADMIN, "oidc remove", "oidc remove", "(admin) no more sign-ins; sessions run out"},
+    {ADMIN, "oidc remove", "oidc remove", "(admin) no more sign-ins; its sessions revoked"},
     {ADMIN, "risk-changes", "risk-changes [--since SEQ]", "devices whose risk changed after SEQ (what an MDM polls)"},
 };
 

@@ -85,9 +85,9 @@ int mtd_ctl_oidc(mtd_ctl *c, int np, const char **pos)
             return 1;
         if (c->json)
             return mtd_ctl_print(c, j, NULL, NULL, 0);
+        printf("OpenID Connect sign-in removed; %lld session(s) signed in through it revoked\n",
+               (long long)json_integer_value(json_object_get(j, "sessions_revoked")));
         json_decref(j);
-        printf("OpenID Connect sign-in removed; sessions made by it stay valid until they expire\n"
-               "(token list shows them, labelled oidc:SUBJECT; token revoke ID ends one)\n");
         return 0;
     }
     return mtd_ctl_fail("oidc needs set, show or remove");
