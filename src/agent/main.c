@@ -205,10 +205,10 @@ static int vpn_exec(int argc, char **argv)
 {
     char self[4096], path[4096 + 16];
     ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
-    if (n > 0) {
-        self[n] = '\0';
-        char *slash = strrchr(self, '/');
-        snprintf(path, sizeof path, "%.*s/mtd-agent-vpn", (int)(slash ? slash - self : 1), slash ? self : ".");
+    char *slash = n > 0 ? (self[n] = '\0', strrchr(self, '/')) : NULL; /* an absolute path */
+    if (slash) {
+        *slash = '\0';
+        snprintf(path, sizeof path, "%s/mtd-agent-vpn", self);
         char **args = argv - 2; /* "mtd-agent", "vpn", then the options */
         args[0] = path;
         execv(path, args);

@@ -206,19 +206,16 @@ int mtd_repdb_builder_finish(mtd_repdb_builder *b, uint8_t **out, size_t *len)
     if (b->n)
         qsort(b->e, b->n, sizeof *b->e, cmp_entry);
     size_t n = 0;
-    uint32_t nallow = 0;
-    for (size_t i = 0; i < b->n; i++)
-        if (n == 0 || b->e[i].h != b->e[n - 1].h) {
+    for (size_t i = 0; i < b->n; i++) /* the distinct hashes, allow first: they set bits */
+        if (n == 0 || b->e[i].h != b->e[n - 1].h)
             b->e[n++] = b->e[i];
-            nallow += b->e[i].allow;
-        }
     unsigned bits = 4;
     while (bits < 30 && ((size_t)16 << bits) < n)
         bits++;
     /* two hashes may agree on the bits an entry keeps (bucket and key) and differ
-     * below them: the first (allow first) stands for both */
+     * below them: the lower hash stands for both */
     size_t m = 0;
-    nallow = 0;
+    uint32_t nallow = 0;
     for (size_t i = 0; i < n; i++)
         if (m == 0 || entry_key(b->e[i].h, bits) != entry_key(b->e[m - 1].h, bits) ||
             b->e[i].h >> (64 - bits) != b->e[m - 1].h >> (64 - bits)) {

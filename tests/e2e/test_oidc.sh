@@ -204,15 +204,17 @@ mtd_signin_total{result="limited"} 2' "$(grep '^mtd_signin_total' <<<"$M")" "the
 ok "/metrics counts the sign-ins: 5 made, 18 refused, 2 limited"
 
 # --- removing the sign-in ends the sessions it made, not the tenant's own tokens ---
-LIVE=$(curl -sf -H "Authorization: Bearer $ADMIN" "$URL/v1/admin/tokens" |
-    jq '[.tokens[] | select((.label | startswith("oidc:")) and .revoked_at == null)] | length')
+live_sessions() {
+    curl -sf -H "Authorization: Bearer $ADMIN" "$URL/v1/admin/tokens" |
+        jq '[.tokens[] | select((.label | startswith("oidc:")) and .revoked_at == null)] | length'
+}
+LIVE=$(live_sessions)
 [ "$LIVE" -ge 2 ] || fail "expected alice's sessions live before the removal, found $LIVE"
 ctl --token "$ADMIN" oidc remove >"$WORK/remove.out" || fail "oidc remove: $(cat "$WORK/remove.out")"
 assert_eq "OpenID Connect sign-in removed; $LIVE session(s) signed in through it revoked" "$(cat "$WORK/remove.out")" "what oidc remove says"
 assert_eq 401 "$(http_status GET /v1/admin/session "$ALICE")" "alice's session after oidc remove"
 assert_eq 200 "$(http_status GET /v1/admin/session "$ADMIN")" "the admin token after oidc remove"
-assert_eq 0 "$(curl -sf -H "Authorization: Bearer $ADMIN" "$URL/v1/admin/tokens" |
-    jq '[.tokens[] | select((.label | startswith("oidc:")) and .revoked_at == null)] | length')" "no live session left"
+assert_eq 0 "$(live_sessions)" "no live session left"
 assert_eq "sessions_revoked=$LIVE" "$(ctl --token "$ADMIN" audit --json | jq -r '[.audit[] | select(.action == "oidc.remove")][-1].detail')" "the removal audited with the sessions it ended"
 expect_fail "oidc show after the removal" ctl --token "$ADMIN" oidc show
 ok "oidc remove revokes the sessions signed in through the provider and keeps the tenant's tokens"
