@@ -51,6 +51,7 @@ else
 fi
 PIDS+=($!)
 for _ in $(seq 100); do [ -s "$W/recv.port" ] && break; sleep 0.05; done
+[ -s "$W/recv.port" ] || { echo "bench_alerts: the webhook receiver did not start"; exit 1; }
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 "$BIN/mtd-collector" --data "$W/data" --listen "127.0.0.1:$PORT" --alert-allow-net 127.0.0.1/32 >"$W/collector.log" 2>&1 &

@@ -14,7 +14,8 @@
 
 Every accepted message is appended to OUT/NAME.jsonl ({"event_id", "dup", "t", "body"}); a
 refused one to OUT/rejected.jsonl with the reason, and answered 400/401. While the file
-OUT/down exists every request is answered 503.
+OUT/down exists every request is answered 503; while OUT/refuse-EVENT_ID exists, the
+webhook with that event ID is (a failure in the middle of the POSTs in flight).
 """
 import argparse, hashlib, hmac, json, os, sys, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
@@ -89,6 +90,9 @@ class H(BaseHTTPRequestHandler):
             return self.refuse(401, "stale or mismatched timestamp")
         if self.headers.get("X-Openmtd-Event-Id") != body.get("event_id"):
             return self.refuse(400, "event id header differs from the body")
+        eid = str(body.get("event_id"))
+        if eid.isalnum() and os.path.exists(os.path.join(args.out, "refuse-" + eid)):
+            return self.answer(503, {"error": "refused for the test"})
         record(name, body["event_id"], body)
         self.answer(200, {"ok": True})
 

@@ -171,6 +171,25 @@ assert_eq 0 "$(jq -r 'select(.dup) | .event_id' "$OUT/A.jsonl" | wc -l)" "delive
 assert_eq 0 "$(ctl --token "$ADMA" integration list --json | jq '.integrations[0].pending')" "nothing pending"
 ok "20 alerts queued while the receiver was down survived kill -9 and arrived once each"
 
+# --- one message refused among the POSTs in flight: those before it are done, it and
+# those after it are sent again (the receiver deduplicates those it had), none is lost
+N0=$(cat "$WORK/n")
+eid() { printf 'ev%020d' $((N0 + $1)); }
+touch "$OUT/refuse-$(eid 8)"
+seq 20 | while read -r i; do detection "$TA" "$DA" "\"threat_name\":\"Window.$i\",\"category\":\"malware\",\"severity\":\"high\",\"source\":\"app\",\"evidence\":\"e\",\"status\":\"active\",\"threat_id\":\"window-$i\""; done >"$WORK/window"
+assert_eq 200 "$(post "$CREDA" alerts-a-window <"$WORK/window")" "20 detections, the 8th refused"
+for _ in $(seq 100); do [ "$(ctl --token "$ADMA" integration list --json | jq -r '.integrations[0].last_error')" = "HTTP 503" ] && break; sleep 0.05; done
+assert_eq "HTTP 503" "$(ctl --token "$ADMA" integration list --json | jq -r '.integrations[0].last_error')" "the refusal recorded"
+assert_eq 0 "$(jq -r 'select(.event_id == "'"$(eid 8)"'") | .event_id' "$OUT/A.jsonl" | wc -l)" "the refused one not taken"
+rm "$OUT/refuse-$(eid 8)"
+for _ in $(seq 100); do [ "$(jq -r 'select(.body.data.threat_name | startswith("Window.")) | .event_id' "$OUT/A.jsonl" | sort -u | wc -l)" = 20 ] && break; sleep 0.05; done
+assert_eq 20 "$(jq -r 'select(.body.data.threat_name | startswith("Window.")) | .event_id' "$OUT/A.jsonl" | sort -u | wc -l)" "every alert of the window arrived"
+assert_eq 1 "$(jq -r 'select(.event_id == "'"$(eid 8)"'") | .event_id' "$OUT/A.jsonl" | wc -l)" "the refused one arrived once, after"
+assert_eq 0 "$(for i in 1 2 3 4 5 6 7; do jq -r 'select(.event_id == "'"$(eid "$i")"'" and .dup) | .event_id' "$OUT/A.jsonl"; done | wc -l)" "those before it sent again"
+for _ in $(seq 50); do [ "$(ctl --token "$ADMA" integration list --json | jq '.integrations[0].pending')" = 0 ] && break; sleep 0.1; done
+assert_eq 0 "$(ctl --token "$ADMA" integration list --json | jq '.integrations[0].pending')" "nothing pending"
+ok "a message refused among the POSTs in flight: the ones before it delivered once, it and the rest again, none lost"
+
 # --- dead letters: a destination that never answers, past --alert-dead-after
 stop_collector
 start_collector "$DATA" --alert-allow-net 127.0.0.1/32 --alert-retry-cap 1 --alert-dead-after 1
