@@ -31,6 +31,7 @@ typedef struct {
     int recheck;             /* every device's risk is to be read again */
     int64_t expiry_s;        /* a suppression rule expires then (0: none) */
     int64_t due_ms;          /* a retry is due then (0: none) */
+    int64_t risk_ms;         /* the marked devices' risk was last read then */
     int64_t pending, dead;   /* the outbox, as of the latest count */
     uint64_t counted;        /* that count's stamp (count_stamp) */
 } tslot;
@@ -240,8 +241,12 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
                          mtd_alert_conn **conn, sent_mark *mk, char *why, size_t whylen)
 {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT id, event_id, severity, payload, coalesce(alert_id, 0) FROM outbox WHERE integration_id=?1"
-                           " AND state='pending' AND id>?3 ORDER BY id LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+    /* an alert's rows carry payload '' and take the alert's (mtd_alert_derive.c's
+     * enqueue); 'null' would only stand for an alert gone, which is never deleted */
+    if (sqlite3_prepare_v2(db, "SELECT o.id, o.event_id, o.severity, CASE WHEN o.payload='' THEN coalesce(a.payload, 'null')"
+                           " ELSE o.payload END, coalesce(o.alert_id, 0) FROM outbox o LEFT JOIN alerts a ON"
+                           " o.payload='' AND a.id=o.alert_id WHERE o.integration_id=?1 AND o.state='pending' AND o.id>?3"
+                           " ORDER BY o.id LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
         return 0;
     sqlite3_bind_int64(st, 1, d->id);
     sqlite3_bind_int(st, 2, CHUNK);
@@ -474,6 +479,25 @@ static void recheck(sqlite3 *db, mtd_tenant *tn, int64_t *expiry_s, int64_t *due
         *due = *expiry_s * 1000;
 }
 
+/* 1 when the devices the passes marked are to have their risk read now: at most once
+ * a second per tenant, else *next says when (the tenant is served again then). A
+ * device's risk is a query over all its threats: read after every turn of a burst of
+ * batches it was a fifth of the engine's time (bench_alerts). The marks are in the
+ * file, so one read late is never lost. */
+static int risk_due(mtd_alerts *a, const char *id, int64_t *next)
+{
+    int64_t now = mtd_alert_now_ms();
+    pthread_mutex_lock(&a->mu);
+    tslot *s = slot(a, id);
+    int due = !s || now - s->risk_ms >= 1000;
+    if (due && s)
+        s->risk_ms = now;
+    else if (s)
+        *next = s->risk_ms + 1000;
+    pthread_mutex_unlock(&a->mu);
+    return due;
+}
+
 /* One tenant's turn. Returns the time its next retry is due (0: none), *again when
  * work is left now. *expiry_s: when a suppression rule expires (0: none), kept
  * between turns. *pending, *dead: its outbox at the end, counted under *stamp (left 0
@@ -521,7 +545,11 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
                 deliver(a, db, id, &ddue);
         }
         *again = more;
-        if (mtd_alert_risk_flush(db, tn) != 0) {
+        int64_t rnext = 0;
+        if (!risk_due(a, id, &rnext)) {
+            if (!due || rnext < due)
+                due = rnext;
+        } else if (mtd_alert_risk_flush(db, tn) != 0) {
             mtd_log(MTD_LOG_ERROR, "alerts", "tenant=%s reading the devices' risk failed; retrying", id);
             due = mtd_alert_now_ms() + 1000;
         }
