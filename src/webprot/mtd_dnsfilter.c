@@ -32,6 +32,7 @@ typedef struct {
     socklen_t clen;
     uint16_t qlen; /* the query up to its question, for a SERVFAIL */
     uint8_t has_opt;
+    uint8_t local; /* asked through mtd_dnsfilter_query: answered through the reply hook */
     uint8_t q[12 + 256 + 4];
 } slot;
 
@@ -45,6 +46,8 @@ struct mtd_dnsfilter {
     pthread_rwlock_t rep_lock;
     const mtd_rep *rep;
     mtd_webevents *events;
+    void (*reply)(void *ctx, const struct sockaddr_in *client, const uint8_t *msg, size_t len);
+    void *reply_ctx;
     pthread_mutex_t slot_lock;
     slot *slots;     /* SLOTS, zero pages until used: only the first nslots are */
     uint32_t nslots; /* so a run of forwarded queries touches as many slots as it has
@@ -200,7 +203,7 @@ static void decide_batch(mtd_dnsfilter *f, uint8_t (*in)[MTD_DNS_MAX_UDP], const
 
 /* Takes a slot for a forwarded query; its upstream ID, or -1 when all are busy. */
 static int take_slot(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m,
-                     const struct sockaddr_storage *from, socklen_t flen)
+                     const struct sockaddr_storage *from, socklen_t flen, int local)
 {
     pthread_mutex_lock(&f->slot_lock);
     for (uint32_t k = 0, n = f->nslots; k < n || n < SLOTS; k++) {
@@ -222,6 +225,7 @@ static int take_slot(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m,
         s->start_ms = now_ms();
         s->client = *from;
         s->clen = flen;
+        s->local = (uint8_t)local;
         s->qlen = (uint16_t)m->question_end;
         s->has_opt = (uint8_t)m->has_opt;
         memcpy(s->q, q, m->question_end);
@@ -262,7 +266,7 @@ static void *udp_loop(void *arg)
         int na = 0, nf = 0;
         for (int i = 0; i < n; i++) {
             if (d[i] == FORWARD) {
-                int id = take_slot(f, in[i], &m[i], &from[i], rm[i].msg_hdr.msg_namelen);
+                int id = take_slot(f, in[i], &m[i], &from[i], rm[i].msg_hdr.msg_namelen, 0);
                 if (id < 0) { /* every slot busy: the client hears SERVFAIL at once */
                     COUNT(f, servfail);
                     alen[i] = mtd_dns_answer(in[i], &m[i], MTD_DNS_SERVFAIL, 0, out[i], MTD_DNS_MAX_UDP);
@@ -294,6 +298,48 @@ static void *udp_loop(void *arg)
     return NULL;
 }
 
+int mtd_dnsfilter_query(mtd_dnsfilter *f, const uint8_t *q, size_t len, const struct sockaddr_in *client,
+                        uint8_t *out, size_t *outlen, size_t outcap)
+{
+    mtd_dns_msg m;
+    *outlen = 0;
+    if (!f->reply || len > MTD_DNS_MAX_UDP)
+        return -1;
+    int d = decide(f, q, len, &m, out, outlen, outcap);
+    if (d == ANSWERED)
+        return *outlen ? 1 : -1;
+    if (d != FORWARD)
+        return -1;
+    struct sockaddr_storage from = {0};
+    memcpy(&from, client, sizeof *client);
+    int id = take_slot(f, q, &m, &from, sizeof *client, 1);
+    if (id < 0) { /* every slot busy: SERVFAIL at once, as on the socket */
+        COUNT(f, servfail);
+        *outlen = mtd_dns_answer(q, &m, MTD_DNS_SERVFAIL, 0, out, outcap);
+        return *outlen ? 1 : -1;
+    }
+    uint8_t fwd[MTD_DNS_MAX_UDP];
+    memcpy(fwd, q, len);
+    fwd[0] = (uint8_t)(id >> 8);
+    fwd[1] = (uint8_t)id;
+    COUNT(f, forwarded);
+    /* never waits: the caller is the VPN's relay thread (a full socket buffer loses the
+     * query, which the expiry then answers SERVFAIL, as a lost datagram would be) */
+    send(f->up, fwd, len, MSG_DONTWAIT);
+    return 0;
+}
+
+/* An answer to a forwarded query's client: on the filter's socket, or through the
+ * reply hook for a query mtd_dnsfilter_query forwarded. */
+static void answer_client(mtd_dnsfilter *f, int local, const struct sockaddr_storage *to, socklen_t tl,
+                          const uint8_t *msg, size_t len)
+{
+    if (local)
+        f->reply(f->reply_ctx, (const struct sockaddr_in *)to, msg, len);
+    else
+        sendto(f->udp, msg, len, 0, (const struct sockaddr *)to, tl);
+}
+
 /* Answers SERVFAIL for the forwarded queries older than the timeout. */
 static void expire(mtd_dnsfilter *f)
 {
@@ -313,7 +359,7 @@ static void expire(mtd_dnsfilter *f)
             s->q[0] = (uint8_t)(s->client_id >> 8);
             s->q[1] = (uint8_t)s->client_id;
             size_t n = mtd_dns_answer(s->q, &m, MTD_DNS_SERVFAIL, 0, out, sizeof out);
-            sendto(f->udp, out, n, 0, (struct sockaddr *)&s->client, s->clen);
+            answer_client(f, s->local, &s->client, s->clen, out, n);
             s->used = 0;
             COUNT(f, servfail);
         }
@@ -338,6 +384,7 @@ static void relay(mtd_dnsfilter *f, uint8_t *buf, size_t len)
     }
     struct sockaddr_storage to = s->client;
     socklen_t tl = s->clen;
+    int local = s->local;
     buf[0] = (uint8_t)(s->client_id >> 8);
     buf[1] = (uint8_t)s->client_id;
     m.has_opt = s->has_opt;
@@ -347,9 +394,9 @@ static void relay(mtd_dnsfilter *f, uint8_t *buf, size_t len)
     size_t bl = 0;
     int d = screen_answer(f, buf, len, &m, blk, &bl, sizeof blk);
     if (d == ANSWERED)
-        sendto(f->udp, blk, bl, 0, (struct sockaddr *)&to, tl);
+        answer_client(f, local, &to, tl, blk, bl);
     else if (d == FORWARD)
-        sendto(f->udp, buf, len, 0, (struct sockaddr *)&to, tl);
+        answer_client(f, local, &to, tl, buf, len);
     COUNT(f, answered_upstream);
 }
 
@@ -613,6 +660,8 @@ int mtd_dnsfilter_start(const mtd_dnsfilter_opts *o, const mtd_rep *rep, mtd_dns
     f->events = o->events;
     f->null_ip = o->null_ip;
     f->mark = o->mark;
+    f->reply = o->reply;
+    f->reply_ctx = o->reply_ctx;
     f->timeout_ms = o->timeout_ms > 0 ? o->timeout_ms : 2000;
     pthread_rwlock_init(&f->rep_lock, NULL);
     pthread_mutex_init(&f->slot_lock, NULL);

@@ -23,6 +23,8 @@
 #include "webprot/mtd_rep.h"
 #include "webprot/mtd_webevents.h"
 
+#include <netinet/in.h>
+#include <stddef.h>
 #include <stdint.h>
 
 typedef struct mtd_dnsfilter mtd_dnsfilter;
@@ -35,6 +37,10 @@ typedef struct {
     mtd_webevents *events; /* NULL: report nothing */
     int mark;             /* SO_MARK of the sockets to the upstream (0: none): the VPN's
                            * own sockets bypass its tunnel (mtd_tun.h) */
+    /* Where the upstream's answers to mtd_dnsfilter_query's forwarded queries go, called
+     * from the filter's upstream thread (NULL: that function is not used). */
+    void (*reply)(void *ctx, const struct sockaddr_in *client, const uint8_t *msg, size_t len);
+    void *reply_ctx;
 } mtd_dnsfilter_opts;
 
 typedef struct {
@@ -49,6 +55,13 @@ int mtd_dnsfilter_start(const mtd_dnsfilter_opts *o, const mtd_rep *rep, mtd_dns
 const mtd_rep *mtd_dnsfilter_set_rep(mtd_dnsfilter *f, const mtd_rep *rep);
 void mtd_dnsfilter_set_null_ip(mtd_dnsfilter *f, int null_ip);
 void mtd_dnsfilter_stats_get(mtd_dnsfilter *f, mtd_dnsfilter_stats *s);
+/* A UDP query that reached the agent by another way than the filter's socket (the
+ * VPN's tunnel, where client is the device's address and port inside it), decided in
+ * the caller's thread by the same code as every other query: 1 with the answer in out
+ * (*outlen), 0 when it was forwarded (its answer goes to the reply hook later, from the
+ * filter's thread: a SERVFAIL when the upstream stays silent), -1 when dropped. */
+int mtd_dnsfilter_query(mtd_dnsfilter *f, const uint8_t *q, size_t len, const struct sockaddr_in *client,
+                        uint8_t *out, size_t *outlen, size_t outcap);
 /* Stops every thread, closes the sockets, frees. */
 void mtd_dnsfilter_stop(mtd_dnsfilter *f);
 

@@ -496,6 +496,7 @@ static void *loop(void *arg)
                 uint64_t x;
                 if (read(v->wake, &x, sizeof x) < 0) { /* only a wake-up */
                 }
+                mtd_uflow_dns_drain(v);
             } else {
                 vpn_flow *f = (vpn_flow *)t;
                 if (f->state == S_DEAD)
@@ -533,7 +534,7 @@ static void *loop(void *arg)
 static int start_dns(mtd_vpn *v, char *why, size_t wl)
 {
     mtd_dnsfilter_opts o = {.upstream = v->o.upstream, .null_ip = v->o.null_ip, .events = v->o.events,
-                            .mark = MTD_TUN_MARK};
+                            .mark = MTD_TUN_MARK, .reply = mtd_uflow_dns_reply, .reply_ctx = v};
     for (int attempt = 0; attempt < 8; attempt++) {
         int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
         struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
@@ -549,7 +550,7 @@ static int start_dns(mtd_vpn *v, char *why, size_t wl)
         snprintf(listen, sizeof listen, "127.0.0.1:%u", ntohs(a.sin_port));
         o.listen = listen;
         if (mtd_dnsfilter_start(&o, v->rep, &v->dnsf, why, wl) == 0) {
-            v->dns_udp = v->dns_tcp = a;
+            v->dns_tcp = a;
             return 0;
         }
         if (strstr(why, "--upstream"))
@@ -621,6 +622,7 @@ int mtd_vpn_start(const mtd_vpn_opts *o, const mtd_rep *rep, mtd_vpn **out, char
     v->rep = rep;
     v->tun.fd = v->ep = v->wake = -1;
     pthread_rwlock_init(&v->rep_lock, NULL);
+    pthread_mutex_init(&v->dns_lock, NULL);
     int r = setup(v, why, wl);
     if (r != 0) {
         mtd_vpn_stop(v);
@@ -673,6 +675,8 @@ void mtd_vpn_stop(mtd_vpn *v)
         mtd_tun_cleanup();
     mtd_tun_close(&v->tun);
     mtd_dnsfilter_stop(v->dnsf);
+    mtd_uflow_dns_free(v); /* answers that came after the relay stopped */
+    pthread_mutex_destroy(&v->dns_lock);
     if (v->o.connrec)
         mtd_connrec_flush(v->o.connrec, mtd_vpn__wall_ms(), 1);
     if (v->ep >= 0)

@@ -1,5 +1,6 @@
 /* mtd_vpn_int: what the VPN's packet side (mtd_vpn.c) and its flows (mtd_flow.c,
- * mtd_uflow.c) share. Everything here runs on the relay's one thread. */
+ * mtd_uflow.c) share. Everything here runs on the relay's one thread, but for the DNS
+ * filter's answers handed over under dns_lock (mtd_uflow_dns_reply). */
 #ifndef MTD_VPN_INT_H
 #define MTD_VPN_INT_H
 
@@ -66,6 +67,17 @@ typedef struct {
     int ep_type;
 } ep_tag;
 
+/* An upstream's answer to a query of the tunnel, from the DNS filter's thread to the
+ * relay's, which alone may call lwIP. */
+typedef struct vpn_dns_answer vpn_dns_answer;
+struct vpn_dns_answer {
+    vpn_dns_answer *next;
+    uint32_t cip;   /* the client, network order */
+    uint16_t cport; /* host order */
+    uint16_t len;
+    uint8_t msg[];
+};
+
 struct mtd_vpn {
     mtd_vpn_opts o;
     mtd_tun tun;
@@ -78,7 +90,9 @@ struct mtd_vpn {
     pthread_rwlock_t rep_lock;
     const mtd_rep *rep;
     mtd_dnsfilter *dnsf;
-    struct sockaddr_in dns_udp, dns_tcp; /* the filter's loopback addresses */
+    struct sockaddr_in dns_tcp;          /* the filter's loopback address (DNS over TCP) */
+    pthread_mutex_t dns_lock;
+    vpn_dns_answer *dns_head, *dns_tail; /* answers waiting for the relay, oldest first */
     struct tcp_pcb *listeners[65536];
     struct udp_pcb *udp_pcbs[65536];
     vpn_flow *buckets[VPN_BUCKETS];
@@ -123,5 +137,10 @@ void mtd_flow_abort(mtd_vpn *v, vpn_flow *f);
 void mtd_uflow_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port);
 void mtd_uflow_event(mtd_vpn *v, vpn_flow *f, uint32_t events);
 void mtd_uflow_tick(mtd_vpn *v, vpn_flow *f, int64_t now);
+/* The DNS filter's reply hook (its thread): queues the answer, wakes the relay. */
+void mtd_uflow_dns_reply(void *ctx, const struct sockaddr_in *client, const uint8_t *msg, size_t len);
+/* Sends the queued answers into the tunnel (the relay's thread); free: at stop. */
+void mtd_uflow_dns_drain(mtd_vpn *v);
+void mtd_uflow_dns_free(mtd_vpn *v);
 
 #endif

@@ -130,9 +130,17 @@ start_vpn "$WORK/vpn4.log" --dns-only --feed "$WORK/feed.txt" || fail "vpn --dns
 assert_eq "$TUN_DNS dev $TUN proto static scope link" "$(ip -n "$NS_C" route show table 28020 | sed "s/ *$//")" "--dns-only routes only the DNS address"
 inc dig +time=2 +tries=1 @$TUN_DNS blocked.test >"$WORK/dig" || true
 grep -q "status: NXDOMAIN" "$WORK/dig" || fail "--dns-only: blocked.test not NXDOMAIN"
+# the tunnel's queries are decided in the relay's thread and their upstream answers come
+# back from the filter's: a silent upstream is answered SERVFAIL by the filter's expiry
+UNB=$(pgrep -f "unbound -c $WORK/unbound.conf")
+kill -STOP $UNB
+inc dig +time=5 +tries=1 @$TUN_DNS good.test >"$WORK/dig" || true
+kill -CONT $UNB
+grep -q "status: SERVFAIL" "$WORK/dig" || fail "--dns-only: a silent upstream not answered SERVFAIL: $(cat "$WORK/dig")"
+assert_eq "$GOOD_IP" "$(inc dig +short +time=2 +tries=1 @$TUN_DNS good.test)" "good.test once the upstream answers again"
 inc curl -sf --max-time 5 --cacert "$WORK/server.pem" --resolve blocked.test:443:$BLOCKED_IP https://blocked.test/ >/dev/null || fail "--dns-only: a TLS flow went into the tunnel"
 stop_vpn
-grep -q "vpn tcp=0 udp=1 " "$WORK/vpn4.log" || fail "--dns-only: flows other than DNS entered the tunnel: $(grep 'vpn tcp=' "$WORK/vpn4.log")"
-ok "--dns-only filters DNS and leaves every other flow out of the tunnel"
+grep -q "vpn tcp=0 udp=3 " "$WORK/vpn4.log" || # the three digs, a flow each fail "--dns-only: flows other than DNS entered the tunnel: $(grep 'vpn tcp=' "$WORK/vpn4.log")"
+ok "--dns-only filters DNS (SERVFAIL when the upstream is silent) and leaves every other flow out of the tunnel"
 
 finish
