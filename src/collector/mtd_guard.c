@@ -1,8 +1,9 @@
-/* mtd_guard: counters of failed authentication per address and per token prefix, a
- * cache of tokens known good, and the summaries written to the log and to the tenants'
- * audit logs. Fixed-size tables (a flood of addresses evicts the stalest entries, it
- * cannot grow memory), one mutex, touched once per authentication. */
+/* mtd_guard: counters of failed authentication per address and per token prefix
+ * (mtd_limit), a cache of tokens known good, and the summaries written to the log and
+ * to the tenants' audit logs. Fixed-size tables (a flood of addresses evicts the
+ * stalest entries, it cannot grow memory), one mutex, touched once per authentication. */
 #include "collector/mtd_guard.h"
+#include "collector/mtd_limit.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
 #include "common/mtd_util.h"
@@ -17,15 +18,7 @@
 #define NCOUNT 4096
 #define NGOOD 4096
 #define NPEND 256
-#define PROBE 8
 #define GOOD_TTL_S 3600
-
-typedef struct {
-    char key[72];
-    int64_t win;           /* start of its window */
-    uint32_t fails;        /* in that window */
-    int64_t blocked_until;
-} counter;
 
 typedef struct {
     char h[33]; /* the first 32 hex digits of the token's SHA-256 */
@@ -48,7 +41,7 @@ typedef struct {
 struct mtd_guard {
     pthread_mutex_t mu;
     mtd_tenants *t;
-    counter ip[NCOUNT], pre[NCOUNT];
+    mtd_limit *ip, *pre; /* by client address (IPv6 by /64), by token prefix */
     good ok[NGOOD];
     pending p[NPEND];
     uint64_t failed_total, limited_total, blocked_total, dropped_pending;
@@ -67,26 +60,6 @@ static uint32_t fnv(const char *s)
     for (; *s; s++)
         h = (h ^ (uint8_t)*s) * 16777619u;
     return h;
-}
-
-/* The entry of key, made (over the stalest of its probe slots) when create is set. */
-static counter *find(counter *tab, const char *key, int create, int64_t now)
-{
-    uint32_t h = fnv(key);
-    counter *victim = NULL;
-    for (int i = 0; i < PROBE; i++) {
-        counter *c = &tab[(h + (uint32_t)i) % NCOUNT];
-        if (!strcmp(c->key, key))
-            return c;
-        if (!victim || c->win < victim->win)
-            victim = c;
-    }
-    if (!create || (victim->key[0] && victim->blocked_until > now))
-        return NULL; /* a blocked entry is not evicted by a flood of new ones */
-    memset(victim, 0, sizeof *victim);
-    mtd_strlcpy(victim->key, key, sizeof victim->key);
-    victim->win = now;
-    return victim;
 }
 
 /* "<kind>.<tenant>" of a token, or "" when it has no such shape. */
@@ -155,41 +128,33 @@ int mtd_guard_check(mtd_guard *g, mtd_req *rq, mtd_resp *rs)
 {
     if (!g)
         return 0;
-    int64_t now = (int64_t)time(NULL), until = 0;
+    int64_t now = (int64_t)time(NULL);
     const char *tok = mtd_req_bearer(rq);
-    char pre[72];
+    char pre[72], ck[MTD_LIMIT_KEY];
     prefix_of(tok, pre, sizeof pre);
+    mtd_limit_client_key(rq->ip, NULL, ck);
     pthread_mutex_lock(&g->mu);
-    counter *c = find(g->ip, rq->ip, 0, now);
-    if (c && c->blocked_until > now)
-        until = c->blocked_until;
-    if (pre[0] && (c = find(g->pre, pre, 0, now)) != NULL && c->blocked_until > until)
-        until = c->blocked_until;
+    long wait = mtd_limit_blocked(g->ip, ck, now), wp = pre[0] ? mtd_limit_blocked(g->pre, pre, now) : 0;
     pthread_mutex_unlock(&g->mu);
-    if (until <= now || (tok && is_good(g, tok, now)))
+    if (wp > wait)
+        wait = wp;
+    if (!wait || (tok && is_good(g, tok, now)))
         return 0;
     pthread_mutex_lock(&g->mu);
     g->limited_total++;
     g->limited_since++;
     pthread_mutex_unlock(&g->mu);
-    rs->retry_after = (long)(until - now);
+    rs->retry_after = wait;
     mtd_resp_error(rs, 429, "too_many_failures", "too many failed authentications; retry after %ld s",
                    rs->retry_after);
     return MTD_EBUSY;
 }
 
-static void count_fail(mtd_guard *g, counter *c, uint32_t limit, int64_t now)
+/* Caller holds g->mu. A failure counted in l; blocked_total counts the keys it blocks. */
+static void count_fail(mtd_guard *g, mtd_limit *l, const char *key, unsigned limit, int64_t now)
 {
-    if (!c)
-        return;
-    if (now - c->win >= GUARD_WINDOW_S) {
-        c->win = now;
-        c->fails = 0;
-    }
-    if (++c->fails == limit + 1) {
-        c->blocked_until = now + GUARD_WINDOW_S;
+    if (mtd_limit_fail(l, key, now) == limit + 1)
         g->blocked_total++;
-    }
 }
 
 /* Adds one event to the tenant's pending summary of that kind. */
@@ -230,14 +195,15 @@ void mtd_guard_failed(mtd_guard *g, const mtd_req *rq, const char *tok)
     if (!g)
         return;
     int64_t now = (int64_t)time(NULL);
-    char pre[72], kind[8], tenant[32], sample[160], hash[65];
+    char pre[72], kind[8], tenant[32], sample[160], hash[65], ck[MTD_LIMIT_KEY];
     prefix_of(tok, pre, sizeof pre);
+    mtd_limit_client_key(rq->ip, NULL, ck);
     pthread_mutex_lock(&g->mu);
     g->failed_total++;
     g->failed_since++;
-    count_fail(g, find(g->ip, rq->ip, 1, now), GUARD_FAILS_PER_IP, now);
+    count_fail(g, g->ip, ck, GUARD_FAILS_PER_IP, now);
     if (pre[0])
-        count_fail(g, find(g->pre, pre, 1, now), GUARD_FAILS_PER_PREFIX, now);
+        count_fail(g, g->pre, pre, GUARD_FAILS_PER_PREFIX, now);
     if (tok && mtd_token_parse(tok, kind, sizeof kind, tenant, sizeof tenant) == 0 && tenant[0]) {
         mtd_sha256_hex(tok, strlen(tok), hash);
         snprintf(sample, sizeof sample, "%s %s with a %s token id %.12s", rq->method, rq->path, kind, hash);
@@ -317,13 +283,10 @@ static void summary(mtd_guard *g)
     pthread_mutex_lock(&g->mu);
     uint64_t f = g->failed_since, l = g->limited_since;
     g->failed_since = g->limited_since = 0;
-    const counter *top = NULL;
-    for (int i = 0; i < NCOUNT; i++)
-        if (g->ip[i].key[0] && (!top || g->ip[i].fails > top->fails))
-            top = &g->ip[i];
-    char who[100] = "";
-    if (top && top->fails)
-        snprintf(who, sizeof who, "; most from %s (%u in its window)", top->key, top->fails);
+    char top[MTD_LIMIT_KEY], who[140] = "";
+    unsigned n = mtd_limit_top(g->ip, (int64_t)time(NULL), top);
+    if (n)
+        snprintf(who, sizeof who, "; most from %s (%u in its window)", top, n);
     pthread_mutex_unlock(&g->mu);
     if (f || l)
         mtd_log(MTD_LOG_WARN, "auth", "failed=%llu limited_429=%llu in the last %d s%s",
@@ -344,9 +307,16 @@ static void *run(void *arg)
 
 int mtd_guard_create(mtd_tenants *t, unsigned opens_per_s, mtd_guard **out)
 {
+    /* past the limit in a window, blocked for a window from that failure */
+    mtd_limit_rule by_ip = {GUARD_WINDOW_S, GUARD_FAILS_PER_IP + 1, GUARD_WINDOW_S},
+                   by_prefix = {GUARD_WINDOW_S, GUARD_FAILS_PER_PREFIX + 1, GUARD_WINDOW_S};
     mtd_guard *g = calloc(1, sizeof *g);
-    if (!g)
+    if (!g || mtd_limit_create(NCOUNT, &by_ip, &g->ip) != 0 || mtd_limit_create(NCOUNT, &by_prefix, &g->pre) != 0) {
+        if (g)
+            mtd_limit_destroy(g->ip);
+        free(g);
         return MTD_ENOMEM;
+    }
     g->t = t;
     g->opens_per_s = opens_per_s;
     g->open_tokens = 2.0 * opens_per_s;
@@ -354,6 +324,8 @@ int mtd_guard_create(mtd_tenants *t, unsigned opens_per_s, mtd_guard **out)
     pthread_mutex_init(&g->mu, NULL);
     if (pthread_create(&g->th, NULL, run, g) != 0) {
         pthread_mutex_destroy(&g->mu);
+        mtd_limit_destroy(g->ip);
+        mtd_limit_destroy(g->pre);
         free(g);
         return MTD_EIO;
     }
@@ -370,6 +342,8 @@ void mtd_guard_destroy(mtd_guard *g)
     mtd_guard_flush(g, 1);
     summary(g);
     pthread_mutex_destroy(&g->mu);
+    mtd_limit_destroy(g->ip);
+    mtd_limit_destroy(g->pre);
     free(g);
 }
 

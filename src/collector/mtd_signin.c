@@ -1,12 +1,12 @@
 /* mtd_signin: the OpenID Connect sign-in routes (mtd_signin.h). */
 #include "collector/mtd_signin.h"
 #include "collector/mtd_guard.h"
+#include "collector/mtd_limit.h"
 #include "collector/mtd_server.h"
 #include "common/mtd_err.h"
 #include "common/mtd_util.h"
 #include "oidc/mtd_oidc.h"
 
-#include <arpa/inet.h>
 #include <curl/curl.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -16,23 +16,25 @@
 
 #define LIMIT_SLOTS 1024
 
-typedef struct {
-    char key[96]; /* "ADDRESS|TENANT", or "*|TENANT" for the tenant's count */
-    int64_t since;
-    int fails;
-} limit_slot;
-
 struct mtd_signin {
     mtd_oidc_cache *cache;
     pthread_mutex_t mu;
-    limit_slot slot[LIMIT_SLOTS];
+    mtd_limit *clients; /* "ADDRESS|TENANT" (IPv6 by /64): blocked past the limit */
+    mtd_limit *tenants; /* "TENANT": counted, for the audit log's thinning */
     uint64_t ok_total, failed_total, limited_total; /* under mu */
 };
 
 int mtd_signin_create(mtd_signin **out)
 {
+    mtd_limit_rule client = {MTD_SIGNIN_WINDOW_S, MTD_SIGNIN_FAILS_CLIENT, MTD_SIGNIN_WINDOW_S},
+                   tenant = {MTD_SIGNIN_WINDOW_S, 0, 0};
     mtd_signin *s = calloc(1, sizeof *s);
-    if (!s || mtd_oidc_cache_create(&s->cache) != 0) {
+    if (!s || mtd_limit_create(LIMIT_SLOTS, &client, &s->clients) != 0 ||
+        mtd_limit_create(LIMIT_SLOTS, &tenant, &s->tenants) != 0 || mtd_oidc_cache_create(&s->cache) != 0) {
+        if (s) {
+            mtd_limit_destroy(s->clients);
+            mtd_limit_destroy(s->tenants);
+        }
         free(s);
         return MTD_ENOMEM;
     }
@@ -46,86 +48,42 @@ void mtd_signin_destroy(mtd_signin *s)
     if (!s)
         return;
     mtd_oidc_cache_destroy(s->cache);
+    mtd_limit_destroy(s->clients);
+    mtd_limit_destroy(s->tenants);
     pthread_mutex_destroy(&s->mu);
     free(s);
-}
-
-/* The slot of key, live in this window; with make, taken over from the oldest when
- * missing (caller holds mu). */
-static limit_slot *slot_of(mtd_signin *s, const char *key, int64_t now, int make)
-{
-    limit_slot *old = &s->slot[0];
-    for (int i = 0; i < LIMIT_SLOTS; i++) {
-        limit_slot *l = &s->slot[i];
-        if (!strcmp(l->key, key)) {
-            if (now - l->since >= MTD_SIGNIN_WINDOW_S)
-                l->since = now, l->fails = 0;
-            return l;
-        }
-        if (l->since < old->since)
-            old = l;
-    }
-    if (!make)
-        return NULL;
-    snprintf(old->key, sizeof old->key, "%s", key);
-    old->since = now;
-    old->fails = 0;
-    return old;
-}
-
-/* An IPv6 client is counted by its /64, the block one host is given: by its whole
- * address, one host could try as often as it has addresses. */
-static void keys_of(const char *ip, const char *tenant, char client[96], char all[96])
-{
-    struct in6_addr a;
-    char net[INET6_ADDRSTRLEN];
-    if (strchr(ip, ':') && inet_pton(AF_INET6, ip, &a) == 1) {
-        memset(a.s6_addr + 8, 0, 8);
-        inet_ntop(AF_INET6, &a, net, sizeof net);
-        snprintf(client, 96, "%s/64|%s", net, tenant);
-    } else {
-        snprintf(client, 96, "%s|%s", ip, tenant);
-    }
-    snprintf(all, 96, "*|%s", tenant);
 }
 
 /* Seconds until the client may try again, 0 when it may now. */
 static long blocked_for(mtd_signin *s, const char *ip, const char *tenant)
 {
-    char ck[96], tk[96];
-    int64_t now = (int64_t)time(NULL);
-    long wait = 0;
-    keys_of(ip, tenant, ck, tk);
+    char ck[MTD_LIMIT_KEY];
+    mtd_limit_client_key(ip, tenant, ck);
     pthread_mutex_lock(&s->mu);
-    limit_slot *c = slot_of(s, ck, now, 0);
-    if (c && c->fails >= MTD_SIGNIN_FAILS_CLIENT)
-        wait = (long)(c->since + MTD_SIGNIN_WINDOW_S - now);
-    if (wait > 0)
+    long wait = mtd_limit_blocked(s->clients, ck, (int64_t)time(NULL));
+    if (wait)
         s->limited_total++;
     pthread_mutex_unlock(&s->mu);
-    return wait > 0 ? wait : 0;
+    return wait;
 }
 
 /* Counts a sign-in (failed or not) of the client for tenant; for a failure, how many
  * the tenant has had in this window from every address. */
 static int count(mtd_signin *s, const char *ip, const char *tenant, int failed)
 {
-    char ck[96], tk[96];
+    char ck[MTD_LIMIT_KEY];
     int64_t now = (int64_t)time(NULL);
     int n = 0;
-    keys_of(ip, tenant, ck, tk);
+    mtd_limit_client_key(ip, tenant, ck);
     pthread_mutex_lock(&s->mu);
-    limit_slot *c = slot_of(s, ck, now, failed);
-    if (c && failed)
-        c->fails++;
-    else if (c) /* a success starts the address's window afresh */
-        c->since = now, c->fails = 0;
-    if (failed)
-        n = ++slot_of(s, tk, now, 1)->fails;
-    if (failed)
+    if (failed) {
+        mtd_limit_fail(s->clients, ck, now);
+        n = (int)mtd_limit_fail(s->tenants, tenant, now);
         s->failed_total++;
-    else
+    } else { /* a success starts the address's window afresh */
+        mtd_limit_clear(s->clients, ck, now);
         s->ok_total++;
+    }
     pthread_mutex_unlock(&s->mu);
     return n;
 }
