@@ -14,7 +14,7 @@
 int lg_n_dev = 1000, lg_n_batch = 10, lg_n_ev = 200;
 long lg_reconnects;
 char lg_tenant[32];
-double *lg_lat;
+double *lg_lat, *lg_lat_try;
 size_t lg_nlat;
 double lg_think_ms;
 int lg_round;
@@ -159,6 +159,7 @@ static void lg_submit(CURLM *m, lg_device *d, lg_blob *bl, int idx)
     curl_easy_setopt(d->h, CURLOPT_PRIVATE, d);
     curl_easy_setopt(d->h, CURLOPT_NOSIGNAL, 1L); /* else libcurl swaps SIGPIPE handlers per call */
     curl_easy_setopt(d->h, CURLOPT_INTERFACE, d->src); /* the collector limits connections per address */
+    d->t_try = mtd_monotonic_ns();
     curl_multi_add_handle(m, d->h);
 }
 
@@ -228,6 +229,8 @@ static void lg_reap(CURLM *m, lg_device *d, lg_blob *bl, long *errors, int *left
         int64_t now = mtd_monotonic_ns();
         curl_off_t wait_s = 0;
         if (code == 200) {
+            if (lg_lat_try)
+                lg_lat_try[lg_nlat] = (now - dv->t_try) / 1e6;
             lg_lat[lg_nlat++] = (now - dv->t0) / 1e6;
             dv->sent++;
             dv->t0 = dv->due = now + think_ns(); /* the next batch's first attempt */
@@ -256,6 +259,10 @@ double lg_upload(lg_device *d, lg_blob *bl, long *errors)
     long timeout = -1;
     CURLM *m = curl_multi_init();
     curl_multi_setopt(m, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)lg_n_dev);
+    /* a connection per device kept while the device waits out a Retry-After: the
+     * cache's default (4 per transfer running) closed hundreds of them when most
+     * devices were waiting, and each came back on a new connection */
+    curl_multi_setopt(m, CURLMOPT_MAXCONNECTS, (long)lg_n_dev);
     curl_multi_setopt(m, CURLMOPT_SOCKETFUNCTION, lg_on_socket);
     curl_multi_setopt(m, CURLMOPT_SOCKETDATA, &ep);
     curl_multi_setopt(m, CURLMOPT_TIMERFUNCTION, lg_on_timer);

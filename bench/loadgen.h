@@ -23,6 +23,7 @@ typedef struct {
     int64_t due;
     int64_t t0;      /* the first attempt of the batch being sent: a batch answered 429
                       * and sent again waits from there */
+    int64_t t_try;   /* the attempt being sent */
 } lg_device;
 
 typedef struct {
@@ -37,6 +38,9 @@ extern char lg_tenant[32];
 /* the batch latencies (ms) of the last upload, room for lg_n_dev * lg_n_batch */
 extern double *lg_lat;
 extern size_t lg_nlat;
+/* when not NULL (room as lg_lat): the latency (ms) of each batch's attempt answered
+ * 200 alone, from that attempt's start: what a batch the collector took waited there */
+extern double *lg_lat_try;
 /* 0: every device sends its next batch at once (the collector's capacity); else each
  * waits a pause uniform in [0, this] first (a given load, for its latency) */
 extern double lg_think_ms;

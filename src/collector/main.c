@@ -29,7 +29,8 @@
 static const char usage[] =
     "usage: mtd-collector --data DIR --listen ADDR:PORT\n"
     "                     [--tls-cert FILE --tls-key FILE] [--store URL]\n"
-    "                     [--store-pool N] [--threads N] [--max-inflight N]\n"
+    "                     [--store-pool N] [--threads N] [--ingest-threads N]\n"
+    "                     [--max-inflight N]\n"
     "                     [--conn-timeout SECONDS] [--retention-interval SECONDS]\n"
     "                     [--body-budget MIB] [--max-connections N]\n"
     "                     [--max-conn-per-ip N] [--head-timeout SECONDS]\n"
@@ -60,11 +61,15 @@ static const char usage[] =
     "                     opening one more closes the least recently used one that\n"
     "                     no request is using. An open SQLite store holds about 7\n"
     "                     file descriptors\n"
-    "  --threads N        HTTP worker threads, 1 to 1024 (default, or 0: 8 per CPU,\n"
-    "                     at least 16)\n"
-    "  --max-inflight N   batches ingested at once before answering 429, 0 to 100000\n"
-    "                     (default 64); a tenant may hold half of them (7/8 while\n"
-    "                     it is the only one), a device 2\n"
+    "  --threads N        HTTP threads (they read requests and answer them), 1 to\n"
+    "                     1024 (default, or 0: 2 per CPU, 4 to 16)\n"
+    "  --ingest-threads N threads that store batches (parse, check, commit), 1 to 256\n"
+    "                     (default 16): more than CPUs, as each waits for its commit\n"
+    "  --max-inflight N   batches queued or being stored at once before answering\n"
+    "                     429, 0 to 100000 (default 1024); a tenant may hold half of\n"
+    "                     them (7/8 while it is the only one), a device 2. A batch\n"
+    "                     is also answered 429 while the queued ones have waited\n"
+    "                     over 0.5 s\n"
     "  --conn-timeout SECONDS\n"
     "                     close connections idle this long, 1 to 3600 (default 30)\n"
     "  --retention-interval SECONDS\n"
@@ -186,13 +191,13 @@ static int die(const char *fmt, const char *a)
 }
 
 /* The numeric options: each strict and within its range (mtd_parse_int). */
-#define NNUM 14
+#define NNUM 15
 static const struct {
     const char *name;
     long long min, max, def;
 } numeric[NNUM] = {
     {"--threads", 0, 1024, 0},               /* 0: the default */
-    {"--max-inflight", 0, 100000, 64},       /* 0: every batch is answered 429 */
+    {"--max-inflight", 0, 100000, 1024},     /* 0: every batch is answered 429 */
     {"--conn-timeout", 1, 3600, 30},
     {"--retention-interval", 1, 2678400, 3600}, /* at most 31 days */
     {"--body-budget", 1, 1048576, 512},
@@ -205,6 +210,7 @@ static const struct {
     {"--alert-dead-after", 1, 2678400, 86400},
     {"--store-pool", 1, 1024, 8},
     {"--max-open-stores", 1, 100000, MTD_TENANTS_MAX_OPEN},
+    {"--ingest-threads", 0, 256, 0},         /* 0: the default */
 };
 
 static int parse(int argc, char **argv, opts *o)
@@ -219,7 +225,8 @@ static int parse(int argc, char **argv, opts *o)
         {"--cold-opens", MTD_ARG_ONE}, {"--console", MTD_ARG_ONE},
         {"--alert-allow-net", MTD_ARG_ONE}, {"--alert-retry-cap", MTD_ARG_ONE},
         {"--alert-dead-after", MTD_ARG_ONE}, {"--store-pool", MTD_ARG_ONE},
-        {"--max-open-stores", MTD_ARG_ONE}, {"--version", MTD_ARG_FLAG},
+        {"--max-open-stores", MTD_ARG_ONE}, {"--ingest-threads", MTD_ARG_ONE},
+        {"--version", MTD_ARG_FLAG},
         {NULL, 0}};
     static mtd_args a; /* large, and its values are kept in o */
     char why[256];
@@ -262,6 +269,7 @@ static int parse(int argc, char **argv, opts *o)
     o->alerts.allow_net = mtd_args_get(&a, "--alert-allow-net");
     o->store_pool = (int)v[12];
     o->max_open = (int)v[13];
+    o->srv.ingest_threads = (unsigned)v[14];
     if (!o->data)
         return die("%s", "--data DIR is required (see --help)");
     if (!o->srv.listen)

@@ -163,6 +163,15 @@ void mtd_handle_enroll(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_credentials(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_policy_device(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
+/* A batch's admission, on the HTTP thread once its body is in, by the wait of the
+ * ingest queue (queue_wait_ns: how long its oldest batch has waited; past
+ * MTD_BATCH_QUEUE_WAIT_MS a batch would wait longer still) and by the collector's, its
+ * tenant's and its device's bounds (mtd_inflight.h): 0, counted until mtd_batch_leave,
+ * and mtd_handle_batch then runs on an ingest thread (mtd_ingestq.h); else the answer
+ * (429 with Retry-After) is in rs. */
+#define MTD_BATCH_QUEUE_WAIT_MS 500
+int mtd_batch_enter(mtd_collector *c, mtd_req *rq, mtd_resp *rs, int64_t queue_wait_ns);
+void mtd_batch_leave(mtd_collector *c, mtd_req *rq);
 void mtd_handle_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_operator(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 

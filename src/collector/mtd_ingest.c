@@ -2,7 +2,8 @@
  * hostile. Order of checks: credential (in its own tenant only, from the request head,
  * before the body is read: mtd_route_admit) -> zstd frame, decompressed under a cap as
  * it arrives -> overload (the collector's, the tenant's, the device's batches in flight:
- * 429 at once) -> idempotency key -> one JSON object per line ->
+ * 429 at once, on the HTTP thread: mtd_batch_enter) -> on an ingest thread
+ * (mtd_ingestq.h) -> idempotency key -> one JSON object per line ->
  * schema (every field declared, every value in bounds, direct identifiers only as
  * pseudonyms) -> tenant and device match the credential -> policy and consent. The
  * batch is stored all-or-nothing; any rejection stores nothing and names the line. */
@@ -165,37 +166,53 @@ static void overloaded(mtd_collector *c, mtd_resp *rs, const char *reason, const
     mtd_resp_error(rs, 429, reason, "%s; retry after 1 s", what);
 }
 
-/* Within the collector's bound, the tenant's and the device's (mtd_inflight.h). */
-static void ingest_fairly(batch_ctx *b, mtd_req *rq)
+/* Runs on the HTTP thread once the body is in: a batch past a bound is answered at
+ * once, before it waits anywhere. The unbound credential is answered here too, so a
+ * refusal never takes an ingest thread. */
+int mtd_batch_enter(mtd_collector *c, mtd_req *rq, mtd_resp *rs, int64_t queue_wait_ns)
 {
-    switch (mtd_inflight_enter(b->tn->id, b->device, b->c->max_inflight)) {
-    case MTD_INFLIGHT_TENANT:
-        overloaded(b->c, b->rs, "tenant_overloaded", "too many batches of this tenant in flight");
-        return;
-    case MTD_INFLIGHT_DEVICE:
-        overloaded(b->c, b->rs, "device_overloaded", "too many batches of this device in flight");
-        return;
-    case MTD_INFLIGHT_OK:
-        break;
+    const char *device = rq->bound.device_id;
+    if (!device[0]) { /* made before credentials were bound at enrollment */
+        mtd_metrics_rejected(&c->metrics, "unbound_credential", 1);
+        mtd_resp_error(rs, 403, "unbound_credential", "this credential predates device binding; enroll the"
+                       " device again (mtd-agent enroll)");
+        return MTD_EPERM;
     }
-    ingest(b, rq); /* counted: its reads may wait */
-    mtd_inflight_leave(b->tn->id, b->device);
+    /* a batch that would wait more than this is better told to come back: the wait is
+     * measured, so the bound follows the store's speed, where a count of batches
+     * means 0.1 s on a fast disk and seconds on a loaded one */
+    if (queue_wait_ns > (int64_t)MTD_BATCH_QUEUE_WAIT_MS * 1000000) {
+        overloaded(c, rs, "overloaded", "the batches queued have waited too long");
+        return MTD_EBUSY;
+    }
+    if (__atomic_add_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST) > c->max_inflight) {
+        __atomic_sub_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST);
+        overloaded(c, rs, "overloaded", "too many batches in flight");
+        return MTD_EBUSY;
+    }
+    mtd_inflight_verdict v = mtd_inflight_enter(rq->tn->id, device, c->max_inflight);
+    if (v == MTD_INFLIGHT_OK)
+        return 0;
+    __atomic_sub_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST);
+    if (v == MTD_INFLIGHT_TENANT)
+        overloaded(c, rs, "tenant_overloaded", "too many batches of this tenant in flight");
+    else
+        overloaded(c, rs, "device_overloaded", "too many batches of this device in flight");
+    return MTD_EBUSY;
 }
 
+void mtd_batch_leave(mtd_collector *c, mtd_req *rq)
+{
+    mtd_inflight_leave(rq->tn->id, rq->bound.device_id);
+    __atomic_sub_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST);
+}
+
+/* An admitted batch (mtd_batch_enter), on an ingest thread: its reads and its commit
+ * may wait, and only this thread waits with it. */
 void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs)
 {
     batch_ctx b = {.c = c, .rs = rs, .tn = rq->tn, .bound = &rq->bound};
     mtd_strlcpy(b.cred, rq->cred, sizeof b.cred);
     mtd_strlcpy(b.device, rq->bound.device_id, sizeof b.device);
-    if (!b.device[0]) { /* made before credentials were bound at enrollment */
-        mtd_metrics_rejected(&c->metrics, "unbound_credential", 1);
-        mtd_resp_error(rs, 403, "unbound_credential", "this credential predates device binding; enroll the"
-                       " device again (mtd-agent enroll)");
-        return;
-    }
-    if (__atomic_add_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST) > c->max_inflight)
-        overloaded(c, rs, "overloaded", "too many batches in flight");
-    else
-        ingest_fairly(&b, rq);
-    __atomic_sub_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST);
+    ingest(&b, rq);
 }

@@ -5,6 +5,7 @@
 #include "collector/mtd_batch.h"
 #include "collector/mtd_conns.h"
 #include "collector/mtd_guard.h"
+#include "collector/mtd_ingestq.h"
 #include "collector/mtd_signin.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
@@ -17,6 +18,7 @@
 #include <ctype.h>
 #include <microhttpd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,7 @@ struct mtd_server {
     char url[300];
     uint8_t *cert, *key;
     int active; /* requests begun and not completed */
+    mtd_ingestq *ingest; /* the threads that run batches (MTD_BODY_BATCH routes) */
 };
 
 typedef struct {
@@ -42,6 +45,12 @@ typedef struct {
     size_t held;     /* bytes reserved from the collector's body budget */
     uint64_t in_bytes;
     mtd_batch batch; /* MTD_BODY_BATCH routes */
+    /* a route run on an ingest thread: its connection is suspended from the push until
+     * the answer, made there, is in rs */
+    mtd_ingestq_job job;
+    mtd_server *s;
+    int queued;
+    mtd_resp rs;
 } req_ctx;
 
 const char *mtd_req_header(const mtd_req *rq, const char *name)
@@ -384,6 +393,34 @@ static void respond(mtd_server *s, req_ctx *x, mtd_resp *rs)
     }
 }
 
+/* On an ingest thread: the handler, then the connection resumed, which calls
+ * on_request again to send the answer. Nothing touches x after the resume: the
+ * connection may complete (and free x) at once. */
+static void run_queued(mtd_ingestq_job *job)
+{
+    req_ctx *x = (req_ctx *)((char *)job - offsetof(req_ctx, job));
+    mtd_route_run(x->s->c, &x->rq, &x->rs);
+    mtd_batch_leave(x->s->c, &x->rq);
+    MHD_resume_connection(x->rq.conn);
+}
+
+/* A batch: admitted (1), its connection is suspended and the batch queued for an
+ * ingest thread, so this HTTP thread goes on reading other connections instead of
+ * sleeping in a commit; refused (0), the answer (429) is in rs. */
+static int queue_request(mtd_server *s, req_ctx *x, mtd_resp *rs)
+{
+    if (x->over_budget || x->too_big || x->rq.def->body != MTD_BODY_BATCH)
+        return 0;
+    if (mtd_batch_enter(s->c, &x->rq, rs, mtd_ingestq_wait_ns(s->ingest)) != 0)
+        return 0;
+    x->s = s;
+    x->queued = 1;
+    x->job.run = run_queued;
+    MHD_suspend_connection(x->rq.conn);
+    mtd_ingestq_push(s->ingest, &x->job);
+    return 1;
+}
+
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
                                   const char *method, const char *version,
                                   const char *upload_data, size_t *upload_size, void **con_cls)
@@ -415,9 +452,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         take_body(s, x, upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
+    } else if (x->queued) { /* resumed: the ingest thread made the answer */
+        rs = x->rs;
+        memset(&x->rs, 0, sizeof x->rs);
     } else {
         mtd_conns_phase(s->conns, conn_of(conn), MTD_CONN_WORK);
-        respond(s, x, &rs);
+        if (queue_request(s, x, &rs))
+            return MHD_YES; /* x is the ingest thread's until it resumes the connection */
+        if (!rs.status)
+            respond(s, x, &rs);
     }
     if (!rs.status)
         mtd_resp_error(&rs, 500, "internal", "no response");
@@ -445,6 +488,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (x->rq.batch)
         mtd_batch_free(x->rq.batch);
     mtd_buf_free(&x->rq.body);
+    json_decref(x->rs.json); /* an answer made but never sent (the daemon stopping) */
+    free(x->rs.text);
+    free(x->rs.redirect);
     mtd_body_release(s->c, x->held);
     free(x);
     *con_cls = NULL;
@@ -575,11 +621,20 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
         mtd_server_stop(s);
         return MTD_EINVAL;
     }
-    /* more threads than CPUs: a worker sleeps while its batch is committed, and the
-     * batches that wait together are committed together (mtd_store_ingest) */
+    /* HTTP threads no longer sleep in commits (the ingest threads do), so a few per
+     * CPU serve every connection; ingest threads are more than CPUs: each sleeps while
+     * its batch is committed, and the batches that wait together are committed together
+     * (mtd_store_ingest) */
     unsigned ncpu = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = o->threads ? o->threads : ncpu * 8 > 16 ? ncpu * 8 : 16;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG | MHD_USE_ITC |
+    unsigned threads = o->threads ? o->threads : ncpu * 2 < 4 ? 4 : ncpu * 2 > 16 ? 16 : ncpu * 2;
+    unsigned ingest = o->ingest_threads ? o->ingest_threads : MTD_SERVER_INGEST_THREADS;
+    if (mtd_ingestq_start(ingest, &s->ingest) != 0) {
+        snprintf(why, whylen, "cannot start %u ingest threads", ingest);
+        mtd_server_stop(s);
+        return MTD_EIO;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME |
                      (ss.ss_family == AF_INET6 ? MHD_USE_IPv6 : 0) | (tls ? MHD_USE_TLS : 0);
     unsigned maxc = o->max_connections ? o->max_connections : 4000;
     mtd_conns_opts co = {.max_pending = maxc - maxc / 10, /* a tenth is kept for admitted requests */
@@ -624,7 +679,10 @@ const char *mtd_server_url(const mtd_server *s)
 }
 
 /* Graceful stop: stop accepting, give requests in flight up to 10 s to finish (idle
- * keep-alive connections are not waited for), then join the pool. */
+ * keep-alive connections are not waited for), then join the pool. The ingest threads
+ * finish every batch queued before the daemon stops: libmicrohttpd must not stop with
+ * a connection suspended, and each batch is answered only once it is durable (one
+ * whose answer the stop cuts off is sent again by its device, and replayed). */
 void mtd_server_stop(mtd_server *s)
 {
     if (!s)
@@ -637,8 +695,11 @@ void mtd_server_stop(mtd_server *s)
             close(ls);
         for (int i = 0; i < 100 && __atomic_load_n(&s->active, __ATOMIC_SEQ_CST) > 0; i++)
             usleep(100 * 1000);
+        mtd_ingestq_stop(s->ingest);
+        s->ingest = NULL;
         MHD_stop_daemon(s->d);
     }
+    mtd_ingestq_stop(s->ingest);
     mtd_conns_stop(s->conns);
     free(s->cert);
     free(s->key);

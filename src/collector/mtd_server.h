@@ -4,7 +4,8 @@
  * mtd_route_admit (route, length, authentication, media type) and answers a refusal
  * before reading any body. An admitted body is read under its route's limit and the
  * collector's memory budget (a batch streamed into the zstd decoder), then the route's
- * handler runs; the answer is sent, counted and logged in one line (401 and 429 only in
+ * handler runs (a batch's on an ingest thread, its connection suspended meanwhile:
+ * mtd_ingestq.h); the answer is sent, counted and logged in one line (401 and 429 only in
  * mtd_guard's summaries). Slow or abandoned connections are cut by a connection
  * timeout. */
 #ifndef MTD_SERVER_H
@@ -12,12 +13,15 @@
 
 #include "collector/mtd_collector.h"
 
+#define MTD_SERVER_INGEST_THREADS 16 /* enough to keep group commits grouping */
+
 
 typedef struct {
     const char *listen;    /* "ADDR:PORT" or "[ADDR]:PORT"; port 0 picks a free one */
     const char *tls_cert;  /* PEM files; both or neither */
     const char *tls_key;
-    unsigned threads;      /* thread pool size; 0 = number of CPUs */
+    unsigned threads;      /* HTTP threads; 0: 2 per CPU, 4 to 16 */
+    unsigned ingest_threads; /* threads that ingest batches (mtd_ingestq.h); 0: the default */
     unsigned conn_timeout; /* seconds idle before a connection is closed */
     unsigned max_connections; /* open at once (default 4000; a tenth kept for admitted ones) */
     unsigned max_per_ip;   /* from one address (0: no limit) */

@@ -3,7 +3,11 @@
  * (the server's: same process) holds slots the test took: a device's third batch and a
  * tenant's batch past its share are answered 429 with Retry-After at once and store
  * nothing, another tenant is served meanwhile, and once the slots are free the refused
- * batches are stored, each once. */
+ * batches are stored, each once. Then, with the tenant's store locked by the test
+ * (a commit that waits), on a server of one HTTP thread and one ingest thread: the
+ * waiting batch holds no HTTP thread (another request is answered meanwhile), a batch
+ * behind it is queued, and once the queued one has waited past 0.5 s a third is
+ * answered 429 at once; unlocked, the two are stored, each once. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,6 +22,7 @@
 #include "uplink/mtd_http.h"
 
 #include <curl/curl.h>
+#include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,10 +54,11 @@ typedef struct {
 } device;
 
 static world W;
+static mtd_server *target; /* the server requests go to, when not W.srv */
 
 static void url(const char *path, char *out, size_t n)
 {
-    snprintf(out, n, "%s%s", mtd_server_url(W.srv), path);
+    snprintf(out, n, "%s%s", mtd_server_url(target ? target : W.srv), path);
 }
 
 static void enroll(device *d, const tenant *t, const char *name)
@@ -190,6 +196,67 @@ static void a_device_and_a_tenant_hold_only_their_share(void **state)
     assert_int_equal(mtd_inflight_count(t0, NULL), 0);
 }
 
+static void wait_inflight(const device *d, int n)
+{
+    for (int i = 0; i < 500 && mtd_inflight_count(d->t->id, d->device) != n; i++)
+        usleep(10000);
+    assert_int_equal(mtd_inflight_count(d->t->id, d->device), n);
+}
+
+static void a_batch_waiting_for_its_commit_holds_no_http_thread(void **state)
+{
+    (void)state;
+    char why[256], path[300], u[300];
+    mtd_server *one;
+    mtd_server_opts o = {.listen = "127.0.0.1:0", .threads = 1, .ingest_threads = 1};
+    assert_int_equal(mtd_server_start(&W.c, &o, &one, why, sizeof why), 0);
+    target = one;
+    device a, c, x;
+    enroll(&a, &W.t[0], "ps_waitAAAAAAAAAAAAAAAAAA");
+    enroll(&c, &W.t[0], "ps_waitCCCCCCCCCCCCCCCCCC");
+    enroll(&x, &W.t[1], "ps_waitXXXXXXXXXXXXXXXXXX");
+    long before = stored(&W.t[0]);
+    /* the test takes the store's write lock: the ingest thread's commit waits for it
+     * (the store's busy timeout is 5 s) */
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/tenants/%s/store.sqlite", W.dir, W.t[0].id);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL), SQLITE_OK);
+    pthread_t ta, tc;
+    pthread_create(&ta, NULL, send_batch, &a);
+    wait_inflight(&a, 1);
+    /* the one HTTP thread answers while the batch waits (it slept in the commit) */
+    url("/healthz", u, sizeof u);
+    mtd_http_opts ho = {0};
+    mtd_http_resp r;
+    int64_t t0 = mtd_monotonic_ns();
+    assert_int_equal(mtd_http_request(&ho, "GET", u, NULL, NULL, 0, &r, why, sizeof why), 0);
+    assert_int_equal(r.status, 200);
+    mtd_http_resp_free(&r);
+    if (mtd_monotonic_ns() - t0 > 1000000000LL)
+        fail_msg("/healthz took %lld ms while a batch waited for its commit",
+                 (long long)(mtd_monotonic_ns() - t0) / 1000000);
+    /* C's batch is queued behind A's (the one ingest thread is A's) ... */
+    pthread_create(&tc, NULL, send_batch, &c);
+    wait_inflight(&c, 1);
+    usleep(650 * 1000);
+    /* ... and has waited past 0.5 s: a batch now, of any tenant, is told to come back */
+    refused(&x, "overloaded");
+    assert_non_null(strstr(x.body, "waited too long"));
+    assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+    pthread_join(ta, NULL);
+    pthread_join(tc, NULL);
+    if (a.status != 200 || c.status != 200)
+        fail_msg("after the unlock: A %ld %s, C %ld %s", a.status, a.body, c.status, c.body);
+    assert_int_equal(stored(&W.t[0]), before + 2);
+    send_batch(&x); /* the queue is empty again: served */
+    assert_int_equal(x.status, 200);
+    target = NULL;
+    mtd_server_stop(one);
+    W.c.server = W.srv;
+}
+
 /* Straight through the table: alone, a tenant may hold all but an eighth of the
  * slots; once another has a batch in flight, new batches past half are refused. */
 static void a_tenant_alone_keeps_nearly_every_slot(void **state)
@@ -268,6 +335,7 @@ int main(void)
         cmocka_unit_test(a_tenants_share),
         cmocka_unit_test(a_tenant_alone_keeps_nearly_every_slot),
         cmocka_unit_test(a_device_and_a_tenant_hold_only_their_share),
+        cmocka_unit_test(a_batch_waiting_for_its_commit_holds_no_http_thread),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
