@@ -432,9 +432,9 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_tenants: the collector did not start\n");
         return 1;
     }
-    phase create = {n_ten, 4, make_tenant, tenant_done};
+    phase create = {n_ten, 8, make_tenant, tenant_done}; /* as many as HTTP threads (8 on 2 CPUs) */
     double t_create = run_phase(&create);
-    phase enroll = {nd, 16, make_enroll, enroll_done};
+    phase enroll = {nd, 32, make_enroll, enroll_done};
     double t_enroll = run_phase(&enroll);
     if (failed) {
         fprintf(stderr, "bench_tenants: %ld tenants or enrollments failed\n", failed);

@@ -62,7 +62,7 @@ static const char usage[] =
     "                     no request is using. An open SQLite store holds about 7\n"
     "                     file descriptors\n"
     "  --threads N        HTTP threads (they read requests and answer them), 1 to\n"
-    "                     1024 (default, or 0: 2 per CPU, 4 to 16)\n"
+    "                     1024 (default, or 0: 4 per CPU, 8 to 16)\n"
     "  --ingest-threads N threads that store batches (parse, check, commit), 1 to 256\n"
     "                     (default 16): more than CPUs, as each waits for its commit\n"
     "  --max-inflight N   batches queued or being stored at once before answering\n"

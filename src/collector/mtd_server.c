@@ -535,6 +535,13 @@ void mtd_server_render(mtd_server *s, mtd_buf *out)
                         "# HELP mtd_connections_waiting_for_head Connections whose request head has"
                         " not arrived yet.\n# TYPE mtd_connections_waiting_for_head gauge\n"
                         "mtd_connections_waiting_for_head %u\n", open, pending);
+    if (s->ingest)
+        mtd_buf_printf(out, "# HELP mtd_ingest_queued Batches admitted and waiting for an ingest thread.\n"
+                            "# TYPE mtd_ingest_queued gauge\nmtd_ingest_queued %u\n"
+                            "# HELP mtd_ingest_queue_wait_seconds How long the oldest of them has waited"
+                            " (past 0.5 s new batches are answered 429).\n"
+                            "# TYPE mtd_ingest_queue_wait_seconds gauge\nmtd_ingest_queue_wait_seconds %.3f\n",
+                       mtd_ingestq_waiting(s->ingest), (double)mtd_ingestq_wait_ns(s->ingest) / 1e9);
 }
 
 /* Parses "ADDR:PORT" / "[ADDR]:PORT" into a socket address. */
@@ -621,12 +628,12 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
         mtd_server_stop(s);
         return MTD_EINVAL;
     }
-    /* HTTP threads no longer sleep in commits (the ingest threads do), so a few per
-     * CPU serve every connection; ingest threads are more than CPUs: each sleeps while
-     * its batch is committed, and the batches that wait together are committed together
-     * (mtd_store_ingest) */
+    /* HTTP threads no longer sleep in batch commits (the ingest threads do), but an
+     * enrollment, a tenant's creation or an admin report still runs on one: a few per
+     * CPU. Ingest threads are more than CPUs: each sleeps while its batch is committed,
+     * and the batches that wait together are committed together (mtd_store_ingest) */
     unsigned ncpu = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned threads = o->threads ? o->threads : ncpu * 2 < 4 ? 4 : ncpu * 2 > 16 ? 16 : ncpu * 2;
+    unsigned threads = o->threads ? o->threads : ncpu * 4 < 8 ? 8 : ncpu * 4 > 16 ? 16 : ncpu * 4;
     unsigned ingest = o->ingest_threads ? o->ingest_threads : MTD_SERVER_INGEST_THREADS;
     if (mtd_ingestq_start(ingest, &s->ingest) != 0) {
         snprintf(why, whylen, "cannot start %u ingest threads", ingest);

@@ -20,7 +20,7 @@ typedef struct {
     const char *listen;    /* "ADDR:PORT" or "[ADDR]:PORT"; port 0 picks a free one */
     const char *tls_cert;  /* PEM files; both or neither */
     const char *tls_key;
-    unsigned threads;      /* HTTP threads; 0: 2 per CPU, 4 to 16 */
+    unsigned threads;      /* HTTP threads; 0: 4 per CPU, 8 to 16 */
     unsigned ingest_threads; /* threads that ingest batches (mtd_ingestq.h); 0: the default */
     unsigned conn_timeout; /* seconds idle before a connection is closed */
     unsigned max_connections; /* open at once (default 4000; a tenth kept for admitted ones) */

@@ -53,7 +53,7 @@ grep -q "every event stored once in its own tenant: yes (30000 rows of 30000; 0 
 grep -q ", 0 failed$" "$OUT" || fail "batches failed"
 read -r threads fds < <(sed -n 's/.*collector peak threads \([0-9]*\) .*file descriptors \([0-9]*\),.*/\1 \2/p' "$OUT")
 evictions=$(sed -n 's/.*evictions \([0-9]*\),.*/\1/p' "$OUT")
-[ "$threads" -le 48 ] || fail "collector peak threads $threads (4-16 HTTP threads, 16 ingest threads, at most 4 checkpointers, a few more)"
+[ "$threads" -le 48 ] || fail "collector peak threads $threads (8-16 HTTP threads, 16 ingest threads, at most 4 checkpointers, a few more)"
 [ "$fds" -lt 512 ] || fail "collector peak fds $fds"
 [ "$evictions" -ge 134 ] || fail "only $evictions evictions: the bound of 16 open stores was not reached"
 ok "150 tenants x 5 devices through 16 open stores under ulimit -n 512: $threads threads, $fds fds, $evictions evictions, every event once in its own tenant"
