@@ -35,8 +35,25 @@ static void quiet(void *arg, const char *msg)
     (void)msg;
 }
 
+/* The statements prepared on k are gone (its connection closed, or deallocated). */
+static void forget_prepared(mtd_pg_conn *k)
+{
+    for (int i = 0; i < MTD_PG_PREPARED; i++) {
+        free(k->prep[i]);
+        k->prep[i] = NULL;
+    }
+}
+
+static void drop_conn(mtd_pg_conn *k)
+{
+    PQfinish(k->c);
+    k->c = NULL;
+    forget_prepared(k);
+}
+
 static int connect_one(mtd_store_cluster *cl, mtd_pg_conn *k)
 {
+    forget_prepared(k);
     /* the URL comes last: what it says overrides these defaults */
     const char *kw[] = {"connect_timeout", "application_name", "dbname", NULL};
     const char *val[] = {"5", "mtd-collector", cl->conninfo, NULL};
@@ -66,8 +83,7 @@ static int connect_one(mtd_store_cluster *cl, mtd_pg_conn *k)
         if (!was_down)
             mtd_log(MTD_LOG_ERROR, "store", "cannot connect to PostgreSQL: %s",
                     k->c ? PQerrorMessage(k->c) : "out of memory");
-        PQfinish(k->c);
-        k->c = NULL;
+        drop_conn(k);
         return MTD_EUNAVAIL;
     }
     if (was_down)
@@ -75,14 +91,16 @@ static int connect_one(mtd_store_cluster *cl, mtd_pg_conn *k)
     return 0;
 }
 
-/* SET ROLE and search_path to the tenant's: its role reaches its own schema only. */
+/* SET ROLE and search_path to the tenant's: its role reaches its own schema only. The
+ * statements prepared for the tenant before go (mtd_pg_conn says why). */
 static int set_tenant(mtd_store_cluster *cl, mtd_pg_conn *k, const char *tenant)
 {
     char sql[160];
+    forget_prepared(k);
     if (tenant)
-        snprintf(sql, sizeof sql, "SET ROLE mtd_t_%s; SET search_path TO t_%s", tenant, tenant);
+        snprintf(sql, sizeof sql, "DEALLOCATE ALL; SET ROLE mtd_t_%s; SET search_path TO t_%s", tenant, tenant);
     else
-        snprintf(sql, sizeof sql, "RESET ROLE; SET search_path TO mtd");
+        snprintf(sql, sizeof sql, "DEALLOCATE ALL; RESET ROLE; SET search_path TO mtd");
     int r = mtd_pg_query(cl, k, sql, 0, NULL, NULL);
     if (r == 0)
         snprintf(k->tenant, sizeof k->tenant, "%s", tenant ? tenant : "");
@@ -182,8 +200,7 @@ int mtd_pg_acquire(mtd_store_cluster *cl, const char *tenant, mtd_pg_conn **out)
     pthread_mutex_unlock(&cl->mu);
     int r = 0;
     if (k->c && broken(k->c)) {
-        PQfinish(k->c);
-        k->c = NULL;
+        drop_conn(k);
         pthread_mutex_lock(&cl->mu);
         cl->reconnects++;
         pthread_mutex_unlock(&cl->mu);
@@ -208,10 +225,8 @@ void mtd_pg_release(mtd_store_cluster *cl, mtd_pg_conn *k)
         PGresult *r = PQexec(k->c, "ROLLBACK");
         PQclear(r);
     }
-    if (k->c && (PQstatus(k->c) != CONNECTION_OK || PQtransactionStatus(k->c) != PQTRANS_IDLE)) {
-        PQfinish(k->c);
-        k->c = NULL;
-    }
+    if (k->c && (PQstatus(k->c) != CONNECTION_OK || PQtransactionStatus(k->c) != PQTRANS_IDLE))
+        drop_conn(k);
     pthread_mutex_lock(&cl->mu);
     k->busy = 0;
     cl->in_use--;
@@ -260,11 +275,10 @@ static void count_query(mtd_store_cluster *cl, double s, int failed)
     pthread_mutex_unlock(&cl->mu);
 }
 
-int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
-                 const char *const *p, PGresult **res)
+/* A statement's answer r: its code, counted, and *res (or cleared). */
+static int answer(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, PGresult *r, int64_t t0,
+                  PGresult **res)
 {
-    int64_t t0 = mtd_monotonic_ns();
-    PGresult *r = n ? PQexecParams(k->c, sql, n, NULL, p, NULL, NULL, 0) : PQexec(k->c, sql);
     ExecStatusType st = PQresultStatus(r);
     int rc = 0;
     if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -286,18 +300,135 @@ int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
     return rc;
 }
 
+int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
+                 const char *const *p, PGresult **res)
+{
+    int64_t t0 = mtd_monotonic_ns();
+    PGresult *r = n ? PQexecParams(k->c, sql, n, NULL, p, NULL, NULL, 0) : PQexec(k->c, sql);
+    return answer(cl, k, sql, r, t0, res);
+}
+
+/* The slot of sql among k's prepared statements, or -1 with *free_slot one to prepare
+ * it in (-1: none left, the statement then runs unprepared). */
+static int prepared_slot(const mtd_pg_conn *k, const char *sql, int *free_slot)
+{
+    *free_slot = -1;
+    for (int i = 0; i < MTD_PG_PREPARED; i++) {
+        if (k->prep[i] && !strcmp(k->prep[i], sql))
+            return i;
+        if (!k->prep[i] && *free_slot < 0)
+            *free_slot = i;
+    }
+    return -1;
+}
+
+static void prepared_name(int slot, char *name, size_t len)
+{
+    snprintf(name, len, "mtd_%d", slot);
+}
+
+/* One answer of a pipeline and the NULL that ends it. */
+static PGresult *pipe_next(PGconn *c)
+{
+    PGresult *r = PQgetResult(c);
+    if (r && PQresultStatus(r) != PGRES_PIPELINE_SYNC)
+        while (PQgetResult(c)) /* none comes: one statement, one answer */
+            ;
+    return r;
+}
+
+/* Not prepared yet: its Parse and its run go out in one pipeline, one round trip as
+ * for an unnamed statement. The statement counts as prepared once its Parse is done. */
+static int prepare_and_run(mtd_store_cluster *cl, mtd_pg_conn *k, int slot, const char *sql, int n,
+                           const char *const *p, PGresult **res)
+{
+    int64_t t0 = mtd_monotonic_ns();
+    char name[16];
+    prepared_name(slot, name, sizeof name);
+    if (!(k->prep[slot] = strdup(sql)))
+        return MTD_ENOMEM;
+    PGresult *parsed = NULL, *r = NULL, *sync = NULL;
+    if (PQenterPipelineMode(k->c) && PQsendPrepare(k->c, name, sql, n, NULL) &&
+        PQsendQueryPrepared(k->c, name, n, p, NULL, NULL, 0) && PQpipelineSync(k->c) &&
+        (parsed = pipe_next(k->c)) != NULL && (r = pipe_next(k->c)) != NULL)
+        sync = PQgetResult(k->c);
+    int ok = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC && PQexitPipelineMode(k->c);
+    PQclear(sync);
+    if (PQresultStatus(parsed) != PGRES_COMMAND_OK) { /* its failure is the answer */
+        free(k->prep[slot]);
+        k->prep[slot] = NULL;
+        PQclear(r);
+        r = parsed;
+    } else {
+        PQclear(parsed);
+    }
+    if (!ok) { /* answers out of step: not a connection to lend again */
+        int rc = answer(cl, k, sql, r, t0, res);
+        if (res && rc == 0)
+            PQclear(*res);
+        drop_conn(k);
+        return rc ? rc : MTD_EIO;
+    }
+    return answer(cl, k, sql, r, t0, res);
+}
+
+int mtd_pg_prepared(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
+                    const char *const *p, PGresult **res)
+{
+    int free_slot, slot = prepared_slot(k, sql, &free_slot);
+    if (slot < 0 && free_slot < 0)
+        return mtd_pg_query(cl, k, sql, n, p, res);
+    if (slot < 0)
+        return prepare_and_run(cl, k, free_slot, sql, n, p, res);
+    int64_t t0 = mtd_monotonic_ns();
+    char name[16];
+    prepared_name(slot, name, sizeof name);
+    return answer(cl, k, sql, PQexecPrepared(k->c, name, n, p, NULL, NULL, 0), t0, res);
+}
+
 /* A pipeline (libpq's pipeline mode): the statements go out without waiting for each
  * one's answer, and the answers are read at the end, so a transaction of several
  * statements costs one round trip. After the first failure the server skips the rest
  * (PGRES_PIPELINE_ABORTED); that failure's code is what mtd_pg_pipe_end returns. */
 int mtd_pg_pipe_begin(mtd_pg_conn *k)
 {
+    k->npipe = 0;
     return PQenterPipelineMode(k->c) ? 0 : MTD_EIO;
+}
+
+/* Sends sql prepared (its Parse first if it is not yet: prep[slot] is set now, and
+ * unset again at the end if that Parse failed or was skipped); 1 if sent. */
+static int pipe_send_prepared(mtd_pg_conn *k, const char *sql, int n, const char *const *p)
+{
+    int free_slot, slot = prepared_slot(k, sql, &free_slot);
+    if (k->npipe + 2 > MTD_PG_PIPE_MAX || (slot < 0 && (free_slot < 0 || !(k->prep[free_slot] = strdup(sql))))) {
+        int sent = PQsendQueryParams(k->c, sql, n, NULL, p, NULL, NULL, 0);
+        if (sent && k->npipe < MTD_PG_PIPE_MAX)
+            k->pipe_prep[k->npipe] = -1;
+        k->npipe += sent;
+        return sent;
+    }
+    char name[16];
+    if (slot < 0) {
+        slot = free_slot;
+        prepared_name(slot, name, sizeof name);
+        if (!PQsendPrepare(k->c, name, sql, n, NULL)) {
+            free(k->prep[slot]);
+            k->prep[slot] = NULL;
+            return 0;
+        }
+        k->pipe_prep[k->npipe++] = (signed char)slot;
+    }
+    prepared_name(slot, name, sizeof name);
+    if (!PQsendQueryPrepared(k->c, name, n, p, NULL, NULL, 0))
+        return 0;
+    k->pipe_prep[k->npipe++] = -1;
+    return 1;
 }
 
 int mtd_pg_pipe_send(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n, const char *const *p)
 {
-    if (PQsendQueryParams(k->c, sql, n, NULL, p, NULL, NULL, 0))
+    if (pipe_send_prepared(k, sql, n, p))
         return 0;
     int rc = failure_code(k->c, NULL);
     if (rc == MTD_EUNAVAIL)
@@ -306,12 +437,18 @@ int mtd_pg_pipe_send(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int
     return rc;
 }
 
-/* One statement's results (one, then NULL); the first failure's code into *rc. */
-static void pipe_result(mtd_store_cluster *cl, mtd_pg_conn *k, int *rc)
+/* One statement's results (one, then NULL); the first failure's code into *rc. A
+ * Parse that did not succeed leaves its statement unprepared. */
+static void pipe_result(mtd_store_cluster *cl, mtd_pg_conn *k, int i, int *rc)
 {
     PGresult *r;
     while ((r = PQgetResult(k->c)) != NULL) {
         ExecStatusType st = PQresultStatus(r);
+        int slot = i < MTD_PG_PIPE_MAX ? k->pipe_prep[i] : -1;
+        if (slot >= 0 && st != PGRES_COMMAND_OK) {
+            free(k->prep[slot]);
+            k->prep[slot] = NULL;
+        }
         if (*rc == 0 && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK && st != PGRES_PIPELINE_ABORTED) {
             const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
             *rc = state && !strcmp(state, "23505") ? MTD_EEXIST : failure_code(k->c, state);
@@ -327,11 +464,11 @@ static void pipe_result(mtd_store_cluster *cl, mtd_pg_conn *k, int *rc)
     }
 }
 
-int mtd_pg_pipe_end(mtd_store_cluster *cl, mtd_pg_conn *k, int nsent, int64_t t0)
+int mtd_pg_pipe_end(mtd_store_cluster *cl, mtd_pg_conn *k, int64_t t0)
 {
     int rc = PQpipelineSync(k->c) ? 0 : MTD_EUNAVAIL;
-    for (int i = 0; i < nsent && PQstatus(k->c) == CONNECTION_OK; i++)
-        pipe_result(cl, k, &rc);
+    for (int i = 0; i < k->npipe && PQstatus(k->c) == CONNECTION_OK; i++)
+        pipe_result(cl, k, i, &rc);
     PGresult *r = PQstatus(k->c) == CONNECTION_OK ? PQgetResult(k->c) : NULL;
     int synced = r && PQresultStatus(r) == PGRES_PIPELINE_SYNC;
     PQclear(r);
@@ -341,9 +478,9 @@ int mtd_pg_pipe_end(mtd_store_cluster *cl, mtd_pg_conn *k, int nsent, int64_t t0
             if (rc == MTD_EUNAVAIL)
                 mark_down(cl);
         }
-        PQfinish(k->c);
-        k->c = NULL;
+        drop_conn(k);
     }
+    k->npipe = 0;
     count_query(cl, (double)(mtd_monotonic_ns() - t0) / 1e9, rc != 0 && rc != MTD_EEXIST);
     return rc;
 }
@@ -355,6 +492,17 @@ int mtd_pg_run(mtd_pg_store *s, const char *sql, int n, const char *const *p, PG
     if (r)
         return r;
     r = mtd_pg_query(s->cl, k, sql, n, p, res);
+    mtd_pg_release(s->cl, k);
+    return r;
+}
+
+int mtd_pg_run_prepared(mtd_pg_store *s, const char *sql, int n, const char *const *p, PGresult **res)
+{
+    mtd_pg_conn *k;
+    int r = mtd_pg_acquire(s->cl, s->id, &k);
+    if (r)
+        return r;
+    r = mtd_pg_prepared(s->cl, k, sql, n, p, res);
     mtd_pg_release(s->cl, k);
     return r;
 }
@@ -495,7 +643,7 @@ void mtd_store_pg_close(mtd_store_cluster *cl)
     if (!cl)
         return;
     for (int i = 0; i < cl->n; i++)
-        PQfinish(cl->conns[i].c);
+        drop_conn(&cl->conns[i]);
     pthread_mutex_destroy(&cl->mu);
     pthread_cond_destroy(&cl->cv);
     /* the URL may hold a password */

@@ -150,7 +150,7 @@ int mtd_pg_cred_lookup(mtd_store *st, const char *hash, mtd_cred_binding *b)
     memset(b, 0, sizeof *b);
     const char *p[] = {hash};
     PGresult *res;
-    int r = mtd_pg_run(mtd_pg_of(st), "SELECT coalesce(device_id, ''), coalesce(upn, ''), coalesce(dir_user_id, ''),"
+    int r = mtd_pg_run_prepared(mtd_pg_of(st), "SELECT coalesce(device_id, ''), coalesce(upn, ''), coalesce(dir_user_id, ''),"
                                       " coalesce(dir_device_id, ''), coalesce(org_id, ''), first_used IS NOT NULL"
                                       " FROM credentials WHERE hash=$1 AND revoked_at IS NULL", 1, p, &res);
     if (r)

@@ -102,7 +102,7 @@ typedef struct {
     size_t n;
     int64_t *first;      /* each one's first row, from the transaction's base */
     char now[24];
-    int pipe, sent;      /* pipelined; statements sent */
+    int pipe;            /* pipelined */
     mtd_buf a[MTD_EVENT_MAX_COLUMNS + 2];
 } group_tx;
 
@@ -110,10 +110,8 @@ typedef struct {
 static int q(group_tx *g, const char *sql, int n, const char *const *p, PGresult **res)
 {
     if (!g->pipe)
-        return mtd_pg_query(g->s->cl, g->k, sql, n, p, res);
-    int r = mtd_pg_pipe_send(g->s->cl, g->k, sql, n, p);
-    g->sent += r == 0;
-    return r;
+        return mtd_pg_prepared(g->s->cl, g->k, sql, n, p, res);
+    return mtd_pg_pipe_send(g->s->cl, g->k, sql, n, p);
 }
 
 /* The transaction's first row number, taken from event_rows by its nextval (the
@@ -414,7 +412,7 @@ static int store_pipelined(group_tx *g)
         return r;
     g->pipe = 1;
     r = store_group(g);
-    int e = mtd_pg_pipe_end(g->s->cl, g->k, g->sent, t0);
+    int e = mtd_pg_pipe_end(g->s->cl, g->k, t0);
     g->pipe = 0;
     r = r ? r : e;
     if (r != MTD_EEXIST || !g->k->c)
@@ -518,7 +516,7 @@ int mtd_pg_device_state(mtd_store *st, const char *device_id, mtd_policy *p, int
     const char *prm[] = {device_id};
     PGresult *res;
     *consent = 0;
-    int r = mtd_pg_run(mtd_pg_of(st), "SELECT (SELECT json FROM policy WHERE id=1), (SELECT g.policy FROM"
+    int r = mtd_pg_run_prepared(mtd_pg_of(st), "SELECT (SELECT json FROM policy WHERE id=1), (SELECT g.policy FROM"
                        " device_groups d JOIN groups g ON g.name = d.grp WHERE d.device_id=$1),"
                        " (SELECT consent FROM devices WHERE device_id=$1)", 1, prm, &res);
     if (r) { /* the tenant's default, as mtd_pg_policy_get gives on a failed read */

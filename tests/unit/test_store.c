@@ -1152,6 +1152,66 @@ static void the_same_batch_through_two_collectors_is_stored_once(void **state)
     mtd_store_pg_close(other);
 }
 
+/* One batch of one usage.action for tenant t (the rows carry their tenant's id). */
+static int ingest_for(mtd_store *s, const char *t, const char *key, const char *id)
+{
+    json_t *e = ev_at("usage.action", DEV, id, "2026-11-24T10:00:00Z", "{\"action\":\"enroll\"}");
+    json_object_set_new(e, "tenant_id", json_string(t));
+    mtd_event one;
+    char *txt;
+    to_slots(e, &one, &txt);
+    int stored, r = mtd_store_ingest(s, "", key, &one, 1, &stored);
+    free(txt);
+    return r;
+}
+
+/* PostgreSQL: the ingest path's statements are prepared on a pooled connection, which
+ * serves tenant after tenant: with a pool of one, two tenants taking turns each find
+ * their own rows only, a repeated key of one (the pipelined group failing, then stored
+ * statement by statement) is a repeat of that tenant only, and a credential of one is
+ * unknown to the other. */
+static void two_tenants_taking_turns_on_one_connection_stay_apart(void **state)
+{
+    fixture *f = *state;
+    mtd_store_cluster *one;
+    mtd_store *a, *b;
+    char why[256];
+    assert_int_equal(mtd_store_pg_tenant_create(f->pg, TENANT2, "other", TENANT2, KEY_HEX, time(NULL)), 0);
+    assert_int_equal(mtd_store_pg_open(pg_url(), 1, &one, why, sizeof why), 0);
+    assert_int_equal(mtd_store_pg_open_tenant(one, TENANT, &a), 0);
+    assert_int_equal(mtd_store_pg_open_tenant(one, TENANT2, &b), 0);
+    assert_int_equal(enroll_dev(f, "cred-a", DEV, NULL), 0);
+    for (int i = 0; i < 3; i++) {
+        char key[16], id[32];
+        snprintf(key, sizeof key, "turn-%d", i);
+        snprintf(id, sizeof id, "EVENTA%015d", i);
+        assert_int_equal(ingest_for(a, TENANT, key, id), 0);
+        id[5] = 'B';
+        assert_int_equal(ingest_for(b, TENANT2, key, id), 0); /* the same key: another tenant's */
+    }
+    assert_int_equal(ingest_for(b, TENANT2, "turn-1", "EVENTB999999999999999"), MTD_EEXIST);
+    assert_int_equal(ingest_for(a, TENANT, "turn-9", "EVENTA000000000000009"), 0);
+    assert_int_equal(ingest_for(b, TENANT2, "turn-9", "EVENTB000000000000009"), 0);
+    mtd_cred_binding cb;
+    assert_int_equal(mtd_store_cred_lookup(b, "cred-a", &cb), MTD_EAUTH);
+    assert_int_equal(mtd_store_cred_lookup(a, "cred-a", &cb), 0);
+    assert_string_equal(cb.device_id, DEV);
+    assert_int_equal(mtd_store_cred_lookup(b, "cred-a", &cb), MTD_EAUTH);
+    json_t *ra = mtd_store_event_rows(a, "usage.action", NULL, NULL), *rb = mtd_store_event_rows(b, "usage.action", NULL, NULL), *r;
+    size_t i;
+    assert_int_equal(json_array_size(ra), 4);
+    assert_int_equal(json_array_size(rb), 4);
+    json_array_foreach(ra, i, r)
+        assert_memory_equal(json_string_value(json_object_get(r, "event_id")), "EVENTA", 6);
+    json_array_foreach(rb, i, r)
+        assert_memory_equal(json_string_value(json_object_get(r, "event_id")), "EVENTB", 6);
+    json_decref(ra);
+    json_decref(rb);
+    mtd_store_close(a);
+    mtd_store_close(b);
+    mtd_store_pg_close(one);
+}
+
 /* PostgreSQL: deleting a tenant drops its schema and role and its registry row, which
  * holds its key. */
 static void a_deleted_tenant_leaves_no_schema_role_or_key(void **state)
@@ -1257,6 +1317,7 @@ int main(void)
     const struct CMUnitTest pg[] = {
         cmocka_unit_test_setup_teardown(a_tenant_role_reaches_its_own_schema_only, setup, teardown),
         cmocka_unit_test_setup_teardown(the_same_batch_through_two_collectors_is_stored_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(two_tenants_taking_turns_on_one_connection_stay_apart, setup, teardown),
         cmocka_unit_test_setup_teardown(a_deleted_tenant_leaves_no_schema_role_or_key, setup, teardown),
     };
     int failed = cmocka_run_group_tests_name("store", common, NULL, NULL);
