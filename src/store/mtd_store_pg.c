@@ -340,7 +340,7 @@ static PGresult *pipe_next(PGconn *c)
 /* Not prepared yet: its Parse and its run go out in one pipeline, one round trip as
  * for an unnamed statement. The statement counts as prepared once its Parse is done. */
 static int prepare_and_run(mtd_store_cluster *cl, mtd_pg_conn *k, int slot, const char *sql, int n,
-                           const char *const *p, PGresult **res)
+                           const char *const *p, const int *lens, const int *fmts, PGresult **res)
 {
     int64_t t0 = mtd_monotonic_ns();
     char name[16];
@@ -349,7 +349,7 @@ static int prepare_and_run(mtd_store_cluster *cl, mtd_pg_conn *k, int slot, cons
         return MTD_ENOMEM;
     PGresult *parsed = NULL, *r = NULL, *sync = NULL;
     if (PQenterPipelineMode(k->c) && PQsendPrepare(k->c, name, sql, n, NULL) &&
-        PQsendQueryPrepared(k->c, name, n, p, NULL, NULL, 0) && PQpipelineSync(k->c) &&
+        PQsendQueryPrepared(k->c, name, n, p, lens, fmts, 0) && PQpipelineSync(k->c) &&
         (parsed = pipe_next(k->c)) != NULL && (r = pipe_next(k->c)) != NULL)
         sync = PQgetResult(k->c);
     int ok = sync && PQresultStatus(sync) == PGRES_PIPELINE_SYNC && PQexitPipelineMode(k->c);
@@ -372,18 +372,18 @@ static int prepare_and_run(mtd_store_cluster *cl, mtd_pg_conn *k, int slot, cons
     return answer(cl, k, sql, r, t0, res);
 }
 
-int mtd_pg_prepared(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
-                    const char *const *p, PGresult **res)
+int mtd_pg_prepared(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n, const char *const *p,
+                    const int *lens, const int *fmts, PGresult **res)
 {
     int free_slot, slot = prepared_slot(k, sql, &free_slot);
-    if (slot < 0 && free_slot < 0)
-        return mtd_pg_query(cl, k, sql, n, p, res);
-    if (slot < 0)
-        return prepare_and_run(cl, k, free_slot, sql, n, p, res);
     int64_t t0 = mtd_monotonic_ns();
+    if (slot < 0 && free_slot < 0)
+        return answer(cl, k, sql, PQexecParams(k->c, sql, n, NULL, p, lens, fmts, 0), t0, res);
+    if (slot < 0)
+        return prepare_and_run(cl, k, free_slot, sql, n, p, lens, fmts, res);
     char name[16];
     prepared_name(slot, name, sizeof name);
-    return answer(cl, k, sql, PQexecPrepared(k->c, name, n, p, NULL, NULL, 0), t0, res);
+    return answer(cl, k, sql, PQexecPrepared(k->c, name, n, p, lens, fmts, 0), t0, res);
 }
 
 /* A pipeline (libpq's pipeline mode): the statements go out without waiting for each
@@ -398,11 +398,12 @@ int mtd_pg_pipe_begin(mtd_pg_conn *k)
 
 /* Sends sql prepared (its Parse first if it is not yet: prep[slot] is set now, and
  * unset again at the end if that Parse failed or was skipped); 1 if sent. */
-static int pipe_send_prepared(mtd_pg_conn *k, const char *sql, int n, const char *const *p)
+static int pipe_send_prepared(mtd_pg_conn *k, const char *sql, int n, const char *const *p, const int *lens,
+                              const int *fmts)
 {
     int free_slot, slot = prepared_slot(k, sql, &free_slot);
     if (k->npipe + 2 > MTD_PG_PIPE_MAX || (slot < 0 && (free_slot < 0 || !(k->prep[free_slot] = strdup(sql))))) {
-        int sent = PQsendQueryParams(k->c, sql, n, NULL, p, NULL, NULL, 0);
+        int sent = PQsendQueryParams(k->c, sql, n, NULL, p, lens, fmts, 0);
         if (sent && k->npipe < MTD_PG_PIPE_MAX)
             k->pipe_prep[k->npipe] = -1;
         k->npipe += sent;
@@ -420,15 +421,16 @@ static int pipe_send_prepared(mtd_pg_conn *k, const char *sql, int n, const char
         k->pipe_prep[k->npipe++] = (signed char)slot;
     }
     prepared_name(slot, name, sizeof name);
-    if (!PQsendQueryPrepared(k->c, name, n, p, NULL, NULL, 0))
+    if (!PQsendQueryPrepared(k->c, name, n, p, lens, fmts, 0))
         return 0;
     k->pipe_prep[k->npipe++] = -1;
     return 1;
 }
 
-int mtd_pg_pipe_send(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n, const char *const *p)
+int mtd_pg_pipe_send(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n, const char *const *p,
+                     const int *lens, const int *fmts)
 {
-    if (pipe_send_prepared(k, sql, n, p))
+    if (pipe_send_prepared(k, sql, n, p, lens, fmts))
         return 0;
     int rc = failure_code(k->c, NULL);
     if (rc == MTD_EUNAVAIL)
@@ -502,7 +504,7 @@ int mtd_pg_run_prepared(mtd_pg_store *s, const char *sql, int n, const char *con
     int r = mtd_pg_acquire(s->cl, s->id, &k);
     if (r)
         return r;
-    r = mtd_pg_prepared(s->cl, k, sql, n, p, res);
+    r = mtd_pg_prepared(s->cl, k, sql, n, p, NULL, NULL, res);
     mtd_pg_release(s->cl, k);
     return r;
 }

@@ -26,46 +26,86 @@
 #include <string.h>
 #include <time.h>
 
-/* Appends one element to a text-format array literal: NULL, a number, or a quoted
- * string with its backslashes and quotes escaped. */
-static void arr_text(mtd_buf *a, const char *s, size_t len)
+/* An array parameter in PostgreSQL's binary format (array_recv): a header of five
+ * 32-bit words (dimensions, whether any element is NULL, the element type, the length,
+ * the lower bound), then each element as its length (-1: NULL) and its bytes, all
+ * numbers big-endian. The text format (a quoted, escaped literal) cost the collector
+ * a scan of every byte and printf of every number, and the backend array_in's parse. */
+typedef struct {
+    mtd_buf b;
+    uint32_t n, elem; /* elements; their type's OID */
+    int nulls, bad;   /* any NULL; an error while building (an MTD_E code) */
+} pg_arr;
+
+enum { OID_INT8 = 20, OID_TEXT = 25 };
+#define ARR_HEADER 20
+
+static void be32(uint8_t *p, uint32_t v)
 {
-    mtd_buf_puts(a, a->len > 1 ? ",\"" : "\"");
-    size_t from = 0;
-    for (size_t i = 0; i < len; i++)
-        if (s[i] == '"' || s[i] == '\\') {
-            mtd_buf_append(a, s + from, i - from);
-            mtd_buf_append(a, "\\", 1);
-            from = i;
-        }
-    mtd_buf_append(a, s + from, len - from);
-    mtd_buf_puts(a, "\"");
+    p[0] = (uint8_t)(v >> 24), p[1] = (uint8_t)(v >> 16), p[2] = (uint8_t)(v >> 8), p[3] = (uint8_t)v;
 }
 
-static void arr_int(mtd_buf *a, int64_t v)
+static void put32(pg_arr *a, uint32_t v)
 {
-    mtd_buf_printf(a, a->len > 1 ? ",%lld" : "%lld", (long long)v);
+    uint8_t x[4];
+    be32(x, v);
+    if (mtd_buf_append(&a->b, x, 4) != 0)
+        a->bad = MTD_ENOMEM;
 }
 
-static void arr_null(mtd_buf *a)
+static void arr_start(pg_arr *a, uint32_t elem)
 {
-    mtd_buf_puts(a, a->len > 1 ? ",NULL" : "NULL");
+    static const uint8_t header[ARR_HEADER];
+    mtd_buf_reset(&a->b);
+    a->bad = mtd_buf_append(&a->b, header, sizeof header) ? MTD_ENOMEM : 0;
+    a->n = 0, a->elem = elem, a->nulls = 0;
 }
 
-static void arr_start(mtd_buf *a)
+static void arr_text(pg_arr *a, const char *s, size_t len)
 {
-    mtd_buf_reset(a);
-    mtd_buf_puts(a, "{");
+    if (a->elem != OID_TEXT || len > INT32_MAX) {
+        a->bad = MTD_EINVAL; /* a string for a number column: the schema allows none */
+        return;
+    }
+    put32(a, (uint32_t)len);
+    if (mtd_buf_append(&a->b, s, len) != 0)
+        a->bad = MTD_ENOMEM;
+    a->n++;
 }
 
-/* Closes the literal (NUL-terminated, for libpq). */
-static const char *arr_end(mtd_buf *a)
+static void arr_int(pg_arr *a, int64_t v)
 {
-    mtd_buf_append(a, "}", 2);
-    return (const char *)a->data;
+    if (a->elem == OID_TEXT) { /* a number for a text column: its digits, as the text format had it */
+        char d[24];
+        arr_text(a, d, (size_t)snprintf(d, sizeof d, "%lld", (long long)v));
+        return;
+    }
+    put32(a, 8);
+    put32(a, (uint32_t)((uint64_t)v >> 32));
+    put32(a, (uint32_t)v);
+    a->n++;
 }
 
-static void arr_value(mtd_buf *a, const mtd_value *v)
+static void arr_null(pg_arr *a)
+{
+    put32(a, UINT32_MAX); /* -1 */
+    a->nulls = 1;
+    a->n++;
+}
+
+/* Fills in the header; an empty array has no dimensions (three words). */
+static void arr_end(pg_arr *a)
+{
+    if (a->bad)
+        return;
+    uint32_t h[5] = {a->n ? 1 : 0, (uint32_t)a->nulls, a->elem, a->n, 1};
+    for (int i = 0; i < 5; i++)
+        be32(a->b.data + 4 * i, h[i]);
+    if (!a->n)
+        a->b.len = 12;
+}
+
+static void arr_value(pg_arr *a, const mtd_value *v)
 {
     switch (v->kind) {
     case MTD_V_STR:
@@ -82,8 +122,7 @@ static void arr_value(mtd_buf *a, const mtd_value *v)
     }
 }
 
-
-static void slot_elem(mtd_buf *a, const mtd_event *e, const char *name)
+static void slot_elem(pg_arr *a, const mtd_event *e, const char *name)
 {
     size_t n;
     const char *s = mtd_event_str(e, name, &n);
@@ -91,6 +130,25 @@ static void slot_elem(mtd_buf *a, const mtd_event *e, const char *name)
         arr_text(a, s, n);
     else
         arr_null(a);
+}
+
+/* A statement's parameters: text ones (NULL for NULL) and binary arrays. */
+typedef struct {
+    const char *v[MTD_EVENT_MAX_COLUMNS + 3];
+    int len[MTD_EVENT_MAX_COLUMNS + 3], fmt[MTD_EVENT_MAX_COLUMNS + 3];
+    int n, bad;
+} params;
+
+static void par_text(params *ps, const char *v)
+{
+    ps->v[ps->n] = v, ps->len[ps->n] = 0, ps->fmt[ps->n++] = 0;
+}
+
+static void par_arr(params *ps, pg_arr *a)
+{
+    arr_end(a);
+    ps->bad = ps->bad ? ps->bad : a->bad;
+    ps->v[ps->n] = (const char *)a->b.data, ps->len[ps->n] = (int)a->b.len, ps->fmt[ps->n++] = 1;
 }
 
 /* One group in one transaction, on connection k: pipelined (every statement sent,
@@ -103,15 +161,26 @@ typedef struct {
     int64_t *first;      /* each one's first row, from the transaction's base */
     char now[24];
     int pipe;            /* pipelined */
-    mtd_buf a[MTD_EVENT_MAX_COLUMNS + 2];
+    pg_arr a[MTD_EVENT_MAX_COLUMNS + 2];
 } group_tx;
 
 /* A statement of the group; pipelined ones have no result to give. */
+static int qp(group_tx *g, const char *sql, const params *ps, PGresult **res)
+{
+    if (ps->bad)
+        return ps->bad;
+    if (!g->pipe)
+        return mtd_pg_prepared(g->s->cl, g->k, sql, ps->n, ps->v, ps->len, ps->fmt, res);
+    return mtd_pg_pipe_send(g->s->cl, g->k, sql, ps->n, ps->v, ps->len, ps->fmt);
+}
+
+/* One with text parameters only. */
 static int q(group_tx *g, const char *sql, int n, const char *const *p, PGresult **res)
 {
-    if (!g->pipe)
-        return mtd_pg_prepared(g->s->cl, g->k, sql, n, p, res);
-    return mtd_pg_pipe_send(g->s->cl, g->k, sql, n, p);
+    params ps = {.n = 0};
+    for (int i = 0; i < n; i++)
+        par_text(&ps, p[i]);
+    return qp(g, sql, &ps, res);
 }
 
 /* The transaction's first row number, taken from event_rows by its nextval (the
@@ -140,9 +209,9 @@ static const char *batch_device(const mtd_store_batch *b, char *buf, size_t len)
  * statement (commit_list). */
 static int insert_keys(group_tx *g)
 {
-    mtd_buf *a = g->a;
+    pg_arr *a = g->a;
     for (int c = 0; c < 6; c++)
-        arr_start(&a[c]);
+        arr_start(&a[c], c < 2 ? OID_TEXT : OID_INT8);
     int64_t row = 0;
     for (size_t i = 0; i < g->n; i++) {
         mtd_store_batch *b = g->b[i];
@@ -160,12 +229,16 @@ static int insert_keys(group_tx *g)
         arr_int(&a[5], types);
         row += (int64_t)b->n;
     }
-    const char *p[] = {arr_end(&a[0]), arr_end(&a[1]), g->now, arr_end(&a[2]), arr_end(&a[3]),
-                       arr_end(&a[4]), arr_end(&a[5])};
+    params ps = {.n = 0};
+    par_arr(&ps, &a[0]);
+    par_arr(&ps, &a[1]);
+    par_text(&ps, g->now);
+    for (int c = 2; c < 6; c++)
+        par_arr(&ps, &a[c]);
     if (g->pipe)
-        return q(g, INSERT_KEYS, 7, p, NULL);
+        return qp(g, INSERT_KEYS, &ps, NULL);
     PGresult *res;
-    int r = q(g, INSERT_KEYS " ON CONFLICT DO NOTHING RETURNING idem_key", 7, p, &res);
+    int r = qp(g, INSERT_KEYS " ON CONFLICT DO NOTHING RETURNING idem_key", &ps, &res);
     if (r)
         return r;
     /* keep only the inserted, in order (RETURNING's order is not promised) */
@@ -205,15 +278,17 @@ static int cmp_dev(const void *x, const void *y)
  * revocation of the token's unused credentials spares exactly those with a batch. */
 static int mark_used(group_tx *g)
 {
-    arr_start(&g->a[0]);
+    arr_start(&g->a[0], OID_TEXT);
     for (size_t i = 0; i < g->n; i++)
         if (g->b[i]->cred_hash && g->b[i]->cred_hash[0])
             arr_text(&g->a[0], g->b[i]->cred_hash, strlen(g->b[i]->cred_hash));
-    if (g->a[0].len == 1)
+    if (g->a[0].n == 0)
         return 0;
-    const char *p[] = {g->now, arr_end(&g->a[0])};
-    return q(g, "UPDATE credentials SET first_used = $1 WHERE hash = ANY($2::text[]) AND first_used IS NULL",
-             2, p, NULL);
+    params ps = {.n = 0};
+    par_text(&ps, g->now);
+    par_arr(&ps, &g->a[0]);
+    return qp(g, "UPDATE credentials SET first_used = $1 WHERE hash = ANY($2::text[]) AND first_used IS NULL",
+              &ps, NULL);
 }
 
 /* Upserts each device once (its last batch's envelope), in device order. */
@@ -226,7 +301,7 @@ static int upsert_devices(group_tx *g)
     qsort(bs, g->n, sizeof *bs, cmp_dev); /* stable enough: equal devices collapse below */
     static const char *const f[] = {"device_id", "upn", "dir_user_id", "dir_device_id", "org_id"};
     for (int c = 0; c < 5; c++)
-        arr_start(&g->a[c]);
+        arr_start(&g->a[c], OID_TEXT);
     for (size_t i = 0; i < g->n; i++) {
         char d1[64], d2[64];
         if (i + 1 < g->n && !strcmp(batch_device(bs[i], d1, sizeof d1), batch_device(bs[i + 1], d2, sizeof d2)))
@@ -235,15 +310,18 @@ static int upsert_devices(group_tx *g)
             slot_elem(&g->a[c], &bs[i]->events[0], f[c]);
     }
     free(bs);
-    const char *p[] = {arr_end(&g->a[0]), g->now, arr_end(&g->a[1]), arr_end(&g->a[2]),
-                       arr_end(&g->a[3]), arr_end(&g->a[4])};
-    return q(g, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id, dir_device_id,"
+    params ps = {.n = 0};
+    par_arr(&ps, &g->a[0]);
+    par_text(&ps, g->now);
+    for (int c = 1; c < 5; c++)
+        par_arr(&ps, &g->a[c]);
+    return qp(g, "INSERT INTO devices(device_id, first_seen, last_seen, upn, dir_user_id, dir_device_id,"
                 " org_id) SELECT d, $2::bigint, $2::bigint, u, du, dd, o FROM unnest($1::text[], $3::text[],"
                 " $4::text[], $5::text[], $6::text[]) AS x(d, u, du, dd, o) ON CONFLICT(device_id) DO UPDATE"
                 " SET last_seen = excluded.last_seen, upn = coalesce(excluded.upn, devices.upn),"
                 " dir_user_id = coalesce(excluded.dir_user_id, devices.dir_user_id),"
                 " dir_device_id = coalesce(excluded.dir_device_id, devices.dir_device_id),"
-                " org_id = coalesce(excluded.org_id, devices.org_id)", 6, p, NULL);
+                " org_id = coalesce(excluded.org_id, devices.org_id)", &ps, NULL);
 }
 
 /* Every row of one event type in the group, in one INSERT. */
@@ -251,8 +329,11 @@ static int insert_type(group_tx *g, const mtd_event_type *ev)
 {
     int ncol = mtd_event_ncolumns(ev);
     size_t rows = 0;
-    for (int c = 0; c < ncol + 1; c++)
-        arr_start(&g->a[c]);
+    arr_start(&g->a[0], OID_INT8);
+    for (int c = 0; c < ncol; c++) {
+        const mtd_field *f = mtd_event_column_field(ev, c);
+        arr_start(&g->a[c + 1], f->type == MTD_T_INT || f->type == MTD_T_BOOL ? OID_INT8 : OID_TEXT);
+    }
     for (size_t i = 0; i < g->n; i++)
         for (size_t j = 0; j < g->b[i]->n; j++) {
             const mtd_event *e = &g->b[i]->events[j];
@@ -285,12 +366,12 @@ static int insert_type(group_tx *g, const mtd_event_type *ev)
     for (int c = 0; c < ncol; c++)
         mtd_buf_printf(&sql, ", c%d", c + 1);
     mtd_buf_append(&sql, "), " BASE, sizeof "), " BASE);
-    const char *p[MTD_EVENT_MAX_COLUMNS + 2];
-    p[0] = arr_end(&g->a[0]);
-    p[1] = g->now;
+    params ps = {.n = 0};
+    par_arr(&ps, &g->a[0]);
+    par_text(&ps, g->now);
     for (int c = 0; c < ncol; c++)
-        p[c + 2] = arr_end(&g->a[c + 1]);
-    int r = q(g, (char *)sql.data, ncol + 2, p, NULL);
+        par_arr(&ps, &g->a[c + 1]);
+    int r = qp(g, (char *)sql.data, &ps, NULL);
     mtd_buf_free(&sql);
     return r;
 }
@@ -299,8 +380,8 @@ static int insert_type(group_tx *g, const mtd_event_type *ev)
 static int note_info(group_tx *g)
 {
     const mtd_event_type *info = mtd_schema_event("device.info");
-    arr_start(&g->a[0]);
-    arr_start(&g->a[1]);
+    arr_start(&g->a[0], OID_TEXT);
+    arr_start(&g->a[1], OID_INT8);
     int any = 0;
     for (size_t i = 0; i < g->n; i++)
         for (size_t j = 0; j < g->b[i]->n; j++)
@@ -311,11 +392,13 @@ static int note_info(group_tx *g)
             }
     if (!any)
         return 0;
-    const char *p[] = {arr_end(&g->a[0]), arr_end(&g->a[1])};
-    return q(g, "UPDATE devices d SET info_row = u.r FROM (SELECT dev, base + max(r) AS r FROM"
+    params ps = {.n = 0};
+    par_arr(&ps, &g->a[0]);
+    par_arr(&ps, &g->a[1]);
+    return qp(g, "UPDATE devices d SET info_row = u.r FROM (SELECT dev, base + max(r) AS r FROM"
                 " unnest($1::text[], $2::bigint[]) AS x(dev, r), " BASE " GROUP BY dev, base) u"
                 " WHERE d.device_id = u.dev",
-             2, p, NULL);
+              &ps, NULL);
 }
 
 /* Optional data of one device: what a consent revocation deletes. */
@@ -453,7 +536,7 @@ static int commit_list(mtd_pg_store *s, mtd_store_batch *head)
     qsort(g.b, g.n, sizeof *g.b, cmp_key);
     snprintf(g.now, sizeof g.now, "%lld", (long long)time(NULL));
     for (size_t c = 0; c < MTD_EVENT_MAX_COLUMNS + 2; c++)
-        mtd_buf_init(&g.a[c], 0);
+        mtd_buf_init(&g.a[c].b, 0);
     int r = mtd_pg_acquire(s->cl, s->id, &g.k);
     if (r == 0) {
         r = store_pipelined(&g);
@@ -462,7 +545,7 @@ static int commit_list(mtd_pg_store *s, mtd_store_batch *head)
     for (size_t i = 0; r == 0 && i < g.n; i++)
         g.b[i]->stored = (int)g.b[i]->n;
     for (size_t c = 0; c < MTD_EVENT_MAX_COLUMNS + 2; c++)
-        mtd_buf_free(&g.a[c]);
+        mtd_buf_free(&g.a[c].b);
     free(g.b);
     free(g.first);
     return r;

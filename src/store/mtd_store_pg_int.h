@@ -95,16 +95,18 @@ int mtd_pg_query(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
                  const char *const *p, PGresult **res);
 /* mtd_pg_query for a statement run again and again (SQL of a fixed text, no values
  * in it): prepared on the connection at its first use (in the same round trip), then
- * only bound and run. */
-int mtd_pg_prepared(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n,
-                    const char *const *p, PGresult **res);
-/* A pipeline on k: begin, send each statement (text parameters, prepared as
- * mtd_pg_prepared does), end with when it began. End syncs, reads every answer and
+ * only bound and run. Parameter i is p[i] in text, or lens[i] bytes in binary where
+ * fmts[i] is 1 (lens and fmts NULL: all text). */
+int mtd_pg_prepared(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n, const char *const *p,
+                    const int *lens, const int *fmts, PGresult **res);
+/* A pipeline on k: begin, send each statement (parameters and preparing as
+ * mtd_pg_prepared), end with when it began. End syncs, reads every answer and
  * returns the first failure's code as mtd_pg_query would (0 if none); the server
  * skipped every statement after it. A connection whose answers came out of step is
  * closed. One latency sample for the whole. */
 int mtd_pg_pipe_begin(mtd_pg_conn *k);
-int mtd_pg_pipe_send(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n, const char *const *p);
+int mtd_pg_pipe_send(mtd_store_cluster *cl, mtd_pg_conn *k, const char *sql, int n, const char *const *p,
+                     const int *lens, const int *fmts);
 int mtd_pg_pipe_end(mtd_store_cluster *cl, mtd_pg_conn *k, int64_t t0);
 /* mtd_pg_query on a connection of the handle's tenant, acquired and released. */
 int mtd_pg_run(mtd_pg_store *s, const char *sql, int n, const char *const *p, PGresult **res);
