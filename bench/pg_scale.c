@@ -16,7 +16,10 @@
  * attempt to its 200, so a batch answered 429 and sent again waits the whole time.
  * The COPY peer takes the same
  * number of rows of the same shape, ten batches per COPY and transaction, into a table
- * LIKE the tenant's with its indexes. Medians of 3 runs.
+ * LIKE the tenant's with its indexes. Medians of 3 runs. Besides the rates, the CPU
+ * each side spent per event (collectors, the cluster's processes, the load generator;
+ * COPY's client and the cluster): CPU time counts what was done whatever else the
+ * shared machine ran, where the rates swing with its load.
  *
  * Targets (issue 21): the collectors' rate at least 50% of COPY; three collectors
  * faster than one; p99 batch latency under 1 s at 1,000 devices (at half load).
@@ -28,6 +31,7 @@
 #include "common/mtd_file.h"
 #include "common/mtd_util.h"
 
+#include <dirent.h>
 #include <libpq-fe.h>
 #include <signal.h>
 #include <stdio.h>
@@ -118,23 +122,56 @@ static void stop_fleet(fleet *f)
     }
 }
 
-/* The CPU seconds the collectors have used so far (/proc/PID/stat utime + stime). */
+/* A process's CPU seconds so far (/proc/PID/stat utime + stime, with its reaped
+ * children's cutime + cstime when asked), and its parent in *ppid; -1 if it is gone. */
+static double proc_cpu(long pid, int reaped, long *ppid)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    FILE *fp = fopen(path, "r");
+    size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
+    if (fp)
+        fclose(fp);
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')'); /* the name may hold spaces */
+    unsigned long long ut = 0, st = 0, cut = 0, cst = 0;
+    long pp = 0;
+    if (!p || sscanf(p + 2, "%*c %ld %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %llu %llu", &pp, &ut, &st,
+                     &cut, &cst) != 5)
+        return -1;
+    if (ppid)
+        *ppid = pp;
+    return (double)(ut + st + (reaped ? cut + cst : 0)) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* The CPU seconds the collectors have used so far. */
 static double fleet_cpu(const fleet *f)
 {
     double cpu = 0;
-    for (int i = 0; i < f->n; i++) {
-        char path[64], buf[1024];
-        snprintf(path, sizeof path, "/proc/%d/stat", (int)f->pid[i]);
-        FILE *fp = fopen(path, "r");
-        size_t n = fp ? fread(buf, 1, sizeof buf - 1, fp) : 0;
-        if (fp)
-            fclose(fp);
-        buf[n] = 0;
-        const char *p = strrchr(buf, ')'); /* the name may hold spaces */
-        unsigned long long ut = 0, st = 0;
-        if (p && sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu", &ut, &st) == 2)
-            cpu += (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+    for (int i = 0; i < f->n; i++)
+        cpu += proc_cpu(f->pid[i], 0, NULL);
+    return cpu;
+}
+
+/* The CPU seconds the cluster has used so far: the postmaster, its backends and other
+ * processes, those that ended (reaped by it) and those alive. */
+static double cluster_cpu(void)
+{
+    char path[600], line[32];
+    snprintf(path, sizeof path, "%s/data/postmaster.pid", getenv("MTD_PG_DIR") ? getenv("MTD_PG_DIR") : ".");
+    if (mtd_file_read_line(path, line, sizeof line) != 0)
+        return 0;
+    long pm = atol(line), pp;
+    double cpu = proc_cpu(pm, 1, NULL);
+    DIR *d = opendir("/proc");
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        long pid = atol(e->d_name);
+        double c = pid > 0 ? proc_cpu(pid, 0, &pp) : -1;
+        if (c > 0 && pp == pm)
+            cpu += c;
     }
+    if (d)
+        closedir(d);
     return cpu;
 }
 
@@ -142,6 +179,7 @@ typedef struct {
     double rate, sat_p99; /* at capacity */
     double p50, p99;      /* at half of it */
     double cpu_col, cpu_gen;
+    double us_col, us_db, us_gen; /* CPU microseconds per event stored */
 } result;
 
 /* Each device's lg_n_batch batches, compressed. */
@@ -183,12 +221,16 @@ static result one_config(const char *bin, int c, lg_device *d, lg_blob *bl, long
     lg_nlat = 0;
     struct rusage ru0, ru1;
     getrusage(RUSAGE_SELF, &ru0);
-    double cpu0 = fleet_cpu(&f), secs = lg_upload(d, bl, errors);
+    double cpu0 = fleet_cpu(&f), db0 = cluster_cpu(), secs = lg_upload(d, bl, errors);
     getrusage(RUSAGE_SELF, &ru1);
-    result r = {.rate = (double)lg_nlat * lg_n_ev / secs, .cpu_col = (fleet_cpu(&f) - cpu0) / secs};
+    double events = (double)lg_nlat * lg_n_ev;
+    result r = {.rate = events / secs, .cpu_col = (fleet_cpu(&f) - cpu0) / secs};
+    r.us_col = r.cpu_col * secs / events * 1e6;
+    r.us_db = cfgs[c].pg ? (cluster_cpu() - db0) / events * 1e6 : 0;
     qsort(lg_lat, lg_nlat, sizeof *lg_lat, lg_cmp_d);
     r.sat_p99 = lg_lat[(size_t)(lg_nlat * 0.99)];
     r.cpu_gen = (lg_tv_s(ru1.ru_utime) + lg_tv_s(ru1.ru_stime) - lg_tv_s(ru0.ru_utime) - lg_tv_s(ru0.ru_stime)) / secs;
+    r.us_gen = r.cpu_gen * secs / events * 1e6;
     /* latency: PACED_BATCHES more of each device, paced to half that capacity */
     int nb = lg_n_batch;
     lg_n_batch = PACED_BATCHES;
@@ -211,8 +253,9 @@ static result one_config(const char *bin, int c, lg_device *d, lg_blob *bl, long
 }
 
 /* The peer: the same number of rows of the same shape by COPY into a table LIKE the
- * tenant's (lg_tenant, still there), then the tenant dropped. */
-static double copy_run(lg_device *d, const char *op)
+ * tenant's (lg_tenant, still there), then the tenant dropped. Its CPU microseconds per
+ * row into us[0] (this process, the client) and us[1] (the cluster). */
+static double copy_run(lg_device *d, const char *op, double *us)
 {
     int nb = lg_n_dev * lg_n_batch;
     mtd_batch *bs = calloc((size_t)nb, sizeof *bs);
@@ -239,7 +282,12 @@ static double copy_run(lg_device *d, const char *op)
     pgc_must(c, "SET client_min_messages = warning");
     char schema[40];
     snprintf(schema, sizeof schema, "t_%s", lg_tenant);
-    double rate = pgc_copy_peer(c, schema, bs, nb, GROUP);
+    struct rusage ru0, ru1;
+    getrusage(RUSAGE_SELF, &ru0);
+    double db0 = cluster_cpu(), rate = pgc_copy_peer(c, schema, bs, nb, GROUP), rows = (double)nb * lg_n_ev;
+    us[1] = (cluster_cpu() - db0) / rows * 1e6;
+    getrusage(RUSAGE_SELF, &ru1);
+    us[0] = (lg_tv_s(ru1.ru_utime) + lg_tv_s(ru1.ru_stime) - lg_tv_s(ru0.ru_utime) - lg_tv_s(ru0.ru_stime)) / rows * 1e6;
     pgc_must(c, "DROP TABLE public.copy_peer");
     PQfinish(c);
     for (int k = 0; k < nb; k++)
@@ -282,7 +330,7 @@ int main(int argc, char **argv)
     lg_blob *bl = calloc((size_t)lg_n_dev * lg_n_batch, sizeof *bl);
     lg_lat = calloc((size_t)lg_n_dev * lg_n_batch, sizeof *lg_lat);
     double rate[NCFG][RUNS], p50[NCFG][RUNS], p99[NCFG][RUNS], sat99[NCFG][RUNS], ccol[NCFG][RUNS],
-        cgen[NCFG][RUNS], copy[RUNS];
+        cgen[NCFG][RUNS], copy[RUNS], uscol[NCFG][RUNS], usdb[NCFG][RUNS], usgen[NCFG][RUNS], uscp[2][RUNS];
     long errors[NCFG] = {0};
     char op[200];
     for (int run = 0; run < RUNS; run++) {
@@ -290,11 +338,14 @@ int main(int argc, char **argv)
             result r = one_config(bin, c, d, bl, &errors[c], c == NCFG - 1, op, sizeof op);
             rate[c][run] = r.rate, p50[c][run] = r.p50, p99[c][run] = r.p99, sat99[c][run] = r.sat_p99;
             ccol[c][run] = r.cpu_col, cgen[c][run] = r.cpu_gen;
+            uscol[c][run] = r.us_col, usdb[c][run] = r.us_db, usgen[c][run] = r.us_gen;
             printf("run %d: %-25s %7.0f events/s (p99 %5.0f ms); at half of it: p50 %4.0f ms, p99 %4.0f ms\n",
                    run + 1, cfgs[c].name, r.rate, r.sat_p99, r.p50, r.p99);
             fflush(stdout);
         }
-        copy[run] = copy_run(d, op);
+        double us[2];
+        copy[run] = copy_run(d, op, us);
+        uscp[0][run] = us[0], uscp[1][run] = us[1];
         printf("run %d: %-25s %7.0f events/s\n", run + 1, "COPY of the same rows", copy[run]);
         fflush(stdout);
     }
@@ -320,7 +371,11 @@ int main(int argc, char **argv)
                " CPUs busy: collectors %.2f, load generator %.2f; %ld answers other than 200\n", cfgs[c].name,
                m[c], r[c], median(sat99[c]), median(p50[c]), q99[c], median(ccol[c]), median(cgen[c]),
                errors[c]);
+        printf("pg_scale: %-25s CPU per event: collectors %.1f us, database %.1f us, load generator %.1f us\n",
+               cfgs[c].name, median(uscol[c]), median(usdb[c]), median(usgen[c]));
     }
+    printf("pg_scale: %-25s CPU per event: client %.1f us, database %.1f us\n", "COPY of the same rows",
+           median(uscp[0]), median(uscp[1]));
     double one = median(vs_one);
     printf("pg_scale: COPY of the same rows %.0f events/s; SQLite backend (1 collector) %.0f events/s\n", cp, m[0]);
     for (int i = 0; i < LG_NWHY && lg_retry_why[i].n; i++)
