@@ -12,8 +12,9 @@
  *
  * A group is a handful of statements whatever its size: one INSERT of every batch
  * key, one of every device, one per event type of every row of that type (each
- * column one array parameter, unnest()ed), where the SQLite backend steps one INSERT
- * per row. COPY would be faster still, but PostgreSQL refuses COPY FROM into a table
+ * column one binary array parameter, unnest()ed), where the SQLite backend steps one
+ * INSERT per row; each prepared once per connection (mtd_pg_prepared). COPY would be
+ * faster still, but PostgreSQL refuses COPY FROM into a table
  * with row-level security, and every table here has it (mtd_store_pg_ddl.c). */
 #include "store/mtd_store_pg_int.h"
 #include "common/mtd_err.h"
