@@ -236,12 +236,17 @@ static void lg_reap(CURLM *m, lg_device *d, lg_blob *bl, long *errors, int *left
             dv->t0 = dv->due = now + think_ns(); /* the next batch's first attempt */
         } else {
             /* 429/503: the device sends the same batch again after the Retry-After the
-             * answer gave, as the agent does (resent at once, 1,000 refused devices
-             * kept a collector busy refusing them) */
+             * answer gave and up to half of it again at random, as the agent does
+             * (resent at once, 1,000 refused devices kept a collector busy refusing
+             * them; all after exactly 1 s, they came back in one wave, and the
+             * collector's queue ran dry between waves) */
             (*errors)++;
             lg_count_retry(code, dv->answer);
             curl_easy_getinfo(msg->easy_handle, CURLINFO_RETRY_AFTER, &wait_s);
-            dv->due = now + (int64_t)wait_s * 1000000000;
+            uint32_t rnd;
+            mtd_random(&rnd, sizeof rnd);
+            dv->due = now + (int64_t)wait_s * 1000000000 +
+                      (int64_t)((double)rnd / 4294967296.0 * (double)wait_s * 5e8);
         }
         if (dv->sent >= lg_n_batch)
             (*left)--;
