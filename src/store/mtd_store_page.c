@@ -149,20 +149,16 @@ static void cursor_write(json_t *o, const mtd_keyset *ks, mtd_page *pg)
 
 void mtd_keyset_done(json_t *rows, const mtd_keyset *ks, mtd_page *pg)
 {
-    if (!rows)
+    if (!pg || !rows)
         return;
-    if (pg) {
-        pg->more = (int64_t)json_array_size(rows) > pg->limit;
-        if (pg->more) {
-            json_array_remove(rows, json_array_size(rows) - 1);
-            cursor_write(json_array_get(rows, json_array_size(rows) - 1), ks, pg);
-        }
+    pg->more = (int64_t)json_array_size(rows) > pg->limit;
+    if (pg->more) {
+        json_array_remove(rows, json_array_size(rows) - 1);
+        cursor_write(json_array_get(rows, json_array_size(rows) - 1), ks, pg);
     }
     size_t i;
     json_t *o, *v;
-    /* the keys, and columns a report selects only to sort by (a whole report, with no
-     * page, too: a device's risk answered its threats' _row) */
-    json_array_foreach(rows, i, o) {
+    json_array_foreach(rows, i, o) { /* the keys, and columns a report selects only to sort by */
         const char *name;
         void *tmp;
         json_object_foreach_safe(o, tmp, name, v)
