@@ -79,7 +79,7 @@ static void live_batch(int d, int seq, mtd_buf *b)
     for (int i = 0; i <= n_app; i++)
         mtd_buf_printf(b, "{\"event\":\"usage.action\",\"schema\":1,\"time\":\"2026-11-24T11:00:00Z\","
                           "\"tenant_id\":\"t_bench\",\"event_id\":\"L%d.%d\",\"device_id\":\"%s\","
-                          "\"action\":\"scan_finished\"}\n", seq, i, dev);
+                          "\"action\":\"scan_requested\"}\n", seq, i, dev);
 }
 
 /* Parses and stores one batch of JSON lines; returns the seconds the store took. */
@@ -245,7 +245,7 @@ static void device_history(mtd_store *s, const char *dir, mtd_buf *raw)
         for (int i = 0; i < 5; i++)
             mtd_buf_printf(raw, "{\"event\":\"usage.action\",\"schema\":1,\"time\":\"2026-11-24T11:00:00Z\","
                                 "\"tenant_id\":\"t_bench\",\"event_id\":\"H%d.%d\",\"device_id\":\"%s\","
-                                "\"action\":\"scan_finished\"}\n", b, i, dev);
+                                "\"action\":\"scan_requested\"}\n", b, i, dev);
         snprintf(key, sizeof key, "history-%d", b);
         store_raw(s, key, raw);
     }

@@ -149,16 +149,20 @@ static void cursor_write(json_t *o, const mtd_keyset *ks, mtd_page *pg)
 
 void mtd_keyset_done(json_t *rows, const mtd_keyset *ks, mtd_page *pg)
 {
-    if (!pg || !rows)
+    if (!rows)
         return;
-    pg->more = (int64_t)json_array_size(rows) > pg->limit;
-    if (pg->more) {
-        json_array_remove(rows, json_array_size(rows) - 1);
-        cursor_write(json_array_get(rows, json_array_size(rows) - 1), ks, pg);
+    if (pg) {
+        pg->more = (int64_t)json_array_size(rows) > pg->limit;
+        if (pg->more) {
+            json_array_remove(rows, json_array_size(rows) - 1);
+            cursor_write(json_array_get(rows, json_array_size(rows) - 1), ks, pg);
+        }
     }
     size_t i;
     json_t *o, *v;
-    json_array_foreach(rows, i, o) { /* the keys, and columns a report selects only to sort by */
+    /* the keys, and columns a report selects only to sort by (a whole report, with no
+     * page, too: a device's risk answered its threats' _row) */
+    json_array_foreach(rows, i, o) {
         const char *name;
         void *tmp;
         json_object_foreach_safe(o, tmp, name, v)
