@@ -71,10 +71,7 @@ static int unread_input(const mtd_conn *c)
 
 static addr_count **addr_slot(mtd_conns *cs, const char *ip)
 {
-    uint32_t h = 2166136261u;
-    for (const char *p = ip; *p; p++)
-        h = (h ^ (uint8_t)*p) * 16777619u;
-    addr_count **a = &cs->addrs[h % NADDR];
+    addr_count **a = &cs->addrs[mtd_fnv1a(ip, strlen(ip)) % NADDR];
     while (*a && strcmp((*a)->ip, ip))
         a = &(*a)->next;
     return a;

@@ -54,14 +54,6 @@ struct mtd_guard {
     int stop;
 };
 
-static uint32_t fnv(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
 /* "<kind>.<tenant>" of a token, or "" when it has no such shape. */
 static void prefix_of(const char *tok, char *out, size_t len)
 {
@@ -76,7 +68,7 @@ static good *good_slot(mtd_guard *g, const char *hash)
 {
     char k[33];
     snprintf(k, sizeof k, "%.32s", hash);
-    return &g->ok[fnv(k) % NGOOD];
+    return &g->ok[mtd_fnv1a(k, strlen(k)) % NGOOD];
 }
 
 static int is_good(mtd_guard *g, const char *tok, int64_t now)

@@ -41,19 +41,11 @@ void mtd_limit_destroy(mtd_limit *l)
     free(l);
 }
 
-static uint32_t fnv(const char *s)
-{
-    uint32_t h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (uint8_t)*s) * 16777619u;
-    return h;
-}
-
 /* The entry of key; with create, made over the stalest of its probe slots that is not
  * blocked (NULL when all are: the flood that blocked them cannot unblock them). */
 static entry *find(const mtd_limit *l, const char *key, int create, int64_t now)
 {
-    uint32_t h = fnv(key);
+    uint32_t h = mtd_fnv1a(key, strlen(key));
     entry *victim = NULL;
     for (int i = 0; i < PROBE; i++) {
         entry *e = (entry *)&l->e[(h + (uint32_t)i) % l->n];

@@ -239,6 +239,15 @@ int mtd_ct_equal(const void *a, const void *b, size_t len)
     return acc == 0;
 }
 
+uint32_t mtd_fnv1a(const void *data, size_t len)
+{
+    const uint8_t *p = data;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
 int mtd_strlcpy(char *out, const char *in, size_t outlen)
 {
     size_t n = strlen(in);

@@ -43,6 +43,9 @@ size_t mtd_escape_ctl(const char *in, size_t len, char *out, size_t outlen);
 int mtd_text_is_plain(const char *s);
 /* The word for a count people read: one if n is 1, else many ("1 batch", "2 batches"). */
 const char *mtd_plural(long long n, const char *one, const char *many);
+/* FNV-1a of the bytes: the slot of a key in a fixed table (not a defence against
+ * chosen keys: every table using it bounds its probes or chains by other means). */
+uint32_t mtd_fnv1a(const void *data, size_t len);
 /* Copies at most outlen-1 bytes and NUL-terminates; returns MTD_ETOOBIG if cut. */
 int mtd_strlcpy(char *out, const char *in, size_t outlen);
 

@@ -322,7 +322,6 @@ static int line_sql(mtd_store *s, const mtd_event_type *ev, char **out)
  * stores makes frequent). 31 bits and never 0 (a new file's user_version). */
 static int schema_hash(void)
 {
-    uint32_t h = 2166136261u; /* FNV-1a */
     mtd_buf b;
     mtd_buf_init(&b, 0);
     mtd_buf_printf(&b, "%s|%d|", base_sql, MIGRATIONS_VERSION);
@@ -332,8 +331,7 @@ static int schema_hash(void)
         event_sql(&mtd_event_types[i], &b, &ins);
         mtd_buf_free(&ins);
     }
-    for (size_t i = 0; i < b.len; i++)
-        h = (h ^ b.data[i]) * 16777619u;
+    uint32_t h = mtd_fnv1a(b.data, b.len);
     mtd_buf_free(&b);
     h &= 0x7fffffff;
     return h ? (int)h : 1;

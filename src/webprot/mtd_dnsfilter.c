@@ -237,6 +237,26 @@ static int take_slot(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m,
     return -1;
 }
 
+/* A query to forward, from the filter's socket or mtd_dnsfilter_query: 0 with a slot
+ * taken and the query, under that slot's ID, in fwd; -1 when every slot is busy, with
+ * the client's SERVFAIL in out (*outlen). */
+static int forward_prep(mtd_dnsfilter *f, const uint8_t *q, size_t len, const mtd_dns_msg *m,
+                        const struct sockaddr_storage *from, socklen_t flen, int local, uint8_t *fwd,
+                        uint8_t *out, size_t *outlen, size_t outcap)
+{
+    int id = take_slot(f, q, m, from, flen, local);
+    if (id < 0) {
+        COUNT(f, servfail);
+        *outlen = mtd_dns_answer(q, m, MTD_DNS_SERVFAIL, 0, out, outcap);
+        return -1;
+    }
+    memcpy(fwd, q, len);
+    fwd[0] = (uint8_t)(id >> 8);
+    fwd[1] = (uint8_t)id;
+    COUNT(f, forwarded);
+    return 0;
+}
+
 static void *udp_loop(void *arg)
 {
     mtd_dnsfilter *f = arg;
@@ -266,19 +286,13 @@ static void *udp_loop(void *arg)
         int na = 0, nf = 0;
         for (int i = 0; i < n; i++) {
             if (d[i] == FORWARD) {
-                int id = take_slot(f, in[i], &m[i], &from[i], rm[i].msg_hdr.msg_namelen, 0);
-                if (id < 0) { /* every slot busy: the client hears SERVFAIL at once */
-                    COUNT(f, servfail);
-                    alen[i] = mtd_dns_answer(in[i], &m[i], MTD_DNS_SERVFAIL, 0, out[i], MTD_DNS_MAX_UDP);
-                    d[i] = ANSWERED;
+                if (forward_prep(f, in[i], rm[i].msg_len, &m[i], &from[i], rm[i].msg_hdr.msg_namelen, 0, fwd[nf],
+                                 out[i], &alen[i], MTD_DNS_MAX_UDP) != 0) {
+                    d[i] = ANSWERED; /* every slot busy: the client hears SERVFAIL at once */
                 } else {
-                    memcpy(fwd[nf], in[i], rm[i].msg_len);
-                    fwd[nf][0] = (uint8_t)(id >> 8);
-                    fwd[nf][1] = (uint8_t)id;
                     fiov[nf] = (struct iovec){fwd[nf], rm[i].msg_len};
                     fm[nf].msg_hdr = (struct msghdr){.msg_iov = &fiov[nf], .msg_iovlen = 1};
                     nf++;
-                    COUNT(f, forwarded);
                 }
             }
             if (d[i] == ANSWERED && alen[i]) {
@@ -312,17 +326,9 @@ int mtd_dnsfilter_query(mtd_dnsfilter *f, const uint8_t *q, size_t len, const st
         return -1;
     struct sockaddr_storage from = {0};
     memcpy(&from, client, sizeof *client);
-    int id = take_slot(f, q, &m, &from, sizeof *client, 1);
-    if (id < 0) { /* every slot busy: SERVFAIL at once, as on the socket */
-        COUNT(f, servfail);
-        *outlen = mtd_dns_answer(q, &m, MTD_DNS_SERVFAIL, 0, out, outcap);
-        return *outlen ? 1 : -1;
-    }
     uint8_t fwd[MTD_DNS_MAX_UDP];
-    memcpy(fwd, q, len);
-    fwd[0] = (uint8_t)(id >> 8);
-    fwd[1] = (uint8_t)id;
-    COUNT(f, forwarded);
+    if (forward_prep(f, q, len, &m, &from, sizeof *client, 1, fwd, out, outlen, outcap) != 0)
+        return *outlen ? 1 : -1; /* every slot busy: SERVFAIL at once, as on the socket */
     /* never waits: the caller is the VPN's relay thread (a full socket buffer loses the
      * query, which the expiry then answers SERVFAIL, as a lost datagram would be) */
     send(f->up, fwd, len, MSG_DONTWAIT);

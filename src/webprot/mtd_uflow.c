@@ -151,7 +151,6 @@ void mtd_uflow_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
 
 void mtd_uflow_event(mtd_vpn *v, vpn_flow *f, uint32_t events)
 {
-    (void)events;
     for (int i = 0; i < 64; i++) {
         ssize_t n = recv(f->fd, v->rbuf, 65507, 0);
         if (n < 0)
