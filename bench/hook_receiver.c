@@ -7,7 +7,13 @@
  *                     NAME's secret (compared in constant time), X-Openmtd-Timestamp
  *                     equals the body's "timestamp" and is within 300 s of now, and
  *                     X-Openmtd-Event-Id is the body's "event_id"; deduplicates on the
- *                     event ID (the collector delivers at least once).
+ *                     event ID (the collector delivers at least once). A batch (a
+ *                     webhook with batch_max > 1: {"type": "alert.batch", "timestamp",
+ *                     "count", "events": [...]}) is checked as the test receiver does:
+ *                     X-Openmtd-Event-Count and "count" are the number of events, no
+ *                     X-Openmtd-Event-Id, each event a single POST's body with the
+ *                     batch's timestamp and an event ID of its own; each is recorded
+ *                     and deduplicated on its own.
  *
  * Each accepted message is a line {"event_id", "dup", "t"} of OUT/NAME.jsonl (the
  * Python receiver's lines without the body, which the bench does not read), written
@@ -47,7 +53,8 @@ static const char *out_dir;
 static char down_path[1100];
 static int rejected_fd = -1;
 
-/* The event IDs seen, for "dup": an open-addressing set of their hashes and copies. */
+/* The event IDs seen, for "dup", each prefixed by its hook's index (each hook
+ * deduplicates its own deliveries): an open-addressing set of their hashes and copies. */
 static pthread_mutex_t seen_mu = PTHREAD_MUTEX_INITIALIZER;
 static char **seen;
 static size_t seen_cap, seen_n;
@@ -134,6 +141,33 @@ static int hook_of(const char *name)
     return -1;
 }
 
+/* A batch's own checks (its signature and timestamp passed); NULL when it passes. */
+static const char *check_batch(struct MHD_Connection *c, json_t *body, json_t *evs)
+{
+    const char *cnt = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Openmtd-Event-Count");
+    json_t *ts = json_object_get(body, "timestamp");
+    size_t n = json_array_size(evs);
+    char want[32];
+    snprintf(want, sizeof want, "%zu", n);
+    if (strcmp(json_string_value(json_object_get(body, "type")) ?: "", "alert.batch") || !json_is_array(evs) || !n)
+        return "a batch is {\"type\": \"alert.batch\", \"events\": [one or more]}";
+    if (!cnt || strcmp(cnt, want) || json_integer_value(json_object_get(body, "count")) != (json_int_t)n)
+        return "a batch's count and X-Openmtd-Event-Count differ from its events";
+    if (MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Openmtd-Event-Id"))
+        return "a batch has no X-Openmtd-Event-Id";
+    for (size_t i = 0; i < n; i++) {
+        json_t *e = json_array_get(evs, i);
+        const char *eid = json_string_value(json_object_get(e, "event_id"));
+        if (json_object_size(e) != 4 || strcmp(json_string_value(json_object_get(e, "type")) ?: "", "alert") ||
+            !json_equal(json_object_get(e, "timestamp"), ts) || !eid || !*eid || !json_is_object(json_object_get(e, "data")))
+            return "a batch's event is not a single POST's body with the batch's timestamp";
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(eid, json_string_value(json_object_get(json_array_get(evs, j), "event_id"))))
+                return "an event twice in one batch";
+    }
+    return NULL;
+}
+
 /* The checks of one webhook POST; NULL when it passes, else why (and *code). */
 static const char *check(struct MHD_Connection *c, int h, const upload *u, json_t **body, unsigned *code)
 {
@@ -160,10 +194,48 @@ static const char *check(struct MHD_Connection *c, int h, const upload *u, json_
     if (!ts || !json_is_integer(bt) || strcmp(tsb, ts) || llabs((long long)time(NULL) - atoll(ts)) > 300)
         return "stale or mismatched timestamp";
     *code = 400;
+    json_t *evs = json_object_get(*body, "events");
+    if (evs || json_object_get(*body, "count"))
+        return check_batch(c, *body, evs);
     const char *be = json_string_value(json_object_get(*body, "event_id"));
     if (!eid || !be || strcmp(eid, be))
         return "event id header differs from the body";
     return NULL;
+}
+
+/* The lines of OUT/NAME.jsonl for the event IDs of ev (one event, or a batch's),
+ * into one buffer so that one write(2) records them all. NULL when out of memory. */
+static char *record_lines(int h, json_t *ev, size_t *len)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    double t = (double)now.tv_sec + now.tv_nsec / 1e9;
+    json_t *list = json_object_get(ev, "events");
+    size_t n = json_is_array(list) ? json_array_size(list) : 1, cap = n * 96 + 1, used = 0;
+    char *out = malloc(cap);
+    for (size_t i = 0; out && i < n; i++) {
+        json_t *e = json_is_array(list) ? json_array_get(list, i) : ev;
+        const char *eid = json_string_value(json_object_get(e, "event_id"));
+        char key[300];
+        snprintf(key, sizeof key, "%d:%.290s", h, eid);
+        json_t *rec = json_pack("{s:s,s:b,s:f}", "event_id", eid, "dup", seen_add(key), "t", t);
+        char *line = rec ? json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(16)) : NULL;
+        json_decref(rec);
+        size_t ln = line ? strlen(line) : 0;
+        char *grown = line && used + ln + 2 > cap ? realloc(out, cap = 2 * (used + ln + 2)) : out;
+        if (!line || !grown) {
+            free(line);
+            free(grown ? grown : out);
+            return NULL;
+        }
+        out = grown;
+        memcpy(out + used, line, ln);
+        out[used + ln] = '\n';
+        used += ln + 1;
+        free(line);
+    }
+    *len = used;
+    return out;
 }
 
 static enum MHD_Result webhook(struct MHD_Connection *c, const char *url, const upload *u)
@@ -178,21 +250,14 @@ static enum MHD_Result webhook(struct MHD_Connection *c, const char *url, const 
         json_decref(body);
         return refuse(c, code, url, why);
     }
-    const char *eid = json_string_value(json_object_get(body, "event_id"));
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
-    json_t *rec = json_pack("{s:s,s:b,s:f}", "event_id", eid, "dup", seen_add(eid),
-                            "t", (double)now.tv_sec + now.tv_nsec / 1e9);
-    char *line = json_dumps(rec, JSON_COMPACT | JSON_REAL_PRECISION(16));
-    json_decref(rec);
+    size_t n = 0;
+    char *lines = record_lines(h, body, &n);
     json_decref(body);
-    if (!line)
+    if (!lines)
         return answer(c, 500, "{\"error\":\"out of memory\"}");
-    size_t n = strlen(line);
-    line[n] = '\n';
-    ssize_t w = write(hooks[h].fd, line, n + 1);
-    free(line);
-    if (w != (ssize_t)n + 1)
+    ssize_t w = write(hooks[h].fd, lines, n);
+    free(lines);
+    if (w != (ssize_t)n)
         return answer(c, 500, "{\"error\":\"cannot record\"}");
     return answer(c, 200, "{\"ok\":true}");
 }

@@ -400,7 +400,7 @@ static void integ_list(call *k)
     sqlite3_stmt *st;
     if (sqlite3_prepare_v2(k->db,
             "SELECT id, kind, target, tls, idx AS 'index', secret IS NOT NULL AND secret<>'' AS secret_set,"
-            " ca_pem IS NOT NULL AS ca_set, delivered, failures, last_error, last_ok_at, created_at, actor,"
+            " ca_pem IS NOT NULL AS ca_set, batch_max, delivered, failures, last_error, last_ok_at, created_at, actor,"
             " (SELECT count(*) FROM outbox o WHERE o.integration_id=i.id AND o.state='pending') AS pending,"
             " (SELECT count(*) FROM outbox o WHERE o.integration_id=i.id AND o.state='dead') AS dead,"
             " CASE WHEN retry_at_ms>0 THEN retry_at_ms/1000 END AS retry_at FROM integrations i ORDER BY id",
@@ -434,7 +434,7 @@ static void integ_add(call *k)
         mtd_resp_error(k->rs, 409, "too_many", "a tenant has at most %d integrations; remove one first",
                        MTD_ALERT_MAX_INTEGRATIONS);
     } else if (sqlite3_prepare_v2(k->db, "INSERT INTO integrations(kind, target, secret, tls, ca_pem, idx, created_at,"
-                                  " actor) VALUES(?1,?2,nullif(?3,''),?4,?5,?6,?7,?8)", -1, &st, NULL) != SQLITE_OK) {
+                                  " actor, batch_max) VALUES(?1,?2,nullif(?3,''),?4,?5,?6,?7,?8,?9)", -1, &st, NULL) != SQLITE_OK) {
         store_error(k);
     } else {
         sqlite3_bind_text(st, 1, d.kind, -1, SQLITE_STATIC);
@@ -445,15 +445,20 @@ static void integ_add(call *k)
         sqlite3_bind_text(st, 6, !strcmp(d.kind, "elastic") ? d.index : NULL, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 7, (int64_t)time(NULL));
         sqlite3_bind_text(st, 8, k->rq->actor, -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 9, d.batch_max);
         int ok = sqlite3_step(st) == SQLITE_DONE;
         sqlite3_finalize(st);
         if (!ok) {
             store_error(k);
         } else {
             int64_t id = sqlite3_last_insert_rowid(k->db);
-            audit(k, "integration.add", NULL, "integration %lld: %s %s%s", (long long)id, d.kind, d.target,
-                  d.tls ? " (TLS)" : "");
-            mtd_resp_json(k->rs, 201, json_pack("{s:I,s:s,s:s}", "id", (json_int_t)id, "kind", d.kind, "target", d.target));
+            char bm[40] = "";
+            if (d.batch_max > 1)
+                snprintf(bm, sizeof bm, " (batches of up to %d)", d.batch_max);
+            audit(k, "integration.add", NULL, "integration %lld: %s %s%s%s", (long long)id, d.kind, d.target,
+                  d.tls ? " (TLS)" : "", bm);
+            mtd_resp_json(k->rs, 201, json_pack("{s:I,s:s,s:s,s:i}", "id", (json_int_t)id, "kind", d.kind, "target",
+                                                d.target, "batch_max", d.batch_max));
         }
     }
     mtd_alert_dest_free(&d);
@@ -467,7 +472,8 @@ static void integ_test(call *k, int64_t id)
     if (!role_may(k, 0))
         return;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(k->db, "SELECT id, kind, target, secret, tls, ca_pem, idx FROM integrations WHERE id=?1",
+    if (sqlite3_prepare_v2(k->db, "SELECT id, kind, target, secret, tls, ca_pem, idx, batch_max FROM integrations"
+                           " WHERE id=?1",
                            -1, &st, NULL) != SQLITE_OK)
         return store_error(k);
     sqlite3_bind_int64(st, 1, id);
@@ -483,6 +489,7 @@ static void integ_test(call *k, int64_t id)
     d.tls = sqlite3_column_int(st, 4);
     d.ca_pem = sqlite3_column_text(st, 5) ? strdup((const char *)sqlite3_column_text(st, 5)) : NULL;
     mtd_strlcpy(d.index, (const char *)sqlite3_column_text(st, 6) ?: "openmtd-alerts", sizeof d.index);
+    d.batch_max = sqlite3_column_int(st, 7); /* a batched webhook's test is a batch of one */
     sqlite3_finalize(st);
     char now[MTD_TIME_LEN], eid[48], rnd[24], why[300] = "";
     mtd_time_now_rfc3339(now);

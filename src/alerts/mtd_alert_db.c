@@ -38,7 +38,7 @@ static const char schema_sql[] =
     " idx TEXT, created_at INTEGER NOT NULL, actor TEXT NOT NULL,"
     " delivered INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
     " last_error TEXT, last_ok_at INTEGER, retry_at_ms INTEGER NOT NULL DEFAULT 0,"
-    " backoff INTEGER NOT NULL DEFAULT 0);"
+    " backoff INTEGER NOT NULL DEFAULT 0, batch_max INTEGER NOT NULL DEFAULT 1);"
     "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, integration_id INTEGER NOT NULL,"
     " alert_id INTEGER, event_id TEXT NOT NULL, severity TEXT, payload TEXT NOT NULL,"
     " created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
@@ -71,6 +71,18 @@ int mtd_alert_exec(sqlite3 *db, const char *sql)
     return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
 }
 
+/* A file made before webhooks could be batched has no integrations.batch_max: it is
+ * added (every destination then sends one event a POST, as it did). */
+static int add_batch_max(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT batch_max FROM integrations LIMIT 0", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    return mtd_alert_exec(db, "ALTER TABLE integrations ADD COLUMN batch_max INTEGER NOT NULL DEFAULT 1");
+}
+
 int mtd_alert_db_open(const char *data_dir, const char *tenant_id, sqlite3 **out)
 {
     char p[1200], dir[1200];
@@ -93,7 +105,7 @@ int mtd_alert_db_open(const char *data_dir, const char *tenant_id, sqlite3 **out
         return MTD_EIO;
     }
     sqlite3_busy_timeout(db, 10000);
-    if (mtd_alert_exec(db, schema_sql) != 0) {
+    if (mtd_alert_exec(db, schema_sql) != 0 || add_batch_max(db) != 0) {
         sqlite3_close(db);
         return MTD_EIO;
     }

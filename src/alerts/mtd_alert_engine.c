@@ -21,6 +21,7 @@
 #include <time.h>
 
 #define CHUNK 100
+#define CHUNK_MAX 1000
 #define CHUNKS_PER_PASS 50
 #define RECORD_ROWS 1000 /* sent rows deleted in one transaction */
 #define MAX_TENANTS_TRACKED 100000
@@ -179,6 +180,7 @@ static void dest_from_row(sqlite3_stmt *st, mtd_alert_dest *d)
     const char *ca = (const char *)sqlite3_column_text(st, 5);
     d->ca_pem = ca ? strdup(ca) : NULL;
     mtd_strlcpy(d->index, (const char *)sqlite3_column_text(st, 6) ?: "openmtd-alerts", sizeof d->index);
+    d->batch_max = sqlite3_column_int(st, 10);
 }
 
 /* The outcome of a run of chunks in the file: the rows up to last_sent that the
@@ -234,6 +236,14 @@ typedef struct {
     size_t sent;    /* rows taken since the last record */
 } sent_mark;
 
+/* The rows a chunk reads: a batched webhook's up to CHUNK_MAX, so that its POSTs in
+ * flight each carry a full batch while rows are waiting (a chunk of 100 was one POST of
+ * a batch of 100 at a time, each waited on). */
+static size_t chunk_rows(const mtd_alert_dest *d)
+{
+    return d->batch_max > 1 ? CHUNK_MAX : CHUNK;
+}
+
 /* Sends the chunk of a destination's pending rows after mk->last: 1 when a full chunk
  * went (more may follow), 0 when fewer rows were left, -1 when the destination failed
  * (*why says how). */
@@ -241,20 +251,23 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
                          mtd_alert_conn **conn, sent_mark *mk, char *why, size_t whylen)
 {
     sqlite3_stmt *st;
+    size_t want = chunk_rows(d), n = 0;
+    mtd_alert_msg *m = calloc(want, sizeof *m);
+    char **own = calloc(want * 3, sizeof *own);
     /* an alert's rows carry payload '' and take the alert's (mtd_alert_derive.c's
      * enqueue); 'null' would only stand for an alert gone, which is never deleted */
-    if (sqlite3_prepare_v2(db, "SELECT o.id, o.event_id, o.severity, CASE WHEN o.payload='' THEN coalesce(a.payload, 'null')"
-                           " ELSE o.payload END, coalesce(o.alert_id, 0) FROM outbox o LEFT JOIN alerts a ON"
-                           " o.payload='' AND a.id=o.alert_id WHERE o.integration_id=?1 AND o.state='pending' AND o.id>?3"
-                           " ORDER BY o.id LIMIT ?2", -1, &st, NULL) != SQLITE_OK)
+    if (!m || !own || sqlite3_prepare_v2(db, "SELECT o.id, o.event_id, o.severity, CASE WHEN o.payload='' THEN"
+                           " coalesce(a.payload, 'null') ELSE o.payload END, coalesce(o.alert_id, 0) FROM outbox o"
+                           " LEFT JOIN alerts a ON o.payload='' AND a.id=o.alert_id WHERE o.integration_id=?1 AND"
+                           " o.state='pending' AND o.id>?3 ORDER BY o.id LIMIT ?2", -1, &st, NULL) != SQLITE_OK) {
+        free(m);
+        free(own);
         return 0;
+    }
     sqlite3_bind_int64(st, 1, d->id);
-    sqlite3_bind_int(st, 2, CHUNK);
+    sqlite3_bind_int64(st, 2, (int64_t)want);
     sqlite3_bind_int64(st, 3, mk->last);
-    mtd_alert_msg m[CHUNK];
-    char *own[CHUNK * 3];
-    size_t n = 0;
-    while (n < CHUNK && sqlite3_step(st) == SQLITE_ROW) {
+    while (n < want && sqlite3_step(st) == SQLITE_ROW) {
         own[3 * n] = strdup((const char *)sqlite3_column_text(st, 1));
         own[3 * n + 1] = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : strdup((const char *)sqlite3_column_text(st, 2));
         own[3 * n + 2] = strdup((const char *)sqlite3_column_text(st, 3));
@@ -263,10 +276,8 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
         n++;
     }
     sqlite3_finalize(st);
-    if (!n)
-        return 0;
     size_t sent = 0;
-    int r = mtd_alert_send(conn, d, &a->allow, tenant, m, n, &sent, why, whylen);
+    int r = n ? mtd_alert_send(conn, d, &a->allow, tenant, m, n, &sent, why, whylen) : 0;
     if (r)
         mtd_log(MTD_LOG_WARN, "alerts", "tenant=%s integration=%lld kind=%s delivery failed: %s", tenant,
                 (long long)d->id, d->kind, why);
@@ -276,7 +287,9 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
     }
     for (size_t i = 0; i < 3 * n; i++)
         free(own[i]);
-    return r ? -1 : n == CHUNK;
+    free(own);
+    free(m);
+    return r ? -1 : n == want;
 }
 
 /* One destination's turn on a thread of its own: it owns this (and the copy of the
@@ -401,8 +414,8 @@ static void deliver(mtd_alerts *a, sqlite3 *db, const char *tenant, int64_t *due
 {
     sqlite3_stmt *st;
     *due = 0;
-    if (sqlite3_prepare_v2(db, "SELECT id, kind, target, secret, tls, ca_pem, idx, retry_at_ms, backoff, created_at"
-                           " FROM integrations i WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.integration_id=i.id"
+    if (sqlite3_prepare_v2(db, "SELECT id, kind, target, secret, tls, ca_pem, idx, retry_at_ms, backoff, created_at,"
+                           " batch_max FROM integrations i WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.integration_id=i.id"
                            " AND o.state='pending') ORDER BY id", -1, &st, NULL) != SQLITE_OK)
         return;
     int64_t now = mtd_alert_now_ms();

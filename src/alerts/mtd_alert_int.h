@@ -12,6 +12,8 @@
 
 #define MTD_ALERT_MAX_INTEGRATIONS 16
 #define MTD_ALERT_NOTE_MAX 2000
+/* The most events a batched webhook's POST carries (batch_max 1 to this). */
+#define MTD_ALERT_BATCH_MAX 1000
 
 /* Opens (creating it and its tables) DATA/tenants/<id>/alerts.sqlite. 0 or MTD_E*. */
 int mtd_alert_db_open(const char *data_dir, const char *tenant_id, sqlite3 **out);
@@ -44,6 +46,8 @@ typedef struct {
     int tls;                /* syslog over TLS (RFC 5425) */
     char *ca_pem;           /* PEM the destination's certificate must chain to; NULL: system */
     char index[128];        /* elastic index */
+    int batch_max;          /* webhook: events a POST may carry (1: one event, the
+                             * single-event body; more: the batch body) */
 } mtd_alert_dest;
 
 /* Checks an integration an admin asks for (the JSON body of POST

@@ -219,7 +219,7 @@ int mtd_alert_dest_parse(const json_t *j, const mtd_alert_nets *allow, mtd_alert
     const char *secret = json_string_value(json_object_get(j, "secret"));
     const char *ca = json_string_value(json_object_get(j, "ca_pem"));
     const char *index = json_string_value(json_object_get(j, "index"));
-    json_t *tls = json_object_get(j, "tls");
+    json_t *tls = json_object_get(j, "tls"), *bm = json_object_get(j, "batch_max");
     memset(d, 0, sizeof *d);
     int k = -1;
     for (int i = 0; kind && kinds[i]; i++)
@@ -258,15 +258,21 @@ int mtd_alert_dest_parse(const json_t *j, const mtd_alert_nets *allow, mtd_alert
         snprintf(why, whylen, "\"index\" (elastic only) is 1 to 100 lowercase letters, digits, '-', '_', '.'");
         return MTD_EINVAL;
     }
+    if (bm && (!json_is_integer(bm) || json_integer_value(bm) < 1 || json_integer_value(bm) > MTD_ALERT_BATCH_MAX ||
+               (k != 0 && json_integer_value(bm) != 1))) {
+        snprintf(why, whylen, "\"batch_max\" (webhook only) is an integer from 1 (one event a POST, the default)"
+                 " to %d", MTD_ALERT_BATCH_MAX);
+        return MTD_EINVAL;
+    }
     const char *key;
     json_t *v;
     json_object_foreach((json_t *)j, key, v) {
-        static const char *const known[] = {"kind", "target", "secret", "ca_pem", "index", "tls", NULL};
+        static const char *const known[] = {"kind", "target", "secret", "ca_pem", "index", "tls", "batch_max", NULL};
         int ok = 0;
         for (int i = 0; known[i]; i++)
             ok |= !strcmp(key, known[i]);
         if (!ok) {
-            snprintf(why, whylen, "unknown key \"%.60s\" (kind, target, secret, tls, ca_pem, index)", key);
+            snprintf(why, whylen, "unknown key \"%.60s\" (kind, target, secret, tls, ca_pem, index, batch_max)", key);
             return MTD_EINVAL;
         }
     }
@@ -275,6 +281,7 @@ int mtd_alert_dest_parse(const json_t *j, const mtd_alert_nets *allow, mtd_alert
     mtd_strlcpy(d->secret, secret ? secret : "", sizeof d->secret);
     mtd_strlcpy(d->index, index ? index : "openmtd-alerts", sizeof d->index);
     d->tls = json_is_true(tls);
+    d->batch_max = bm ? (int)json_integer_value(bm) : 1;
     d->ca_pem = ca ? strdup(ca) : NULL;
     return 0;
 }

@@ -6,7 +6,9 @@
  *                       signature covers) and X-Openmtd-Signature: sha256=HEX, the
  *                       HMAC-SHA256 of the body under the destination's secret; a
  *                       webhook has up to HOOK_INFLIGHT POSTs at once (curl multi, each
- *                       connection kept alive), a risk push one;
+ *                       connection kept alive), a risk push one; a webhook with
+ *                       batch_max > 1 POSTs what is pending, up to batch_max events,
+ *                       as one signed body (hook_body) with X-Openmtd-Event-Count;
  *   splunk-hec          one POST of the batch's events as OCSF, HEC JSON, "Splunk TOKEN";
  *   elastic             one POST to _bulk of index actions (_id = event ID) and OCSF docs;
  *   syslog              RFC 5424 messages, octet-counted (RFC 6587 / RFC 5425), over a TCP
@@ -43,7 +45,8 @@ typedef struct {
     CURL *h;
     mtd_buf body;
     struct curl_slist *hd;
-    size_t msg;     /* its message's index in the run */
+    size_t msg;     /* its first message's index in the run */
+    size_t cnt;     /* how many it carries (more than 1 for a batched webhook only) */
     int busy;
 } hook_slot;
 
@@ -202,33 +205,62 @@ static int hmac_hex(mtd_alert_conn *c, const char *key, const char *body, size_t
     return 0;
 }
 
-/* webhook and risk-push: {"type", "timestamp", "event_id", "data": payload}, signed,
- * put into slot k with its headers. The payload is the outbox row's JSON, written
- * compact by the derivation: it goes into the body as it is, byte for byte what parsing
+/* One event as a webhook or risk push carries it, appended to b: {"type",
+ * "timestamp", "event_id", "data": payload}. The payload is the outbox row's JSON,
+ * written compact by the derivation: it goes in as it is, byte for byte what parsing
  * and writing it again would give. 0 or MTD_ENOMEM. */
-static int hook_prepare(mtd_alert_conn *c, const mtd_alert_dest *d, const mtd_alert_msg *m, hook_slot *k)
+static int event_append(mtd_buf *b, const mtd_alert_dest *d, long now, const mtd_alert_msg *m)
 {
-    long now = (long)time(NULL);
     json_t *eid = json_string(m->event_id);
     char *eid_txt = eid ? json_dumps(eid, JSON_ENCODE_ANY) : NULL;
     json_decref(eid);
     if (!eid_txt)
         return MTD_ENOMEM;
-    mtd_buf *b = &k->body;
     char head[120];
     int hn = snprintf(head, sizeof head, "{\"type\":\"%s\",\"timestamp\":%ld,\"event_id\":",
                       !strcmp(d->kind, "risk-push") ? "device.risk" : "alert", now);
-    mtd_buf_reset(b);
     int r = mtd_buf_append(b, head, (size_t)hn);
     r = r ? r : mtd_buf_append(b, eid_txt, strlen(eid_txt));
     r = r ? r : mtd_buf_puts(b, ",\"data\":");
     r = r ? r : mtd_buf_append(b, m->payload, strlen(m->payload));
     r = r ? r : mtd_buf_append(b, "}", 1);
     free(eid_txt);
+    return r ? MTD_ENOMEM : 0;
+}
+
+/* The body of a POST of cnt messages into b: one event as it is (batch_max 1), or,
+ * for a batched webhook, {"type": "alert.batch", "timestamp", "count", "events":
+ * [event, ...]} with each event as a single POST carries it, whatever cnt is (a
+ * receiver that opted in gets one shape). 0 or MTD_ENOMEM. */
+static int hook_body(mtd_buf *b, const mtd_alert_dest *d, long now, const mtd_alert_msg *m, size_t cnt)
+{
+    mtd_buf_reset(b);
+    if (d->batch_max <= 1)
+        return event_append(b, d, now, m);
+    int r = mtd_buf_printf(b, "{\"type\":\"alert.batch\",\"timestamp\":%ld,\"count\":%zu,\"events\":[", now, cnt);
+    for (size_t i = 0; r == 0 && i < cnt; i++) {
+        if (i)
+            r = mtd_buf_append(b, ",", 1);
+        r = r ? r : event_append(b, d, now, &m[i]);
+    }
+    return r || mtd_buf_append(b, "]}", 2) ? MTD_ENOMEM : 0;
+}
+
+/* The POST of cnt messages from m, signed, put into slot k with its headers: the HMAC
+ * covers the whole body, once for a batch; a batch has X-Openmtd-Event-Count where a
+ * single event has X-Openmtd-Event-Id (a batch's event IDs are in its body).
+ * 0 or MTD_ENOMEM. */
+static int hook_prepare(mtd_alert_conn *c, const mtd_alert_dest *d, const mtd_alert_msg *m, size_t cnt, hook_slot *k)
+{
+    long now = (long)time(NULL);
+    mtd_buf *b = &k->body;
     char sig[65], h1[300], h2[100], h3[120];
-    if (r || hmac_hex(c, d->secret, (const char *)b->data, b->len, sig) != 0)
+    if (hook_body(b, d, now, m, cnt) != 0 || hmac_hex(c, d->secret, (const char *)b->data, b->len, sig) != 0)
         return MTD_ENOMEM;
-    snprintf(h1, sizeof h1, "X-Openmtd-Event-Id: %.200s", m->event_id);
+    if (d->batch_max <= 1)
+        snprintf(h1, sizeof h1, "X-Openmtd-Event-Id: %.200s", m->event_id);
+    else
+        snprintf(h1, sizeof h1, "X-Openmtd-Event-Count: %zu", cnt);
     snprintf(h2, sizeof h2, "X-Openmtd-Timestamp: %ld", now);
     snprintf(h3, sizeof h3, "X-Openmtd-Signature: sha256=%s", sig);
     curl_slist_free_all(k->hd);
@@ -299,11 +331,12 @@ static int hook_result(mtd_alert_conn *c, hook_slot *k, CURLcode rc, char *why, 
     return 0;
 }
 
-/* The messages as POSTs, up to width at once, started in order. After a failure no
- * more are started and those in flight are let finish; *sent is then the failed
- * message's index (all before it were taken): the ones after it that the receiver took
- * are sent again with it, which receivers deduplicate on the event ID. 0 or the
- * failure of the first message that failed. */
+/* The messages as POSTs, up to width at once, started in order, each of up to
+ * d->batch_max of them (what is pending: a batch is never waited for). After a failure
+ * no more are started and those in flight are let finish; *sent is then the index of
+ * the failed POST's first message (all before it were taken): it, the rest of its
+ * batch and the ones after it that the receiver took are sent again, which receivers
+ * deduplicate on the event ID. 0 or the failure of the first POST that failed. */
 static int send_hooks(mtd_alert_conn *c, const mtd_alert_dest *d, const mtd_alert_msg *m, size_t n, int width,
                       size_t *sent, char *why, size_t whylen)
 {
@@ -317,13 +350,17 @@ static int send_hooks(mtd_alert_conn *c, const mtd_alert_dest *d, const mtd_aler
             hook_slot *k = &c->hook[i];
             if (k->busy)
                 continue;
-            if (hook_prepare(c, d, &m[next], k) != 0 || curl_multi_add_handle(c->multi, k->h) != CURLM_OK) {
+            size_t cnt = d->batch_max > 1 && n - next > (size_t)d->batch_max ? (size_t)d->batch_max
+                       : d->batch_max > 1 ? n - next : 1;
+            if (hook_prepare(c, d, &m[next], cnt, k) != 0 || curl_multi_add_handle(c->multi, k->h) != CURLM_OK) {
                 failed_at = next;
                 fr = MTD_ENOMEM;
                 snprintf(why, whylen, "out of memory");
                 break;
             }
-            k->msg = next++;
+            k->msg = next;
+            k->cnt = cnt;
+            next += cnt;
             k->busy = 1;
             busy++;
         }

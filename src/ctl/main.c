@@ -91,10 +91,11 @@ static const mtd_usage_cmd commands[] = {
      "expires (N alone: days)"},
     {ADMIN, "suppress list", "suppress list", "the suppression rules, with their hits"},
     {ADMIN, "suppress remove", "suppress remove ID", "(admin)"},
-    {ADMIN, "integration add", "integration add KIND TARGET [--secret S] [--hec-token T] [--tls] [--dest-ca PEM] [--index I]",
-     "(admin) webhook URL --secret S, syslog HOST:PORT [--tls],\n"
-     "splunk-hec URL --hec-token T, elastic URL [--index I],\n"
-     "risk-push URL --secret S"},
+    {ADMIN, "integration add", "integration add KIND TARGET [--secret S] [--batch-max N] [--hec-token T] [--tls] [--dest-ca PEM] [--index I]",
+     "(admin) webhook URL --secret S [--batch-max N] (N > 1:\n"
+     "a POST carries up to N events as {\"events\": [...]}),\n"
+     "syslog HOST:PORT [--tls], splunk-hec URL --hec-token T,\n"
+     "elastic URL [--index I], risk-push URL --secret S"},
     {ADMIN, "integration list", "integration list", "destinations: sent, pending, dead letters, last error (admin)"},
     {ADMIN, "integration test", "integration test ID", "send a test alert now (admin)"},
     {ADMIN, "integration remove", "integration remove ID", "(admin) its pending deliveries go with it"},
@@ -807,7 +808,7 @@ int main(int argc, char **argv)
         {"--unused-credentials", MTD_ARG_FLAG}, {"--state", MTD_ARG_ONE}, {"--severity", MTD_ARG_ONE},
         {"--note", MTD_ARG_ONE}, {"--reason", MTD_ARG_ONE}, {"--secret", MTD_ARG_ONE},
         {"--hec-token", MTD_ARG_ONE}, {"--tls", MTD_ARG_FLAG}, {"--dest-ca", MTD_ARG_ONE},
-        {"--index", MTD_ARG_ONE}, {"--since", MTD_ARG_ONE}, {"--group", MTD_ARG_ONE},
+        {"--index", MTD_ARG_ONE}, {"--batch-max", MTD_ARG_ONE}, {"--since", MTD_ARG_ONE}, {"--group", MTD_ARG_ONE},
         {"--format", MTD_ARG_ONE}, {"--issuer", MTD_ARG_ONE}, {"--client-id", MTD_ARG_ONE},
         {"--client-secret", MTD_ARG_ONE}, {"--role-claim", MTD_ARG_ONE}, {"--role-map", MTD_ARG_ONE},
         {"--redirect-uri", MTD_ARG_ONE}, {"--scope", MTD_ARG_ONE}, {NULL, 0}};

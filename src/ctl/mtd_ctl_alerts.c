@@ -190,6 +190,12 @@ static int integration_add(mtd_ctl *c, const char *kind, const char *target)
         json_object_set_new(b, "tls", json_true());
     if (index)
         json_object_set_new(b, "index", json_string(index));
+    const char *bm = mtd_args_get(&c->a, "--batch-max");
+    if (bm) { /* a number goes as one; anything else as text, for the collector to name */
+        char *end;
+        long long v = strtoll(bm, &end, 10);
+        json_object_set_new(b, "batch_max", *bm && !*end ? json_integer(v) : json_string(bm));
+    }
     if (ca) {
         uint8_t *pem;
         size_t len;

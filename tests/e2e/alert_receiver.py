@@ -4,7 +4,12 @@
   POST /hook/NAME          a webhook: checks X-Openmtd-Signature (HMAC-SHA256 of the body
                            under NAME's secret), that X-Openmtd-Timestamp equals the body's
                            "timestamp" and is within 300 s, and that X-Openmtd-Event-Id is
-                           the body's event_id; deduplicates on the event ID.
+                           the body's event_id; deduplicates on the event ID. A batch
+                           ({"type": "alert.batch", "timestamp", "count", "events": [...]},
+                           a webhook with batch_max > 1): X-Openmtd-Event-Count and "count"
+                           are the number of events, no X-Openmtd-Event-Id, each event is
+                           a single POST's body with the batch's timestamp; each is
+                           recorded (and deduplicated) on its own, "batch" its batch's size.
   POST /hec/services/collector/event
                            Splunk HTTP Event Collector: "Authorization: Splunk TOKEN",
                            a stream of JSON objects each with time, host, source,
@@ -15,7 +20,8 @@
 Every accepted message is appended to OUT/NAME.jsonl ({"event_id", "dup", "t", "body"}); a
 refused one to OUT/rejected.jsonl with the reason, and answered 400/401. While the file
 OUT/down exists every request is answered 503; while OUT/refuse-EVENT_ID exists, the
-webhook with that event ID is (a failure in the middle of the POSTs in flight).
+webhook with that event ID is, or the batch holding it (a failure in the middle of the
+POSTs in flight).
 """
 import argparse, hashlib, hmac, json, os, sys, time
 from http.server import ThreadingHTTPServer, BaseHTTPRequestHandler
@@ -30,11 +36,37 @@ secrets = dict(s.split("=", 1) for s in args.secret)
 seen = set()
 
 
-def record(name, event_id, body):
-    dup = event_id in seen
-    seen.add(event_id)
+def record(name, event_id, body, batch=None):
+    dup = (name, event_id) in seen  # each receiver deduplicates its own deliveries
+    seen.add((name, event_id))
+    rec = {"event_id": event_id, "dup": dup, "t": time.time(), "body": body}
+    if batch is not None:
+        rec["batch"] = batch
     with open(os.path.join(args.out, name + ".jsonl"), "a") as f:
-        f.write(json.dumps({"event_id": event_id, "dup": dup, "t": time.time(), "body": body}) + "\n")
+        f.write(json.dumps(rec) + "\n")
+
+
+def refused_for_test(eid):
+    return eid.isalnum() and os.path.exists(os.path.join(args.out, "refuse-" + eid))
+
+
+def batch_error(headers, body):
+    """Why a batch body is not the documented shape, or None."""
+    evs = body.get("events")
+    if body.get("type") != "alert.batch" or not isinstance(evs, list) or not evs:
+        return "a batch is {\"type\": \"alert.batch\", \"events\": [one or more]}"
+    if body.get("count") != len(evs) or headers.get("X-Openmtd-Event-Count") != str(len(evs)):
+        return "a batch's count and X-Openmtd-Event-Count differ from its events"
+    if headers.get("X-Openmtd-Event-Id") is not None:
+        return "a batch has no X-Openmtd-Event-Id"
+    for e in evs:
+        if not (isinstance(e, dict) and e.get("type") == "alert" and e.get("timestamp") == body["timestamp"]
+                and isinstance(e.get("event_id"), str) and e["event_id"] and isinstance(e.get("data"), dict)
+                and set(e) == {"type", "timestamp", "event_id", "data"}):
+            return "a batch's event is not a single POST's body with the batch's timestamp"
+    if len({e["event_id"] for e in evs}) != len(evs):
+        return "an event twice in one batch"
+    return None
 
 
 def ocsf_ok(doc):
@@ -88,12 +120,23 @@ class H(BaseHTTPRequestHandler):
         ts = self.headers.get("X-Openmtd-Timestamp", "")
         if str(body.get("timestamp")) != ts or abs(time.time() - int(ts)) > 300:
             return self.refuse(401, "stale or mismatched timestamp")
+        if "events" in body or body.get("type") == "alert.batch":
+            return self.webhook_batch(name, body)
         if self.headers.get("X-Openmtd-Event-Id") != body.get("event_id"):
             return self.refuse(400, "event id header differs from the body")
-        eid = str(body.get("event_id"))
-        if eid.isalnum() and os.path.exists(os.path.join(args.out, "refuse-" + eid)):
+        if refused_for_test(str(body.get("event_id"))):
             return self.answer(503, {"error": "refused for the test"})
         record(name, body["event_id"], body)
+        self.answer(200, {"ok": True})
+
+    def webhook_batch(self, name, body):
+        why = batch_error(self.headers, body)
+        if why:
+            return self.refuse(400, why)
+        if any(refused_for_test(e["event_id"]) for e in body["events"]):
+            return self.answer(503, {"error": "refused for the test"})
+        for e in body["events"]:
+            record(name, e["event_id"], e, len(body["events"]))
         self.answer(200, {"ok": True})
 
     def hec(self, raw):
