@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # bench_alerts (issue 22): 10,000 threat detections ingested (10 batches of 1,000, as
-# fast as curl posts them) and fanned out as alerts to a webhook (bench/hook_receiver.c,
-# verifying each signature, timestamp and event ID as the test receiver does) and to
-# rsyslog over TCP, both on loopback. Reports the ingest rate and each destination's delivery rate in the
+# fast as curl posts them) and fanned out as alerts to a webhook of one event a POST,
+# a batched webhook (--batch-max MTD_BENCH_ALERT_BATCH, 100; 0 leaves it out, as before
+# it existed) (both bench/hook_receiver.c, verifying each signature, timestamp, batch
+# and event ID as the test receiver does) and to rsyslog over TCP, all on loopback.
+# Reports the ingest rate and each destination's delivery rate in the
 # same run (their ratio: the target is >= 1), the delay from the end of a detection's
 # batch upload to its arrival (p50, p99; target p99 < 2 s), then the same with the
 # webhook answering 503 for MTD_BENCH_ALERT_DOWN_S (60) seconds: how long after it
@@ -18,11 +20,17 @@
 # ingest however fast it is, as the last batch's alerts can only leave after it was
 # stored; timed this way it does when each batch's alerts are out within about one
 # batch's upload time, which is what keeping up means. The delays say how far behind.
+# Round 1 also prints the CPU seconds (utime + stime) the collector, its alert engine
+# thread (derivation; the delivery threads are the rest of the collector's beside
+# ingest), the webhook receiver and rsyslog spent from the first upload to the last
+# arrival.
 set -euo pipefail
 BIN=${MTD_BIN:?}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 N=${MTD_BENCH_ALERTS:-10000}
 DOWN=${MTD_BENCH_ALERT_DOWN_S:-60}
+BATCH=${MTD_BENCH_ALERT_BATCH:-100}
+HOOKS="W"; [ "$BATCH" = 0 ] || HOOKS="W B"
 W=$(mktemp -d /tmp/mtd-bench-alerts.XXXXXX)
 PIDS=()
 trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done; rm -rf "$W"' EXIT
@@ -38,29 +46,30 @@ ruleset(name="r") { action(type="omfile" file="$W/syslog.log" template="t" async
 input(type="imtcp" address="127.0.0.1" port="$SP" ruleset="r")
 CONF
 rsyslogd -n -f "$W/rsyslog.conf" -i "$W/rsyslogd.pid" >"$W/rsyslog.out" 2>&1 &
-PIDS+=($!)
+PIDS+=($!); RS_PID=$!
 mkdir -p "$W/recv"
 SEC=bench-webhook-secret-0123456789
 # the webhook receiver: bench/hook_receiver.c, which checks every signature as the test
 # receiver does but in C, so that it keeps up (the target's own condition);
 # MTD_BENCH_HOOK=python uses the test receiver instead (about 130 us of CPU a POST)
 if [ "${MTD_BENCH_HOOK:-c}" = python ]; then
-    python3 "$ROOT/tests/e2e/alert_receiver.py" --out "$W/recv" --port-file "$W/recv.port" --secret "W=$SEC" &
+    python3 "$ROOT/tests/e2e/alert_receiver.py" --out "$W/recv" --port-file "$W/recv.port" --secret "W=$SEC" --secret "B=$SEC" &
 else
-    "${MTD_BUILD:-$BIN/..}/bench/hook_receiver" --out "$W/recv" --port-file "$W/recv.port" --secret "W=$SEC" &
+    "${MTD_BUILD:-$BIN/..}/bench/hook_receiver" --out "$W/recv" --port-file "$W/recv.port" --secret "W=$SEC" --secret "B=$SEC" &
 fi
-PIDS+=($!)
+PIDS+=($!); RECV_PID=$!
 for _ in $(seq 100); do [ -s "$W/recv.port" ] && break; sleep 0.05; done
 [ -s "$W/recv.port" ] || { echo "bench_alerts: the webhook receiver did not start"; exit 1; }
 PORT=$(free_port)
 URL=http://127.0.0.1:$PORT
 "$BIN/mtd-collector" --data "$W/data" --listen "127.0.0.1:$PORT" --alert-allow-net 127.0.0.1/32 >"$W/collector.log" 2>&1 &
-PIDS+=($!)
+PIDS+=($!); COLL_PID=$!
 for _ in $(seq 100); do curl -s -o /dev/null "$URL/healthz" && break; sleep 0.1; done
 "$BIN/mtdctl" --server "$URL" --token "$(cat "$W/data/operator.token")" tenant create Bench --json >"$W/t.json"
 T=$(jq -r .tenant_id "$W/t.json"); ADMIN=$(jq -r .admin_token "$W/t.json"); ENR=$(jq -r .enroll_token "$W/t.json")
 ctl() { "$BIN/mtdctl" --server "$URL" --token "$ADMIN" "$@"; }
 ctl integration add webhook "http://127.0.0.1:$(cat "$W/recv.port")/hook/W" --secret "$SEC" >/dev/null
+[ "$BATCH" = 0 ] || ctl integration add webhook "http://127.0.0.1:$(cat "$W/recv.port")/hook/B" --secret "$SEC" --batch-max "$BATCH" >/dev/null
 ctl integration add syslog "127.0.0.1:$SP" >/dev/null
 D=ps_AAAAAAAAAAAAAAAAAAAAAA
 CRED=$(curl -s -X POST -H "Authorization: Bearer $ENR" -d "{\"device_id\":\"$D\"}" "$URL/v1/enroll" | jq -r .device_credential)
@@ -82,21 +91,35 @@ upload() {
         echo "$b $(now_ms)" >>"$W/posted-$1"
     done
 }
-# wait_all ROUND TIMEOUT_S: until both destinations have every alert of the round
-count_hook() { cat "$W/recv/W.jsonl" 2>/dev/null | grep -c "\"r$1b" || true; }
+# wait_all ROUND TIMEOUT_S: until every destination has every alert of the round
+count_hook() { cat "$W/recv/$2.jsonl" 2>/dev/null | grep -c "\"r$1b" || true; }
 count_syslog() { cat "$W/syslog.log" 2>/dev/null | grep -c "event_id=\"r$1b" || true; }
+all_in() {
+    for h in $HOOKS; do [ "$(count_hook "$1" "$h")" -ge "$N" ] || return 1; done
+    [ "$(count_syslog "$1")" -ge "$N" ]
+}
 wait_all() {
     local end=$(( $(date +%s) + $2 ))
-    while [ "$(count_hook "$1")" -lt "$N" ] || [ "$(count_syslog "$1")" -lt "$N" ]; do
-        [ "$(date +%s)" -lt "$end" ] || { echo "bench_alerts: round $1: webhook $(count_hook "$1"), syslog $(count_syslog "$1") of $N after $2 s"; tail -5 "$W/collector.log"; exit 1; }
+    while ! all_in "$1"; do
+        [ "$(date +%s)" -lt "$end" ] || { echo "bench_alerts: round $1: webhook $(count_hook "$1" W), batched $(count_hook "$1" B), syslog $(count_syslog "$1") of $N after $2 s"; tail -5 "$W/collector.log"; exit 1; }
         sleep 0.2
     done
 }
+# cpu PID [COMM]: CPU seconds (utime + stime) of the process, or of its thread named COMM
+cpu() {
+    local f=/proc/$1/stat
+    if [ -n "${2:-}" ]; then
+        f=$(grep -lx "$2" /proc/"$1"/task/*/comm 2>/dev/null | head -1); f=${f%/comm}/stat
+    fi
+    [ -r "$f" ] || { echo 0; return; }
+    awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); print ($12 + $13) / hz }' "$f"
+}
+cpu_all() { echo "$(cpu "$COLL_PID") $(cpu "$COLL_PID" mtd-alerts) $(cpu "$RECV_PID") $(cpu "$RS_PID")"; }
 # report ROUND START_MS: rates and delays of the round
 report() {
-    python3 - "$W" "$1" "$2" "$N" <<'PY'
+    python3 - "$W" "$1" "$2" "$N" "$HOOKS" <<'PY'
 import json, sys, datetime, re
-w, r, start, n = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+w, r, start, n, hooks = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5].split()
 posted = {}
 for line in open(f"{w}/posted-{r}"):
     b, t = line.split(); posted[int(b)] = int(t) / 1000
@@ -104,16 +127,20 @@ ingest = n / (max(posted.values()) - start / 1000)
 first_stored = min(posted.values())
 open(f"{w}/ingest-{r}", "w").write(f"{ingest}\n")
 def batch(eid): return int(re.match(r"r\d+b(\d+)n", eid).group(1))
-hook = {}
-for line in open(f"{w}/recv/W.jsonl"):
-    o = json.loads(line)
-    if o["event_id"].startswith(f"r{r}b"): hook.setdefault(o["event_id"], o["t"])
+def hook(name):
+    got = {}
+    for line in open(f"{w}/recv/{name}.jsonl"):
+        o = json.loads(line)
+        if o["event_id"].startswith(f"r{r}b"): got.setdefault(o["event_id"], o["t"])
+    return got
+dests = [("webhook", hook("W"))]
+if "B" in hooks: dests.append(("webhook batched", hook("B")))
 sys_ = {}
 for line in open(f"{w}/syslog.log"):
     m = re.search(r'event_id="(r' + r + r'b[^"]+)"', line)
     if m: sys_.setdefault(m.group(1), datetime.datetime.fromisoformat(line.split()[0]).timestamp())
 def pct(v, p): v = sorted(v); return v[min(len(v) - 1, int(len(v) * p))]
-for name, got in (("webhook", hook), ("syslog", sys_)):
+for name, got in dests + [("syslog", sys_)]:
     if len(got) != n: print(f"bench_alerts: {name} has {len(got)} of {n} distinct alerts"); sys.exit(1)
     d = [got[e] - posted[batch(e)] for e in got]
     rate = n / (max(got.values()) - first_stored)
@@ -128,9 +155,12 @@ PY
 
 make_batches 1
 load0=$(cut -d' ' -f1 /proc/loadavg)
+c0=$(cpu_all)
 t0=$(now_ms); upload 1; wait_all 1 600
-echo "round 1: $N detections, both destinations up (load $load0 -> $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores)"
+c1=$(cpu_all)
+echo "round 1: $N detections, every destination up (load $load0 -> $(cut -d' ' -f1 /proc/loadavg) on $(nproc) cores; batched webhook: $([ "$BATCH" = 0 ] && echo none || echo "--batch-max $BATCH"))"
 report 1 "$t0"
+echo "$c0 $c1" | awk -v n="$N" '{ printf "  CPU s per %d alerts: collector %.2f (alert engine thread, derivation: %.2f), webhook receiver %.2f, rsyslog %.2f\n", n, $5 - $1, $6 - $2, $7 - $3, $8 - $4 }'
 [ "${MTD_BENCH_ALERT_ROUNDS:-2}" -ge 2 ] || exit 0
 
 make_batches 2
@@ -139,15 +169,17 @@ t0=$(now_ms); upload 2
 sleep "$DOWN"
 rm "$W/recv/down"; back=$(now_ms)
 wait_all 2 600
-python3 - "$W/recv/W.jsonl" "$back" "$DOWN" "$N" "$(cat "$W/ingest-1")" <<'PY'
+for h in $HOOKS; do
+python3 - "$W/recv/$h.jsonl" "$back" "$DOWN" "$N" "$(cat "$W/ingest-1")" "$([ "$h" = B ] && echo "batched webhook (--batch-max $BATCH)" || echo webhook)" <<'PY'
 import json, sys
-path, back, down, n, ingest = sys.argv[1], int(sys.argv[2]) / 1000, sys.argv[3], int(sys.argv[4]), float(sys.argv[5])
+path, back, down, n, ingest, name = sys.argv[1], int(sys.argv[2]) / 1000, sys.argv[3], int(sys.argv[4]), float(sys.argv[5]), sys.argv[6]
 t = sorted(o["t"] for o in map(json.loads, open(path)) if o["event_id"].startswith("r2b") and not o["dup"])
 after = [x for x in t if x >= back]
 catch = t[-1] - back
 drain = len(after) / (after[-1] - after[0]) if len(after) > 1 and after[-1] > after[0] else 0
-print(f"round 2: the webhook answered 503 for {down} s; every alert arrived {catch:.1f} s after it returned "
+print(f"round 2: the {name} answered 503 for {down} s; every alert arrived {catch:.1f} s after it returned "
       f"(target < 60 s: {'met' if catch < 60 else 'NOT met'}); its backlog of {len(after):,} drained at "
       f"{drain:,.0f} alerts/s = {drain / ingest:.2f} x round 1's ingest")
 PY
-echo "  (syslog stayed up: $(count_syslog 2) of $N; $(ctl integration list --json | jq -r '[.integrations[] | "\(.kind): \(.delivered) sent, \(.pending) pending, \(.dead) dead"] | join("; ")'))"
+done
+echo "  (syslog stayed up: $(count_syslog 2) of $N; $(ctl integration list --json | jq -r '[.integrations[] | "\(.kind)\(if .batch_max > 1 then " batched" else "" end): \(.delivered) sent, \(.pending) pending, \(.dead) dead"] | join("; ")'))"
