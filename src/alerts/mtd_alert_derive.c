@@ -31,6 +31,15 @@
 #define PASS_ROWS 500
 #define STMT_CACHE 24
 
+/* The columns a pass reads of each detection (beside the schema's fields, which the
+ * payload carries): their indices in the pass's column list. */
+enum { C_EVENT_ID, C_DEVICE_ID, C_TIME, C_RECEIVED_AT, C_HEAD };
+static const char *const head_cols[C_HEAD] = {"event_id", "device_id", "time", "received_at"};
+enum { K_STATUS, K_SEVERITY, K_THREAT_ID, K_THREAT_NAME, K_SOURCE, K_PACKAGE, K_CATEGORY, K_EVIDENCE,
+       K_APP_SHA256, K_N };
+static const char *const field_cols[K_N] = {"status", "severity", "threat_id", "threat_name", "source", "package",
+                                            "category", "evidence", "app_sha256"};
+
 typedef struct {
     sqlite3 *db;
     mtd_tenant *tn;
@@ -46,11 +55,53 @@ typedef struct {
     struct { const char *sql; sqlite3_stmt *st; } sc[STMT_CACHE]; /* prepared once a pass */
     int nsc;
     mtd_buf payload;   /* the alert being written, as JSON (alert_payload) */
+    const mtd_event_type *ev;
+    const char *cols[64]; /* head_cols, then the schema's fields in its order */
+    size_t ncols;
+    int fidx[K_N];        /* field_cols' indices in cols (-1: not a field of the schema) */
+    mtd_store_cols rows;  /* the detections of the pass, as the store's text */
+    size_t at;            /* the row being derived */
 } pass;
 
-static const char *str(const json_t *row, const char *k)
+/* A column of the row being derived (its text, NULL when null or no such field). */
+static const char *col(const pass *p, int i)
 {
-    return json_string_value(json_object_get(row, k));
+    return i < 0 ? NULL : p->rows.val[p->at * p->ncols + (size_t)i];
+}
+
+static const char *str(const pass *p, int k)
+{
+    return col(p, p->fidx[k]);
+}
+
+/* The pass's column list: what the payload carries, in its order. 0 or MTD_EINVAL. */
+static int cols_init(pass *p)
+{
+    p->ev = mtd_schema_event("threat.detection");
+    if (!p->ev || C_HEAD + p->ev->nfields > sizeof p->cols / sizeof p->cols[0])
+        return MTD_EINVAL;
+    for (size_t i = 0; i < C_HEAD; i++)
+        p->cols[p->ncols++] = head_cols[i];
+    for (size_t i = 0; i < p->ev->nfields; i++)
+        p->cols[p->ncols++] = p->ev->fields[i].name;
+    for (int k = 0; k < K_N; k++) {
+        p->fidx[k] = -1;
+        for (size_t i = C_HEAD; i < p->ncols; i++)
+            if (!strcmp(p->cols[i], field_cols[k]))
+                p->fidx[k] = (int)i;
+    }
+    return 0;
+}
+
+/* The row being derived as an object of its columns, for the store's rule matching
+ * (only when the tenant has an active rule). NULL when out of memory. */
+static json_t *row_object(const pass *p)
+{
+    json_t *o = json_object();
+    for (size_t i = 0; o && i < p->ncols; i++)
+        if (col(p, (int)i))
+            json_object_set_new(o, p->cols[i], json_string(col(p, (int)i)));
+    return o;
 }
 
 static int64_t meta_get(sqlite3 *db, const char *k)
@@ -145,62 +196,90 @@ static int load_config(pass *p)
     return p->dest && p->riskdest ? 0 : MTD_ENOMEM;
 }
 
-static int64_t suppressed_by(pass *p, const json_t *row)
+static int64_t suppressed_by(pass *p)
 {
     int64_t id = 0;
-    return p->rules && mtd_store_supp_match(p->tn->store, row, &id) == 0 ? id : 0;
+    if (!p->rules)
+        return 0;
+    json_t *row = row_object(p);
+    int r = row ? mtd_store_supp_match(p->tn->store, row, &id) : MTD_ENOMEM;
+    json_decref(row);
+    return r == 0 ? id : 0;
 }
 
 /* threat_id when the device gave one, else a digest of what names the finding. */
-static void threat_key(const json_t *row, char out[65])
+static void threat_key(const pass *p, char out[65])
 {
-    const char *id = str(row, "threat_id");
+    const char *id = str(p, K_THREAT_ID);
     if (id) {
         mtd_strlcpy(out, id, 65);
         return;
     }
     char buf[800];
-    int n = snprintf(buf, sizeof buf, "%s%c%s%c%s", str(row, "threat_name") ?: "", 0, str(row, "source") ?: "", 0,
-                     str(row, "package") ?: "");
+    int n = snprintf(buf, sizeof buf, "%s%c%s%c%s", str(p, K_THREAT_NAME) ?: "", 0, str(p, K_SOURCE) ?: "", 0,
+                     str(p, K_PACKAGE) ?: "");
     char hex[65];
     mtd_sha256_hex(buf, (size_t)n, hex);
     snprintf(out, 65, "k:%.32s", hex);
 }
 
-static int buf_put(const char *b, size_t n, void *bp)
+/* v as a JSON string into b, escaped as jansson writes one (the payloads made before
+ * were its dumps: the same bytes for the same row). Hand-written: making a json_t of
+ * each value to dump it was most of what writing the payload cost. The store's text
+ * is UTF-8 (ingest checked it), which JSON carries as it is. */
+static int json_str(mtd_buf *b, const char *v)
 {
-    return mtd_buf_append(bp, b, n) == 0 ? 0 : -1;
+    int r = mtd_buf_append(b, "\"", 1);
+    for (const char *run = v; r == 0; v++) {
+        unsigned char c = (unsigned char)*v;
+        if (c && c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        r = mtd_buf_append(b, run, (size_t)(v - run));
+        if (!c || r)
+            break;
+        char esc[8];
+        const char *e = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\b' ? "\\b" : c == '\f' ? "\\f"
+                      : c == '\n' ? "\\n" : c == '\r' ? "\\r" : c == '\t' ? "\\t" : NULL;
+        if (!e) {
+            snprintf(esc, sizeof esc, "\\u%04X", c);
+            e = esc;
+        }
+        r = mtd_buf_puts(b, e);
+        run = v + 1;
+    }
+    return r ? r : mtd_buf_append(b, "\"", 1);
 }
 
-/* ,"key":value (key a constant of ours, value a field of the row as JSON). */
-static int put_member(mtd_buf *b, const char *key, const json_t *v)
+/* ,"key":value (key a constant of ours, value a column's text: a JSON string, or for
+ * an integer field its digits as the store keeps them). */
+static int put_member(mtd_buf *b, const char *key, const char *v, int integer)
 {
-    int r = mtd_buf_printf(b, ",\"%s\":", key);
-    return r ? r : json_dump_callback(v ? v : json_null(), buf_put, b, JSON_COMPACT | JSON_ENCODE_ANY) ? MTD_ENOMEM : 0;
+    int r = mtd_buf_append(b, ",\"", 2);
+    r = r ? r : mtd_buf_puts(b, key);
+    r = r ? r : mtd_buf_append(b, "\":", 2);
+    return r ? r : !v ? mtd_buf_puts(b, "null") : integer ? mtd_buf_puts(b, v) : json_str(b, v);
 }
 
 /* The alert as destinations get it, as JSON text into b: the alert's and the
  * detection's IDs and times, then the detection's declared fields (the schema's, which
  * names none of those) as the policy lets reports show them. Written member by member
- * from the row's values rather than as an object made and dumped: that object, its
+ * from the row's columns rather than as an object made and dumped: that object, its
  * members' table and the dump's key sort were a sixth of a pass (bench_alerts). */
-static int alert_payload(pass *p, const json_t *row, int64_t alert_id, mtd_buf *b)
+static int alert_payload(pass *p, int64_t alert_id, mtd_buf *b)
 {
-    const mtd_event_type *ev = mtd_schema_event("threat.detection");
-    static const char *const head[] = {"event_id", "device_id", "time", "received_at"};
     mtd_buf_reset(b);
     /* the tenant ID is 32 hex digits (mtd_tenant_id_valid): nothing to escape */
     int r = mtd_buf_printf(b, "{\"alert_id\":%lld,\"tenant_id\":\"%s\"", (long long)alert_id, p->tn->id);
-    for (size_t i = 0; r == 0 && i < sizeof head / sizeof *head; i++)
-        r = put_member(b, head[i], json_object_get(row, head[i]));
-    for (size_t i = 0; r == 0 && i < ev->nfields; i++) {
-        const mtd_field *f = &ev->fields[i];
-        json_t *v = json_object_get(row, f->name);
-        if (!v || json_is_null(v))
+    for (int i = 0; r == 0 && i < C_HEAD; i++)
+        r = put_member(b, head_cols[i], col(p, i), 0);
+    for (size_t i = 0; r == 0 && i < p->ev->nfields; i++) {
+        const mtd_field *f = &p->ev->fields[i];
+        const char *v = col(p, (int)(C_HEAD + i));
+        if (!v)
             continue;
         if (f->policy == MTD_POL_APP_DETAILS && p->pol.report_app_details == MTD_APPDET_MINIMAL)
             continue;
-        r = put_member(b, f->name, v);
+        r = put_member(b, f->name, v, f->type == MTD_T_INT);
     }
     return r ? r : mtd_buf_append(b, "}", 1);
 }
@@ -239,7 +318,7 @@ static int64_t open_alert(pass *p, const char *dev, const char *key)
     return id;
 }
 
-static int new_alert(pass *p, const json_t *row, const char *key)
+static int new_alert(pass *p, const char *key)
 {
     /* the ID is known before the row is written, so the payload (which names it) goes
      * in with it: the pass holds the file's write lock, no one else adds an alert */
@@ -251,14 +330,14 @@ static int new_alert(pass *p, const json_t *row, const char *key)
         sqlite3_reset(st);
     }
     int64_t id = p->next_id;
-    if (alert_payload(p, row, id, &p->payload) != 0)
+    if (alert_payload(p, id, &p->payload) != 0)
         return MTD_ENOMEM;
     const char *txt = (const char *)p->payload.data;
-    const char *t[] = {str(row, "device_id"), key, str(row, "event_id"), str(row, "threat_name"),
-                       str(row, "category"), str(row, "severity"), str(row, "source"), str(row, "evidence"),
-                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(row, "package"),
-                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(row, "app_sha256"),
-                       str(row, "threat_id"), str(row, "time"), txt};
+    const char *t[] = {col(p, C_DEVICE_ID), key, col(p, C_EVENT_ID), str(p, K_THREAT_NAME),
+                       str(p, K_CATEGORY), str(p, K_SEVERITY), str(p, K_SOURCE), str(p, K_EVIDENCE),
+                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(p, K_PACKAGE),
+                       p->pol.report_app_details == MTD_APPDET_MINIMAL ? NULL : str(p, K_APP_SHA256),
+                       str(p, K_THREAT_ID), col(p, C_TIME), txt};
     int64_t iv[] = {p->now, id};
     int r = run(p, "INSERT INTO alerts(device_id, threat_key, event_id, threat_name, category, severity, source,"
                 " evidence, package, app_sha256, threat_id, detected_time, payload, created_at, updated_at, id)"
@@ -266,19 +345,19 @@ static int new_alert(pass *p, const json_t *row, const char *key)
     if (r == 0)
         p->next_id++;
     if (r == 0)
-        r = enqueue(p, p->dest, p->ndest, id, str(row, "event_id") ?: "", str(row, "severity"), txt);
+        r = enqueue(p, p->dest, p->ndest, id, col(p, C_EVENT_ID) ?: "", str(p, K_SEVERITY), txt);
     return r;
 }
 
-static int one_row(pass *p, const json_t *row, int *created, int *suppressed)
+static int one_row(pass *p, int *created, int *suppressed)
 {
-    const char *dev = str(row, "device_id"), *status = str(row, "status"), *sev = str(row, "severity");
+    const char *dev = col(p, C_DEVICE_ID), *status = str(p, K_STATUS), *sev = str(p, K_SEVERITY);
     if (!dev || !status)
         return 0;
     char key[65];
-    threat_key(row, key);
+    threat_key(p, key);
     int active = !strcmp(status, "active");
-    int64_t supp_id = active ? suppressed_by(p, row) : 0;
+    int64_t supp_id = active ? suppressed_by(p) : 0;
     json_object_set_new(p->devices, dev, json_true());
     int64_t open = open_alert(p, dev, key);
     if (open < 0)
@@ -294,13 +373,13 @@ static int one_row(pass *p, const json_t *row, int *created, int *suppressed)
                    0, NULL, 1, iv2);
     }
     if (open) {
-        const char *t2[] = {sev, str(row, "evidence")};
+        const char *t2[] = {sev, str(p, K_EVIDENCE)};
         int64_t iv2[] = {p->now, open};
         return run(p, "UPDATE alerts SET occurrences=occurrences+1, severity=coalesce(?1,severity),"
                    " evidence=coalesce(?2,evidence), threat_status='active', updated_at=?3 WHERE id=?4", 2, t2, 2, iv2);
     }
     (*created)++;
-    return new_alert(p, row, key);
+    return new_alert(p, key);
 }
 
 /* Records dev's risk when it is not the one last recorded: the next sequence number,
@@ -350,16 +429,14 @@ static int mark_risk(pass *p)
     return 0;
 }
 
-static int derive_rows(pass *p, json_t *rows, int *created, int *suppressed)
+static int derive_rows(pass *p, int *created, int *suppressed)
 {
     int r = load_config(p);
-    size_t i;
-    json_t *row;
     int64_t last = 0;
-    json_array_foreach(rows, i, row) {
+    for (p->at = 0; p->at < p->rows.nrows; p->at++) {
         if (r == 0)
-            r = one_row(p, row, created, suppressed);
-        last = json_integer_value(json_object_get(row, "row"));
+            r = one_row(p, created, suppressed);
+        last = p->rows.row[p->at];
     }
     if (r == 0)
         r = mark_risk(p);
@@ -372,25 +449,27 @@ int mtd_alert_derive(sqlite3 *db, mtd_tenant *tn, int *created, int *suppressed,
 {
     *created = *suppressed = *more = 0;
     int64_t cursor = meta_get(db, "cursor");
-    json_t *rows = mtd_store_event_rows_after(tn->store, "threat.detection", cursor, PASS_ROWS);
-    if (!rows)
-        return MTD_EIO;
-    if (!json_array_size(rows)) {
-        json_decref(rows);
-        return 0;
+    pass p = {.db = db, .tn = tn, .now = (int64_t)time(NULL)};
+    /* the rows as the store's text, not objects (mtd_store_event_cols_after) */
+    int r = cols_init(&p);
+    if (r == 0)
+        r = mtd_store_event_cols_after(tn->store, "threat.detection", cursor, PASS_ROWS, p.cols, p.ncols, &p.rows);
+    if (r || !p.rows.nrows) {
+        mtd_store_cols_free(&p.rows);
+        return r ? MTD_EIO : 0;
     }
-    *more = json_array_size(rows) == PASS_ROWS;
-    pass p = {.db = db, .tn = tn, .devices = json_object(), .now = (int64_t)time(NULL)};
+    *more = p.rows.nrows == PASS_ROWS;
+    p.devices = json_object();
     mtd_buf_init(&p.payload, 0);
     if (mtd_store_policy_get(tn->store, &p.pol) != 0)
         mtd_policy_default(&p.pol);
-    int r = mtd_alert_exec(db, "BEGIN IMMEDIATE");
+    r = mtd_alert_exec(db, "BEGIN IMMEDIATE");
     if (r == 0)
-        r = derive_rows(&p, rows, created, suppressed);
+        r = derive_rows(&p, created, suppressed);
     r = r == 0 ? mtd_alert_exec(db, "COMMIT") : (mtd_alert_exec(db, "ROLLBACK"), r);
     stmts_free(&p);
     mtd_buf_free(&p.payload);
-    json_decref(rows);
+    mtd_store_cols_free(&p.rows);
     json_decref(p.devices);
     free(p.dest);
     free(p.riskdest);

@@ -261,3 +261,86 @@ int mtd_store_policy_of_device(mtd_store *s, const char *device_id, mtd_policy *
         mtd_strlcpy(grp, g, len);
     return mtd_store_policy_of_group(s, g[0] ? g : NULL, p);
 }
+
+int mtd_store_cols_check(const mtd_event_type *ev, const char *const *cols, size_t ncols)
+{
+    for (size_t c = 0; c < ncols; c++) {
+        int known = !strcmp(cols[c], "received_at");
+        for (size_t i = 0; !known && i < ev->nfields; i++)
+            known = !strcmp(ev->fields[i].name, cols[c]);
+        for (size_t i = 0; !known && i < mtd_envelope_nfields; i++)
+            known = !strcmp(mtd_envelope_fields[i].name, cols[c]);
+        mtd_col_kind k = mtd_store_column_kind(cols[c]);
+        if (!known || k == MTD_COL_BOOL || k == MTD_COL_LIST)
+            return MTD_EINVAL;
+    }
+    return 0;
+}
+
+/* While rows are added, val[] holds each value's offset in text plus one (0 for NULL):
+ * text moves as it grows, so the pointers are made once it is whole. */
+int mtd_store_cols_add(mtd_store_cols *out, int64_t row, const char *const *v, const size_t *len)
+{
+    size_t n = out->nrows, nc = out->ncols;
+    if (!(n & (n + 1))) { /* n + 1 a power of two: room for twice as many rows */
+        size_t cap = 2 * (n + 1);
+        int64_t *r = realloc(out->row, cap * sizeof *r);
+        if (r)
+            out->row = r;
+        char **vals = r ? realloc(out->val, cap * (nc ? nc : 1) * sizeof *vals) : NULL;
+        if (!vals)
+            return MTD_ENOMEM;
+        out->val = vals;
+    }
+    out->row[n] = row;
+    for (size_t c = 0; c < nc; c++) {
+        out->val[n * nc + c] = v[c] ? (char *)(uintptr_t)(out->text.len + 1) : NULL;
+        if (v[c] && (mtd_buf_append(&out->text, v[c], len[c]) || mtd_buf_append(&out->text, "", 1)))
+            return MTD_ENOMEM;
+    }
+    out->nrows++;
+    return 0;
+}
+
+void mtd_store_cols_done(mtd_store_cols *out)
+{
+    for (size_t i = 0; i < out->nrows * out->ncols; i++)
+        if (out->val[i])
+            out->val[i] = (char *)out->text.data + ((uintptr_t)out->val[i] - 1);
+}
+
+void mtd_store_cols_free(mtd_store_cols *c)
+{
+    free(c->row);
+    free(c->val);
+    mtd_buf_free(&c->text);
+    memset(c, 0, sizeof *c);
+}
+
+int mtd_store_cols_from_rows(const json_t *rows, const char *const *cols, size_t ncols, mtd_store_cols *out)
+{
+    size_t i;
+    const json_t *r;
+    const char *v[64];
+    size_t len[64];
+    char num[64][32];
+    if (ncols > 64)
+        return MTD_EINVAL;
+    json_array_foreach(rows, i, r) {
+        for (size_t c = 0; c < ncols; c++) {
+            const json_t *x = json_object_get(r, cols[c]);
+            v[c] = json_string_value(x);
+            if (json_is_integer(x))
+                snprintf(num[c], sizeof num[c], "%lld", (long long)json_integer_value(x));
+            else if (json_is_real(x))
+                snprintf(num[c], sizeof num[c], "%.17g", json_real_value(x));
+            if (json_is_number(x))
+                v[c] = num[c];
+            len[c] = v[c] ? strlen(v[c]) : 0;
+        }
+        if (mtd_store_cols_add(out, json_integer_value(json_object_get(r, "row")), v, len) != 0)
+            return MTD_ENOMEM;
+    }
+    mtd_store_cols_done(out);
+    return 0;
+}

@@ -281,6 +281,23 @@ json_t *mtd_store_event_rows(mtd_store *s, const char *event, const char *device
 /* Up to limit rows of one event type after row number after, in row order: the next
  * chunk of an export (NULL for an unknown type or a failed read). */
 json_t *mtd_store_event_rows_after(mtd_store *s, const char *event, int64_t after, int limit);
+/* Rows of one event type as the text of a few columns, for a reader that wants those
+ * and no JSON object per row (the alert derivation: made into objects, its rows were a
+ * fifth of a pass). val[r * ncols + c] is column c of row r (NULL for NULL): as the
+ * API shows it, text as stored, a number in decimal, received_at in RFC 3339. */
+typedef struct {
+    size_t nrows, ncols;
+    int64_t *row;   /* each row's number */
+    char **val;
+    mtd_buf text;   /* holds the values */
+} mtd_store_cols;
+/* Up to limit rows after row number after, in row order, with the columns cols (the
+ * type's or the envelope's field names, or received_at; none a boolean or a list) into
+ * out, which mtd_store_cols_free releases. 0, MTD_EINVAL for an unknown type or column,
+ * MTD_EIO for a failed read, MTD_ENOMEM. */
+int mtd_store_event_cols_after(mtd_store *s, const char *event, int64_t after, int limit, const char *const *cols,
+                               size_t ncols, mtd_store_cols *out);
+void mtd_store_cols_free(mtd_store_cols *c);
 /* The same chunk as JSON lines (one object per row, keys in column order) appended to
  * out, *last set to the last row's number: the rows read, or MTD_EINVAL for an unknown
  * type, MTD_EIO for a failed read. */

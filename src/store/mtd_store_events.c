@@ -387,6 +387,65 @@ json_t *mtd_sqlite_event_rows_after(mtd_store *s, const char *event, int64_t aft
     return mtd_sq_report(s, sql, 1, p);
 }
 
+int mtd_sqlite_event_cols_after(mtd_store *s, const char *event, int64_t after, int limit, const char *const *cols,
+                                size_t ncols, mtd_store_cols *out)
+{
+    const mtd_event_type *ev = mtd_schema_event(event);
+    memset(out, 0, sizeof *out);
+    mtd_buf_init(&out->text, 0);
+    out->ncols = ncols;
+    if (!ev || ncols > 64 || mtd_store_cols_check(ev, cols, ncols) != 0)
+        return MTD_EINVAL;
+    char t[96];
+    mtd_buf sql;
+    mtd_buf_init(&sql, 0);
+    mtd_sq_table(ev->name, t, sizeof t);
+    mtd_buf_puts(&sql, "SELECT row");
+    for (size_t c = 0; c < ncols; c++) /* names checked against the schema: no quote in them */
+        mtd_buf_printf(&sql, ", \"%s\"", cols[c]);
+    int r = mtd_buf_printf(&sql, " FROM %s WHERE row > ? ORDER BY row LIMIT ?", t) || mtd_buf_append(&sql, "", 1)
+          ? MTD_ENOMEM : 0;
+    int time_col[64];
+    for (size_t c = 0; c < ncols; c++)
+        time_col[c] = mtd_store_column_kind(cols[c]) == MTD_COL_TIME;
+    pthread_mutex_lock(&s->pmu);
+    sqlite3_stmt *st = NULL;
+    if (r == 0 && sqlite3_prepare_v2(s->rp, (const char *)sql.data, -1, &st, NULL) != SQLITE_OK)
+        r = MTD_EIO;
+    if (r == 0) {
+        sqlite3_bind_int64(st, 1, after);
+        sqlite3_bind_int(st, 2, limit);
+    }
+    int rc = SQLITE_DONE;
+    while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *v[64];
+        size_t len[64];
+        char tm[64][MTD_TIME_LEN];
+        for (size_t c = 0; c < ncols; c++) {
+            int ty = sqlite3_column_type(st, (int)c + 1);
+            if (ty == SQLITE_INTEGER && time_col[c]) { /* as the API shows a time the store keeps in seconds */
+                mtd_time_rfc3339((time_t)sqlite3_column_int64(st, (int)c + 1), tm[c]);
+                v[c] = tm[c];
+            } else {
+                v[c] = ty == SQLITE_NULL ? NULL : (const char *)sqlite3_column_text(st, (int)c + 1);
+            }
+            len[c] = v[c] ? strlen(v[c]) : 0;
+        }
+        r = mtd_store_cols_add(out, sqlite3_column_int64(st, 0), v, len);
+    }
+    if (r == 0 && rc != SQLITE_DONE) /* a chunk cut short must not pass as whole */
+        r = MTD_EIO;
+    sqlite3_finalize(st);
+    pthread_mutex_unlock(&s->pmu);
+    mtd_buf_free(&sql);
+    if (r) {
+        mtd_store_cols_free(out);
+        return r;
+    }
+    mtd_store_cols_done(out);
+    return 0;
+}
+
 /* Batch records past the longest retention period: their rows, all received with
  * them, are gone, and the records would keep the device's pseudonym and the times it
  * uploaded. A batch resent after that would be stored again; its records left the

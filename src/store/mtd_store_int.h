@@ -69,6 +69,9 @@
     X(int, event_lines_after, (mtd_store * s, const char *event, int64_t after, int limit,        \
                                mtd_buf *out, int64_t *last),                                       \
       (s, event, after, limit, out, last))                                                         \
+    X(int, event_cols_after, (mtd_store * s, const char *event, int64_t after, int limit,         \
+                              const char *const *cols, size_t ncols, mtd_store_cols *out),         \
+      (s, event, after, limit, cols, ncols, out))                                                  \
     X(json_t *, user_export, (mtd_store * s, const char *upn, const char *alt), (s, upn, alt))     \
     X(int, user_delete, (mtd_store * s, const char *upn, const char *alt, const char *actor,      \
                          int *rows),                                                               \
@@ -102,6 +105,17 @@
     X(int, oidc_login_add, (mtd_store * s, const mtd_oidc_login *l), (s, l))                       \
     X(int, oidc_login_take, (mtd_store * s, const char *state_hash, char *verifier, char *nonce), \
       (s, state_hash, verifier, nonce))
+
+/* For event_cols_after: 0 when every name is a column it may give (the type's or the
+ * envelope's fields, received_at; no boolean or list), else MTD_EINVAL. */
+int mtd_store_cols_check(const mtd_event_type *ev, const char *const *cols, size_t ncols);
+/* Appends one row's values (NULL for NULL) to out, the value pointers made final by
+ * mtd_store_cols_done once every row is in. 0 or MTD_ENOMEM. */
+int mtd_store_cols_add(mtd_store_cols *out, int64_t row, const char *const *v, const size_t *len);
+void mtd_store_cols_done(mtd_store_cols *out);
+/* The columns of rows (mtd_store_event_rows_after's objects) into out: for a backend
+ * whose rows come as objects anyway. 0 or MTD_ENOMEM. */
+int mtd_store_cols_from_rows(const json_t *rows, const char *const *cols, size_t ncols, mtd_store_cols *out);
 
 /* The operations that return nothing, by hand: C allows no "return f();" there. */
 typedef struct mtd_store_ops {

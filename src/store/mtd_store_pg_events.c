@@ -813,6 +813,27 @@ json_t *mtd_pg_event_rows_after(mtd_store *st, const char *event, int64_t after,
     return mtd_pg_report(mtd_pg_of(st), sql, 1, p, NULL);
 }
 
+/* The rows come as objects from the PostgreSQL reader anyway: their columns from
+ * those, the same values by construction. */
+int mtd_pg_event_cols_after(mtd_store *st, const char *event, int64_t after, int limit, const char *const *cols,
+                            size_t ncols, mtd_store_cols *out)
+{
+    const mtd_event_type *ev = mtd_schema_event(event);
+    memset(out, 0, sizeof *out);
+    mtd_buf_init(&out->text, 0);
+    out->ncols = ncols;
+    if (!ev || ncols > 64 || mtd_store_cols_check(ev, cols, ncols) != 0)
+        return MTD_EINVAL;
+    json_t *rows = mtd_pg_event_rows_after(st, event, after, limit);
+    if (!rows)
+        return MTD_EIO;
+    int r = mtd_store_cols_from_rows(rows, cols, ncols, out);
+    json_decref(rows);
+    if (r)
+        mtd_store_cols_free(out);
+    return r;
+}
+
 /* The export's lines are the rows as the API types them, one compact object a line:
  * the same values as mtd_pg_event_rows_after by construction. */
 int mtd_pg_event_lines_after(mtd_store *st, const char *event, int64_t after, int limit, mtd_buf *out,

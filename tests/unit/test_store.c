@@ -837,6 +837,57 @@ static void export_lines_are_the_rows(void **state)
     json_decref(rows);
 }
 
+/* The columns the alert derivation reads (mtd_store_event_cols_after) say what the
+ * rows say: the same text (quotes, backslashes, newlines, non-ASCII), a number in
+ * decimal, received_at as RFC 3339, NULL as NULL, in row order, chunk after chunk; a
+ * boolean, a list or an unknown name is refused. */
+static void event_cols_are_the_rows(void **state)
+{
+    fixture *f = *state;
+    const char *T0 = "2026-11-24T10:00:00Z";
+    json_t *b = json_pack("[ooo]",
+        ev_at("app.inventory", DEV, "C01", T0, "{\"package\":\"com.a\",\"version_code\":7,"
+              "\"version_name\":\"1.0 \\\"beta\\\" \\\\ \\n caf\u00e9 \u2713\"}"),
+        ev_at("app.inventory", DEV2, "C02", T0, "{\"package\":\"com.b\",\"version_code\":-1}"),
+        ev_at("app.inventory", DEV, "C03", T0, "{\"package\":\"com.c\",\"version_code\":9007199254740993}"));
+    int stored;
+    assert_int_equal(ingest(f, "", "key-c", b, &stored), 0);
+    json_decref(b);
+    json_t *rows = mtd_store_event_rows(f->s, "app.inventory", NULL, NULL);
+    assert_int_equal(json_array_size(rows), 3);
+    static const char *const cols[] = {"event_id", "device_id", "received_at", "package", "version_code", "version_name"};
+    int64_t after = 0;
+    for (size_t chunk = 0; chunk < 3; chunk++) { /* chunks of 2 rows: 2, then 1, then none */
+        mtd_store_cols c;
+        assert_int_equal(mtd_store_event_cols_after(f->s, "app.inventory", after, 2, cols, 6, &c), 0);
+        assert_int_equal(c.nrows, chunk == 0 ? 2 : chunk == 1 ? 1 : 0);
+        for (size_t r = 0; r < c.nrows; r++) {
+            const json_t *row = json_array_get(rows, 2 * chunk + r);
+            assert_int_equal(c.row[r], json_integer_value(json_object_get(row, "row")));
+            for (size_t k = 0; k < 6; k++) {
+                const json_t *v = json_object_get(row, cols[k]);
+                const char *got = c.val[r * 6 + k];
+                char num[32];
+                snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+                const char *want = json_is_integer(v) ? num : json_string_value(v);
+                if (want ? !got || strcmp(got, want) : got != NULL)
+                    fail_msg("row %zu column %s: [%s], the row says [%s]", r, cols[k], got ? got : "NULL",
+                             want ? want : "NULL");
+            }
+            after = c.row[r];
+        }
+        mtd_store_cols_free(&c);
+    }
+    assert_string_equal(json_string_value(json_object_get(json_array_get(rows, 0), "version_name")),
+                        "1.0 \"beta\" \\ \n caf\u00e9 \u2713");
+    mtd_store_cols c;
+    static const char *const bad[][1] = {{"is_system"}, {"permissions"}, {"no_such"}, {"row\" FROM x --"}};
+    for (size_t i = 0; i < 4; i++)
+        assert_int_equal(mtd_store_event_cols_after(f->s, "app.inventory", 0, 2, bad[i], 1, &c), MTD_EINVAL);
+    assert_int_equal(mtd_store_event_cols_after(f->s, "no.such", 0, 2, cols, 1, &c), MTD_EINVAL);
+    json_decref(rows);
+}
+
 /* Row numbers are not reused inside a range a batch record still holds: the newest
  * batch's rows deleted (as consent revocation deletes feedback), the store reopened,
  * the device's next feedback is listed once. */
@@ -1301,6 +1352,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(group_stores_each_batch_on_its_own, setup, teardown),
         cmocka_unit_test_setup_teardown(retention_prunes_events_then_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(export_lines_are_the_rows, setup, teardown),
+        cmocka_unit_test_setup_teardown(event_cols_are_the_rows, setup, teardown),
         cmocka_unit_test_setup_teardown(rows_of_a_deleted_batch_are_not_renumbered, setup, teardown),
         cmocka_unit_test_setup_teardown(concurrent_batches_are_each_stored_once, setup, teardown),
         cmocka_unit_test_setup_teardown(consent_revocation_deletes_optional_data, setup, teardown),
