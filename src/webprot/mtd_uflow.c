@@ -1,12 +1,15 @@
 /* mtd_uflow: the VPN's UDP flows: each (client, server) pair gets a connected socket
  * of its own that bypasses the tunnel, datagrams go through one for one, and the
  * flow ends after a minute without traffic (ten seconds for DNS). Datagrams to the
- * tunnel's DNS address, port 53, are handed to the agent's DNS filter in this thread
- * (mtd_dnsfilter_query): a blocked name is answered at once, and the upstream's answer
- * to a forwarded one comes back from the filter's thread through a queue. That used to
- * be a loopback socket to the filter: two more trips through the kernel's UDP stack
- * and a wake-up of the filter's thread per query, which held DNS through the tunnel to
- * 0.62x the filter's own QPS on a quiet machine (bench_vpn). The first
+ * tunnel's DNS address, port 53, reach lwIP only as fragments: whole ones are read
+ * off the TUN packet (mtd_vdns) and handed to the agent's DNS filter in this thread
+ * (mtd_dnsfilter_query). A blocked name is answered at once; the upstream's answer to a
+ * forwarded one is written to the TUN by the filter's upstream thread, which passes
+ * only its count back to this one (mtd_uflow_dns_reply). That used to be a loopback
+ * socket to the filter (DNS through the tunnel 0.62x the filter's own QPS on a quiet
+ * machine, bench_vpn), then a queue of answers to this thread, which sent them through
+ * lwIP (0.70-0.74x): either way this one thread did the kernel's work of every
+ * answer's delivery besides reading every query. The first
  * datagrams of a flow to port 443 are read as QUIC Initials (their CRYPTO bytes
  * gathered across packets, mtd_sni_quic_add): the one that completes a ClientHello
  * naming a blocked server is dropped, and so is the rest of its flow, so the browser
@@ -110,14 +113,39 @@ static int to_client(mtd_vpn *v, uint32_t cip, uint16_t cport, uint32_t sip, uin
     return e == ERR_OK ? 0 : -1;
 }
 
+/* A DNS answer into the tunnel, from dns:53 to the client, built off lwIP (mtd_vdns.h):
+ * the packet's length, or 0 when it was not written (the client asks again, as for a
+ * lost datagram). Any thread: a TUN write is one packet whoever makes it. */
+static size_t dns_send(const mtd_vpn *v, uint32_t cip, uint16_t cport, const uint8_t *msg, size_t len)
+{
+    uint8_t pkt[MTD_VDNS_HDR + MTD_DNS_MAX_UDP];
+    size_t n = mtd_vdns_packet(v->o.dns, cip, cport, msg, len, (size_t)v->tun.mtu, pkt, sizeof pkt);
+    return n && write(v->tun.fd, pkt, n) == (ssize_t)n ? n : 0;
+}
+
 static void dns_query(mtd_vpn *v, vpn_flow *f, const uint8_t *b, size_t n)
 {
     uint8_t out[MTD_DNS_MAX_UDP];
-    size_t ol;
+    size_t ol, pl;
     struct sockaddr_in c = {.sin_family = AF_INET, .sin_addr.s_addr = f->cip, .sin_port = htons(f->cport)};
     if (mtd_dnsfilter_query(v->dnsf, b, n, &c, out, &ol, sizeof out) == 1 &&
-        to_client(v, f->cip, f->cport, f->sip, f->sport, out, ol) == 0)
-        f->bytes_in += ol;
+        (pl = dns_send(v, f->cip, f->cport, out, ol)) != 0) {
+        f->bytes_in += pl - MTD_VDNS_HDR; /* what was sent: the answer may be truncated */
+        f->packets_in++;
+        v->st.packets_in++;
+        v->st.bytes_in += pl;
+    }
+}
+
+void mtd_uflow_dns_in(mtd_vpn *v, const mtd_vdns_query *q)
+{
+    vpn_flow *f = mtd_vpn__find(v, F_UDP, q->src, q->sport, q->dst, q->dport);
+    if (!f && !(f = start(v, q->src, q->sport, q->dst, q->dport)))
+        return;
+    f->packets_out++;
+    f->bytes_out += q->len;
+    f->last_ms = mtd_vpn__now_ms();
+    dns_query(v, f, q->msg, q->len);
 }
 
 void mtd_uflow_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port)
@@ -125,6 +153,12 @@ void mtd_uflow_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
     mtd_vpn *v = arg;
     uint32_t cip = ip4_addr_get_u32(ip_2_ip4(addr)), sip = ip4_addr_get_u32(ip_2_ip4(ip_current_dest_addr()));
     uint16_t sport = pcb->local_port;
+    const uint8_t *b = p->payload;
+    size_t n = p->tot_len;
+    if (p->next) {
+        n = pbuf_copy_partial(p, v->obuf, p->tot_len, 0);
+        b = v->obuf;
+    }
     vpn_flow *f = mtd_vpn__find(v, F_UDP, cip, port, sip, sport);
     if (!f && !(f = start(v, cip, port, sip, sport))) {
         pbuf_free(p);
@@ -132,13 +166,7 @@ void mtd_uflow_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_add
     }
     f->packets_out++;
     f->last_ms = mtd_vpn__now_ms();
-    const uint8_t *b = p->payload;
-    size_t n = p->tot_len;
-    if (p->next) {
-        n = pbuf_copy_partial(p, v->obuf, p->tot_len, 0);
-        b = v->obuf;
-    }
-    if (f->dns) {
+    if (f->dns) { /* a query lwIP reassembled from fragments; whole ones come by mtd_uflow_dns_in */
         f->bytes_out += n;
         dns_query(v, f, b, n);
     } else if (quic_check(v, f, b, n) || f->fd < 0) {
@@ -164,52 +192,48 @@ void mtd_uflow_event(mtd_vpn *v, vpn_flow *f, uint32_t events)
 void mtd_uflow_dns_reply(void *ctx, const struct sockaddr_in *client, const uint8_t *msg, size_t len)
 {
     mtd_vpn *v = ctx;
-    vpn_dns_answer *a = malloc(sizeof *a + len);
-    if (!a || len > UINT16_MAX) {
-        free(a);
-        return; /* the client asks again, as for a lost datagram */
-    }
-    *a = (vpn_dns_answer){.cip = client->sin_addr.s_addr, .cport = ntohs(client->sin_port), .len = (uint16_t)len};
-    memcpy(a->msg, msg, len);
+    uint32_t cip = client->sin_addr.s_addr;
+    uint16_t cport = ntohs(client->sin_port);
+    size_t pl = dns_send(v, cip, cport, msg, len);
+    if (!pl)
+        return;
+    __atomic_add_fetch(&v->dns_pkts_in, 1, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&v->dns_bytes_in, pl, __ATOMIC_RELAXED);
     pthread_mutex_lock(&v->dns_lock);
-    int was_empty = !v->dns_head;
-    if (was_empty)
-        v->dns_head = a;
+    int wake = 0;
+    if (v->dns_n < DNS_ACCT)
+        v->dns_acct[v->dns_cur][v->dns_n++] = (vpn_dns_acct){.cip = cip, .cport = cport,
+                                                              .len = (uint16_t)(pl - MTD_VDNS_HDR)};
     else
-        v->dns_tail->next = a;
-    v->dns_tail = a;
+        v->dns_uncounted++;
+    /* the relay counts them after each round of its loop; a quiet relay (asleep up to
+     * 250 ms) is woken once its half is full, not per answer */
+    if (v->dns_n >= DNS_ACCT / 2 && !v->dns_woke)
+        wake = v->dns_woke = 1;
     pthread_mutex_unlock(&v->dns_lock);
     uint64_t one = 1;
-    /* one wake-up per batch the relay drains, not per answer */
-    if (was_empty && write(v->wake, &one, sizeof one) < 0) { /* the loop wakes within 250 ms anyway */
+    if (wake && write(v->wake, &one, sizeof one) < 0) { /* the loop wakes within 250 ms anyway */
     }
 }
 
 void mtd_uflow_dns_drain(mtd_vpn *v)
 {
     pthread_mutex_lock(&v->dns_lock);
-    vpn_dns_answer *a = v->dns_head;
-    v->dns_head = v->dns_tail = NULL;
+    const vpn_dns_acct *a = v->dns_acct[v->dns_cur];
+    size_t n = v->dns_n;
+    v->dns_cur ^= 1;
+    v->dns_n = 0;
+    v->dns_woke = 0;
     pthread_mutex_unlock(&v->dns_lock);
-    while (a) {
-        vpn_dns_answer *next = a->next;
-        vpn_flow *f = mtd_vpn__find(v, F_UDP, a->cip, a->cport, v->o.dns, 53);
-        if (to_client(v, a->cip, a->cport, v->o.dns, 53, a->msg, a->len) == 0 && f) {
-            f->bytes_in += a->len;
-            f->last_ms = mtd_vpn__now_ms();
+    int64_t now = n ? mtd_vpn__now_ms() : 0;
+    for (size_t i = 0; i < n; i++) {
+        vpn_flow *f = mtd_vpn__find(v, F_UDP, a[i].cip, a[i].cport, v->o.dns, 53);
+        if (f) { /* else it idled out before the answer came */
+            f->bytes_in += a[i].len;
+            f->packets_in++;
+            f->last_ms = now;
         }
-        free(a);
-        a = next;
     }
-}
-
-void mtd_uflow_dns_free(mtd_vpn *v)
-{
-    for (vpn_dns_answer *a = v->dns_head, *next; a; a = next) {
-        next = a->next;
-        free(a);
-    }
-    v->dns_head = v->dns_tail = NULL;
 }
 
 void mtd_uflow_tick(mtd_vpn *v, vpn_flow *f, int64_t now)

@@ -429,6 +429,23 @@ static void packet_in(mtd_vpn *v, struct pbuf *p)
     mtd_vpn__lwip_input(v, p, dst);
 }
 
+/* A whole UDP query to the tunnel's DNS address goes to the filter without lwIP (see
+ * mtd_vdns.h): 1 when the packet was that (answered, forwarded or dropped). */
+static int dns_in(mtd_vpn *v, const uint8_t *b, size_t len)
+{
+    mtd_vdns_query q;
+    int r = mtd_vdns_parse(b, len, v->o.dns, &q);
+    if (r == 0)
+        return 0;
+    v->st.packets_out++;
+    v->st.bytes_out += len;
+    if (r < 0)
+        v->st.dropped_other++;
+    else
+        mtd_uflow_dns_in(v, &q);
+    return 1;
+}
+
 /* Packets are read into an MTU-sized pbuf: a large one (a client's bulk segment) goes
  * into lwIP as it is, with no copy; a small one (an ACK, a SYN, a datagram) is copied
  * into a pbuf of its own size, since lwIP may hold it (a held SYN, reassembly) and the
@@ -443,6 +460,8 @@ static void read_tun(mtd_vpn *v)
         ssize_t n = read(v->tun.fd, v->spare->payload, (size_t)v->tun.mtu);
         if (n <= 0)
             return;
+        if (n < COPY_BELOW && dns_in(v, v->spare->payload, (size_t)n))
+            continue;
         struct pbuf *p;
         if (n >= COPY_BELOW) {
             p = v->spare;
@@ -496,7 +515,6 @@ static void *loop(void *arg)
                 uint64_t x;
                 if (read(v->wake, &x, sizeof x) < 0) { /* only a wake-up */
                 }
-                mtd_uflow_dns_drain(v);
             } else {
                 vpn_flow *f = (vpn_flow *)t;
                 if (f->state == S_DEAD)
@@ -507,6 +525,7 @@ static void *loop(void *arg)
                     mtd_uflow_event(v, f, evs[i].events);
             }
         }
+        mtd_uflow_dns_drain(v);
         sys_check_timeouts();
         int64_t now = mtd_vpn__now_ms();
         if (now - last_tick >= 500) {
@@ -646,6 +665,8 @@ void mtd_vpn_stats_get(mtd_vpn *v, mtd_vpn_stats *s)
 {
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     *s = v->st;
+    s->packets_in += __atomic_load_n(&v->dns_pkts_in, __ATOMIC_RELAXED);
+    s->bytes_in += __atomic_load_n(&v->dns_bytes_in, __ATOMIC_RELAXED);
     if (v->dnsf) {
         mtd_dnsfilter_stats d;
         mtd_dnsfilter_stats_get(v->dnsf, &d);
@@ -673,9 +694,11 @@ void mtd_vpn_stop(mtd_vpn *v)
     }
     if (v->routed)
         mtd_tun_cleanup();
+    mtd_dnsfilter_stop(v->dnsf); /* before the TUN closes: its upstream thread writes there */
     mtd_tun_close(&v->tun);
-    mtd_dnsfilter_stop(v->dnsf);
-    mtd_uflow_dns_free(v); /* answers that came after the relay stopped */
+    if (v->dns_uncounted)
+        mtd_log(MTD_LOG_WARN, "vpn", "%llu DNS answers were sent but left out of the connection records",
+                (unsigned long long)v->dns_uncounted);
     pthread_mutex_destroy(&v->dns_lock);
     if (v->o.connrec)
         mtd_connrec_flush(v->o.connrec, mtd_vpn__wall_ms(), 1);

@@ -1,11 +1,13 @@
 /* mtd_vpn_int: what the VPN's packet side (mtd_vpn.c) and its flows (mtd_flow.c,
  * mtd_uflow.c) share. Everything here runs on the relay's one thread, but for the DNS
- * filter's answers handed over under dns_lock (mtd_uflow_dns_reply). */
+ * filter's upstream thread, which writes its answers to the TUN itself and hands their
+ * counts over under dns_lock (mtd_uflow_dns_reply). */
 #ifndef MTD_VPN_INT_H
 #define MTD_VPN_INT_H
 
 #include "webprot/mtd_dnsfilter.h"
 #include "webprot/mtd_sni.h"
+#include "webprot/mtd_vdns.h"
 #include "webprot/mtd_vpn.h"
 
 #include "lwip/netif.h"
@@ -67,16 +69,14 @@ typedef struct {
     int ep_type;
 } ep_tag;
 
-/* An upstream's answer to a query of the tunnel, from the DNS filter's thread to the
- * relay's, which alone may call lwIP. */
-typedef struct vpn_dns_answer vpn_dns_answer;
-struct vpn_dns_answer {
-    vpn_dns_answer *next;
+/* An answer the DNS filter's upstream thread wrote to the TUN itself (mtd_uflow_dns_reply),
+ * to be counted against its flow by the relay's thread, which owns the flows. */
+typedef struct {
     uint32_t cip;   /* the client, network order */
     uint16_t cport; /* host order */
     uint16_t len;
-    uint8_t msg[];
-};
+} vpn_dns_acct;
+#define DNS_ACCT 4096 /* answers counted at most between two of the relay's rounds */
 
 struct mtd_vpn {
     mtd_vpn_opts o;
@@ -92,7 +92,11 @@ struct mtd_vpn {
     mtd_dnsfilter *dnsf;
     struct sockaddr_in dns_tcp;          /* the filter's loopback address (DNS over TCP) */
     pthread_mutex_t dns_lock;
-    vpn_dns_answer *dns_head, *dns_tail; /* answers waiting for the relay, oldest first */
+    vpn_dns_acct dns_acct[2][DNS_ACCT];  /* the upstream thread fills one, the relay reads the other */
+    int dns_cur, dns_woke;
+    size_t dns_n;
+    uint64_t dns_pkts_in, dns_bytes_in;  /* the upstream thread's TUN writes (atomic) */
+    uint64_t dns_uncounted;              /* answers sent but not counted: dns_acct full */
     struct tcp_pcb *listeners[65536];
     struct udp_pcb *udp_pcbs[65536];
     vpn_flow *buckets[VPN_BUCKETS];
@@ -137,10 +141,12 @@ void mtd_flow_abort(mtd_vpn *v, vpn_flow *f);
 void mtd_uflow_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port);
 void mtd_uflow_event(mtd_vpn *v, vpn_flow *f, uint32_t events);
 void mtd_uflow_tick(mtd_vpn *v, vpn_flow *f, int64_t now);
-/* The DNS filter's reply hook (its thread): queues the answer, wakes the relay. */
+/* A whole UDP query to the tunnel's DNS address, read from the TUN (mtd_vdns_parse). */
+void mtd_uflow_dns_in(mtd_vpn *v, const mtd_vdns_query *q);
+/* The DNS filter's reply hook (its upstream thread): writes the answer to the TUN and
+ * queues its count for the relay. */
 void mtd_uflow_dns_reply(void *ctx, const struct sockaddr_in *client, const uint8_t *msg, size_t len);
-/* Sends the queued answers into the tunnel (the relay's thread); free: at stop. */
+/* Counts the upstream thread's answers against their flows (the relay's thread). */
 void mtd_uflow_dns_drain(mtd_vpn *v);
-void mtd_uflow_dns_free(mtd_vpn *v);
 
 #endif
