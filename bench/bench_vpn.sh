@@ -8,7 +8,8 @@
 #     through the tunnel (target: at most 1 ms added to the median);
 #   - DNS: dnsperf against the tunnel's DNS address, and against `mtd-agent dns-filter`
 #     on loopback in the same namespace with the same feed and upstream (target:
-#     tunnel >= 80% of the filter's QPS);
+#     tunnel >= 80% of the filter's QPS), with the CPU per query of the agent and of
+#     dnsperf on each side (they share 2 cores: QPS alone moves with the load);
 #   - memory: the agent's RSS with the VPN running, its feed 1,000,000 blocked domains,
 #     after the DNS runs (target: <= 4 MB + 12 B per entry), also split into the
 #     program's and libraries' pages, the mapped database and the rest.
@@ -17,7 +18,7 @@
 set -euo pipefail
 BIN=${MTD_BIN:?MTD_BIN must point to build/bin}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
-for t in iperf3 dnsperf curl dig python3 openssl unbound; do
+for t in iperf3 dnsperf curl dig python3 openssl unbound /usr/bin/time; do
     command -v $t >/dev/null || { echo "bench_vpn: $t is not installed (scripts/install-deps)" >&2; exit 1; }
 done
 fail() { echo "bench_vpn: $*" >&2; exit 1; }
@@ -61,26 +62,40 @@ connect_ms() { # median of 100 curl time_connect to port 9 (accept and close), i
         inc curl -s -o /dev/null -w '%{time_connect}\n' http://$GOOD_IP:9/ || true
     done | awk '$1 > 0 {print $1 * 1000}' | median
 }
-dns_qps() { # server: median of RUNS dnsperf runs
-    local s=$1 p=$2
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # utime + stime
+# dns_qps SERVER PORT AGENT_PID NAME: the median QPS of RUNS dnsperf runs; the medians
+# of the agent's and dnsperf's CPU per query (utime + stime over the run / queries
+# completed) go to $WORK/NAME.cpu
+dns_qps() {
+    local s=$1 p=$2 pid=$3 name=$4 out c0 c1
+    : >"$WORK/$name.runs"
     for _ in $(seq 1 "$RUNS"); do
-        inc dnsperf -s "$s" -p "$p" -d "$WORK/dns.q" -l "$SECS" -q 200 2>/dev/null | awk '/Queries per second/ {print int($4)}'
-    done | median
+        c0=$(cpu_ticks "$pid")
+        out=$(inc /usr/bin/time -f "cpu %U %S" dnsperf -s "$s" -p "$p" -d "$WORK/dns.q" -l "$SECS" -q 200 2>&1)
+        c1=$(cpu_ticks "$pid")
+        echo "$out" | awk -v c="$((c1 - c0))" -v hz="$(getconf CLK_TCK)" '
+            /Queries completed/ {q = $3} /Queries per second/ {qps = int($4)} /^cpu / {d = $2 + $3}
+            END {printf "%d %.2f %.2f\n", qps, c / hz * 1e6 / q, d * 1e6 / q}' >>"$WORK/$name.runs"
+    done
+    echo "$(cut -d' ' -f2 "$WORK/$name.runs" | median) $(cut -d' ' -f3 "$WORK/$name.runs" | median)" >"$WORK/$name.cpu"
+    cut -d' ' -f1 "$WORK/$name.runs" | median
 }
 
 # direct
 UP_D=$(iperf_mbps); DOWN_D=$(iperf_mbps -R); CONN_D=$(connect_ms)
 # the DNS filter on loopback in the client namespace, same feed and upstream
-MTD_LOG=warn inc "$BIN/mtd-agent" dns-filter --listen 127.0.0.1:5300 --upstream $UPSTREAM --feed "$WORK/web.db" >"$WORK/filter.log" 2>&1 &
+# (not through inc: $! is then the agent itself, whose CPU is counted and which the kill stops)
+MTD_LOG=warn ip netns exec "$NS_C" "$BIN/mtd-agent" dns-filter --listen 127.0.0.1:5300 --upstream $UPSTREAM \
+    --feed "$WORK/web.db" >"$WORK/filter.log" 2>&1 &
 FPID=$!
 for _ in $(seq 1 100); do inc dig +time=1 +tries=1 @127.0.0.1 -p 5300 good.test >/dev/null 2>&1 && break; sleep 0.1; done
-DNS_L=$(dns_qps 127.0.0.1 5300)
+DNS_L=$(dns_qps 127.0.0.1 5300 $FPID loopback)
 kill -TERM $FPID; wait $FPID || true
 
 # through the tunnel
 start_vpn "$WORK/vpn.log" --feed "$WORK/web.db" || fail "the VPN did not start"
 UP_T=$(iperf_mbps); DOWN_T=$(iperf_mbps -R); CONN_T=$(connect_ms)
-DNS_T=$(dns_qps $TUN_DNS 53)
+DNS_T=$(dns_qps $TUN_DNS 53 "$VPN_PID" tunnel)
 sleep 1.5 # an idle tick: the relay gives its buffers back
 RSS_KB=$(awk '/^Rss:/ {print $2}' "/proc/$VPN_PID/smaps_rollup")
 # RSS by what the pages are: code and data of the program and its shared libraries
@@ -99,6 +114,9 @@ echo "  bulk TCP upload:   direct $UP_D Mbit/s, tunnel $UP_T Mbit/s: $(py "'%.2f
 echo "  bulk TCP download: direct $DOWN_D Mbit/s, tunnel $DOWN_T Mbit/s: $(py "'%.2f' % ($DOWN_T/$DOWN_D)")x"
 echo "  TCP connect (curl time_connect): direct $CONN_D ms, tunnel $CONN_T ms: $(py "'%+.3f' % ($CONN_T-$CONN_D)") ms (target <= +1 ms: $(met "$CONN_T - $CONN_D <= 1"))"
 echo "  DNS (dnsperf, half blocked, $N-domain feed): dns-filter on loopback $DNS_L QPS, tunnel $DNS_T QPS: $(py "'%.2f' % ($DNS_T/max($DNS_L,1))")x (target >= 0.80: $(met "$DNS_T >= 0.8*$DNS_L"))"
+read -r AG_L DP_L <"$WORK/loopback.cpu"
+read -r AG_T DP_T <"$WORK/tunnel.cpu"
+echo "    CPU per query (utime + stime / queries): the agent $AG_L us on loopback, $AG_T us through the tunnel; dnsperf $DP_L us, $DP_T us"
 LIMIT=$(( 4 * 1024 * 1024 + 12 * N ))
 echo "  agent RSS with the VPN running and $N blocked domains, after the runs above: $(( RSS_KB * 1024 )) B (target <= 4 MiB + 12 B x $N = $LIMIT B: $(met "$RSS_KB * 1024 <= $LIMIT"))"
 echo "    program and shared-library pages $(( CODE_KB * 1024 )) B, the feed database $(( DB_KB * 1024 )) B ($(py "'%.1f' % ($DB_KB*1024/$N)") B per entry), the rest (heap, stacks, buffers) $(( ANON_KB * 1024 )) B"
