@@ -96,7 +96,7 @@ static const mtd_usage_cmd commands[] = {
      "a POST carries up to N events as {\"events\": [...]}),\n"
      "syslog HOST:PORT [--tls], splunk-hec URL --hec-token T,\n"
      "elastic URL [--index I], risk-push URL --secret S"},
-    {ADMIN, "integration list", "integration list", "destinations: sent, pending, dead letters, last error (admin)"},
+    {ADMIN, "integration list", "integration list", "destinations: batch, sent, pending, dead letters, last error\n(admin)"},
     {ADMIN, "integration test", "integration test ID", "send a test alert now (admin)"},
     {ADMIN, "integration remove", "integration remove ID", "(admin) its pending deliveries go with it"},
     {ADMIN, "oidc set", "oidc set --issuer URL --client-id ID [--client-secret S] --role-claim CLAIM --role-map VALUE=ROLE[,VALUE=ROLE...] [--redirect-uri URL] [--scope SCOPES]",

@@ -222,7 +222,7 @@ static int cmd_integration(mtd_ctl *c, int np, const char **pos)
     char path[160];
     if (np == 2 && !strcmp(pos[1], "list")) {
         static const mtd_column cols[] = {
-            {"id", "ID", 0, 0, 1}, {"kind", "KIND", 10, 0, 0}, {"target", "TARGET", 40, 0, 0},
+            {"id", "ID", 0, 0, 1}, {"kind", "KIND", 10, 0, 0}, {"target", "TARGET", 40, 0, 0}, {"batch_max", "BATCH", 5, 0, 0},
             {"delivered", "SENT", 8, 0, 0}, {"pending", "PENDING", 8, 0, 0}, {"dead", "DEAD", 6, 0, 0},
             {"last_ok_at", "LAST OK", 0, 1, 0}, {"failures", "FAILS", 6, 0, 0}, {"last_error", "LAST ERROR", 40, 0, 0}};
         return mtd_ctl_call(c, "GET", "/v1/admin/integrations", NULL, &j) ? 1

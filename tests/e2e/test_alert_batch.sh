@@ -114,4 +114,15 @@ assert_eq 30 "$(distinct "$OUT/B.jsonl" k)" "every alert once after the restart"
 assert_eq 0 "$(jq -r 'select(.dup) | .event_id' "$OUT/B.jsonl" | wc -l)" "deliveries seen before"
 ok "30 alerts queued while the receiver was down survived kill -9 and arrived once each, batched"
 [ ! -e "$OUT/rejected.jsonl" ] || fail "the receiver refused something: $(cat "$OUT/rejected.jsonl")"
+
+# --- an alert file made before batches (no integrations.batch_max) gets the column:
+# every destination one event a POST, as before, and a new one may be batched
+stop_collector
+sqlite3 "$WORK/data/tenants/$T/alerts.sqlite" "ALTER TABLE integrations DROP COLUMN batch_max"
+start_collector "$WORK/data" --alert-allow-net 127.0.0.1/32 --alert-retry-cap 1
+assert_eq "1 1" "$(ctl --token "$ADMIN" integration list --json | jq -r '[.integrations[].batch_max] | join(" ")')" "after the column was added"
+assert_eq 200 "$(detections o 3 | post batch-o)" "3 detections"
+wait_distinct "$OUT/B.jsonl" o 3
+assert_eq "" "$(jq -r 'select(.event_id | startswith("o")) | .batch // empty' "$OUT/B.jsonl")" "one-event bodies to the old file's destination"
+ok "an alert file made before batches: batch_max added as 1, its destinations get one-event bodies"
 finish
