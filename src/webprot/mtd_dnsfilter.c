@@ -20,7 +20,7 @@
 
 #define SLOTS 16384     /* forwarded queries in flight at most (the ID's low 14 bits) */
 #define SLOTS_FIRST 256 /* the slots taken in turn at first; doubled when all are busy */
-#define BATCH 32
+#define BATCH MTD_DNSFILTER_BATCH
 #define MAX_TCP 64
 #define CANARY "use-application-dns.net"
 
@@ -53,6 +53,8 @@ struct mtd_dnsfilter {
     uint32_t nslots; /* so a run of forwarded queries touches as many slots as it has
                         in flight, not all 16,384 (6.6 MiB) */
     uint32_t next_slot;
+    uint8_t id_bits[64];   /* the IDs' random bits, two a query, read 64 bytes at a time */
+    unsigned id_bits_used; /* (a getrandom per query was 3.5% of the VPN relay's time) */
     int tcp_active;
     mtd_dnsfilter_stats st;
 };
@@ -173,15 +175,16 @@ static int decide(mtd_dnsfilter *f, const uint8_t *q, size_t len, mtd_dns_msg *m
     return d;
 }
 
-/* A received batch: screened, the names looked up together (mtd_rep_host_verdicts
- * fetches their memory in parallel), then decided; d[i] and alen[i] as decide's. */
-static void decide_batch(mtd_dnsfilter *f, uint8_t (*in)[MTD_DNS_MAX_UDP], const struct mmsghdr *rm,
-                         int n, mtd_dns_msg *m, uint8_t (*out)[MTD_DNS_MAX_UDP], size_t *alen, int *d)
+/* A batch of n queries (q[i], qlen[i]): screened, the names looked up together
+ * (mtd_rep_host_verdicts fetches their memory in parallel), then decided; d[i] and
+ * alen[i] as decide's, each answer in out[i] (outcap bytes). */
+static void decide_batch(mtd_dnsfilter *f, const uint8_t *const *q, const size_t *qlen, int n, mtd_dns_msg *m,
+                         uint8_t *const *out, size_t outcap, size_t *alen, int *d)
 {
     mtd_rep_query qs[BATCH];
     int idx[BATCH], nq = 0;
     for (int i = 0; i < n; i++) {
-        d[i] = screen(f, in[i], rm[i].msg_len, &m[i], out[i], &alen[i], MTD_DNS_MAX_UDP);
+        d[i] = screen(f, q[i], qlen[i], &m[i], out[i], &alen[i], outcap);
         if (d[i] == LOOKUP) {
             qs[nq] = (mtd_rep_query){.name = m[i].name, .len = m[i].name_len};
             idx[nq++] = i;
@@ -193,13 +196,23 @@ static void decide_batch(mtd_dnsfilter *f, uint8_t (*in)[MTD_DNS_MAX_UDP], const
     mtd_rep_host_verdicts(f->rep, qs, (size_t)nq);
     for (int k = 0; k < nq; k++) {
         int i = idx[k];
-        d[i] = apply(f, in[i], &m[i], qs[k].verdict, &qs[k].rec, qs[k].matched_off, out[i], &alen[i],
-                     MTD_DNS_MAX_UDP);
+        d[i] = apply(f, q[i], &m[i], qs[k].verdict, &qs[k].rec, qs[k].matched_off, out[i], &alen[i], outcap);
     }
     pthread_rwlock_unlock(&f->rep_lock);
 }
 
 /* ---- UDP ---- */
+
+/* The two random bits of a forwarded query's ID above its slot (under slot_lock). */
+static unsigned id_bits(mtd_dnsfilter *f)
+{
+    /* should getrandom fail, the last pool's bits are used again, as an ID without
+     * them would still name its slot */
+    if (f->id_bits_used % (sizeof f->id_bits * 4) == 0)
+        mtd_random(f->id_bits, sizeof f->id_bits);
+    unsigned k = f->id_bits_used++ % (sizeof f->id_bits * 4);
+    return (unsigned)(f->id_bits[k / 4] >> (k % 4 * 2)) & 3;
+}
 
 /* Takes a slot for a forwarded query; its upstream ID, or -1 when all are busy. */
 static int take_slot(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m,
@@ -217,10 +230,8 @@ static int take_slot(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m,
         slot *s = &f->slots[i];
         if (s->used)
             continue;
-        uint16_t rnd;
-        mtd_random(&rnd, sizeof rnd);
         s->used = 1;
-        s->id = (uint16_t)((rnd & 0xC000) | i);
+        s->id = (uint16_t)(id_bits(f) << 14 | i);
         s->client_id = m->id;
         s->start_ms = now_ms();
         s->client = *from;
@@ -237,42 +248,54 @@ static int take_slot(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m,
     return -1;
 }
 
-/* A query to forward, from the filter's socket or mtd_dnsfilter_query: 0 with a slot
- * taken and the query, under that slot's ID, in fwd; -1 when every slot is busy, with
- * the client's SERVFAIL in out (*outlen). */
-static int forward_prep(mtd_dnsfilter *f, const uint8_t *q, size_t len, const mtd_dns_msg *m,
-                        const struct sockaddr_storage *from, socklen_t flen, int local, uint8_t *fwd,
-                        uint8_t *out, size_t *outlen, size_t outcap)
+/* A query to forward, from the filter's socket or mtd_dnsfilter_query_batch: 0 with a
+ * slot taken and its ID in id (network order), the query to be sent as that ID then
+ * q + 2 (fwd_msg); -1 when every slot is busy, with the client's SERVFAIL in out
+ * (*outlen). */
+static int forward_prep(mtd_dnsfilter *f, const uint8_t *q, const mtd_dns_msg *m, const struct sockaddr_storage *from,
+                        socklen_t flen, int local, uint8_t id[2], uint8_t *out, size_t *outlen, size_t outcap)
 {
-    int id = take_slot(f, q, m, from, flen, local);
-    if (id < 0) {
+    int slot_id = take_slot(f, q, m, from, flen, local);
+    if (slot_id < 0) {
         COUNT(f, servfail);
         *outlen = mtd_dns_answer(q, m, MTD_DNS_SERVFAIL, 0, out, outcap);
         return -1;
     }
-    memcpy(fwd, q, len);
-    fwd[0] = (uint8_t)(id >> 8);
-    fwd[1] = (uint8_t)id;
+    id[0] = (uint8_t)(slot_id >> 8);
+    id[1] = (uint8_t)slot_id;
     COUNT(f, forwarded);
     return 0;
+}
+
+/* The upstream's datagram of a forwarded query (len >= 12: it parsed): its new ID, then
+ * the rest as the client sent it, with no copy. */
+static void fwd_msg(struct mmsghdr *mh, struct iovec iov[2], uint8_t id[2], const uint8_t *q, size_t len)
+{
+    iov[0] = (struct iovec){id, 2};
+    iov[1] = (struct iovec){(void *)(q + 2), len - 2};
+    mh->msg_hdr = (struct msghdr){.msg_iov = iov, .msg_iovlen = 2};
 }
 
 static void *udp_loop(void *arg)
 {
     mtd_dnsfilter *f = arg;
-    uint8_t(*in)[MTD_DNS_MAX_UDP] = malloc(3 * BATCH * MTD_DNS_MAX_UDP);
+    uint8_t(*in)[MTD_DNS_MAX_UDP] = malloc(2 * BATCH * MTD_DNS_MAX_UDP);
     mtd_dns_msg *m = malloc(BATCH * sizeof *m);
     if (!in || !m) {
         free(in);
         free(m);
         return NULL;
     }
-    uint8_t(*out)[MTD_DNS_MAX_UDP] = in + BATCH, (*fwd)[MTD_DNS_MAX_UDP] = in + 2 * BATCH;
+    uint8_t(*out)[MTD_DNS_MAX_UDP] = in + BATCH, fid[BATCH][2];
     struct mmsghdr rm[BATCH], am[BATCH], fm[BATCH];
-    struct iovec riov[BATCH], aiov[BATCH], fiov[BATCH];
+    struct iovec riov[BATCH], aiov[BATCH], fiov[BATCH][2];
     struct sockaddr_storage from[BATCH];
-    size_t alen[BATCH];
+    size_t alen[BATCH], qlen[BATCH];
     int d[BATCH];
+    const uint8_t *qp[BATCH];
+    uint8_t *op[BATCH];
+    for (int i = 0; i < BATCH; i++)
+        qp[i] = in[i], op[i] = out[i];
     while (!f->stop) {
         for (int i = 0; i < BATCH; i++) {
             riov[i] = (struct iovec){in[i], MTD_DNS_MAX_UDP};
@@ -282,16 +305,17 @@ static void *udp_loop(void *arg)
         int n = recvmmsg(f->udp, rm, BATCH, MSG_WAITFORONE, NULL);
         if (n <= 0)
             continue; /* the 100 ms receive timeout: look at f->stop */
-        decide_batch(f, in, rm, n, m, out, alen, d);
+        for (int i = 0; i < n; i++)
+            qlen[i] = rm[i].msg_len;
+        decide_batch(f, qp, qlen, n, m, op, MTD_DNS_MAX_UDP, alen, d);
         int na = 0, nf = 0;
         for (int i = 0; i < n; i++) {
             if (d[i] == FORWARD) {
-                if (forward_prep(f, in[i], rm[i].msg_len, &m[i], &from[i], rm[i].msg_hdr.msg_namelen, 0, fwd[nf],
-                                 out[i], &alen[i], MTD_DNS_MAX_UDP) != 0) {
+                if (forward_prep(f, in[i], &m[i], &from[i], rm[i].msg_hdr.msg_namelen, 0, fid[nf], out[i], &alen[i],
+                                 MTD_DNS_MAX_UDP) != 0) {
                     d[i] = ANSWERED; /* every slot busy: the client hears SERVFAIL at once */
                 } else {
-                    fiov[nf] = (struct iovec){fwd[nf], rm[i].msg_len};
-                    fm[nf].msg_hdr = (struct msghdr){.msg_iov = &fiov[nf], .msg_iovlen = 1};
+                    fwd_msg(&fm[nf], fiov[nf], fid[nf], in[i], rm[i].msg_len);
                     nf++;
                 }
             }
@@ -312,27 +336,51 @@ static void *udp_loop(void *arg)
     return NULL;
 }
 
+void mtd_dnsfilter_query_batch(mtd_dnsfilter *f, int n, const uint8_t *const *q, const size_t *len,
+                               const struct sockaddr_in *client, uint8_t *const *out, size_t outcap, size_t *outlen,
+                               int *r)
+{
+    int ok = f->reply && n > 0 && n <= MTD_DNSFILTER_BATCH;
+    for (int i = 0; i < n; i++) {
+        outlen[i] = 0;
+        r[i] = -1;
+        ok &= len[i] <= MTD_DNS_MAX_UDP;
+    }
+    if (!ok)
+        return;
+    mtd_dns_msg m[MTD_DNSFILTER_BATCH];
+    int d[MTD_DNSFILTER_BATCH], nf = 0;
+    uint8_t fid[MTD_DNSFILTER_BATCH][2];
+    struct mmsghdr fm[MTD_DNSFILTER_BATCH];
+    struct iovec fiov[MTD_DNSFILTER_BATCH][2];
+    decide_batch(f, q, len, n, m, out, outcap, outlen, d);
+    for (int i = 0; i < n; i++) {
+        if (d[i] == FORWARD) {
+            struct sockaddr_storage from = {0};
+            memcpy(&from, &client[i], sizeof client[i]);
+            if (forward_prep(f, q[i], &m[i], &from, sizeof client[i], 1, fid[nf], out[i], &outlen[i], outcap) == 0) {
+                fwd_msg(&fm[nf], fiov[nf], fid[nf], q[i], len[i]);
+                nf++;
+                r[i] = 0;
+                continue;
+            }
+            d[i] = ANSWERED; /* every slot busy: SERVFAIL at once, as on the socket */
+        }
+        if (d[i] == ANSWERED && outlen[i])
+            r[i] = 1;
+    }
+    /* never waits: the caller is the VPN's relay thread (a full socket buffer loses the
+     * queries, which the expiry then answers SERVFAIL, as lost datagrams would be) */
+    if (nf)
+        sendmmsg(f->up, fm, (unsigned)nf, MSG_DONTWAIT);
+}
+
 int mtd_dnsfilter_query(mtd_dnsfilter *f, const uint8_t *q, size_t len, const struct sockaddr_in *client,
                         uint8_t *out, size_t *outlen, size_t outcap)
 {
-    mtd_dns_msg m;
-    *outlen = 0;
-    if (!f->reply || len > MTD_DNS_MAX_UDP)
-        return -1;
-    int d = decide(f, q, len, &m, out, outlen, outcap);
-    if (d == ANSWERED)
-        return *outlen ? 1 : -1;
-    if (d != FORWARD)
-        return -1;
-    struct sockaddr_storage from = {0};
-    memcpy(&from, client, sizeof *client);
-    uint8_t fwd[MTD_DNS_MAX_UDP];
-    if (forward_prep(f, q, len, &m, &from, sizeof *client, 1, fwd, out, outlen, outcap) != 0)
-        return *outlen ? 1 : -1; /* every slot busy: SERVFAIL at once, as on the socket */
-    /* never waits: the caller is the VPN's relay thread (a full socket buffer loses the
-     * query, which the expiry then answers SERVFAIL, as a lost datagram would be) */
-    send(f->up, fwd, len, MSG_DONTWAIT);
-    return 0;
+    int r;
+    mtd_dnsfilter_query_batch(f, 1, &q, &len, client, &out, outcap, outlen, &r);
+    return r;
 }
 
 /* An answer to a forwarded query's client: on the filter's socket, or through the

@@ -62,6 +62,15 @@ void mtd_dnsfilter_stats_get(mtd_dnsfilter *f, mtd_dnsfilter_stats *s);
  * filter's thread: a SERVFAIL when the upstream stays silent), -1 when dropped. */
 int mtd_dnsfilter_query(mtd_dnsfilter *f, const uint8_t *q, size_t len, const struct sockaddr_in *client,
                         uint8_t *out, size_t *outlen, size_t outcap);
+/* The same for n such queries (n <= MTD_DNSFILTER_BATCH, each at most MTD_DNS_MAX_UDP
+ * bytes), decided together as the filter's socket decides a received batch (their
+ * names' lookups prefetched) and the forwarded ones sent in one system call: r[i] as
+ * mtd_dnsfilter_query returns for query i (q[i], len[i] bytes, from client[i]), its
+ * answer in out[i] (outcap bytes, outlen[i]) when 1. */
+#define MTD_DNSFILTER_BATCH 32
+void mtd_dnsfilter_query_batch(mtd_dnsfilter *f, int n, const uint8_t *const *q, const size_t *len,
+                               const struct sockaddr_in *client, uint8_t *const *out, size_t outcap, size_t *outlen,
+                               int *r);
 /* Stops every thread, closes the sockets, frees. */
 void mtd_dnsfilter_stop(mtd_dnsfilter *f);
 

@@ -123,18 +123,26 @@ static size_t dns_send(const mtd_vpn *v, uint32_t cip, uint16_t cport, const uin
     return n && write(v->tun.fd, pkt, n) == (ssize_t)n ? n : 0;
 }
 
-static void dns_query(mtd_vpn *v, vpn_flow *f, const uint8_t *b, size_t n)
+/* An answer of the filter's own (a block, a refusal) to flow f's client. */
+static void dns_answer(mtd_vpn *v, vpn_flow *f, const uint8_t *msg, size_t len)
 {
-    uint8_t out[MTD_DNS_MAX_UDP];
-    size_t ol, pl;
-    struct sockaddr_in c = {.sin_family = AF_INET, .sin_addr.s_addr = f->cip, .sin_port = htons(f->cport)};
-    if (mtd_dnsfilter_query(v->dnsf, b, n, &c, out, &ol, sizeof out) == 1 &&
-        (pl = dns_send(v, f->cip, f->cport, out, ol)) != 0) {
+    size_t pl = dns_send(v, f->cip, f->cport, msg, len);
+    if (pl) {
         f->bytes_in += pl - MTD_VDNS_HDR; /* what was sent: the answer may be truncated */
         f->packets_in++;
         v->st.packets_in++;
         v->st.bytes_in += pl;
     }
+}
+
+/* A query lwIP reassembled from fragments, decided alone. */
+static void dns_query(mtd_vpn *v, vpn_flow *f, const uint8_t *b, size_t n)
+{
+    uint8_t out[MTD_DNS_MAX_UDP];
+    size_t ol;
+    struct sockaddr_in c = {.sin_family = AF_INET, .sin_addr.s_addr = f->cip, .sin_port = htons(f->cport)};
+    if (mtd_dnsfilter_query(v->dnsf, b, n, &c, out, &ol, sizeof out) == 1)
+        dns_answer(v, f, out, ol);
 }
 
 void mtd_uflow_dns_in(mtd_vpn *v, const mtd_vdns_query *q)
@@ -145,7 +153,36 @@ void mtd_uflow_dns_in(mtd_vpn *v, const mtd_vdns_query *q)
     f->packets_out++;
     f->bytes_out += q->len;
     f->last_ms = mtd_vpn__now_ms();
-    dns_query(v, f, q->msg, q->len);
+    vpn_dns_batch *b = &v->dns_batch;
+    if (q->len > DNS_QMAX) { /* not from read_tun, which hands over only packets under 2 KiB */
+        dns_query(v, f, q->msg, q->len);
+        return;
+    }
+    b->flow[b->n] = f;
+    b->client[b->n] = (struct sockaddr_in){.sin_family = AF_INET, .sin_addr.s_addr = q->src,
+                                           .sin_port = htons(q->sport)};
+    b->len[b->n] = q->len;
+    memcpy(b->q[b->n], q->msg, q->len);
+    if (++b->n == MTD_DNSFILTER_BATCH)
+        mtd_uflow_dns_flush(v);
+}
+
+void mtd_uflow_dns_flush(mtd_vpn *v)
+{
+    vpn_dns_batch *b = &v->dns_batch;
+    if (!b->n)
+        return;
+    const uint8_t *q[MTD_DNSFILTER_BATCH];
+    uint8_t *a[MTD_DNSFILTER_BATCH];
+    size_t alen[MTD_DNSFILTER_BATCH];
+    int r[MTD_DNSFILTER_BATCH];
+    for (int i = 0; i < b->n; i++)
+        q[i] = b->q[i], a[i] = b->a[i];
+    mtd_dnsfilter_query_batch(v->dnsf, b->n, q, b->len, b->client, a, DNS_AMAX, alen, r);
+    for (int i = 0; i < b->n; i++)
+        if (r[i] == 1)
+            dns_answer(v, b->flow[i], a[i], alen[i]);
+    b->n = 0;
 }
 
 void mtd_uflow_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port)

@@ -456,10 +456,10 @@ static void read_tun(mtd_vpn *v)
 {
     for (int i = 0; i < 256; i++) {
         if (!v->spare && !(v->spare = pbuf_alloc(PBUF_RAW, (u16_t)v->tun.mtu, PBUF_RAM)))
-            return;
+            break;
         ssize_t n = read(v->tun.fd, v->spare->payload, (size_t)v->tun.mtu);
         if (n <= 0)
-            return;
+            break;
         if (n < COPY_BELOW && dns_in(v, v->spare->payload, (size_t)n))
             continue;
         struct pbuf *p;
@@ -470,10 +470,11 @@ static void read_tun(mtd_vpn *v)
         } else if ((p = pbuf_alloc(PBUF_RAW, (u16_t)n, PBUF_RAM)) != NULL) {
             memcpy(p->payload, v->spare->payload, (size_t)n);
         } else {
-            return;
+            break;
         }
         packet_in(v, p);
     }
+    mtd_uflow_dns_flush(v); /* the burst's DNS queries, decided together */
 }
 
 /* ---- the loop ---- */

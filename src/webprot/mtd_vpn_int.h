@@ -77,6 +77,18 @@ typedef struct {
     uint16_t len;
 } vpn_dns_acct;
 #define DNS_ACCT 4096 /* answers counted at most between two of the relay's rounds */
+#define DNS_QMAX 2048 /* a whole query read off the TUN is under 2 KiB (COPY_BELOW) */
+#define DNS_AMAX 1024 /* the filter's own answers to one: its question and a record */
+
+/* The queries of one burst of TUN reads, decided together (mtd_uflow_dns_flush). */
+typedef struct {
+    int n;
+    vpn_flow *flow[MTD_DNSFILTER_BATCH];
+    struct sockaddr_in client[MTD_DNSFILTER_BATCH];
+    size_t len[MTD_DNSFILTER_BATCH];
+    uint8_t q[MTD_DNSFILTER_BATCH][DNS_QMAX];
+    uint8_t a[MTD_DNSFILTER_BATCH][DNS_AMAX];
+} vpn_dns_batch;
 
 struct mtd_vpn {
     mtd_vpn_opts o;
@@ -97,6 +109,7 @@ struct mtd_vpn {
     size_t dns_n;
     uint64_t dns_pkts_in, dns_bytes_in;  /* the upstream thread's TUN writes (atomic) */
     uint64_t dns_uncounted;              /* answers sent but not counted: dns_acct full */
+    vpn_dns_batch dns_batch;
     struct tcp_pcb *listeners[65536];
     struct udp_pcb *udp_pcbs[65536];
     vpn_flow *buckets[VPN_BUCKETS];
@@ -141,8 +154,11 @@ void mtd_flow_abort(mtd_vpn *v, vpn_flow *f);
 void mtd_uflow_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p, const ip_addr_t *addr, u16_t port);
 void mtd_uflow_event(mtd_vpn *v, vpn_flow *f, uint32_t events);
 void mtd_uflow_tick(mtd_vpn *v, vpn_flow *f, int64_t now);
-/* A whole UDP query to the tunnel's DNS address, read from the TUN (mtd_vdns_parse). */
+/* A whole UDP query to the tunnel's DNS address, read from the TUN (mtd_vdns_parse):
+ * counted against its flow and held for mtd_uflow_dns_flush, which the relay calls after
+ * each burst of reads (and this one when the batch is full). */
 void mtd_uflow_dns_in(mtd_vpn *v, const mtd_vdns_query *q);
+void mtd_uflow_dns_flush(mtd_vpn *v);
 /* The DNS filter's reply hook (its upstream thread): writes the answer to the TUN and
  * queues its count for the relay. */
 void mtd_uflow_dns_reply(void *ctx, const struct sockaddr_in *client, const uint8_t *msg, size_t len);
