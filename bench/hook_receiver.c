@@ -32,7 +32,8 @@
 #include <netinet/in.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,6 +48,7 @@
 static struct {
     char name[64], secret[300];
     int fd;
+    EVP_MAC_CTX *mac; /* HMAC-SHA256 keyed with the secret, copied for each POST */
 } hooks[MAX_HOOKS];
 static int nhooks;
 static const char *out_dir;
@@ -175,12 +177,17 @@ static const char *check(struct MHD_Connection *c, int h, const upload *u, json_
     const char *ts = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Openmtd-Timestamp");
     const char *eid = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "X-Openmtd-Event-Id");
     uint8_t mac[32];
-    unsigned ml = 0;
+    size_t ml = 0;
     char want[7 + 65] = "sha256=";
     *code = 401;
-    if (!HMAC(EVP_sha256(), hooks[h].secret, (int)strlen(hooks[h].secret), (const uint8_t *)u->body, u->len, mac, &ml))
+    /* a copy of the keyed context: HMAC()'s fetching of the digest and keying on each
+     * call was a tenth of the receiver's time, which the collector shares the cores with */
+    EVP_MAC_CTX *m = EVP_MAC_CTX_dup(hooks[h].mac);
+    int ok = m && EVP_MAC_update(m, (const uint8_t *)u->body, u->len) && EVP_MAC_final(m, mac, &ml, sizeof mac);
+    EVP_MAC_CTX_free(m);
+    if (!ok || ml != 32)
         return "cannot compute the HMAC";
-    for (unsigned i = 0; i < ml; i++)
+    for (size_t i = 0; i < ml; i++)
         snprintf(want + 7 + 2 * i, 3, "%02x", mac[i]);
     if (!sig || strlen(sig) != strlen(want) || CRYPTO_memcmp(sig, want, strlen(want)))
         return "bad signature";
@@ -351,12 +358,20 @@ int main(int argc, char **argv)
     if (!out_dir || !port_file || !nhooks || threads < 1 || threads > 16)
         return usage();
     snprintf(down_path, sizeof down_path, "%s/down", out_dir);
+    EVP_MAC *alg = EVP_MAC_fetch(NULL, "HMAC", NULL);
     for (int i = 0; i < nhooks; i++) {
         char f[100];
         snprintf(f, sizeof f, "%s.jsonl", hooks[i].name);
         if ((hooks[i].fd = open_out(f)) < 0)
             return 1;
+        OSSL_PARAM prm[] = {OSSL_PARAM_construct_utf8_string("digest", "SHA256", 0), OSSL_PARAM_construct_end()};
+        if (!alg || !(hooks[i].mac = EVP_MAC_CTX_new(alg)) ||
+            !EVP_MAC_init(hooks[i].mac, (const uint8_t *)hooks[i].secret, strlen(hooks[i].secret), prm)) {
+            fprintf(stderr, "hook_receiver: cannot key HMAC-SHA256\n");
+            return 1;
+        }
     }
+    EVP_MAC_free(alg);
     if ((rejected_fd = open_out("rejected.jsonl")) < 0)
         return 1;
     /* blocked before the daemon's threads start, so they inherit it and sigwait gets it */
