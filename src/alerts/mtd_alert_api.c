@@ -6,6 +6,9 @@
  *   POST   /v1/admin/alerts/ID  {"action": ack|assign|note|resolve|dismiss, ...}
  *   GET|POST /v1/admin/suppressions, DELETE /v1/admin/suppressions/ID
  *   GET|POST /v1/admin/integrations, DELETE /v1/admin/integrations/ID,
+ *            POST's body: {"kind", "target", "secret", "tls", "ca_pem", "index",
+ *            "batch_max"} (mtd_alert_dest_parse says which kind takes which;
+ *            batch_max: a webhook's events a POST, 1 to 1000, default 1)
  *   POST   /v1/admin/integrations/ID/test
  *   GET    /v1/admin/devices/risk?since=SEQ              risk changes, with an ETag
  *
