@@ -171,6 +171,11 @@ void mtd_handle_batch(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
  * (429 with Retry-After) is in rs. */
 #define MTD_BATCH_QUEUE_WAIT_MS 500
 int mtd_batch_enter(mtd_collector *c, mtd_req *rq, mtd_resp *rs, int64_t queue_wait_ns);
+/* The same collector-wide bounds, from the request head and without taking a slot:
+ * 0 when a batch could be admitted now; else the 429 is in rs, and the body is to be
+ * read and dropped without decompressing it (at capacity more batches are refused
+ * than stored, and decompressing each of them was work for nothing). */
+int mtd_batch_refuse_early(mtd_collector *c, mtd_resp *rs, int64_t queue_wait_ns);
 void mtd_batch_leave(mtd_collector *c, mtd_req *rq);
 void mtd_handle_admin(mtd_collector *c, mtd_req *rq, mtd_resp *rs);
 void mtd_handle_operator(mtd_collector *c, mtd_req *rq, mtd_resp *rs);

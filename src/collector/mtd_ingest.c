@@ -166,6 +166,28 @@ static void overloaded(mtd_collector *c, mtd_resp *rs, const char *reason, const
     mtd_resp_error(rs, 429, reason, "%s; retry after 1 s", what);
 }
 
+/* The collector's own bounds, read: the words of the refusal, or NULL. */
+static const char *collector_busy(mtd_collector *c, int64_t queue_wait_ns)
+{
+    /* a batch that would wait more than this is better told to come back: the wait is
+     * measured, so the bound follows the store's speed, where a count of batches
+     * means 0.1 s on a fast disk and seconds on a loaded one */
+    if (queue_wait_ns > (int64_t)MTD_BATCH_QUEUE_WAIT_MS * 1000000)
+        return "the batches queued have waited too long";
+    if (__atomic_load_n(&c->inflight, __ATOMIC_SEQ_CST) >= c->max_inflight)
+        return "too many batches in flight";
+    return NULL;
+}
+
+int mtd_batch_refuse_early(mtd_collector *c, mtd_resp *rs, int64_t queue_wait_ns)
+{
+    const char *why = collector_busy(c, queue_wait_ns);
+    if (!why)
+        return 0;
+    overloaded(c, rs, "overloaded", why);
+    return MTD_EBUSY;
+}
+
 /* Runs on the HTTP thread once the body is in: a batch past a bound is answered at
  * once, before it waits anywhere. The unbound credential is answered here too, so a
  * refusal never takes an ingest thread. */
@@ -178,11 +200,9 @@ int mtd_batch_enter(mtd_collector *c, mtd_req *rq, mtd_resp *rs, int64_t queue_w
                        " device again (mtd-agent enroll)");
         return MTD_EPERM;
     }
-    /* a batch that would wait more than this is better told to come back: the wait is
-     * measured, so the bound follows the store's speed, where a count of batches
-     * means 0.1 s on a fast disk and seconds on a loaded one */
-    if (queue_wait_ns > (int64_t)MTD_BATCH_QUEUE_WAIT_MS * 1000000) {
-        overloaded(c, rs, "overloaded", "the batches queued have waited too long");
+    const char *why = collector_busy(c, queue_wait_ns);
+    if (why) {
+        overloaded(c, rs, "overloaded", why);
         return MTD_EBUSY;
     }
     if (__atomic_add_fetch(&c->inflight, 1, __ATOMIC_SEQ_CST) > c->max_inflight) {

@@ -42,6 +42,7 @@ typedef struct {
     int refused;     /* answered from the head alone */
     int too_big;     /* a chunked body ran over the route's limit: dropped, 413 */
     int over_budget; /* the body outgrew the memory budget: dropped, 503 */
+    int early;       /* a batch refused from its head (429 in rs): its body dropped unread */
     size_t held;     /* bytes reserved from the collector's body budget */
     uint64_t in_bytes;
     mtd_batch batch; /* MTD_BODY_BATCH routes */
@@ -328,6 +329,14 @@ static int admit(mtd_server *s, req_ctx *x, mtd_resp *rs)
     if (check_framing(&x->rq, rs, &fr) != 0 || mtd_route_admit(s->c, &x->rq, rs, &fr) != 0)
         return -1;
     const mtd_route_def *d = x->rq.def;
+    if (d->body == MTD_BODY_BATCH &&
+        mtd_batch_refuse_early(s->c, &x->rs, mtd_ingestq_wait_ns(s->ingest)) != 0) {
+        /* read to its end, not decompressed: answered then on the same connection (a
+         * refusal from the head closes it, and the device's retry opens a new one) */
+        x->early = 1;
+        mtd_buf_init(&x->rq.body, 1);
+        return 0;
+    }
     if (d->body == MTD_BODY_BATCH) {
         mtd_batch_init(&x->batch);
         x->rq.batch = &x->batch;
@@ -369,7 +378,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 static void take_body(mtd_server *s, req_ctx *x, const char *data, size_t n)
 {
     x->in_bytes += n;
-    if (x->over_budget || x->too_big)
+    if (x->over_budget || x->too_big || x->early)
         return; /* dropped unread: the answer is decided */
     if (x->rq.batch)
         mtd_batch_feed(x->rq.batch, (const uint8_t *)data, n); /* its error waits for the end */
@@ -452,7 +461,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         take_body(s, x, upload_data, *upload_size);
         *upload_size = 0;
         return MHD_YES;
-    } else if (x->queued) { /* resumed: the ingest thread made the answer */
+    } else if (x->queued || x->early) { /* resumed: the ingest thread made the answer;
+                                          * or refused from the head, the body now read */
         rs = x->rs;
         memset(&x->rs, 0, sizeof x->rs);
     } else {

@@ -140,13 +140,10 @@ int mtd_sq_device_rows(char *out, size_t len, const char *event)
     return snprintf(out, len, " AND row IN (SELECT e.row FROM %s)", join);
 }
 
-/* Runs a single-row, single-text-column query. */
-static int text_on(sqlite3 *db, const char *sql, const char *param, char *out, size_t len)
+/* Steps a single-row, single-text-column query bound to param, once. */
+static int text_step(sqlite3_stmt *st, const char *param, char *out, size_t len)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
-        return MTD_EIO;
-    sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 1, param, -1, SQLITE_STATIC);
     int rc = sqlite3_step(st), r = MTD_ENOENT;
     if (rc == SQLITE_ROW) {
         const char *v = (const char *)sqlite3_column_text(st, 0);
@@ -155,8 +152,46 @@ static int text_on(sqlite3 *db, const char *sql, const char *param, char *out, s
     } else if (rc != SQLITE_DONE) {
         r = MTD_EIO;
     }
+    return r;
+}
+
+/* Runs a single-row, single-text-column query (compiled for this call: the schema
+ * checks at open). */
+static int text_on(sqlite3 *db, const char *sql, const char *param, char *out, size_t len)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    int r = text_step(st, param, out, len);
     sqlite3_finalize(st);
     return r;
+}
+
+/* The cache is searched by the SQL's hash, then its text: the callers' SQL is mostly
+ * a literal, but some build it, so its address names nothing. Full, the slots are
+ * taken in turn (the hot statements come back at once, the rare ones go). */
+sqlite3_stmt *mtd_sq_rd_stmt(mtd_store *s, const char *sql)
+{
+    uint32_t h = mtd_fnv1a(sql, strlen(sql));
+    for (unsigned i = 0; i < MTD_SQ_RD_CACHE; i++)
+        if (s->rd_cache[i] && s->rd_hash[i] == h && !strcmp(sqlite3_sql(s->rd_cache[i]), sql))
+            return s->rd_cache[i];
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v3(s->rd, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        sqlite3_finalize(st);
+        return NULL;
+    }
+    unsigned i = s->rd_next++ % MTD_SQ_RD_CACHE;
+    sqlite3_finalize(s->rd_cache[i]);
+    s->rd_cache[i] = st;
+    s->rd_hash[i] = h;
+    return st;
+}
+
+void mtd_sq_rd_done(sqlite3_stmt *st)
+{
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
 }
 
 /* Adds a column that a store made by an older version lacks (SQLite adds a nullable
@@ -496,6 +531,8 @@ void mtd_sqlite_close(mtd_store *s)
     }
     for (size_t i = 0; i < MTD_SQ_HOT_N; i++)
         sqlite3_finalize(s->hot[i]);
+    for (size_t i = 0; i < MTD_SQ_RD_CACHE; i++)
+        sqlite3_finalize(s->rd_cache[i]);
     sqlite3_close(s->db);
     sqlite3_close(s->rd);
     sqlite3_close(s->rp);
@@ -567,7 +604,10 @@ int mtd_sqlite_token_add_limited(mtd_store *s, const char *hash, mtd_role role, 
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
 {
     pthread_mutex_lock(&s->rmu);
-    int r = text_on(s->rd, sql, param, out, len);
+    sqlite3_stmt *st = mtd_sq_rd_stmt(s, sql);
+    int r = st ? text_step(st, param, out, len) : MTD_EIO;
+    if (st)
+        mtd_sq_rd_done(st);
     pthread_mutex_unlock(&s->rmu);
     return r;
 }

@@ -15,6 +15,10 @@ enum {
     MTD_SQ_HOT_SAVEPOINT, MTD_SQ_HOT_ROLLBACK_TO, MTD_SQ_HOT_RELEASE, MTD_SQ_HOT_CRED_USED, MTD_SQ_HOT_N
 };
 
+/* Statements kept prepared on the read connection: the few every batch and every
+ * request's credential check run, and room for the rarer ones. */
+#define MTD_SQ_RD_CACHE 24
+
 struct mtd_store {
     mtd_store_hdr hdr; /* first: the backend's operations (mtd_store_int.h) */
     sqlite3 *db;
@@ -29,6 +33,10 @@ struct mtd_store {
      * policy): WAL lets them run while a group commit holds the writer. */
     sqlite3 *rd;
     pthread_mutex_t rmu;
+    /* its statements, prepared once each (mtd_sq_rd_stmt; under rmu) */
+    sqlite3_stmt *rd_cache[MTD_SQ_RD_CACHE];
+    uint32_t rd_hash[MTD_SQ_RD_CACHE];
+    unsigned rd_next; /* the slot the next new statement takes */
     /* A third for the admin reports, so that a report over a large fleet (seconds)
      * holds up neither the batches nor their credential checks. */
     sqlite3 *rp;
@@ -80,6 +88,13 @@ int mtd_sq_exec(mtd_store *s, const char *sql, int n, const char *const *p);
  * kept in s->hot[slot] (each slot always gets the same SQL). */
 int mtd_sq_exec_hot(mtd_store *s, int slot, const char *sql, int n, const char *const *p);
 
+/* A statement on the read connection (caller holds s->rmu), prepared on first use and
+ * kept: compiling the credential check and the batch's policy and consent reads for
+ * every request was ~8% of the collector's CPU under bench_ingest. The caller resets
+ * it (mtd_sq_rd_done) before it lets go of rmu, so no read transaction stays open
+ * and blocks the checkpointer. NULL when it does not compile. */
+sqlite3_stmt *mtd_sq_rd_stmt(mtd_store *s, const char *sql);
+void mtd_sq_rd_done(sqlite3_stmt *st);
 /* One row, one text column, on the read connection (takes s->rmu): 0, MTD_ENOENT or
  * MTD_EIO. */
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
