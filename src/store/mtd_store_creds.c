@@ -166,9 +166,10 @@ int mtd_sqlite_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b)
 {
     memset(b, 0, sizeof *b);
     pthread_mutex_lock(&s->rmu);
-    sqlite3_stmt *st = mtd_sq_rd_stmt(s, "SELECT coalesce(device_id,''), coalesce(upn,''), coalesce(dir_user_id,''),"
-                                         " coalesce(dir_device_id,''), coalesce(org_id,''), first_used IS NOT NULL"
-                                         " FROM credentials WHERE hash=? AND revoked_at IS NULL");
+    sqlite3_stmt *st = mtd_sq_cached(s->rd, &s->rd_cache,
+                                     "SELECT coalesce(device_id,''), coalesce(upn,''), coalesce(dir_user_id,''),"
+                                     " coalesce(dir_device_id,''), coalesce(org_id,''), first_used IS NOT NULL"
+                                     " FROM credentials WHERE hash=? AND revoked_at IS NULL");
     int r = MTD_EIO;
     if (st) {
         sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
@@ -184,7 +185,7 @@ int mtd_sqlite_cred_lookup(mtd_store *s, const char *hash, mtd_cred_binding *b)
         } else {
             r = rc == SQLITE_DONE ? MTD_EAUTH : MTD_EIO;
         }
-        mtd_sq_rd_done(st);
+        mtd_sq_done(st);
     }
     pthread_mutex_unlock(&s->rmu);
     return r;

@@ -170,28 +170,35 @@ static int text_on(sqlite3 *db, const char *sql, const char *param, char *out, s
 /* The cache is searched by the SQL's hash, then its text: the callers' SQL is mostly
  * a literal, but some build it, so its address names nothing. Full, the slots are
  * taken in turn (the hot statements come back at once, the rare ones go). */
-sqlite3_stmt *mtd_sq_rd_stmt(mtd_store *s, const char *sql)
+sqlite3_stmt *mtd_sq_cached(sqlite3 *db, mtd_sq_cache *c, const char *sql)
 {
     uint32_t h = mtd_fnv1a(sql, strlen(sql));
-    for (unsigned i = 0; i < MTD_SQ_RD_CACHE; i++)
-        if (s->rd_cache[i] && s->rd_hash[i] == h && !strcmp(sqlite3_sql(s->rd_cache[i]), sql))
-            return s->rd_cache[i];
+    for (unsigned i = 0; i < MTD_SQ_CACHE; i++)
+        if (c->st[i] && c->hash[i] == h && !strcmp(sqlite3_sql(c->st[i]), sql))
+            return c->st[i];
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v3(s->rd, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
         sqlite3_finalize(st);
         return NULL;
     }
-    unsigned i = s->rd_next++ % MTD_SQ_RD_CACHE;
-    sqlite3_finalize(s->rd_cache[i]);
-    s->rd_cache[i] = st;
-    s->rd_hash[i] = h;
+    unsigned i = c->next++ % MTD_SQ_CACHE;
+    sqlite3_finalize(c->st[i]);
+    c->st[i] = st;
+    c->hash[i] = h;
     return st;
 }
 
-void mtd_sq_rd_done(sqlite3_stmt *st)
+void mtd_sq_done(sqlite3_stmt *st)
 {
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
+}
+
+void mtd_sq_cache_free(mtd_sq_cache *c)
+{
+    for (unsigned i = 0; i < MTD_SQ_CACHE; i++)
+        sqlite3_finalize(c->st[i]);
+    memset(c, 0, sizeof *c);
 }
 
 /* Adds a column that a store made by an older version lacks (SQLite adds a nullable
@@ -531,8 +538,8 @@ void mtd_sqlite_close(mtd_store *s)
     }
     for (size_t i = 0; i < MTD_SQ_HOT_N; i++)
         sqlite3_finalize(s->hot[i]);
-    for (size_t i = 0; i < MTD_SQ_RD_CACHE; i++)
-        sqlite3_finalize(s->rd_cache[i]);
+    mtd_sq_cache_free(&s->rd_cache);
+    mtd_sq_cache_free(&s->rp_cache);
     sqlite3_close(s->db);
     sqlite3_close(s->rd);
     sqlite3_close(s->rp);
@@ -604,10 +611,10 @@ int mtd_sqlite_token_add_limited(mtd_store *s, const char *hash, mtd_role role, 
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len)
 {
     pthread_mutex_lock(&s->rmu);
-    sqlite3_stmt *st = mtd_sq_rd_stmt(s, sql);
+    sqlite3_stmt *st = mtd_sq_cached(s->rd, &s->rd_cache, sql);
     int r = st ? text_step(st, param, out, len) : MTD_EIO;
     if (st)
-        mtd_sq_rd_done(st);
+        mtd_sq_done(st);
     pthread_mutex_unlock(&s->rmu);
     return r;
 }
@@ -667,8 +674,8 @@ static json_t *column_value(sqlite3_stmt *st, int c, mtd_col_kind kind)
  * column_value). */
 json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p)
 {
-    sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(s->rp, sql, -1, &st, NULL) != SQLITE_OK)
+    sqlite3_stmt *st = mtd_sq_cached(s->rp, &s->rp_cache, sql);
+    if (!st)
         return NULL;
     for (int i = 0; i < n; i++)
         sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_TRANSIENT);
@@ -686,7 +693,7 @@ json_t *mtd_sq_rows(mtd_store *s, const char *sql, int n, const char *const *p)
         }
         json_array_append_new(arr, o);
     }
-    sqlite3_finalize(st);
+    mtd_sq_done(st);
     if (rc != SQLITE_DONE) { /* a report cut short must not pass as whole */
         json_decref(arr);
         return NULL;

@@ -15,9 +15,15 @@ enum {
     MTD_SQ_HOT_SAVEPOINT, MTD_SQ_HOT_ROLLBACK_TO, MTD_SQ_HOT_RELEASE, MTD_SQ_HOT_CRED_USED, MTD_SQ_HOT_N
 };
 
-/* Statements kept prepared on the read connection: the few every batch and every
- * request's credential check run, and room for the rarer ones. */
-#define MTD_SQ_RD_CACHE 24
+/* Statements kept prepared on a connection, by their SQL (mtd_sq_cached): on the read
+ * connection the few that every batch and every request's credential check run, and
+ * room for the rarer ones. */
+#define MTD_SQ_CACHE 24
+typedef struct {
+    sqlite3_stmt *st[MTD_SQ_CACHE];
+    uint32_t hash[MTD_SQ_CACHE];
+    unsigned next; /* the slot the next new statement takes */
+} mtd_sq_cache;
 
 struct mtd_store {
     mtd_store_hdr hdr; /* first: the backend's operations (mtd_store_int.h) */
@@ -33,14 +39,13 @@ struct mtd_store {
      * policy): WAL lets them run while a group commit holds the writer. */
     sqlite3 *rd;
     pthread_mutex_t rmu;
-    /* its statements, prepared once each (mtd_sq_rd_stmt; under rmu) */
-    sqlite3_stmt *rd_cache[MTD_SQ_RD_CACHE];
-    uint32_t rd_hash[MTD_SQ_RD_CACHE];
-    unsigned rd_next; /* the slot the next new statement takes */
+    mtd_sq_cache rd_cache; /* its statements (under rmu) */
     /* A third for the admin reports, so that a report over a large fleet (seconds)
      * holds up neither the batches nor their credential checks. */
     sqlite3 *rp;
     pthread_mutex_t pmu;
+    mtd_sq_cache rp_cache; /* its statements (under pmu): the alert engine's read of
+                            * new detections runs after every batch */
     /* Group commit: batches waiting for the next transaction (mtd_store_group.h). */
     mtd_store_group group;
     /* The checkpointer's connection; its passes run on the shared pool (mtd_store_wal.c). */
@@ -88,13 +93,14 @@ int mtd_sq_exec(mtd_store *s, const char *sql, int n, const char *const *p);
  * kept in s->hot[slot] (each slot always gets the same SQL). */
 int mtd_sq_exec_hot(mtd_store *s, int slot, const char *sql, int n, const char *const *p);
 
-/* A statement on the read connection (caller holds s->rmu), prepared on first use and
- * kept: compiling the credential check and the batch's policy and consent reads for
- * every request was ~8% of the collector's CPU under bench_ingest. The caller resets
- * it (mtd_sq_rd_done) before it lets go of rmu, so no read transaction stays open
- * and blocks the checkpointer. NULL when it does not compile. */
-sqlite3_stmt *mtd_sq_rd_stmt(mtd_store *s, const char *sql);
-void mtd_sq_rd_done(sqlite3_stmt *st);
+/* A statement of db from its cache (the caller holds the connection's mutex), prepared
+ * on first use and kept: compiling the credential check and the batch's policy and
+ * consent reads for every request was ~8% of the collector's CPU under bench_ingest.
+ * The caller resets it (mtd_sq_done) before it lets go of the mutex, so no read
+ * transaction stays open to hold back the checkpointer. NULL when it does not compile. */
+sqlite3_stmt *mtd_sq_cached(sqlite3 *db, mtd_sq_cache *c, const char *sql);
+void mtd_sq_done(sqlite3_stmt *st);
+void mtd_sq_cache_free(mtd_sq_cache *c);
 /* One row, one text column, on the read connection (takes s->rmu): 0, MTD_ENOENT or
  * MTD_EIO. */
 int mtd_sq_read(mtd_store *s, const char *sql, const char *param, char *out, size_t len);
