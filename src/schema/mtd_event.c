@@ -193,8 +193,10 @@ static const mtd_event_type *find_type(const mtd_entry *e, size_t n, char *why, 
             continue;
         if (e[i].tok.t != MTD_TK_STR)
             break;
-        char name[80];
-        snprintf(name, sizeof name, "%.*s", (int)(e[i].tok.len < 64 ? e[i].tok.len : 64), e[i].tok.s);
+        char name[80]; /* memcpy, not snprintf: this runs for every event */
+        size_t nl = e[i].tok.len < 64 ? e[i].tok.len : 64;
+        memcpy(name, e[i].tok.s, nl);
+        name[nl] = 0;
         const mtd_event_type *t = e[i].tok.len < 64 ? mtd_schema_event(name) : NULL;
         if (!t) {
             snprintf(why, wl, "event type \"%s\" is not declared in the schema", name);

@@ -40,6 +40,8 @@ struct mtd_store {
     sqlite3 *rd;
     pthread_mutex_t rmu;
     mtd_sq_cache rd_cache; /* its statements (under rmu) */
+    char *pol_txt;         /* the policy's text last parsed, and what it gave (under rmu) */
+    mtd_policy *pol;
     /* A third for the admin reports, so that a report over a large fleet (seconds)
      * holds up neither the batches nor their credential checks. */
     sqlite3 *rp;
