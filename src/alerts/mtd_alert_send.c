@@ -46,7 +46,6 @@ typedef struct {
     mtd_buf body;
     struct curl_slist *hd;
     size_t msg;     /* its first message's index in the run */
-    size_t cnt;     /* how many it carries (more than 1 for a batched webhook only) */
     int busy;
 } hook_slot;
 
@@ -359,7 +358,6 @@ static int send_hooks(mtd_alert_conn *c, const mtd_alert_dest *d, const mtd_aler
                 break;
             }
             k->msg = next;
-            k->cnt = cnt;
             next += cnt;
             k->busy = 1;
             busy++;
