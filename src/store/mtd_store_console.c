@@ -13,6 +13,8 @@
 json_t *mtd_sqlite_summary(mtd_store *s, int64_t now, int stale_days, int days)
 {
     char devices[6144], latest[1024], none[2560], sql[8192], before[24], since[MTD_TIME_LEN];
+    if (mtd_sq_sum_sync(s) != 0)
+        return NULL;
     mtd_store_summary_bounds(now, stale_days, days, before, since);
     const char *pb[] = {before}, *ps[] = {since};
     mtd_sq_devices_select(devices, sizeof devices);

@@ -120,6 +120,8 @@ static int ingest_locked(mtd_store *s, const char *cred_hash, const char *idem_k
         types |= mtd_sq_type_bit(ev[i].type);
     char ty[24];
     snprintf(ty, sizeof ty, "%lld", (long long)types);
+    if (types & s->sum_types)
+        s->sum_dirty = 1; /* a batch undone after leaves at most a needless catch-up */
     snprintf(nev, sizeof nev, "%zu", n);
     snprintf(first, sizeof first, "%lld", (long long)row);
     snprintf(last, sizeof last, "%lld", (long long)(row + (int64_t)n - 1));
@@ -214,7 +216,13 @@ void mtd_sqlite_ingest_group(mtd_store *s, mtd_store_batch *head)
         mtd_sq_wal_truncate(s);
     }
     s->scrub = 0;
+    int64_t rows = 0;
+    for (mtd_store_batch *b = head; b && r == 0 && s->sum_dirty; b = b->next)
+        rows += b->stored;
+    s->sum_dirty = 0;
     pthread_mutex_unlock(&s->mu);
+    if (rows) /* after the commit, not in it: the summaries follow behind (mtd_store_sum.c) */
+        mtd_sq_sum_kick(s, rows);
 }
 
 int mtd_sqlite_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
@@ -246,6 +254,8 @@ json_t *mtd_sqlite_devices_where(mtd_store *s, const mtd_device_query *q, mtd_pa
     char base[6144], sql[6656], before[32];
     const char *p[4];
     int n = 0;
+    if (mtd_sq_sum_sync(s) != 0)
+        return NULL;
     mtd_sq_devices_select(base, sizeof base);
     int len = snprintf(sql, sizeof sql, "SELECT * FROM (%s) WHERE 1", base);
     if (q && q->device_id) {
@@ -353,6 +363,8 @@ int mtd_sqlite_user_delete(mtd_store *s, const char *upn, const char *alt, const
         /* the WAL still holds the old page images: fold it into the (securely
          * deleted) database file and truncate it, so no file keeps the user's data */
         mtd_sq_wal_truncate(s);
+        /* nor the summaries, which name the user's devices: built again without them */
+        mtd_sq_sum_reset(s);
     }
     pthread_mutex_unlock(&s->mu);
     return r;
@@ -512,7 +524,7 @@ int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *de
 {
     *deleted = 0;
     pthread_mutex_lock(&s->mu);
-    int r = 0;
+    int r = 0, summarized = 0;
     for (size_t i = 0; i < mtd_event_ntypes && r == 0; i++) {
         const mtd_event_type *ev = &mtd_event_types[i];
         int days = ev->category == MTD_CAT_DIAGNOSTIC ? p->retention_diagnostic_days
@@ -528,6 +540,8 @@ int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *de
             r = n;
         else
             *deleted += n;
+        if (n > 0 && (mtd_sq_type_bit(ev) & s->sum_types))
+            summarized = 1;
     }
     int batches = r == 0 ? prune_batches(s, p, now) : 0;
     if (batches < 0)
@@ -540,6 +554,9 @@ int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *de
         mtd_sq_audit(s, "retention", "retention.delete", detail);
         mtd_sq_wal_truncate(s);
     }
+    /* an app's latest row may now be an older one (or none): built again */
+    if (r == 0 && summarized)
+        mtd_sq_sum_reset(s);
     pthread_mutex_unlock(&s->mu);
     return r;
 }

@@ -509,6 +509,8 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
     if (!s)
         return MTD_ENOMEM;
     snprintf(s->path, sizeof s->path, "%s/store.sqlite", dir);
+    snprintf(s->sum_path, sizeof s->sum_path, "%s/summary.sqlite", dir);
+    pthread_mutex_init(&s->smu, NULL);
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->rmu, NULL);
     pthread_mutex_init(&s->pmu, NULL);
@@ -522,8 +524,10 @@ int mtd_store_open(const char *dir, mtd_store **out, char *why, size_t whylen)
         r = create_schema(s, why, whylen);
     if (r == 0)
         r = mtd_sq_connect(s, 0, &s->rd, why, whylen);
+    if (r == 0) /* CREATE: summary.sqlite is attached to it, made if need be */
+        r = mtd_sq_connect(s, SQLITE_OPEN_CREATE, &s->rp, why, whylen);
     if (r == 0)
-        r = mtd_sq_connect(s, 0, &s->rp, why, whylen);
+        r = mtd_sq_sum_open(s, why, whylen);
     if (r) {
         mtd_sqlite_close(s);
         return r;
@@ -538,6 +542,7 @@ void mtd_sqlite_close(mtd_store *s)
     if (!s)
         return;
     mtd_sq_wal_stop(s);
+    mtd_sq_sum_close(s);
     for (size_t i = 0; i < 32; i++) {
         sqlite3_finalize(s->ins[i]);
         free(s->line_sql[i]);
@@ -556,6 +561,7 @@ void mtd_sqlite_close(mtd_store *s)
     pthread_mutex_destroy(&s->pmu);
     mtd_store_group_destroy(&s->group);
     pthread_mutex_destroy(&s->ckrun);
+    pthread_mutex_destroy(&s->smu);
     free(s);
 }
 

@@ -61,6 +61,19 @@ struct mtd_store {
     int ck_next;   /* WAL pages at which a commit wakes the checkpointer */
     int ck_frames; /* WAL pages after the last commit (writer only) */
     int ck_rewind; /* set by the checkpointer: the next commit copies the WAL's tail */
+    /* The summaries (mtd_store_sum.c): summary.sqlite is attached to rp as sm, and
+     * written there by the maintainer and the reports' catch-up, under smu and then
+     * pmu; they cover rows < sum_w (-1: to be emptied first). Lock order: mu, smu, pmu. */
+    pthread_mutex_t smu;
+    int64_t sum_w;
+    int64_t sum_gen, sum_done;     /* commits that kicked them; sum_gen when they last reached the newest */
+    int64_t sum_rows;              /* events of the commits that kicked them */
+    int sum_waiting;               /* reports waiting for smu: the maintainer gives it up */
+    char sum_path[1200];
+    int64_t sum_types;             /* batches.types bits of the event types they cover */
+    int sum_dirty;                 /* this group stored rows the summaries cover (writer only) */
+    struct mtd_store *sum_qnext;   /* the next store on the maintainer's queue */
+    int sum_want, sum_busy, sum_stopped; /* under the maintainer queue's mutex */
 };
 
 /* The backend's implementations of the store's operations (mtd_store_int.h). */
@@ -85,6 +98,20 @@ int mtd_sq_wal_idle(mtd_store *s);
 /* After a delete (caller holds s->mu): folds the WAL into the database file and
  * truncates it, so no file keeps the deleted rows' old pages. */
 int mtd_sq_wal_truncate(mtd_store *s);
+
+/* The summary tables (mtd_store_sum.c). _open at the store's open, once rp is open
+ * (attached to it; made, or built again when another version's, then kicked); _kick
+ * after a commit that stored rows they cover (rows: the commit's events): the
+ * maintainer thread brings them up to date; _sync brings them to the newest row now
+ * (each report first, before it takes pmu); _reset after a delete of event rows:
+ * emptied and built again; _idle: nothing queued or running (tests and benches wait
+ * on it); _close before rp closes (waits for a pass running). */
+int mtd_sq_sum_open(mtd_store *s, char *why, size_t wl);
+void mtd_sq_sum_kick(mtd_store *s, int64_t rows);
+int mtd_sq_sum_sync(mtd_store *s);
+int mtd_sq_sum_reset(mtd_store *s);
+int mtd_sq_sum_idle(mtd_store *s);
+void mtd_sq_sum_close(mtd_store *s);
 
 /* Runs one statement with text parameters (NULL binds NULL); returns the number of
  * changed rows, or MTD_EEXIST on a constraint violation, MTD_EIO otherwise. */

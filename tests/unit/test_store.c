@@ -177,12 +177,21 @@ static int device_rows(fixture *f, const char *type, const char *dev, const char
 }
 
 /* Threads of this process. */
+/* The process's threads but the summaries' maintainer (which an earlier test's
+ * inventory rows may have started, and which ends after 30 s idle). */
 static int threads(void)
 {
     int n = 0;
     DIR *d = opendir("/proc/self/task");
-    for (struct dirent *e; d && (e = readdir(d)) != NULL;)
-        n += e->d_name[0] != '.';
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char path[300], comm[32] = "";
+        snprintf(path, sizeof path, "/proc/self/task/%s/comm", e->d_name);
+        FILE *c = e->d_name[0] != '.' ? fopen(path, "r") : NULL;
+        if (c && fgets(comm, sizeof comm, c) && strcmp(comm, "mtd-summaries\n") != 0)
+            n++;
+        if (c)
+            fclose(c);
+    }
     if (d)
         closedir(d);
     return n;
@@ -1109,6 +1118,59 @@ static void wal_is_copied_rewound_and_truncated_after_a_delete(void **state)
     assert_false(files_contain(f->dir, "walmarker"));
 }
 
+/* Descriptors of this process open on the file dir/name (name NULL: on any file). */
+static int fds_on(const char *dir, const char *name)
+{
+    int n = 0;
+    char want[160];
+    snprintf(want, sizeof want, "%s/%s", dir, name ? name : "");
+    DIR *d = opendir("/proc/self/fd");
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        char link[80], to[256];
+        snprintf(link, sizeof link, "/proc/self/fd/%s", e->d_name);
+        ssize_t len = e->d_name[0] != '.' ? readlink(link, to, sizeof to - 1) : -1;
+        if (len > 0) {
+            to[len] = 0;
+            n += name ? !strcmp(to, want) : !strncmp(to, want, strlen(want));
+        }
+    }
+    if (d)
+        closedir(d);
+    return n;
+}
+
+/* An open store with its summaries costs at most 10 descriptors: its three
+ * connections' file and WAL (the reader's WAL once it read) and one -shm, and
+ * summary.sqlite's file, WAL and -shm, attached to the report connection only
+ * (mtd_store_sum.c). With a connection of the summaries' own and two attachments it
+ * was 14, and test_tenants_scale ran out of descriptors. */
+static void an_open_store_with_summaries_holds_ten_descriptors(void **state)
+{
+    fixture *f = *state;
+    json_t *b = json_pack("[oo]", ev_at("app.inventory", DEV, "F01", "2026-11-24T10:00:00Z",
+                                        app("com.a", 1, "com.android.vending", "[\"android.permission.CAMERA\"]")),
+                          ev_at("threat.detection", DEV, "F02", "2026-11-24T10:00:00Z", threat("thr-1", "high", "active")));
+    int stored;
+    assert_int_equal(ingest(f, "", "key-fds-1", b, &stored), 0);
+    json_decref(b);
+    assert_string_equal(apps_line(mtd_store_apps(f->s, NULL, NULL)), "com.a@3:1");
+    mtd_threat_query q = {0};
+    json_decref(mtd_store_threats_where(f->s, &q, NULL));
+    for (int i = 0; i < 600 && !mtd_sq_sum_idle(f->s); i++) /* the maintainer's pass too */
+        usleep(50 * 1000);
+    assert_int_equal(fds_on(f->dir, "summary.sqlite"), 1);
+    assert_int_equal(fds_on(f->dir, "summary.sqlite-wal"), 1);
+    assert_int_equal(fds_on(f->dir, "summary.sqlite-shm"), 1);
+    assert_int_equal(fds_on(f->dir, "store.sqlite"), 3);
+    assert_int_equal(fds_on(f->dir, "store.sqlite-shm"), 1);
+    assert_true(fds_on(f->dir, NULL) <= 10);
+    mtd_store_close(f->s);
+    f->s = NULL;
+    assert_int_equal(fds_on(f->dir, NULL), 0);
+    assert_int_equal(open_store(f), 0); /* for the teardown, and: opens again as it was */
+    assert_string_equal(apps_line(mtd_store_apps(f->s, NULL, NULL)), "com.a@3:1");
+}
+
 /* PostgreSQL: a tenant's role reaches its own schema only; row-level security hides a
  * tenant's rows from every other role, even one granted them by mistake, and from the
  * collector's own role, which owns the tables. */
@@ -1364,6 +1426,7 @@ int main(void)
     const struct CMUnitTest sqlite[] = {
         cmocka_unit_test_setup_teardown(a_store_without_row_ranges_is_migrated, setup, teardown),
         cmocka_unit_test_setup_teardown(wal_is_copied_rewound_and_truncated_after_a_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(an_open_store_with_summaries_holds_ten_descriptors, setup, teardown),
     };
     /* PostgreSQL's: roles and row-level security, collectors sharing a cluster */
     const struct CMUnitTest pg[] = {

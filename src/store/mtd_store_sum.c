@@ -1,0 +1,487 @@
+/* mtd_store_sum: the SQLite backend's summary tables, kept behind the writer.
+ *
+ * A fleet report shows each app's latest inventory row and each threat's latest
+ * detection; found by a GROUP BY over the event tables, a report read the fleet's
+ * history (1.5M rows for 5,000 devices x 300 apps) for any page. The summaries hold
+ * one row per current (package, device), per permission of it, and per (device,
+ * threat), each pointing at its latest event row, in the orders the reports page in,
+ * so a page reads what it shows.
+ *
+ * They live in a file of their own (summary.sqlite, attached as "sm"), with its own
+ * write lock, and are brought up to date by a maintainer thread after the commits
+ * that add rows they cover, not inside them: an upkeep in the writer's transaction
+ * (an earlier attempt, set-based statements per batch) cut bench_ingest's direct
+ * rate to 0.36x, since bench_ingest's batches are all inventory rows. In the store's
+ * own file they would take the writer's lock for each chunk and put every summary
+ * page through the WAL the writer's checkpoints copy.
+ *
+ * Descriptors: a store may be one of thousands open (mtd_tenants' LRU), each SQLite
+ * connection holds the file and its WAL, and each file in WAL mode a -shm. The
+ * summaries therefore open no connection of their own: the maintainer and the
+ * reports' catch-up work on the report connection (s->rp, under s->pmu, which the
+ * reports hold anyway), the only one summary.sqlite is attached to; the chunk's
+ * scratch table is in an attached in-memory database (no file, and no
+ * temp_store=MEMORY on the report connection, which would keep every report's sort
+ * in memory). summary.sqlite costs 3 descriptors (file, WAL, -shm), where its own
+ * connection and two attachments cost 7 (test_tenants_scale ran out of them). Not
+ * taken: SQLite's unix-excl VFS (no -shm, 2 descriptors) holds the file's lock for
+ * as long as it is attached, so a second open of the same store in the process (the
+ * decoy's ghost opens, a tenant opened again while its evicted store still closes)
+ * would wait for it under the tenants' lock; a rollback journal (1 descriptor) costs
+ * an fsync per chunk, 9 ms here where a WAL commit takes 0.09 ms.
+ *
+ * Everything here is derived: a delete of event rows (retention, a user's deletion)
+ * empties the summaries and they are built again (mtd_sq_sum_reset), and a store
+ * opened without them (made before them, or the file lost) builds them from w = 0. */
+#include "store/mtd_store_sqlite_int.h"
+#include "common/mtd_err.h"
+#include "common/mtd_log.h"
+#include "schema/mtd_schema.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Bumped when a table below or what the catch-up puts in it changes: the summaries
+ * are then built again. */
+#define SUM_VERSION 2
+/* Event rows per transaction of a report's catch-up, and of the maintainer's: it
+ * runs at a low priority, and a report that waits for its chunk waits at that
+ * priority, so its chunks are short, and it gives up a chunk between two statements
+ * when a report waits (sum_waiting). */
+#define SUM_CHUNK 20000
+#define SUM_CHUNK_BG 4000
+
+static const char sum_schema[] =
+    "CREATE TABLE IF NOT EXISTS sm.sum_state(id INTEGER PRIMARY KEY CHECK(id=1), version INTEGER NOT NULL,"
+    " w INTEGER NOT NULL);"
+    /* an app's latest inventory row; live: no removal of it at or after that row's
+     * time (the report's rows); side: sideloaded */
+    "CREATE TABLE IF NOT EXISTS sm.sum_app(package TEXT NOT NULL, device_id TEXT NOT NULL, row INTEGER NOT NULL,"
+    " live INTEGER NOT NULL, side INTEGER NOT NULL, PRIMARY KEY(package, device_id)) WITHOUT ROWID;"
+    "CREATE INDEX IF NOT EXISTS sm.sum_app_dev ON sum_app(device_id, package);"
+    /* 1 app in 100 in bench_reports: a partial index is a hundredth of a full one */
+    "CREATE INDEX IF NOT EXISTS sm.sum_app_side ON sum_app(package, device_id) WHERE side = 1;"
+    /* the permissions of each app's latest row, for --permission in the apps' order */
+    "CREATE TABLE IF NOT EXISTS sm.sum_app_perm(permission TEXT NOT NULL, package TEXT NOT NULL,"
+    " device_id TEXT NOT NULL, PRIMARY KEY(permission, package, device_id)) WITHOUT ROWID;"
+    "CREATE TABLE IF NOT EXISTS sm.sum_rm(device_id TEXT NOT NULL, package TEXT NOT NULL, t TEXT,"
+    " PRIMARY KEY(device_id, package)) WITHOUT ROWID;"
+    /* a threat's latest detection and its first time (tkey as the reports key it) */
+    "CREATE TABLE IF NOT EXISTS sm.sum_threat(device_id TEXT NOT NULL, tkey NOT NULL, row INTEGER NOT NULL,"
+    " first_seen TEXT, PRIMARY KEY(device_id, tkey)) WITHOUT ROWID;";
+
+static const char *const sum_tables[] = {"sum_app", "sum_app_perm", "sum_rm", "sum_threat"};
+
+/* Installers that are app stores; anything else counts as sideloaded (as the apps
+ * report had it). */
+#define SUM_STORES                                                                                          \
+    "('com.android.vending','com.google.android.packageinstaller.store',"                                  \
+    "'com.amazon.venezia','com.sec.android.app.samsungapps','com.huawei.appmarket',"                       \
+    "'com.xiaomi.market','org.fdroid.fdroid')"
+
+/* One chunk of the catch-up: the event rows ?1 <= row < ?2, in order. The removals
+ * first, so that an inventory row of the chunk sees them. */
+static const char *const chunk_sql[] = {
+    "INSERT INTO sm.sum_rm(device_id, package, t) SELECT device_id, package, max(time) FROM ev_app_lifecycle"
+    " WHERE row >= ?1 AND row < ?2 AND action = 'remove' GROUP BY device_id, package"
+    " ON CONFLICT(device_id, package) DO UPDATE SET t = CASE WHEN t IS NULL OR excluded.t > t"
+    " THEN excluded.t ELSE t END",
+    /* an app removed since its latest row is no longer current (the report's
+     * "x.t IS NULL OR x.t < a.time") */
+    "UPDATE sm.sum_app SET live = (SELECT r.t IS NULL OR r.t < a.time FROM ev_app_inventory a"
+    " LEFT JOIN sm.sum_rm r ON r.device_id = a.device_id AND r.package = a.package WHERE a.row = sum_app.row)"
+    " WHERE (package, device_id) IN (SELECT package, device_id FROM ev_app_lifecycle"
+    " WHERE row >= ?1 AND row < ?2 AND action = 'remove')",
+    /* bare columns of a max() group come from its max row: the latest */
+    "INSERT INTO sd.sum_d(package, device_id, row, time, side, perms, chg) SELECT package, device_id,"
+    " max(row), time, coalesce(is_system, 0) = 0 AND coalesce(install_source, '') NOT IN " SUM_STORES ","
+    " permissions, 1 FROM ev_app_inventory WHERE row >= ?1 AND row < ?2 GROUP BY device_id, package",
+    /* chg: 1 an app new to the summaries, 2 its permissions changed, 0 the same (most
+     * rows: an agent reports an app again when anything of it changes) */
+    "UPDATE sd.sum_d SET chg = (SELECT CASE WHEN o.permissions IS sum_d.perms THEN 0 ELSE 2 END"
+    " FROM sm.sum_app s JOIN ev_app_inventory o ON o.row = s.row WHERE s.package = sum_d.package"
+    " AND s.device_id = sum_d.device_id) WHERE EXISTS (SELECT 1 FROM sm.sum_app s"
+    " WHERE s.package = sum_d.package AND s.device_id = sum_d.device_id)",
+    /* by the old row's permissions: the entries' key leads with the permission */
+    "DELETE FROM sm.sum_app_perm WHERE (permission, package, device_id) IN (SELECT j.value, d.package,"
+    " d.device_id FROM sd.sum_d d JOIN sm.sum_app s ON s.package = d.package AND s.device_id = d.device_id"
+    " JOIN ev_app_inventory o ON o.row = s.row, json_each(CASE WHEN json_valid(o.permissions) THEN"
+    " o.permissions ELSE '[]' END) j WHERE d.chg = 2)",
+    /* what json_each finds is what the report's json_each matched */
+    "INSERT OR IGNORE INTO sm.sum_app_perm(permission, package, device_id) SELECT j.value, d.package,"
+    " d.device_id FROM sd.sum_d d, json_each(CASE WHEN json_valid(d.perms) THEN d.perms ELSE '[]' END) j"
+    " WHERE d.chg AND j.value IS NOT NULL",
+    "INSERT INTO sm.sum_app(package, device_id, row, live, side) SELECT package, device_id, row,"
+    " coalesce((SELECT r.t IS NULL OR r.t < d.time FROM sm.sum_rm r WHERE r.device_id = d.device_id"
+    " AND r.package = d.package), 1), side FROM sd.sum_d d WHERE true"
+    " ON CONFLICT(package, device_id) DO UPDATE SET row = excluded.row, live = excluded.live,"
+    " side = excluded.side",
+    "INSERT INTO sm.sum_threat(device_id, tkey, row, first_seen) SELECT device_id,"
+    " coalesce(threat_id, threat_name || '/' || coalesce(package, ''), x'00'), max(row), min(time)"
+    " FROM ev_threat_detection WHERE row >= ?1 AND row < ?2 GROUP BY 1, 2"
+    " ON CONFLICT(device_id, tkey) DO UPDATE SET row = excluded.row, first_seen = CASE"
+    " WHEN first_seen IS NULL OR excluded.first_seen < first_seen THEN excluded.first_seen ELSE first_seen END",
+    /* the scratch rows go with the chunk: no device's apps kept in memory after it */
+    "DELETE FROM sd.sum_d",
+};
+
+static int exec(sqlite3 *db, const char *sql)
+{
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
+}
+
+static int64_t int_of(sqlite3 *db, const char *sql, int64_t dflt)
+{
+    sqlite3_stmt *st;
+    int64_t v = dflt;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return dflt;
+    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+/* The newest row the summaries cover (any of their event tables), plus one. */
+static int64_t newest_row(sqlite3 *db)
+{
+    static const char *const t[] = {"ev_app_inventory", "ev_app_lifecycle", "ev_threat_detection"};
+    int64_t end = 0;
+    for (size_t i = 0; i < 3; i++) {
+        char sql[96];
+        snprintf(sql, sizeof sql, "SELECT max(row) FROM %s", t[i]);
+        int64_t m = int_of(db, sql, 0) + 1;
+        end = m > end ? m : end;
+    }
+    return end;
+}
+
+/* Empties the summaries: they cover no row (caller holds s->smu and s->pmu, no
+ * transaction). */
+static int clear(mtd_store *s)
+{
+    int r = exec(s->rp, "BEGIN");
+    for (size_t i = 0; r == 0 && i < sizeof sum_tables / sizeof sum_tables[0]; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "DELETE FROM sm.%s", sum_tables[i]);
+        r = exec(s->rp, sql);
+    }
+    char st[128];
+    snprintf(st, sizeof st, "INSERT OR REPLACE INTO sm.sum_state(id, version, w) VALUES(1, %d, 0)", SUM_VERSION);
+    if (r == 0)
+        r = exec(s->rp, st);
+    if (r == 0)
+        r = exec(s->rp, "COMMIT");
+    if (r)
+        exec(s->rp, "ROLLBACK");
+    s->sum_w = r ? -1 : 0;
+    __atomic_store_n(&s->sum_done, -1, __ATOMIC_RELEASE);
+    return r;
+}
+
+/* One chunk, rows w .. w+SUM_CHUNK (fewer when the newest is nearer), in one
+ * transaction that reads one snapshot of the events; *done when it reached the newest
+ * (caller holds s->smu and s->pmu). */
+static int chunk_locked(mtd_store *s, int rows, int *done)
+{
+    /* deferred: the write lock of summary.sqlite only, never the writer's */
+    if (exec(s->rp, "BEGIN") != 0)
+        return MTD_EIO;
+    int64_t end = newest_row(s->rp), from = s->sum_w, to = from + rows;
+    if (to >= end)
+        to = end, *done = 1;
+    int r = 0;
+    for (size_t i = 0; r == 0 && from < to && i < sizeof chunk_sql / sizeof chunk_sql[0]; i++) {
+        sqlite3_stmt *st;
+        if (rows == SUM_CHUNK_BG && __atomic_load_n(&s->sum_waiting, __ATOMIC_ACQUIRE)) {
+            exec(s->rp, "ROLLBACK"); /* the report takes over, at its own priority */
+            return MTD_EBUSY;
+        }
+        if (sqlite3_prepare_v2(s->rp, chunk_sql[i], -1, &st, NULL) != SQLITE_OK) {
+            r = MTD_EIO;
+            break;
+        }
+        if (sqlite3_bind_parameter_count(st) >= 2) {
+            sqlite3_bind_int64(st, 1, from);
+            sqlite3_bind_int64(st, 2, to);
+        }
+        r = sqlite3_step(st) == SQLITE_DONE ? 0 : MTD_EIO;
+        sqlite3_finalize(st);
+    }
+    char w[96];
+    snprintf(w, sizeof w, "UPDATE sm.sum_state SET w = %lld", (long long)(to > from ? to : from));
+    if (r == 0 && to > from)
+        r = exec(s->rp, w);
+    if (r == 0)
+        r = exec(s->rp, "COMMIT");
+    if (r) {
+        mtd_log(MTD_LOG_WARN, "store", "summaries not brought up to date: %s", sqlite3_errmsg(s->rp));
+        exec(s->rp, "ROLLBACK");
+        return r;
+    }
+    if (to > from)
+        s->sum_w = to;
+    return 0;
+}
+
+/* A chunk on the report connection: the reports' lock is taken for one chunk at a
+ * time, so a report waits for at most one (lock order: mu, smu, pmu). */
+static int chunk(mtd_store *s, int rows, int *done)
+{
+    pthread_mutex_lock(&s->pmu);
+    int r = chunk_locked(s, rows, done);
+    pthread_mutex_unlock(&s->pmu);
+    return r;
+}
+
+/* Brings the summaries to the newest row (caller holds s->smu). Once they reach it,
+ * sum_done takes the commits' count (sum_gen) read before: until a commit adds rows
+ * they cover, a report need not look (a catch-up that finds nothing still costs a
+ * transaction and three reads, which a small report would pay every time). */
+static int catch_up(mtd_store *s, int max_chunks, int rows)
+{
+    int64_t gen = __atomic_load_n(&s->sum_gen, __ATOMIC_ACQUIRE);
+    if (s->sum_w < 0) {
+        pthread_mutex_lock(&s->pmu);
+        int r = clear(s);
+        pthread_mutex_unlock(&s->pmu);
+        if (r)
+            return MTD_EIO;
+    }
+    int done = 0, r = 0;
+    for (int i = 0; r == 0 && !done && (max_chunks <= 0 || i < max_chunks); i++)
+        r = chunk(s, rows, &done);
+    if (r == 0 && done)
+        __atomic_store_n(&s->sum_done, gen, __ATOMIC_RELEASE);
+    return r;
+}
+
+int mtd_sq_sum_sync(mtd_store *s)
+{
+    if (__atomic_load_n(&s->sum_done, __ATOMIC_ACQUIRE) == __atomic_load_n(&s->sum_gen, __ATOMIC_ACQUIRE))
+        return 0;
+    __atomic_add_fetch(&s->sum_waiting, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_lock(&s->smu);
+    __atomic_sub_fetch(&s->sum_waiting, 1, __ATOMIC_ACQ_REL);
+    int r = catch_up(s, 0, SUM_CHUNK);
+    pthread_mutex_unlock(&s->smu);
+    return r;
+}
+
+/* The maintainer: one thread for every store of the process (a thread per store
+ * would be thousands for thousands of tenants), at a low priority (nice 10: it takes
+ * what the writer and the HTTP workers leave, not a share of theirs, but is not
+ * starved while a report waits for its chunk). A store is queued once (sum_want);
+ * the thread catches it up a chunk at a time, releasing s->smu between chunks so a
+ * report takes over, and ends after SUM_IDLE_S idle. */
+#define SUM_IDLE_S 30
+
+static struct {
+    pthread_mutex_t mu;
+    pthread_cond_t work, done;
+    mtd_store *head, *tail;
+    int running, idle;
+} sumq = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL, 0, 0};
+
+/* Waits until the store's writer has paused (no commit kicked for SUM_QUIET_MS) or
+ * SUM_BACKLOG rows wait: during a burst of uploads the maintainer takes no CPU from
+ * them (bench_ingest's direct rate fell ~20% on a loaded machine when it ran beside,
+ * woken by gaps of 20 ms between commits), and a chunk that comes later folds an
+ * app's repeated rows into one. Under uploads that never pause, the upkeep still has
+ * to be paid: once per SUM_BACKLOG rows. A report in a burst catches up the rows
+ * since itself: at most about SUM_BACKLOG, ~1 s. */
+#define SUM_QUIET_MS 250
+#define SUM_BACKLOG 500000
+
+static void quiet(mtd_store *s)
+{
+    int64_t since = __atomic_load_n(&s->sum_rows, __ATOMIC_ACQUIRE);
+    for (;;) {
+        int64_t gen = __atomic_load_n(&s->sum_gen, __ATOMIC_ACQUIRE);
+        struct timespec ts = {0, SUM_QUIET_MS * 1000000L};
+        nanosleep(&ts, NULL);
+        if (__atomic_load_n(&s->sum_stopped, __ATOMIC_ACQUIRE) || __atomic_load_n(&s->sum_gen, __ATOMIC_ACQUIRE) == gen ||
+            __atomic_load_n(&s->sum_rows, __ATOMIC_ACQUIRE) - since >= SUM_BACKLOG)
+            return;
+    }
+}
+
+static void *maintainer(void *arg)
+{
+    (void)arg;
+    pthread_setname_np(pthread_self(), "mtd-summaries");
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+    pthread_mutex_lock(&sumq.mu);
+    for (;;) {
+        if (!sumq.head) {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += SUM_IDLE_S;
+            sumq.idle = 1;
+            int rc = pthread_cond_timedwait(&sumq.work, &sumq.mu, &until);
+            sumq.idle = 0;
+            if (rc == ETIMEDOUT && !sumq.head)
+                break;
+            continue;
+        }
+        mtd_store *s = sumq.head;
+        sumq.head = s->sum_qnext;
+        if (!sumq.head)
+            sumq.tail = NULL;
+        s->sum_qnext = NULL;
+        s->sum_want = 0;
+        s->sum_busy = 1;
+        pthread_mutex_unlock(&sumq.mu);
+        quiet(s);
+        for (int r = 0, left = 1; r == 0 && left && !__atomic_load_n(&s->sum_stopped, __ATOMIC_ACQUIRE);) {
+            pthread_mutex_lock(&s->smu);
+            int64_t w = s->sum_w;
+            r = catch_up(s, 1, SUM_CHUNK_BG);
+            left = s->sum_w != w;
+            pthread_mutex_unlock(&s->smu);
+        }
+        pthread_mutex_lock(&sumq.mu);
+        s->sum_busy = 0;
+        pthread_cond_broadcast(&sumq.done);
+    }
+    sumq.running = 0;
+    pthread_mutex_unlock(&sumq.mu);
+    return NULL;
+}
+
+void mtd_sq_sum_kick(mtd_store *s, int64_t rows)
+{
+    __atomic_add_fetch(&s->sum_rows, rows, __ATOMIC_RELEASE);
+    __atomic_add_fetch(&s->sum_gen, 1, __ATOMIC_RELEASE);
+    pthread_mutex_lock(&sumq.mu);
+    if (!s->sum_want && !s->sum_stopped) {
+        s->sum_want = 1;
+        if (sumq.tail)
+            sumq.tail->sum_qnext = s;
+        else
+            sumq.head = s;
+        sumq.tail = s;
+    }
+    if (!sumq.running) {
+        pthread_t th;
+        pthread_attr_t at;
+        pthread_attr_init(&at);
+        pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED);
+        /* without the thread, the reports catch up themselves */
+        if (pthread_create(&th, &at, maintainer, NULL) == 0)
+            sumq.running = 1;
+        pthread_attr_destroy(&at);
+    }
+    pthread_cond_signal(&sumq.work);
+    pthread_mutex_unlock(&sumq.mu);
+}
+
+int mtd_sq_sum_idle(mtd_store *s)
+{
+    pthread_mutex_lock(&sumq.mu);
+    int idle = !s->sum_want && !s->sum_busy;
+    pthread_mutex_unlock(&sumq.mu);
+    return idle;
+}
+
+/* Attaches summary.sqlite as sm to the report connection, and the chunks' scratch
+ * database sd. */
+static int attach(mtd_store *s)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->rp, "ATTACH ? AS sm", -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    sqlite3_bind_text(st, 1, s->sum_path, -1, SQLITE_STATIC);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    /* auto_vacuum: a chunk's rows are given back, not kept as free pages per store */
+    return rc == SQLITE_DONE && exec(s->rp, "ATTACH ':memory:' AS sd; PRAGMA sd.auto_vacuum=FULL;"
+                                            " CREATE TABLE sd.sum_d(package, device_id, row, time, side,"
+                                            " perms, chg, PRIMARY KEY(package, device_id)) WITHOUT ROWID") == 0
+               ? 0 : MTD_EIO;
+}
+
+/* Another version's summaries, or ones past the store's rows (the store's file
+ * replaced by an older one), are built again; tables of another shape made anew. */
+static int check_version(mtd_store *s)
+{
+    int64_t v = int_of(s->rp, "SELECT version FROM sm.sum_state", -1);
+    s->sum_w = int_of(s->rp, "SELECT w FROM sm.sum_state", -1);
+    if (v != SUM_VERSION || s->sum_w > newest_row(s->rp))
+        s->sum_w = -1;
+    int r = 0;
+    if (v >= 0 && v != SUM_VERSION) {
+        for (size_t i = 0; r == 0 && i < sizeof sum_tables / sizeof sum_tables[0]; i++) {
+            char sql[64];
+            snprintf(sql, sizeof sql, "DROP TABLE IF EXISTS sm.%s", sum_tables[i]);
+            r = exec(s->rp, sql);
+        }
+        if (r == 0)
+            r = exec(s->rp, sum_schema);
+    }
+    return r;
+}
+
+/* At the store's open, before any report (no lock needed yet). */
+int mtd_sq_sum_open(mtd_store *s, char *why, size_t wl)
+{
+    static const char *const covered[] = {"app.inventory", "app.lifecycle", "threat.detection"};
+    for (size_t i = 0; i < 3; i++)
+        s->sum_types |= mtd_sq_type_bit(mtd_schema_event(covered[i]));
+    /* their upkeep touches pages all over (apps by package, rows by device): SQLite's
+     * 2 MiB default cache made it I/O */
+    int r = attach(s) != 0 || exec(s->rp, "PRAGMA sm.journal_mode=WAL; PRAGMA sm.synchronous=NORMAL;"
+                                          " PRAGMA sm.secure_delete=ON; PRAGMA sm.cache_size=-32768;") != 0 ||
+                    exec(s->rp, sum_schema) != 0 || check_version(s) != 0 ? MTD_EIO : 0;
+    /* SQLite's autocheckpoint (1000 pages) stays on for rp: only summary.sqlite is
+     * written there; the store's WAL is the checkpointer pool's (mtd_store_wal.c) */
+    s->sum_done = -1; /* not known to be caught up */
+    if (r || (s->sum_w < 0 && clear(s) != 0)) {
+        snprintf(why, wl, "%s: %s", s->sum_path, sqlite3_errmsg(s->rp));
+        return MTD_EIO;
+    }
+    if (s->sum_w < newest_row(s->rp)) /* made before the summaries, or rows since */
+        mtd_sq_sum_kick(s, 0);
+    return 0;
+}
+
+int mtd_sq_sum_reset(mtd_store *s)
+{
+    pthread_mutex_lock(&s->smu);
+    /* the cleared pages are zeroed (secure_delete), the WAL still holds them: no
+     * report may read meanwhile (as mtd_sq_wal_truncate) */
+    pthread_mutex_lock(&s->pmu);
+    int r = clear(s);
+    if (r == 0 && sqlite3_wal_checkpoint_v2(s->rp, "sm", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
+        mtd_log(MTD_LOG_WARN, "store", "summary WAL not truncated after a delete: %s", sqlite3_errmsg(s->rp));
+    pthread_mutex_unlock(&s->pmu);
+    pthread_mutex_unlock(&s->smu);
+    mtd_sq_sum_kick(s, 0);
+    return r;
+}
+
+void mtd_sq_sum_close(mtd_store *s)
+{
+    pthread_mutex_lock(&sumq.mu);
+    __atomic_store_n(&s->sum_stopped, 1, __ATOMIC_RELEASE); /* a pass running ends after its chunk */
+    if (s->sum_want) {
+        mtd_store **pp = &sumq.head, *prev = NULL;
+        while (*pp != s) {
+            prev = *pp;
+            pp = &(*pp)->sum_qnext;
+        }
+        *pp = s->sum_qnext;
+        if (sumq.tail == s)
+            sumq.tail = prev;
+        s->sum_qnext = NULL;
+        s->sum_want = 0;
+    }
+    while (s->sum_busy)
+        pthread_cond_wait(&sumq.done, &sumq.mu);
+    pthread_mutex_unlock(&sumq.mu);
+}
