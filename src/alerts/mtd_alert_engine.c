@@ -24,6 +24,7 @@
 #define CHUNK_MAX 1000
 #define CHUNKS_PER_PASS 50
 #define RECORD_ROWS 1000 /* sent rows deleted in one transaction */
+#define RECORD_WAIT_ROWS 5000 /* the most sent rows left unrecorded while a pass writes */
 #define MAX_TENANTS_TRACKED 100000
 
 typedef struct {
@@ -33,9 +34,16 @@ typedef struct {
     int64_t expiry_s;        /* a suppression rule expires then (0: none) */
     int64_t due_ms;          /* a retry is due then (0: none) */
     int64_t risk_ms;         /* the marked devices' risk was last read then */
+    int64_t ckpt_ms;         /* its file's log was last copied into it then */
     int64_t pending, dead;   /* the outbox, as of the latest count */
     uint64_t counted;        /* that count's stamp (count_stamp) */
 } tslot;
+
+/* What a destination's turn has sent and not yet recorded. */
+typedef struct {
+    int64_t last;   /* the last row the receiver took (0: none yet) */
+    size_t sent;    /* rows taken since the last record */
+} sent_mark;
 
 typedef struct {
     char tenant[MTD_TENANT_ID_LEN + 1];
@@ -43,6 +51,7 @@ typedef struct {
     int used;
     int running;     /* its delivery thread is at work (under mu) */
     int again;       /* rows were added while it was: it goes on (under mu) */
+    sent_mark mk;    /* rows an earlier turn sent and could not record (its thread's) */
     mtd_alert_conn *conn;
 } cslot;
 
@@ -184,13 +193,22 @@ static void dest_from_row(sqlite3_stmt *st, mtd_alert_dest *d)
 }
 
 /* The outcome of a run of chunks in the file: the rows up to last_sent that the
- * receiver took deleted, or the destination's backoff and the dead letters. */
-static void record(mtd_alerts *a, sqlite3 *db, const mtd_alert_dest *d, int64_t last_sent, size_t sent,
-                   int failed, int backoff, const char *why, int64_t *due)
+ * receiver took deleted, or the destination's backoff and the dead letters. Without
+ * wait, nothing is done and 0 returned when the file is locked (a derivation pass is
+ * writing), else 1. */
+static int record(mtd_alerts *a, sqlite3 *db, const mtd_alert_dest *d, int64_t last_sent, size_t sent,
+                  int failed, int backoff, const char *why, int64_t *due, int wait)
 {
     sqlite3_stmt *st;
     int64_t now = mtd_alert_now_ms();
-    mtd_alert_exec(db, "BEGIN IMMEDIATE");
+    if (!wait)
+        mtd_alert_db_lock_wait(db, 0);
+    int begun = mtd_alert_exec(db, "BEGIN IMMEDIATE") == 0;
+    if (!wait) {
+        mtd_alert_db_lock_wait(db, 1);
+        if (!begun)
+            return 0;
+    }
     if (sent && sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE integration_id=?1 AND state='pending' AND id<=?2",
                                    -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, d->id);
@@ -228,13 +246,8 @@ static void record(mtd_alerts *a, sqlite3 *db, const mtd_alert_dest *d, int64_t 
         if (!*due || retry < *due)
             *due = retry;
     }
+    return 1;
 }
-
-/* What a destination's turn has sent and not yet recorded. */
-typedef struct {
-    int64_t last;   /* the last row the receiver took (0: none yet) */
-    size_t sent;    /* rows taken since the last record */
-} sent_mark;
 
 /* The rows a chunk reads: a batched webhook's up to CHUNK_MAX, so that its POSTs in
  * flight each carry a full batch while rows are waiting (a chunk of 100 was one POST of
@@ -342,10 +355,13 @@ static int take_again(dest_run *r)
 }
 
 /* Up to CHUNKS_PER_PASS chunks of one destination, the rows the receiver took deleted
- * every RECORD_ROWS and at the end (a killed collector sends at most those again, which
- * receivers deduplicate; a transaction per chunk waited on the derivation's write lock
- * between every two sends); then the tenant is marked for another turn when rows are
- * left or a retry is due. */
+ * every RECORD_ROWS and at the end (a killed collector sends at most RECORD_WAIT_ROWS
+ * again, which receivers deduplicate; a transaction per chunk waited on the
+ * derivation's write lock between every two sends); then the tenant is marked for
+ * another turn when rows are left or a retry is due. A record between chunks is
+ * skipped while a derivation pass holds the file (it is tried again after the next
+ * chunk, and waited for only once RECORD_WAIT_ROWS are unrecorded): waiting held the
+ * destination's next send behind the pass, which is what made delivery trail ingest. */
 static void run_chunks(dest_run *r)
 {
     sqlite3 *db;
@@ -354,9 +370,15 @@ static void run_chunks(dest_run *r)
         /* what a delivery writes need not reach the disk before the next send: a commit
          * lost to a power failure (never to a killed collector: WAL keeps it in the
          * page cache) only sends those rows once more, which receivers deduplicate; one
-         * fsync per chunk was most of a fast destination's time */
-        mtd_alert_exec(db, "PRAGMA synchronous=NORMAL");
-        sent_mark mk = {0, 0};
+         * fsync per chunk was most of a fast destination's time; and no commit of
+         * theirs copies the log into the file (a checkpoint, with its fsync, between two
+         * sends): the engine does that after each tenant's turn, which follows the end
+         * of every delivery run that left rows */
+        mtd_alert_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
+        /* rows sent but not recorded are still in the file, so the ones added since
+         * have higher IDs; with none, the mark starts over (an emptied table gives
+         * IDs from 1 again) */
+        sent_mark mk = r->cs->mk.sent ? r->cs->mk : (sent_mark){0, 0};
         char why[300] = "";
         int k = 0, got = 1;
         while (k < CHUNKS_PER_PASS && !r->a->stop && (got = deliver_chunk(r->a, db, r->tenant, &r->d, &r->cs->conn,
@@ -364,14 +386,22 @@ static void run_chunks(dest_run *r)
             if (got == 0 && !take_again(r))
                 break;
             k++;
-            if (mk.sent >= RECORD_ROWS) {
-                record(r->a, db, &r->d, mk.last, mk.sent, 0, r->backoff, why, &r->due);
+            if (mk.sent >= RECORD_ROWS &&
+                record(r->a, db, &r->d, mk.last, mk.sent, 0, r->backoff, why, &r->due, mk.sent >= RECORD_WAIT_ROWS))
                 mk.sent = 0;
-            }
         }
         r->more = got > 0;
-        if (mk.sent || got < 0)
-            record(r->a, db, &r->d, mk.last, mk.sent, got < 0, r->backoff, why, &r->due);
+        /* the last record waits for the file only after a failure (its backoff must be
+         * kept), at stop, or with RECORD_WAIT_ROWS unrecorded: else, while a pass
+         * writes, the mark stays with the destination and the tenant's next turn (one
+         * is asked for) starts a run that records it; waiting here kept the thread,
+         * and with it the destination's next rows, behind the pass */
+        if ((mk.sent || got < 0) && record(r->a, db, &r->d, mk.last, mk.sent, got < 0, r->backoff, why, &r->due,
+                                           got < 0 || r->a->stop || mk.sent >= RECORD_WAIT_ROWS))
+            mk.sent = 0;
+        if (mk.sent)
+            r->more = 1;
+        r->cs->mk = mk;
         r->stamp = count_stamp(r->a);
         outbox_counts(db, &r->pending, &r->dead); /* for /metrics */
         sqlite3_close(db);
@@ -511,6 +541,22 @@ static int risk_due(mtd_alerts *a, const char *id, int64_t *next)
     return due;
 }
 
+/* 1 when the tenant's file is to have its log copied in now (a checkpoint, with its
+ * fsync): when no batch of the tenant's is waiting, or a second after the last one.
+ * Done after every turn, it held the derivation of the batch stored meanwhile (10 to
+ * 70 ms on a loaded machine, bench_alerts). */
+static int ckpt_due(mtd_alerts *a, const char *id)
+{
+    int64_t now = mtd_alert_now_ms();
+    pthread_mutex_lock(&a->mu);
+    tslot *s = slot(a, id);
+    int due = !s || !s->dirty || now - s->ckpt_ms >= 1000;
+    if (due && s)
+        s->ckpt_ms = now;
+    pthread_mutex_unlock(&a->mu);
+    return due;
+}
+
 /* One tenant's turn. Returns the time its next retry is due (0: none), *again when
  * work is left now. *expiry_s: when a suppression rule expires (0: none), kept
  * between turns. *pending, *dead: its outbox at the end, counted under *stamp (left 0
@@ -537,7 +583,7 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
          * pass made again from the store's detections, the same alerts under the same
          * IDs and event IDs, which receivers deduplicate; its fsync was a good part of
          * a pass; and no pass's commit copies the log into the file (a checkpoint, with
-         * its fsync, every few passes): that is done once after the passes */
+         * its fsync, every few passes): that is done after the passes (ckpt_due) */
         mtd_alert_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
         int64_t ddue = 0;
         /* first, so that rules an older alert file held are in the store for the passes */
@@ -571,7 +617,8 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
             due = ddue;
         *stamp = count_stamp(a);
         outbox_counts(db, pending, dead);
-        sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        if (ckpt_due(a, id))
+            sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
         sqlite3_close(db);
     }
     mtd_tenants_put(a->t, tn);

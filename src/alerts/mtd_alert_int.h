@@ -17,6 +17,9 @@
 
 /* Opens (creating it and its tables) DATA/tenants/<id>/alerts.sqlite. 0 or MTD_E*. */
 int mtd_alert_db_open(const char *data_dir, const char *tenant_id, sqlite3 **out);
+/* Whether a statement that meets the file locked waits for it (up to 10 s, the
+ * default) or fails at once with SQLITE_BUSY (wait 0). */
+int mtd_alert_db_lock_wait(sqlite3 *db, int wait);
 /* 1 when the tenant has an alert file (it never had a detection or an integration
  * otherwise). */
 int mtd_alert_db_exists(const char *data_dir, const char *tenant_id);
