@@ -2,8 +2,9 @@
  * of its own that bypasses the tunnel, datagrams go through one for one, and the
  * flow ends after a minute without traffic (ten seconds for DNS). Datagrams to the
  * tunnel's DNS address, port 53, reach lwIP only as fragments: whole ones are read
- * off the TUN packet (mtd_vdns) and handed to the agent's DNS filter in this thread
- * (mtd_dnsfilter_query). A blocked name is answered at once; the upstream's answer to a
+ * off the TUN packet (mtd_vdns) and handed to the agent's DNS filter in this thread,
+ * those of one burst of reads together (mtd_dnsfilter_query_batch: lookups prefetched,
+ * forwards in one sendmmsg, as the filter's own socket does). A blocked name is answered at once; the upstream's answer to a
  * forwarded one is written to the TUN by the filter's upstream thread, which passes
  * only its count back to this one (mtd_uflow_dns_reply). That used to be a loopback
  * socket to the filter (DNS through the tunnel 0.62x the filter's own QPS on a quiet

@@ -4,7 +4,8 @@
 #     192.0.2.1; the agent's TUN is made here (203.0.113.1/24, DNS 203.0.113.53)
 #   "internet" namespace $NS_I: the veth's peer 192.0.2.1/24 and, on its loopback,
 #     198.51.100.10 (good.test, canary.test), 198.51.100.20 (blocked.test),
-#     198.51.100.53 (unbound, answering only the zone "test." and refusing the rest)
+#     198.51.100.53 (unbound, answering only the zone "test." and refusing the rest;
+#     big.test has a 1,000-byte TXT record)
 #
 # Only TEST-NET addresses, no link out of the pair: nothing leaves the namespaces.
 # netns_up WORKDIR makes them and starts the servers; netns_down (called by the
@@ -87,6 +88,7 @@ server:
     local-data: "good.test. A $GOOD_IP"
     local-data: "canary.test. A $GOOD_IP"
     local-data: "blocked.test. A $BLOCKED_IP"
+    local-data: 'big.test. TXT "$(printf 'a%.0s' $(seq 250))" "$(printf 'b%.0s' $(seq 250))" "$(printf 'c%.0s' $(seq 250))" "$(printf 'd%.0s' $(seq 250))"'
 remote-control:
     control-enable: no
 CONF

@@ -6,7 +6,9 @@
 # Host, a blocked IP is refused at the SYN, a closed port is refused as it would be
 # directly, a QUIC Initial naming a blocked server is dropped while other datagrams
 # pass; SIGTERM leaves nothing behind, kill -9 leaves only the rule, which the next
-# start removes; --dns-only routes only the DNS address into the tunnel.
+# start removes; --dns-only routes only the DNS address into the tunnel; at --mtu 576 a
+# DNS answer the TUN cannot carry arrives truncated (then over TCP) and a fragmented
+# query (lwIP's path, not the one read off the packet) is answered.
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/netns.sh"
 needs_root test_vpn
@@ -142,5 +144,35 @@ inc curl -sf --max-time 5 --cacert "$WORK/server.pem" --resolve blocked.test:443
 stop_vpn
 grep -q "vpn tcp=0 udp=3 " "$WORK/vpn4.log" || # the three digs, a flow each fail "--dns-only: flows other than DNS entered the tunnel: $(grep 'vpn tcp=' "$WORK/vpn4.log")"
 ok "--dns-only filters DNS (SERVFAIL when the upstream is silent) and leaves every other flow out of the tunnel"
+
+# DNS datagrams off lwIP at the smallest MTU: an answer the TUN cannot carry in one
+# packet is sent truncated (TC) and the client gets it over TCP; a query the client's
+# kernel had to fragment goes through lwIP, which reassembles it
+start_vpn "$WORK/vpn5.log" --dns-only --mtu 576 --feed "$WORK/feed.txt" || fail "vpn --mtu 576 did not start"
+inc dig +ignore +time=2 +tries=1 @$TUN_DNS big.test TXT >"$WORK/dig" || true
+grep -Eq "flags: qr( [a-z]+)* tc" "$WORK/dig" || fail "--mtu 576: the 1,000-byte answer not truncated over UDP: $(cat "$WORK/dig")"
+assert_eq 1000 "$(inc dig +short +time=2 +tries=1 @$TUN_DNS big.test TXT | tr -d '" \n' | wc -c)" "--mtu 576: big.test's TXT after dig's retry over TCP"
+# (dig would get EMSGSIZE and ask over TCP: this client lets its kernel fragment)
+frag_query() { # NAME: the rcode and answer count of a query with 1,000 bytes of EDNS option
+    inc python3 - "$TUN_DNS" "$1" <<'PY'
+import socket, struct, sys
+q = struct.pack("!HHHHHH", 0x4242, 0x0100, 1, 0, 0, 1)
+q += b"".join(bytes([len(l)]) + l.encode() for l in sys.argv[2].split(".")) + b"\0\0\1\0\1"
+q += b"\0\0\x29\x04\xd0\0\0\0\0" + struct.pack("!H", 1004) + struct.pack("!HH", 65001, 1000) + bytes(1000)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setsockopt(socket.IPPROTO_IP, 10, 0)  # IP_MTU_DISCOVER (linux/in.h), IP_PMTUDISC_DONT
+s.settimeout(3)
+s.sendto(q, (sys.argv[1], 53))
+a = s.recv(4096)
+print(hex(struct.unpack("!H", a[:2])[0]), a[3] & 15, struct.unpack("!H", a[6:8])[0])
+PY
+}
+frags() { inc awk '/^Ip:/ && n++ {print $20}' /proc/net/snmp; } # FragCreates
+F0=$(frags)
+assert_eq "0x4242 0 1" "$(frag_query good.test)" "--mtu 576: a fragmented query for good.test (ID, rcode, answers)"
+assert_eq "0x4242 3 0" "$(frag_query blocked.test)" "--mtu 576: a fragmented query for blocked.test (NXDOMAIN)"
+[ "$(frags)" -ge $((F0 + 4)) ] || fail "--mtu 576: the client's kernel did not fragment the queries ($F0 -> $(frags) fragments)"
+stop_vpn
+ok "--mtu 576: a DNS answer past the MTU arrives truncated and then over TCP, a fragmented query is answered"
 
 finish
