@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -400,18 +401,50 @@ static int tenant_exists(mtd_tenants *t, const char *id)
     return r;
 }
 
+/* An open SQLite store holds up to STORE_FDS descriptors (three connections, each with
+ * the file and its WAL, the -shm, summary.sqlite with its WAL and -shm, and the
+ * checkpointer's connection once it ran). A store open that would bring the process
+ * within FD_RESERVE of RLIMIT_NOFILE first closes the least recently used idle store
+ * as well, however few are open: the bound of --max-open-stores alone let a
+ * collector with few descriptors fail batches on "too many open files" (a store
+ * costs what --max-open-stores cannot know: which files are open, and how many
+ * connections). Counted in /proc/self/fd at each open (about a millisecond at
+ * thousands), which a store open (22-86 ms) can pay. */
+#define STORE_FDS 12
+#define FD_RESERVE 32
+
+static int fds_short(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur == RLIM_INFINITY)
+        return 0;
+    DIR *d = opendir("/proc/self/fd");
+    if (!d)
+        return 0;
+    long n = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;)
+        n += e->d_name[0] != '.';
+    closedir(d);
+    return n + STORE_FDS + FD_RESERVE > (long)rl.rlim_cur;
+}
+
 /* A free slot, or the least recently used one that nobody holds (none of its batches
  * is in flight: a request holds its tenant until it is answered), emptied; its store
  * goes to *evicted, for the caller to close once t->mu is released (a close may copy
- * the WAL into the database file, and every tenant's lookup waits on t->mu). */
+ * the WAL into the database file, and every tenant's lookup waits on t->mu). With a
+ * free slot, the least recently used idle store is still closed when descriptors are
+ * short (fds_short). */
 static slot *free_slot(mtd_tenants *t, mtd_store **evicted)
 {
-    slot *lru = NULL;
+    slot *lru = NULL, *free_s = NULL;
+    for (int i = 0; i < t->max_open && !free_s; i++)
+        if (!t->slots[i].used)
+            free_s = &t->slots[i];
+    if (free_s && (t->pg || !fds_short()))
+        return free_s;
     for (int i = 0; i < t->max_open; i++) {
         slot *s = &t->slots[i];
-        if (!s->used)
-            return s;
-        if (s->refs == 0 && (!lru || s->use < lru->use))
+        if (s->used && s->refs == 0 && (!lru || s->use < lru->use))
             lru = s;
     }
     if (lru) {
@@ -419,7 +452,7 @@ static slot *free_slot(mtd_tenants *t, mtd_store **evicted)
         memset(lru, 0, sizeof *lru); /* the key goes with the store */
         t->evictions++;
     }
-    return lru;
+    return free_s ? free_s : lru;
 }
 
 static int open_slot(mtd_tenants *t, const char *id, slot **out, mtd_store **evicted)

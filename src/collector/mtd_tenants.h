@@ -9,9 +9,9 @@
  * There is no shared registry table: listing tenants reads the directories, and
  * deleting one removes its directory, key and store together. Stores are opened on
  * demand, cached and reference-counted, and closed when idle (mtd_tenants_close_idle,
- * run by the lifecycle thread); at most --max-open-stores are open (each holds a few
- * file descriptors): opening one more closes the least recently used store that no
- * request holds. A tenant being deleted is closed first. Tenant IDs are 16
+ * run by the lifecycle thread); at most --max-open-stores are open (each holds about
+ * 10 file descriptors): opening one more closes the least recently used store that no
+ * request holds, as does an open when the process's descriptors near RLIMIT_NOFILE. A tenant being deleted is closed first. Tenant IDs are 16
  * lowercase hex digits and are checked before they ever become part of a path. */
 #ifndef MTD_TENANTS_H
 #define MTD_TENANTS_H

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Many tenants on one collector (issue 20.3). The least recently used idle store is
-# closed when --max-open-stores are open, and only that one; then 150 tenants of 5
+# closed when --max-open-stores are open, and only that one, or when descriptors run
+# short however few are open; then 150 tenants of 5
 # devices each upload through a collector holding at most 16 stores, with 512 file
 # descriptors (ulimit -n): threads and descriptors stay bounded, stores are evicted
 # thousands of times, and every event is stored once, in its own tenant's store
@@ -42,6 +43,25 @@ threads=$(m mtd_process_threads); fds=$(m mtd_process_open_fds)
 [ -n "$(m mtd_process_resident_bytes)" ] && [ -n "$(m mtd_store_checkpointer_threads)" ] ||
     fail "/metrics lacks the process's memory or the checkpointer pool's threads"
 ok "with --max-open-stores 2 the least recently used store is closed, the more recent stays open; threads, fds and RSS in /metrics"
+stop_collector
+
+# Few descriptors (150, set on the running collector, which raised its soft limit to
+# the hard one at start): the stores give way to them, however few are open, where
+# --max-open-stores 64 alone would hold 20 stores of ~10 descriptors each and fail
+# calls on "too many open files".
+start_collector "$WORK/few" --max-open-stores 64
+prlimit --pid "$COLLECTOR_PID" --nofile=150:150
+ev=$(m mtd_store_evictions_total)
+for n in $(seq 1 20); do
+    new_tenant "few $n"
+    [ "$(http_status GET /v1/admin/devices "$ADMIN")" = 200 ] || fail "admin call of tenant $n under 150 descriptors: $(cat "$WORK/body")"
+    [ "$(http_status GET /v1/admin/apps "$ADMIN")" = 200 ] || fail "apps report of tenant $n under 150 descriptors: $(cat "$WORK/body")"
+done
+open=$(m mtd_stores_open); fds=$(m mtd_process_open_fds)
+[ "$open" -ge 2 ] && [ "$open" -le 12 ] || fail "$open stores open under 150 descriptors"
+[ "$(m mtd_store_evictions_total)" -ge $((ev + 8)) ] || fail "only $(( $(m mtd_store_evictions_total) - ev )) evictions under 150 descriptors"
+[ "$fds" -lt 150 ] || fail "$fds descriptors open"
+ok "under 150 descriptors and --max-open-stores 64, 20 tenants used in turn: $open stores open, $fds descriptors, every call answered"
 stop_collector
 
 OUT=$WORK/bench.out
