@@ -82,7 +82,10 @@ col() { cut -d' ' -f"$2" "$WORK/$1.runs" | median; } # NAME FIELD: the median of
 UP_D=$(iperf_mbps); DOWN_D=$(iperf_mbps -R); CONN_D=$(connect_ms)
 # the DNS filter on loopback in the client namespace, same feed and upstream, beside
 # the tunnel (idle while the other is asked)
-# (not through inc: $! is then the agent itself, whose CPU is counted and which the kill stops)
+# (not through inc: $! is then the agent itself, whose CPU is counted and which the kill stops).
+# Its upstream socket has no mark of the tunnel: a rule ahead of the tunnel's keeps its
+# queries to the upstream on the direct path (the tunnel's own filter marks its socket).
+ip -n "$NS_C" rule add to ${UPSTREAM%:*}/32 lookup main priority 5000
 MTD_LOG=warn ip netns exec "$NS_C" "$BIN/mtd-agent" dns-filter --listen 127.0.0.1:5300 --upstream $UPSTREAM \
     --feed "$WORK/web.db" >"$WORK/filter.log" 2>&1 &
 FPID=$!
