@@ -24,12 +24,13 @@
 #define CHUNK_MAX 1000
 #define CHUNKS_PER_PASS 50
 #define RECORD_ROWS 1000 /* sent rows deleted in one transaction */
-#define RECORD_WAIT_ROWS 5000 /* the most sent rows left unrecorded while a pass writes */
+#define RECORD_WAIT_MS 1000 /* the longest sent rows are left unrecorded while passes write */
 #define MAX_TENANTS_TRACKED 100000
 
 typedef struct {
     char id[MTD_TENANT_ID_LEN + 1];
     int dirty;
+    int kicked;              /* a batch was stored since its turn began */
     int recheck;             /* every device's risk is to be read again */
     int64_t expiry_s;        /* a suppression rule expires then (0: none) */
     int64_t due_ms;          /* a retry is due then (0: none) */
@@ -43,6 +44,7 @@ typedef struct {
 typedef struct {
     int64_t last;   /* the last row the receiver took (0: none yet) */
     size_t sent;    /* rows taken since the last record */
+    int64_t since;  /* the first of those was taken then (ms) */
 } sent_mark;
 
 typedef struct {
@@ -65,6 +67,7 @@ struct mtd_alerts {
     pthread_cond_t cv;
     int stop;
     int workers;     /* delivery threads running (under mu) */
+    char passing[MTD_TENANT_ID_LEN + 1]; /* the tenant whose passes run ("": none; under mu) */
     uint64_t count_seq; /* the last stamp count_stamp gave (under mu) */
     tslot *ts;
     size_t nts;
@@ -107,6 +110,8 @@ void mtd_alerts_kick(mtd_alerts *a, const char *tenant_id)
         return;
     pthread_mutex_lock(&a->mu);
     tslot *s = slot(a, tenant_id);
+    if (s)
+        s->kicked = 1;
     if (s && !s->dirty) {
         s->dirty = 1;
         pthread_cond_signal(&a->cv);
@@ -296,6 +301,8 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const m
                 (long long)d->id, d->kind, why);
     if (sent) {
         mk->last = m[sent - 1].id;
+        if (!mk->sent)
+            mk->since = mtd_alert_now_ms();
         mk->sent += sent;
     }
     for (size_t i = 0; i < 3 * n; i++)
@@ -354,14 +361,44 @@ static int take_again(dest_run *r)
     return again;
 }
 
+/* 1 when a derivation pass of the tenant's runs or is about to (a batch of it was
+ * stored): a delivery run then leaves its records for later, so that the pass does not
+ * wait for the file behind them (on a loaded machine a record held it 30 to 45 ms
+ * between two passes, bench_alerts). */
+static int pass_soon(mtd_alerts *a, const char *tenant)
+{
+    pthread_mutex_lock(&a->mu);
+    tslot *s = slot(a, tenant);
+    int soon = !strcmp(a->passing, tenant) || (s && s->kicked);
+    pthread_mutex_unlock(&a->mu);
+    return soon;
+}
+
+/* 1 when the oldest unrecorded row was taken RECORD_WAIT_MS ago: the record then waits
+ * for the file. */
+static int overdue(const sent_mark *mk)
+{
+    return mk->sent && mtd_alert_now_ms() - mk->since >= RECORD_WAIT_MS;
+}
+
+/* Records what the run sent, unless a pass needs the file (pass_soon, or the file is
+ * locked) and wait is 0: then 0 and the mark stays. */
+static int record_sent(dest_run *r, sqlite3 *db, sent_mark *mk, int failed, int wait, const char *why)
+{
+    if (!wait && pass_soon(r->a, r->tenant))
+        return 0;
+    return record(r->a, db, &r->d, mk->last, mk->sent, failed, r->backoff, why, &r->due, wait);
+}
+
 /* Up to CHUNKS_PER_PASS chunks of one destination, the rows the receiver took deleted
- * every RECORD_ROWS and at the end (a killed collector sends at most RECORD_WAIT_ROWS
- * again, which receivers deduplicate; a transaction per chunk waited on the
- * derivation's write lock between every two sends); then the tenant is marked for
- * another turn when rows are left or a retry is due. A record between chunks is
- * skipped while a derivation pass holds the file (it is tried again after the next
- * chunk, and waited for only once RECORD_WAIT_ROWS are unrecorded): waiting held the
- * destination's next send behind the pass, which is what made delivery trail ingest. */
+ * every RECORD_ROWS and at the end (a transaction per chunk waited on the derivation's
+ * write lock between every two sends); then the tenant is marked for another turn when
+ * rows are left, a record is owed or a retry is due. A record is put off while a
+ * derivation pass of the tenant runs or is due (pass_soon) or holds the file, and
+ * waited for once its oldest row was sent RECORD_WAIT_MS ago: a killed collector sends
+ * at most about that second's rows again, which receivers deduplicate. Waiting held
+ * the destination's next send, and the pass the record delayed held every
+ * destination's, which is what made delivery trail ingest (bench_alerts). */
 static void run_chunks(dest_run *r)
 {
     sqlite3 *db;
@@ -378,7 +415,7 @@ static void run_chunks(dest_run *r)
         /* rows sent but not recorded are still in the file, so the ones added since
          * have higher IDs; with none, the mark starts over (an emptied table gives
          * IDs from 1 again) */
-        sent_mark mk = r->cs->mk.sent ? r->cs->mk : (sent_mark){0, 0};
+        sent_mark mk = r->cs->mk.sent ? r->cs->mk : (sent_mark){0, 0, 0};
         char why[300] = "";
         int k = 0, got = 1;
         while (k < CHUNKS_PER_PASS && !r->a->stop && (got = deliver_chunk(r->a, db, r->tenant, &r->d, &r->cs->conn,
@@ -387,17 +424,17 @@ static void run_chunks(dest_run *r)
                 break;
             k++;
             if (mk.sent >= RECORD_ROWS &&
-                record(r->a, db, &r->d, mk.last, mk.sent, 0, r->backoff, why, &r->due, mk.sent >= RECORD_WAIT_ROWS))
+                record_sent(r, db, &mk, 0, overdue(&mk), why))
                 mk.sent = 0;
         }
         r->more = got > 0;
         /* the last record waits for the file only after a failure (its backoff must be
-         * kept), at stop, or with RECORD_WAIT_ROWS unrecorded: else, while a pass
-         * writes, the mark stays with the destination and the tenant's next turn (one
-         * is asked for) starts a run that records it; waiting here kept the thread,
-         * and with it the destination's next rows, behind the pass */
-        if ((mk.sent || got < 0) && record(r->a, db, &r->d, mk.last, mk.sent, got < 0, r->backoff, why, &r->due,
-                                           got < 0 || r->a->stop || mk.sent >= RECORD_WAIT_ROWS))
+         * kept), at stop, or when overdue: else the mark stays with the destination and
+         * the tenant's next turn (one is asked for) starts a run that records it;
+         * waiting here kept the thread, and with it the destination's next rows,
+         * behind the pass */
+        if ((mk.sent || got < 0) &&
+            record_sent(r, db, &mk, got < 0, got < 0 || r->a->stop || overdue(&mk), why))
             mk.sent = 0;
         if (mk.sent)
             r->more = 1;
@@ -523,16 +560,18 @@ static void recheck(sqlite3 *db, mtd_tenant *tn, int64_t *expiry_s, int64_t *due
 }
 
 /* 1 when the devices the passes marked are to have their risk read now: at most once
- * a second per tenant, else *next says when (the tenant is served again then). A
- * device's risk is a query over all its threats: read after every turn of a burst of
- * batches it was a fifth of the engine's time (bench_alerts). The marks are in the
- * file, so one read late is never lost. */
+ * a second per tenant, and while a batch of the tenant's waits to be derived only when
+ * 3 s have passed, else *next says when (the tenant is served again then). A device's
+ * risk is a query over all its threats: read after every turn of a burst of batches it
+ * was a fifth of the engine's time, and read between two batches it held the second
+ * one's alerts 50 ms (bench_alerts). The marks are in the file, so one read late is
+ * never lost. */
 static int risk_due(mtd_alerts *a, const char *id, int64_t *next)
 {
     int64_t now = mtd_alert_now_ms();
     pthread_mutex_lock(&a->mu);
     tslot *s = slot(a, id);
-    int due = !s || now - s->risk_ms >= 1000;
+    int due = !s || (now - s->risk_ms >= 1000 && (!s->kicked || now - s->risk_ms >= 3000));
     if (due && s)
         s->risk_ms = now;
     else if (s)
@@ -550,7 +589,7 @@ static int ckpt_due(mtd_alerts *a, const char *id)
     int64_t now = mtd_alert_now_ms();
     pthread_mutex_lock(&a->mu);
     tslot *s = slot(a, id);
-    int due = !s || !s->dirty || now - s->ckpt_ms >= 1000;
+    int due = !s || !s->kicked || now - s->ckpt_ms >= 1000;
     if (due && s)
         s->ckpt_ms = now;
     pthread_mutex_unlock(&a->mu);
@@ -592,6 +631,9 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
         else if (*expiry_s && (!due || *expiry_s * 1000 < due))
             due = *expiry_s * 1000;
         /* the destinations start on each pass's alerts while the next pass is derived */
+        pthread_mutex_lock(&a->mu);
+        mtd_strlcpy(a->passing, id, sizeof a->passing);
+        pthread_mutex_unlock(&a->mu);
         for (int pass = 0; more && pass < 20; pass++) {
             if (mtd_alert_derive(db, tn, &created, &supp, &more) != 0) {
                 mtd_log(MTD_LOG_ERROR, "alerts", "tenant=%s deriving alerts failed; retrying", id);
@@ -604,6 +646,9 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
                 deliver(a, db, id, &ddue);
         }
         *again = more;
+        pthread_mutex_lock(&a->mu);
+        a->passing[0] = 0;
+        pthread_mutex_unlock(&a->mu);
         int64_t rnext = 0;
         if (!risk_due(a, id, &rnext)) {
             if (!due || rnext < due)
@@ -659,7 +704,7 @@ static void *run(void *arg)
         int dirty = s->dirty, check = s->recheck, again;
         int64_t expiry = s->expiry_s;
         mtd_strlcpy(id, s->id, sizeof id);
-        s->dirty = s->recheck = 0;
+        s->dirty = s->recheck = s->kicked = 0;
         s->due_ms = 0;
         pthread_mutex_unlock(&a->mu);
         int64_t pending = 0, dead = 0;
