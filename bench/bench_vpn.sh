@@ -80,8 +80,11 @@ col() { cut -d' ' -f"$2" "$WORK/$1.runs" | median; } # NAME FIELD: the median of
 
 # direct
 UP_D=$(iperf_mbps); DOWN_D=$(iperf_mbps -R); CONN_D=$(connect_ms)
-# the DNS filter on loopback in the client namespace, same feed and upstream, beside
-# the tunnel (idle while the other is asked)
+# through the tunnel
+start_vpn "$WORK/vpn.log" --feed "$WORK/web.db" || fail "the VPN did not start"
+UP_T=$(iperf_mbps); DOWN_T=$(iperf_mbps -R); CONN_T=$(connect_ms)
+# the DNS filter on loopback in the client namespace, same feed and upstream, started
+# beside the tunnel once its TCP runs are done (each idle while the other is asked)
 # (not through inc: $! is then the agent itself, whose CPU is counted and which the kill stops).
 # Its upstream socket has no mark of the tunnel: a rule ahead of the tunnel's keeps its
 # queries to the upstream on the direct path (the tunnel's own filter marks its socket).
@@ -92,9 +95,6 @@ FPID=$!
 NETNS_PIDS+=("$FPID")
 for _ in $(seq 1 100); do inc dig +time=1 +tries=1 @127.0.0.1 -p 5300 good.test >/dev/null 2>&1 && break; sleep 0.1; done
 
-# through the tunnel
-start_vpn "$WORK/vpn.log" --feed "$WORK/web.db" || fail "the VPN did not start"
-UP_T=$(iperf_mbps); DOWN_T=$(iperf_mbps -R); CONN_T=$(connect_ms)
 # DNS: the filter on loopback and the tunnel asked in turn, RUNS rounds, so that both
 # meet the same load; the ratio is the median of the rounds' own ratios
 for _ in $(seq 1 "$RUNS"); do
