@@ -262,7 +262,8 @@ int mtd_store_policy_of_device(mtd_store *s, const char *device_id, mtd_policy *
     return mtd_store_policy_of_group(s, g[0] ? g : NULL, p);
 }
 
-int mtd_store_cols_check(const mtd_event_type *ev, const char *const *cols, size_t ncols)
+/* 0 when every name is a column event_cols_after may give, else MTD_EINVAL. */
+static int cols_check(const mtd_event_type *ev, const char *const *cols, size_t ncols)
 {
     for (size_t c = 0; c < ncols; c++) {
         int known = !strcmp(cols[c], "received_at");
@@ -275,6 +276,16 @@ int mtd_store_cols_check(const mtd_event_type *ev, const char *const *cols, size
             return MTD_EINVAL;
     }
     return 0;
+}
+
+const mtd_event_type *mtd_store_cols_start(const char *event, const char *const *cols, size_t ncols,
+                                           mtd_store_cols *out)
+{
+    const mtd_event_type *ev = mtd_schema_event(event);
+    memset(out, 0, sizeof *out);
+    mtd_buf_init(&out->text, 0);
+    out->ncols = ncols;
+    return ev && ncols <= 64 && cols_check(ev, cols, ncols) == 0 ? ev : NULL;
 }
 
 /* While rows are added, val[] holds each value's offset in text plus one (0 for NULL):

@@ -402,11 +402,8 @@ json_t *mtd_sqlite_event_rows_after(mtd_store *s, const char *event, int64_t aft
 int mtd_sqlite_event_cols_after(mtd_store *s, const char *event, int64_t after, int limit, const char *const *cols,
                                 size_t ncols, mtd_store_cols *out)
 {
-    const mtd_event_type *ev = mtd_schema_event(event);
-    memset(out, 0, sizeof *out);
-    mtd_buf_init(&out->text, 0);
-    out->ncols = ncols;
-    if (!ev || ncols > 64 || mtd_store_cols_check(ev, cols, ncols) != 0)
+    const mtd_event_type *ev = mtd_store_cols_start(event, cols, ncols, out);
+    if (!ev)
         return MTD_EINVAL;
     char t[96];
     mtd_buf sql;

@@ -106,9 +106,11 @@
     X(int, oidc_login_take, (mtd_store * s, const char *state_hash, char *verifier, char *nonce), \
       (s, state_hash, verifier, nonce))
 
-/* For event_cols_after: 0 when every name is a column it may give (the type's or the
- * envelope's fields, received_at; no boolean or list), else MTD_EINVAL. */
-int mtd_store_cols_check(const mtd_event_type *ev, const char *const *cols, size_t ncols);
+/* For event_cols_after, both backends: out made empty for ncols columns, and the
+ * event's type when it is one and every name is a column it may give (the type's or
+ * the envelope's fields, received_at; no boolean or list; at most 64), else NULL. */
+const mtd_event_type *mtd_store_cols_start(const char *event, const char *const *cols, size_t ncols,
+                                           mtd_store_cols *out);
 /* Appends one row's values (NULL for NULL) to out, the value pointers made final by
  * mtd_store_cols_done once every row is in. 0 or MTD_ENOMEM. */
 int mtd_store_cols_add(mtd_store_cols *out, int64_t row, const char *const *v, const size_t *len);

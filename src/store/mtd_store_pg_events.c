@@ -818,11 +818,7 @@ json_t *mtd_pg_event_rows_after(mtd_store *st, const char *event, int64_t after,
 int mtd_pg_event_cols_after(mtd_store *st, const char *event, int64_t after, int limit, const char *const *cols,
                             size_t ncols, mtd_store_cols *out)
 {
-    const mtd_event_type *ev = mtd_schema_event(event);
-    memset(out, 0, sizeof *out);
-    mtd_buf_init(&out->text, 0);
-    out->ncols = ncols;
-    if (!ev || ncols > 64 || mtd_store_cols_check(ev, cols, ncols) != 0)
+    if (!mtd_store_cols_start(event, cols, ncols, out))
         return MTD_EINVAL;
     json_t *rows = mtd_pg_event_rows_after(st, event, after, limit);
     if (!rows)
