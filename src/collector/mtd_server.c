@@ -663,7 +663,10 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
         mtd_server_stop(s);
         return MTD_EIO;
     }
+    /* The logger first: libmicrohttpd reports a problem with an option given before it
+     * on stderr, and warns on every start when it is not first. */
     s->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, s,
+                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
                             MHD_OPTION_THREAD_POOL_SIZE, threads < 1 ? 1 : threads,
                             MHD_OPTION_CONNECTION_TIMEOUT, o->conn_timeout ? o->conn_timeout : 30,
@@ -671,7 +674,6 @@ int mtd_server_start(mtd_collector *c, const mtd_server_opts *o, mtd_server **ou
                             MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
                             MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
                             MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
-                            MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                             MHD_OPTION_URI_LOG_CALLBACK, on_uri, s,
                             tls ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, s->cert,
                             MHD_OPTION_HTTPS_MEM_KEY, s->key, MHD_OPTION_END);
