@@ -56,7 +56,7 @@ typedef struct {
     int nsc;
     mtd_buf payload;   /* the alert being written, as JSON (alert_payload) */
     const mtd_event_type *ev;
-    const char *cols[64]; /* head_cols, then the schema's fields in its order */
+    const char *cols[MTD_STORE_COLS_MAX]; /* head_cols, then the schema's fields in its order */
     size_t ncols;
     int fidx[K_N];        /* field_cols' indices in cols (-1: not a field of the schema) */
     mtd_store_cols rows;  /* the detections of the pass, as the store's text */

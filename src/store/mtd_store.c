@@ -285,7 +285,7 @@ const mtd_event_type *mtd_store_cols_start(const char *event, const char *const 
     memset(out, 0, sizeof *out);
     mtd_buf_init(&out->text, 0);
     out->ncols = ncols;
-    return ev && ncols <= 64 && cols_check(ev, cols, ncols) == 0 ? ev : NULL;
+    return ev && ncols <= MTD_STORE_COLS_MAX && cols_check(ev, cols, ncols) == 0 ? ev : NULL;
 }
 
 /* While rows are added, val[] holds each value's offset in text plus one (0 for NULL):
@@ -332,10 +332,10 @@ int mtd_store_cols_from_rows(const json_t *rows, const char *const *cols, size_t
 {
     size_t i;
     const json_t *r;
-    const char *v[64];
-    size_t len[64];
-    char num[64][32];
-    if (ncols > 64)
+    const char *v[MTD_STORE_COLS_MAX];
+    size_t len[MTD_STORE_COLS_MAX];
+    char num[MTD_STORE_COLS_MAX][32];
+    if (ncols > MTD_STORE_COLS_MAX)
         return MTD_EINVAL;
     json_array_foreach(rows, i, r) {
         for (size_t c = 0; c < ncols; c++) {

@@ -285,6 +285,7 @@ json_t *mtd_store_event_rows_after(mtd_store *s, const char *event, int64_t afte
  * and no JSON object per row (the alert derivation: made into objects, its rows were a
  * fifth of a pass). val[r * ncols + c] is column c of row r (NULL for NULL): as the
  * API shows it, text as stored, a number in decimal, received_at in RFC 3339. */
+#define MTD_STORE_COLS_MAX 64 /* columns a reader may ask for at once */
 typedef struct {
     size_t nrows, ncols;
     int64_t *row;   /* each row's number */
@@ -292,7 +293,8 @@ typedef struct {
     mtd_buf text;   /* holds the values */
 } mtd_store_cols;
 /* Up to limit rows after row number after, in row order, with the columns cols (the
- * type's or the envelope's field names, or received_at; none a boolean or a list) into
+ * type's or the envelope's field names, or received_at; none a boolean or a list; at
+ * most MTD_STORE_COLS_MAX) into
  * out, which mtd_store_cols_free releases. 0, MTD_EINVAL for an unknown type or column,
  * MTD_EIO for a failed read, MTD_ENOMEM. */
 int mtd_store_event_cols_after(mtd_store *s, const char *event, int64_t after, int limit, const char *const *cols,

@@ -414,7 +414,7 @@ int mtd_sqlite_event_cols_after(mtd_store *s, const char *event, int64_t after, 
         mtd_buf_printf(&sql, ", \"%s\"", cols[c]);
     int r = mtd_buf_printf(&sql, " FROM %s WHERE row > ? ORDER BY row LIMIT ?", t) || mtd_buf_append(&sql, "", 1)
           ? MTD_ENOMEM : 0;
-    int time_col[64];
+    int time_col[MTD_STORE_COLS_MAX];
     for (size_t c = 0; c < ncols; c++)
         time_col[c] = mtd_store_column_kind(cols[c]) == MTD_COL_TIME;
     pthread_mutex_lock(&s->pmu);
@@ -427,9 +427,9 @@ int mtd_sqlite_event_cols_after(mtd_store *s, const char *event, int64_t after, 
     }
     int rc = SQLITE_DONE;
     while (r == 0 && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-        const char *v[64];
-        size_t len[64];
-        char tm[64][MTD_TIME_LEN];
+        const char *v[MTD_STORE_COLS_MAX];
+        size_t len[MTD_STORE_COLS_MAX];
+        char tm[MTD_STORE_COLS_MAX][MTD_TIME_LEN];
         for (size_t c = 0; c < ncols; c++) {
             int ty = sqlite3_column_type(st, (int)c + 1);
             if (ty == SQLITE_INTEGER && time_col[c]) { /* as the API shows a time the store keeps in seconds */

@@ -108,7 +108,8 @@
 
 /* For event_cols_after, both backends: out made empty for ncols columns, and the
  * event's type when it is one and every name is a column it may give (the type's or
- * the envelope's fields, received_at; no boolean or list; at most 64), else NULL. */
+ * the envelope's fields, received_at; no boolean or list; at most MTD_STORE_COLS_MAX),
+ * else NULL. */
 const mtd_event_type *mtd_store_cols_start(const char *event, const char *const *cols, size_t ncols,
                                            mtd_store_cols *out);
 /* Appends one row's values (NULL for NULL) to out, the value pointers made final by
