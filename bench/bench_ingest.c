@@ -27,6 +27,11 @@
  * error word, and so are connections the collector closed under a device (libcurl
  * opens a new one and sends again, which the 200 alone does not show).
  *
+ * Each device reaches the collector under a host name of its own (bench/loadgen.c,
+ * own_host), so that libcurl's shared connection cache does not poll every idle
+ * device's connection for each transfer: the load generator's CPU during the upload
+ * went from 0.56 to 0.21 of a core, the same HTTP requests on the same connections.
+ *
  *   bench_ingest [DEVICES [BATCHES_PER_DEVICE [EVENTS_PER_BATCH]]]   (1000 10 200)
  *   MTD_BENCH_THREADS, MTD_BENCH_INGEST_THREADS, MTD_BENCH_MAX_INFLIGHT: the
  *   collector's --threads, --ingest-threads, --max-inflight (else its defaults) */

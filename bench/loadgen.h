@@ -19,6 +19,12 @@ typedef struct {
     int tried;       /* a transfer of this run has ended (its connection is open) */
     CURL *h;
     struct curl_slist *hdrs;
+    /* its own host name for the collector, resolved to the url's address: libcurl's
+     * connection cache is the multi handle's, one list per host name, and a transfer
+     * looking for a connection to reuse checks every idle one of its host's list with
+     * a poll() before it compares the source address (lg_submit) */
+    char host_url[96];
+    struct curl_slist *resolve;
     int waiting;     /* its next batch waits for due (paced, or after a Retry-After) */
     int64_t due;
     int64_t t0;      /* the first attempt of the batch being sent: a batch answered 429
