@@ -52,6 +52,7 @@ typedef struct {
     json_t *devices;   /* devices whose threats changed: {device: true} */
     int64_t now;
     int64_t next_id;   /* the next alert's ID (0: not read yet) */
+    int64_t first_id;  /* the pass's first alert's ID (0: none made yet) */
     struct { const char *sql; sqlite3_stmt *st; } sc[STMT_CACHE]; /* prepared once a pass */
     int nsc;
     mtd_buf payload;   /* the alert being written, as JSON (alert_payload) */
@@ -284,20 +285,36 @@ static int alert_payload(pass *p, int64_t alert_id, mtd_buf *b)
     return r ? r : mtd_buf_append(b, "}", 1);
 }
 
-/* One outbox row per destination. An alert's rows hold payload '' and the sender reads
- * the alert's own (alerts are never deleted but with the tenant's file): a copy per
- * destination was most of what a pass wrote (bench_alerts: 2 destinations, 3 copies of
- * each payload in the log) and of what the delivery threads copied back into the file. */
-static int enqueue(pass *p, const int64_t *dest, size_t n, int64_t alert_id, const char *event_id,
-                   const char *sev, const char *payload)
+/* One outbox row per risk-push destination for a risk change, which carries its own
+ * payload. */
+static int enqueue(pass *p, const int64_t *dest, size_t n, const char *event_id, const char *payload)
 {
-    if (alert_id)
-        payload = "";
     for (size_t i = 0; i < n; i++) {
-        const char *t[] = {event_id, sev, payload};
-        int64_t iv[] = {dest[i], alert_id, p->now};
+        const char *t[] = {event_id, payload};
+        int64_t iv[] = {dest[i], p->now};
+        if (run(p, "INSERT INTO outbox(event_id, severity, payload, integration_id, created_at)"
+                " VALUES(?1,NULL,?2,?3,?4)", 2, t, 2, iv) != 0)
+            return MTD_EIO;
+    }
+    return 0;
+}
+
+/* The outbox rows of the alerts the pass made (IDs first_id to p->next_id - 1), one
+ * per alert destination, each destination's in the alerts' order. They hold payload
+ * '' and the sender reads the alert's (alerts are never deleted but with the tenant's
+ * file): a copy per destination was most of what a pass wrote (bench_alerts: 2
+ * destinations, 3 copies of each payload in the log) and of what the delivery threads
+ * copied back into the file. Written by one statement per destination at the end of
+ * the pass rather than one per alert and destination: binding and stepping those
+ * statements was a good part of a pass (bench_alerts' engine thread, see
+ * docs/architecture.md). */
+static int enqueue_alerts(pass *p, int64_t first_id)
+{
+    for (size_t i = 0; first_id && first_id < p->next_id && i < p->ndest; i++) {
+        int64_t iv[] = {p->dest[i], p->now, first_id, p->next_id};
         if (run(p, "INSERT INTO outbox(event_id, severity, payload, integration_id, alert_id, created_at)"
-                " VALUES(?1,?2,?3,?4,nullif(?5,0),?6)", 3, t, 3, iv) != 0)
+                " SELECT coalesce(event_id, ''), severity, '', ?1, id, ?2 FROM alerts WHERE id>=?3 AND id<?4"
+                " ORDER BY id", 0, NULL, 4, iv) != 0)
             return MTD_EIO;
     }
     return 0;
@@ -326,7 +343,7 @@ static int new_alert(pass *p, const char *key)
         sqlite3_stmt *st = prep(p, "SELECT coalesce(max(id), 0) + 1 FROM alerts");
         if (!st || sqlite3_step(st) != SQLITE_ROW)
             return MTD_EIO;
-        p->next_id = sqlite3_column_int64(st, 0);
+        p->first_id = p->next_id = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     }
     int64_t id = p->next_id;
@@ -344,8 +361,6 @@ static int new_alert(pass *p, const char *key)
                 " VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?14,?15)", 13, t, 2, iv);
     if (r == 0)
         p->next_id++;
-    if (r == 0)
-        r = enqueue(p, p->dest, p->ndest, id, col(p, C_EVENT_ID) ?: "", str(p, K_SEVERITY), txt);
     return r;
 }
 
@@ -411,7 +426,7 @@ static int risk_record(pass *p, const char *dev, const char *risk)
                            (json_int_t)seq, "changed_at", at);
     char *txt = json_dumps(pl, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(pl);
-    int r = txt ? enqueue(p, p->riskdest, p->nriskdest, 0, eid, NULL, txt) : MTD_ENOMEM;
+    int r = txt ? enqueue(p, p->riskdest, p->nriskdest, eid, txt) : MTD_ENOMEM;
     free(txt);
     return r;
 }
@@ -438,6 +453,8 @@ static int derive_rows(pass *p, int *created, int *suppressed)
             r = one_row(p, created, suppressed);
         last = p->rows.row[p->at];
     }
+    if (r == 0)
+        r = enqueue_alerts(p, p->first_id);
     if (r == 0)
         r = mark_risk(p);
     if (r == 0)
