@@ -67,10 +67,10 @@ static const char usage[] =
     "  --ingest-threads N threads that store batches (parse, check, commit), 1 to 256\n"
     "                     (default 16): more than CPUs, as each waits for its commit\n"
     "  --max-inflight N   batches queued or being stored at once before answering\n"
-    "                     429, 0 to 100000 (default 1024); a tenant may hold half of\n"
+    "                     429, 0 to 100000 (default 2048); a tenant may hold half of\n"
     "                     them (7/8 while it is the only one), a device 2. A batch\n"
     "                     is also answered 429 while the queued ones have waited\n"
-    "                     over 0.5 s\n"
+    "                     over 1.5 s\n"
     "  --conn-timeout SECONDS\n"
     "                     close connections idle this long, 1 to 3600 (default 30)\n"
     "  --retention-interval SECONDS\n"
@@ -198,7 +198,12 @@ static const struct {
     long long min, max, def;
 } numeric[NNUM] = {
     {"--threads", 0, 1024, 0},               /* 0: the default */
-    {"--max-inflight", 0, 100000, 1024},     /* 0: every batch is answered 429 */
+    /* 0: every batch is answered 429. 2048: above a fleet's one batch per device at
+     * 1,000 devices uploading at once (7/8 of 1,024, a lone tenant's share, refused a
+     * tenth of them in turn, each then waiting out its Retry-After), so that at that
+     * size the wait bound (MTD_BATCH_QUEUE_WAIT_MS), not the count, refuses; what the
+     * batches hold is bounded by --body-budget */
+    {"--max-inflight", 0, 100000, 2048},
     {"--conn-timeout", 1, 3600, 30},
     {"--retention-interval", 1, 2678400, 3600}, /* at most 31 days */
     {"--body-budget", 1, 1048576, 512},

@@ -161,9 +161,9 @@ static void ingest(batch_ctx *b, mtd_req *rq)
 
 static void overloaded(mtd_collector *c, mtd_resp *rs, const char *reason, const char *what)
 {
-    rs->retry_after = 1;
+    rs->retry_after = MTD_BATCH_RETRY_AFTER_S;
     mtd_metrics_rejected(&c->metrics, reason, 1);
-    mtd_resp_error(rs, 429, reason, "%s; retry after 1 s", what);
+    mtd_resp_error(rs, 429, reason, "%s; retry after %d s", what, MTD_BATCH_RETRY_AFTER_S);
 }
 
 /* The collector's own bounds, read: the words of the refusal, or NULL. */

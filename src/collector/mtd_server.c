@@ -549,9 +549,10 @@ void mtd_server_render(mtd_server *s, mtd_buf *out)
         mtd_buf_printf(out, "# HELP mtd_ingest_queued Batches admitted and waiting for an ingest thread.\n"
                             "# TYPE mtd_ingest_queued gauge\nmtd_ingest_queued %u\n"
                             "# HELP mtd_ingest_queue_wait_seconds How long the oldest of them has waited"
-                            " (past 0.5 s new batches are answered 429).\n"
+                            " (past %.1f s new batches are answered 429).\n"
                             "# TYPE mtd_ingest_queue_wait_seconds gauge\nmtd_ingest_queue_wait_seconds %.3f\n",
-                       mtd_ingestq_waiting(s->ingest), (double)mtd_ingestq_wait_ns(s->ingest) / 1e9);
+                       mtd_ingestq_waiting(s->ingest), MTD_BATCH_QUEUE_WAIT_MS / 1000.0,
+                       (double)mtd_ingestq_wait_ns(s->ingest) / 1e9);
 }
 
 /* Parses "ADDR:PORT" / "[ADDR]:PORT" into a socket address. */

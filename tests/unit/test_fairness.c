@@ -6,7 +6,7 @@
  * batches are stored, each once. Then, with the tenant's store locked by the test
  * (a commit that waits), on a server of one HTTP thread and one ingest thread: the
  * waiting batch holds no HTTP thread (another request is answered meanwhile), a batch
- * behind it is queued, and once the queued one has waited past 0.5 s a third is
+ * behind it is queued, and once the queued one has waited past the bound (1.5 s) a third is
  * answered 429 at once; unlocked, the two are stored, each once. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -239,8 +239,8 @@ static void a_batch_waiting_for_its_commit_holds_no_http_thread(void **state)
     /* C's batch is queued behind A's (the one ingest thread is A's) ... */
     pthread_create(&tc, NULL, send_batch, &c);
     wait_inflight(&c, 1);
-    usleep(650 * 1000);
-    /* ... and has waited past 0.5 s: a batch now, of any tenant, is told to come back */
+    usleep((MTD_BATCH_QUEUE_WAIT_MS + 150) * 1000);
+    /* ... and has waited past the bound: a batch now, of any tenant, is told to come back */
     refused(&x, "overloaded");
     assert_non_null(strstr(x.body, "waited too long"));
     assert_int_equal(sqlite3_exec(db, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
