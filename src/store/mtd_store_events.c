@@ -232,9 +232,13 @@ int mtd_sqlite_ingest(mtd_store *s, const char *cred_hash, const char *idem_key,
                                   events, n, stored);
 }
 
+/* risk: the most severe threat whose latest detection is still active, found per
+ * device of the page (sum_threat is keyed by device), and the page read in the
+ * order of devices_seen: grouping every device's threats first (a LEFT JOIN of an
+ * aggregate) and sorting the whole fleet made the first page of 1,000 devices 3.5x
+ * the floor in bench_reports. */
 int mtd_sq_devices_select(char *sql, size_t len)
 {
-    /* risk: the most severe threat whose latest detection is still active */
     char latest[1024], none[2560];
     mtd_sq_latest_threats(latest, sizeof latest, 0);
     mtd_supp_none_sql(none, sizeof none, 0, "lt");
@@ -242,11 +246,10 @@ int mtd_sq_devices_select(char *sql, size_t len)
         "SELECT d.device_id, d.upn, d.first_seen, d.last_seen, i.os_name, i.os_version,"
         " i.manufacturer, i.model, i.model_id, i.cpu, i.build, i.kernel, i.agent_version, i.device_id_source,"
         " i.time AS info_time, d.consent,"
-        " CASE k.level WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'none' END AS risk"
-        " FROM devices d LEFT JOIN ev_device_info i ON i.row = d.info_row"
-        " LEFT JOIN (SELECT device_id, min(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0"
-        "   WHEN 'medium' THEN 1 ELSE 2 END) AS level FROM (%s) lt WHERE status = 'active'%s"
-        "   GROUP BY device_id) k ON k.device_id = d.device_id", latest, none);
+        " CASE (SELECT min(CASE severity WHEN 'critical' THEN 0 WHEN 'high' THEN 0 WHEN 'medium' THEN 1 ELSE 2 END)"
+        "   FROM (%s WHERE m.device_id = d.device_id) lt WHERE status = 'active'%s)"
+        "  WHEN 0 THEN 'high' WHEN 1 THEN 'medium' WHEN 2 THEN 'low' ELSE 'none' END AS risk"
+        " FROM devices d LEFT JOIN ev_device_info i ON i.row = d.info_row", latest, none);
 }
 
 json_t *mtd_sqlite_devices_where(mtd_store *s, const mtd_device_query *q, mtd_page *pg)

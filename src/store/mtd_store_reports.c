@@ -7,6 +7,7 @@
  * gone. A threat is identified by (device, threat_id or name+package); its latest
  * detection says whether it is active or resolved. */
 #include "store/mtd_store_sqlite_int.h"
+#include "common/mtd_buf.h"
 #include "common/mtd_err.h"
 
 #include <stdio.h>
@@ -67,32 +68,45 @@ int mtd_sq_latest_threats(char *sql, size_t len, int by_device)
                               " ON t.row = m.row%s", by_device ? " WHERE m.device_id=?1" : "");
 }
 
-json_t *mtd_sqlite_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_page *pg)
+/* The threats report's SQL and parameters (the count); open_col adds _open, whether
+ * no rule suppresses the threat, for a device's risk. */
+static int threats_sql(const mtd_threat_query *q, int open_col, char *sql, size_t sl, const char **p)
 {
-    if (mtd_sq_sum_sync(s) != 0)
-        return NULL;
-    char sql[4096], latest[1024], none[2560] = "";
-    const char *p[6];
+    char latest[1024], none[2560] = "", match[2048];
     int n = 0;
     mtd_sq_latest_threats(latest, sizeof latest, q->device_id != NULL);
     if (q->unsuppressed)
         mtd_supp_none_sql(none, sizeof none, 0, "lt");
+    if (open_col)
+        mtd_supp_match_sql(match, sizeof match, 0, "lt");
     if (q->device_id)
         p[n++] = q->device_id;
-    int len = snprintf(sql, sizeof sql, "SELECT device_id, threat_name, category, severity, source,"
-                                        " evidence, status, package, app_sha256, threat_id, first_seen,"
-                                        " time AS last_seen, row AS _row FROM (%s) lt WHERE 1%s", latest, none);
+    int len = snprintf(sql, sl, "SELECT device_id, threat_name, category, severity, source,"
+                                " evidence, status, package, app_sha256, threat_id, first_seen,"
+                                " time AS last_seen, row AS _row%s%s%s FROM (%s) lt WHERE 1%s",
+                       open_col ? ", NOT EXISTS (SELECT 1 FROM suppressions r WHERE " : "", open_col ? match : "",
+                       open_col ? ") AS _open" : "", latest, none);
     const struct { const char *col, *val; } filters[] = {
         {"status", q->status}, {"category", q->category}, {"severity", q->severity}, {"source", q->source}};
     for (size_t i = 0; i < 4; i++)
         if (filters[i].val) {
-            len += snprintf(sql + len, sizeof sql - (size_t)len, " AND %s=?", filters[i].col);
+            len += snprintf(sql + len, sl - (size_t)len, " AND %s=?", filters[i].col);
             p[n++] = filters[i].val;
         }
     if (q->group) {
-        len += snprintf(sql + len, sizeof sql - (size_t)len, "%s", MTD_SQ_IN_GROUP);
+        len += snprintf(sql + len, sl - (size_t)len, "%s", MTD_SQ_IN_GROUP);
         p[n++] = q->group;
     }
+    return n;
+}
+
+json_t *mtd_sqlite_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_page *pg)
+{
+    if (mtd_sq_sum_sync(s) != 0)
+        return NULL;
+    char sql[6144];
+    const char *p[6];
+    int n = threats_sql(q, 0, sql, sizeof sql, p);
     return mtd_sq_report_keyed(s, sql, &mtd_threat_keys, n, p, pg);
 }
 
@@ -107,22 +121,43 @@ const char *mtd_risk_from_severity(const char *sev)
     return "low";
 }
 
+/* A device's risk in one statement: its active threats, each with whether a rule
+ * suppresses it (_open), split here into the open ones and the count of the others.
+ * It was two reads of the threats (open, then all) and one of the device: 3.8x the
+ * floor in bench_reports (0.05 ms against 0.013), the three statements' steps and
+ * locks for two rows. The threats are those of a known device only (the EXISTS), so
+ * the device is looked up apart only when it has none. */
 int mtd_sqlite_device_risk(mtd_store *s, const char *device_id, json_t **out)
 {
-    mtd_threat_query q = {.status = "active", .device_id = device_id, .unsuppressed = 1};
-    json_t *open = mtd_sqlite_threats_where(s, &q, NULL);
-    q.unsuppressed = 0;
-    json_t *all = open ? mtd_sqlite_threats_where(s, &q, NULL) : NULL;
-    if (!all) {
-        json_decref(open);
+    if (mtd_sq_sum_sync(s) != 0)
+        return MTD_EIO;
+    mtd_threat_query q = {.status = "active", .device_id = device_id};
+    char sql[6144];
+    const char *p[6 + MTD_KEYSET_MAXP];
+    int n = threats_sql(&q, 1, sql, sizeof sql, p);
+    snprintf(sql + strlen(sql), sizeof sql - strlen(sql), " AND EXISTS (SELECT 1 FROM devices WHERE device_id=?1)");
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    mtd_cursor_vals cv;
+    json_t *all = mtd_keyset_sql(&b, sql, &mtd_threat_keys, NULL, 0, &n, p, &cv) == 0 && b.data
+                      ? mtd_sq_report(s, (const char *)b.data, n, p) : NULL;
+    mtd_buf_free(&b);
+    if (!all)
         return MTD_EIO; /* unread threats must not read as no risk */
-    }
     char known[8];
-    int r = mtd_sq_read(s, "SELECT 1 FROM devices WHERE device_id=?", device_id, known, sizeof known);
-    if (r) {
+    int r = json_array_size(all) ? 0 : mtd_sq_read(s, "SELECT 1 FROM devices WHERE device_id=?", device_id,
+                                                     known, sizeof known);
+    json_t *open = json_array();
+    size_t i;
+    json_t *o;
+    json_array_foreach(all, i, o)
+        if (json_integer_value(json_object_get(o, "_open")))
+            json_array_append(open, o);
+    mtd_keyset_done(all, &mtd_threat_keys, NULL);
+    if (r || !open) {
         json_decref(open);
         json_decref(all);
-        return r;
+        return r ? r : MTD_ENOMEM;
     }
     *out = mtd_store_risk_json(device_id, open, all);
     return 0;

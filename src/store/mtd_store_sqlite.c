@@ -47,6 +47,9 @@ static const char *base_sql =
     "CREATE TABLE IF NOT EXISTS devices(device_id TEXT PRIMARY KEY, first_seen INTEGER,"
     " last_seen INTEGER, upn TEXT, dir_user_id TEXT, dir_device_id TEXT, org_id TEXT,"
     " consent INTEGER NOT NULL DEFAULT 0, consent_time INTEGER, info_row INTEGER);"
+    /* the devices report's order (mtd_device_keys): a page is a range of it, where
+     * the report sorted the fleet; one entry moved per batch, which updates the row */
+    "CREATE INDEX IF NOT EXISTS devices_seen ON devices(coalesce(last_seen, 0) DESC, device_id);"
     /* a batch's rows are first_row..last_row of the event tables, of the types whose
      * bits are set in types (-1: not known, any type) (mtd_sq_device_join) */
     "CREATE TABLE IF NOT EXISTS batches(idem_key TEXT PRIMARY KEY, device_id TEXT,"
