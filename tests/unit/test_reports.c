@@ -8,8 +8,9 @@
  * cursor (pages of 250; 2,500 on PostgreSQL) and must equal the plain query in the report's order, row for
  * row and column for column, on a fleet of 3,000 devices with reinstalls, removals
  * older than the app's row, changed permissions, resolved threats, a group and
- * suppression rules. Also: a report paged through while devices keep uploading
- * neither skips nor repeats a row. */
+ * suppression rules; and again after a user's deletion and a retention run (the
+ * summaries keep no row of what they deleted). Also: a report paged through while
+ * devices keep uploading neither skips nor repeats a row. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -111,6 +112,7 @@ static const char *const perm_sets[] = {
 #define T0 "2026-11-24T10:00:00Z"
 #define T1 "2026-11-24T11:00:00Z"
 #define T2 "2026-11-24T12:00:00Z"
+#define USER "ps_UUUUUUUUUUUUUUUUUUUUUU"
 
 /* Device d's first batch: its info, N_APP apps, and threats on some devices. */
 static void first_batch(int d, mtd_buf *b)
@@ -120,6 +122,8 @@ static void first_batch(int d, mtd_buf *b)
     mtd_buf_reset(b);
     snprintf(id, sizeof id, "I%d", d);
     env(b, "device.info", dev, T0, id);
+    if (d % 10 == 3) /* one user's devices, deleted at the end */
+        mtd_buf_puts(b, ",\"upn\":\"" USER "\"");
     mtd_buf_puts(b, ",\"os_name\":\"Android\",\"os_version\":\"14\",\"device_id_source\":\"android_id\"}\n");
     for (int a = 0; a < N_APP; a++) {
         snprintf(id, sizeof id, "A%d.%d", d, a);
@@ -428,6 +432,38 @@ static void every_report_equals_a_plain_query(void **state)
         json_decref(got);
         json_decref(want);
     }
+
+    /* a user's deletion: the apps and threats of their devices leave every report */
+    int rows;
+    assert_int_equal(mtd_store_user_delete(f->s, USER, USER, "admin:t", &rows), 0);
+    assert_true(rows >= N_DEV / 10 * N_APP);
+    same("apps after a user's deletion", paged(f, apps_page, &(mtd_app_query){0}), plain_apps(f, ""), 36000);
+    qa = (mtd_app_query){.permission = "android.permission.READ_SMS"};
+    snprintf(c, sizeof c, on_pg_sql ? " AND a.permissions::jsonb ? 'android.permission.READ_SMS'"
+                             : " AND EXISTS (SELECT 1 FROM json_each(a.permissions) WHERE value = "
+                               "'android.permission.READ_SMS')");
+    same("apps --permission READ_SMS after a user's deletion", paged(f, apps_page, &qa), plain_apps(f, c), 9000);
+    same("threats after a user's deletion", paged(f, threats_page, &(mtd_threat_query){0}), plain_threats(f, "", 0),
+         1300);
+    same("devices after a user's deletion", paged(f, devices_page, &(mtd_device_query){0}), plain_devices(f, ""),
+         N_DEV - N_DEV / 10);
+    dev_id(3, dev);
+    json_t *gone = mtd_store_apps(f->s, &(mtd_app_query){.device_id = dev}, NULL);
+    assert_non_null(gone);
+    assert_int_equal(json_array_size(gone), 0);
+    json_decref(gone);
+
+    /* retention past every row: nothing is left for a report to show */
+    mtd_policy pol;
+    mtd_store_policy_parse(NULL, &pol);
+    int deleted;
+    assert_int_equal(mtd_store_retention(f->s, &pol, time(NULL) + 4000LL * 86400, &deleted), 0);
+    assert_true(deleted > 0);
+    same("apps after retention", paged(f, apps_page, &(mtd_app_query){0}), plain_apps(f, ""), 0);
+    same("threats after retention", paged(f, threats_page, &(mtd_threat_query){0}), plain_threats(f, "", 0), 0);
+    json_t *none = paged(f, apps_page, &(mtd_app_query){0});
+    assert_int_equal(json_array_size(none), 0);
+    json_decref(none);
 }
 
 /* Devices upload while a report is paged through: new versions of their apps, and
