@@ -4,8 +4,8 @@
  * never holds more entries than batches in flight (--max-inflight, 2048 by default
  * since b9ab51f), so a search is at most that many comparisons, twice a batch, against
  * a batch's parse and commit of ~1 ms (bench_ingest: 200 events at ~5.6 us). A hash
- * would take that off the lock if it ever shows in a profile; it did not in h20i's
- * perf of bench_ingest. An entry whose count drops to zero is replaced by the last one. */
+ * would take that off the lock if it ever shows in a profile (not measured at 2048
+ * yet). An entry whose count drops to zero is replaced by the last one. */
 #include "collector/mtd_inflight.h"
 #include "collector/mtd_tenants.h"
 #include "common/mtd_util.h"
