@@ -66,12 +66,17 @@ class Collector:
                                       "--listen", "127.0.0.1:0"] + list(args),
                                      stdout=subprocess.DEVNULL, stderr=self.log, env=env)
         url_file = os.path.join(self.data, "collector.url")
-        for _ in range(200):
+        # up to 60 s: under ASan, beside ctest's other tests (test_scale's 200 agents),
+        # a start that opens and checks every tenant's store took over 10 s; a collector
+        # that exits fails at once
+        for _ in range(1200):
             if os.path.exists(url_file) and os.path.getsize(url_file):
                 break
+            if self.proc.poll() is not None:
+                fail("collector exited with %d at start: %s" % (self.proc.returncode, self.log_text()))
             time.sleep(0.05)
         else:
-            fail("collector did not start: " + self.log_text())
+            fail("collector did not start in 60 s: " + self.log_text())
         self.url = open(url_file).read().strip()
         self.port = int(self.url.rsplit(":", 1)[1])
         self.op = open(os.path.join(self.data, "operator.token")).read().strip()
