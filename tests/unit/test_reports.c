@@ -366,6 +366,15 @@ static void same(const char *what, json_t *got, json_t *want, size_t at_least)
     json_decref(want);
 }
 
+/* The plain query's filter for apps holding perm, after the filter before, in the
+ * backend's own JSON syntax. */
+static void has_permission(char *c, size_t len, const char *before, const char *perm)
+{
+    snprintf(c, len, on_pg_sql ? "%s AND a.permissions::jsonb ? '%s'"
+                               : "%s AND EXISTS (SELECT 1 FROM json_each(a.permissions) WHERE value = '%s')",
+             before, perm);
+}
+
 static void every_report_equals_a_plain_query(void **state)
 {
     fixture *f = *state;
@@ -376,9 +385,7 @@ static void every_report_equals_a_plain_query(void **state)
 
     same("apps", paged(f, apps_page, &(mtd_app_query){0}), plain_apps(f, ""), 40000);
     mtd_app_query qa = {.permission = "android.permission.READ_SMS"};
-    snprintf(c, sizeof c, on_pg_sql ? " AND a.permissions::jsonb ? 'android.permission.READ_SMS'"
-                             : " AND EXISTS (SELECT 1 FROM json_each(a.permissions) WHERE value = "
-                               "'android.permission.READ_SMS')");
+    has_permission(c, sizeof c, "", "android.permission.READ_SMS");
     same("apps --permission READ_SMS", paged(f, apps_page, &qa), plain_apps(f, c), 10000);
     char side[512];
     snprintf(side, sizeof side, " AND coalesce(a.is_system, 0) = 0 AND coalesce(a.install_source, '') NOT IN %s",
@@ -391,9 +398,7 @@ static void every_report_equals_a_plain_query(void **state)
     same("apps --group", paged(f, apps_page, &(mtd_app_query){.group = "g1"}),
          plain_apps(f, " AND a.device_id IN (SELECT device_id FROM device_groups WHERE grp = 'g1')"), 10000);
     qa = (mtd_app_query){.permission = "android.permission.CAMERA", .sideloaded = 1};
-    snprintf(c, sizeof c, on_pg_sql ? "%s AND a.permissions::jsonb ? 'android.permission.CAMERA'"
-                             : "%s AND EXISTS (SELECT 1 FROM json_each(a.permissions) WHERE value = "
-                               "'android.permission.CAMERA')", side);
+    has_permission(c, sizeof c, side, "android.permission.CAMERA");
     same("apps --permission CAMERA --sideloaded", paged(f, apps_page, &qa), plain_apps(f, c), 300);
 
     same("threats", paged(f, threats_page, &(mtd_threat_query){0}), plain_threats(f, "", 0), 1500);
@@ -439,9 +444,7 @@ static void every_report_equals_a_plain_query(void **state)
     assert_true(rows >= N_DEV / 10 * N_APP);
     same("apps after a user's deletion", paged(f, apps_page, &(mtd_app_query){0}), plain_apps(f, ""), 36000);
     qa = (mtd_app_query){.permission = "android.permission.READ_SMS"};
-    snprintf(c, sizeof c, on_pg_sql ? " AND a.permissions::jsonb ? 'android.permission.READ_SMS'"
-                             : " AND EXISTS (SELECT 1 FROM json_each(a.permissions) WHERE value = "
-                               "'android.permission.READ_SMS')");
+    has_permission(c, sizeof c, "", "android.permission.READ_SMS");
     same("apps --permission READ_SMS after a user's deletion", paged(f, apps_page, &qa), plain_apps(f, c), 9000);
     same("threats after a user's deletion", paged(f, threats_page, &(mtd_threat_query){0}), plain_threats(f, "", 0),
          1300);
