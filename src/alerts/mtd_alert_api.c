@@ -361,7 +361,7 @@ static void supp_remove(call *k, const char *idtxt)
     mtd_resp_json(k->rs, 200, json_pack("{s:I,s:b}", "id", (json_int_t)id, "removed", 1));
 }
 
-/* DELETE of an integration, with its outbox. */
+/* DELETE of an integration, with its outbox rows and dead ranges. */
 static void remove_row(call *k, const char *table, const char *what, const char *idtxt)
 {
     if (!role_may(k, 0))
@@ -379,12 +379,13 @@ static void remove_row(call *k, const char *table, const char *what, const char 
         n = sqlite3_step(st) == SQLITE_DONE ? sqlite3_changes(k->db) : -1;
         sqlite3_finalize(st);
     }
-    if (n > 0 && !strcmp(table, "integrations") &&
-        sqlite3_prepare_v2(k->db, "DELETE FROM outbox WHERE integration_id=?1", -1, &st, NULL) == SQLITE_OK) {
-        sqlite3_bind_int64(st, 1, id);
-        sqlite3_step(st);
-        sqlite3_finalize(st);
-    }
+    for (int t = 0; n > 0 && !strcmp(table, "integrations") && t < 2; t++)
+        if (sqlite3_prepare_v2(k->db, t ? "DELETE FROM dead_alerts WHERE integration_id=?1"
+                                        : "DELETE FROM outbox WHERE integration_id=?1", -1, &st, NULL) == SQLITE_OK) {
+            sqlite3_bind_int64(st, 1, id);
+            sqlite3_step(st);
+            sqlite3_finalize(st);
+        }
     mtd_alert_exec(k->db, "COMMIT");
     if (n < 0)
         return store_error(k);
@@ -404,8 +405,7 @@ static void integ_list(call *k)
     if (sqlite3_prepare_v2(k->db,
             "SELECT id, kind, target, tls, idx AS 'index', secret IS NOT NULL AND secret<>'' AS secret_set,"
             " ca_pem IS NOT NULL AS ca_set, batch_max, delivered, failures, last_error, last_ok_at, created_at, actor,"
-            " (SELECT count(*) FROM outbox o WHERE o.integration_id=i.id AND o.state='pending') AS pending,"
-            " (SELECT count(*) FROM outbox o WHERE o.integration_id=i.id AND o.state='dead') AS dead,"
+            " " MTD_ALERT_PENDING_SQL " AS pending, " MTD_ALERT_DEAD_SQL " AS dead,"
             " CASE WHEN retry_at_ms>0 THEN retry_at_ms/1000 END AS retry_at FROM integrations i ORDER BY id",
             -1, &st, NULL) != SQLITE_OK)
         return store_error(k);
@@ -420,6 +420,8 @@ static void integ_list(call *k)
     rows ? mtd_resp_json(k->rs, 200, json_pack("{s:o}", "integrations", rows)) : store_error(k);
 }
 
+/* POST of an integration. Its cursor starts at the latest alert: a destination gets the
+ * alerts made after it was added. */
 static void integ_add(call *k)
 {
     if (!role_may(k, 0))
@@ -437,7 +439,8 @@ static void integ_add(call *k)
         mtd_resp_error(k->rs, 409, "too_many", "a tenant has at most %d integrations; remove one first",
                        MTD_ALERT_MAX_INTEGRATIONS);
     } else if (sqlite3_prepare_v2(k->db, "INSERT INTO integrations(kind, target, secret, tls, ca_pem, idx, created_at,"
-                                  " actor, batch_max) VALUES(?1,?2,nullif(?3,''),?4,?5,?6,?7,?8,?9)", -1, &st, NULL) != SQLITE_OK) {
+                                  " actor, batch_max, sent_id) VALUES(?1,?2,nullif(?3,''),?4,?5,?6,?7,?8,?9,"
+                                  " (SELECT coalesce(max(id), 0) FROM alerts))", -1, &st, NULL) != SQLITE_OK) {
         store_error(k);
     } else {
         sqlite3_bind_text(st, 1, d.kind, -1, SQLITE_STATIC);

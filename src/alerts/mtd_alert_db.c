@@ -38,7 +38,14 @@ static const char schema_sql[] =
     " idx TEXT, created_at INTEGER NOT NULL, actor TEXT NOT NULL,"
     " delivered INTEGER NOT NULL DEFAULT 0, failures INTEGER NOT NULL DEFAULT 0,"
     " last_error TEXT, last_ok_at INTEGER, retry_at_ms INTEGER NOT NULL DEFAULT 0,"
-    " backoff INTEGER NOT NULL DEFAULT 0, batch_max INTEGER NOT NULL DEFAULT 1);"
+    " backoff INTEGER NOT NULL DEFAULT 0, batch_max INTEGER NOT NULL DEFAULT 1,"
+    " sent_id INTEGER NOT NULL DEFAULT 0);"
+    /* an alert destination's queue is the alerts after its sent_id (the last alert it
+     * took, or gave up as dead); the alerts it gave up, as ranges of alert IDs */
+    "CREATE TABLE IF NOT EXISTS dead_alerts(integration_id INTEGER NOT NULL, first_id INTEGER NOT NULL,"
+    " last_id INTEGER NOT NULL, n INTEGER NOT NULL, at INTEGER NOT NULL, last_error TEXT);"
+    /* the risk changes for risk-push destinations, which carry their own payload (and
+     * an older file's dead alert rows) */
     "CREATE TABLE IF NOT EXISTS outbox(id INTEGER PRIMARY KEY, integration_id INTEGER NOT NULL,"
     " alert_id INTEGER, event_id TEXT NOT NULL, severity TEXT, payload TEXT NOT NULL,"
     " created_at INTEGER NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,"
@@ -83,6 +90,35 @@ static int add_batch_max(sqlite3 *db)
     return mtd_alert_exec(db, "ALTER TABLE integrations ADD COLUMN batch_max INTEGER NOT NULL DEFAULT 1");
 }
 
+/* A file made before the destinations kept a cursor over the alerts (outbox rows per
+ * alert and destination) gets integrations.sent_id: each alert destination's is set
+ * before its first pending alert row (or at the last alert when none is pending), and
+ * those rows are dropped, in one transaction; dead rows stay and count as before. */
+static int add_sent_id(sqlite3 *db)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT sent_id FROM integrations LIMIT 0", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    if (mtd_alert_exec(db, "BEGIN IMMEDIATE") != 0)
+        return MTD_EIO;
+    /* another connection may have moved the file on while this one waited */
+    if (sqlite3_prepare_v2(db, "SELECT sent_id FROM integrations LIMIT 0", -1, &st, NULL) == SQLITE_OK) {
+        sqlite3_finalize(st);
+        return mtd_alert_exec(db, "COMMIT");
+    }
+    int r = mtd_alert_exec(db, "ALTER TABLE integrations ADD COLUMN sent_id INTEGER NOT NULL DEFAULT 0;"
+                               "UPDATE integrations SET sent_id=coalesce((SELECT min(o.alert_id) - 1 FROM outbox o"
+                               " WHERE o.integration_id=integrations.id AND o.state='pending' AND o.alert_id>0),"
+                               " (SELECT coalesce(max(id), 0) FROM alerts)) WHERE kind<>'risk-push';"
+                               "DELETE FROM outbox WHERE state='pending' AND alert_id>0");
+    if (r == 0)
+        return mtd_alert_exec(db, "COMMIT");
+    mtd_alert_exec(db, "ROLLBACK");
+    return r;
+}
+
 /* The wait for the file's lock: another try every millisecond, for 10 s. SQLite's own
  * busy timeout sleeps in steps growing to 100 ms, so a delivery thread that met a
  * derivation pass's transaction slept on up to 100 ms after it ended (bench_alerts: a
@@ -125,7 +161,7 @@ int mtd_alert_db_open(const char *data_dir, const char *tenant_id, sqlite3 **out
         return MTD_EIO;
     }
     mtd_alert_db_lock_wait(db, 1);
-    if (mtd_alert_exec(db, schema_sql) != 0 || add_batch_max(db) != 0) {
+    if (mtd_alert_exec(db, schema_sql) != 0 || add_batch_max(db) != 0 || add_sent_id(db) != 0) {
         sqlite3_close(db);
         return MTD_EIO;
     }

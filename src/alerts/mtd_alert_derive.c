@@ -1,8 +1,9 @@
 /* mtd_alert_derive: the tenant's new threat.detection rows become alerts.
  *
  * A pass reads the rows after the cursor kept in the alert file, and in one transaction
- * of that file writes the alerts, their outbox rows (one per destination) and the
- * cursor: a crash before the commit repeats the pass, after it the pass is done, so a
+ * of that file writes the alerts and the cursor (each alert destination reads the
+ * alerts after a cursor of its own, so a pass writes no row per destination, which was
+ * a seventh of its time): a crash before the commit repeats the pass, after it the pass is done, so a
  * detection makes its alert exactly once. A detection whose (device, threat) already
  * has an open alert (new or acknowledged) counts as one more occurrence of it; a
  * resolved detection marks the alert's threat resolved and leaves its triage state to
@@ -45,14 +46,11 @@ typedef struct {
     mtd_tenant *tn;
     mtd_policy pol;
     int rules;         /* the tenant has an active suppression rule */
-    int64_t *dest;     /* alert destinations */
-    size_t ndest;
     int64_t *riskdest; /* risk-push destinations */
     size_t nriskdest;
     json_t *devices;   /* devices whose threats changed: {device: true} */
     int64_t now;
     int64_t next_id;   /* the next alert's ID (0: not read yet) */
-    int64_t first_id;  /* the pass's first alert's ID (0: none made yet) */
     struct { const char *sql; sqlite3_stmt *st; } sc[STMT_CACHE]; /* prepared once a pass */
     int nsc;
     mtd_buf payload;   /* the alert being written, as JSON (alert_payload) */
@@ -182,19 +180,16 @@ static int load_config(pass *p)
     json_array_foreach(rules, i, r)
         p->rules |= json_is_true(json_object_get(r, "active"));
     json_decref(rules);
-    if (sqlite3_prepare_v2(p->db, "SELECT id, kind FROM integrations ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+    /* only risk changes get outbox rows: an alert destination reads the alerts after
+     * its cursor (mtd_alert_engine.c) */
+    if (sqlite3_prepare_v2(p->db, "SELECT id FROM integrations WHERE kind='risk-push' ORDER BY id", -1, &st, NULL)
+        != SQLITE_OK)
         return MTD_EIO;
-    p->dest = calloc(MTD_ALERT_MAX_INTEGRATIONS * 4, sizeof *p->dest);
     p->riskdest = calloc(MTD_ALERT_MAX_INTEGRATIONS * 4, sizeof *p->riskdest);
-    while (p->dest && p->riskdest && sqlite3_step(st) == SQLITE_ROW && p->ndest + p->nriskdest < MTD_ALERT_MAX_INTEGRATIONS * 4) {
-        int64_t id = sqlite3_column_int64(st, 0);
-        if (!strcmp((const char *)sqlite3_column_text(st, 1), "risk-push"))
-            p->riskdest[p->nriskdest++] = id;
-        else
-            p->dest[p->ndest++] = id;
-    }
+    while (p->riskdest && sqlite3_step(st) == SQLITE_ROW && p->nriskdest < MTD_ALERT_MAX_INTEGRATIONS * 4)
+        p->riskdest[p->nriskdest++] = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
-    return p->dest && p->riskdest ? 0 : MTD_ENOMEM;
+    return p->riskdest ? 0 : MTD_ENOMEM;
 }
 
 static int64_t suppressed_by(pass *p)
@@ -299,27 +294,6 @@ static int enqueue(pass *p, const int64_t *dest, size_t n, const char *event_id,
     return 0;
 }
 
-/* The outbox rows of the alerts the pass made (IDs first_id to p->next_id - 1), one
- * per alert destination, each destination's in the alerts' order. They hold payload
- * '' and the sender reads the alert's (alerts are never deleted but with the tenant's
- * file): a copy per destination was most of what a pass wrote (bench_alerts: 2
- * destinations, 3 copies of each payload in the log) and of what the delivery threads
- * copied back into the file. Written by one statement per destination at the end of
- * the pass rather than one per alert and destination: binding and stepping those
- * statements was a good part of a pass (bench_alerts' engine thread, see
- * docs/architecture.md). */
-static int enqueue_alerts(pass *p, int64_t first_id)
-{
-    for (size_t i = 0; first_id && first_id < p->next_id && i < p->ndest; i++) {
-        int64_t iv[] = {p->dest[i], p->now, first_id, p->next_id};
-        if (run(p, "INSERT INTO outbox(event_id, severity, payload, integration_id, alert_id, created_at)"
-                " SELECT coalesce(event_id, ''), severity, '', ?1, id, ?2 FROM alerts WHERE id>=?3 AND id<?4"
-                " ORDER BY id", 0, NULL, 4, iv) != 0)
-            return MTD_EIO;
-    }
-    return 0;
-}
-
 static int64_t open_alert(pass *p, const char *dev, const char *key)
 {
     int64_t id = 0;
@@ -343,7 +317,7 @@ static int new_alert(pass *p, const char *key)
         sqlite3_stmt *st = prep(p, "SELECT coalesce(max(id), 0) + 1 FROM alerts");
         if (!st || sqlite3_step(st) != SQLITE_ROW)
             return MTD_EIO;
-        p->first_id = p->next_id = sqlite3_column_int64(st, 0);
+        p->next_id = sqlite3_column_int64(st, 0);
         sqlite3_reset(st);
     }
     int64_t id = p->next_id;
@@ -454,8 +428,6 @@ static int derive_rows(pass *p, int *created, int *suppressed)
         last = p->rows.row[p->at];
     }
     if (r == 0)
-        r = enqueue_alerts(p, p->first_id);
-    if (r == 0)
         r = mark_risk(p);
     if (r == 0)
         r = meta_set(p->db, "cursor", last);
@@ -488,7 +460,6 @@ int mtd_alert_derive(sqlite3 *db, mtd_tenant *tn, int *created, int *suppressed,
     mtd_buf_free(&p.payload);
     mtd_store_cols_free(&p.rows);
     json_decref(p.devices);
-    free(p.dest);
     free(p.riskdest);
     if (r)
         *created = *suppressed = *more = 0;
@@ -542,7 +513,6 @@ int mtd_alert_risk_flush(sqlite3 *db, mtd_tenant *tn)
         r = r == 0 ? mtd_alert_exec(db, "COMMIT") : (mtd_alert_exec(db, "ROLLBACK"), r);
     }
     stmts_free(&p);
-    free(p.dest);
     free(p.riskdest);
     return r;
 }
@@ -607,7 +577,6 @@ int mtd_alert_risk_recheck(sqlite3 *db, mtd_tenant *tn, int64_t *next_expiry)
     stmts_free(&p);
     json_decref(devs);
     json_decref(rules);
-    free(p.dest);
     free(p.riskdest);
     return r;
 }

@@ -1,11 +1,14 @@
 /* mtd_alert_engine: the collector's alert thread. It keeps a list of tenants, each
  * marked dirty when a batch of theirs was stored (mtd_alerts_kick) or due when a
  * destination's retry time has come, and serves one at a time: new detections become
- * alerts (mtd_alert_derive), and after each pass each destination's pending outbox rows
- * are sent, in order, a chunk at a time, on a thread of the destination's own that the
- * engine does not wait for (at most one per destination at a time). A failed destination waits a random time up to
+ * alerts (mtd_alert_derive), and after each pass each destination's pending messages
+ * (an alert destination's: the alerts after its cursor, integrations.sent_id; a
+ * risk-push one's: its outbox rows) are sent, in order, a chunk at a time, on a thread
+ * of the destination's own that the engine does not wait for (at most one per
+ * destination at a time). A failed destination waits a random time up to
  * min(cap, 0.5 s * 2^failures) ("full jitter", so destinations that failed together do
- * not retry together), and its rows older than --alert-dead-after become dead letters.
+ * not retry together), and what it has pending from before --alert-dead-after becomes
+ * dead letters (a range of alert IDs the cursor moves past, or outbox rows' state).
  * At start every tenant with an alert file is dirty, so what was stored or queued before
  * a crash goes on. */
 #include "alerts/mtd_alert_int.h"
@@ -36,7 +39,7 @@ typedef struct {
     int64_t due_ms;          /* a retry is due then (0: none) */
     int64_t risk_ms;         /* the marked devices' risk was last read then */
     int64_t ckpt_ms;         /* its file's log was last copied into it then */
-    int64_t pending, dead;   /* the outbox, as of the latest count */
+    int64_t pending, dead;   /* its messages waiting and dead, as of the latest count */
     uint64_t counted;        /* that count's stamp (count_stamp) */
 } tslot;
 
@@ -195,13 +198,67 @@ static void dest_from_row(sqlite3_stmt *st, mtd_alert_dest *d)
     d->ca_pem = ca ? strdup(ca) : NULL;
     mtd_strlcpy(d->index, (const char *)sqlite3_column_text(st, 6) ?: "openmtd-alerts", sizeof d->index);
     d->batch_max = sqlite3_column_int(st, 10);
+    d->sent_id = sqlite3_column_int64(st, 11);
 }
 
-/* The outcome of a run of chunks in the file: the rows up to last_sent that the
- * receiver took deleted, or the destination's backoff and the dead letters. Without
+static int64_t one_int(sqlite3 *db, const char *sql, int64_t a, int64_t b)
+{
+    sqlite3_stmt *st;
+    int64_t v = 0;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, a);
+    sqlite3_bind_int64(st, 2, b);
+    if (sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static int is_alert_dest(const mtd_alert_dest *d)
+{
+    return strcmp(d->kind, "risk-push") != 0;
+}
+
+/* An alert destination's alerts after its cursor made before cutoff (Unix seconds)
+ * become a dead range, and the cursor moves past them (inside record's transaction);
+ * how many. Alert IDs grow with their pass's time, so those alerts are the oldest. */
+static int64_t alerts_dead(sqlite3 *db, mtd_alert_dest *d, int64_t cutoff, const char *why)
+{
+    int64_t from = one_int(db, "SELECT sent_id FROM integrations WHERE id=?1", d->id, 0);
+    int64_t last = one_int(db, "SELECT coalesce(max(id), 0) FROM alerts WHERE id>?1 AND created_at<?2", from, cutoff);
+    if (last <= from)
+        return 0;
+    int64_t n = one_int(db, "SELECT count(*) FROM alerts WHERE id>?1 AND id<=?2", from, last);
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "INSERT INTO dead_alerts(integration_id, first_id, last_id, n, at, last_error)"
+                           " VALUES(?1,?2,?3,?4,?5,?6)", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_int64(st, 2, from + 1);
+    sqlite3_bind_int64(st, 3, last);
+    sqlite3_bind_int64(st, 4, n);
+    sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+    sqlite3_bind_text(st, 6, why, -1, SQLITE_STATIC);
+    int ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    if (!ok || sqlite3_prepare_v2(db, "UPDATE integrations SET sent_id=?2 WHERE id=?1", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_int64(st, 2, last);
+    ok = sqlite3_step(st) == SQLITE_DONE;
+    sqlite3_finalize(st);
+    if (ok)
+        d->sent_id = last;
+    return ok ? n : 0;
+}
+
+/* The outcome of a run of chunks in the file: an alert destination's cursor moved to
+ * last_sent (the last alert the receiver took), a risk-push one's rows up to it
+ * deleted, or the destination's backoff and the dead letters. Without
  * wait, nothing is done and 0 returned when the file is locked (a derivation pass is
  * writing), else 1. */
-static int record(mtd_alerts *a, sqlite3 *db, const mtd_alert_dest *d, int64_t last_sent, size_t sent,
+static int record(mtd_alerts *a, sqlite3 *db, mtd_alert_dest *d, int64_t last_sent, size_t sent,
                   int failed, int backoff, const char *why, int64_t *due, int wait)
 {
     sqlite3_stmt *st;
@@ -214,11 +271,14 @@ static int record(mtd_alerts *a, sqlite3 *db, const mtd_alert_dest *d, int64_t l
         if (!begun)
             return 0;
     }
-    if (sent && sqlite3_prepare_v2(db, "DELETE FROM outbox WHERE integration_id=?1 AND state='pending' AND id<=?2",
+    if (sent && sqlite3_prepare_v2(db, is_alert_dest(d) ? "UPDATE integrations SET sent_id=max(sent_id, ?2) WHERE id=?1"
+                                                        : "DELETE FROM outbox WHERE integration_id=?1 AND"
+                                                          " state='pending' AND id<=?2",
                                    -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, d->id);
         sqlite3_bind_int64(st, 2, last_sent);
-        sqlite3_step(st);
+        if (sqlite3_step(st) == SQLITE_DONE && is_alert_dest(d) && last_sent > d->sent_id)
+            d->sent_id = last_sent;
         sqlite3_finalize(st);
     }
     int64_t retry = failed ? now + backoff_ms(a, backoff + 1) : 0;
@@ -235,10 +295,13 @@ static int record(mtd_alerts *a, sqlite3 *db, const mtd_alert_dest *d, int64_t l
         sqlite3_step(st);
         sqlite3_finalize(st);
     }
-    if (failed && sqlite3_prepare_v2(db, "UPDATE outbox SET state='dead', last_error=?3 WHERE integration_id=?1"
-                                     " AND state='pending' AND created_at<?2", -1, &st, NULL) == SQLITE_OK) {
+    int64_t cutoff = now / 1000 - (int64_t)a->o.dead_after_s;
+    if (failed && is_alert_dest(d))
+        __atomic_add_fetch(&a->dead, (uint64_t)alerts_dead(db, d, cutoff, why), __ATOMIC_RELAXED);
+    else if (failed && sqlite3_prepare_v2(db, "UPDATE outbox SET state='dead', last_error=?3 WHERE integration_id=?1"
+                                          " AND state='pending' AND created_at<?2", -1, &st, NULL) == SQLITE_OK) {
         sqlite3_bind_int64(st, 1, d->id);
-        sqlite3_bind_int64(st, 2, now / 1000 - (int64_t)a->o.dead_after_s);
+        sqlite3_bind_int64(st, 2, cutoff);
         sqlite3_bind_text(st, 3, why, -1, SQLITE_STATIC);
         sqlite3_step(st);
         __atomic_add_fetch(&a->dead, (uint64_t)sqlite3_changes(db), __ATOMIC_RELAXED);
@@ -262,27 +325,32 @@ static size_t chunk_rows(const mtd_alert_dest *d)
     return d->batch_max > 1 ? CHUNK_MAX : CHUNK;
 }
 
-/* Sends the chunk of a destination's pending rows after mk->last: 1 when a full chunk
+/* Sends the chunk of a destination's pending messages after mk->last (and after an
+ * alert destination's cursor): 1 when a full chunk
  * went (more may follow), 0 when fewer rows were left, -1 when the destination failed
  * (*why says how). */
-static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, const mtd_alert_dest *d,
+static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, mtd_alert_dest *d,
                          mtd_alert_conn **conn, sent_mark *mk, char *why, size_t whylen)
 {
     sqlite3_stmt *st;
     size_t want = chunk_rows(d), n = 0;
     mtd_alert_msg *m = calloc(want, sizeof *m);
     char **own = calloc(want * 3, sizeof *own);
-    /* an alert's rows carry payload '' and take the alert's (mtd_alert_derive.c's
-     * enqueue); 'null' would only stand for an alert gone, which is never deleted */
-    if (!m || !own || sqlite3_prepare_v2(db, "SELECT o.id, o.event_id, o.severity, CASE WHEN o.payload='' THEN"
-                           " coalesce(a.payload, 'null') ELSE o.payload END, coalesce(o.alert_id, 0) FROM outbox o"
-                           " LEFT JOIN alerts a ON o.payload='' AND a.id=o.alert_id WHERE o.integration_id=?1 AND"
-                           " o.state='pending' AND o.id>?3 ORDER BY o.id LIMIT ?2", -1, &st, NULL) != SQLITE_OK) {
+    /* an alert destination's queue is the alerts themselves, after its cursor: no row
+     * per alert and destination to write when derived and delete when sent (those were
+     * a seventh of a derivation pass, bench_alerts); a risk change's is its outbox row */
+    int alerts = is_alert_dest(d);
+    if (!m || !own ||
+        sqlite3_prepare_v2(db, alerts ? "SELECT id, coalesce(event_id, ''), severity, payload, id FROM alerts"
+                                        " WHERE id>max(?1, ?3) ORDER BY id LIMIT ?2"
+                                      : "SELECT id, event_id, severity, payload, 0 FROM outbox WHERE integration_id=?1"
+                                        " AND state='pending' AND id>?3 ORDER BY id LIMIT ?2",
+                           -1, &st, NULL) != SQLITE_OK) {
         free(m);
         free(own);
         return 0;
     }
-    sqlite3_bind_int64(st, 1, d->id);
+    sqlite3_bind_int64(st, 1, alerts ? d->sent_id : d->id);
     sqlite3_bind_int64(st, 2, (int64_t)want);
     sqlite3_bind_int64(st, 3, mk->last);
     while (n < want && sqlite3_step(st) == SQLITE_ROW) {
@@ -412,9 +480,10 @@ static void run_chunks(dest_run *r)
          * sends): the engine does that after each tenant's turn, which follows the end
          * of every delivery run that left rows */
         mtd_alert_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
-        /* rows sent but not recorded are still in the file, so the ones added since
-         * have higher IDs; with none, the mark starts over (an emptied table gives
-         * IDs from 1 again) */
+        /* what was sent but not recorded is still after the cursor (or in the outbox),
+         * so what was added since has higher IDs; with none, the mark starts over (an
+         * emptied outbox gives IDs from 1 again; an alert destination reads after its
+         * cursor then) */
         sent_mark mk = r->cs->mk.sent ? r->cs->mk : (sent_mark){0, 0, 0};
         char why[300] = "";
         int k = 0, got = 1;
@@ -482,8 +551,9 @@ static void deliver(mtd_alerts *a, sqlite3 *db, const char *tenant, int64_t *due
     sqlite3_stmt *st;
     *due = 0;
     if (sqlite3_prepare_v2(db, "SELECT id, kind, target, secret, tls, ca_pem, idx, retry_at_ms, backoff, created_at,"
-                           " batch_max FROM integrations i WHERE EXISTS (SELECT 1 FROM outbox o WHERE o.integration_id=i.id"
-                           " AND o.state='pending') ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+                           " batch_max, sent_id FROM integrations i WHERE (kind<>'risk-push' AND sent_id<(SELECT"
+                           " coalesce(max(id), 0) FROM alerts)) OR EXISTS (SELECT 1 FROM outbox o WHERE"
+                           " o.integration_id=i.id AND o.state='pending') ORDER BY id", -1, &st, NULL) != SQLITE_OK)
         return;
     int64_t now = mtd_alert_now_ms();
     for (int nd = 0; nd < MTD_ALERT_MAX_INTEGRATIONS && sqlite3_step(st) == SQLITE_ROW; nd++) {
@@ -537,8 +607,8 @@ static void outbox_counts(sqlite3 *db, int64_t *pending, int64_t *dead)
 {
     sqlite3_stmt *st;
     *pending = *dead = 0;
-    if (sqlite3_prepare_v2(db, "SELECT count(*) FILTER (WHERE state='pending'), count(*) FILTER (WHERE state='dead')"
-                           " FROM outbox", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(db, "SELECT coalesce(sum(" MTD_ALERT_PENDING_SQL "), 0), coalesce(sum(" MTD_ALERT_DEAD_SQL
+                           "), 0) FROM integrations i", -1, &st, NULL) != SQLITE_OK)
         return;
     if (sqlite3_step(st) == SQLITE_ROW) {
         *pending = sqlite3_column_int64(st, 0);

@@ -51,7 +51,20 @@ typedef struct {
     char index[128];        /* elastic index */
     int batch_max;          /* webhook: events a POST may carry (1: one event, the
                              * single-event body; more: the batch body) */
+    int64_t sent_id;        /* an alert destination's cursor: the last alert it took or
+                             * gave up (integrations.sent_id; 0 for risk-push) */
 } mtd_alert_dest;
+
+/* What waits for, and what was given up on by, the integration of the row i (SQL of
+ * the alert file, for integration list and /metrics): an alert destination's alerts
+ * after its cursor and the dead ranges, with the outbox rows of either kind (risk
+ * changes; an older file's dead alert rows). */
+#define MTD_ALERT_PENDING_SQL                                                                                  \
+    "(CASE WHEN i.kind='risk-push' THEN 0 ELSE (SELECT count(*) FROM alerts a WHERE a.id>i.sent_id) END"     \
+    " + (SELECT count(*) FROM outbox o WHERE o.integration_id=i.id AND o.state='pending'))"
+#define MTD_ALERT_DEAD_SQL                                                                                     \
+    "((SELECT coalesce(sum(d.n), 0) FROM dead_alerts d WHERE d.integration_id=i.id)"                          \
+    " + (SELECT count(*) FROM outbox o WHERE o.integration_id=i.id AND o.state='dead'))"
 
 /* Checks an integration an admin asks for (the JSON body of POST
  * /v1/admin/integrations) and fills d. 0, or MTD_EINVAL with why naming the key. */
@@ -67,7 +80,7 @@ void mtd_alert_dest_free(mtd_alert_dest *d);
 int mtd_alert_supp_parse(const json_t *j, char *kind, char *value, size_t vlen, char *device, char *group,
                          int64_t *expires_at, char *reason, size_t rlen, char *why, size_t whylen);
 
-/* One message to deliver: the outbox row. */
+/* One message to deliver: an alert (id: its ID), or a risk change's outbox row. */
 typedef struct {
     int64_t id;
     const char *payload;    /* the alert (or risk change) as JSON */

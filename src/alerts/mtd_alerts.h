@@ -4,11 +4,13 @@
  * Each tenant keeps its alerts in its own file, DATA/tenants/<id>/alerts.sqlite, beside
  * its store, so deleting the tenant deletes them and no query can cross tenants. The
  * engine (one thread) derives alerts from the store's threat.detection rows, after a
- * cursor kept in that file and moved in the same transaction that writes the alerts and
- * their outbox rows: a collector killed at any point neither loses a detection nor makes
- * it twice. Deliveries leave from the outbox and are deleted once the receiver took
- * them (at least once; receivers deduplicate on the event ID), with backoff and full
- * jitter per destination and a dead-letter state after --alert-dead-after.
+ * cursor kept in that file and moved in the same transaction that writes the alerts: a
+ * collector killed at any point neither loses a detection nor makes it twice. Each alert
+ * destination sends the alerts after a cursor of its own (integrations.sent_id), moved
+ * once the receiver took them (at least once; receivers deduplicate on the event ID);
+ * risk changes leave from an outbox of rows deleted once taken. Both go with backoff
+ * and full jitter per destination, and what still fails after --alert-dead-after is a
+ * dead letter (a range of alert IDs, or the outbox row's state).
  *
  * The engine and its counters belong to the collector (mtd_alerts_start/stop); the
  * admin routes (mtd_alert_api.c) open the tenant's file per call. */

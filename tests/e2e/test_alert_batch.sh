@@ -125,4 +125,26 @@ assert_eq 200 "$(detections o 3 | post batch-o)" "3 detections"
 wait_distinct "$OUT/B.jsonl" o 3
 assert_eq "" "$(jq -r 'select(.event_id | startswith("o")) | .batch // empty' "$OUT/B.jsonl")" "one-event bodies to the old file's destination"
 ok "an alert file made before batches: batch_max added as 1, its destinations get one-event bodies"
+
+# --- an alert file made before the cursors (an outbox row per alert and destination)
+# gets integrations.sent_id: a destination's pending rows are sent (here the batched
+# webhook's 3 "o" alerts, queued again), the others' cursors start after the last alert,
+# and the alert rows leave the outbox
+stop_collector
+sqlite3 "$WORK/data/tenants/$T/alerts.sqlite" "ALTER TABLE integrations DROP COLUMN sent_id;
+    INSERT INTO outbox(integration_id, alert_id, event_id, severity, payload, created_at)
+    SELECT $IB, id, event_id, severity, '', created_at FROM alerts WHERE event_id LIKE 'o%' ORDER BY id"
+start_collector "$WORK/data" --alert-allow-net 127.0.0.1/32 --alert-retry-cap 1
+for _ in $(seq 200); do [ "$(jq -r 'select(.event_id | startswith("o")) | .event_id' "$OUT/B.jsonl" | wc -l)" -ge 6 ] && break; sleep 0.05; done
+assert_eq 6 "$(jq -r 'select(.event_id | startswith("o")) | .event_id' "$OUT/B.jsonl" | wc -l)" "the old file's pending rows sent"
+assert_eq 3 "$(jq -r 'select((.event_id | startswith("o")) and .dup) | .event_id' "$OUT/B.jsonl" | wc -l)" "as the 3 queued again"
+assert_eq 200 "$(detections q 2 | post batch-q)" "2 detections after"
+wait_distinct "$OUT/B.jsonl" q 2
+wait_distinct "$OUT/S.jsonl" q 2
+assert_eq "2 2" "$(distinct "$OUT/B.jsonl" q) $(distinct "$OUT/S.jsonl" q)" "each once after the old file's rows"
+assert_eq 3 "$(distinct "$OUT/S.jsonl" o)" "nothing sent again to the destination with none pending"
+for _ in $(seq 50); do [ "$(ctl --token "$ADMIN" integration list --json | jq -r '[.integrations[].pending] | join(" ")')" = "0 0" ] && break; sleep 0.1; done
+assert_eq "0 0" "$(ctl --token "$ADMIN" integration list --json | jq -r '[.integrations[].pending] | join(" ")')" "nothing pending"
+assert_eq 0 "$(sqlite3 "$WORK/data/tenants/$T/alerts.sqlite" "SELECT count(*) FROM outbox")" "the alert rows gone from the outbox"
+ok "an alert file made before the cursors: its pending rows sent once more, then each alert once to each destination"
 finish
