@@ -10,30 +10,40 @@
 #include <stdio.h>
 #include <string.h>
 
+typedef struct {
+    const char *by_risk, *open;
+    const char *const *pb, *const *ps;
+    int stale_days, days;
+} overview;
+
+/* The overview's four counts in one snapshot (runs under s->pmu, mtd_sq_sum_read). */
+static json_t *overview_read(mtd_store *s, void *ctx)
+{
+    overview *o = ctx;
+    sqlite3_exec(s->rp, "BEGIN", NULL, NULL, NULL);
+    json_t *by_risk = mtd_sq_rows(s, o->by_risk, 0, NULL);
+    json_t *stale = mtd_sq_rows(s, "SELECT count(*) AS n FROM devices WHERE last_seen < CAST(? AS INTEGER)", 1, o->pb);
+    json_t *open = mtd_sq_rows(s, o->open, 0, NULL);
+    json_t *per_day = mtd_sq_rows(s, "SELECT substr(time, 1, 10) AS day, sum(status='active') AS detected,"
+                                     " sum(status='resolved') AS resolved FROM ev_threat_detection"
+                                     " WHERE time >= ? GROUP BY day ORDER BY day", 1, o->ps);
+    sqlite3_exec(s->rp, "COMMIT", NULL, NULL, NULL);
+    return mtd_store_summary_json(by_risk, stale, open, per_day, o->stale_days, o->days);
+}
+
 json_t *mtd_sqlite_summary(mtd_store *s, int64_t now, int stale_days, int days)
 {
-    char devices[6144], latest[1024], none[2560], sql[8192], before[24], since[MTD_TIME_LEN];
-    if (mtd_sq_sum_sync(s) != 0)
-        return NULL;
+    char devices[6144], latest[1024], none[2560], by_risk[8192], open[8192], before[24], since[MTD_TIME_LEN];
     mtd_store_summary_bounds(now, stale_days, days, before, since);
     const char *pb[] = {before}, *ps[] = {since};
     mtd_sq_devices_select(devices, sizeof devices);
     mtd_sq_latest_threats(latest, sizeof latest, 0);
     mtd_supp_none_sql(none, sizeof none, 0, "lt");
-
-    mtd_sq_snapshot_begin(s);
-    snprintf(sql, sizeof sql, "SELECT risk AS k, count(*) AS n FROM (%s) GROUP BY risk", devices);
-    json_t *by_risk = mtd_sq_rows(s, sql, 0, NULL);
-    json_t *stale = mtd_sq_rows(s, "SELECT count(*) AS n FROM devices WHERE last_seen < CAST(? AS INTEGER)", 1, pb);
-    snprintf(sql, sizeof sql, "SELECT severity AS k, count(*) AS n FROM (%s) lt WHERE status='active'%s"
-                              " GROUP BY severity", latest, none);
-    json_t *open = mtd_sq_rows(s, sql, 0, NULL);
-    json_t *per_day = mtd_sq_rows(s, "SELECT substr(time, 1, 10) AS day, sum(status='active') AS detected,"
-                                     " sum(status='resolved') AS resolved FROM ev_threat_detection"
-                                     " WHERE time >= ? GROUP BY day ORDER BY day", 1, ps);
-    mtd_sq_snapshot_end(s);
-
-    return mtd_store_summary_json(by_risk, stale, open, per_day, stale_days, days);
+    snprintf(by_risk, sizeof by_risk, "SELECT risk AS k, count(*) AS n FROM (%s) GROUP BY risk", devices);
+    snprintf(open, sizeof open, "SELECT severity AS k, count(*) AS n FROM (%s) lt WHERE status='active'%s"
+                                " GROUP BY severity", latest, none);
+    overview o = {by_risk, open, pb, ps, stale_days, days};
+    return mtd_sq_sum_read(s, overview_read, &o);
 }
 
 int mtd_sqlite_threat_note_add(mtd_store *s, const char *device_id, const char *threat, const char *actor,

@@ -257,8 +257,6 @@ json_t *mtd_sqlite_devices_where(mtd_store *s, const mtd_device_query *q, mtd_pa
     char base[6144], sql[6656], before[32];
     const char *p[4];
     int n = 0;
-    if (mtd_sq_sum_sync(s) != 0)
-        return NULL;
     mtd_sq_devices_select(base, sizeof base);
     int len = snprintf(sql, sizeof sql, "SELECT * FROM (%s) WHERE 1", base);
     if (q && q->device_id) {
@@ -278,7 +276,7 @@ json_t *mtd_sqlite_devices_where(mtd_store *s, const mtd_device_query *q, mtd_pa
         len += snprintf(sql + len, sizeof sql - (size_t)len, "%s", MTD_SQ_IN_GROUP);
         p[n++] = q->group;
     }
-    return mtd_sq_report_keyed(s, sql, &mtd_device_keys, n, p, pg);
+    return mtd_sq_sum_keyed(s, sql, &mtd_device_keys, n, p, pg);
 }
 
 /* The SQL condition that selects a user's rows in an event table. */
@@ -354,8 +352,17 @@ int mtd_sqlite_user_delete(mtd_store *s, const char *upn, const char *alt, const
     int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
     if (r == 0)
         r = user_delete_locked(s, upn, alt, rows);
-    if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
-        r = MTD_EIO;
+    /* the summaries name the user's devices: emptied with the delete, for every report
+     * at once, and built again without them */
+    int cleared = 0;
+    if (r == 0) {
+        mtd_sq_sum_delete_lock(s);
+        r = mtd_sq_sum_delete_clear(s);
+        cleared = r == 0;
+        if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            r = MTD_EIO;
+        mtd_sq_sum_delete_unlock(s, cleared);
+    }
     if (r) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     } else {
@@ -366,8 +373,6 @@ int mtd_sqlite_user_delete(mtd_store *s, const char *upn, const char *alt, const
         /* the WAL still holds the old page images: fold it into the (securely
          * deleted) database file and truncate it, so no file keeps the user's data */
         mtd_sq_wal_truncate(s);
-        /* nor the summaries, which name the user's devices: built again without them */
-        mtd_sq_sum_reset(s);
     }
     pthread_mutex_unlock(&s->mu);
     return r;
@@ -520,11 +525,13 @@ int mtd_sqlite_event_lines_after(mtd_store *s, const char *event, int64_t after,
     return rc == SQLITE_DONE ? n : MTD_EIO;
 }
 
-int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted)
+/* Every table's expired rows, the batch records and the audit entry in one
+ * transaction: a report sees the store before the run or after it, never some tables
+ * pruned and others not (each DELETE was its own commit). */
+static int retention_locked(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted, int *summarized,
+                            int *batches)
 {
-    *deleted = 0;
-    pthread_mutex_lock(&s->mu);
-    int r = 0, summarized = 0;
+    int r = 0;
     for (size_t i = 0; i < mtd_event_ntypes && r == 0; i++) {
         const mtd_event_type *ev = &mtd_event_types[i];
         int days = ev->category == MTD_CAT_DIAGNOSTIC ? p->retention_diagnostic_days
@@ -541,22 +548,47 @@ int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *de
         else
             *deleted += n;
         if (n > 0 && (mtd_sq_type_bit(ev) & s->sum_types))
-            summarized = 1;
+            *summarized = 1;
     }
-    int batches = r == 0 ? prune_batches(s, p, now) : 0;
-    if (batches < 0)
-        r = batches;
-    if (r == 0 && (*deleted > 0 || batches > 0)) {
+    *batches = r == 0 ? prune_batches(s, p, now) : 0;
+    if (*batches < 0)
+        return *batches;
+    if (r == 0 && (*deleted > 0 || *batches > 0)) {
         char detail[160];
         snprintf(detail, sizeof detail, "retention: deleted %d %s and %d batch %s past their"
-                 " retention period", *deleted, mtd_plural(*deleted, "record", "records"), batches,
-                 mtd_plural(batches, "record", "records"));
-        mtd_sq_audit(s, "retention", "retention.delete", detail);
+                 " retention period", *deleted, mtd_plural(*deleted, "record", "records"), *batches,
+                 mtd_plural(*batches, "record", "records"));
+        r = mtd_sq_audit(s, "retention", "retention.delete", detail);
+    }
+    return r;
+}
+
+int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted)
+{
+    *deleted = 0;
+    pthread_mutex_lock(&s->mu);
+    int summarized = 0, cleared = 0, batches = 0;
+    int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
+    if (r == 0)
+        r = retention_locked(s, p, now, deleted, &summarized, &batches);
+    if (r == 0) {
+        /* an app's latest row may now be an older one (or none): emptied with the
+         * delete (mtd_sq_sum_delete_lock) and built again */
+        mtd_sq_sum_delete_lock(s);
+        if (summarized) {
+            r = mtd_sq_sum_delete_clear(s);
+            cleared = r == 0;
+        }
+        if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+            r = MTD_EIO;
+        mtd_sq_sum_delete_unlock(s, cleared);
+    }
+    if (r) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        *deleted = 0; /* rolled back: nothing was */
+    } else if (*deleted > 0 || batches > 0) {
         mtd_sq_wal_truncate(s);
     }
-    /* an app's latest row may now be an older one (or none): built again */
-    if (r == 0 && summarized)
-        mtd_sq_sum_reset(s);
     pthread_mutex_unlock(&s->mu);
     return r;
 }

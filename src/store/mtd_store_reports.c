@@ -23,8 +23,6 @@
  * page: 20 s a page at 5,000 devices x 300 apps. */
 json_t *mtd_sqlite_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
 {
-    if (mtd_sq_sum_sync(s) != 0)
-        return NULL;
     int n = 0, by_perm = q && q->permission;
     const char *p[4];
     /* with a permission, its entries lead: the page is a range of them */
@@ -56,7 +54,7 @@ json_t *mtd_sqlite_apps(mtd_store *s, const mtd_app_query *q, mtd_page *pg)
                         " AND s.device_id IN (SELECT device_id FROM device_groups WHERE grp=?)");
         p[n++] = q->group;
     }
-    return mtd_sq_report_keyed(s, sql, &mtd_apps_keys, n, p, pg);
+    return mtd_sq_sum_keyed(s, sql, &mtd_apps_keys, n, p, pg);
 }
 
 /* Threats with their latest state: one row per (device, threat key), its latest
@@ -102,12 +100,10 @@ static int threats_sql(const mtd_threat_query *q, int open_col, char *sql, size_
 
 json_t *mtd_sqlite_threats_where(mtd_store *s, const mtd_threat_query *q, mtd_page *pg)
 {
-    if (mtd_sq_sum_sync(s) != 0)
-        return NULL;
     char sql[6144];
     const char *p[6];
     int n = threats_sql(q, 0, sql, sizeof sql, p);
-    return mtd_sq_report_keyed(s, sql, &mtd_threat_keys, n, p, pg);
+    return mtd_sq_sum_keyed(s, sql, &mtd_threat_keys, n, p, pg);
 }
 
 const char *mtd_risk_from_severity(const char *sev)
@@ -129,8 +125,6 @@ const char *mtd_risk_from_severity(const char *sev)
  * the device is looked up apart only when it has none. */
 int mtd_sqlite_device_risk(mtd_store *s, const char *device_id, json_t **out)
 {
-    if (mtd_sq_sum_sync(s) != 0)
-        return MTD_EIO;
     mtd_threat_query q = {.status = "active", .device_id = device_id};
     char sql[6144];
     const char *p[6 + MTD_KEYSET_MAXP];
@@ -140,7 +134,7 @@ int mtd_sqlite_device_risk(mtd_store *s, const char *device_id, json_t **out)
     mtd_buf_init(&b, 0);
     mtd_cursor_vals cv;
     json_t *all = mtd_keyset_sql(&b, sql, &mtd_threat_keys, NULL, 0, &n, p, &cv) == 0 && b.data
-                      ? mtd_sq_report(s, (const char *)b.data, n, p) : NULL;
+                      ? mtd_sq_sum_rows(s, (const char *)b.data, n, p) : NULL;
     mtd_buf_free(&b);
     if (!all)
         return MTD_EIO; /* unread threats must not read as no risk */

@@ -102,15 +102,30 @@ int mtd_sq_wal_truncate(mtd_store *s);
 /* The summary tables (mtd_store_sum.c). _open at the store's open, once rp is open
  * (attached to it; made, or built again when another version's, then kicked); _kick
  * after a commit that stored rows they cover (rows: the commit's events): the
- * maintainer thread brings them up to date; _sync brings them to the newest row now
- * (each report first, before it takes pmu); _reset after a delete of event rows:
- * emptied and built again; _idle: nothing queued or running (tests and benches wait
- * on it); _close before rp closes (waits for a pass running). */
+ * maintainer thread brings them up to date; _sync brings them to the newest row now;
+ * _idle: nothing queued or running (tests and benches wait on it); _close before rp
+ * closes (waits for a pass running). */
 int mtd_sq_sum_open(mtd_store *s, char *why, size_t wl);
 void mtd_sq_sum_kick(mtd_store *s, int64_t rows);
 int mtd_sq_sum_sync(mtd_store *s);
-int mtd_sq_sum_reset(mtd_store *s);
 int mtd_sq_sum_idle(mtd_store *s);
+/* A read of the summaries: fn(s, ctx) runs on rp under s->pmu once they are up to
+ * date, and runs again after a catch-up if a delete emptied them meanwhile; what fn
+ * returns (NULL: they could not be brought up to date, or fn failed). _keyed is
+ * mtd_sq_report_keyed over the summaries, _rows mtd_sq_report. */
+typedef json_t *(*mtd_sq_sum_fn)(mtd_store *s, void *ctx);
+json_t *mtd_sq_sum_read(mtd_store *s, mtd_sq_sum_fn fn, void *ctx);
+json_t *mtd_sq_sum_keyed(mtd_store *s, const char *sql, const mtd_keyset *ks, int n, const char *const *p,
+                         mtd_page *pg);
+json_t *mtd_sq_sum_rows(mtd_store *s, const char *sql, int n, const char *const *p);
+/* A delete of event rows (caller holds s->mu, the delete's transaction open on s->db):
+ * _lock just before its COMMIT (takes smu and pmu: no chunk, no report); _clear, when
+ * it deleted rows the summaries cover, empties them (committed at once, before the
+ * delete's COMMIT); _unlock after the COMMIT or ROLLBACK (cleared: _clear ran, they
+ * are built again). */
+void mtd_sq_sum_delete_lock(mtd_store *s);
+int mtd_sq_sum_delete_clear(mtd_store *s);
+void mtd_sq_sum_delete_unlock(mtd_store *s, int cleared);
 void mtd_sq_sum_close(mtd_store *s);
 
 /* Runs one statement with text parameters (NULL binds NULL); returns the number of

@@ -31,7 +31,8 @@
  * an fsync per chunk, 9 ms here where a WAL commit takes 0.09 ms.
  *
  * Everything here is derived: a delete of event rows (retention, a user's deletion)
- * empties the summaries and they are built again (mtd_sq_sum_reset), and a store
+ * empties the summaries in the same step for the reports (mtd_sq_sum_delete_*) and
+ * they are built again, and a store
  * opened without them (made before them, or the file lost) builds them from w = 0. */
 #include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_err.h"
@@ -456,19 +457,105 @@ int mtd_sq_sum_open(mtd_store *s, char *why, size_t wl)
     return 0;
 }
 
-int mtd_sq_sum_reset(mtd_store *s)
+/* A delete of event rows and the summaries' emptying are one step for every reader:
+ * the reports read summary.sqlite and the event tables on one connection (rp) under
+ * pmu, so the delete's COMMIT and the emptying happen with pmu held, and smu keeps
+ * chunks out (one read before the COMMIT would point at rows about to go). A report
+ * sees the rows and summaries before the delete, or both after it. Before, the deletes
+ * committed first and the summaries were emptied after (retention: one commit per
+ * table, the emptying after the last), so a report in between showed, e.g., a threat
+ * whose older detection was gone with that detection's time as its first_seen
+ * (test_sum_race). The emptying commits first: a crash between the two commits leaves
+ * the summaries empty (built again at the next report), never pointing at rows the
+ * store no longer has. */
+void mtd_sq_sum_delete_lock(mtd_store *s)
 {
     pthread_mutex_lock(&s->smu);
-    /* the cleared pages are zeroed (secure_delete), the WAL still holds them: no
-     * report may read meanwhile (as mtd_sq_wal_truncate) */
     pthread_mutex_lock(&s->pmu);
-    int r = clear(s);
-    if (r == 0 && sqlite3_wal_checkpoint_v2(s->rp, "sm", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
+}
+
+int mtd_sq_sum_delete_clear(mtd_store *s)
+{
+    return clear(s);
+}
+
+void mtd_sq_sum_delete_unlock(mtd_store *s, int cleared)
+{
+    /* the cleared pages are zeroed (secure_delete), the WAL still holds them: truncated
+     * while no report reads (as mtd_sq_wal_truncate) */
+    if (cleared && sqlite3_wal_checkpoint_v2(s->rp, "sm", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
         mtd_log(MTD_LOG_WARN, "store", "summary WAL not truncated after a delete: %s", sqlite3_errmsg(s->rp));
     pthread_mutex_unlock(&s->pmu);
     pthread_mutex_unlock(&s->smu);
-    mtd_sq_sum_kick(s, 0);
-    return r;
+    if (cleared)
+        mtd_sq_sum_kick(s, 0);
+}
+
+/* Whether the summaries cover every row they did at the caller's sync, not emptied
+ * by a delete since (caller holds s->pmu): clear() sets sum_done to -1 under pmu, and
+ * only a catch-up that reached the newest row sets it again. */
+static int whole(mtd_store *s)
+{
+    return __atomic_load_n(&s->sum_done, __ATOMIC_ACQUIRE) >= 0;
+}
+
+json_t *mtd_sq_sum_read(mtd_store *s, mtd_sq_sum_fn fn, void *ctx)
+{
+    if (mtd_sq_sum_sync(s) != 0)
+        return NULL;
+    pthread_mutex_lock(&s->pmu);
+    if (whole(s)) {
+        json_t *o = fn(s, ctx);
+        pthread_mutex_unlock(&s->pmu);
+        return o;
+    }
+    pthread_mutex_unlock(&s->pmu);
+    /* a delete emptied them after the sync: catch up again, and read holding smu,
+     * which the next delete needs, so this read cannot be emptied under too */
+    __atomic_add_fetch(&s->sum_waiting, 1, __ATOMIC_ACQ_REL);
+    pthread_mutex_lock(&s->smu);
+    __atomic_sub_fetch(&s->sum_waiting, 1, __ATOMIC_ACQ_REL);
+    json_t *o = NULL;
+    if (catch_up(s, 0, SUM_CHUNK) == 0) {
+        pthread_mutex_lock(&s->pmu);
+        o = fn(s, ctx);
+        pthread_mutex_unlock(&s->pmu);
+    }
+    pthread_mutex_unlock(&s->smu);
+    return o;
+}
+
+typedef struct {
+    const char *sql;
+    const mtd_keyset *ks;
+    int n;
+    const char *const *p;
+    mtd_page *pg;
+} keyed_read;
+
+static json_t *rows_run(void *s, const char *sql, int n, const char *const *p)
+{
+    return mtd_sq_rows(s, sql, n, p);
+}
+
+static json_t *keyed_fn(mtd_store *s, void *ctx)
+{
+    keyed_read *k = ctx;
+    return k->ks ? mtd_keyset_report(k->sql, k->ks, k->n, k->p, k->pg, 0, rows_run, s)
+                 : mtd_sq_rows(s, k->sql, k->n, k->p);
+}
+
+json_t *mtd_sq_sum_keyed(mtd_store *s, const char *sql, const mtd_keyset *ks, int n, const char *const *p,
+                         mtd_page *pg)
+{
+    keyed_read k = {sql, ks, n, p, pg};
+    return mtd_sq_sum_read(s, keyed_fn, &k);
+}
+
+json_t *mtd_sq_sum_rows(mtd_store *s, const char *sql, int n, const char *const *p)
+{
+    keyed_read k = {sql, NULL, n, p, NULL};
+    return mtd_sq_sum_read(s, keyed_fn, &k);
 }
 
 void mtd_sq_sum_close(mtd_store *s)
