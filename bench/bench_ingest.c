@@ -12,8 +12,8 @@
  * devices / (batches stored per second) on average whatever the admission (Little's
  * law): printed beside the figures. And the collector's CPU per event stored (user +
  * system over the upload, from /proc) beside the direct insert's: events/s moves with
- * what else runs on the machine, the CPU an event costs much less. Medians of 3 runs,
- * each against a fresh collector in a directory of its own.
+ * what else runs on the machine, the CPU an event costs much less. Medians of 3 runs
+ * (MTD_BENCH_RUNS), each against a fresh collector in a directory of its own.
  *
  * Ten batches per device (2M events, ~9 s of upload per run): at five, the upload
  * lasted ~4.5 s, of which the start (1,000 connections opening) and the tail (the
@@ -34,7 +34,9 @@
  *
  *   bench_ingest [DEVICES [BATCHES_PER_DEVICE [EVENTS_PER_BATCH]]]   (1000 10 200)
  *   MTD_BENCH_THREADS, MTD_BENCH_INGEST_THREADS, MTD_BENCH_MAX_INFLIGHT: the
- *   collector's --threads, --ingest-threads, --max-inflight (else its defaults) */
+ *   collector's --threads, --ingest-threads, --max-inflight (else its defaults)
+ *   MTD_BENCH_RUNS: runs (1 to 9, 3 by default); each run's own figures are printed
+ *   before the medians */
 #include "loadgen.h"
 #include "collector/mtd_batch.h"
 #include "common/mtd_buf.h"
@@ -56,7 +58,8 @@
 #include <unistd.h>
 #include <zstd.h>
 
-#define RUNS 3
+#define RUNS_MAX 9
+static int runs; /* MTD_BENCH_RUNS, 1 to RUNS_MAX (3) */
 #define DIRECT_GROUP 10
 #define PACED_BATCHES 3
 
@@ -223,9 +226,12 @@ int main(int argc, char **argv)
     lg_lat_try = calloc((size_t)lg_n_dev * lg_n_batch, sizeof *lg_lat_try);
     mtd_buf raw;
     mtd_buf_init(&raw, 0);
-    double rate[RUNS], p99[RUNS], p50[RUNS], t50[RUNS], t99[RUNS], h50[RUNS], h99[RUNS], direct[RUNS], cpu_gen[RUNS], cpu_col[RUNS], wal_mib[RUNS], us_ev[RUNS], us_direct[RUNS];
+    const char *nr = getenv("MTD_BENCH_RUNS");
+    runs = nr ? atoi(nr) : 3;
+    runs = runs < 1 ? 1 : runs > RUNS_MAX ? RUNS_MAX : runs;
+    double rate[RUNS_MAX], p99[RUNS_MAX], p50[RUNS_MAX], t50[RUNS_MAX], t99[RUNS_MAX], h50[RUNS_MAX], h99[RUNS_MAX], direct[RUNS_MAX], cpu_gen[RUNS_MAX], cpu_col[RUNS_MAX], wal_mib[RUNS_MAX], us_ev[RUNS_MAX], us_direct[RUNS_MAX];
     long errors = 0;
-    for (int r = 0; r < RUNS; r++) {
+    for (int r = 0; r < runs; r++) {
         /* a directory of its own: another bench_ingest may run beside it */
         char data[] = "/tmp/mtd-bench-ingest-XXXXXX";
         if (!mkdtemp(data)) {
@@ -259,53 +265,59 @@ int main(int argc, char **argv)
         cpu_gen[r] = (lg_tv_s(ru1.ru_utime) + lg_tv_s(ru1.ru_stime) - lg_tv_s(ru0.ru_utime) - lg_tv_s(ru0.ru_stime)) / secs;
         cpu_col[r] = (lg_tv_s(rc.ru_utime) + lg_tv_s(rc.ru_stime)) / secs;
         direct[r] = direct_insert(d, &raw, &us_direct[r]);
+        double la[3] = {0};
+        getloadavg(la, 3);
+        /* each run's own figures: medians hide how far runs on a shared machine spread */
+        printf("ingest: run %d: %.0f events/s, p50 %.1f ms p99 %.1f ms, collector %.2f us per event,"
+               " direct %.0f events/s, load %.1f\n", r + 1, rate[r], p50[r], p99[r], us_ev[r], direct[r], la[0]);
+        fflush(stdout);
         mtd_rm_rf(data);
         rmdir(data);
     }
-    qsort(rate, RUNS, sizeof *rate, lg_cmp_d);
-    qsort(p50, RUNS, sizeof *p50, lg_cmp_d);
-    qsort(p99, RUNS, sizeof *p99, lg_cmp_d);
-    qsort(t50, RUNS, sizeof *t50, lg_cmp_d);
-    qsort(t99, RUNS, sizeof *t99, lg_cmp_d);
-    qsort(h50, RUNS, sizeof *h50, lg_cmp_d);
-    qsort(h99, RUNS, sizeof *h99, lg_cmp_d);
-    qsort(direct, RUNS, sizeof *direct, lg_cmp_d);
-    qsort(cpu_gen, RUNS, sizeof *cpu_gen, lg_cmp_d);
-    qsort(cpu_col, RUNS, sizeof *cpu_col, lg_cmp_d);
-    qsort(wal_mib, RUNS, sizeof *wal_mib, lg_cmp_d);
-    qsort(us_ev, RUNS, sizeof *us_ev, lg_cmp_d);
-    qsort(us_direct, RUNS, sizeof *us_direct, lg_cmp_d);
+    qsort(rate, runs, sizeof *rate, lg_cmp_d);
+    qsort(p50, runs, sizeof *p50, lg_cmp_d);
+    qsort(p99, runs, sizeof *p99, lg_cmp_d);
+    qsort(t50, runs, sizeof *t50, lg_cmp_d);
+    qsort(t99, runs, sizeof *t99, lg_cmp_d);
+    qsort(h50, runs, sizeof *h50, lg_cmp_d);
+    qsort(h99, runs, sizeof *h99, lg_cmp_d);
+    qsort(direct, runs, sizeof *direct, lg_cmp_d);
+    qsort(cpu_gen, runs, sizeof *cpu_gen, lg_cmp_d);
+    qsort(cpu_col, runs, sizeof *cpu_col, lg_cmp_d);
+    qsort(wal_mib, runs, sizeof *wal_mib, lg_cmp_d);
+    qsort(us_ev, runs, sizeof *us_ev, lg_cmp_d);
+    qsort(us_direct, runs, sizeof *us_direct, lg_cmp_d);
     printf("ingest: %d devices x %d batches x %d events over loopback: %.0f events/s stored"
            " (median of %d), batch latency p50 %.1f ms p99 %.1f ms, %ld retried (429/503)\n",
-           lg_n_dev, lg_n_batch, lg_n_ev, rate[RUNS / 2], RUNS, p50[RUNS / 2], p99[RUNS / 2], errors);
+           lg_n_dev, lg_n_batch, lg_n_ev, rate[runs / 2], runs, p50[runs / 2], p99[runs / 2], errors);
     /* Little's law: with every device's next batch always on its way, a batch spends
      * devices / (batches stored per second) on average from its first attempt, waiting
      * in the collector or out a Retry-After; no admission changes that mean, only who
      * waits (the tail) and where */
     printf("ingest: attempt the collector took (from its own start): p50 %.1f ms p99 %.1f ms;"
            " at this rate every batch waits %.0f ms on average from its first attempt"
-           " (devices / batches per second)\n", t50[RUNS / 2], t99[RUNS / 2],
-           1000.0 * lg_n_dev / (rate[RUNS / 2] / lg_n_ev));
+           " (devices / batches per second)\n", t50[runs / 2], t99[runs / 2],
+           1000.0 * lg_n_dev / (rate[runs / 2] / lg_n_ev));
     printf("ingest: %d devices at half that rate (%d batches each, paced): batch latency p50 %.1f ms"
-           " p99 %.1f ms (target p99 < 1000 ms: %s)\n", lg_n_dev, PACED_BATCHES, h50[RUNS / 2],
-           h99[RUNS / 2], h99[RUNS / 2] < 1000 ? "met" : "NOT met");
+           " p99 %.1f ms (target p99 < 1000 ms: %s)\n", lg_n_dev, PACED_BATCHES, h50[runs / 2],
+           h99[runs / 2], h99[runs / 2] < 1000 ? "met" : "NOT met");
     for (int i = 0; i < LG_NWHY && lg_retry_why[i].n; i++)
         printf("ingest: retried after %ld %s: %ld\n", lg_retry_why[i].code, lg_retry_why[i].error[0] ? lg_retry_why[i].error : "(no answer)",
                lg_retry_why[i].n);
     printf("ingest: connections the collector closed under a device (opened again): %ld in %d runs\n",
-           lg_reconnects, RUNS);
+           lg_reconnects, runs);
     printf("ingest: same rows straight into SQLite: %.0f events/s; collector/direct ratio %.2f"
-           " (targets: >= 200000 events/s: %s; ratio >= 0.50: %s)\n", direct[RUNS / 2],
-           rate[RUNS / 2] / direct[RUNS / 2], rate[RUNS / 2] >= 200000 ? "met" : "NOT met",
-           rate[RUNS / 2] / direct[RUNS / 2] >= 0.5 ? "met" : "NOT met");
+           " (targets: >= 200000 events/s: %s; ratio >= 0.50: %s)\n", direct[runs / 2],
+           rate[runs / 2] / direct[runs / 2], rate[runs / 2] >= 200000 ? "met" : "NOT met",
+           rate[runs / 2] / direct[runs / 2] >= 0.5 ? "met" : "NOT met");
     printf("ingest: CPUs busy during the upload: collector %.2f, load generator %.2f (of %ld);"
-           " WAL file after the upload %.0f MiB (largest of %d runs)\n", cpu_col[RUNS / 2],
-           cpu_gen[RUNS / 2], sysconf(_SC_NPROCESSORS_ONLN), wal_mib[RUNS - 1], RUNS);
+           " WAL file after the upload %.0f MiB (largest of %d runs)\n", cpu_col[runs / 2],
+           cpu_gen[runs / 2], sysconf(_SC_NPROCESSORS_ONLN), wal_mib[runs - 1], runs);
     double la[3] = {0};
     getloadavg(la, 3);
     printf("ingest: CPU per event stored (user + system): collector over HTTP during the upload"
-           " %.2f us (runs %.2f %.2f %.2f), straight into SQLite %.2f us; load average at the end"
-           " %.1f %.1f %.1f\n", us_ev[RUNS / 2], us_ev[0], us_ev[1], us_ev[2], us_direct[RUNS / 2],
+           " %.2f us, straight into SQLite %.2f us; load average at the end"
+           " %.1f %.1f %.1f\n", us_ev[runs / 2], us_direct[runs / 2],
            la[0], la[1], la[2]);
     return 0;
 }

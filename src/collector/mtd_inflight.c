@@ -1,28 +1,33 @@
 /* mtd_inflight: batches in flight by tenant and device (see mtd_inflight.h).
  *
- * One compact array of (tenant, device, count) under a mutex, searched linearly: it
- * never holds more entries than batches in flight (--max-inflight, 2048 by default
- * since b9ab51f), so a search is at most that many comparisons, twice a batch, against
- * a batch's parse and commit of ~1 ms (bench_ingest: 200 events at ~5.6 us). A hash
- * would take that off the lock if it ever shows in a profile (not measured at 2048
- * yet). An entry whose count drops to zero is replaced by the last one. */
+ * Two chained hash tables under one mutex: (tenant, device) -> batches, and tenant ->
+ * batches, beside the total. A table of batches in flight holds up to --max-inflight
+ * entries (2048 by default since b9ab51f); the linear search it replaces walked them
+ * all, twice a batch, on the HTTP and ingest threads under this mutex. An entry whose
+ * count drops to zero is unlinked and kept for reuse, so the tables never hold more
+ * entries than batches in flight and allocate only at a new high. Hand-written: the
+ * project has no hash table to borrow, and this one needs two operations. */
 #include "collector/mtd_inflight.h"
 #include "collector/mtd_tenants.h"
 #include "common/mtd_util.h"
 
 #include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
+typedef struct node {
+    struct node *next;
     char tenant[MTD_TENANT_ID_LEN + 1];
-    char device[64];
+    char device[64]; /* "" in the tenants' table */
     int n;
-} entry;
+} node;
+
+#define NBUCKETS 4096 /* a power of two; chains stay short up to a few times that */
 
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
-static entry *tab;
-static int used, cap;
+static node *devices[NBUCKETS], *tenants[NBUCKETS], *spare;
+static int total;
 
 int mtd_inflight_tenant_max(int max_total, int others)
 {
@@ -31,74 +36,96 @@ int mtd_inflight_tenant_max(int max_total, int others)
     return max_total - max_total / 8 < 1 ? 1 : max_total - max_total / 8;
 }
 
-/* The batches of a tenant and of all the others; the entry of (tenant, device) if any. */
-static void count(const char *tenant, const char *device, int *mine, int *others, int *dev, int *at)
+/* FNV-1a over the tenant, a separator and the device */
+static node **bucket(node **tab, const char *tenant, const char *device)
 {
-    *mine = *others = *dev = 0;
-    *at = -1;
-    for (int i = 0; i < used; i++) {
-        if (strcmp(tab[i].tenant, tenant)) {
-            *others += tab[i].n;
-            continue;
-        }
-        *mine += tab[i].n;
-        if (device && !strcmp(tab[i].device, device)) {
-            *at = i;
-            *dev = tab[i].n;
-        }
-    }
+    uint32_t h = 2166136261u;
+    for (const char *p = tenant; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    h = (h ^ 0xff) * 16777619u;
+    for (const char *p = device; *p; p++)
+        h = (h ^ (uint8_t)*p) * 16777619u;
+    return &tab[h & (NBUCKETS - 1)];
 }
 
-static int add(const char *tenant, const char *device)
+/* The link that points at the entry of (tenant, device), or at the chain's end. */
+static node **find(node **tab, const char *tenant, const char *device)
 {
-    if (used == cap) {
-        int ncap = cap ? cap * 2 : 64;
-        entry *t = realloc(tab, (size_t)ncap * sizeof *t);
-        if (!t)
+    node **pp = bucket(tab, tenant, device);
+    while (*pp && (strcmp((*pp)->tenant, tenant) || strcmp((*pp)->device, device)))
+        pp = &(*pp)->next;
+    return pp;
+}
+
+static int count_of(node **tab, const char *tenant, const char *device)
+{
+    node *e = *find(tab, tenant, device);
+    return e ? e->n : 0;
+}
+
+/* Adds d (+1 or -1) to the entry of (tenant, device), made at +1 if missing, unlinked
+ * at 0. -1 when out of memory (nothing changed). */
+static int bump(node **tab, const char *tenant, const char *device, int d)
+{
+    node **pp = find(tab, tenant, device), *e = *pp;
+    if (!e) {
+        if (d < 0)
+            return 0;
+        if (spare) {
+            e = spare;
+            spare = e->next;
+        } else if (!(e = malloc(sizeof *e))) {
             return -1;
-        tab = t;
-        cap = ncap;
+        }
+        mtd_strlcpy(e->tenant, tenant, sizeof e->tenant);
+        mtd_strlcpy(e->device, device, sizeof e->device);
+        e->n = 0;
+        e->next = NULL;
+        *pp = e;
     }
-    entry *e = &tab[used++];
-    mtd_strlcpy(e->tenant, tenant, sizeof e->tenant);
-    mtd_strlcpy(e->device, device, sizeof e->device);
-    e->n = 1;
+    if ((e->n += d) <= 0) {
+        *pp = e->next;
+        e->next = spare;
+        spare = e;
+    }
     return 0;
 }
 
 mtd_inflight_verdict mtd_inflight_enter(const char *tenant, const char *device, int max_total)
 {
-    int mine, others, dev, at;
     mtd_inflight_verdict v = MTD_INFLIGHT_OK;
     pthread_mutex_lock(&mu);
-    count(tenant, device, &mine, &others, &dev, &at);
-    if (mine >= mtd_inflight_tenant_max(max_total, others > 0))
+    int mine = count_of(tenants, tenant, "");
+    if (mine >= mtd_inflight_tenant_max(max_total, total - mine > 0))
         v = MTD_INFLIGHT_TENANT;
-    else if (dev >= MTD_INFLIGHT_PER_DEVICE)
+    else if (count_of(devices, tenant, device) >= MTD_INFLIGHT_PER_DEVICE)
         v = MTD_INFLIGHT_DEVICE;
-    else if (at >= 0)
-        tab[at].n++;
-    else if (add(tenant, device) != 0)
+    else if (bump(devices, tenant, device, 1) != 0)
         v = MTD_INFLIGHT_TENANT; /* out of memory: refused like a busy tenant, retried */
+    else if (bump(tenants, tenant, "", 1) != 0) {
+        bump(devices, tenant, device, -1);
+        v = MTD_INFLIGHT_TENANT;
+    } else
+        total++;
     pthread_mutex_unlock(&mu);
     return v;
 }
 
 void mtd_inflight_leave(const char *tenant, const char *device)
 {
-    int mine, others, dev, at;
     pthread_mutex_lock(&mu);
-    count(tenant, device, &mine, &others, &dev, &at);
-    if (at >= 0 && --tab[at].n == 0)
-        tab[at] = tab[--used];
+    if (count_of(devices, tenant, device) > 0) { /* only what was entered is left */
+        bump(devices, tenant, device, -1);
+        bump(tenants, tenant, "", -1);
+        total--;
+    }
     pthread_mutex_unlock(&mu);
 }
 
 int mtd_inflight_count(const char *tenant, const char *device)
 {
-    int mine, others, dev, at;
     pthread_mutex_lock(&mu);
-    count(tenant, device, &mine, &others, &dev, &at);
+    int n = device ? count_of(devices, tenant, device) : count_of(tenants, tenant, "");
     pthread_mutex_unlock(&mu);
-    return device ? dev : mine;
+    return n;
 }
