@@ -194,12 +194,14 @@ typedef struct {
 
 /* Waits until the reports' thread finished a round after the deleter's last delete,
  * so that reports run between every two deletes however slow they are (ASan). */
+#define REPORTS_STOPPED (1 << 30) /* the reports' loop ended (a failure): no more waits */
 static void after_a_report(deleter *d, int *seen)
 {
     struct timespec gap = {0, 2 * 1000000L};
-    while (__atomic_load_n(&d->reports, __ATOMIC_ACQUIRE) <= *seen)
+    int n;
+    while ((n = __atomic_load_n(&d->reports, __ATOMIC_ACQUIRE)) <= *seen && n < REPORTS_STOPPED)
         nanosleep(&gap, NULL);
-    *seen = __atomic_load_n(&d->reports, __ATOMIC_ACQUIRE);
+    *seen = n;
 }
 
 static void *delete_run(void *arg)
@@ -306,7 +308,7 @@ static void retention_leaves_every_report_before_or_after_it(void **state)
             after += k && done;
         }
     }
-    __atomic_store_n(&d.reports, 1 << 30, __ATOMIC_RELEASE); /* a failed loop stops early: let it end */
+    __atomic_store_n(&d.reports, REPORTS_STOPPED, __ATOMIC_RELEASE); /* a failed loop ends early */
     pthread_join(th, NULL);
     assert_int_equal(d.rc, 0);
     if (bad)
@@ -365,7 +367,7 @@ static void a_users_deletion_leaves_every_report_before_or_after_it(void **state
             after += k && done == N_USER;
         }
     }
-    __atomic_store_n(&d.reports, 1 << 30, __ATOMIC_RELEASE); /* a failed loop stops early: let it end */
+    __atomic_store_n(&d.reports, REPORTS_STOPPED, __ATOMIC_RELEASE); /* a failed loop ends early */
     pthread_join(th, NULL);
     assert_int_equal(d.rc, 0);
     if (bad)
