@@ -10,8 +10,8 @@
  *               collector of one tenant keeps (nearly) every slot and a second tenant
  *               always finds one free, after which each holds at most half
  *
- * One table per process (there is one collector per process); a batch holds its entry
- * from mtd_inflight_enter to mtd_inflight_leave. */
+ * One set of counts per process (there is one collector per process); a batch is
+ * counted from mtd_inflight_enter to mtd_inflight_leave. */
 #ifndef MTD_INFLIGHT_H
 #define MTD_INFLIGHT_H
 
