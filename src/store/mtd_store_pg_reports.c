@@ -173,17 +173,11 @@ json_t *mtd_pg_devices_where(mtd_store *st, const mtd_device_query *q, mtd_page 
     return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_device_keys, n, p, pg);
 }
 
-/* Installers that are app stores (as mtd_store_reports.c). */
-static const char stores[] =
-    "('com.android.vending','com.google.android.packageinstaller.store',"
-    "'com.amazon.venezia','com.sec.android.app.samsungapps','com.huawei.appmarket',"
-    "'com.xiaomi.market','org.fdroid.fdroid')";
-
 json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
 {
     int by_dev = q && q->device_id, n = 0;
     const char *p[4];
-    char inv[320] = "", life[320] = "", pkg[48] = "", perm[80] = "", grp[96] = "";
+    char inv[320] = "", life[320] = "", pkg[48] = "", perm[80] = "", grp[96] = "", side[520] = "";
     if (by_dev) { /* the device is $1 */
         p[n++] = q->device_id;
         mtd_pg_device_rows(inv, sizeof inv, "app.inventory");
@@ -201,6 +195,10 @@ json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
         p[n++] = q->group;
         snprintf(grp, sizeof grp, MTD_PG_IN_GROUP, n);
     }
+    if (q && q->sideloaded) {
+        memcpy(side, " AND ", 5);
+        mtd_side_sql(side + 5, sizeof side - 5, "");
+    }
     char sql[3072];
     snprintf(sql, sizeof sql,
              "SELECT device_id, package, version_code, version_name, install_source, apk_path, apk_size,"
@@ -210,10 +208,8 @@ json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
              " LEFT JOIN (SELECT device_id, package, max(time) AS t FROM ev_app_lifecycle"
              " WHERE action = 'remove'%s GROUP BY device_id, package) x"
              " ON x.device_id = a.device_id AND x.package = a.package"
-             " WHERE x.t IS NULL OR x.t < a.time) cur WHERE true%s%s%s%s",
-             inv, pkg, life, perm, grp,
-             q && q->sideloaded ? " AND coalesce(is_system, 0) = 0 AND coalesce(install_source, '') NOT IN " : "",
-             q && q->sideloaded ? stores : "");
+             " WHERE x.t IS NULL OR x.t < a.time) cur WHERE true%s%s%s",
+             inv, pkg, life, perm, grp, side);
     return mtd_pg_report_keyed(mtd_pg_of(st), sql, &mtd_apps_keys, n, p, pg);
 }
 

@@ -9,9 +9,22 @@
 #include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_buf.h"
 #include "common/mtd_err.h"
+#include "privacy/mtd_policy.h"
 
 #include <stdio.h>
 #include <string.h>
+
+int mtd_side_sql(char *out, size_t len, const char *alias)
+{
+    /* the store names are package names (no quote can be in them), fixed in the code */
+    int n = snprintf(out, len, "coalesce(%sis_system, 0) = 0 AND coalesce(%sinstall_source, '') <> ''"
+                               " AND %sinstall_source NOT IN (", alias, alias, alias);
+    for (size_t i = 0; mtd_policy_default_stores[i] && n > 0 && (size_t)n < len; i++)
+        n += snprintf(out + n, len - (size_t)n, "%s'%s'", i ? "," : "", mtd_policy_default_stores[i]);
+    if (n > 0 && (size_t)n < len)
+        n += snprintf(out + n, len - (size_t)n, ")");
+    return n;
+}
 
 /* Current apps: the latest inventory row per (device, package), unless the latest
  * app.lifecycle "remove" of that package is at or after it (a reinstall brings a newer

@@ -49,7 +49,7 @@
 
 /* Bumped when a table below or what the catch-up puts in it changes: the summaries
  * are then built again. */
-#define SUM_VERSION 2
+#define SUM_VERSION 3
 /* Event rows per transaction of a report's catch-up, and of the maintainer's: it
  * runs at a low priority, and a report that waits for its chunk waits at that
  * priority, so its chunks are short, and it gives up a chunk between two statements
@@ -84,13 +84,6 @@ static const char sum_schema[] =
 
 static const char *const sum_tables[] = {"sum_app", "sum_app_perm", "sum_rm", "sum_threat"};
 
-/* Installers that are app stores; anything else counts as sideloaded (as the apps
- * report had it). */
-#define SUM_STORES                                                                                          \
-    "('com.android.vending','com.google.android.packageinstaller.store',"                                  \
-    "'com.amazon.venezia','com.sec.android.app.samsungapps','com.huawei.appmarket',"                       \
-    "'com.xiaomi.market','org.fdroid.fdroid')"
-
 /* One chunk of the catch-up: the event rows ?1 <= row < ?2, in order. The removals
  * first, so that an inventory row of the chunk sees them. */
 static const char *const chunk_sql[] = {
@@ -106,7 +99,7 @@ static const char *const chunk_sql[] = {
     " WHERE row >= ?1 AND row < ?2 AND action = 'remove')",
     /* bare columns of a max() group come from its max row: the latest */
     "INSERT INTO sd.sum_d(package, device_id, row, time, side, perms, chg) SELECT package, device_id,"
-    " max(row), time, coalesce(is_system, 0) = 0 AND coalesce(install_source, '') NOT IN " SUM_STORES ","
+    " max(row), time, %s,"
     " permissions, 1 FROM ev_app_inventory WHERE row >= ?1 AND row < ?2 GROUP BY device_id, package",
     /* chg: 1 an app new to the summaries, 2 its permissions changed, 0 the same (most
      * rows: an agent reports an app again when anything of it changes) */
@@ -136,6 +129,17 @@ static const char *const chunk_sql[] = {
     /* the scratch rows go with the chunk: no device's apps kept in memory after it */
     "DELETE FROM sd.sum_d",
 };
+
+/* Statement i of chunk_sql, its %s (the sideloaded rule) filled in buf. */
+static const char *chunk_text(size_t i, char *buf, size_t len)
+{
+    if (!strstr(chunk_sql[i], "%s"))
+        return chunk_sql[i];
+    char side[512];
+    mtd_side_sql(side, sizeof side, "");
+    snprintf(buf, len, chunk_sql[i], side);
+    return buf;
+}
 
 static int exec(sqlite3 *db, const char *sql)
 {
@@ -203,13 +207,14 @@ static int chunk_locked(mtd_store *s, int rows, int *done)
     if (to >= end)
         to = end, *done = 1;
     int r = 0;
+    char sql[1024];
     for (size_t i = 0; r == 0 && from < to && i < sizeof chunk_sql / sizeof chunk_sql[0]; i++) {
         sqlite3_stmt *st;
         if (rows == SUM_CHUNK_BG && __atomic_load_n(&s->sum_waiting, __ATOMIC_ACQUIRE)) {
             exec(s->rp, "ROLLBACK"); /* the report takes over, at its own priority */
             return MTD_EBUSY;
         }
-        if (sqlite3_prepare_v2(s->rp, chunk_sql[i], -1, &st, NULL) != SQLITE_OK) {
+        if (sqlite3_prepare_v2(s->rp, chunk_text(i, sql, sizeof sql), -1, &st, NULL) != SQLITE_OK) {
             r = MTD_EIO;
             break;
         }

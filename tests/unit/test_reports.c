@@ -19,6 +19,7 @@
 #include "collector/mtd_batch.h"
 #include "common/mtd_buf.h"
 #include "common/mtd_file.h"
+#include "privacy/mtd_policy.h"
 #include "store/mtd_store.h"
 #include "store/mtd_store_pg_int.h"
 #include "store/mtd_store_sqlite_int.h"
@@ -77,14 +78,19 @@ static void env(mtd_buf *b, const char *type, const char *dev, const char *t, co
                       "\"event_id\":\"%s\",\"device_id\":\"%s\"", type, t, id, dev);
 }
 
+/* side: the installer: 0 Google Play, 1 a browser (sideloaded), 2 none recorded (not
+ * sideloaded: the agent's rule), 3 a store only the policy's default list has (the
+ * reports' own list once lacked it) */
 static void app(mtd_buf *b, const char *dev, const char *t, const char *id, int pkg, int ver, int side,
                 const char *perms)
 {
+    static const char *const by[] = {",\"install_source\":\"com.android.vending\"",
+                                     ",\"install_source\":\"com.android.chrome\"", "",
+                                     ",\"install_source\":\"com.xiaomi.mipicks\""};
     env(b, "app.inventory", dev, t, id);
-    mtd_buf_printf(b, ",\"package\":\"com.example.app%d\",\"version_code\":%d,\"version_name\":\"1.%d\","
-                      "\"install_source\":\"%s\",\"permissions\":%s,\"is_system\":%s}\n",
-                   pkg, ver, ver, side ? "com.android.chrome" : "com.android.vending", perms,
-                   pkg == 0 ? "true" : "false");
+    mtd_buf_printf(b, ",\"package\":\"com.example.app%d\",\"version_code\":%d,\"version_name\":\"1.%d\""
+                      "%s,\"permissions\":%s,\"is_system\":%s}\n",
+                   pkg, ver, ver, by[side], perms, pkg == 0 ? "true" : "false");
 }
 
 static void removal(mtd_buf *b, const char *dev, const char *t, const char *id, int pkg)
@@ -128,7 +134,8 @@ static void first_batch(int d, mtd_buf *b)
     for (int a = 0; a < N_APP; a++) {
         snprintf(id, sizeof id, "A%d.%d", d, a);
         int pkg = (d * 7 + a * 3) % N_PKG;
-        app(b, dev, T0, id, pkg, 1, (d + a) % 17 == 0, perm_sets[(d + a) % 4]);
+        int k = (d + a) % 17;
+        app(b, dev, T0, id, pkg, 1, k == 0 ? 1 : k == 5 ? 2 : k == 9 ? 3 : 0, perm_sets[(d + a) % 4]);
     }
     if (d % 5 == 0) {
         snprintf(id, sizeof id, "T%d.0", d);
@@ -245,9 +252,18 @@ static int teardown(void **state)
 static int on_pg_sql; /* the plain queries are PostgreSQL's */
 #define R (on_pg_sql ? "\"row\"" : "row")
 
-static const char stores[] = "('com.android.vending','com.google.android.packageinstaller.store',"
-                             "'com.amazon.venezia','com.sec.android.app.samsungapps','com.huawei.appmarket',"
-                             "'com.xiaomi.market','org.fdroid.fdroid')";
+/* The agent's rule (heur.sideloaded) in plain SQL, for app rows as a: not a system
+ * app, an installer recorded, not one of the policy's default stores. */
+static const char *sideloaded_sql(void)
+{
+    static char c[640];
+    int n = snprintf(c, sizeof c, "coalesce(a.is_system, 0) = 0 AND a.install_source IS NOT NULL"
+                                  " AND a.install_source <> '' AND a.install_source NOT IN (");
+    for (size_t i = 0; mtd_policy_default_stores[i]; i++)
+        n += snprintf(c + n, sizeof c - (size_t)n, "%s'%s'", i ? "," : "", mtd_policy_default_stores[i]);
+    snprintf(c + n, sizeof c - (size_t)n, ")");
+    return c;
+}
 
 /* Rows of a plain query through the backend's own reader (so typed as a report's). */
 static json_t *plain(fixture *f, const char *sql)
@@ -366,6 +382,26 @@ static void same(const char *what, json_t *got, json_t *want, size_t at_least)
     json_decref(want);
 }
 
+/* The sideloaded report lists only the browser's installs: no app without an
+ * installer, none by a store of the default list (the fixture has both). */
+static void side_by(fixture *f)
+{
+    json_t *all = paged(f, apps_page, &(mtd_app_query){0}), *sl = paged(f, apps_page, &(mtd_app_query){.sideloaded = 1});
+    size_t i, none = 0, mi = 0, other = 0;
+    json_t *o;
+    json_array_foreach(all, i, o) {
+        const char *src = json_string_value(json_object_get(o, "install_source"));
+        none += !src, mi += src && !strcmp(src, "com.xiaomi.mipicks");
+    }
+    json_array_foreach(sl, i, o)
+        other += !json_is_string(json_object_get(o, "install_source")) ||
+                 strcmp(json_string_value(json_object_get(o, "install_source")), "com.android.chrome") != 0;
+    assert_true(none >= 1000 && mi >= 1000); /* the fleet has both kinds */
+    assert_int_equal(other, 0);
+    json_decref(all);
+    json_decref(sl);
+}
+
 /* The plain query's filter for apps holding perm, after the filter before, in the
  * backend's own JSON syntax. */
 static void has_permission(char *c, size_t len, const char *before, const char *perm)
@@ -388,9 +424,9 @@ static void every_report_equals_a_plain_query(void **state)
     has_permission(c, sizeof c, "", "android.permission.READ_SMS");
     same("apps --permission READ_SMS", paged(f, apps_page, &qa), plain_apps(f, c), 10000);
     char side[512];
-    snprintf(side, sizeof side, " AND coalesce(a.is_system, 0) = 0 AND coalesce(a.install_source, '') NOT IN %s",
-             stores);
+    snprintf(side, sizeof side, " AND %s", sideloaded_sql());
     same("apps --sideloaded", paged(f, apps_page, &(mtd_app_query){.sideloaded = 1}), plain_apps(f, side), 2000);
+    side_by(f);
     same("apps --package", paged(f, apps_page, &(mtd_app_query){.package = "com.example.app7"}),
          plain_apps(f, " AND a.package = 'com.example.app7'"), 500);
     snprintf(c, sizeof c, " AND a.device_id = '%s'", dev);
