@@ -362,21 +362,31 @@ static int open_cluster_tenant(mtd_tenants *t, const char *id, mtd_tenant *tn)
     return r ? r : mtd_store_pg_open_tenant(t->pg, id, &tn->store);
 }
 
+/* A tenant's key file: unreadable is no such tenant, except when the process is out of
+ * descriptors (MTD_EBUSY): that tenant exists, and a 401 for it would make its devices
+ * set their batches aside as refused, for good. */
+static int key_read(const char *path, char *hex, size_t len)
+{
+    int r = mtd_file_read_line(path, hex, len);
+    return r == 0 || r == MTD_EBUSY ? r : MTD_ENOENT;
+}
+
 /* A tenant directory: tenant.key, tenant.json and the SQLite store. */
 static int open_dir_tenant(mtd_tenants *t, const char *id, mtd_tenant *tn)
 {
     char dir[1200], path[1300], hex[80], why[256];
     tenant_dir(t, id, dir, sizeof dir);
     snprintf(path, sizeof path, "%s/tenant.key", dir);
-    if (mtd_file_read_line(path, hex, sizeof hex) != 0)
-        return MTD_ENOENT;
+    int r = key_read(path, hex, sizeof hex);
+    if (r)
+        return r;
     if (mtd_tenant_key_from_hex(&tn->key, hex) != 0)
         return MTD_ECORRUPT;
     snprintf(path, sizeof path, "%s/tenant.json", dir);
     json_t *j = json_load_file(path, 0, NULL);
     mtd_strlcpy(tn->org_id, json_string_value(json_object_get(j, "org_id")) ?: id, sizeof tn->org_id);
     json_decref(j);
-    int r = mtd_store_open(dir, &tn->store, why, sizeof why);
+    r = mtd_store_open(dir, &tn->store, why, sizeof why);
     if (r)
         mtd_log(MTD_LOG_ERROR, "tenants", "open tenant=%s: %s", id, why);
     return r;
@@ -395,7 +405,7 @@ static int tenant_exists(mtd_tenants *t, const char *id)
     } else {
         tenant_dir(t, id, dir, sizeof dir);
         snprintf(path, sizeof path, "%s/tenant.key", dir);
-        r = mtd_file_read_line(path, hex, sizeof hex) != 0 ? MTD_ENOENT : 0;
+        r = key_read(path, hex, sizeof hex);
     }
     explicit_bzero(hex, sizeof hex);
     return r;

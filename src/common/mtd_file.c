@@ -20,6 +20,7 @@ int mtd_errno_code(int e)
     case EACCES: case EPERM: case EROFS: return MTD_EACCES;
     case ENOSPC: case EDQUOT: return MTD_ENOSPC;
     case EEXIST: return MTD_EEXIST;
+    case EMFILE: case ENFILE: return MTD_EBUSY; /* out of descriptors: try later */
     default: return MTD_EIO;
     }
 }
