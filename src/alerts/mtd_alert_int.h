@@ -58,9 +58,15 @@ typedef struct {
 /* What waits for, and what was given up on by, the integration of the row i (SQL of
  * the alert file, for integration list and /metrics): an alert destination's alerts
  * after its cursor and the dead ranges, with the outbox rows of either kind (risk
- * changes; an older file's dead alert rows). */
+ * changes; an older file's dead alert rows). The alerts after a cursor are counted as
+ * the highest alert ID less the cursor: IDs are dense (each alert's is the highest
+ * plus one, taken under the pass's write lock, and no alert is ever deleted), and
+ * count(*) over the ID range read every pending alert's page, payload and all, at the
+ * end of each delivery run (18% of the collector's CPU in bench_alerts, most of its
+ * pread). */
 #define MTD_ALERT_PENDING_SQL                                                                                  \
-    "(CASE WHEN i.kind='risk-push' THEN 0 ELSE (SELECT count(*) FROM alerts a WHERE a.id>i.sent_id) END"     \
+    "(CASE WHEN i.kind='risk-push' THEN 0 ELSE max(0, (SELECT coalesce(max(id), 0) FROM alerts) - i.sent_id)"  \
+    " END"                                                                                                   \
     " + (SELECT count(*) FROM outbox o WHERE o.integration_id=i.id AND o.state='pending'))"
 #define MTD_ALERT_DEAD_SQL                                                                                     \
     "((SELECT coalesce(sum(d.n), 0) FROM dead_alerts d WHERE d.integration_id=i.id)"                          \
