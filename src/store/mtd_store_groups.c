@@ -20,10 +20,12 @@ static int write1(mtd_store *s, const char *sql, int n, const char *const *p)
 int mtd_sqlite_group_set(mtd_store *s, const char *device_id, const char *grp)
 {
     const char *p[] = {device_id, grp};
+    /* the device's trusted stores may be another scope's now */
     if (!grp)
-        return write1(s, "DELETE FROM device_groups WHERE device_id=?", 1, p);
-    return write1(s, "INSERT INTO device_groups(device_id, grp) VALUES(?, ?) ON CONFLICT(device_id)"
-                     " DO UPDATE SET grp=excluded.grp", 2, p);
+        return mtd_sq_trusted_write(s, "DELETE FROM device_groups WHERE device_id=?", 1, p, 1, " AND device_id=?1",
+                                    device_id);
+    return mtd_sq_trusted_write(s, "INSERT INTO device_groups(device_id, grp) VALUES(?, ?) ON CONFLICT(device_id)"
+                                   " DO UPDATE SET grp=excluded.grp", 2, p, 1, " AND device_id=?1", device_id);
 }
 
 int mtd_sqlite_group_get(mtd_store *s, const char *device_id, char *grp, size_t len)
@@ -51,8 +53,9 @@ int mtd_sqlite_group_policy_get(mtd_store *s, const char *grp, char *json, size_
 int mtd_sqlite_group_policy_set(mtd_store *s, const char *grp, const char *json)
 {
     const char *p[] = {grp, json};
-    return write1(s, "INSERT INTO groups(name, policy) VALUES(?, ?) ON CONFLICT(name)"
-                     " DO UPDATE SET policy=excluded.policy", 2, p);
+    return mtd_sq_trusted_write(s, "INSERT INTO groups(name, policy) VALUES(?, ?) ON CONFLICT(name)"
+                                   " DO UPDATE SET policy=excluded.policy", 2, p, 0,
+                                " AND device_id IN (SELECT device_id FROM device_groups WHERE grp=?1)", grp);
 }
 
 /* Every group that has a policy or a device: name, devices, policy (its overrides). */

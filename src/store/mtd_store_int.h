@@ -179,11 +179,16 @@ json_t *mtd_keyset_report(const char *sql, const mtd_keyset *ks, int n, const ch
  * " AND NOT EXISTS (...)" of it, for a report's WHERE. */
 int mtd_supp_match_sql(char *out, size_t len, int pgsql, const char *alias);
 int mtd_supp_none_sql(char *out, size_t len, int pgsql, const char *alias);
-/* The condition that an app row (columns alias.is_system, .install_source) is
- * sideloaded by the agent's rule (heur.sideloaded in scan/mtd_heur.c): not a system
- * app, an installer recorded, and it not among the default trusted stores
- * (mtd_policy_default_stores, the one list). Same text in both dialects. */
-int mtd_side_sql(char *out, size_t len, const char *alias);
+/* The condition that an app row (columns alias.is_system, .install_source,
+ * .device_id; alias not empty) is sideloaded by the agent's rule (heur.sideloaded in
+ * scan/mtd_heur.c) under the device's effective policy: not a system app, an
+ * installer recorded, and it not among the trusted_stores of the device's group's
+ * policy if that sets them, else of the tenant's (the table trusted(scope, package),
+ * SQLite keeps when a policy changes; PostgreSQL reads the same rows from the policy
+ * rows, pgsql). */
+int mtd_side_sql(char *out, size_t len, const char *alias, int pgsql);
+/* mtd_policy_default_stores as the rows of a VALUES list: ('a'),('b'),... */
+int mtd_trusted_defaults_sql(char *out, size_t len);
 /* The rows of a rule list as the API answers them (active a boolean, no expiry null). */
 json_t *mtd_supp_rows(json_t *rows);
 /* A rule's columns as the INSERT's text parameters (kind, value, device_id, grp,

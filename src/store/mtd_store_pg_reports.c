@@ -177,7 +177,7 @@ json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
 {
     int by_dev = q && q->device_id, n = 0;
     const char *p[4];
-    char inv[320] = "", life[320] = "", pkg[48] = "", perm[80] = "", grp[96] = "", side[520] = "";
+    char inv[320] = "", life[320] = "", pkg[48] = "", perm[80] = "", grp[96] = "", side[3072] = "";
     if (by_dev) { /* the device is $1 */
         p[n++] = q->device_id;
         mtd_pg_device_rows(inv, sizeof inv, "app.inventory");
@@ -197,9 +197,9 @@ json_t *mtd_pg_apps(mtd_store *st, const mtd_app_query *q, mtd_page *pg)
     }
     if (q && q->sideloaded) {
         memcpy(side, " AND ", 5);
-        mtd_side_sql(side + 5, sizeof side - 5, "");
+        mtd_side_sql(side + 5, sizeof side - 5, "cur.", 1);
     }
-    char sql[3072];
+    char sql[6144];
     snprintf(sql, sizeof sql,
              "SELECT device_id, package, version_code, version_name, install_source, apk_path, apk_size,"
              " apk_sha256, first_install_time, last_update_time, is_system, permissions, signer_sha256"

@@ -14,15 +14,43 @@
 #include <stdio.h>
 #include <string.h>
 
-int mtd_side_sql(char *out, size_t len, const char *alias)
+/* PostgreSQL's trusted(scope, package), the rows mtd_store_trusted.c keeps in a table on
+ * SQLite, read from the policy rows as the statement runs: the same rows and no
+ * table to keep in step across collectors (%s: the default stores' VALUES). The
+ * first row names the collation: the scopes are compared with groups' names. */
+#define PG_LIST(c) "CASE WHEN jsonb_typeof(" c "::jsonb -> 'trusted_stores') = 'array' THEN " c "::jsonb -> 'trusted_stores' ELSE '[]' END"
+static const char pg_trusted[] =
+    "(SELECT ''::text COLLATE \"C\" AS scope, ''::text COLLATE \"C\" AS package"
+    " UNION ALL SELECT '', s FROM policy p, jsonb_array_elements_text(" PG_LIST("p.json") ") s"
+    " UNION ALL SELECT '', d FROM (VALUES %s) v(d) WHERE NOT EXISTS (SELECT 1 FROM policy p"
+    " WHERE jsonb_typeof(p.json::jsonb -> 'trusted_stores') = 'array')"
+    " UNION ALL SELECT g.name, '' FROM groups g WHERE jsonb_typeof(g.policy::jsonb -> 'trusted_stores') = 'array'"
+    " UNION ALL SELECT g.name, s FROM groups g, jsonb_array_elements_text(" PG_LIST("g.policy") ") s)";
+
+int mtd_side_sql(char *out, size_t len, const char *a, int pgsql)
+{
+    char dflt[1024], pg[sizeof pg_trusted + sizeof dflt];
+    if (pgsql) {
+        mtd_trusted_defaults_sql(dflt, sizeof dflt);
+        snprintf(pg, sizeof pg, pg_trusted, dflt);
+    }
+    const char *tr = pgsql ? pg : "trusted";
+    /* the device's scope: its group when that group sets trusted_stores (its marker
+     * row (grp, '')), else the tenant's ('') */
+    return snprintf(out, len,
+                    "coalesce(%1$sis_system, 0) = 0 AND coalesce(%1$sinstall_source, '') <> ''"
+                    " AND %1$sinstall_source NOT IN (SELECT t.package FROM %2$s t WHERE t.scope ="
+                    " coalesce((SELECT g.grp FROM device_groups g JOIN %2$s m ON m.scope = g.grp"
+                    " AND m.package = '' WHERE g.device_id = %1$sdevice_id), ''))",
+                    a, tr);
+}
+
+int mtd_trusted_defaults_sql(char *out, size_t len)
 {
     /* the store names are package names (no quote can be in them), fixed in the code */
-    int n = snprintf(out, len, "coalesce(%sis_system, 0) = 0 AND coalesce(%sinstall_source, '') <> ''"
-                               " AND %sinstall_source NOT IN (", alias, alias, alias);
-    for (size_t i = 0; mtd_policy_default_stores[i] && n > 0 && (size_t)n < len; i++)
-        n += snprintf(out + n, len - (size_t)n, "%s'%s'", i ? "," : "", mtd_policy_default_stores[i]);
-    if (n > 0 && (size_t)n < len)
-        n += snprintf(out + n, len - (size_t)n, ")");
+    int n = 0;
+    for (size_t i = 0; mtd_policy_default_stores[i] && n >= 0 && (size_t)n < len; i++)
+        n += snprintf(out + n, len - (size_t)n, "%s('%s')", i ? "," : "", mtd_policy_default_stores[i]);
     return n;
 }
 

@@ -63,6 +63,10 @@ static const char *base_sql =
     "CREATE TABLE IF NOT EXISTS device_groups(device_id TEXT PRIMARY KEY, grp TEXT NOT NULL);"
     "CREATE INDEX IF NOT EXISTS device_groups_grp ON device_groups(grp);"
     "CREATE TABLE IF NOT EXISTS token_groups(hash TEXT PRIMARY KEY, grp TEXT NOT NULL);"
+    /* the installers each policy scope trusts (mtd_store_trusted.c): '' the tenant's,
+     * a group's name when its policy sets trusted_stores (marked by a row with package '') */
+    "CREATE TABLE IF NOT EXISTS trusted(scope TEXT NOT NULL, package TEXT NOT NULL,"
+    " PRIMARY KEY(scope, package)) WITHOUT ROWID;"
     /* suppression rules (mtd_store_supp.c) */
     "CREATE TABLE IF NOT EXISTS suppressions(id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL,"
     " value TEXT NOT NULL, device_id TEXT, grp TEXT, expires_at INTEGER, reason TEXT,"
@@ -459,6 +463,8 @@ static int migrate(mtd_store *s, char *why, size_t wl)
         r = migrate_audit(s);
     if (r == 0 && (r = mtd_sq_creds_migrate(s)) != 0)
         what = "store credentials";
+    if (r == 0 && (r = mtd_sq_trusted_sync(s)) != 0) /* a store made before the table */
+        what = "store trusted stores";
     if (r == 0 && (r = set_schema_current(s)) != 0)
         what = "store schema version";
     if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
@@ -860,12 +866,10 @@ int mtd_sqlite_policy_set(mtd_store *s, const mtd_policy *p)
     if (!txt)
         return MTD_ENOMEM;
     const char *pp[] = {txt};
-    pthread_mutex_lock(&s->mu);
-    int r = mtd_sq_exec(s, "INSERT INTO policy(id, json) VALUES(1, ?) ON CONFLICT(id) DO UPDATE"
-                           " SET json=excluded.json", 1, pp);
-    pthread_mutex_unlock(&s->mu);
+    int r = mtd_sq_trusted_write(s, "INSERT INTO policy(id, json) VALUES(1, ?) ON CONFLICT(id) DO UPDATE"
+                                    " SET json=excluded.json", 1, pp, 0, "", NULL);
     free(txt);
-    return r < 0 ? r : 0;
+    return r;
 }
 
 int mtd_sq_audit_device(mtd_store *s, const char *actor, const char *action, const char *device,

@@ -127,6 +127,19 @@ void mtd_sq_sum_delete_lock(mtd_store *s);
 int mtd_sq_sum_delete_clear(mtd_store *s);
 void mtd_sq_sum_delete_unlock(mtd_store *s, int cleared);
 void mtd_sq_sum_close(mtd_store *s);
+/* Sets each summarized app's side again by the trusted table (mtd_side_sql), of the
+ * apps whose sum_app row meets where (" AND <condition>", its parameter ?1 = param;
+ * "" all), after their devices' trusted stores changed. Takes smu and pmu. */
+int mtd_sq_sum_side(mtd_store *s, const char *where, const char *param);
+/* The trusted table (mtd_store_trusted.c) made again from the tenant's policy and the
+ * groups' (caller holds s->mu, or opens the store; in its transaction). */
+int mtd_sq_trusted_sync(mtd_store *s);
+/* A write under s->mu (sql, n text parameters) that may change some devices' trusted
+ * stores: in one transaction with the trusted table's sync; then, when the table
+ * changed or always (the write moves a device to another scope),
+ * mtd_sq_sum_side(s, where, param). 0 or an error. */
+int mtd_sq_trusted_write(mtd_store *s, const char *sql, int n, const char *const *p, int always,
+                         const char *where, const char *param);
 
 /* Runs one statement with text parameters (NULL binds NULL); returns the number of
  * changed rows, or MTD_EEXIST on a constraint violation, MTD_EIO otherwise. */

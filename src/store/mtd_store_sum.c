@@ -49,7 +49,7 @@
 
 /* Bumped when a table below or what the catch-up puts in it changes: the summaries
  * are then built again. */
-#define SUM_VERSION 3
+#define SUM_VERSION 4
 /* Event rows per transaction of a report's catch-up, and of the maintainer's: it
  * runs at a low priority, and a report that waits for its chunk waits at that
  * priority, so its chunks are short, and it gives up a chunk between two statements
@@ -67,7 +67,8 @@ static const char sum_schema[] =
     "CREATE TABLE IF NOT EXISTS sm.sum_state(id INTEGER PRIMARY KEY CHECK(id=1), version INTEGER NOT NULL,"
     " w INTEGER NOT NULL);"
     /* an app's latest inventory row; live: no removal of it at or after that row's
-     * time (the report's rows); side: sideloaded */
+     * time (the report's rows); side: sideloaded by its device's trusted stores, set
+     * again when they change (mtd_sq_sum_side) */
     "CREATE TABLE IF NOT EXISTS sm.sum_app(package TEXT NOT NULL, device_id TEXT NOT NULL, row INTEGER NOT NULL,"
     " live INTEGER NOT NULL, side INTEGER NOT NULL, PRIMARY KEY(package, device_id)) WITHOUT ROWID;"
     "CREATE INDEX IF NOT EXISTS sm.sum_app_dev ON sum_app(device_id, package);"
@@ -130,13 +131,14 @@ static const char *const chunk_sql[] = {
     "DELETE FROM sd.sum_d",
 };
 
-/* Statement i of chunk_sql, its %s (the sideloaded rule) filled in buf. */
+/* Statement i of chunk_sql, its %s (the sideloaded rule, by the trusted table as the
+ * chunk's snapshot has it) filled in buf. */
 static const char *chunk_text(size_t i, char *buf, size_t len)
 {
     if (!strstr(chunk_sql[i], "%s"))
         return chunk_sql[i];
-    char side[512];
-    mtd_side_sql(side, sizeof side, "");
+    char side[768];
+    mtd_side_sql(side, sizeof side, "ev_app_inventory.", 0);
     snprintf(buf, len, chunk_sql[i], side);
     return buf;
 }
@@ -494,6 +496,33 @@ void mtd_sq_sum_delete_unlock(mtd_store *s, int cleared)
     pthread_mutex_unlock(&s->smu);
     if (cleared)
         mtd_sq_sum_kick(s, 0);
+}
+
+/* Kept materialized, not decided at read time: the sideloaded page is a range of the
+ * partial index sum_app_side (1 app in 100 in bench_reports); a condition on each
+ * app's installer would read a hundred rows for each it shows. A policy change is
+ * rare, and its UPDATE writes only the rows whose side changes. */
+int mtd_sq_sum_side(mtd_store *s, const char *where, const char *param)
+{
+    char side[768], sql[1280];
+    mtd_side_sql(side, sizeof side, "a.", 0);
+    snprintf(sql, sizeof sql, "UPDATE sm.sum_app SET side = 1 - side WHERE side <> (SELECT %s FROM"
+                              " ev_app_inventory a WHERE a.row = sum_app.row)%s", side, where);
+    pthread_mutex_lock(&s->smu);
+    pthread_mutex_lock(&s->pmu);
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->rp, sql, -1, &st, NULL);
+    if (rc == SQLITE_OK) {
+        if (param)
+            sqlite3_bind_text(st, 1, param, -1, SQLITE_TRANSIENT);
+        rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+    }
+    if (rc != SQLITE_DONE)
+        mtd_log(MTD_LOG_WARN, "store", "sideloaded apps not set again: %s", sqlite3_errmsg(s->rp));
+    pthread_mutex_unlock(&s->pmu);
+    pthread_mutex_unlock(&s->smu);
+    return rc == SQLITE_DONE ? 0 : MTD_EIO;
 }
 
 /* Whether the summaries cover every row they did at the caller's sync, not emptied

@@ -85,6 +85,25 @@ assert_eq "$DA Test.a" "$(tests_alerts --group field)" "alerts --group field"
 assert_eq "$DA" "$(alert_devices --group field)" "alerts --group field: devices"
 ok "devices, threats, apps and alerts filtered by group give exactly the group's rows"
 
+# sideloaded apps by each device's effective trusted_stores (issue 20.1): an app of a
+# store no policy trusts yet on each device; the next report follows each policy change
+for x in a:$DA b:$DB; do
+    s=${x%%:*}; d=${x#*:}
+    printf '{"event":"app.inventory","schema":1,"event_id":"side-%s","time":"2026-12-01T10:05:00Z","tenant_id":"%s","device_id":"%s","package":"org.%s.side","version_code":1,"version_name":"1","install_source":"com.example.store","permissions":[],"is_system":false}\n' \
+        "$s" "$T" "$d" "$s" >"$WORK/side-$s"
+    assert_eq 200 "$(post_as "$WORK/$s" "groups-side-$s" <"$WORK/side-$s")" "sideloaded batch of $s ($(cat "$WORK/body"))"
+done
+side_apps() { ctl --token "$ADMIN" apps --sideloaded "$@" --json | jq -r '[.apps[] | "\(.device_id) \(.package)"] | join(",")'; }
+assert_eq "$DA org.a.side,$DB org.b.side" "$(side_apps)" "apps --sideloaded (the default stores)"
+ctl --token "$ADMIN" policy set 'trusted_stores=["com.android.vending","com.example.store"]' >/dev/null
+assert_eq "" "$(side_apps)" "apps --sideloaded (the tenant trusts the store)"
+ctl --token "$ADMIN" policy set --group field 'trusted_stores=["com.android.vending"]' >/dev/null
+assert_eq "$DA org.a.side" "$(side_apps)" "apps --sideloaded (field trusts Google Play only)"
+assert_eq "$DA org.a.side" "$(side_apps --group field)" "apps --sideloaded --group field"
+ctl --token "$ADMIN" policy set --group field trusted_stores=null >/dev/null
+assert_eq "" "$(side_apps)" "apps --sideloaded (field's override removed)"
+ok "apps --sideloaded follows the tenant's trusted_stores and a group's override at the next report"
+
 # out of the group: the tenant's policy again at the next round; the override removed
 ctl --token "$ADMIN" device ungroup "$DA" >/dev/null
 assert_eq 0 "$(ctl --token "$ADMIN" devices --group field --json | jq '.devices | length')" "field after ungroup"
@@ -92,7 +111,7 @@ agent run --state "$WORK/a" --once >/dev/null
 assert_eq "false $TEN" "$(jq -r '"\(.optional_data) \(.spool_max_mb)"' "$WORK/a/policy.json")" "agent A's policy out of the group"
 ctl --token "$ADMIN" policy set --group field spool_max_mb=null >/dev/null
 assert_eq '{"optional_data":true}' "$(ctl --token "$ADMIN" policy get --group field --json | jq -cS .overrides)" "an override removed"
-assert_eq "device.group group.policy.set device.group group.policy.set" \
+assert_eq "device.group group.policy.set group.policy.set group.policy.set device.group group.policy.set" \
     "$(store_sql "$T" "select action from audit where action in ('device.group','group.policy.set') order by id" | tr '\n' ' ' | sed 's/ $//')" "audited"
 ok "a device taken out of its group gets the tenant's policy; an override is removed with KEY=null; all audited"
 

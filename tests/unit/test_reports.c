@@ -252,16 +252,37 @@ static int teardown(void **state)
 static int on_pg_sql; /* the plain queries are PostgreSQL's */
 #define R (on_pg_sql ? "\"row\"" : "row")
 
-/* The agent's rule (heur.sideloaded) in plain SQL, for app rows as a: not a system
- * app, an installer recorded, not one of the policy's default stores. */
-static const char *sideloaded_sql(void)
+/* A policy's trusted_stores as an SQL condition that a.install_source is not one. */
+static int not_trusted(char *c, size_t len, const mtd_policy *p)
 {
-    static char c[640];
-    int n = snprintf(c, sizeof c, "coalesce(a.is_system, 0) = 0 AND a.install_source IS NOT NULL"
-                                  " AND a.install_source <> '' AND a.install_source NOT IN (");
-    for (size_t i = 0; mtd_policy_default_stores[i]; i++)
-        n += snprintf(c + n, sizeof c - (size_t)n, "%s'%s'", i ? "," : "", mtd_policy_default_stores[i]);
-    snprintf(c + n, sizeof c - (size_t)n, ")");
+    int n = snprintf(c, len, "a.install_source NOT IN (''");
+    for (const char *s = p->trusted_stores, *e; *s; s = e + 1) {
+        e = strchr(s, '\n');
+        if (!e)
+            e = s + strlen(s);
+        n += snprintf(c + n, len - (size_t)n, ",'%.*s'", (int)(e - s), s);
+        if (!*e)
+            break;
+    }
+    return n + snprintf(c + n, len - (size_t)n, ")");
+}
+
+/* The agent's rule (heur.sideloaded) in plain SQL, for app rows as a: not a system
+ * app, an installer recorded, not one of the trusted_stores of the device's effective
+ * policy as the agent receives it (mtd_store_policy_of_group: the tenant's, for g1's
+ * devices overridden by g1's), the fixture's one group. */
+static const char *sideloaded_sql(fixture *f)
+{
+    static char c[4096];
+    char tl[1536], gl[1536];
+    mtd_policy t, g;
+    assert_int_equal(mtd_store_policy_of_group(f->s, NULL, &t), 0);
+    assert_int_equal(mtd_store_policy_of_group(f->s, "g1", &g), 0);
+    not_trusted(tl, sizeof tl, &t);
+    not_trusted(gl, sizeof gl, &g);
+    snprintf(c, sizeof c, "coalesce(a.is_system, 0) = 0 AND a.install_source IS NOT NULL"
+                          " AND a.install_source <> '' AND CASE WHEN a.device_id IN (SELECT device_id FROM"
+                          " device_groups WHERE grp = 'g1') THEN %s ELSE %s END", gl, tl);
     return c;
 }
 
@@ -402,6 +423,79 @@ static void side_by(fixture *f)
     json_decref(sl);
 }
 
+/* The sideloaded report against the plain query and in exact counts. */
+static size_t side_same(fixture *f, const char *what, size_t at_least)
+{
+    char side[4200];
+    snprintf(side, sizeof side, " AND %s", sideloaded_sql(f));
+    json_t *want = plain_apps(f, side);
+    size_t n = json_array_size(want);
+    same(what, paged(f, apps_page, &(mtd_app_query){.sideloaded = 1}), want, at_least);
+    return n;
+}
+
+/* How many current apps of the fleet the installer src installed, on g1's devices
+ * (in_g1) or the others'. */
+static size_t installs(fixture *f, const char *src, int in_g1)
+{
+    char c[512];
+    snprintf(c, sizeof c, " AND coalesce(a.is_system, 0) = 0 AND a.install_source = '%s' AND a.device_id %s IN"
+                          " (SELECT device_id FROM device_groups WHERE grp = 'g1')", src, in_g1 ? "" : "NOT");
+    json_t *rows = plain_apps(f, c);
+    size_t n = json_array_size(rows);
+    json_decref(rows);
+    return n;
+}
+
+/* Issue 20.1: the tenant's trusted_stores, and g1's override of them, decide which
+ * apps are sideloaded, at the next report (the summaries are not built again). The
+ * tenant trusts the browser too; g1 trusts only Google Play, so its devices' Xiaomi
+ * installs are sideloaded; then g1 sets another key only, and a device leaves g1. */
+static void side_by_policy(fixture *f)
+{
+    size_t chrome_g = installs(f, "com.android.chrome", 1), chrome_o = installs(f, "com.android.chrome", 0);
+    size_t mi_g = installs(f, "com.xiaomi.mipicks", 1);
+    assert_true(chrome_g >= 100 && chrome_o >= 100 && mi_g >= 100);
+    assert_int_equal(side_same(f, "apps --sideloaded (default stores)", 0), chrome_g + chrome_o);
+
+    mtd_policy p;
+    char why[128];
+    mtd_policy_default(&p);
+    json_t *o = json_pack("{s:[s,s,s]}", "trusted_stores", "com.android.vending", "com.xiaomi.mipicks",
+                          "com.android.chrome");
+    assert_int_equal(mtd_policy_from_json(&p, o, why, sizeof why), 0);
+    json_decref(o);
+    assert_int_equal(mtd_store_policy_set(f->s, &p), 0);
+    assert_int_equal(side_same(f, "apps --sideloaded (tenant trusts the browser)", 0), 0);
+    assert_int_equal(mtd_store_group_policy_set(f->s, "g1", "{\"trusted_stores\":[\"com.android.vending\"]}"), 0);
+    assert_int_equal(side_same(f, "apps --sideloaded (g1 trusts Google Play only)", 100), chrome_g + mi_g);
+
+    char dev[32];
+    dev_id(4, dev); /* in g1 */
+    char c[256];
+    snprintf(c, sizeof c, " AND a.device_id = '%s' AND coalesce(a.is_system, 0) = 0 AND a.install_source IN"
+                          " ('com.android.chrome', 'com.xiaomi.mipicks')", dev);
+    json_t *mine = plain_apps(f, c);
+    size_t m = json_array_size(mine);
+    json_decref(mine);
+    assert_true(m >= 1);
+    assert_int_equal(mtd_store_group_set(f->s, dev, NULL), 0);
+    assert_int_equal(side_same(f, "apps --sideloaded (a device left g1)", 100), chrome_g + mi_g - m);
+    assert_int_equal(mtd_store_group_set(f->s, dev, "g1"), 0);
+    assert_int_equal(mtd_store_group_policy_set(f->s, "g1", "{\"web_protection\":false}"), 0);
+    assert_int_equal(side_same(f, "apps --sideloaded (g1 keeps the tenant's stores)", 0), 0);
+    o = json_pack("{s:[]}", "trusted_stores"); /* no store trusted */
+    assert_int_equal(mtd_policy_from_json(&p, o, why, sizeof why), 0);
+    json_decref(o);
+    assert_int_equal(mtd_store_policy_set(f->s, &p), 0);
+    assert_int_equal(side_same(f, "apps --sideloaded (no store trusted)", 1000),
+                     chrome_g + chrome_o + mi_g + installs(f, "com.xiaomi.mipicks", 0) +
+                         installs(f, "com.android.vending", 1) + installs(f, "com.android.vending", 0));
+    mtd_policy_default(&p);
+    assert_int_equal(mtd_store_policy_set(f->s, &p), 0);
+    assert_int_equal(side_same(f, "apps --sideloaded (default again)", 0), chrome_g + chrome_o);
+}
+
 /* The plain query's filter for apps holding perm, after the filter before, in the
  * backend's own JSON syntax. */
 static void has_permission(char *c, size_t len, const char *before, const char *perm)
@@ -416,15 +510,15 @@ static void every_report_equals_a_plain_query(void **state)
     fixture *f = *state;
     on_pg_sql = f->pg != NULL;
     fill(f);
-    char dev[32], c[768];
+    char dev[32], c[4400];
     dev_id(42, dev);
 
     same("apps", paged(f, apps_page, &(mtd_app_query){0}), plain_apps(f, ""), 40000);
     mtd_app_query qa = {.permission = "android.permission.READ_SMS"};
     has_permission(c, sizeof c, "", "android.permission.READ_SMS");
     same("apps --permission READ_SMS", paged(f, apps_page, &qa), plain_apps(f, c), 10000);
-    char side[512];
-    snprintf(side, sizeof side, " AND %s", sideloaded_sql());
+    char side[4200];
+    snprintf(side, sizeof side, " AND %s", sideloaded_sql(f));
     same("apps --sideloaded", paged(f, apps_page, &(mtd_app_query){.sideloaded = 1}), plain_apps(f, side), 2000);
     side_by(f);
     same("apps --package", paged(f, apps_page, &(mtd_app_query){.package = "com.example.app7"}),
@@ -436,6 +530,7 @@ static void every_report_equals_a_plain_query(void **state)
     qa = (mtd_app_query){.permission = "android.permission.CAMERA", .sideloaded = 1};
     has_permission(c, sizeof c, side, "android.permission.CAMERA");
     same("apps --permission CAMERA --sideloaded", paged(f, apps_page, &qa), plain_apps(f, c), 300);
+    side_by_policy(f);
 
     same("threats", paged(f, threats_page, &(mtd_threat_query){0}), plain_threats(f, "", 0), 1500);
     same("threats --status active", paged(f, threats_page, &(mtd_threat_query){.status = "active"}),
