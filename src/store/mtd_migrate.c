@@ -10,6 +10,7 @@
  * removes the tenant from the destination again. */
 #include "store/mtd_migrate.h"
 #include "store/mtd_migrate_int.h"
+#include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_err.h"
 #include "common/mtd_file.h"
 #include "common/mtd_log.h"
@@ -613,6 +614,9 @@ static int copy_all(migration *m, char *why, size_t wl)
         if ((r = copy_table(&m->src, &m->dst, t, &m->cols[i], &m->rows)) != 0)
             snprintf(why, wl, "table %s: not copied: %s", t->name, mtd_strerror(r));
     }
+    /* SQLite's trusted table is derived from the policy rows just copied (not copied) */
+    if (r == 0 && m->dst.kind == MTD_STORE_SQLITE && (r = mtd_sq_trusted_sync_db(m->dst.db)) != 0)
+        snprintf(why, wl, "sqlite: the trusted stores could not be made from the policy: %s", mtd_strerror(r));
     if (r == 0 && (r = mig_exec(&m->dst, "COMMIT")) != 0)
         snprintf(why, wl, "%s: the copy could not be committed: %s", side(&m->dst), mtd_strerror(r));
     if (r == 0 && m->dst.kind == MTD_STORE_POSTGRESQL && (r = pg_sequences(m)) != 0)

@@ -64,7 +64,8 @@ typedef struct {
 /* Runs SQL (no result wanted) on the endpoint's tenant connection: 0 or MTD_EIO. */
 int mig_exec(mig_ep *e, const char *sql);
 /* The tenant's tables, by name (at most 128; PostgreSQL's feeds table is not one of
- * them: feeds are moved as files and data, mtd_migrate.c). */
+ * them: feeds are moved as files and data, mtd_migrate.c; nor SQLite's trusted table,
+ * derived from the policy rows and made again at an SQLite destination). */
 int mig_tables(mig_ep *e, char names[][64], int *n);
 /* The name of t's primary key column: MTD_EUNSUP when it has none or several. */
 int mig_primary_key(mig_ep *e, const char *t, char *col, size_t len);

@@ -94,7 +94,7 @@ int mig_tables(mig_ep *e, char names[][64], int *n)
 {
     return name_rows(e, e->kind == MTD_STORE_SQLITE
                             ? "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
-                              " ORDER BY name"
+                              " AND name <> 'trusted' ORDER BY name"
                             : "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
                               " AND table_type = 'BASE TABLE' AND table_name <> 'feeds' ORDER BY table_name COLLATE \"C\"",
                      NULL, names, 128, n);

@@ -134,6 +134,8 @@ int mtd_sq_sum_side(mtd_store *s, const char *where, const char *param);
 /* The trusted table (mtd_store_trusted.c) made again from the tenant's policy and the
  * groups' (caller holds s->mu, or opens the store; in its transaction). */
 int mtd_sq_trusted_sync(mtd_store *s);
+/* The same on a connection to the store's file (a migration's, in its transaction). */
+int mtd_sq_trusted_sync_db(sqlite3 *db);
 /* A write under s->mu (sql, n text parameters) that may change some devices' trusted
  * stores: in one transaction with the trusted table's sync; then, when the table
  * changed or always (the write moves a device to another scope),

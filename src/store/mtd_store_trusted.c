@@ -32,12 +32,17 @@ static const char sync_sql[] =
     "INSERT OR IGNORE INTO trusted(scope, package) SELECT g.name, j.value FROM groups g,"
     " json_each(" VALID("g.policy") ", '$.trusted_stores') j WHERE " SETS("g.policy") " AND j.type = 'text';";
 
-int mtd_sq_trusted_sync(mtd_store *s)
+int mtd_sq_trusted_sync_db(sqlite3 *db)
 {
     char dflt[1024], sql[sizeof sync_sql + sizeof dflt];
     mtd_trusted_defaults_sql(dflt, sizeof dflt);
     snprintf(sql, sizeof sql, sync_sql, dflt);
-    return sqlite3_exec(s->db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
+    return sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EIO;
+}
+
+int mtd_sq_trusted_sync(mtd_store *s)
+{
+    return mtd_sq_trusted_sync_db(s->db);
 }
 
 /* The table's rows as one text (malloc'd; NULL on error), to tell whether a sync

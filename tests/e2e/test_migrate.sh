@@ -63,6 +63,10 @@ DEV=$(ctl --token "$ADMIN" devices --json | jq -r '.devices[0].device_id')
 ctl --token "$ADMIN" token create analyst --label "night shift" >/dev/null
 ctl --token "$ADMIN" policy set --group field report_urls=domain >/dev/null
 ctl --token "$ADMIN" device group "$DEV" field >/dev/null
+# the group trusts the device's third store: the sideloaded report follows it on each side
+assert_eq org.m.side "$(ctl --token "$ADMIN" apps --sideloaded --json | jq -r '[.apps[].package] | join(",")')" "sideloaded before the group's policy"
+ctl --token "$ADMIN" policy set --group field 'trusted_stores=["com.android.vending","org.shady.market"]' >/dev/null
+assert_eq "" "$(ctl --token "$ADMIN" apps --sideloaded --json | jq -r '[.apps[].package] | join(",")')" "sideloaded under the group's policy"
 ctl --token "$ADMIN" suppress add package org.m.side --reason "our own test app" >/dev/null
 THR=$(ctl --token "$ADMIN" threats --json | jq -r '[.threats[] | select(.threat_name == "Test.Evil")][0].threat_id')
 [ -n "$THR" ] && [ "$THR" != null ] || fail "the agent reported no Test.Evil threat"
@@ -74,7 +78,7 @@ reports() {
     mkdir -p "$1"
     ctl --token "$ADMIN" audit --json | jq -S . >"$1/audit.json"
     local r
-    for r in devices apps "apps history" threats feedback diagnostics crashes "usage --events" "policy get" \
+    for r in devices apps "apps --sideloaded" "apps history" threats feedback diagnostics crashes "usage --events" "policy get" \
         "policy get --group field" "group list" "token list" "credential list" "feed list" "risk $DEV"; do
         ctl --token "$ADMIN" $r --json | jq -S . >"$1/${r// /_}.json" || fail "report $r"
     done
@@ -106,8 +110,9 @@ migrate --tenant "$T" --from "sqlite:$D1" --to "$PG" >"$WORK/m1.out" 2>"$WORK/m1
     fail "migrate to PostgreSQL: $(cat "$WORK/m1.err")"
 [ ! -s "$WORK/m1.err" ] || fail "migrate wrote to stderr: $(cat "$WORK/m1.err")"
 grep -q "^verdict: identical: tenant $T, " "$WORK/m1.out" || fail "verdict: $(tail -2 "$WORK/m1.out")"
-# a line for every table of the store, whatever added it (the tool lists them from it)
-sqlite3 "$D1/tenants/$T/store.sqlite" "select name from sqlite_master where type='table' and name not like 'sqlite\_%' escape '\\' order by name" >"$WORK/tables"
+# a line for every table of the store, whatever added it (the tool lists them from it),
+# but trusted: the store derives it from the policy rows (the sideloaded report shows it)
+sqlite3 "$D1/tenants/$T/store.sqlite" "select name from sqlite_master where type='table' and name not like 'sqlite\_%' escape '\\' and name <> 'trusted' order by name" >"$WORK/tables"
 grep -q '^ev_app_inventory$' "$WORK/tables" && grep -q '^suppressions$' "$WORK/tables" || fail "the store's tables: $(cat "$WORK/tables")"
 assert_eq "$(cat "$WORK/tables")" "$(grep -E '^[a-z_]+ +[0-9]+ [0-9a-f]{64}$' "$WORK/m1.out" | awk '$1 != "tenant" && $1 != "feeds" {print $1}' | sort)" "tables in the verdict"
 bad=$(grep -v '^verdict: \|^copied ' "$WORK/m1.out" | grep -Evc '^[a-z_]+ +[0-9]+ [0-9a-f]{64}$' || true)
