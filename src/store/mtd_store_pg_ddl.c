@@ -147,14 +147,17 @@ static void event_ddl(const mtd_event_type *ev, mtd_buf *out)
     }
 }
 
-/* Grants and row-level security of one table. */
+/* Grants and row-level security of one table. The policy's test is a sub-SELECT (an
+ * InitPlan, computed once per query): written as a plain per-row filter the planner
+ * estimated it at 0.5% of the rows and put the reports' grouped joins in nested loops
+ * (48 s for one apps page of 46,500 rows, 0.2 s without the policy). */
 static void fence_ddl(const char *t, const char *id, int event, mtd_buf *out)
 {
     mtd_buf_printf(out, "GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO mtd_t_%s;"
                         "ALTER TABLE %s ENABLE ROW LEVEL SECURITY; ALTER TABLE %s FORCE ROW LEVEL SECURITY;"
                         "DROP POLICY IF EXISTS tenant_only ON %s;"
-                        "CREATE POLICY tenant_only ON %s USING (current_user = 'mtd_t_%s')"
-                        " WITH CHECK (current_user = 'mtd_t_%s'",
+                        "CREATE POLICY tenant_only ON %s USING ((SELECT current_user = 'mtd_t_%s'))"
+                        " WITH CHECK ((SELECT current_user = 'mtd_t_%s')",
                    t, id, t, t, t, t, id, id);
     if (event)
         mtd_buf_printf(out, " AND tenant_id = '%s'", id);
