@@ -77,6 +77,11 @@ struct mtd_alerts {
     cslot **cs;      /* each its own allocation: callers hold &cs[i]->conn across additions */
     size_t ncs;
     uint64_t created, suppressed, delivered, failed, dead;
+    /* the engine thread's connection to the file of the tenant it served last, kept
+     * for its next turn (only that thread uses it) */
+    sqlite3 *edb;
+    char edb_tenant[MTD_TENANT_ID_LEN + 1];
+    int64_t edb_ms;  /* its last turn ended then */
 };
 
 const mtd_alert_nets *mtd_alerts_allow(const mtd_alerts *a)
@@ -675,6 +680,37 @@ static int ckpt_due(mtd_alerts *a, const char *id)
     return due;
 }
 
+static void engine_db_close(mtd_alerts *a)
+{
+    sqlite3_close(a->edb);
+    a->edb = NULL;
+    a->edb_tenant[0] = 0;
+}
+
+/* The engine's connection to tenant id's alert file (NULL: it cannot be opened): the
+ * one of its last turn when that was the same tenant's. Opened anew every turn, the
+ * file's schema was run and its pages read again each time (a burst of batches makes
+ * a turn each). */
+static sqlite3 *engine_db(mtd_alerts *a, const char *id)
+{
+    if (a->edb && !strcmp(a->edb_tenant, id))
+        return a->edb;
+    engine_db_close(a);
+    if (mtd_alert_db_open(a->data_dir, id, &a->edb) != 0) {
+        a->edb = NULL;
+        return NULL;
+    }
+    /* a pass's commit need not reach the disk before the next: one lost to a power
+     * failure (never to a killed collector: WAL keeps it in the page cache) is a pass
+     * made again from the store's detections, the same alerts under the same IDs and
+     * event IDs, which receivers deduplicate; its fsync was a good part of a pass; and
+     * no pass's commit copies the log into the file (a checkpoint, with its fsync,
+     * every few passes): that is done after the passes (ckpt_due) */
+    mtd_alert_exec(a->edb, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
+    mtd_strlcpy(a->edb_tenant, id, sizeof a->edb_tenant);
+    return a->edb;
+}
+
 /* One tenant's turn. Returns the time its next retry is due (0: none), *again when
  * work is left now. *expiry_s: when a suppression rule expires (0: none), kept
  * between turns. *pending, *dead: its outbox at the end, counted under *stamp (left 0
@@ -685,24 +721,22 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
     mtd_tenant *tn;
     int64_t due = 0;
     *again = 0;
-    if (mtd_tenants_get(a->t, id, &tn) != 0)
+    if (mtd_tenants_get(a->t, id, &tn) != 0) {
+        if (!strcmp(a->edb_tenant, id)) /* deleted: its file is gone */
+            engine_db_close(a);
         return 0;
+    }
     int exists = mtd_alert_db_exists(a->data_dir, id);
     if (!exists && dirty) { /* a tenant with no detection yet gets no file */
         json_t *one = mtd_store_event_rows_after(tn->store, "threat.detection", 0, 1);
         exists = json_array_size(one) > 0;
         json_decref(one);
     }
-    sqlite3 *db;
-    if (exists && mtd_alert_db_open(a->data_dir, id, &db) == 0) {
+    sqlite3 *db = exists ? engine_db(a, id) : NULL;
+    if (!exists)
+        engine_db_close(a);
+    if (db) {
         int created = 0, supp = 0, more = dirty;
-        /* a pass's commit need not reach the disk before the next: one lost to a power
-         * failure (never to a killed collector: WAL keeps it in the page cache) is a
-         * pass made again from the store's detections, the same alerts under the same
-         * IDs and event IDs, which receivers deduplicate; its fsync was a good part of
-         * a pass; and no pass's commit copies the log into the file (a checkpoint, with
-         * its fsync, every few passes): that is done after the passes (ckpt_due) */
-        mtd_alert_exec(db, "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=0");
         int64_t ddue = 0;
         /* first, so that rules an older alert file held are in the store for the passes */
         if (check || (*expiry_s && *expiry_s <= (int64_t)time(NULL)))
@@ -743,7 +777,7 @@ static int64_t serve(mtd_alerts *a, const char *id, int dirty, int check, int64_
         outbox_counts(db, pending, dead);
         if (ckpt_due(a, id))
             sqlite3_wal_checkpoint_v2(db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        sqlite3_close(db);
+        a->edb_ms = mtd_alert_now_ms();
     }
     mtd_tenants_put(a->t, tn);
     return due;
@@ -774,6 +808,13 @@ static void *run(void *arg)
     while (!a->stop) {
         int64_t now = mtd_alert_now_ms(), until;
         tslot *s = next_work(a, now, &until);
+        if (!s && a->edb && now - a->edb_ms >= 1000) {
+            /* idle a second: the file is let go (a deleted tenant's with it) */
+            pthread_mutex_unlock(&a->mu);
+            engine_db_close(a);
+            pthread_mutex_lock(&a->mu);
+            continue;
+        }
         if (!s) {
             struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = (until % 1000) * 1000000};
             pthread_cond_timedwait(&a->cv, &a->mu, &ts);
@@ -799,6 +840,7 @@ static void *run(void *arg)
         }
     }
     pthread_mutex_unlock(&a->mu);
+    engine_db_close(a);
     return NULL;
 }
 
