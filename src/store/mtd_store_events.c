@@ -345,24 +345,47 @@ static int user_delete_locked(mtd_store *s, const char *upn, const char *alt, in
     return 0;
 }
 
+/* The devices whose summary rows a user's deletion changes (before it): gone, the
+ * user's devices, every row of which goes; kept, other devices with rows that name
+ * the user (the rest of their rows stay). */
+static int user_devices(mtd_store *s, const char *const p[2], json_t *gone, json_t *kept)
+{
+    int r = mtd_sq_sum_devices(s, "SELECT device_id FROM devices WHERE upn IN (?1, ?2)", 2, p, gone);
+    static const char *const covered[] = {"app.inventory", "app.lifecycle", "threat.detection"};
+    for (size_t i = 0; r == 0 && i < sizeof covered / sizeof covered[0]; i++) {
+        char t[96], sql[320];
+        mtd_sq_table(covered[i], t, sizeof t);
+        snprintf(sql, sizeof sql, "SELECT DISTINCT device_id FROM %s WHERE upn IN (?1, ?2) AND device_id NOT IN"
+                 " (SELECT device_id FROM devices WHERE upn IN (?1, ?2))", t);
+        r = mtd_sq_sum_devices(s, sql, 2, p, kept);
+    }
+    return r;
+}
+
 int mtd_sqlite_user_delete(mtd_store *s, const char *upn, const char *alt, const char *actor, int *rows)
 {
     *rows = 0;
     pthread_mutex_lock(&s->mu);
+    const char *p[] = {upn, alt};
+    json_t *gone = json_array(), *kept = json_array();
     int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
     if (r == 0)
+        r = user_devices(s, p, gone, kept);
+    if (r == 0)
         r = user_delete_locked(s, upn, alt, rows);
-    /* the summaries name the user's devices: emptied with the delete, for every report
-     * at once, and built again without them */
-    int cleared = 0;
+    /* the summaries name the user's devices: their rows leave with the delete, for
+     * every report at once (mtd_sq_sum_delete_forget) */
     if (r == 0) {
         mtd_sq_sum_delete_lock(s);
-        r = mtd_sq_sum_delete_clear(s);
-        cleared = r == 0;
+        r = mtd_sq_sum_delete_forget(s, gone, kept);
         if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             r = MTD_EIO;
-        mtd_sq_sum_delete_unlock(s, cleared);
+        if (r)
+            sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+        mtd_sq_sum_delete_unlock(s, r == 0);
     }
+    json_decref(gone);
+    json_decref(kept);
     if (r) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     } else {
@@ -567,7 +590,7 @@ int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *de
 {
     *deleted = 0;
     pthread_mutex_lock(&s->mu);
-    int summarized = 0, cleared = 0, batches = 0;
+    int summarized = 0, batches = 0;
     int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
     if (r == 0)
         r = retention_locked(s, p, now, deleted, &summarized, &batches);
@@ -575,13 +598,11 @@ int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *de
         /* an app's latest row may now be an older one (or none): emptied with the
          * delete (mtd_sq_sum_delete_lock) and built again */
         mtd_sq_sum_delete_lock(s);
-        if (summarized) {
+        if (summarized)
             r = mtd_sq_sum_delete_clear(s);
-            cleared = r == 0;
-        }
         if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             r = MTD_EIO;
-        mtd_sq_sum_delete_unlock(s, cleared);
+        mtd_sq_sum_delete_unlock(s, r == 0);
     }
     if (r) {
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);

@@ -71,6 +71,7 @@ struct mtd_store {
     int sum_waiting;               /* reports waiting for smu: the maintainer gives it up */
     char sum_path[1200];
     int64_t sum_types;             /* batches.types bits of the event types they cover */
+    int sum_forgot;                /* a delete under smu: 1 devices forgotten, 2 emptied */
     int sum_dirty;                 /* this group stored rows the summaries cover (writer only) */
     struct mtd_store *sum_qnext;   /* the next store on the maintainer's queue */
     int sum_want, sum_busy, sum_stopped; /* under the maintainer queue's mutex */
@@ -125,7 +126,9 @@ json_t *mtd_sq_sum_rows(mtd_store *s, const char *sql, int n, const char *const 
  * are built again). */
 void mtd_sq_sum_delete_lock(mtd_store *s);
 int mtd_sq_sum_delete_clear(mtd_store *s);
-void mtd_sq_sum_delete_unlock(mtd_store *s, int cleared);
+int mtd_sq_sum_devices(mtd_store *s, const char *sql, int n, const char *const *p, json_t *devs);
+int mtd_sq_sum_delete_forget(mtd_store *s, json_t *gone, json_t *kept);
+void mtd_sq_sum_delete_unlock(mtd_store *s, int committed);
 void mtd_sq_sum_close(mtd_store *s);
 /* Sets each summarized app's side again by the trusted table (mtd_side_sql), of the
  * apps whose sum_app row meets where (" AND <condition>", its parameter ?1 = param;

@@ -30,10 +30,12 @@
  * would wait for it under the tenants' lock; a rollback journal (1 descriptor) costs
  * an fsync per chunk, 9 ms here where a WAL commit takes 0.09 ms.
  *
- * Everything here is derived: a delete of event rows (retention, a user's deletion)
- * empties the summaries in the same step for the reports (mtd_sq_sum_delete_*) and
- * they are built again, and a store
- * opened without them (made before them, or the file lost) builds them from w = 0. */
+ * Everything here is derived: a user's deletion takes its devices' rows out of the
+ * summaries in the same step for the reports and builds again those of the other
+ * devices whose rows named the user (mtd_sq_sum_delete_forget); retention, after
+ * which an app's latest row may be an older one, empties them and they are built
+ * again (mtd_sq_sum_delete_clear); a store opened without them (made before them,
+ * or the file lost) builds them from w = 0. */
 #include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
@@ -131,6 +133,53 @@ static const char *const chunk_sql[] = {
     "DELETE FROM sd.sum_d",
 };
 
+/* The summary rows of some devices (the ones a user's deletion kept, whose rows that
+ * named the user went) built again from the rows below ?1, what the chunks would
+ * have made of them: each key's latest row by one GROUP BY per table. %s: the filter
+ * on device_id (build_text). */
+static const char *const build_sql[] = {
+    "INSERT INTO sm.sum_rm(device_id, package, t) SELECT device_id, package, max(time) FROM ev_app_lifecycle"
+    " WHERE row < ?1 AND action = 'remove'%s GROUP BY device_id, package ORDER BY device_id, package",
+    /* bare columns of a max() group come from its max row, as in the chunks */
+    "INSERT INTO sm.sum_app(package, device_id, row, live, side) SELECT package, device_id, mrow,"
+    " coalesce((SELECT r.t IS NULL OR r.t < x.time FROM sm.sum_rm r WHERE r.device_id = x.device_id"
+    " AND r.package = x.package), 1), side FROM (SELECT package, device_id, max(row) AS mrow, time, %s AS side"
+    " FROM ev_app_inventory WHERE row < ?1%s GROUP BY package, device_id) x ORDER BY package, device_id",
+    "INSERT OR IGNORE INTO sm.sum_app_perm(permission, package, device_id) SELECT j.value, s.package,"
+    " s.device_id FROM sm.sum_app s JOIN ev_app_inventory o ON o.row = s.row, json_each(CASE WHEN"
+    " json_valid(o.permissions) THEN o.permissions ELSE '[]' END) j WHERE j.value IS NOT NULL%s ORDER BY 1, 2, 3",
+    "INSERT INTO sm.sum_threat(device_id, tkey, row, first_seen) SELECT device_id,"
+    " coalesce(threat_id, threat_name || '/' || coalesce(package, ''), x'00'), max(row), min(time)"
+    " FROM ev_threat_detection WHERE row < ?1%s GROUP BY 1, 2 ORDER BY 1, 2",
+};
+
+/* The devices of a delete (sd.sum_dev; re: rows of it stay, rebuilt after) leave the
+ * summaries, found by their keys; the permissions by the old rows' permissions, read
+ * before the delete commits. */
+static const char *const forget_sql[] = {
+    "DELETE FROM sm.sum_app_perm WHERE (permission, package, device_id) IN (SELECT j.value, s.package,"
+    " s.device_id FROM sd.sum_dev d JOIN sm.sum_app s ON s.device_id = d.device_id JOIN ev_app_inventory o"
+    " ON o.row = s.row, json_each(CASE WHEN json_valid(o.permissions) THEN o.permissions ELSE '[]' END) j)",
+    "DELETE FROM sm.sum_app WHERE device_id IN (SELECT device_id FROM sd.sum_dev)",
+    "DELETE FROM sm.sum_rm WHERE device_id IN (SELECT device_id FROM sd.sum_dev)",
+    "DELETE FROM sm.sum_threat WHERE device_id IN (SELECT device_id FROM sd.sum_dev)",
+};
+
+/* Statement i of build_sql with the device filter f (a test of device_id). */
+static const char *build_text(size_t i, const char *f, char *buf, size_t len)
+{
+    char filt[160];
+    snprintf(filt, sizeof filt, " AND %sdevice_id %s", i == 2 ? "s." : "", f);
+    if (i == 1) {
+        char side[768];
+        mtd_side_sql(side, sizeof side, "ev_app_inventory.", 0);
+        snprintf(buf, len, build_sql[i], side, filt);
+    } else {
+        snprintf(buf, len, build_sql[i], filt);
+    }
+    return buf;
+}
+
 /* Statement i of chunk_sql, its %s (the sideloaded rule, by the trusted table as the
  * chunk's snapshot has it) filled in buf. */
 static const char *chunk_text(size_t i, char *buf, size_t len)
@@ -174,6 +223,29 @@ static int64_t newest_row(sqlite3 *db)
     return end;
 }
 
+/* Ends a transaction of the report connection that went well so far (r == 0): sql
+ * (if any), then COMMIT; else, or if either fails, ROLLBACK, and the summaries were
+ * not what (the warning's words). */
+static int finish(mtd_store *s, int r, const char *sql, const char *what)
+{
+    if (r == 0 && sql)
+        r = exec(s->rp, sql);
+    if (r == 0)
+        r = exec(s->rp, "COMMIT");
+    if (r) {
+        mtd_log(MTD_LOG_WARN, "store", "summaries not %s: %s", what, sqlite3_errmsg(s->rp));
+        exec(s->rp, "ROLLBACK");
+    }
+    return r;
+}
+
+/* The statement that sets the watermark to w. */
+static const char *w_sql(char buf[96], int64_t w)
+{
+    snprintf(buf, 96, "UPDATE sm.sum_state SET w = %lld", (long long)w);
+    return buf;
+}
+
 /* Empties the summaries: they cover no row (caller holds s->smu and s->pmu, no
  * transaction). */
 static int clear(mtd_store *s)
@@ -186,12 +258,7 @@ static int clear(mtd_store *s)
     }
     char st[128];
     snprintf(st, sizeof st, "INSERT OR REPLACE INTO sm.sum_state(id, version, w) VALUES(1, %d, 0)", SUM_VERSION);
-    if (r == 0)
-        r = exec(s->rp, st);
-    if (r == 0)
-        r = exec(s->rp, "COMMIT");
-    if (r)
-        exec(s->rp, "ROLLBACK");
+    r = finish(s, r, st, "emptied");
     s->sum_w = r ? -1 : 0;
     __atomic_store_n(&s->sum_done, -1, __ATOMIC_RELEASE);
     return r;
@@ -228,16 +295,8 @@ static int chunk_locked(mtd_store *s, int rows, int *done)
         sqlite3_finalize(st);
     }
     char w[96];
-    snprintf(w, sizeof w, "UPDATE sm.sum_state SET w = %lld", (long long)(to > from ? to : from));
-    if (r == 0 && to > from)
-        r = exec(s->rp, w);
-    if (r == 0)
-        r = exec(s->rp, "COMMIT");
-    if (r) {
-        mtd_log(MTD_LOG_WARN, "store", "summaries not brought up to date: %s", sqlite3_errmsg(s->rp));
-        exec(s->rp, "ROLLBACK");
+    if ((r = finish(s, r, to > from ? w_sql(w, to) : NULL, "brought up to date")) != 0)
         return r;
-    }
     if (to > from)
         s->sum_w = to;
     return 0;
@@ -251,6 +310,25 @@ static int chunk(mtd_store *s, int rows, int *done)
     int r = chunk_locked(s, rows, done);
     pthread_mutex_unlock(&s->pmu);
     return r;
+}
+
+/* build_sql for the rows below w, devices by f (see build_text), in the caller's
+ * transaction on the report connection. */
+static int build_rows(mtd_store *s, int64_t w, const char *f)
+{
+    char sql[1536];
+    for (size_t i = 0; i < sizeof build_sql / sizeof build_sql[0]; i++) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(s->rp, build_text(i, f, sql, sizeof sql), -1, &st, NULL) != SQLITE_OK)
+            return MTD_EIO;
+        if (sqlite3_bind_parameter_count(st) >= 1)
+            sqlite3_bind_int64(st, 1, w);
+        int rc = sqlite3_step(st);
+        sqlite3_finalize(st);
+        if (rc != SQLITE_DONE)
+            return MTD_EIO;
+    }
+    return 0;
 }
 
 /* Brings the summaries to the newest row (caller holds s->smu). Once they reach it,
@@ -416,7 +494,9 @@ static int attach(mtd_store *s)
     /* auto_vacuum: a chunk's rows are given back, not kept as free pages per store */
     return rc == SQLITE_DONE && exec(s->rp, "ATTACH ':memory:' AS sd; PRAGMA sd.auto_vacuum=FULL;"
                                             " CREATE TABLE sd.sum_d(package, device_id, row, time, side,"
-                                            " perms, chg, PRIMARY KEY(package, device_id)) WITHOUT ROWID") == 0
+                                            " perms, chg, PRIMARY KEY(package, device_id)) WITHOUT ROWID;"
+                                            " CREATE TABLE sd.sum_dev(device_id TEXT PRIMARY KEY, re INTEGER NOT NULL)"
+                                            " WITHOUT ROWID") == 0
                ? 0 : MTD_EIO;
 }
 
@@ -483,14 +563,103 @@ void mtd_sq_sum_delete_lock(mtd_store *s)
 
 int mtd_sq_sum_delete_clear(mtd_store *s)
 {
+    s->sum_forgot = 2;
     return clear(s);
 }
 
-void mtd_sq_sum_delete_unlock(mtd_store *s, int cleared)
+/* The device ids of the first column of sql on the writer's connection (caller holds
+ * s->mu, in the delete's transaction), appended to devs. */
+int mtd_sq_sum_devices(mtd_store *s, const char *sql, int n, const char *const *p, json_t *devs)
 {
-    /* the cleared pages are zeroed (secure_delete), the WAL still holds them: truncated
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    for (int i = 0; i < n; i++)
+        sqlite3_bind_text(st, i + 1, p[i], -1, SQLITE_STATIC);
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (sqlite3_column_type(st, 0) == SQLITE_TEXT)
+            json_array_append_new(devs, json_string((const char *)sqlite3_column_text(st, 0)));
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : MTD_EIO;
+}
+
+static int fill_devs(mtd_store *s, json_t *devs, int re)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->rp, "INSERT OR REPLACE INTO sd.sum_dev(device_id, re) VALUES(?1, ?2)", -1, &st,
+                           NULL) != SQLITE_OK)
+        return MTD_EIO;
+    size_t i;
+    json_t *d;
+    int r = 0;
+    json_array_foreach(devs, i, d) {
+        sqlite3_bind_text(st, 1, json_string_value(d), -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 2, re);
+        r = sqlite3_step(st) == SQLITE_DONE ? r : MTD_EIO;
+        sqlite3_reset(st);
+    }
+    sqlite3_finalize(st);
+    return r;
+}
+
+/* Before the delete's COMMIT (under mtd_sq_sum_delete_lock): the devices' summary
+ * rows go, gone: devices none of whose rows stay, kept: devices rebuilt after the
+ * COMMIT from what stays (mtd_sq_sum_delete_unlock). The other devices' rows stay as
+ * they are, and so does the watermark: no report rebuilds the summaries after a
+ * user's deletion, which emptied them (17-26 s for 1.5M rows). sum_state.version is
+ * 0 until the rebuild: a crash in between, or a delete whose COMMIT came and no
+ * rebuild, leaves a version that is built again at the next open, never summaries
+ * that miss a device's rows or point at deleted ones. */
+int mtd_sq_sum_delete_forget(mtd_store *s, json_t *gone, json_t *kept)
+{
+    if (s->sum_w <= 0) /* empty, or to be emptied at the next catch-up */
+        return 0;
+    int r = exec(s->rp, "BEGIN");
+    if (r == 0)
+        r = exec(s->rp, "DELETE FROM sd.sum_dev");
+    if (r == 0)
+        r = fill_devs(s, gone, 0);
+    if (r == 0)
+        r = fill_devs(s, kept, 1);
+    for (size_t i = 0; r == 0 && i < sizeof forget_sql / sizeof forget_sql[0]; i++)
+        r = exec(s->rp, forget_sql[i]);
+    if (finish(s, r, "UPDATE sm.sum_state SET version = 0", "of the deleted devices removed (emptied instead)") == 0) {
+        s->sum_forgot = 1;
+        return 0;
+    }
+    return mtd_sq_sum_delete_clear(s);
+}
+
+/* After the COMMIT (or the ROLLBACK): the kept devices' rows below the watermark
+ * from what stays (every listed device's, the delete not committed), and the
+ * version back. */
+static void rebuild_forgotten(mtd_store *s, int committed)
+{
+    int64_t n = int_of(s->rp, committed ? "SELECT count(*) FROM sd.sum_dev WHERE re" : "SELECT count(*) FROM sd.sum_dev", 1);
+    int r = exec(s->rp, "BEGIN");
+    if (r == 0 && n) /* each pass reads the event tables whole: none for a user's own devices */
+        r = build_rows(s, s->sum_w, committed ? "IN (SELECT device_id FROM sd.sum_dev WHERE re)"
+                                              : "IN (SELECT device_id FROM sd.sum_dev)");
+    char v[80];
+    snprintf(v, sizeof v, "UPDATE sm.sum_state SET version = %d", SUM_VERSION);
+    if (r == 0)
+        r = exec(s->rp, "DELETE FROM sd.sum_dev");
+    if (finish(s, r, v, "of the deleted devices rebuilt (emptied instead)") != 0) {
+        exec(s->rp, "DELETE FROM sd.sum_dev");
+        mtd_sq_sum_delete_clear(s); /* or, failing, emptied at the next catch-up (sum_w -1) */
+    }
+}
+
+void mtd_sq_sum_delete_unlock(mtd_store *s, int committed)
+{
+    if (s->sum_forgot == 1)
+        rebuild_forgotten(s, committed);
+    int changed = s->sum_forgot, cleared = s->sum_forgot == 2;
+    s->sum_forgot = 0;
+    /* the removed pages are zeroed (secure_delete), the WAL still holds them: truncated
      * while no report reads (as mtd_sq_wal_truncate) */
-    if (cleared && sqlite3_wal_checkpoint_v2(s->rp, "sm", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
+    if (changed && sqlite3_wal_checkpoint_v2(s->rp, "sm", SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL) != SQLITE_OK)
         mtd_log(MTD_LOG_WARN, "store", "summary WAL not truncated after a delete: %s", sqlite3_errmsg(s->rp));
     pthread_mutex_unlock(&s->pmu);
     pthread_mutex_unlock(&s->smu);

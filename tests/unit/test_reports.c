@@ -52,6 +52,37 @@ static int on_pg(void)
     return b && !strcmp(b, "postgresql");
 }
 
+/* The integer sql finds in summary.sqlite (SQLite; -1 on PostgreSQL, with no
+ * summaries, or none found), read on a connection of its own: what the store
+ * committed. */
+static int64_t sum_int(fixture *f, const char *sql)
+{
+    if (on_pg())
+        return -1;
+    sqlite3 *db;
+    int64_t v = -1;
+    if (sqlite3_open_v2(((struct mtd_store *)f->s)->sum_path, &db, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_stmt *st;
+        if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+            if (sqlite3_step(st) == SQLITE_ROW)
+                v = sqlite3_column_int64(st, 0);
+            sqlite3_finalize(st);
+        }
+    }
+    sqlite3_close(db);
+    return v;
+}
+
+/* The watermark, while the summaries' version is set. */
+#define SUM_W "SELECT w FROM sum_state WHERE version > 0"
+/* The summary rows of devices the user's deletion leaves alone: neither the user's
+ * (d % 10 == 3, ids ending in 3) nor the ones with rows naming the user (d % 50 == 7) */
+#define SUM_OTHERS "SELECT count(*) FROM sum_app WHERE device_id NOT GLOB '*3' AND device_id NOT GLOB '*[05]7'"
+/* The summary rows that name one of the user's devices */
+#define SUM_USERS "SELECT (SELECT count(*) FROM sum_app WHERE device_id GLOB '*3') + (SELECT count(*) FROM" \
+    " sum_app_perm WHERE device_id GLOB '*3') + (SELECT count(*) FROM sum_rm WHERE device_id GLOB '*3') +" \
+    " (SELECT count(*) FROM sum_threat WHERE device_id GLOB '*3')"
+
 static void dev_id(int d, char out[32])
 {
     snprintf(out, 32, "ps_dev%019d", d);
@@ -120,6 +151,13 @@ static const char *const perm_sets[] = {
 #define T2 "2026-11-24T12:00:00Z"
 #define USER "ps_UUUUUUUUUUUUUUUUUUUUUU"
 
+/* The batch's last line (an event) names the user: its "}\n" becomes the upn's. */
+static void by_user(mtd_buf *b)
+{
+    b->len -= 2;
+    mtd_buf_puts(b, ",\"upn\":\"" USER "\"}\n");
+}
+
 /* Device d's first batch: its info, N_APP apps, and threats on some devices. */
 static void first_batch(int d, mtd_buf *b)
 {
@@ -174,6 +212,20 @@ static int later_batch(int d, int round, mtd_buf *b)
         app(b, dev, T2, id, p1, 3, 1, perm_sets[1]);
         snprintf(id, sizeof id, "C%d.1", d);
         removal(b, dev, T0, id, p0); /* older than p0's row of T1: p0 stays */
+    }
+    if (round == 2 && d % 50 == 7) {
+        /* another user's device (a batch's first event names its user) with rows
+         * that name the user: the device stays, only those rows go */
+        snprintf(id, sizeof id, "C%d.5", d);
+        env(b, "device.info", dev, T2, id);
+        mtd_buf_puts(b, ",\"upn\":\"ps_OOOOOOOOOOOOOOOOOOOOOO\",\"os_name\":\"Android\",\"os_version\":\"15\","
+                        "\"device_id_source\":\"android_id\"}\n");
+        snprintf(id, sizeof id, "C%d.3", d);
+        app(b, dev, T2, id, p0, 4, 0, perm_sets[(d + 2) % 4]);
+        by_user(b);
+        snprintf(id, sizeof id, "C%d.4", d);
+        threat(b, dev, T2, id, "Stalker.U", "high", "active", p0);
+        by_user(b);
     }
     if (round == 2 && d % 4 == 1) {
         snprintf(id, sizeof id, "C%d.2", d);
@@ -569,9 +621,18 @@ static void every_report_equals_a_plain_query(void **state)
         json_decref(want);
     }
 
-    /* a user's deletion: the apps and threats of their devices leave every report */
+    /* a user's deletion: the apps and threats of their devices leave every report,
+     * and leave the summaries by their devices: no rebuild (the watermark stays) */
+    int64_t w_before = sum_int(f, SUM_W), others = sum_int(f, SUM_OTHERS);
     int rows;
     assert_int_equal(mtd_store_user_delete(f->s, USER, USER, "admin:t", &rows), 0);
+    if (!on_pg()) {
+        assert_true(w_before > 0);
+        assert_true(others > N_DEV / 2 * N_APP / 2);
+        assert_int_equal(sum_int(f, SUM_W), w_before);
+        assert_int_equal(sum_int(f, SUM_OTHERS), others);
+        assert_int_equal(sum_int(f, SUM_USERS), 0);
+    }
     assert_true(rows >= N_DEV / 10 * N_APP);
     same("apps after a user's deletion", paged(f, apps_page, &(mtd_app_query){0}), plain_apps(f, ""), 36000);
     qa = (mtd_app_query){.permission = "android.permission.READ_SMS"};
