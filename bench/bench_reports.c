@@ -16,6 +16,8 @@
  * against the same queries through a device_id index.
  *
  *   bench_reports [DEVICES [APPS_PER_DEVICE]]   (5000 300)
+ *   bench_reports --delete [DEVICES [APPS_PER_DEVICE]]
+ *       only the fleet's first page and what a user's deletion costs (user_deletion)
  *   bench_reports --fill DIR [DEVICES [APPS_PER_DEVICE]]
  *       only stores the fleet into the store in DIR (a tenant's directory of a
  *       collector's data directory, for bench_console.sh) and exits */
@@ -482,6 +484,48 @@ static void policy_change(mtd_store *s, const report *side)
            median_of(set), median_of(other), rows_trusted, rows_back);
 }
 
+/* What a user's deletion costs the reports (issue 20.1): a device of a user is stored
+ * and reported (the summaries cover it), the user deleted, and the fleet-wide
+ * report's first page timed after the delete, against the same page with nothing
+ * deleted (its floor), medians of RUNS. Where the delete emptied the summaries, the
+ * page after it waited for them to be built again from the whole fleet. */
+static void user_deletion(mtd_store *s, const report *r, mtd_buf *raw)
+{
+    double del[RUNS], after[RUNS], still[RUNS];
+    int gone = 0;
+    for (int i = 0; i < RUNS; i++) {
+        fleet_batch(n_dev + i, raw);
+        const char *data = (const char *)raw->data, *at = strstr(data, "\"os_name\"");
+        mtd_buf b;
+        mtd_buf_init(&b, 0);
+        mtd_buf_append(&b, raw->data, (size_t)(at - data));
+        mtd_buf_printf(&b, "\"upn\":\"ps_benchuser%013d\",", i);
+        mtd_buf_puts(&b, at);
+        char key[32], upn[32];
+        snprintf(key, sizeof key, "user-%d", i);
+        snprintf(upn, sizeof upn, "ps_benchuser%013d", i);
+        store_raw(s, key, &b);
+        mtd_buf_free(&b);
+        mtd_page pg;
+        json_decref(report_page(s, r, NULL, &pg)); /* the summaries cover the device */
+        int64_t a = mtd_monotonic_ns();
+        json_decref(report_page(s, r, NULL, &pg));
+        still[i] = (mtd_monotonic_ns() - a) / 1e6;
+        int rows = 0;
+        a = mtd_monotonic_ns();
+        if (mtd_store_user_delete(s, upn, upn, "admin:bench", &rows) != 0)
+            fprintf(stderr, "bench_reports: user %s not deleted\n", upn);
+        int64_t m = mtd_monotonic_ns();
+        json_decref(report_page(s, r, NULL, &pg));
+        del[i] = (m - a) / 1e6;
+        after[i] = (mtd_monotonic_ns() - m) / 1e6;
+        gone += rows;
+    }
+    printf("reports: a user's deletion (1 device, %d rows each): the delete %.1f ms, the first page after it"
+           " %.1f ms, with nothing deleted %.1f ms (%.1fx)\n", gone / RUNS, median_of(del), median_of(after),
+           median_of(still), median_of(after) / median_of(still));
+}
+
 /* --fill DIR: the fleet into an existing tenant's store, nothing measured. */
 static int fill_only(const char *dir)
 {
@@ -506,6 +550,8 @@ int main(int argc, char **argv)
         if (argc > 4) n_app = atoi(argv[4]);
         return fill_only(argv[2]);
     }
+    int only_delete = argc > 1 && !strcmp(argv[1], "--delete");
+    argv += only_delete, argc -= only_delete;
     if (argc > 1) n_dev = atoi(argv[1]);
     if (argc > 2) n_app = atoi(argv[2]);
     char dir[] = "/tmp/mtd-bench-reports-XXXXXX", why[256];
@@ -535,6 +581,10 @@ int main(int argc, char **argv)
     json_decref(report_page(s, &reports[4], NULL, &pg0));
     printf("reports: first page after the fleet was stored (summaries caught up): %.1f ms\n",
            (mtd_monotonic_ns() - c0) / 1e6);
+    if (only_delete) {
+        user_deletion(s, &reports[4], &raw);
+        goto done;
+    }
     int met = 0, pages = 0;
     double fleet_secs = 0;
     for (size_t i = 0; i < sizeof reports / sizeof reports[0]; i++) {
@@ -566,6 +616,8 @@ int main(int argc, char **argv)
            " %.0f ms (%d batches), with no report %.0f ms (%d batches)\n", LIVE_EVENTS_PER_S,
            busy * 1e3, n_busy, quiet * 1e3, n_quiet);
     device_history(s, dir, &raw);
+    user_deletion(s, &reports[4], &raw);
+done:
     mtd_store_close(s);
     mtd_buf_free(&raw);
     mtd_rm_rf(dir);
