@@ -58,6 +58,8 @@ typedef struct {
     int again;       /* rows were added while it was: it goes on (under mu) */
     sent_mark mk;    /* rows an earlier turn sent and could not record (its thread's) */
     mtd_alert_conn *conn;
+    sqlite3 *db;     /* its connection to the alert file, kept between runs (used only
+                      * by the thread running it; closed when not running) */
 } cslot;
 
 struct mtd_alerts {
@@ -173,6 +175,7 @@ static void conns_sweep(mtd_alerts *a, const char *tenant)
         cslot *c = a->cs[i];
         if (!strcmp(c->tenant, tenant) && !c->used && !c->running) {
             mtd_alert_conn_free(c->conn);
+            sqlite3_close(c->db);
             free(c);
             continue;
         }
@@ -474,9 +477,11 @@ static int record_sent(dest_run *r, sqlite3 *db, sent_mark *mk, int failed, int 
  * destination's, which is what made delivery trail ingest (bench_alerts). */
 static void run_chunks(dest_run *r)
 {
-    sqlite3 *db;
+    sqlite3 *db = r->cs->db;
     r->more = 1;
-    if (mtd_alert_db_open(r->a->data_dir, r->tenant, &db) == 0) {
+    if (db && !sqlite3_get_autocommit(db))
+        mtd_alert_exec(db, "ROLLBACK"); /* never left open, but a stuck lock would stop it for good */
+    if (db || mtd_alert_db_open(r->a->data_dir, r->tenant, &db) == 0) {
         /* what a delivery writes need not reach the disk before the next send: a commit
          * lost to a power failure (never to a killed collector: WAL keeps it in the
          * page cache) only sends those rows once more, which receivers deduplicate; one
@@ -524,7 +529,9 @@ static void run_chunks(dest_run *r)
         r->cs->mk = mk;
         r->stamp = count_stamp(r->a);
         outbox_counts(db, &r->pending, &r->dead); /* for /metrics */
-        sqlite3_close(db);
+        /* kept for the destination's next run: a run follows nearly every pass, and
+         * opening the file (its schema run) each time was a part of each */
+        r->cs->db = db;
     }
 }
 
@@ -680,6 +687,17 @@ static int ckpt_due(mtd_alerts *a, const char *id)
     return due;
 }
 
+/* The delivery connections of the destinations not at work (under mu; a run sets
+ * running under it before it touches its cslot's db). */
+static void dest_dbs_close(mtd_alerts *a)
+{
+    for (size_t i = 0; i < a->ncs; i++)
+        if (!a->cs[i]->running && a->cs[i]->db) {
+            sqlite3_close(a->cs[i]->db);
+            a->cs[i]->db = NULL;
+        }
+}
+
 static void engine_db_close(mtd_alerts *a)
 {
     sqlite3_close(a->edb);
@@ -809,10 +827,11 @@ static void *run(void *arg)
         int64_t now = mtd_alert_now_ms(), until;
         tslot *s = next_work(a, now, &until);
         if (!s && a->edb && now - a->edb_ms >= 1000) {
-            /* idle a second: the file is let go (a deleted tenant's with it) */
+            /* idle a second: the files are let go (a deleted tenant's with them) */
             pthread_mutex_unlock(&a->mu);
             engine_db_close(a);
             pthread_mutex_lock(&a->mu);
+            dest_dbs_close(a);
             continue;
         }
         if (!s) {
@@ -904,6 +923,7 @@ void mtd_alerts_stop(mtd_alerts *a)
     pthread_mutex_unlock(&a->mu);
     for (size_t i = 0; i < a->ncs; i++) {
         mtd_alert_conn_free(a->cs[i]->conn);
+        sqlite3_close(a->cs[i]->db);
         free(a->cs[i]);
     }
     free(a->cs);
