@@ -87,6 +87,13 @@ static const char sum_schema[] =
 
 static const char *const sum_tables[] = {"sum_app", "sum_app_perm", "sum_rm", "sum_threat"};
 
+/* Shared by the catch-up's chunks, the rebuild of a deletion's kept devices and the
+ * removal of its devices' rows, so that each makes the rows the others would: a
+ * threat's key as the reports key it, and the permissions of an inventory row's JSON
+ * column c (what the report's json_each matched; text that is not JSON is none). */
+#define SUM_TKEY "coalesce(threat_id, threat_name || '/' || coalesce(package, ''), x'00')"
+#define SUM_PERMS(c) "json_each(CASE WHEN json_valid(" c ") THEN " c " ELSE '[]' END)"
+
 /* One chunk of the catch-up: the event rows ?1 <= row < ?2, in order. The removals
  * first, so that an inventory row of the chunk sees them. */
 static const char *const chunk_sql[] = {
@@ -113,11 +120,10 @@ static const char *const chunk_sql[] = {
     /* by the old row's permissions: the entries' key leads with the permission */
     "DELETE FROM sm.sum_app_perm WHERE (permission, package, device_id) IN (SELECT j.value, d.package,"
     " d.device_id FROM sd.sum_d d JOIN sm.sum_app s ON s.package = d.package AND s.device_id = d.device_id"
-    " JOIN ev_app_inventory o ON o.row = s.row, json_each(CASE WHEN json_valid(o.permissions) THEN"
-    " o.permissions ELSE '[]' END) j WHERE d.chg = 2)",
+    " JOIN ev_app_inventory o ON o.row = s.row, " SUM_PERMS("o.permissions") " j WHERE d.chg = 2)",
     /* what json_each finds is what the report's json_each matched */
     "INSERT OR IGNORE INTO sm.sum_app_perm(permission, package, device_id) SELECT j.value, d.package,"
-    " d.device_id FROM sd.sum_d d, json_each(CASE WHEN json_valid(d.perms) THEN d.perms ELSE '[]' END) j"
+    " d.device_id FROM sd.sum_d d, " SUM_PERMS("d.perms") " j"
     " WHERE d.chg AND j.value IS NOT NULL",
     "INSERT INTO sm.sum_app(package, device_id, row, live, side) SELECT package, device_id, row,"
     " coalesce((SELECT r.t IS NULL OR r.t < d.time FROM sm.sum_rm r WHERE r.device_id = d.device_id"
@@ -125,7 +131,7 @@ static const char *const chunk_sql[] = {
     " ON CONFLICT(package, device_id) DO UPDATE SET row = excluded.row, live = excluded.live,"
     " side = excluded.side",
     "INSERT INTO sm.sum_threat(device_id, tkey, row, first_seen) SELECT device_id,"
-    " coalesce(threat_id, threat_name || '/' || coalesce(package, ''), x'00'), max(row), min(time)"
+    " " SUM_TKEY ", max(row), min(time)"
     " FROM ev_threat_detection WHERE row >= ?1 AND row < ?2 GROUP BY 1, 2"
     " ON CONFLICT(device_id, tkey) DO UPDATE SET row = excluded.row, first_seen = CASE"
     " WHEN first_seen IS NULL OR excluded.first_seen < first_seen THEN excluded.first_seen ELSE first_seen END",
@@ -146,10 +152,10 @@ static const char *const build_sql[] = {
     " AND r.package = x.package), 1), side FROM (SELECT package, device_id, max(row) AS mrow, time, %s AS side"
     " FROM ev_app_inventory WHERE row < ?1%s GROUP BY package, device_id) x ORDER BY package, device_id",
     "INSERT OR IGNORE INTO sm.sum_app_perm(permission, package, device_id) SELECT j.value, s.package,"
-    " s.device_id FROM sm.sum_app s JOIN ev_app_inventory o ON o.row = s.row, json_each(CASE WHEN"
-    " json_valid(o.permissions) THEN o.permissions ELSE '[]' END) j WHERE j.value IS NOT NULL%s ORDER BY 1, 2, 3",
+    " s.device_id FROM sm.sum_app s JOIN ev_app_inventory o ON o.row = s.row, " SUM_PERMS("o.permissions")
+    " j WHERE j.value IS NOT NULL%s ORDER BY 1, 2, 3",
     "INSERT INTO sm.sum_threat(device_id, tkey, row, first_seen) SELECT device_id,"
-    " coalesce(threat_id, threat_name || '/' || coalesce(package, ''), x'00'), max(row), min(time)"
+    " " SUM_TKEY ", max(row), min(time)"
     " FROM ev_threat_detection WHERE row < ?1%s GROUP BY 1, 2 ORDER BY 1, 2",
 };
 
@@ -159,7 +165,7 @@ static const char *const build_sql[] = {
 static const char *const forget_sql[] = {
     "DELETE FROM sm.sum_app_perm WHERE (permission, package, device_id) IN (SELECT j.value, s.package,"
     " s.device_id FROM sd.sum_dev d JOIN sm.sum_app s ON s.device_id = d.device_id JOIN ev_app_inventory o"
-    " ON o.row = s.row, json_each(CASE WHEN json_valid(o.permissions) THEN o.permissions ELSE '[]' END) j)",
+    " ON o.row = s.row, " SUM_PERMS("o.permissions") " j)",
     "DELETE FROM sm.sum_app WHERE device_id IN (SELECT device_id FROM sd.sum_dev)",
     "DELETE FROM sm.sum_rm WHERE device_id IN (SELECT device_id FROM sd.sum_dev)",
     "DELETE FROM sm.sum_threat WHERE device_id IN (SELECT device_id FROM sd.sum_dev)",
