@@ -368,13 +368,15 @@ int mtd_sqlite_user_delete(mtd_store *s, const char *upn, const char *alt, const
     pthread_mutex_lock(&s->mu);
     const char *p[] = {upn, alt};
     json_t *gone = json_array(), *kept = json_array();
-    int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
+    int began = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK;
+    int r = began ? 0 : MTD_EBUSY;
     if (r == 0)
         r = user_devices(s, p, gone, kept);
     if (r == 0)
         r = user_delete_locked(s, upn, alt, rows);
     /* the summaries name the user's devices: their rows leave with the delete, for
-     * every report at once (mtd_sq_sum_delete_forget) */
+     * every report at once (mtd_sq_sum_delete_forget); on failure the rollback comes
+     * before the unlock, so the rebuild of what was forgotten reads the restored rows */
     if (r == 0) {
         mtd_sq_sum_delete_lock(s);
         r = mtd_sq_sum_delete_forget(s, gone, kept);
@@ -383,12 +385,12 @@ int mtd_sqlite_user_delete(mtd_store *s, const char *upn, const char *alt, const
         if (r)
             sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
         mtd_sq_sum_delete_unlock(s, r == 0);
+    } else if (began) {
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     }
     json_decref(gone);
     json_decref(kept);
-    if (r) {
-        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-    } else {
+    if (r == 0) {
         char detail[128];
         snprintf(detail, sizeof detail, "deleted %d event %s of one user", *rows,
                  mtd_plural(*rows, "record", "records"));
