@@ -29,7 +29,13 @@
 #include <string.h>
 #include <time.h>
 
-#define PASS_ROWS 500
+/* Detections a pass derives, in one transaction. Each pass also pays for its own
+ * commit (the alerts_open index pages it touched written to the WAL again), its
+ * statements' preparing, the tenant's rules and policy read from the store and a
+ * delivery start: with 500, a batch of 1,000 uploaded made two passes, and those were
+ * a quarter of the engine thread's CPU per alert (bench_alerts, 2,000 against 500:
+ * 0.088 -> 0.065 s per 10,000 alerts, p99 no worse; 5,000 gained less). */
+#define PASS_ROWS 2000
 #define STMT_CACHE 24
 
 /* The columns a pass reads of each detection (beside the schema's fields, which the
