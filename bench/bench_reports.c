@@ -8,9 +8,10 @@
  * fleet-wide report is paged through and the fleet's devices upload usage events at
  * the collector's own rate, against the slowest with no report running.
  *
- * The fleet: 100 apps on every device, the others each from a pool of 100 packages,
- * READ_SMS held by 1 app in 200, 1 app in 100 sideloaded, and 1 device in 10 with an
- * active threat and a resolved one. Pages of 1,000 rows (the API's default), medians
+ * The fleet (report_fleet.c, shared with pg_reports, the same on PostgreSQL): 100 apps
+ * on every device, the others each from a pool of 100 packages, READ_SMS held by 1 app
+ * in 200, 1 app in 100 sideloaded, and 1 device in 10 with an active threat and a
+ * resolved one. Pages of 1,000 rows (the API's default), medians
  * of 5 runs; targets: every page under 200 ms and within 3x of its floor. Last, one
  * device gets a year of history (device_history) and its per-device queries are timed
  * against the same queries through a device_id index.
@@ -21,6 +22,7 @@
  *   bench_reports --fill DIR [DEVICES [APPS_PER_DEVICE]]
  *       only stores the fleet into the store in DIR (a tenant's directory of a
  *       collector's data directory, for bench_console.sh) and exits */
+#include "report_fleet.h"
 #include "collector/mtd_batch.h"
 #include "common/mtd_buf.h"
 #include "common/mtd_file.h"
@@ -37,54 +39,16 @@
 #include <unistd.h>
 
 #define RUNS 5
-#define PAGE 1000
-
-static int n_dev = 5000, n_app = 300;
-
-static void device_id(int d, char out[32]) { snprintf(out, 32, "ps_dev%019d", d); }
-
-/* One device's batch: device.info, its apps, and for 1 device in 10 two threats. */
-static void fleet_batch(int d, mtd_buf *b)
-{
-    char dev[32];
-    device_id(d, dev);
-    mtd_buf_reset(b);
-    const char *env = "\"schema\":1,\"time\":\"2026-11-24T10:00:00Z\",\"tenant_id\":\"t_bench\"";
-    uint32_t seed = (uint32_t)d * 2654435761u + 1;
-    mtd_buf_printf(b, "{\"event\":\"device.info\",%s,\"event_id\":\"I%d\",\"device_id\":\"%s\","
-                      "\"os_name\":\"Android\",\"os_version\":\"14\",\"model\":\"Pixel 8\","
-                      "\"device_id_source\":\"android_id\"}\n", env, d, dev);
-    for (int a = 0; a < n_app; a++) {
-        seed = seed * 1103515245u + 12345u;
-        /* the first 100 apps are on every device; the others each come from a pool of 100 */
-        int pkg = a < 100 ? a : 100 + (a - 100) * 100 + (int)((seed >> 8) % 100);
-        int sms = seed % 200 == 0, side = (seed >> 3) % 100 == 0;
-        mtd_buf_printf(b,
-            "{\"event\":\"app.inventory\",%s,\"event_id\":\"A%d.%d\",\"device_id\":\"%s\","
-            "\"package\":\"com.example.app%d\",\"version_code\":%d,\"version_name\":\"1.%d\","
-            "\"install_source\":\"%s\",\"apk_sha256\":\"9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08\","
-            "\"permissions\":[\"android.permission.INTERNET\"%s],\"is_system\":false}\n",
-            env, d, a, dev, pkg, a, a, side ? "com.android.chrome" : "com.android.vending",
-            sms ? ",\"android.permission.READ_SMS\"" : "");
-    }
-    if (d % 10 == 0)
-        for (int t = 0; t < 3; t++)
-            mtd_buf_printf(b,
-                "{\"event\":\"threat.detection\",%s,\"event_id\":\"T%d.%d\",\"device_id\":\"%s\","
-                "\"threat_name\":\"%s\",\"category\":\"adware\",\"severity\":\"%s\",\"source\":\"app\","
-                "\"evidence\":\"rule\",\"status\":\"%s\",\"package\":\"com.example.app%d\"}\n",
-                env, d, t, dev, t == 0 ? "Adware.Generic" : "Trojan.SMS", t == 0 ? "low" : "high",
-                t == 2 ? "resolved" : "active", t);
-}
+#define PAGE RF_PAGE
 
 /* A batch of the live load: as many usage events as a device has apps (not more
  * inventory rows: each would lengthen the fleet-wide report it runs beside). */
 static void live_batch(int d, int seq, mtd_buf *b)
 {
     char dev[32];
-    device_id(d, dev);
+    rf_device_id(d, dev);
     mtd_buf_reset(b);
-    for (int i = 0; i <= n_app; i++)
+    for (int i = 0; i <= rf_n_app; i++)
         mtd_buf_printf(b, "{\"event\":\"usage.action\",\"schema\":1,\"time\":\"2026-11-24T11:00:00Z\","
                           "\"tenant_id\":\"t_bench\",\"event_id\":\"L%d.%d\",\"device_id\":\"%s\","
                           "\"action\":\"scan_requested\"}\n", seq, i, dev);
@@ -117,43 +81,10 @@ static double store_raw(mtd_store *s, const char *key, const mtd_buf *raw)
 static double store_device(mtd_store *s, int d, int seq, const char *key, mtd_buf *raw)
 {
     if (seq < 0)
-        fleet_batch(d, raw);
+        rf_fleet_batch(d, raw);
     else
         live_batch(d, seq, raw);
     return store_raw(s, key, raw);
-}
-
-static int cmp_d(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-typedef struct {
-    const char *name;
-    mtd_app_query q;
-    int kind; /* 0 apps, 1 threats, 2 devices, 3 risk */
-} report;
-
-/* One page of report r after cursor (NULL: the first); its rows. */
-static json_t *report_page(mtd_store *s, const report *r, const char *cursor, mtd_page *pg)
-{
-    *pg = (mtd_page){.limit = PAGE, .cursor = cursor};
-    char dev[32];
-    device_id(10, dev);
-    switch (r->kind) {
-    case 0: return mtd_store_apps(s, &r->q, pg);
-    case 1: return mtd_store_threats(s, "active", NULL, pg);
-    case 2: return mtd_store_devices(s, pg);
-    default: {
-        json_t *o = NULL, *t = NULL;
-        pg->more = 0;
-        if (mtd_store_device_risk(s, dev, &o) == 0)
-            t = json_incref(json_object_get(o, "threats"));
-        json_decref(o);
-        return t;
-    }
-    }
 }
 
 /* The floor of one report: its rows, in its order, in a table of their own. */
@@ -229,7 +160,7 @@ static void floor_insert(floor_tab *f, json_t *rows)
 
 /* Pages through report r once, each page's rows into the floor; keeps the cursor to
  * the middle page. */
-static void floor_fill(mtd_store *s, const report *r, floor_tab *f, const char *path)
+static void floor_fill(mtd_store *s, const rf_report *r, floor_tab *f, const char *path)
 {
     sqlite3_open(path, &f->db);
     sqlite3_busy_timeout(f->db, 10000);
@@ -246,7 +177,7 @@ static void floor_fill(mtd_store *s, const report *r, floor_tab *f, const char *
         f->rows = 0;
         total = 0;
         do {
-            rows = report_page(s, r, cursor[0] ? cursor : NULL, &pg);
+            rows = rf_report_page(s, r, cursor[0] ? cursor : NULL, PAGE, &pg);
             if (!rows) {
                 fprintf(stderr, "bench_reports: %s: a page failed\n", r->name);
                 exit(1);
@@ -287,22 +218,16 @@ static size_t floor_page(mtd_store *s, floor_tab *f, int64_t after)
     return n;
 }
 
-static double median_of(double *t)
-{
-    qsort(t, RUNS, sizeof *t, cmp_d);
-    return t[RUNS / 2];
-}
-
 /* Medians of RUNS reads of one page of the report and of its floor; 1 when both
  * targets are met. */
-static int time_page(mtd_store *s, const report *r, floor_tab *f, int deep)
+static int time_page(mtd_store *s, const rf_report *r, floor_tab *f, int deep)
 {
     double t[RUNS], ft[RUNS];
     size_t rows = 0, frows = 0;
     for (int i = 0; i < RUNS; i++) {
         mtd_page pg;
         int64_t a = mtd_monotonic_ns();
-        json_t *out = report_page(s, r, deep ? f->mid_cursor : NULL, &pg);
+        json_t *out = rf_report_page(s, r, deep ? f->mid_cursor : NULL, PAGE, &pg);
         t[i] = (mtd_monotonic_ns() - a) / 1e9;
         rows = json_array_size(out);
         json_decref(out);
@@ -310,7 +235,7 @@ static int time_page(mtd_store *s, const report *r, floor_tab *f, int deep)
         frows = floor_page(s, f, deep ? f->mid_seq : 0);
         ft[i] = (mtd_monotonic_ns() - a) / 1e9;
     }
-    double m = median_of(t), fm = median_of(ft);
+    double m = rf_median(t, RUNS), fm = rf_median(ft, RUNS);
     int ok = m < 0.2 && m <= 3 * fm;
     printf("reports: %-32s %-6s %5zu rows %8.2f ms, floor %6.2f ms (%5zu rows): %5.2fx %s\n", r->name,
            deep ? "middle" : "first", rows, m * 1e3, fm * 1e3, frows, m / fm, ok ? "met" : "NOT met");
@@ -319,7 +244,7 @@ static int time_page(mtd_store *s, const report *r, floor_tab *f, int deep)
 
 typedef struct {
     mtd_store *s;
-    const report *r;
+    const rf_report *r;
     volatile int done;
 } bg;
 
@@ -330,7 +255,7 @@ static void *report_thread(void *arg)
     char cursor[MTD_CURSOR_MAX] = "";
     mtd_page pg;
     do {
-        json_decref(report_page(b->s, b->r, cursor[0] ? cursor : NULL, &pg));
+        json_decref(rf_report_page(b->s, b->r, cursor[0] ? cursor : NULL, PAGE, &pg));
         snprintf(cursor, sizeof cursor, "%s", pg.more ? pg.next_cursor : "");
     } while (cursor[0]);
     b->done = 1;
@@ -347,7 +272,7 @@ static double slowest_batch(mtd_store *s, bg *b, double for_secs, int *count, mt
     static int seq;
     double worst = 0;
     int64_t now = mtd_monotonic_ns(), end = now + (int64_t)(for_secs * 1e9), next = now;
-    int64_t pace = (int64_t)(1e9 * (n_app + 1) / LIVE_EVENTS_PER_S);
+    int64_t pace = (int64_t)(1e9 * (rf_n_app + 1) / LIVE_EVENTS_PER_S);
     *count = 0;
     while (b ? !b->done : mtd_monotonic_ns() < end) {
         next += pace;
@@ -355,7 +280,7 @@ static double slowest_batch(mtd_store *s, bg *b, double for_secs, int *count, mt
             usleep((useconds_t)((next - t) / 1000));
         char key[32];
         snprintf(key, sizeof key, "live-%d", seq++);
-        double t = store_device(s, seq % n_dev, seq, key, raw);
+        double t = store_device(s, seq % rf_n_dev, seq, key, raw);
         if (t > worst)
             worst = t;
         (*count)++;
@@ -384,13 +309,13 @@ static double time_sql(sqlite3 *db, const char *sql, const char *dev)
         sqlite3_finalize(st);
         t[r] = (mtd_monotonic_ns() - a) / 1e9;
     }
-    return median_of(t);
+    return rf_median(t, RUNS);
 }
 
 static void device_history(mtd_store *s, const char *dir, mtd_buf *raw)
 {
     char dev[32], key[32], path[128];
-    device_id(10, dev);
+    rf_device_id(10, dev);
     int64_t t0 = mtd_monotonic_ns();
     for (int b = 0; b < HISTORY_BATCHES; b++) {
         mtd_buf_reset(raw);
@@ -429,19 +354,19 @@ static void device_history(mtd_store *s, const char *dir, mtd_buf *raw)
     sqlite3_close(db);
     printf("reports: risk of the device with history %.1f ms (through a device_id index: %.1f ms);"
            " a page of its usage events %.1f ms (through the index: %.1f ms)\n",
-           median_of(risk) * 1e3, irisk * 1e3, median_of(page) * 1e3, ipage * 1e3);
+           rf_median(risk, RUNS) * 1e3, irisk * 1e3, rf_median(page, RUNS) * 1e3, ipage * 1e3);
 }
 
-/* Stores the fleet of n_dev devices into s. */
+/* Stores the fleet of rf_n_dev devices into s. */
 static void store_fleet(mtd_store *s, mtd_buf *raw)
 {
     int64_t t0 = mtd_monotonic_ns();
-    for (int d = 0; d < n_dev; d++) {
+    for (int d = 0; d < rf_n_dev; d++) {
         char key[32];
         snprintf(key, sizeof key, "fleet-%d", d);
         store_device(s, d, -1, key, raw);
     }
-    printf("reports: fleet of %d devices x %d apps stored in %.1f s\n", n_dev, n_app,
+    printf("reports: fleet of %d devices x %d apps stored in %.1f s\n", rf_n_dev, rf_n_app,
            (mtd_monotonic_ns() - t0) / 1e9);
 }
 
@@ -450,7 +375,7 @@ static void store_fleet(mtd_store *s, mtd_buf *raw)
  * the browser the fleet's sideloaded apps come from and then not, against a policy
  * write that changes another key (its floor: no app's side to set), medians of RUNS;
  * and the sideloaded page after each (it must be empty while the browser is trusted). */
-static void policy_change(mtd_store *s, const report *side)
+static void policy_change(mtd_store *s, const rf_report *side)
 {
     double set[RUNS], other[RUNS];
     size_t rows_trusted = 0, rows_back = 0;
@@ -465,12 +390,12 @@ static void policy_change(mtd_store *s, const report *side)
         mtd_store_policy_set(s, &p);
         int64_t b = mtd_monotonic_ns();
         mtd_page pg;
-        json_t *rows = report_page(s, side, NULL, &pg);
+        json_t *rows = rf_report_page(s, side, NULL, PAGE, &pg);
         rows_trusted += json_array_size(rows);
         json_decref(rows);
         mtd_policy_default(&p);
         mtd_store_policy_set(s, &p);
-        rows = report_page(s, side, NULL, &pg);
+        rows = rf_report_page(s, side, NULL, PAGE, &pg);
         rows_back = json_array_size(rows);
         json_decref(rows);
         p.retention_feedback_days = 80 + i; /* the stores stay: only the write */
@@ -481,7 +406,7 @@ static void policy_change(mtd_store *s, const report *side)
     }
     printf("reports: trusted_stores changed (side set again): policy write %.1f ms, another key's %.2f ms;"
            " sideloaded rows while trusted %zu (want 0), after %zu\n",
-           median_of(set), median_of(other), rows_trusted, rows_back);
+           rf_median(set, RUNS), rf_median(other, RUNS), rows_trusted, rows_back);
 }
 
 /* What a user's deletion costs the reports (issue 20.1): a device of a user is stored
@@ -489,12 +414,12 @@ static void policy_change(mtd_store *s, const report *side)
  * report's first page timed after the delete, against the same page with nothing
  * deleted (its floor), medians of RUNS. Where the delete emptied the summaries, the
  * page after it waited for them to be built again from the whole fleet. */
-static void user_deletion(mtd_store *s, const report *r, mtd_buf *raw)
+static void user_deletion(mtd_store *s, const rf_report *r, mtd_buf *raw)
 {
     double del[RUNS], after[RUNS], still[RUNS];
     int gone = 0;
     for (int i = 0; i < RUNS; i++) {
-        fleet_batch(n_dev + i, raw);
+        rf_fleet_batch(rf_n_dev + i, raw);
         const char *data = (const char *)raw->data, *at = strstr(data, "\"os_name\"");
         mtd_buf b;
         mtd_buf_init(&b, 0);
@@ -507,23 +432,23 @@ static void user_deletion(mtd_store *s, const report *r, mtd_buf *raw)
         store_raw(s, key, &b);
         mtd_buf_free(&b);
         mtd_page pg;
-        json_decref(report_page(s, r, NULL, &pg)); /* the summaries cover the device */
+        json_decref(rf_report_page(s, r, NULL, PAGE, &pg)); /* the summaries cover the device */
         int64_t a = mtd_monotonic_ns();
-        json_decref(report_page(s, r, NULL, &pg));
+        json_decref(rf_report_page(s, r, NULL, PAGE, &pg));
         still[i] = (mtd_monotonic_ns() - a) / 1e6;
         int rows = 0;
         a = mtd_monotonic_ns();
         if (mtd_store_user_delete(s, upn, upn, "admin:bench", &rows) != 0)
             fprintf(stderr, "bench_reports: user %s not deleted\n", upn);
         int64_t m = mtd_monotonic_ns();
-        json_decref(report_page(s, r, NULL, &pg));
+        json_decref(rf_report_page(s, r, NULL, PAGE, &pg));
         del[i] = (m - a) / 1e6;
         after[i] = (mtd_monotonic_ns() - m) / 1e6;
         gone += rows;
     }
     printf("reports: a user's deletion (1 device, %d rows each): the delete %.1f ms, the first page after it"
-           " %.1f ms, with nothing deleted %.1f ms (%.1fx)\n", gone / RUNS, median_of(del), median_of(after),
-           median_of(still), median_of(after) / median_of(still));
+           " %.1f ms, with nothing deleted %.1f ms (%.1fx)\n", gone / RUNS, rf_median(del, RUNS), rf_median(after, RUNS),
+           rf_median(still, RUNS), rf_median(after, RUNS) / rf_median(still, RUNS));
 }
 
 /* --fill DIR: the fleet into an existing tenant's store, nothing measured. */
@@ -546,14 +471,14 @@ static int fill_only(const char *dir)
 int main(int argc, char **argv)
 {
     if (argc > 2 && !strcmp(argv[1], "--fill")) {
-        if (argc > 3) n_dev = atoi(argv[3]);
-        if (argc > 4) n_app = atoi(argv[4]);
+        if (argc > 3) rf_n_dev = atoi(argv[3]);
+        if (argc > 4) rf_n_app = atoi(argv[4]);
         return fill_only(argv[2]);
     }
     int only_delete = argc > 1 && !strcmp(argv[1], "--delete");
     argv += only_delete, argc -= only_delete;
-    if (argc > 1) n_dev = atoi(argv[1]);
-    if (argc > 2) n_app = atoi(argv[2]);
+    if (argc > 1) rf_n_dev = atoi(argv[1]);
+    if (argc > 2) rf_n_app = atoi(argv[2]);
     char dir[] = "/tmp/mtd-bench-reports-XXXXXX", why[256];
     if (!mkdtemp(dir))
         return 1;
@@ -565,35 +490,26 @@ int main(int argc, char **argv)
     mtd_buf raw;
     mtd_buf_init(&raw, 0);
     store_fleet(s, &raw);
-    report reports[] = {
-        {"apps holding READ_SMS (fleet)", {.permission = "android.permission.READ_SMS"}, 0},
-        {"sideloaded apps (fleet)", {.sideloaded = 1}, 0},
-        {"who has com.example.app7", {.package = "com.example.app7"}, 0},
-        {"apps of one device", {.device_id = "ps_dev0000000000000000042"}, 0},
-        {"every current app (fleet)", {0}, 0},
-        {"active threats (fleet)", {0}, 1},
-        {"devices with risk", {0}, 2},
-        {"risk of one device", {0}, 3},
-    };
+    const rf_report *reports = rf_reports;
     /* the first page after the fleet was stored: the summaries catch up first */
     mtd_page pg0;
     int64_t c0 = mtd_monotonic_ns();
-    json_decref(report_page(s, &reports[4], NULL, &pg0));
+    json_decref(rf_report_page(s, &reports[RF_FLEET_APPS], NULL, PAGE, &pg0));
     printf("reports: first page after the fleet was stored (summaries caught up): %.1f ms\n",
            (mtd_monotonic_ns() - c0) / 1e6);
     if (only_delete) {
-        user_deletion(s, &reports[4], &raw);
+        user_deletion(s, &reports[RF_FLEET_APPS], &raw);
         goto done;
     }
     int met = 0, pages = 0;
     double fleet_secs = 0;
-    for (size_t i = 0; i < sizeof reports / sizeof reports[0]; i++) {
+    for (size_t i = 0; i < RF_NREPORTS; i++) {
         floor_tab f = {0};
         char path[600];
         snprintf(path, sizeof path, "%s/store.sqlite", dir);
         int64_t a = mtd_monotonic_ns();
         floor_fill(s, &reports[i], &f, path);
-        if (i == 4)
+        if (i == RF_FLEET_APPS)
             fleet_secs = (mtd_monotonic_ns() - a) / 1e9 / 2; /* it pages through twice */
         printf("reports: %s: %lld rows\n", reports[i].name, (long long)f.rows);
         met += time_page(s, &reports[i], &f, 0), pages++;
@@ -607,7 +523,7 @@ int main(int argc, char **argv)
     /* what the fleet-wide report costs the devices of the tenant */
     int n_quiet, n_busy;
     double quiet = slowest_batch(s, NULL, fleet_secs, &n_quiet, &raw);
-    bg b = {.s = s, .r = &reports[4]};
+    bg b = {.s = s, .r = &reports[RF_FLEET_APPS]};
     pthread_t th;
     pthread_create(&th, NULL, report_thread, &b);
     double busy = slowest_batch(s, &b, 0, &n_busy, &raw);
@@ -616,7 +532,7 @@ int main(int argc, char **argv)
            " %.0f ms (%d batches), with no report %.0f ms (%d batches)\n", LIVE_EVENTS_PER_S,
            busy * 1e3, n_busy, quiet * 1e3, n_quiet);
     device_history(s, dir, &raw);
-    user_deletion(s, &reports[4], &raw);
+    user_deletion(s, &reports[RF_FLEET_APPS], &raw);
 done:
     mtd_store_close(s);
     mtd_buf_free(&raw);
