@@ -19,7 +19,10 @@
  * Pages of 1,000 rows, medians of 5 runs; targets: every page under 200 ms and within
  * 3x of its floor.
  *
- *   pg_reports [DEVICES [APPS_PER_DEVICE]]   (1000 300; issue 20's fleet: 5000 300) */
+ *   pg_reports [DEVICES [APPS_PER_DEVICE]]   (1000 300; issue 20's fleet: 5000 300)
+ *   pg_reports --fill [DEVICES [APPS_PER_DEVICE]]
+ *       only stores the fleet into tenant 00000000benchrp1 and leaves it there (to
+ *       EXPLAIN a report as its role: SET ROLE mtd_t_00000000benchrp1) */
 #include "report_fleet.h"
 #include "collector/mtd_batch.h"
 #include "common/mtd_buf.h"
@@ -319,6 +322,9 @@ static mtd_store *open_tenant(mtd_store_cluster **cl, const char *url)
 
 int main(int argc, char **argv)
 {
+    setvbuf(stdout, NULL, _IOLBF, 0); /* each figure as it comes, also into a file */
+    int fill_only = argc > 1 && !strcmp(argv[1], "--fill");
+    argv += fill_only, argc -= fill_only;
     rf_n_dev = argc > 1 ? atoi(argv[1]) : 1000;
     rf_n_app = argc > 2 ? atoi(argv[2]) : 300;
     const char *url = getenv("MTD_PG_URL");
@@ -338,6 +344,12 @@ int main(int argc, char **argv)
     /* no NOTICE of a table not there to drop, no WARNING of the catalogs ANALYZE skips */
     must(c, "SET client_min_messages = error");
     store_fleet(s, c);
+    if (fill_only) {
+        PQfinish(c);
+        mtd_store_close(s);
+        mtd_store_pg_close(cl);
+        return 0;
+    }
     int met = 0, pages = 0;
     for (int i = 0; i < RF_NREPORTS; i++) {
         floor_tab f;
