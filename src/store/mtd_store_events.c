@@ -553,8 +553,8 @@ int mtd_sqlite_event_lines_after(mtd_store *s, const char *event, int64_t after,
 /* Every table's expired rows, the batch records and the audit entry in one
  * transaction: a report sees the store before the run or after it, never some tables
  * pruned and others not (each DELETE was its own commit). */
-static int retention_locked(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted, int *summarized,
-                            int *batches)
+static int retention_locked(mtd_store *s, const mtd_policy *p, int64_t now, int *deleted, int64_t *cut,
+                            int *summarized, int *batches)
 {
     int r = 0;
     for (size_t i = 0; i < mtd_event_ntypes && r == 0; i++) {
@@ -572,6 +572,7 @@ static int retention_locked(mtd_store *s, const mtd_policy *p, int64_t now, int 
             r = n;
         else
             *deleted += n;
+        cut[i] = n > 0 ? now - (int64_t)days * 86400 : INT64_MIN;
         if (n > 0 && (mtd_sq_type_bit(ev) & s->sum_types))
             *summarized = 1;
     }
@@ -593,15 +594,17 @@ int mtd_sqlite_retention(mtd_store *s, const mtd_policy *p, int64_t now, int *de
     *deleted = 0;
     pthread_mutex_lock(&s->mu);
     int summarized = 0, batches = 0;
+    int64_t cut[64]; /* per event type (a type is a bit of batches.types) */
     int r = sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) == SQLITE_OK ? 0 : MTD_EBUSY;
     if (r == 0)
-        r = retention_locked(s, p, now, deleted, &summarized, &batches);
+        r = retention_locked(s, p, now, deleted, cut, &summarized, &batches);
     if (r == 0) {
-        /* an app's latest row may now be an older one (or none): emptied with the
-         * delete (mtd_sq_sum_delete_lock) and built again */
+        /* an app's latest row may now be an older one (or none): the summary rows
+         * the deleted rows made leave with the delete, for every report at once
+         * (mtd_sq_sum_delete_expired), and are built again from what stays */
         mtd_sq_sum_delete_lock(s);
         if (summarized)
-            r = mtd_sq_sum_delete_clear(s);
+            r = mtd_sq_sum_delete_expired(s, cut);
         if (r == 0 && sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
             r = MTD_EIO;
         mtd_sq_sum_delete_unlock(s, r == 0);

@@ -71,7 +71,7 @@ struct mtd_store {
     int sum_waiting;               /* reports waiting for smu: the maintainer gives it up */
     char sum_path[1200];
     int64_t sum_types;             /* batches.types bits of the event types they cover */
-    int sum_forgot;                /* a delete under smu: 1 devices forgotten, 2 emptied */
+    int sum_forgot;                /* a delete under smu: 1 devices forgotten, 2 emptied, 3 expired rows */
     int sum_dirty;                 /* this group stored rows the summaries cover (writer only) */
     struct mtd_store *sum_qnext;   /* the next store on the maintainer's queue */
     int sum_want, sum_busy, sum_stopped; /* under the maintainer queue's mutex */
@@ -122,12 +122,17 @@ json_t *mtd_sq_sum_rows(mtd_store *s, const char *sql, int n, const char *const 
 /* A delete of event rows (caller holds s->mu, the delete's transaction open on s->db):
  * _lock just before its COMMIT (takes smu and pmu: no chunk, no report); _clear, when
  * it deleted rows the summaries cover, empties them (committed at once, before the
- * delete's COMMIT); _unlock after the COMMIT or ROLLBACK (cleared: _clear ran, they
- * are built again). */
+ * delete's COMMIT; _forget and _expired empty them when they fail); _unlock after the
+ * COMMIT or ROLLBACK (what _forget or _expired removed is built again; cleared: they
+ * are built again whole). */
 void mtd_sq_sum_delete_lock(mtd_store *s);
 int mtd_sq_sum_delete_clear(mtd_store *s);
 int mtd_sq_sum_devices(mtd_store *s, const char *sql, int n, const char *const *p, json_t *devs);
 int mtd_sq_sum_delete_forget(mtd_store *s, json_t *gone, json_t *kept);
+/* Retention's: cut[i] the cutoff of event type i (mtd_event_types; its rows received
+ * before it deleted, INT64_MIN none); the summary rows the deleted rows made leave
+ * the summaries and are built again at _unlock. */
+int mtd_sq_sum_delete_expired(mtd_store *s, const int64_t *cut);
 void mtd_sq_sum_delete_unlock(mtd_store *s, int committed);
 void mtd_sq_sum_close(mtd_store *s);
 /* Sets each summarized app's side again by the trusted table (mtd_side_sql), of the

@@ -32,10 +32,12 @@
  *
  * Everything here is derived: a user's deletion takes its devices' rows out of the
  * summaries in the same step for the reports and builds again those of the other
- * devices whose rows named the user (mtd_sq_sum_delete_forget); retention, after
- * which an app's latest row may be an older one, empties them and they are built
- * again (mtd_sq_sum_delete_clear); a store opened without them (made before them,
- * or the file lost) builds them from w = 0. */
+ * devices whose rows named the user (mtd_sq_sum_delete_forget); retention takes
+ * out the rows its deleted rows made (an app whose latest row went, a removal's or
+ * a threat's whose latest or first row went) and builds those again from what stays,
+ * an older row or none (mtd_sq_sum_delete_expired); neither moves the watermark, so
+ * no report after them rebuilds. A store opened without them (made before them, or
+ * the file lost) builds them from w = 0. */
 #include "store/mtd_store_sqlite_int.h"
 #include "common/mtd_err.h"
 #include "common/mtd_log.h"
@@ -171,17 +173,15 @@ static const char *const forget_sql[] = {
     "DELETE FROM sm.sum_threat WHERE device_id IN (SELECT device_id FROM sd.sum_dev)",
 };
 
-/* Statement i of build_sql with the device filter f (a test of device_id). */
+/* Statement i of build_sql with its filter f (a clause: " AND <condition>"). */
 static const char *build_text(size_t i, const char *f, char *buf, size_t len)
 {
-    char filt[160];
-    snprintf(filt, sizeof filt, " AND %sdevice_id %s", i == 2 ? "s." : "", f);
     if (i == 1) {
         char side[768];
         mtd_side_sql(side, sizeof side, "ev_app_inventory.", 0);
-        snprintf(buf, len, build_sql[i], side, filt);
+        snprintf(buf, len, build_sql[i], side, f);
     } else {
-        snprintf(buf, len, build_sql[i], filt);
+        snprintf(buf, len, build_sql[i], f);
     }
     return buf;
 }
@@ -318,14 +318,16 @@ static int chunk(mtd_store *s, int rows, int *done)
     return r;
 }
 
-/* build_sql for the rows below w, devices by f (see build_text), in the caller's
- * transaction on the report connection. */
-static int build_rows(mtd_store *s, int64_t w, const char *f)
+/* build_sql for the rows below w, each statement i by its filter f[i] (see
+ * build_text; NULL: not run), in the caller's transaction on the report connection. */
+static int build_rows(mtd_store *s, int64_t w, const char *const f[4])
 {
-    char sql[1536];
+    char sql[2048];
     for (size_t i = 0; i < sizeof build_sql / sizeof build_sql[0]; i++) {
         sqlite3_stmt *st;
-        if (sqlite3_prepare_v2(s->rp, build_text(i, f, sql, sizeof sql), -1, &st, NULL) != SQLITE_OK)
+        if (!f[i])
+            continue;
+        if (sqlite3_prepare_v2(s->rp, build_text(i, f[i], sql, sizeof sql), -1, &st, NULL) != SQLITE_OK)
             return MTD_EIO;
         if (sqlite3_bind_parameter_count(st) >= 1)
             sqlite3_bind_int64(st, 1, w);
@@ -335,6 +337,16 @@ static int build_rows(mtd_store *s, int64_t w, const char *f)
             return MTD_EIO;
     }
     return 0;
+}
+
+/* build_rows for the devices whose device_id meets the test d. */
+static int build_devices(mtd_store *s, int64_t w, const char *d)
+{
+    char a[160], b[160];
+    snprintf(a, sizeof a, " AND device_id %s", d);
+    snprintf(b, sizeof b, " AND s.device_id %s", d);
+    const char *const f[4] = {a, a, b, a};
+    return build_rows(s, w, f);
 }
 
 /* Brings the summaries to the newest row (caller holds s->smu). Once they reach it,
@@ -502,7 +514,13 @@ static int attach(mtd_store *s)
                                             " CREATE TABLE sd.sum_d(package, device_id, row, time, side,"
                                             " perms, chg, PRIMARY KEY(package, device_id)) WITHOUT ROWID;"
                                             " CREATE TABLE sd.sum_dev(device_id TEXT PRIMARY KEY, re INTEGER NOT NULL)"
-                                            " WITHOUT ROWID") == 0
+                                            " WITHOUT ROWID;"
+                                            " CREATE TABLE sd.exp_app(package, device_id, PRIMARY KEY(package,"
+                                            " device_id)) WITHOUT ROWID;"
+                                            " CREATE TABLE sd.exp_rm(device_id, package, PRIMARY KEY(device_id,"
+                                            " package)) WITHOUT ROWID;"
+                                            " CREATE TABLE sd.exp_threat(device_id, tkey, PRIMARY KEY(device_id,"
+                                            " tkey)) WITHOUT ROWID") == 0
                ? 0 : MTD_EIO;
 }
 
@@ -550,17 +568,17 @@ int mtd_sq_sum_open(mtd_store *s, char *why, size_t wl)
     return 0;
 }
 
-/* A delete of event rows and the summaries' emptying are one step for every reader:
+/* A delete of event rows and the summaries' change are one step for every reader:
  * the reports read summary.sqlite and the event tables on one connection (rp) under
- * pmu, so the delete's COMMIT and the emptying happen with pmu held, and smu keeps
- * chunks out (one read before the COMMIT would point at rows about to go). A report
- * sees the rows and summaries before the delete, or both after it. Before, the deletes
- * committed first and the summaries were emptied after (retention: one commit per
- * table, the emptying after the last), so a report in between showed, e.g., a threat
- * whose older detection was gone with that detection's time as its first_seen
- * (test_sum_race). The emptying commits first: a crash between the two commits leaves
- * the summaries empty (built again at the next report), never pointing at rows the
- * store no longer has. */
+ * pmu, so the delete's COMMIT and the change (removal before it, rebuild after it, or
+ * the emptying) happen with pmu held, and smu keeps chunks out (one read before the
+ * COMMIT would point at rows about to go). A report sees the rows and summaries
+ * before the delete, or both after it. Before, the deletes committed first and the
+ * summaries were emptied after (retention: one commit per table, the emptying after
+ * the last), so a report in between showed, e.g., a threat whose older detection was
+ * gone with that detection's time as its first_seen (test_sum_race). The summaries'
+ * change commits first: a crash between the two commits leaves them empty or of
+ * version 0 (built again), never pointing at rows the store no longer has. */
 void mtd_sq_sum_delete_lock(mtd_store *s)
 {
     pthread_mutex_lock(&s->smu);
@@ -645,8 +663,8 @@ static void rebuild_forgotten(mtd_store *s, int committed)
     int64_t n = int_of(s->rp, committed ? "SELECT count(*) FROM sd.sum_dev WHERE re" : "SELECT count(*) FROM sd.sum_dev", 1);
     int r = exec(s->rp, "BEGIN");
     if (r == 0 && n) /* each pass reads the event tables whole: none for a user's own devices */
-        r = build_rows(s, s->sum_w, committed ? "IN (SELECT device_id FROM sd.sum_dev WHERE re)"
-                                              : "IN (SELECT device_id FROM sd.sum_dev)");
+        r = build_devices(s, s->sum_w, committed ? "IN (SELECT device_id FROM sd.sum_dev WHERE re)"
+                                                 : "IN (SELECT device_id FROM sd.sum_dev)");
     char v[80];
     snprintf(v, sizeof v, "UPDATE sm.sum_state SET version = %d", SUM_VERSION);
     if (r == 0)
@@ -657,11 +675,135 @@ static void rebuild_forgotten(mtd_store *s, int committed)
     }
 }
 
+/* Retention (rows received before a cutoff deleted, each table its own; read before
+ * the delete commits, ?1 the table's cutoff): the summary rows whose value the
+ * deleted rows made. An app's row, if its latest row goes (then an older row, or
+ * none); a removal's time (the latest), if a removal of that time goes (another of
+ * the same time may stay; none, and the entry goes); a threat's row and first_seen,
+ * if its latest detection or one of its first time goes. Any other summary row keeps
+ * its value: the rows it names stay, and a maximum or minimum whose row stays is the
+ * same without the others. An app's live follows its removal's time (done after the
+ * rebuild, expire_live); its permissions its row. Driven by the deleted rows (the
+ * event table's order), each looked up in its summary by key: a day's expired rows
+ * are a small part of the fleet's summaries. */
+static const char *const expire_find[] = {
+    "INSERT OR IGNORE INTO sd.exp_app(package, device_id) SELECT s.package, s.device_id FROM ev_app_inventory a"
+    " CROSS JOIN sm.sum_app s ON s.package = a.package AND s.device_id = a.device_id"
+    " WHERE a.received_at < ?1 AND s.row = a.row",
+    "INSERT OR IGNORE INTO sd.exp_rm(device_id, package) SELECT r.device_id, r.package FROM ev_app_lifecycle l"
+    " CROSS JOIN sm.sum_rm r ON r.device_id = l.device_id AND r.package = l.package"
+    " WHERE l.received_at < ?1 AND l.action = 'remove' AND l.time IS r.t",
+    "INSERT OR IGNORE INTO sd.exp_threat(device_id, tkey) SELECT s.device_id, s.tkey FROM ev_threat_detection d"
+    " CROSS JOIN sm.sum_threat s ON s.device_id = d.device_id AND s.tkey = " SUM_TKEY
+    " WHERE d.received_at < ?1 AND (s.row = d.row OR d.time IS s.first_seen)",
+};
+/* the covered event type each of expire_find reads */
+static const char *const expire_type[] = {"app.inventory", "app.lifecycle", "threat.detection"};
+
+/* Those rows leave the summaries before the delete's COMMIT (the permissions by the
+ * old rows', which are still there), built again after it (expire_filter). */
+static const char *const expire_drop[] = {
+    "DELETE FROM sm.sum_app_perm WHERE (permission, package, device_id) IN (SELECT j.value, s.package,"
+    " s.device_id FROM sd.exp_app k JOIN sm.sum_app s ON s.package = k.package AND s.device_id = k.device_id"
+    " JOIN ev_app_inventory o ON o.row = s.row, " SUM_PERMS("o.permissions") " j)",
+    "DELETE FROM sm.sum_app WHERE (package, device_id) IN (SELECT package, device_id FROM sd.exp_app)",
+    "DELETE FROM sm.sum_rm WHERE (device_id, package) IN (SELECT device_id, package FROM sd.exp_rm)",
+    "DELETE FROM sm.sum_threat WHERE (device_id, tkey) IN (SELECT device_id, tkey FROM sd.exp_threat)",
+};
+
+/* build_sql's filters for them, by the scratch table each reads */
+static const char *const expire_filter[] = {
+    " AND (device_id, package) IN (SELECT device_id, package FROM sd.exp_rm)",
+    " AND (package, device_id) IN (SELECT package, device_id FROM sd.exp_app)",
+    " AND (s.package, s.device_id) IN (SELECT package, device_id FROM sd.exp_app)",
+    " AND (device_id, " SUM_TKEY ") IN (SELECT device_id, tkey FROM sd.exp_threat)",
+};
+static const char *const expire_scratch[] = {"exp_rm", "exp_app", "exp_app", "exp_threat"};
+
+/* The apps whose removal's time changed, by it (the chunk's live) */
+static const char expire_live[] =
+    "UPDATE sm.sum_app SET live = (SELECT r.t IS NULL OR r.t < a.time FROM ev_app_inventory a"
+    " LEFT JOIN sm.sum_rm r ON r.device_id = a.device_id AND r.package = a.package WHERE a.row = sum_app.row)"
+    " WHERE (package, device_id) IN (SELECT package, device_id FROM sd.exp_rm)";
+
+static int exec_cut(mtd_store *s, const char *sql, int64_t cut)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(s->rp, sql, -1, &st, NULL) != SQLITE_OK)
+        return MTD_EIO;
+    sqlite3_bind_int64(st, 1, cut);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : MTD_EIO;
+}
+
+static int empty_scratch(mtd_store *s)
+{
+    return exec(s->rp, "DELETE FROM sd.exp_app; DELETE FROM sd.exp_rm; DELETE FROM sd.exp_threat");
+}
+
+/* Before the retention's COMMIT (under mtd_sq_sum_delete_lock; cut[i]: the rows of
+ * event type i received before it are deleted, INT64_MIN none): the summary rows the
+ * deleted rows made leave them, and are built again after the COMMIT from what stays
+ * (mtd_sq_sum_delete_unlock). The watermark stays: the next report does not rebuild
+ * the summaries, which retention emptied (17-26 s for 1.5M rows). version is 0 until
+ * the rebuild, as for a user's deletion (mtd_sq_sum_delete_forget). */
+int mtd_sq_sum_delete_expired(mtd_store *s, const int64_t *cut)
+{
+    if (s->sum_w <= 0) /* empty, or to be emptied at the next catch-up */
+        return 0;
+    int r = exec(s->rp, "BEGIN");
+    if (r == 0)
+        r = empty_scratch(s);
+    for (size_t i = 0; r == 0 && i < sizeof expire_find / sizeof expire_find[0]; i++) {
+        int64_t c = cut[mtd_schema_event(expire_type[i]) - mtd_event_types];
+        if (c != INT64_MIN) /* each reads its event table whole */
+            r = exec_cut(s, expire_find[i], c);
+    }
+    for (size_t i = 0; r == 0 && i < sizeof expire_drop / sizeof expire_drop[0]; i++)
+        r = exec(s->rp, expire_drop[i]);
+    if (finish(s, r, "UPDATE sm.sum_state SET version = 0", "of the expired rows removed (emptied instead)") == 0) {
+        s->sum_forgot = 3;
+        return 0;
+    }
+    empty_scratch(s);
+    return mtd_sq_sum_delete_clear(s);
+}
+
+/* After the retention's COMMIT (or ROLLBACK: the same rows built again from the
+ * restored ones): the removed summary rows from the rows that stay below the
+ * watermark, each table only if it lost any (each pass reads its event table whole),
+ * and the version back. */
+static void rebuild_expired(mtd_store *s)
+{
+    const char *f[4];
+    for (size_t i = 0; i < 4; i++) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "SELECT EXISTS (SELECT 1 FROM sd.%s)", expire_scratch[i]);
+        f[i] = int_of(s->rp, sql, 1) ? expire_filter[i] : NULL;
+    }
+    int r = exec(s->rp, "BEGIN");
+    if (r == 0)
+        r = build_rows(s, s->sum_w, f);
+    if (r == 0 && f[0])
+        r = exec(s->rp, expire_live);
+    if (r == 0)
+        r = empty_scratch(s);
+    char v[80];
+    snprintf(v, sizeof v, "UPDATE sm.sum_state SET version = %d", SUM_VERSION);
+    if (finish(s, r, v, "of the expired rows rebuilt (emptied instead)") != 0) {
+        empty_scratch(s);
+        mtd_sq_sum_delete_clear(s); /* or, failing, emptied at the next catch-up (sum_w -1) */
+    }
+}
+
 void mtd_sq_sum_delete_unlock(mtd_store *s, int committed)
 {
     if (s->sum_forgot == 1)
         rebuild_forgotten(s, committed);
-    int changed = s->sum_forgot, cleared = s->sum_forgot == 2;
+    else if (s->sum_forgot == 3)
+        rebuild_expired(s);
+    int changed = s->sum_forgot, cleared = s->sum_forgot == 2; /* rebuild_* may have set it */
     s->sum_forgot = 0;
     /* the removed pages are zeroed (secure_delete), the WAL still holds them: truncated
      * while no report reads (as mtd_sq_wal_truncate) */
