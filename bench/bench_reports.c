@@ -18,7 +18,9 @@
  *
  *   bench_reports [DEVICES [APPS_PER_DEVICE]]   (5000 300)
  *   bench_reports --delete [DEVICES [APPS_PER_DEVICE]]
- *       only the fleet's first page and what a user's deletion costs (user_deletion)
+ *       only the fleet's first page and what a user's deletion costs (delete_costs)
+ *   bench_reports --retention [DEVICES [APPS_PER_DEVICE]]
+ *       the same for a retention run that deletes one device's rows
  *   bench_reports --fill DIR [DEVICES [APPS_PER_DEVICE]]
  *       only stores the fleet into the store in DIR (a tenant's directory of a
  *       collector's data directory, for bench_console.sh) and exits */
@@ -36,6 +38,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #define RUNS 5
@@ -409,46 +412,86 @@ static void policy_change(mtd_store *s, const rf_report *side)
            rf_median(set, RUNS), rf_median(other, RUNS), rows_trusted, rows_back);
 }
 
-/* What a user's deletion costs the reports (issue 20.1): a device of a user is stored
- * and reported (the summaries cover it), the user deleted, and the fleet-wide
- * report's first page timed after the delete, against the same page with nothing
- * deleted (its floor), medians of RUNS. Where the delete emptied the summaries, the
- * page after it waited for them to be built again from the whole fleet. */
-static void user_deletion(mtd_store *s, const rf_report *r, mtd_buf *raw)
+/* The deletes whose cost to the reports delete_costs measures. */
+enum { DEL_USER, DEL_RETENTION };
+
+/* Run i's device for a delete of kind: a user's (its device.info names the user), or
+ * one whose rows are made old (received in 1970, as if stored years ago; the
+ * summaries do not read received_at) for retention to delete. */
+static void delete_device(mtd_store *s, int kind, int i, mtd_buf *raw)
+{
+    char key[32], dev[32], sql[160];
+    int d = kind == DEL_USER ? rf_n_dev + i : rf_n_dev + 10 * (i + 1); /* threats on 1 device in 10 */
+    rf_fleet_batch(d, raw);
+    snprintf(key, sizeof key, "%s-%d", kind == DEL_USER ? "user" : "old", i);
+    if (kind == DEL_RETENTION) {
+        store_raw(s, key, raw);
+        static const char *const aged[] = {"ev_device_info", "ev_app_inventory", "ev_threat_detection"};
+        rf_device_id(d, dev);
+        pthread_mutex_lock(&s->mu);
+        for (size_t t = 0; t < sizeof aged / sizeof aged[0]; t++) {
+            snprintf(sql, sizeof sql, "UPDATE %s SET received_at = 1000 WHERE device_id = '%s'", aged[t], dev);
+            sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+        }
+        pthread_mutex_unlock(&s->mu);
+        return;
+    }
+    const char *data = (const char *)raw->data, *at = strstr(data, "\"os_name\"");
+    mtd_buf b;
+    mtd_buf_init(&b, 0);
+    mtd_buf_append(&b, raw->data, (size_t)(at - data));
+    mtd_buf_printf(&b, "\"upn\":\"ps_benchuser%013d\",", i);
+    mtd_buf_puts(&b, at);
+    store_raw(s, key, &b);
+    mtd_buf_free(&b);
+}
+
+/* The delete of run i's device; the rows it deleted. */
+static int delete_run(mtd_store *s, int kind, int i)
+{
+    int rows = 0;
+    if (kind == DEL_RETENTION) {
+        mtd_policy pol;
+        mtd_policy_default(&pol);
+        if (mtd_store_retention(s, &pol, time(NULL), &rows) != 0)
+            fprintf(stderr, "bench_reports: retention failed\n");
+        return rows;
+    }
+    char upn[32];
+    snprintf(upn, sizeof upn, "ps_benchuser%013d", i);
+    if (mtd_store_user_delete(s, upn, upn, "admin:bench", &rows) != 0)
+        fprintf(stderr, "bench_reports: user %s not deleted\n", upn);
+    return rows;
+}
+
+/* What a delete costs the reports (issue 20.1): a device is stored and reported (the
+ * summaries cover it), its rows deleted (a user's deletion, or a retention run), and
+ * the fleet-wide report's first page timed after the delete, against the same page
+ * with nothing deleted (its floor), medians of RUNS. Where the delete emptied the
+ * summaries, the page after it waited for them to be built again from the whole
+ * fleet. */
+static void delete_costs(mtd_store *s, const rf_report *r, int kind, mtd_buf *raw)
 {
     double del[RUNS], after[RUNS], still[RUNS];
     int gone = 0;
     for (int i = 0; i < RUNS; i++) {
-        rf_fleet_batch(rf_n_dev + i, raw);
-        const char *data = (const char *)raw->data, *at = strstr(data, "\"os_name\"");
-        mtd_buf b;
-        mtd_buf_init(&b, 0);
-        mtd_buf_append(&b, raw->data, (size_t)(at - data));
-        mtd_buf_printf(&b, "\"upn\":\"ps_benchuser%013d\",", i);
-        mtd_buf_puts(&b, at);
-        char key[32], upn[32];
-        snprintf(key, sizeof key, "user-%d", i);
-        snprintf(upn, sizeof upn, "ps_benchuser%013d", i);
-        store_raw(s, key, &b);
-        mtd_buf_free(&b);
+        delete_device(s, kind, i, raw);
         mtd_page pg;
         json_decref(rf_report_page(s, r, NULL, PAGE, &pg)); /* the summaries cover the device */
         int64_t a = mtd_monotonic_ns();
         json_decref(rf_report_page(s, r, NULL, PAGE, &pg));
         still[i] = (mtd_monotonic_ns() - a) / 1e6;
-        int rows = 0;
         a = mtd_monotonic_ns();
-        if (mtd_store_user_delete(s, upn, upn, "admin:bench", &rows) != 0)
-            fprintf(stderr, "bench_reports: user %s not deleted\n", upn);
+        gone += delete_run(s, kind, i);
         int64_t m = mtd_monotonic_ns();
         json_decref(rf_report_page(s, r, NULL, PAGE, &pg));
         del[i] = (m - a) / 1e6;
         after[i] = (mtd_monotonic_ns() - m) / 1e6;
-        gone += rows;
     }
-    printf("reports: a user's deletion (1 device, %d rows each): the delete %.1f ms, the first page after it"
-           " %.1f ms, with nothing deleted %.1f ms (%.1fx)\n", gone / RUNS, rf_median(del, RUNS), rf_median(after, RUNS),
-           rf_median(still, RUNS), rf_median(after, RUNS) / rf_median(still, RUNS));
+    printf("reports: %s (1 device, %d rows each): the delete %.1f ms, the first page after it %.1f ms,"
+           " with nothing deleted %.1f ms (%.1fx)\n", kind == DEL_USER ? "a user's deletion" : "a retention run",
+           gone / RUNS, rf_median(del, RUNS), rf_median(after, RUNS), rf_median(still, RUNS),
+           rf_median(after, RUNS) / rf_median(still, RUNS));
 }
 
 /* --fill DIR: the fleet into an existing tenant's store, nothing measured. */
@@ -476,7 +519,8 @@ int main(int argc, char **argv)
         return fill_only(argv[2]);
     }
     int only_delete = argc > 1 && !strcmp(argv[1], "--delete");
-    argv += only_delete, argc -= only_delete;
+    int only_retention = argc > 1 && !strcmp(argv[1], "--retention");
+    argv += only_delete || only_retention, argc -= only_delete || only_retention;
     if (argc > 1) rf_n_dev = atoi(argv[1]);
     if (argc > 2) rf_n_app = atoi(argv[2]);
     char dir[] = "/tmp/mtd-bench-reports-XXXXXX", why[256];
@@ -497,8 +541,8 @@ int main(int argc, char **argv)
     json_decref(rf_report_page(s, &reports[RF_FLEET_APPS], NULL, PAGE, &pg0));
     printf("reports: first page after the fleet was stored (summaries caught up): %.1f ms\n",
            (mtd_monotonic_ns() - c0) / 1e6);
-    if (only_delete) {
-        user_deletion(s, &reports[RF_FLEET_APPS], &raw);
+    if (only_delete || only_retention) {
+        delete_costs(s, &reports[RF_FLEET_APPS], only_delete ? DEL_USER : DEL_RETENTION, &raw);
         goto done;
     }
     int met = 0, pages = 0;
@@ -532,7 +576,8 @@ int main(int argc, char **argv)
            " %.0f ms (%d batches), with no report %.0f ms (%d batches)\n", LIVE_EVENTS_PER_S,
            busy * 1e3, n_busy, quiet * 1e3, n_quiet);
     device_history(s, dir, &raw);
-    user_deletion(s, &reports[RF_FLEET_APPS], &raw);
+    delete_costs(s, &reports[RF_FLEET_APPS], DEL_USER, &raw);
+    delete_costs(s, &reports[RF_FLEET_APPS], DEL_RETENTION, &raw);
 done:
     mtd_store_close(s);
     mtd_buf_free(&raw);
