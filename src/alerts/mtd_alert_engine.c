@@ -60,6 +60,7 @@ typedef struct {
     mtd_alert_conn *conn;
     sqlite3 *db;     /* its connection to the alert file, kept between runs (used only
                       * by the thread running it; closed when not running) */
+    sqlite3_stmt *chunk_st; /* deliver_chunk's statement on db (NULL: not prepared yet) */
 } cslot;
 
 struct mtd_alerts {
@@ -165,6 +166,16 @@ static cslot *conn_for(mtd_alerts *a, const char *tenant, int64_t integ, int64_t
     return c;
 }
 
+/* The slot's connection to the alert file closed, its statement with it (SQLite
+ * keeps a connection with a statement left open). */
+static void cslot_db_close(cslot *c)
+{
+    sqlite3_finalize(c->chunk_st);
+    c->chunk_st = NULL;
+    sqlite3_close(c->db);
+    c->db = NULL;
+}
+
 /* Closes the connections of the tenant's destinations that were not used this pass
  * (removed ones, or ones with nothing to send: connections are not kept idle). */
 static void conns_sweep(mtd_alerts *a, const char *tenant)
@@ -175,7 +186,7 @@ static void conns_sweep(mtd_alerts *a, const char *tenant)
         cslot *c = a->cs[i];
         if (!strcmp(c->tenant, tenant) && !c->used && !c->running) {
             mtd_alert_conn_free(c->conn);
-            sqlite3_close(c->db);
+            cslot_db_close(c);
             free(c);
             continue;
         }
@@ -333,45 +344,88 @@ static size_t chunk_rows(const mtd_alert_dest *d)
     return d->batch_max > 1 ? CHUNK_MAX : CHUNK;
 }
 
+/* The statement a chunk reads with, on the slot's connection: prepared on the
+ * destination's first chunk and kept with the connection (prepared per chunk, it was
+ * a tenth of a delivery thread's CPU, bench_alerts). Reset for its next use. */
+static sqlite3_stmt *chunk_stmt(cslot *cs, sqlite3 *db, int alerts)
+{
+    if (cs->chunk_st) {
+        sqlite3_reset(cs->chunk_st);
+        return cs->chunk_st;
+    }
+    if (sqlite3_prepare_v3(db, alerts ? "SELECT id, coalesce(event_id, ''), severity, payload, id FROM alerts"
+                                        " WHERE id>max(?1, ?3) ORDER BY id LIMIT ?2"
+                                      : "SELECT id, event_id, severity, payload, 0 FROM outbox WHERE integration_id=?1"
+                                        " AND state='pending' AND id>?3 ORDER BY id LIMIT ?2",
+                           -1, SQLITE_PREPARE_PERSISTENT, &cs->chunk_st, NULL) != SQLITE_OK)
+        cs->chunk_st = NULL;
+    return cs->chunk_st;
+}
+
+/* The chunk's rows copied into one buffer (each message's texts at offsets into it,
+ * NUL-terminated; a severity's offset is -1 when it is NULL): three copies of their
+ * own per row were a tenth of a delivery thread's CPU in malloc and free. */
+typedef struct {
+    mtd_buf text;
+    size_t *off; /* 3 a row: event ID, severity, payload */
+} chunk_text;
+
+static int text_put(chunk_text *t, size_t *off, const char *v, int nullable)
+{
+    if (!v && nullable) {
+        *off = (size_t)-1;
+        return 0;
+    }
+    *off = t->text.len;
+    return mtd_buf_append(&t->text, v ? v : "", strlen(v ? v : "") + 1);
+}
+
+static const char *text_at(const chunk_text *t, size_t off)
+{
+    return off == (size_t)-1 ? NULL : (const char *)t->text.data + off;
+}
+
 /* Sends the chunk of a destination's pending messages after mk->last (and after an
  * alert destination's cursor): 1 when a full chunk
  * went (more may follow), 0 when fewer rows were left, -1 when the destination failed
  * (*why says how). */
-static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, mtd_alert_dest *d,
-                         mtd_alert_conn **conn, sent_mark *mk, char *why, size_t whylen)
+static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, mtd_alert_dest *d, cslot *cs,
+                         sent_mark *mk, char *why, size_t whylen)
 {
-    sqlite3_stmt *st;
     size_t want = chunk_rows(d), n = 0;
     mtd_alert_msg *m = calloc(want, sizeof *m);
-    char **own = calloc(want * 3, sizeof *own);
+    chunk_text t = {.off = calloc(want * 3, sizeof(size_t))};
+    mtd_buf_init(&t.text, 0);
     /* an alert destination's queue is the alerts themselves, after its cursor: no row
      * per alert and destination to write when derived and delete when sent (those were
      * a seventh of a derivation pass, bench_alerts); a risk change's is its outbox row */
     int alerts = is_alert_dest(d);
-    if (!m || !own ||
-        sqlite3_prepare_v2(db, alerts ? "SELECT id, coalesce(event_id, ''), severity, payload, id FROM alerts"
-                                        " WHERE id>max(?1, ?3) ORDER BY id LIMIT ?2"
-                                      : "SELECT id, event_id, severity, payload, 0 FROM outbox WHERE integration_id=?1"
-                                        " AND state='pending' AND id>?3 ORDER BY id LIMIT ?2",
-                           -1, &st, NULL) != SQLITE_OK) {
+    sqlite3_stmt *st = m && t.off ? chunk_stmt(cs, db, alerts) : NULL;
+    if (!st) {
         free(m);
-        free(own);
+        free(t.off);
         return 0;
     }
     sqlite3_bind_int64(st, 1, alerts ? d->sent_id : d->id);
     sqlite3_bind_int64(st, 2, (int64_t)want);
     sqlite3_bind_int64(st, 3, mk->last);
-    while (n < want && sqlite3_step(st) == SQLITE_ROW) {
-        own[3 * n] = strdup((const char *)sqlite3_column_text(st, 1));
-        own[3 * n + 1] = sqlite3_column_type(st, 2) == SQLITE_NULL ? NULL : strdup((const char *)sqlite3_column_text(st, 2));
-        own[3 * n + 2] = strdup((const char *)sqlite3_column_text(st, 3));
-        m[n] = (mtd_alert_msg){sqlite3_column_int64(st, 0), own[3 * n + 2], own[3 * n], own[3 * n + 1],
-                               sqlite3_column_int64(st, 4)};
-        n++;
+    int r = 0;
+    while (r == 0 && n < want && sqlite3_step(st) == SQLITE_ROW) {
+        size_t *o = &t.off[3 * n];
+        r = text_put(&t, &o[0], (const char *)sqlite3_column_text(st, 1), 0);
+        r = r ? r : text_put(&t, &o[1], (const char *)sqlite3_column_text(st, 2), 1);
+        r = r ? r : text_put(&t, &o[2], (const char *)sqlite3_column_text(st, 3), 0);
+        m[n++] = (mtd_alert_msg){.id = sqlite3_column_int64(st, 0), .alert_id = sqlite3_column_int64(st, 4)};
     }
-    sqlite3_finalize(st);
+    sqlite3_reset(st); /* ends the read, so that a record may write */
+    n = r ? 0 : n;
+    for (size_t i = 0; i < n; i++) {
+        m[i].event_id = text_at(&t, t.off[3 * i]);
+        m[i].severity = text_at(&t, t.off[3 * i + 1]);
+        m[i].payload = text_at(&t, t.off[3 * i + 2]);
+    }
     size_t sent = 0;
-    int r = n ? mtd_alert_send(conn, d, &a->allow, tenant, m, n, &sent, why, whylen) : 0;
+    r = n ? mtd_alert_send(&cs->conn, d, &a->allow, tenant, m, n, &sent, why, whylen) : 0;
     if (r)
         mtd_log(MTD_LOG_WARN, "alerts", "tenant=%s integration=%lld kind=%s delivery failed: %s", tenant,
                 (long long)d->id, d->kind, why);
@@ -381,9 +435,8 @@ static int deliver_chunk(mtd_alerts *a, sqlite3 *db, const char *tenant, mtd_ale
             mk->since = mtd_alert_now_ms();
         mk->sent += sent;
     }
-    for (size_t i = 0; i < 3 * n; i++)
-        free(own[i]);
-    free(own);
+    mtd_buf_free(&t.text);
+    free(t.off);
     free(m);
     return r ? -1 : n == want;
 }
@@ -506,8 +559,8 @@ static void run_chunks(dest_run *r)
         }
         char why[300] = "";
         int k = 0, got = 1;
-        while (k < CHUNKS_PER_PASS && !r->a->stop && (got = deliver_chunk(r->a, db, r->tenant, &r->d, &r->cs->conn,
-                                                                           &mk, why, sizeof why)) >= 0) {
+        while (k < CHUNKS_PER_PASS && !r->a->stop && (got = deliver_chunk(r->a, db, r->tenant, &r->d, r->cs, &mk, why,
+                                                                           sizeof why)) >= 0) {
             if (got == 0 && !take_again(r))
                 break;
             k++;
@@ -692,10 +745,8 @@ static int ckpt_due(mtd_alerts *a, const char *id)
 static void dest_dbs_close(mtd_alerts *a)
 {
     for (size_t i = 0; i < a->ncs; i++)
-        if (!a->cs[i]->running && a->cs[i]->db) {
-            sqlite3_close(a->cs[i]->db);
-            a->cs[i]->db = NULL;
-        }
+        if (!a->cs[i]->running && a->cs[i]->db)
+            cslot_db_close(a->cs[i]);
 }
 
 static void engine_db_close(mtd_alerts *a)
@@ -923,7 +974,7 @@ void mtd_alerts_stop(mtd_alerts *a)
     pthread_mutex_unlock(&a->mu);
     for (size_t i = 0; i < a->ncs; i++) {
         mtd_alert_conn_free(a->cs[i]->conn);
-        sqlite3_close(a->cs[i]->db);
+        cslot_db_close(a->cs[i]);
         free(a->cs[i]);
     }
     free(a->cs);
