@@ -182,6 +182,12 @@ int mtd_pg_tenant_ddl(const char *id, mtd_buf *out)
         mtd_pg_table(mtd_event_types[i].name, t, sizeof t);
         fence_ddl(t, id, 1, out);
     }
+    /* the apps report's (mtd_pg_apps): each app's rows in the report's order, its
+     * latest last, so that a fleet page walks them from its cursor and stops; and an
+     * app's removals */
+    mtd_buf_puts(out, "CREATE INDEX IF NOT EXISTS ev_app_inventory_app ON ev_app_inventory(package, device_id, \"row\");"
+                      "CREATE INDEX IF NOT EXISTS ev_app_lifecycle_removed ON ev_app_lifecycle(package, device_id,"
+                      " \"time\") WHERE action = 'remove';");
     mtd_buf_printf(out, "GRANT USAGE ON SEQUENCE event_rows, audit_id_seq, credentials_seq_seq, threat_notes_id_seq,"
                         " suppressions_id_seq TO mtd_t_%s;", id);
     return mtd_buf_append(out, "", 1);
